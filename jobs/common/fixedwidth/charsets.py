@@ -1,0 +1,93 @@
+"""Character sets and the Zengin character folding, as data from layouts/charsets.yaml."""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+CHARSET_FILE = Path(__file__).resolve().parents[3] / "layouts" / "charsets.yaml"
+
+
+@dataclass(frozen=True)
+class Charset:
+    name: str
+    kind: str  # sbcs | cp932 | jis0208
+    title: str
+    chars: frozenset[str] = field(default_factory=frozenset)
+    byte_ok: np.ndarray | None = field(default=None, compare=False, repr=False)  # sbcs: allowed cp932 bytes
+    pad: str = " "
+
+    def allows(self, ch: str) -> bool:
+        if self.kind == "sbcs":
+            return ch in self.chars
+        return True
+
+
+def _sbcs(name: str, d: dict) -> Charset:
+    chars: set[str] = set(d.get("chars", ""))
+    for lo, hi in d.get("ranges", []):
+        chars.update(chr(c) for c in range(lo, hi + 1))
+    ok = np.zeros(256, dtype=bool)
+    for ch in chars:
+        b = ch.encode("cp932")
+        if len(b) != 1:
+            raise ValueError(f"charset {name}: {ch!r} is not a single-byte character")
+        ok[b[0]] = True
+    return Charset(name, "sbcs", d.get("title", name), frozenset(chars), ok, d.get("pad", " "))
+
+
+@functools.lru_cache(maxsize=1)
+def load_charsets(path: Path = CHARSET_FILE) -> dict[str, Charset]:
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    out = {}
+    for name, d in doc.items():
+        if d["kind"] == "sbcs":
+            out[name] = _sbcs(name, d)
+        else:
+            out[name] = Charset(name, d["kind"], d.get("title", name), pad=d.get("pad", " "))
+    return out
+
+
+# --- Zengin folding: full-width to half-width kana, small to large, lower to upper ---------------
+
+_SMALL_TO_LARGE = str.maketrans("ｧｨｩｪｫｯｬｭｮ", "ｱｲｳｴｵﾂﾔﾕﾖ")
+
+
+@functools.lru_cache(maxsize=1)
+def _fullwidth_to_halfwidth() -> dict[int, str]:
+    """Inverse of NFKC over the half-width katakana block, plus voiced forms (ガ -> ｶﾞ)."""
+    table: dict[int, str] = {}
+    halfs = [chr(c) for c in range(0xFF61, 0xFFA0)]
+    for h in halfs:
+        full = unicodedata.normalize("NFKC", h)
+        if len(full) == 1 and full != h:
+            table.setdefault(ord(full), h)
+        for mark in ("ﾞ", "ﾟ"):
+            comp = unicodedata.normalize("NFKC", h + mark)
+            if len(comp) == 1:
+                table.setdefault(ord(comp), h + mark)
+    # hiragana folds to the same half-width katakana as its katakana twin
+    for cp in range(0x3041, 0x3097):
+        kata = chr(cp + 0x60)
+        if ord(kata) in table:
+            table.setdefault(cp, table[ord(kata)])
+    for cp in range(0xFF01, 0xFF5F):  # full-width ASCII
+        table[cp] = chr(cp - 0xFEE0)
+    table[0x3000] = " "  # ideographic space
+    # 長音 is not a 全銀 character; banks take a hyphen in its place [INFER: jinjer FAQ, FORMATS.md §1.6]
+    table[ord("ー")] = "-"
+    table[ord("ｰ")] = "-"
+    table[ord("‐")] = "-"
+    table[ord("・")] = "."
+    table[ord("･")] = "."
+    return table
+
+
+def normalize_zengin(s: str) -> str:
+    """Fold a name to the 全銀 repertoire: half-width katakana, small kana to large, A–Z."""
+    return s.translate(_fullwidth_to_halfwidth()).translate(_SMALL_TO_LARGE).upper()

@@ -1,0 +1,311 @@
+"""Fixed-width writer: Polars frames -> bytes exactly per layout.
+
+`write()` builds a whole file in memory; `FileWriter` streams a large file in chunks to a
+temporary name and renames it into place on success (never a half-written file under the
+final name). Both fill trailer bindings (counts and sums) from the data they write.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from .fields import EncodeError, encode_field
+from .layout import Binding, Layout, RecordType
+
+
+@functools.lru_cache(maxsize=4)
+def cp932_to_ebcdic_lut() -> np.ndarray:
+    import ebcdic  # noqa: F401
+
+    lut = np.full(256, 0x6F, dtype=np.uint8)  # '?' in CCSID 290 for the unmappable
+    for b in range(256):
+        try:
+            e = bytes([b]).decode("cp932").encode("cp290")
+        except (UnicodeDecodeError, UnicodeEncodeError):
+            continue
+        if len(e) == 1:
+            lut[b] = e[0]
+    return lut
+
+
+ROW_MARK = "__row__"  # keeps a one-row frame alive when every field takes its default
+
+
+def one_row(values: dict | None = None) -> pl.DataFrame:
+    values = dict(values or {})
+    return pl.DataFrame({ROW_MARK: [0], **{k: [v] for k, v in values.items()}})
+
+
+def _as_frame(rows) -> pl.DataFrame:
+    if rows is None:
+        return pl.DataFrame()
+    if isinstance(rows, pl.DataFrame):
+        return rows
+    if isinstance(rows, dict):
+        return one_row(rows)
+    return pl.DataFrame(rows)
+
+
+def encode_records(layout: Layout, rt: RecordType, df: pl.DataFrame) -> np.ndarray:
+    """Encode the rows of one record type into an (n, record_length) uint8 block."""
+    n = df.height
+    known = {f.name for f in rt.fields} | {"record_no", ROW_MARK}
+    unknown = [c for c in df.columns if c not in known]
+    if unknown:
+        raise EncodeError(f"layout {layout.id}, {rt.label}: columns {unknown} are not fields of this record")
+    ebcdic = layout.encoding == "ebcdic_kana"
+    length = rt.fields[-1].end
+    out = np.empty((n, length), dtype=np.uint8)
+    raw_cols = np.zeros(length, dtype=bool)
+    for f in rt.fields:
+        s = df.get_column(f.name) if f.name in df.columns else None
+        try:
+            out[:, f.offset:f.offset + f.length] = encode_field(f, s, n, layout, ebcdic)
+        except EncodeError as e:
+            raise EncodeError(f"layout {layout.id}, {rt.label}: {e}") from None
+        if ebcdic and f.type in ("zoned", "packed", "shift"):
+            raw_cols[f.offset:f.offset + f.length] = True
+    if ebcdic:
+        conv = cp932_to_ebcdic_lut()[out]
+        out = np.where(raw_cols[None, :], out, conv)
+    return out
+
+
+def _cond(df: pl.DataFrame, cond, negate: bool) -> pl.Series:
+    m = pl.Series([True] * df.height)
+    for k, vals in (cond or {}).items():
+        hit = df[k].cast(pl.String).is_in(list(vals)).fill_null(False)
+        m = m & (~hit if negate else hit)
+    return m
+
+
+def binding_value(b: Binding, data: pl.DataFrame) -> int:
+    if b.kind == "constant":
+        return int(b.constant)
+    if data.height == 0:
+        return 0
+    m = _cond(data, b.where, False) & _cond(data, b.where_not, True)
+    if b.kind == "count":
+        return int(m.sum())
+    if b.kind == "sum":
+        return int(data[b.of].filter(m).sum() or 0)
+    raise ValueError(b.kind)
+
+
+def _inherit(rt: RecordType, row: pl.DataFrame, header: pl.DataFrame | None) -> pl.DataFrame:
+    """A trailer takes the values of same-named header fields it was not given (市町村コード …),
+    except the record kind code and fields with a single allowed value."""
+    if header is None or header.height == 0:
+        return row
+    names = {f.name for f in rt.fields if f.is_column and not (f.values is not None and len(f.values) == 1)}
+    take = [c for c in header.columns if c in names and c not in row.columns]
+    if not take:
+        return row
+    return row.with_columns([pl.lit(header[c][0], dtype=header.schema[c]).alias(c) for c in take])
+
+
+def _fill(rt: RecordType, row: pl.DataFrame, data: pl.DataFrame) -> pl.DataFrame:
+    if row.height == 0:
+        row = one_row()
+    vals = {b.field: binding_value(b, data) for b in rt.bindings if b.kind != "records"}
+    return row.with_columns([pl.lit(v, dtype=pl.Int64).alias(k) for k, v in vals.items()])
+
+
+def _line_end(layout: Layout, line_end: str | None) -> bytes:
+    le = line_end or (layout.write_line_end if layout.line_end == "either" else layout.line_end)
+    return b"\r\n" if le == "crlf" else b""
+
+
+def _join(blocks: np.ndarray, le: bytes) -> bytes:
+    if not le:
+        return blocks.tobytes()
+    n, w = blocks.shape
+    out = np.empty((n, w + len(le)), dtype=np.uint8)
+    out[:, :w] = blocks
+    out[:, w:] = np.frombuffer(le, dtype=np.uint8)
+    return out.tobytes()
+
+
+def _lead_in_bytes(layout: Layout, lead_in: dict | None, n_records: int) -> bytes:
+    if layout.lead_in is None:
+        return b""
+    row = dict(lead_in or {})
+    for b in layout.lead_in.bindings:
+        if b.kind == "records":
+            row[b.field] = n_records
+    return encode_records(layout, layout.lead_in, one_row(row)).tobytes()
+
+
+def write(layout: Layout, frames: dict[str, pl.DataFrame | dict | list], *, fill_bindings: bool = True,
+          line_end: str | None = None, lead_in: dict | None = None) -> bytes:
+    """Whole-file writer. With a `record_no` column in every frame, records are written in that
+    order (several groups possible); otherwise one group: header, data, trailer, end."""
+    frames = {k: _as_frame(v) for k, v in frames.items()}
+    le = _line_end(layout, line_end)
+    st = layout.structure
+    ordered = bool(frames) and all("record_no" in df.columns for df in frames.values() if df.height)
+    if ordered and st.has_header:
+        return _write_ordered(layout, frames, fill_bindings, le, lead_in)
+    data_rt = layout.data_type
+    data = frames.get(data_rt.name, pl.DataFrame())
+    parts = []
+    header = None
+    if st.has_header:
+        h_rt = layout.by_role("H")
+        header = frames.get(h_rt.name)
+        header = header if header is not None and header.height else one_row()
+        parts.append(encode_records(layout, h_rt, header))
+    parts.append(encode_records(layout, data_rt, data))
+    if st.has_trailer:
+        t_rt = layout.by_role("T")
+        t = frames.get(t_rt.name)
+        t = _inherit(t_rt, t if t is not None and t.height else one_row(), header)
+        if fill_bindings:
+            t = _fill(t_rt, t, data)
+        parts.append(encode_records(layout, t_rt, t))
+    if st.has_end:
+        e_rt = layout.by_role("E")
+        e = frames.get(e_rt.name)
+        parts.append(encode_records(layout, e_rt, e if e is not None and e.height else one_row()))
+    parts = [p for p in parts if len(p)]
+    body = np.concatenate(parts) if parts else np.zeros((0, layout.record_length), np.uint8)
+    return _lead_in_bytes(layout, lead_in, len(body)) + _join(body, le)
+
+
+def _write_ordered(layout, frames, fill_bindings, le, lead_in) -> bytes:
+    order_parts, block_parts, role_parts = [], [], []
+    for rt in layout.record_types:
+        df = frames.get(rt.name)
+        if df is None or df.height == 0:
+            continue
+        df = df.sort("record_no")
+        frames[rt.name] = df
+    if fill_bindings:
+        # assign data rows to groups by record number, then fill each trailer
+        d_rt = layout.data_type
+        data = frames.get(d_rt.name, pl.DataFrame({"record_no": []}))
+        h_rt, t_rt = layout.by_role("H"), layout.by_role("T")
+        heads = frames[h_rt.name]["record_no"].to_numpy()
+        trails = frames[t_rt.name] if t_rt.name in frames else None
+        if trails is not None and trails.height:
+            filled = []
+            for i, row in enumerate(trails.iter_slices(1)):
+                tno = row["record_no"][0]
+                h = heads[heads < tno].max() if (heads < tno).any() else -1
+                row = _inherit(t_rt, row, frames[h_rt.name].filter(pl.col("record_no") == h))
+                grp = data.filter((pl.col("record_no") > h) & (pl.col("record_no") < tno)) if data.height else data
+                filled.append(_fill(t_rt, row, grp))
+            frames[t_rt.name] = pl.concat(filled, how="diagonal_relaxed")
+    for rt in layout.record_types:
+        df = frames.get(rt.name)
+        if df is None or df.height == 0:
+            continue
+        order_parts.append(df["record_no"].to_numpy())
+        block_parts.append(encode_records(layout, rt, df))
+        role_parts.append(np.full(df.height, ord(rt.role)))
+    order = np.concatenate(order_parts)
+    blocks = np.concatenate(block_parts)[np.argsort(order, kind="stable")]
+    return _lead_in_bytes(layout, lead_in, len(blocks)) + _join(blocks, le)
+
+
+class FileWriter:
+    """Streaming writer for large files, atomic: writes `<path>.tmp-<pid>` and renames on a
+    clean exit; on an exception the temporary file is removed and nothing appears.
+
+        with FileWriter(layout, path) as w:
+            w.begin_group({"consignor_code": "1234567890", ...})
+            for chunk in chunks:
+                w.write(chunk)
+            w.end_group()          # trailer bindings filled from what was written
+    """
+
+    def __init__(self, layout: Layout, path: str | Path, *, line_end: str | None = None, lead_in: dict | None = None):
+        self.layout = layout
+        self.path = Path(path)
+        self.tmp = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}")
+        self.le = _line_end(layout, line_end)
+        self.lead_in = lead_in
+        self.fh = None
+        self.records = 0
+        self.data_records = 0
+        self._acc: dict[str, int] = {}
+        self._in_group = False
+        self._groups = 0
+
+    def __enter__(self) -> "FileWriter":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fh = open(self.tmp, "wb")
+        if self.layout.lead_in is not None:
+            self.fh.write(b"\0" * self.layout.lead_in.fields[-1].end)  # patched at close
+        return self
+
+    def _emit(self, rt: RecordType, df: pl.DataFrame) -> None:
+        if df.height == 0:
+            return
+        self.fh.write(_join(encode_records(self.layout, rt, df), self.le))
+        self.records += df.height
+
+    def begin_group(self, header: dict | pl.DataFrame | None = None) -> None:
+        if self._in_group:
+            raise EncodeError("begin_group called twice without end_group")
+        h_rt = self.layout.by_role("H")
+        if h_rt is None:
+            raise EncodeError(f"layout {self.layout.id} has no header record")
+        if self._groups and not self.layout.structure.multi_group:
+            raise EncodeError(f"layout {self.layout.id} allows one group only")
+        self._header = _as_frame(header) if header is not None else one_row()
+        self._emit(h_rt, self._header)
+        self._in_group = True
+        self._acc = {}
+
+    def write(self, data: pl.DataFrame) -> None:
+        if self.layout.structure.has_header and not self._in_group:
+            raise EncodeError("write() outside a group: call begin_group first")
+        d_rt = self.layout.data_type
+        self._emit(d_rt, data)
+        self.data_records += data.height
+        t_rt = self.layout.by_role("T")
+        if t_rt is not None:
+            for b in t_rt.bindings:
+                if b.kind in ("count", "sum"):
+                    self._acc[b.field] = self._acc.get(b.field, 0) + binding_value(b, data)
+
+    def end_group(self, trailer: dict | None = None) -> None:
+        if not self._in_group:
+            raise EncodeError("end_group without begin_group")
+        t_rt = self.layout.by_role("T")
+        row = dict(trailer or {})
+        for b in t_rt.bindings:
+            if b.kind == "constant":
+                row[b.field] = b.constant
+            elif b.kind in ("count", "sum"):
+                row[b.field] = self._acc.get(b.field, 0)
+        self._emit(t_rt, _inherit(t_rt, one_row(row), self._header))
+        self._in_group = False
+        self._groups += 1
+
+    def close(self, end: dict | None = None) -> None:
+        if self._in_group:
+            raise EncodeError("file closed inside a group: call end_group first")
+        e_rt = self.layout.by_role("E")
+        if e_rt is not None:
+            self._emit(e_rt, one_row(end))
+        if self.layout.lead_in is not None:
+            self.fh.seek(0)
+            self.fh.write(_lead_in_bytes(self.layout, self.lead_in, self.records))
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
+        self.fh.close()
+        os.replace(self.tmp, self.path)
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.fh.close()
+            self.tmp.unlink(missing_ok=True)
