@@ -182,3 +182,33 @@ def test_property_compiled_scan_matches_reference_and_loses_nothing(mutations):
             assert a[1][k].equals(b[1][k]), k
         assert a[2].equals(b[2])
         assert a[3] == b[3]
+
+
+MB = fw.parse_layout({"id": "mb", "encoding": "cp932", "record_length": 70, "structure": "D*", "record_types": {"data": {
+    "role": "D", "fields": [
+        {"name": "name", "label": "氏名", "start": 1, "length": 20, "type": "text", "charset": "cp932", "blank": True},
+        {"name": "shift_in", "label": "シフトコード", "start": 21, "length": 3, "type": "shift", "value_hex": "1b2442"},
+        {"name": "kanji", "label": "漢字", "start": 24, "length": 44, "type": "text", "charset": "jis0208", "blank": True},
+        {"name": "shift_out", "label": "シフトコード", "start": 68, "length": 3, "type": "shift", "value_hex": "1b2842"}]}}})
+CP932_TEXT = st.text(alphabet="山田太郎鈴木花子埼玉県さいたま市髙﨑①ｱｲｳﾞABCabc-（）ー", max_size=8).map(lambda s: s.rstrip() or None)
+JIS_TEXT = st.text(alphabet="山田太郎鈴木花子埼玉県さいたま市一丁目１２３アイウ　ー（）", max_size=22).map(lambda s: s.rstrip("　") or None)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(CP932_TEXT, JIS_TEXT), min_size=1, max_size=20))
+def test_property_multibyte_text_round_trip(rows):
+    df = pl.DataFrame({"name": [r[0] for r in rows], "kanji": [r[1] for r in rows]}, schema={"name": pl.String, "kanji": pl.String})
+    b = fw.write(MB, {"data": df})
+    assert len(b) == 70 * len(rows)
+    back = fw.read(MB, b)
+    assert back.totals["rejected"] == 0
+    assert back.frames["data"].drop("record_no").equals(df)
+
+
+def test_multibyte_encode_errors_name_field_and_row():
+    with pytest.raises(fw.EncodeError, match=r"kanji 漢字: character outside JIS X 0208.*first row 2"):
+        fw.write(MB, {"data": pl.DataFrame({"name": ["a", "b"], "kanji": ["山田", "ｱ"]})})
+    with pytest.raises(fw.EncodeError, match=r"name 氏名: character '☃' \(U\+2603\) at row 1 cannot be written in cp932"):
+        fw.write(MB, {"data": pl.DataFrame({"name": ["☃"], "kanji": ["山"]})})
+    with pytest.raises(fw.EncodeError, match=r"name 氏名: longer than 20 bytes"):
+        fw.write(MB, {"data": pl.DataFrame({"name": ["山" * 11], "kanji": ["山"]})})

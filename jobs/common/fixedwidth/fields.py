@@ -535,37 +535,61 @@ def encode_text(f: Field, s: pl.Series, cs: Charset) -> np.ndarray:
             return np.zeros((0, w), dtype=np.uint8)
         b = "".join(padded.to_list()).encode("cp932")
         return np.frombuffer(b, dtype=np.uint8).reshape(n, w).copy()
-    out = np.full((n, w), SPACE, dtype=np.uint8)
+    return _encode_multibyte(f, values, cs, n, w)
+
+
+def _encode_multibyte(f: Field, values: pl.Series, cs: Charset, n: int, w: int) -> np.ndarray:
+    """cp932 or JIS X 0208 text: one encode call for the whole column, rows split at the
+    newline separators (0x0A never occurs inside a double-byte character of either code),
+    then scattered left-justified into a pad-filled block."""
+    out_pad = (cs.pad if cs.kind == "jis0208" else f.pad).encode("cp932" if cs.kind == "cp932" else "euc_jp")
     if cs.kind == "jis0208":
-        out[:] = 0x21
+        out_pad = bytes(b & 0x7F for b in out_pad)
+    if n == 0:
+        return np.zeros((0, w), dtype=np.uint8)
+    ctrl = values.str.contains(r"[\x00-\x1f\x7f]").to_numpy()
+    if ctrl.any():
+        raise _rows_error(f, ctrl, "control character", values)
+    codec = "cp932" if cs.kind == "cp932" else "euc_jp"
+    text = "\n".join(values.to_list())
+    try:
+        buf = np.frombuffer(text.encode(codec), dtype=np.uint8)
+    except UnicodeEncodeError:
         for i, v in enumerate(values.to_list()):
             try:
-                e = v.encode("euc_jp")
+                v.encode(codec)
             except UnicodeEncodeError as ex:
-                raise EncodeError(f"field {f.name} {f.label}: character {v[ex.start]!r} at row {i + 1} is not in JIS X 0208") from None
-            arr = np.frombuffer(e, dtype=np.uint8)
-            if len(arr) != 2 * len(v) or (arr < 0xA1).any():
-                raise EncodeError(f"field {f.name} {f.label}: row {i + 1} has a character outside JIS X 0208 (half-width or JIS X 0212)")
-            if len(arr) > w:
-                raise EncodeError(f"field {f.name} {f.label}: row {i + 1} is {len(arr)} bytes, field holds {w}")
-            out[i, : len(arr)] = arr & 0x7F
-        return out
-    # cp932 mixed
-    pad = f.pad.encode("cp932")
-    for i, v in enumerate(values.to_list()):
-        try:
-            e = v.encode("cp932")
-        except UnicodeEncodeError as ex:
-            raise EncodeError(f"field {f.name} {f.label}: character {v[ex.start]!r} (U+{ord(v[ex.start]):04X}) at row {i + 1} cannot be written in cp932") from None
-        if len(e) > w:
-            raise EncodeError(f"field {f.name} {f.label}: row {i + 1} is {len(e)} bytes, field holds {w}")
-        if any(ord(c) < 0x20 for c in v):
-            raise EncodeError(f"field {f.name} {f.label}: row {i + 1} contains a control character")
-        if len(pad) == 1:
-            out[i, : len(e)] = np.frombuffer(e, dtype=np.uint8)
-        else:
-            full = e + pad * ((w - len(e)) // len(pad)) + b" " * ((w - len(e)) % len(pad))
-            out[i] = np.frombuffer(full, dtype=np.uint8)
+                what = "cp932" if cs.kind == "cp932" else "JIS X 0208"
+                raise EncodeError(f"field {f.name} {f.label}: character {v[ex.start]!r} (U+{ord(v[ex.start]):04X}) "
+                                  f"at row {i + 1} cannot be written in {what}") from None
+        raise
+    nl = np.flatnonzero(buf == 0x0A)
+    starts = np.concatenate([[0], nl + 1])
+    ends = np.concatenate([nl, [len(buf)]])
+    lens = ends - starts
+    if (lens > w).any():
+        raise _rows_error(f, lens > w, f"longer than {w} bytes", values)
+    keep = buf != 0x0A
+    body = buf[keep]
+    if cs.kind == "jis0208":
+        bad_rows = np.zeros(n, dtype=bool)
+        row_of_byte = np.repeat(np.arange(n), lens)
+        bad_rows[row_of_byte[body < 0xA1]] = True
+        if bad_rows.any():
+            raise _rows_error(f, bad_rows, "character outside JIS X 0208 (half-width kana or JIS X 0212)", values)
+        body = body & np.uint8(0x7F)
+    rows = np.repeat(np.arange(n), lens)
+    cols = np.arange(len(body)) - np.repeat(np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
+    if len(out_pad) == 1 or (lens % 2 == 0).all() and w % 2 == 0:
+        # the pad pattern, tiled from byte 0, stays on character boundaries after any even-length value
+        pattern = np.frombuffer(out_pad, dtype=np.uint8)
+        out = np.tile(pattern, (n, w // len(pattern) + 1))[:, :w].copy()
+    else:  # a double-byte pad after an odd-length value: pad characters, then a space for the odd byte
+        out = np.empty((n, w), dtype=np.uint8)
+        for i, ln in enumerate(lens.tolist()):
+            k = (w - ln) // len(out_pad)
+            out[i, ln:] = np.frombuffer(out_pad * k + b" " * (w - ln - k * len(out_pad)), dtype=np.uint8)
+    out[rows, cols] = body
     return out
 
 

@@ -53,6 +53,12 @@ class ReadResult:
     warnings: list[str] = field(default_factory=list)
     line_end: str = "none"
     lead_in: dict | None = None
+    lead_in_length: int = 0  # bytes before the first record
+    stride: int = 0  # bytes per record, line end included
+
+    def byte_offset(self, record_no: int) -> int:
+        """Byte offset in the file of a record (1-based record number, as in `record_no`)."""
+        return self.lead_in_length + (record_no - 1) * self.stride
 
     @property
     def data(self) -> pl.DataFrame:
@@ -309,7 +315,8 @@ def _decode_reference(layout: Layout, rt: RecordType, text: np.ndarray, raw: np.
     return cols, first_field, first_fault, int(filler_warn.sum())
 
 
-def _mask_secrets(rt: RecordType | None, raw: bytes) -> bytes:
+def mask_secrets(rt: RecordType | None, raw: bytes) -> bytes:
+    """The record's bytes with every secret field (個人番号) replaced by '*'."""
     if rt is None:
         return raw
     b = bytearray(raw)
@@ -400,7 +407,7 @@ def read(layout: Layout, data: bytes | str | Path, *, source: str | None = None,
             rej_label.append(None)
             rej_reason.append("レコード区分が不正 / unknown record type code")
             rej_type.append(None)
-            rej_raw.append(_mask_secrets(layout.data_type, recs[i].tobytes()))
+            rej_raw.append(mask_secrets(layout.data_type, recs[i].tobytes()))
     for rows, ffield, ffault, rt in reject_info:
         for i, j, c in zip(rows.tolist(), ffield.tolist(), ffault.tolist()):
             f = rt.fields[j]
@@ -409,7 +416,7 @@ def read(layout: Layout, data: bytes | str | Path, *, source: str | None = None,
             rej_label.append(f.label)
             rej_reason.append(FAULTS[c])
             rej_type.append(rt.name)
-            rej_raw.append(_mask_secrets(rt, recs[i].tobytes()))
+            rej_raw.append(mask_secrets(rt, recs[i].tobytes()))
     rejects = pl.DataFrame({
         "record_no": pl.Series(rej_no, dtype=pl.Int64),
         "byte_offset": pl.Series([base + (r - 1) * stride for r in rej_no], dtype=pl.Int64),
@@ -439,7 +446,7 @@ def read(layout: Layout, data: bytes | str | Path, *, source: str | None = None,
     }
     if unknown.any():
         totals["by_type"]["unknown"] = int(unknown.sum())
-    return ReadResult(layout.id, source, frames, rejects, totals, warnings, line_end, lead_in_values)
+    return ReadResult(layout.id, source, frames, rejects, totals, warnings, line_end, lead_in_values, base, stride)
 
 
 def _cond_mask(cols: dict[str, pl.Series], cond: dict[str, tuple[str, ...]] | None, negate: bool, n: int) -> np.ndarray:

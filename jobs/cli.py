@@ -1,0 +1,180 @@
+"""``kokuho``: the command line of kokuho-batch.
+
+    kokuho run <job-id> --date 2026-06-15 [--fy 2026] [--municipality 111007] [--file PATH ...] [--force]
+    kokuho jobs
+    kokuho errors <job-id> [--municipality 111007] [--path]
+    kokuho datasets [<dataset>]
+    kokuho layout-listing <layout-id> | --all
+    kokuho synth ...            (the synthetic city generator: jobs.synth.cli)
+
+``run`` prints the job log and exits with the step's return code (0, 4, 8, 12, 16).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.getLogger("kokuho").addHandler(logging.NullHandler())  # the CLI prints the job log itself
+    if argv and argv[0] == "synth":  # its own argument parser
+        from jobs.synth.cli import main as synth_main
+
+        return int(synth_main(argv[1:]) or 0)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    return int(args.func(args) or 0)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kokuho", description="国保税バッチ kokuho-batch")
+    sub = p.add_subparsers(dest="command", metavar="<command>")
+
+    r = sub.add_parser("run", help="ジョブステップを実行する (終了コード = RC)")
+    r.add_argument("job_id", help="ジョブID (例 FK010)")
+    r.add_argument("--date", required=True, type=_date, help="業務日 YYYY-MM-DD")
+    r.add_argument("--fy", type=int, default=None, help="年度 (既定: 業務日の属する年度)")
+    r.add_argument("--municipality", default=None, help="団体コード6桁 (既定: 設定の既定団体)")
+    r.add_argument("--file", dest="files", action="append", default=None, metavar="PATH",
+                   help="受信箱の代わりにこのファイルを取り込む (複数可)")
+    r.add_argument("--force", action="store_true", help="取込済みと同じ内容のファイルも取り込む")
+    r.set_defaults(func=cmd_run)
+
+    j = sub.add_parser("jobs", help="ジョブ一覧")
+    j.set_defaults(func=cmd_jobs)
+
+    e = sub.add_parser("errors", help="最新のエラーリストを表示する")
+    e.add_argument("job_id")
+    e.add_argument("--municipality", default=None)
+    e.add_argument("--path", action="store_true", help="ファイルのパスだけを表示する")
+    e.set_defaults(func=cmd_errors)
+
+    d = sub.add_parser("datasets", help="データセットと世代の一覧")
+    d.add_argument("dataset", nargs="?")
+    d.set_defaults(func=cmd_datasets)
+
+    lst = sub.add_parser("layout-listing", help="レイアウトの項目一覧 (オフセット・長さ・項目名)")
+    lst.add_argument("layout_id", nargs="?")
+    lst.add_argument("--all", action="store_true", help="全レイアウトを layouts/listings/ に書き出す")
+    lst.set_defaults(func=cmd_layout_listing)
+
+    sub.add_parser("synth", help="合成団体データを生成する (kokuho synth --help)", add_help=False)
+    return p
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from jobs.common import config as config_mod
+    from jobs.common.step import RC_ABEND, RC_SEVERE, StepAbend, run_job
+
+    options = {}
+    if args.files:
+        options["files"] = args.files
+    if args.force:
+        options["force"] = True
+    try:
+        result = run_job(args.job_id, fy=args.fy, business_date=args.date, municipality=args.municipality,
+                         echo=_print, **options)
+    except KeyError as exc:  # unknown job id
+        _print(f"KKB920E {exc.args[0] if exc.args else exc}", err=True)
+        return RC_SEVERE
+    except config_mod.ConfigError as exc:
+        _print(f"KKB910S {exc}", err=True)
+        return RC_SEVERE
+    except StepAbend as exc:
+        return min(exc.result.rc, 255) or RC_ABEND
+    return min(result.rc, 255)
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    from jobs import registry
+
+    for spec in registry.JOBS.values():
+        where = f"var/inbox/{spec.inbox}/{spec.pattern}" if spec.inbox else ""
+        after = f" (先行: {', '.join(spec.after)})" if spec.after else ""
+        _print(f"{spec.job_id}  {spec.name_ja}  {where}{after}".rstrip())
+    return 0
+
+
+def cmd_errors(args: argparse.Namespace) -> int:
+    from jobs import registry
+    from jobs.common import errorlist, paths
+
+    try:
+        spec = registry.get(args.job_id)
+    except KeyError as exc:
+        _print(str(exc.args[0]), err=True)
+        return 8
+    path = errorlist.latest(spec.job_id, municipality=args.municipality)
+    if path is None:
+        _print(f"{spec.title}: エラーリストはありません")
+        return 0
+    if args.path:
+        _print(str(path))
+        return 0
+    frame = errorlist.read(path)
+    _print(f"{spec.title} エラーリスト {paths.relative(path)} {frame.height:,}件")
+    for row in frame.iter_rows(named=True):
+        _print("  " + " | ".join(f"{k}={v}" for k, v in row.items() if k != errorlist.LABELS["raw"] and v))
+    return 0
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from jobs.common import datasets
+
+    names = [args.dataset] if args.dataset else datasets.datasets()
+    for name in names:
+        gens = datasets.generations(name)
+        if not gens:
+            _print(f"{name}: 世代なし")
+            continue
+        for g in gens:
+            rows = datasets.read_totals(name, g).get("rows")
+            _print(f"{name}  {g}  {rows:,}件")
+    return 0
+
+
+def cmd_layout_listing(args: argparse.Namespace) -> int:
+    from jobs.common import fixedwidth as fw
+    from jobs.common import paths
+
+    if args.all:
+        out = paths.ensure_dir(paths.layouts_root() / "listings")
+        for layout in fw.all_layouts():
+            target = out / f"{layout.id}.txt"
+            target.write_text(fw.listing(layout), encoding="utf-8")
+            _print(f"{paths.relative(target)}")
+        return 0
+    if not args.layout_id:
+        _print("レイアウトIDか --all を指定してください", err=True)
+        return 2
+    _print(fw.listing(fw.load_layout(args.layout_id)).rstrip("\n"))
+    return 0
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _print(text: str, *, err: bool = False) -> None:
+    print(text, file=sys.stderr if err else sys.stdout, flush=True)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"日付は YYYY-MM-DD で指定してください: {text}") from exc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

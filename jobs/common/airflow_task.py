@@ -1,0 +1,168 @@
+"""The one wrapper the DAGs call: run a job step inside an Airflow task.
+
+    def run_job_step(job_id, **context):
+        from jobs.common.airflow_task import execute_job
+        return execute_job(job_id, **context)      # or execute_job(job_id) inside a task
+
+- The business date is resolved purely from the run (``resolve_business_date``): the
+  ``business_date`` param when given, else the run's ``data_interval_start`` (scheduled runs),
+  else ``dag_run.run_after`` (manual runs have no logical date) — in Asia/Tokyo. Never ``ds``,
+  which is a UTC rendering and is missing on manual runs.
+- The fiscal year is the ``fiscal_year`` param or the fiscal year of the business date; the
+  municipality is the ``municipality`` param or the configured default.
+- RC 0 → the task succeeds; RC 4 → it succeeds with a WARNING banner in the log; RC >= 8 →
+  ``AirflowFailException`` (fails at once, no retry: bad input does not improve by rereading).
+  The step's control totals are the return value (XCom).
+
+Airflow is imported only inside functions, so this module and its tests run without it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from typing import Any
+from zoneinfo import ZoneInfo
+
+logger = logging.getLogger("kokuho.airflow")
+
+DEFAULT_TZ = "Asia/Tokyo"
+OUTCOME_SUCCESS = "success"
+OUTCOME_WARNING = "warning"
+OUTCOME_FAIL = "fail"
+
+
+def resolve_business_date(params: Mapping[str, Any] | None = None, dag_run_run_after: dt.datetime | None = None,
+                          data_interval_start: dt.datetime | None = None, *, tz: str = DEFAULT_TZ) -> dt.date:
+    """The business date of a run (pure).
+
+    ``params["business_date"]`` ("YYYY-MM-DD" or a date) wins; else ``data_interval_start``;
+    else ``dag_run_run_after``; datetimes are converted to ``tz`` (naive ones count as UTC).
+    For convenience a whole task context may be passed as the only argument.
+    """
+    if _is_context(params) and dag_run_run_after is None and data_interval_start is None:
+        return resolve_business_date(*context_inputs(params), tz=tz)
+    given = (params or {}).get("business_date")
+    if given not in (None, ""):
+        return _parse_date(given)
+    moment = data_interval_start or dag_run_run_after
+    if moment is None:
+        raise ValueError("業務日を決められません: business_date パラメータも実行時刻 (run_after) もありません")
+    return to_local_date(moment, tz)
+
+
+def to_local_date(moment: dt.datetime, tz: str = DEFAULT_TZ) -> dt.date:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone(ZoneInfo(tz)).date()
+
+
+def context_inputs(context: Mapping[str, Any]) -> tuple[dict[str, Any], dt.datetime | None, dt.datetime | None]:
+    """(params, dag_run.run_after, data_interval_start) out of a task context; never reads ``ds``."""
+    params = dict(_get(context, "params") or {})
+    dag_run = _get(context, "dag_run")
+    run_after = getattr(dag_run, "run_after", None) if dag_run is not None else None
+    return params, run_after, _get(context, "data_interval_start")
+
+
+def run_parameters(context: Mapping[str, Any]) -> dict[str, Any]:
+    """The run_job keyword arguments of a task context (business_date, fy, municipality)."""
+    from jobs.common import bizcal
+    from jobs.common import config as config_mod
+
+    params, run_after, start = context_inputs(context)
+    municipality = params.get("municipality") or config_mod.default_municipality()
+    cfg = config_mod.load(municipality)
+    tz = str(cfg.get("calendar.timezone"))
+    bdate = resolve_business_date(params, run_after, start, tz=tz)
+    fy = params.get("fiscal_year") or params.get("fy")
+    if fy in (None, ""):
+        fy = bizcal.BusinessCalendar.from_config(cfg).fiscal_year(bdate)
+    return {"business_date": bdate, "fy": int(fy), "municipality": str(municipality)}
+
+
+def rc_outcome(rc: int) -> str:
+    """success (RC 0), warning (RC 1–7: the task succeeds), fail (RC >= 8)."""
+    if rc < 0:
+        raise ValueError(f"RC must be >= 0: {rc}")
+    return OUTCOME_SUCCESS if rc == 0 else OUTCOME_WARNING if rc < 8 else OUTCOME_FAIL
+
+
+def warning_banner(summary: Mapping[str, Any]) -> str:
+    lines = [
+        f"警告終了 RC={summary['rc']:04d} {summary['job_id']} {summary['name']}",
+        f"読込 {summary['read']:,}件 / 正常 {summary['accepted']:,}件 / エラー {summary['rejected']:,}件",
+    ]
+    if summary.get("error_list"):
+        lines.append(f"エラーリスト: {summary['error_list']}")
+    lines.append("後続ジョブは続行します。エラーリストを確認してください。")
+    width = 72
+    return "\n".join(["*" * width] + [f"* {x}" for x in lines] + ["*" * width])
+
+
+def execute_job(job_id: str, **context: Any) -> dict[str, Any]:
+    """Run ``job_id`` for this task's DAG run; return the control totals (XCom)."""
+    from jobs.common import config as config_mod
+    from jobs.common.step import StepAbend, run_job
+
+    if not context:
+        context = _current_context()
+    try:
+        run = run_parameters(context)
+    except (config_mod.ConfigError, ValueError) as exc:
+        _fail(f"{job_id} パラメータ不正: {exc}", exc)
+    logger.info("%s 業務日=%s 年度=%s 団体=%s", job_id, run["business_date"], run["fy"], run["municipality"])
+    try:
+        result = run_job(job_id, **run)
+    except StepAbend as exc:
+        _fail(f"{job_id} RC={exc.result.rc:04d} 異常終了: {exc}", exc)
+    except config_mod.ConfigError as exc:
+        _fail(f"{job_id} 設定エラー: {exc}", exc)
+    summary = result.to_dict()
+    outcome = rc_outcome(result.rc)
+    if outcome == OUTCOME_WARNING:
+        logger.warning("\n%s", warning_banner(summary))
+    elif outcome == OUTCOME_FAIL:
+        errors = [m.line for m in result.messages if m.rc >= 8]
+        _fail(f"{job_id} {result.name_ja} RC={result.rc:04d}: " + (" / ".join(errors) or "エラー"), None)
+    return summary
+
+
+def _fail(text: str, cause: BaseException | None):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    raise AirflowFailException(text) from cause
+
+
+def _current_context() -> Mapping[str, Any]:
+    from airflow.sdk import get_current_context
+
+    return get_current_context()
+
+
+def _is_context(value: Any) -> bool:
+    if not isinstance(value, Mapping):
+        return False
+    try:
+        return "dag_run" in value or "ti" in value or "task_instance" in value
+    except TypeError:
+        return False
+
+
+def _get(context: Mapping[str, Any], key: str) -> Any:
+    try:
+        return context.get(key)
+    except KeyError:  # Airflow's context raises for keys a manual run does not have
+        return None
+
+
+def _parse_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError as exc:
+        raise ValueError(f"business_date が日付ではありません: {value!r} (YYYY-MM-DD)") from exc

@@ -1,0 +1,96 @@
+"""Where things live.
+
+The project root is ``$KOKUHO_HOME`` or, by default, the checkout this package sits in. It holds
+the versioned data (``config/``, ``layouts/``) and the runtime folder ``var/`` (git-ignored)::
+
+    var/inbox/<source>/      files dropped by counterparties (bank, nenkin, shikaku, ...)
+    var/datasets/<dataset>/  Parquet generations written by the steps
+    var/outbox/<dest>/       files for counterparties (Zengin requests, 特別徴収, print data)
+    var/reports/             PDFs and printed ledgers
+    var/archive/<source>/    every processed input, as <sha256>_<name>
+    var/errors/<job_id>/     error lists (エラーリスト), one CSV per generation
+    var/secrets/             keys (the 個人番号 HMAC key); mode 0700
+
+``$KOKUHO_VAR`` moves ``var/`` elsewhere (tests, or a bigger disk) without moving config/.
+Every function reads the environment when called, so a test can point them at a temp dir.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+def home() -> Path:
+    """The project root: ``$KOKUHO_HOME`` or the checkout."""
+    env = os.environ.get("KOKUHO_HOME")
+    return Path(env).resolve() if env else CHECKOUT
+
+
+def config_root() -> Path:
+    return home() / "config"
+
+
+def layouts_root() -> Path:
+    return home() / "layouts"
+
+
+def var_root() -> Path:
+    """The runtime folder: ``$KOKUHO_VAR`` or ``<home>/var``."""
+    env = os.environ.get("KOKUHO_VAR")
+    return Path(env).resolve() if env else home() / "var"
+
+
+def inbox(source: str) -> Path:
+    return var_root() / "inbox" / _component(source)
+
+
+def datasets_root() -> Path:
+    return var_root() / "datasets"
+
+
+def outbox(dest: str) -> Path:
+    return var_root() / "outbox" / _component(dest)
+
+
+def reports_root() -> Path:
+    return var_root() / "reports"
+
+
+def archive(source: str) -> Path:
+    return var_root() / "archive" / _component(source)
+
+
+def errors(job_id: str) -> Path:
+    return var_root() / "errors" / _component(job_id)
+
+
+def secrets_root() -> Path:
+    return var_root() / "secrets"
+
+
+def ensure_dir(path: Path, mode: int = 0o777) -> Path:
+    """Create ``path`` (and parents) if missing; return it."""
+    path.mkdir(parents=True, exist_ok=True, mode=mode)
+    return path
+
+
+def relative(path: Path) -> str:
+    """``path`` relative to the project root (or var/) when inside it, for messages."""
+    p = Path(path).resolve()
+    for base, prefix in ((var_root(), "var"), (home(), "")):
+        try:
+            rel = p.relative_to(base)
+        except ValueError:
+            continue
+        return str(Path(prefix) / rel) if prefix else str(rel)
+    return str(p)
+
+
+def _component(name: str) -> str:
+    """A single safe path component (no separators, no '..')."""
+    if not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name:
+        raise ValueError(f"not a valid folder name: {name!r}")
+    return name

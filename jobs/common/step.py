@@ -1,0 +1,493 @@
+"""The step contract: a job step as on a mainframe (ジョブステップ).
+
+A step is a function ``func(ctx: StepContext) -> int | None`` registered in ``jobs.registry``
+with a job id and a Japanese name (``FK010 住民税所得取込``), its inbox/layout and the datasets
+it writes. ``run_job`` runs it with the run parameters (fiscal year, business date,
+municipality) and returns a ``StepResult``:
+
+- ``rc``: 0 normal, 4 warning (records went to the error list; the stream goes on),
+  8 error, 12 severe, 16 terminal/abend. The RC is the highest severity of the step's messages
+  (message ids end in I/W/E/S/U = 0/4/8/12/16, as IBM utilities do), at least 4 when any
+  record was rejected, or what the step returned or raised (``StepError``).
+- control totals: read, accepted, rejected, written; money totals by name; per record type.
+- messages, the error list path, the output dataset generations, and the job log.
+
+Outputs are staged while the step runs and committed only when RC < 8: at RC >= 8 no dataset
+generation and no error list is renamed into place, and ``on_commit`` actions do not run.
+
+The runtime checks read == accepted + rejected (in total and per record type); a violation
+ends the step with RC 16 and raises ``ControlTotalsError``. Any unexpected exception ends it
+with RC 16 and re-raises as ``StepAbend`` (the job log is in ``exc.result``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+import traceback
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import polars as pl
+
+from . import bizcal, datasets, errorlist, paths
+from . import config as config_mod
+
+if TYPE_CHECKING:
+    from jobs.registry import JobSpec
+
+T = TypeVar("T")
+logger = logging.getLogger("kokuho.step")
+
+SEVERITY_RC = {"I": 0, "W": 4, "E": 8, "S": 12, "U": 16}
+RC_WARNING = 4
+RC_ERROR = 8
+RC_SEVERE = 12
+RC_ABEND = 16
+PROGRAM = "KOKUHO"  # the job name in IEF142I lines
+
+
+def rc_label(rc: int) -> str:
+    if rc == 0:
+        return "正常終了"
+    if rc <= RC_WARNING:
+        return "警告終了"
+    if rc < RC_SEVERE:
+        return "異常終了"
+    if rc < RC_ABEND:
+        return "重大エラー"
+    return "強制終了"
+
+
+class StepError(Exception):
+    """Raised by a step to end with RC >= 8 and an operator message (nothing is committed)."""
+
+    def __init__(self, text: str, *, rc: int = RC_ERROR, msg_id: str | None = None):
+        if rc < RC_ERROR:
+            raise ValueError("StepError is for RC 8 and above; use ctx.message for warnings")
+        super().__init__(text)
+        self.text = text
+        self.rc = rc
+        self.msg_id = msg_id or ("KKB900E" if rc < RC_SEVERE else "KKB900S" if rc < RC_ABEND else "KKB900U")
+
+
+class StepAbend(Exception):
+    """The step ended abnormally (RC 16). ``result`` carries the job log and totals."""
+
+    def __init__(self, result: StepResult, text: str):
+        super().__init__(text)
+        self.result = result
+
+
+class ControlTotalsError(StepAbend):
+    """read != accepted + rejected: figures do not reconcile."""
+
+
+@dataclass(frozen=True)
+class Message:
+    msg_id: str  # e.g. KKB110I; the last letter is the severity
+    text: str
+
+    @property
+    def severity(self) -> str:
+        return self.msg_id[-1]
+
+    @property
+    def rc(self) -> int:
+        return SEVERITY_RC[self.severity]
+
+    @property
+    def line(self) -> str:
+        return f"{self.msg_id} {self.text}"
+
+
+@dataclass
+class RecordTypeTotals:
+    label: str = ""
+    read: int = 0
+    accepted: int = 0
+    rejected: int = 0
+
+
+@dataclass
+class ControlTotals:
+    """件数・金額. ``count`` feeds both the per-record-type and the overall figures."""
+
+    read: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    written: int = 0
+    money: dict[str, int] = field(default_factory=dict)
+    money_labels: dict[str, str] = field(default_factory=dict)
+    by_record_type: dict[str, RecordTypeTotals] = field(default_factory=dict)
+
+    def count(self, record_type: str, *, read: int = 0, accepted: int = 0, rejected: int = 0,
+              label: str | None = None) -> None:
+        rt = self.by_record_type.setdefault(record_type, RecordTypeTotals(label=label or ""))
+        if label and not rt.label:
+            rt.label = label
+        rt.read += int(read)
+        rt.accepted += int(accepted)
+        rt.rejected += int(rejected)
+        self.read += int(read)
+        self.accepted += int(accepted)
+        self.rejected += int(rejected)
+
+    def add_money(self, name: str, amount: int, *, label: str | None = None) -> None:
+        self.money[name] = self.money.get(name, 0) + int(amount)
+        if label:
+            self.money_labels.setdefault(name, label)
+
+    def imbalances(self) -> list[str]:
+        """Where read != accepted + rejected (empty when the figures reconcile)."""
+        out = []
+        if self.read != self.accepted + self.rejected:
+            out.append(f"合計: 読込 {self.read:,} ≠ 正常 {self.accepted:,} + エラー {self.rejected:,}")
+        for name, t in self.by_record_type.items():
+            if t.read != t.accepted + t.rejected:
+                out.append(f"{name}: 読込 {t.read:,} ≠ 正常 {t.accepted:,} + エラー {t.rejected:,}")
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "read": self.read,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "written": self.written,
+            "money": dict(self.money),
+            "by_record_type": {
+                k: {"label": v.label, "read": v.read, "accepted": v.accepted, "rejected": v.rejected}
+                for k, v in self.by_record_type.items()
+            },
+        }
+
+
+@dataclass(frozen=True)
+class OutputGeneration:
+    dataset: str
+    generation: str
+    rows: int
+    path: Path | None  # None when not committed
+
+
+@dataclass
+class StepResult:
+    job_id: str
+    name_ja: str
+    rc: int
+    fy: int
+    business_date: dt.date
+    municipality: str
+    generation: str
+    totals: ControlTotals
+    messages: list[Message]
+    error_list: Path | None
+    error_rows: int
+    outputs: list[OutputGeneration]
+    committed: bool
+    log_lines: list[str]
+
+    @property
+    def status(self) -> str:
+        return "success" if self.rc == 0 else "warning" if self.rc < RC_ERROR else "failed"
+
+    @property
+    def log_text(self) -> str:
+        return "\n".join(self.log_lines) + "\n"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe summary (the Airflow task's return value / XCom)."""
+        return {
+            "job_id": self.job_id,
+            "name": self.name_ja,
+            "rc": self.rc,
+            "status": self.status,
+            "fy": self.fy,
+            "business_date": self.business_date.isoformat(),
+            "municipality": self.municipality,
+            "generation": self.generation,
+            **self.totals.to_dict(),
+            "error_list": str(self.error_list) if self.error_list else None,
+            "error_rows": self.error_rows,
+            "outputs": [
+                {"dataset": o.dataset, "generation": o.generation, "rows": o.rows} for o in self.outputs
+            ],
+            "committed": self.committed,
+            "messages": [m.line for m in self.messages],
+        }
+
+
+class StepContext:
+    """What a step sees: parameters, config, calendar, and the ways to report and write."""
+
+    def __init__(self, spec: JobSpec, *, fy: int, business_date: dt.date, municipality: str,
+                 options: Mapping[str, Any] | None = None, echo: Callable[[str], None] | None = None):
+        self.spec = spec
+        self.job_id = spec.job_id
+        self.name_ja = spec.name_ja
+        self.fy = int(fy)
+        self.business_date = business_date
+        self.municipality = municipality
+        self.options: dict[str, Any] = dict(options or {})
+        self.generation = datasets.generation_name(municipality, self.fy, business_date)
+        self.totals = ControlTotals()
+        self.messages: list[Message] = []
+        self._echo = echo
+        self._staged: list[datasets.StagedGeneration] = []
+        self._rejects: list[pl.DataFrame] | None = None
+        self._staged_errors: errorlist.StagedErrorList | None = None
+        self._on_commit: list[Callable[[], None]] = []
+        self._config: config_mod.Config | None = None
+        self._calendar: bizcal.BusinessCalendar | None = None
+
+    # --- parameters ------------------------------------------------------------------------
+
+    @property
+    def config(self) -> config_mod.Config:
+        if self._config is None:
+            self._config = config_mod.load(self.municipality, self.fy)
+        return self._config
+
+    @property
+    def calendar(self) -> bizcal.BusinessCalendar:
+        if self._calendar is None:
+            self._calendar = bizcal.BusinessCalendar.from_config(self.config)
+        return self._calendar
+
+    # --- messages --------------------------------------------------------------------------
+
+    def message(self, msg_id: str, text: str) -> Message:
+        """Add a job-log message. The id's last letter (I/W/E/S/U) sets its severity/RC."""
+        if not msg_id or msg_id[-1] not in SEVERITY_RC:
+            raise ValueError(f"message id must end in one of {sorted(SEVERITY_RC)}: {msg_id!r}")
+        msg = Message(msg_id, text)
+        self.messages.append(msg)
+        self._emit(msg.line, msg.rc)
+        return msg
+
+    def fail(self, text: str, *, rc: int = RC_ERROR, msg_id: str | None = None):
+        raise StepError(text, rc=rc, msg_id=msg_id)
+
+    def _emit(self, line: str, rc: int = 0) -> None:
+        level = logging.INFO if rc == 0 else logging.WARNING if rc < RC_ERROR else logging.ERROR
+        logger.log(level, line)
+        if self._echo is not None:
+            try:
+                self._echo(line)
+            except OSError:  # a closed pipe must not break the step; the log is in the result
+                self._echo = None
+
+    # --- outputs ---------------------------------------------------------------------------
+
+    def write_dataset(self, dataset: str, frame: pl.DataFrame, *, totals: Mapping[str, Any] | None = None) -> None:
+        """Stage ``frame`` as this run's generation of ``dataset`` (committed at the end)."""
+        declared = self.spec.outputs
+        if declared and dataset not in declared:
+            raise ValueError(f"{self.job_id} does not declare output dataset {dataset!r} (declared: {declared})")
+        if any(s.dataset == dataset for s in self._staged):
+            raise ValueError(f"{self.job_id} writes dataset {dataset!r} twice")
+        doc = {"job_id": self.job_id, "fy": self.fy, "business_date": self.business_date.isoformat(),
+               "municipality": self.municipality, **(totals or {})}
+        self._staged.append(datasets.stage(dataset, self.generation, frame, totals=doc))
+        self.totals.written += frame.height
+
+    def reject(self, frame: pl.DataFrame, **constants: Any) -> None:
+        """Add rejected records to the error list (columns of ``errorlist.SCHEMA``).
+
+        Calling it (even with an empty frame) gives the step an error list: on commit the
+        list replaces this generation's previous one, header only when nothing was rejected.
+        """
+        if self._rejects is None:
+            self._rejects = []
+        self._rejects.append(errorlist.normalize(frame, **constants))
+
+    def on_commit(self, action: Callable[[], None]) -> None:
+        """Run ``action`` after the outputs are committed (e.g. archive the input)."""
+        self._on_commit.append(action)
+
+    def progress(self, items: Iterable[T], *, total: int | None = None, desc: str | None = None) -> Iterator[T]:
+        """A tqdm progress bar on stderr when it is a terminal; plain iteration otherwise."""
+        from tqdm import tqdm
+
+        return iter(tqdm(items, total=total, desc=desc or self.job_id, disable=not _isatty(sys.stderr),
+                         file=sys.stderr, leave=False))
+
+    # --- commit ----------------------------------------------------------------------------
+
+    def _stage_errors(self) -> None:
+        if self._rejects is not None:
+            frame = pl.concat(self._rejects, how="vertical") if self._rejects else errorlist.empty()
+            self._staged_errors = errorlist.stage(self.job_id, self.generation, frame)
+
+    def _commit(self) -> list[OutputGeneration]:
+        outs = [OutputGeneration(s.dataset, s.generation, s.rows, s.commit()) for s in self._staged]
+        if self._staged_errors is not None:
+            self._staged_errors.commit()
+        for action in self._on_commit:
+            action()
+        return outs
+
+    def _discard(self) -> list[OutputGeneration]:
+        for s in self._staged:
+            s.discard()
+        if self._staged_errors is not None:
+            self._staged_errors.discard()
+        return [OutputGeneration(s.dataset, s.generation, s.rows, None) for s in self._staged]
+
+
+# --- running -----------------------------------------------------------------------------------
+
+
+def run_job(job_id: str, *, fy: int | None = None, business_date: dt.date | str,
+            municipality: str | None = None, echo: Callable[[str], None] | None = None,
+            **options: Any) -> StepResult:
+    """Run the registered step ``job_id``. ``fy`` defaults to the fiscal year of the date."""
+    from jobs import registry
+
+    return run_step(registry.get(job_id), fy=fy, business_date=business_date,
+                    municipality=municipality, echo=echo, **options)
+
+
+def run_step(spec: JobSpec, *, fy: int | None = None, business_date: dt.date | str,
+             municipality: str | None = None, echo: Callable[[str], None] | None = None,
+             **options: Any) -> StepResult:
+    """Run ``spec.func`` under the step contract (see the module docstring)."""
+    bdate = _as_date(business_date)
+    code = str(municipality or config_mod.default_municipality())
+    cfg = config_mod.load(code, fy)
+    year = int(fy) if fy is not None else bizcal.BusinessCalendar.from_config(cfg).fiscal_year(bdate)
+    ctx = StepContext(spec, fy=year, business_date=bdate, municipality=code, options=options, echo=echo)
+    name = cfg.get("municipality.name", "")
+    ctx.message("KKB001I", f"{spec.job_id} {spec.name_ja} 開始")
+    ctx.message("KKB002I", f"年度={year} 業務日={bdate.isoformat()} 団体={code} {name} 世代={ctx.generation}")
+
+    forced_rc = 0
+    abend: BaseException | None = None
+    abend_cls: type[StepAbend] = StepAbend
+    try:
+        returned = spec.func(ctx)
+        forced_rc = int(returned or 0)
+        problems = ctx.totals.imbalances()
+        if problems:
+            ctx.message("KKB990U", "件数が一致しません (読込 = 正常 + エラー): " + "; ".join(problems))
+            abend, abend_cls = AssertionError("; ".join(problems)), ControlTotalsError
+    except StepError as exc:
+        ctx.message(exc.msg_id, exc.text)
+        forced_rc = exc.rc
+    except (config_mod.ConfigError, datasets.DatasetNotFound, bizcal.CalendarError) as exc:
+        ctx.message("KKB910S", str(exc))
+    except Exception as exc:  # an abend: log it, commit nothing, re-raise below
+        abend = exc
+        ctx.message("KKB999U", f"異常終了 {type(exc).__name__}: {exc}")
+        logger.error("%s", "".join(traceback.format_exception(exc)))
+
+    rc = _final_rc(ctx, forced_rc)
+    outputs: list[OutputGeneration]
+    committed = False
+    if rc < RC_ERROR:
+        try:
+            ctx._stage_errors()
+            outputs = ctx._commit()
+            committed = True
+        except Exception as exc:
+            abend = exc
+            ctx.message("KKB998U", f"確定処理で異常終了 {type(exc).__name__}: {exc}")
+            rc = RC_ABEND
+            outputs = ctx._discard()
+    else:
+        outputs = ctx._discard()
+
+    result = _result(ctx, rc, outputs, committed)
+    for line in result.log_lines[len(ctx.messages):]:
+        ctx._emit(line, rc if line.startswith("IEF142I") else 0)
+    if abend is not None:
+        raise abend_cls(result, f"{spec.job_id} RC={rc:04d}: {abend}") from abend
+    return result
+
+
+def _final_rc(ctx: StepContext, forced_rc: int) -> int:
+    rc = max([forced_rc] + [m.rc for m in ctx.messages])
+    if ctx.totals.rejected and rc < RC_WARNING:
+        rc = RC_WARNING
+    return rc
+
+
+def _result(ctx: StepContext, rc: int, outputs: list[OutputGeneration], committed: bool) -> StepResult:
+    err_path = ctx._staged_errors.final_path if (ctx._staged_errors and committed) else None
+    err_rows = ctx._staged_errors.rows if ctx._staged_errors else 0
+    result = StepResult(
+        job_id=ctx.job_id, name_ja=ctx.name_ja, rc=rc, fy=ctx.fy, business_date=ctx.business_date,
+        municipality=ctx.municipality, generation=ctx.generation, totals=ctx.totals,
+        messages=list(ctx.messages), error_list=err_path, error_rows=err_rows, outputs=outputs,
+        committed=committed, log_lines=[],
+    )
+    result.log_lines = [m.line for m in ctx.messages] + summary_lines(result)
+    return result
+
+
+def summary_lines(r: StepResult) -> list[str]:
+    """The end-of-step figures, mainframe style (ICE054I counts, IEF142I completion code)."""
+    t = r.totals
+    titles = {name: f"{name} {rt.label}".strip() for name, rt in t.by_record_type.items()}
+    first = max([_width(x) + 2 for x in titles.values()] + [_WIDTHS[0]])
+    lines = ["KKB050I ---- 件数 ----------------------------------------------"]
+    lines.append("KKB051I " + _cols(["レコード種別", "読込件数", "正常件数", "エラー件数"], first))
+    for name, rt in t.by_record_type.items():
+        lines.append("KKB052I " + _cols([titles[name], f"{rt.read:,}", f"{rt.accepted:,}", f"{rt.rejected:,}"], first))
+    lines.append("KKB053I " + _cols(["合計", f"{t.read:,}", f"{t.accepted:,}", f"{t.rejected:,}"], first))
+    lines.append(f"ICE054I 0 RECORDS - IN: {t.read}, OUT: {t.written}")
+    for name, amount in t.money.items():
+        label = t.money_labels.get(name, "")
+        lines.append(f"KKB060I 金額 {label}({name}) {amount:,}円" if label else f"KKB060I 金額 {name} {amount:,}円")
+    for o in r.outputs:
+        state = "確定" if o.path is not None else "未確定(破棄)"
+        lines.append(f"KKB070I 出力 {o.dataset} 世代 {o.generation} {o.rows:,}件 {state}")
+    if r.error_list is not None:
+        sev = "W" if r.error_rows else "I"
+        lines.append(f"KKB080{sev} エラーリスト {paths.relative(r.error_list)} {r.error_rows:,}件")
+    if r.rc >= RC_ERROR:
+        lines.append("KKB081E 出力は確定していません (データセット・エラーリストとも書込みなし)")
+    lines.append(f"IEF142I {PROGRAM} {r.job_id} - STEP WAS EXECUTED - COND CODE {r.rc:04d}")
+    sev = "I" if r.rc == 0 else "W" if r.rc < RC_ERROR else "E"
+    lines.append(f"KKB009{sev} {r.job_id} {r.name_ja} 終了 RC={r.rc:04d} ({rc_label(r.rc)})")
+    return lines
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+_WIDTHS = (28, 12, 12, 12)
+
+
+def _cols(values: list[str], first_width: int = _WIDTHS[0]) -> str:
+    first = _pad(values[0], first_width)
+    rest = "".join(_pad(v, w, right=True) for v, w in zip(values[1:], _WIDTHS[1:], strict=True))
+    return (first + rest).rstrip()
+
+
+def _width(text: str) -> int:
+    """Display columns (full-width characters count 2)."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, width: int, *, right: bool = False) -> str:
+    fill = " " * max(width - _width(text), 1 if right else 0)
+    return fill + text if right else text + fill
+
+
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def _as_date(value: dt.date | str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))

@@ -1,0 +1,107 @@
+"""The job-step catalogue (ジョブ一覧): job id → JobSpec.
+
+A job id is mainframe style: two letters for the business area (FK 賦課, SN 収納, TN 滞納 ...)
+and three digits. The Japanese name is what operators see (``FK010 住民税所得取込``); the DAGs
+use the same id and name. Add a step here and it is runnable with ``kokuho run <job-id>`` and
+from Airflow through ``jobs.common.airflow_task.execute_job``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    job_id: str
+    name_ja: str
+    func: Callable[..., Any]  # func(ctx: StepContext) -> int | None
+    inbox: str | None = None  # source folder under var/inbox/
+    layout: str | None = None  # layouts/<id>.yaml
+    pattern: str = "*"  # file names picked up from the inbox (case-insensitive glob)
+    inputs: tuple[str, ...] = ()  # datasets read
+    outputs: tuple[str, ...] = ()  # datasets written (the runtime refuses undeclared ones)
+    datasets: Mapping[str, str] = field(default_factory=dict)  # intake: record type → dataset
+    after: tuple[str, ...] = ()  # job ids that must have run first (documentation; the DAG wires it)
+    options: Mapping[str, Any] = field(default_factory=dict)  # step-specific settings
+    description: str = ""
+
+    @property
+    def title(self) -> str:
+        return f"{self.job_id} {self.name_ja}"
+
+
+def _intake(job_id: str, name_ja: str, *, inbox: str, layout: str, record_types: tuple[str, ...],
+            pattern: str = "*", extra_outputs: tuple[str, ...] = (), after: tuple[str, ...] = (),
+            inputs: tuple[str, ...] = (), options: Mapping[str, Any] | None = None,
+            description: str = "") -> JobSpec:
+    from jobs.intake import intake_step  # the one generic intake step
+
+    ds = {rt: intake_dataset_name(layout, rt) for rt in record_types}
+    return JobSpec(
+        job_id=job_id, name_ja=name_ja, func=intake_step, inbox=inbox, layout=layout, pattern=pattern,
+        inputs=inputs, outputs=tuple(ds.values()) + extra_outputs, datasets=MappingProxyType(ds),
+        after=after, options=MappingProxyType(dict(options or {})), description=description,
+    )
+
+
+def intake_dataset_name(layout: str, record_type: str) -> str:
+    """Data records → ``<layout>``; other record types → ``<layout>_<record_type>``."""
+    return layout if record_type == "data" else f"{layout}_{record_type}"
+
+
+def _build() -> dict[str, JobSpec]:
+    specs = [
+        _intake(
+            "FK020", "国保資格取込", inbox="shikaku", layout="nhi_qualification",
+            record_types=("header", "data", "trailer"), extra_outputs=("person_key",),
+            options={"secrets": "register", "person_field": "person_id"},
+            description="資格システムの被保険者ファイルを取り込み、宛名番号と個人番号(HMAC)の対応 person_key を更新する",
+        ),
+        _intake(
+            "FK010", "住民税所得取込", inbox="juminzei", layout="resident_tax_income",
+            record_types=("header", "data", "trailer"), after=("FK020",), inputs=("person_key",),
+            options={"secrets": "verify", "person_field": "person_id"},
+            description="住民税システムの所得情報ファイルを取り込み、個人番号を person_key と照合する",
+        ),
+        _intake(
+            "FK030", "年金特徴対象者取込", inbox="nenkin", layout="tokucho_z21", pattern="Z21*.dta",
+            record_types=("lead_in", "header", "data", "trailer"),
+            description="経由機関からの国保特別徴収対象者情報 (Z21, 通知内容 00) を取り込む",
+        ),
+        _intake(
+            "SN010", "口座振替依頼書取込", inbox="koufuri", layout="direct_debit_mandate",
+            record_types=("header", "data", "trailer"),
+            description="口座振替依頼書 (申込) データを取り込む",
+        ),
+        _intake(
+            "SN110", "口座振替結果取込", inbox="bank", layout="zengin_91_result",
+            record_types=("header", "data", "trailer", "end"),
+            description="金融機関からの口座振替結果ファイル (全銀 種別91) を取り込む",
+        ),
+    ]
+    return {s.job_id: s for s in specs}
+
+
+JOBS: dict[str, JobSpec] = _build()
+
+
+def get(job_id: str) -> JobSpec:
+    key = job_id.strip().upper()
+    if key in JOBS:
+        return JOBS[key]
+    near = difflib.get_close_matches(key, JOBS, n=3)
+    hint = f" (候補: {', '.join(near)})" if near else ""
+    raise KeyError(f"ジョブIDがありません: {job_id}{hint}")
+
+
+def register(spec: JobSpec, *, replace: bool = False) -> JobSpec:
+    """Add a step (tests, or a plug-in area). Refuses to overwrite unless ``replace``."""
+    if spec.job_id in JOBS and not replace:
+        raise ValueError(f"job id {spec.job_id} is already registered")
+    JOBS[spec.job_id] = spec
+    return spec

@@ -1,0 +1,124 @@
+"""Config layers (common → municipality → fiscal year), clear errors, the さいたま市 profile."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from jobs.common import config, paths
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    r = tmp_path / "config"
+    write(r / "common" / "system.yaml", 'system: {default_municipality: "131016"}\n')
+    write(r / "common" / "calendar.yaml", "calendar:\n  timezone: Asia/Tokyo\n  closure_periods: [a, b]\n"
+                                          "  national_holidays: true\n")
+    write(r / "municipalities" / "131016" / "municipality.yaml",
+          'municipality: {code: "131016", code5: "13101", name: 千代田区}\n'
+          "calendar: {closure_periods: [c]}\n")
+    write(r / "municipalities" / "131016" / "fy2026" / "rates.yaml",
+          "rates: {medical: {income: 0.0712}}\ncalendar: {national_holidays: false}\n")
+    return r
+
+
+def test_layers_merge_in_order(root):
+    cfg = config.load(fy=2026, root=root)
+    assert cfg.municipality == "131016"  # the default from common/system.yaml
+    assert cfg.get("municipality.name") == "千代田区"
+    assert cfg.get("calendar.timezone") == "Asia/Tokyo"          # common only
+    assert cfg.get("calendar.closure_periods") == ["c"]          # lists are replaced, not merged
+    assert cfg.get("calendar.national_holidays") is False       # fiscal year overrides
+    assert cfg["rates.medical.income"] == 0.0712
+    assert [p.name for p in cfg.sources] == ["calendar.yaml", "system.yaml", "municipality.yaml", "rates.yaml"]
+    assert config.load(root=root).get("calendar.national_holidays") is True  # without the fy layer
+
+
+def test_missing_key_names_key_files_and_missing_folder(root):
+    cfg = config.load("131016", 2027, root=root)
+    with pytest.raises(config.ConfigError) as exc:
+        cfg.get("rates.medical.income")
+    text = str(exc.value)
+    assert "rates.medical.income" in text
+    assert "131016" in text and "2027" in text
+    assert "municipality.yaml" in text
+    assert "fy2027" in text  # the fiscal-year folder does not exist
+    assert cfg.get("rates.medical.income", None) is None
+    assert cfg.has("municipality.name") and not cfg.has("rates")
+
+
+def test_missing_key_reports_how_far_it_got(root):
+    with pytest.raises(config.ConfigError, match="'rates.medical' まではあります"):
+        config.load("131016", 2026, root=root).get("rates.medical.per_capita")
+
+
+def test_unknown_municipality(root):
+    with pytest.raises(config.ConfigError, match="団体 999999 の設定がありません.*131016"):
+        config.load("999999", root=root)
+
+
+def test_duplicate_key_in_one_layer_is_refused(root):
+    write(root / "common" / "other.yaml", "calendar: {timezone: UTC}\n")
+    with pytest.raises(config.ConfigError, match="同じ階層の2つのファイル"):
+        config.load(root=root)
+
+
+def test_code_must_match_folder_and_check_digit(root):
+    write(root / "municipalities" / "131017" / "municipality.yaml",
+          'municipality: {code: "131017", code5: "13101", name: x}\n')
+    with pytest.raises(config.ConfigError, match="検査数字は 6"):
+        config.load("131017", root=root)
+
+
+def test_edited_file_is_reread(root):
+    assert config.load(root=root).get("municipality.name") == "千代田区"
+    write(root / "municipalities" / "131016" / "municipality.yaml",
+          'municipality: {code: "131016", code5: "13101", name: 千代田区役所}\n')
+    assert config.load(root=root).get("municipality.name") == "千代田区役所"
+
+
+def test_env_overrides_default_municipality(root, monkeypatch):
+    monkeypatch.setenv("KOKUHO_MUNICIPALITY", "131016")
+    assert config.default_municipality(root=root) == "131016"
+
+
+@pytest.mark.parametrize("code5, cd", [("11100", "7"), ("13101", "6"), ("01100", "2"), ("27100", "4")])
+def test_check_digit(code5, cd):
+    # 111007 さいたま市, 131016 千代田区, 011002 札幌市, 271004 大阪市 (全国地方公共団体コード)
+    assert config.check_digit(code5) == cd
+
+
+@given(st.dictionaries(st.text(min_size=1, max_size=3), st.integers() | st.dictionaries(
+    st.text(min_size=1, max_size=3), st.integers(), max_size=3), max_size=4),
+    st.dictionaries(st.text(min_size=1, max_size=3), st.integers() | st.dictionaries(
+        st.text(min_size=1, max_size=3), st.integers(), max_size=3), max_size=4))
+def test_deep_merge_keeps_every_key_and_override_wins(a, b):
+    m = config.deep_merge(a, b)
+    assert set(m) == set(a) | set(b)
+    for k, v in b.items():
+        if isinstance(v, dict) and isinstance(a.get(k), dict):
+            assert m[k] == {**a[k], **v}
+        else:
+            assert m[k] == v
+
+
+def test_saitama_profile_is_the_default():
+    cfg = config.load(fy=2026)
+    assert cfg.municipality == "111007"
+    assert cfg.get("municipality.code5") == "11100"
+    assert cfg.get("municipality.name") == "さいたま市"
+    assert len(cfg.get("direct_debit.consignor_code")) == 10
+    assert cfg.get("cvs.barcode.max_amount") == 300_000
+    assert cfg.get("fiscal_year.assessment_date") == dt.date(2026, 4, 1)
+    assert [p["from"] for p in cfg.get("calendar.closure_periods")] == ["12-29"]
+    assert "111007" in config.municipality_codes()
+    assert (paths.config_root() / "common" / "eras.yaml") in cfg.sources

@@ -1,0 +1,174 @@
+"""The step contract: RC from messages and rejects, control totals, commit only below RC 8."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import polars as pl
+import pytest
+
+from jobs.common import datasets, errorlist
+from jobs.common.step import ControlTotalsError, StepAbend, StepError, run_step
+from jobs.registry import JobSpec
+
+DATE = dt.date(2026, 6, 15)
+GEN = "m111007_fy2026_d20260615"
+ROWS = pl.DataFrame({"person_id": ["0000000001", "0000000002"], "amount": [1200, 3400]})
+
+
+def spec(func, outputs=("out",)) -> JobSpec:
+    return JobSpec(job_id="ZZ010", name_ja="テスト取込", func=func, outputs=outputs)
+
+
+def ok_step(ctx):
+    ctx.totals.count("data", label="データ", read=2, accepted=2)
+    ctx.totals.add_money("data.amount", 4600, label="金額")
+    ctx.write_dataset("out", ROWS)
+    ctx.message("ZZ100I", "処理しました")
+
+
+def test_rc0_commits_and_logs_figures():
+    lines = []
+    r = run_step(spec(ok_step), business_date="2026-06-15", echo=lines.append)
+    assert (r.rc, r.status, r.committed, r.fy, r.municipality, r.generation) == (0, "success", True, 2026, "111007", GEN)
+    assert datasets.read("out", GEN).equals(ROWS)
+    t = datasets.read_totals("out", GEN)
+    assert (t["job_id"], t["business_date"], t["municipality"]) == ("ZZ010", "2026-06-15", "111007")
+    assert r.totals.to_dict() == {
+        "read": 2, "accepted": 2, "rejected": 0, "written": 2, "money": {"data.amount": 4600},
+        "by_record_type": {"data": {"label": "データ", "read": 2, "accepted": 2, "rejected": 0}},
+    }
+    assert lines == r.log_lines  # echoed live, in order
+    log = r.log_text
+    assert log.splitlines()[0] == "KKB001I ZZ010 テスト取込 開始"
+    assert "業務日=2026-06-15" in log and "団体=111007 さいたま市" in log
+    assert "ICE054I 0 RECORDS - IN: 2, OUT: 2" in log
+    assert "KKB060I 金額 金額(data.amount) 4,600円" in log
+    assert f"KKB070I 出力 out 世代 {GEN} 2件 確定" in log
+    assert "IEF142I KOKUHO ZZ010 - STEP WAS EXECUTED - COND CODE 0000" in log
+    assert log.splitlines()[-1] == "KKB009I ZZ010 テスト取込 終了 RC=0000 (正常終了)"
+    assert r.error_list is None
+    json.dumps(r.to_dict(), ensure_ascii=False)  # XCom-safe
+
+
+def test_rejects_give_rc4_and_an_error_list():
+    def step(ctx):
+        ctx.totals.count("data", read=3, accepted=2, rejected=1)
+        ctx.write_dataset("out", ROWS)
+        ctx.reject(pl.DataFrame({"record_no": [2], "reason": ["値が規定外"], "raw": [b"\x01"]}), file_name="f.dat")
+
+    r = run_step(spec(step), business_date=DATE)
+    assert (r.rc, r.status, r.committed) == (4, "warning", True)
+    assert r.error_list == errorlist.path("ZZ010", GEN) and r.error_rows == 1
+    assert errorlist.read(r.error_list)["理由"].to_list() == ["値が規定外"]
+    assert "COND CODE 0004" in r.log_text and "KKB080W" in r.log_text
+
+
+def test_warning_message_sets_rc4():
+    def step(ctx):
+        ok_step(ctx)
+        ctx.message("ZZ101W", "注意")
+
+    assert run_step(spec(step), business_date=DATE).rc == 4
+
+
+@pytest.mark.parametrize("rc", [8, 12, 16])
+def test_step_error_commits_nothing(rc):
+    datasets.write("out", GEN, ROWS.head(1))  # yesterday's run of this generation
+    done = []
+
+    def step(ctx):
+        ok_step(ctx)
+        ctx.reject(pl.DataFrame({"record_no": [1], "reason": ["x"]}))
+        ctx.on_commit(lambda: done.append(1))
+        raise StepError("入力ファイルがありません", rc=rc)
+
+    r = run_step(spec(step), business_date=DATE)
+    assert (r.rc, r.status, r.committed) == (rc, "failed", False)
+    assert datasets.read("out", GEN).equals(ROWS.head(1))     # the old generation is intact
+    assert not errorlist.path("ZZ010", GEN).exists()
+    assert done == []
+    assert [o.path for o in r.outputs] == [None]
+    assert f"COND CODE {rc:04d}" in r.log_text and "KKB081E" in r.log_text
+    assert "入力ファイルがありません" in r.log_text
+    assert not [p for p in (datasets.dataset_dir("out")).iterdir() if p.name.startswith(".")]
+
+
+def test_error_message_sets_rc8_without_raising():
+    def step(ctx):
+        ok_step(ctx)
+        ctx.message("ZZ200E", "照合エラー")
+
+    r = run_step(spec(step), business_date=DATE)
+    assert r.rc == 8 and not r.committed and datasets.latest("out") is None
+
+
+def test_unbalanced_totals_are_rc16_and_raise():
+    def step(ctx):
+        ctx.totals.count("data", read=3, accepted=2)  # one record vanished
+        ctx.write_dataset("out", ROWS)
+
+    with pytest.raises(ControlTotalsError) as exc:
+        run_step(spec(step), business_date=DATE)
+    r = exc.value.result
+    assert r.rc == 16 and not r.committed and datasets.latest("out") is None
+    assert "KKB990U" in r.log_text and "読込 3 ≠ 正常 2 + エラー 0" in r.log_text
+    assert "COND CODE 0016" in r.log_text
+
+
+def test_unexpected_exception_is_an_abend():
+    def step(ctx):
+        ctx.write_dataset("out", ROWS)
+        raise ZeroDivisionError("boom")
+
+    with pytest.raises(StepAbend) as exc:
+        run_step(spec(step), business_date=DATE)
+    assert isinstance(exc.value.__cause__, ZeroDivisionError)
+    assert exc.value.result.rc == 16 and datasets.latest("out") is None
+
+
+def test_config_error_is_rc12():
+    def step(ctx):
+        ctx.config.get("rates.nothing")
+
+    r = run_step(spec(step), business_date=DATE)
+    assert r.rc == 12 and "KKB910S" in r.log_text and "rates.nothing" in r.log_text
+
+
+def test_undeclared_output_is_refused():
+    def step(ctx):
+        ctx.write_dataset("other", ROWS)
+
+    with pytest.raises(StepAbend, match="does not declare"):
+        run_step(spec(step), business_date=DATE)
+
+
+def test_parameters_reach_the_step():
+    seen = {}
+
+    def step(ctx):
+        seen.update(fy=ctx.fy, date=ctx.business_date, m=ctx.municipality, opt=ctx.options,
+                    name=ctx.config.get("municipality.name"), bd=ctx.calendar.is_business_day(ctx.business_date))
+
+    r = run_step(spec(step), business_date="2027-01-04", flag=True)
+    assert seen == {"fy": 2026, "date": dt.date(2027, 1, 4), "m": "111007", "opt": {"flag": True},
+                    "name": "さいたま市", "bd": True}
+    assert r.rc == 0 and r.generation == "m111007_fy2026_d20270104"
+    assert run_step(spec(step), fy=2027, business_date="2027-04-01").generation == "m111007_fy2027_d20270401"
+
+
+def test_message_ids_need_a_severity():
+    def step(ctx):
+        ctx.message("ZZ100X", "?")
+
+    with pytest.raises(StepAbend):
+        run_step(spec(step), business_date=DATE)
+
+
+def test_progress_is_plain_iteration_without_a_tty(capsys):
+    def step(ctx):
+        assert list(ctx.progress(range(5), total=5)) == [0, 1, 2, 3, 4]
+
+    run_step(spec(step), business_date=DATE)
+    assert capsys.readouterr().err == ""
