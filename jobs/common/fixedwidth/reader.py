@@ -257,7 +257,6 @@ def _decode_type(layout: Layout, rt: RecordType, text: np.ndarray, raw: np.ndarr
         return _decode_reference(layout, rt, text, raw, keep_secrets, range(len(rt.fields)))
     from .kernel import digits_column, int_column, string_column
 
-    n = len(text)
     plan = _plan(layout, rt.name)
     ints, valid, tlen, fault, ffield, filler_bad = plan.run(text)
     cols: dict[str, pl.Series] = {}
@@ -367,7 +366,6 @@ def read(layout: Layout, data: bytes | str | Path, *, source: str | None = None,
     groups = _check_structure(layout, roles, source, base, stride)
 
     frames: dict[str, pl.DataFrame] = {}
-    reject_rows: list[np.ndarray] = []
     reject_info: list[tuple[np.ndarray, np.ndarray, RecordType]] = []
     ok_all = np.ones(n, dtype=bool)
     ok_all[unknown] = False

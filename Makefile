@@ -1,0 +1,142 @@
+# kokuho-batch: set-up, demo, tests. `make help` lists the targets.
+#
+# Everything runs from the checkout's virtual environment (.venv) and with AIRFLOW_HOME = the
+# checkout, so the committed airflow.cfg is the configuration and all runtime files go to var/.
+# Targets are idempotent: stamp files record what is done (.venv/.kokuho-installed,
+# var/airflow/.migrated), so a second `make test` neither reinstalls nor migrates again.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+MAKEFLAGS += --no-builtin-rules
+
+PYTHON ?= python3.11
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+CONSTRAINTS := constraints/py3.11.txt
+PIP_VERSION := 26.3
+INSTALLED := $(VENV)/.kokuho-installed
+MIGRATED := var/airflow/.migrated
+
+# Airflow: the checkout is AIRFLOW_HOME (airflow.cfg expands ${AIRFLOW_HOME} itself), and the
+# venv's bin must be on PATH because `airflow standalone` starts its children as plain `airflow`.
+export AIRFLOW_HOME := $(CURDIR)
+export PATH := $(BIN):$(PATH)
+# The job runtime's var/ (jobs.common.paths): the checkout's var/ unless the caller moved it.
+export KOKUHO_VAR ?= $(CURDIR)/var
+# The fs connection the bank-result FileSensor watches (an env var, so nothing is stored in the DB).
+export AIRFLOW_CONN_KOKUHO_INBOX ?= {"conn_type": "fs", "extra": {"path": "$(KOKUHO_VAR)/inbox"}}
+
+# --- the demo: a synthetic city through the intake job net ---------------------------------------
+DEMO_INSURED ?= 20000
+DEMO_SEED ?= 20260601
+DEMO_DATE ?= 2026-06-01
+DEMO_VAR := $(CURDIR)/var/demo
+DEMO_CONF = {"business_date": "$(DEMO_DATE)"}
+
+# --- make up --------------------------------------------------------------------------------------
+UP_PID := var/airflow/standalone.pid
+UP_LOG := var/airflow/standalone.log
+
+.PHONY: help install airflow-init demo test test-fast bench up down status listings lint constraints clean distclean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-14s %s\n", $$1, $$2}'
+
+install: $(INSTALLED) ## create .venv and install the project with the frozen constraints
+
+$(INSTALLED): pyproject.toml $(CONSTRAINTS)
+	@test -x $(BIN)/python || { echo "==> creating .venv with $(PYTHON)"; \
+	  command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found (set PYTHON=...)" >&2; exit 1; }; \
+	  $(PYTHON) -m venv $(VENV); }
+	@echo "==> installing kokuho-batch[test] with $(CONSTRAINTS)"
+	$(BIN)/python -m pip install -q --disable-pip-version-check 'pip==$(PIP_VERSION)'
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test]' -c $(CONSTRAINTS)
+	$(BIN)/python -m pip check
+	@touch $@
+
+airflow-init: $(MIGRATED) ## create/upgrade the Airflow metadata DB under var/airflow/
+
+$(MIGRATED): $(INSTALLED)
+	@mkdir -p var/airflow
+	@# The scheduler and the API server must share the JWT secret (airflow.cfg jwt_secret_cmd).
+	@test -s var/airflow/jwt_secret || (umask 077 && $(BIN)/python -c \
+	  'import secrets; print(secrets.token_urlsafe(32), end="")' > var/airflow/jwt_secret)
+	@echo "==> airflow db migrate ($$(airflow config get-value database sql_alchemy_conn 2>/dev/null))"
+	airflow db migrate > var/airflow/db-migrate.log 2>&1 || { cat var/airflow/db-migrate.log; exit 1; }
+	@touch $@
+
+demo: $(MIGRATED) ## synthesize a city (DEMO_INSURED) and run the kokuho_intake DAG through Airflow
+	@echo "==> synthetic city: $(DEMO_INSURED) insured, seed $(DEMO_SEED), into var/demo/inbox (var/demo is wiped first)"
+	rm -rf $(DEMO_VAR) && mkdir -p $(DEMO_VAR)
+	KOKUHO_VAR=$(DEMO_VAR) kokuho synth --insured $(DEMO_INSURED) --seed $(DEMO_SEED) --out $(DEMO_VAR)/inbox
+	@echo "==> the kokuho_intake DAG through Airflow (log: var/airflow/demo-dags-test.log)"
+	KOKUHO_VAR=$(DEMO_VAR) AIRFLOW_CONN_KOKUHO_INBOX='{"conn_type": "fs", "extra": {"path": "$(DEMO_VAR)/inbox"}}' \
+	  airflow dags test kokuho_intake $(DEMO_DATE) -c '$(DEMO_CONF)' > var/airflow/demo-dags-test.log 2>&1 \
+	  || { tail -n 80 var/airflow/demo-dags-test.log; echo "airflow dags test failed: var/airflow/demo-dags-test.log" >&2; exit 1; }
+	PYTHONPATH=dags python -m _kokuho.totals kokuho_intake --manifest $(DEMO_VAR)/inbox/synth_manifest.json
+
+test: $(INSTALLED) ## run every test (pytest); PYTEST_ARGS=... adds arguments
+	python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(INSTALLED) ## the tests without the end-to-end Airflow runs
+	python -m pytest -m 'not e2e' $(PYTEST_ARGS)
+
+bench: $(INSTALLED) ## run every benchmark in bench/ (each prints its table and baseline)
+	@shopt -s nullglob; files=(bench/*.py); \
+	if [ $${#files[@]} -eq 0 ]; then echo "no benchmarks in bench/"; exit 0; fi; \
+	for f in "$${files[@]}"; do echo "==> $$f"; python "$$f"; done
+
+up: $(MIGRATED) ## Airflow UI + scheduler on http://127.0.0.1:8080 (airflow standalone, background)
+	@if [ -s $(UP_PID) ] && kill -0 "$$(cat $(UP_PID))" 2>/dev/null; then \
+	  echo "already running (pid $$(cat $(UP_PID))); make down to stop"; exit 0; fi
+	@# setsid: its own process group, so `make down` stops the scheduler, API server,
+	@# DAG processor and triggerer with it (SIGTERM on the parent alone leaves them orphaned).
+	setsid airflow standalone > $(UP_LOG) 2>&1 < /dev/null & echo $$! > $(UP_PID)
+	@for i in $$(seq 1 90); do \
+	  if curl -fsS -o /dev/null http://127.0.0.1:8080/api/v2/monitor/health 2>/dev/null; then break; fi; \
+	  if ! kill -0 "$$(cat $(UP_PID))" 2>/dev/null; then tail -n 40 $(UP_LOG); echo "standalone died" >&2; exit 1; fi; \
+	  sleep 1; done
+	@curl -fsS -o /dev/null http://127.0.0.1:8080/api/v2/monitor/health || { tail -n 40 $(UP_LOG); exit 1; }
+	@echo "Airflow UI: http://127.0.0.1:8080  user: admin  password: $$(python -c \
+	  'import json,sys; print(json.load(open(sys.argv[1]))["admin"])' \
+	  var/airflow/simple_auth_manager_passwords.json.generated 2>/dev/null || echo '(see $(UP_LOG))')"
+	@echo "log: $(UP_LOG)   stop: make down"
+
+down: ## stop `make up`
+	@if [ -s $(UP_PID) ] && kill -0 "$$(cat $(UP_PID))" 2>/dev/null; then \
+	  pgid=$$(ps -o pgid= -p "$$(cat $(UP_PID))" | tr -d ' '); \
+	  kill -INT -- "-$$pgid" 2>/dev/null || true; \
+	  for i in $$(seq 1 20); do pgrep -g "$$pgid" >/dev/null || break; sleep 1; done; \
+	  pgrep -g "$$pgid" >/dev/null && kill -TERM -- "-$$pgid" 2>/dev/null || true; \
+	  echo "stopped"; else echo "not running"; fi
+	@rm -f $(UP_PID)
+
+status: ## is `make up` running?
+	@if [ -s $(UP_PID) ] && kill -0 "$$(cat $(UP_PID))" 2>/dev/null; then echo "running (pid $$(cat $(UP_PID)))"; else echo "not running"; fi
+
+listings: $(INSTALLED) ## write the operator field listing of every layout to layouts/listings/
+	kokuho layout-listing --all
+
+lint: $(INSTALLED) ## ruff (pyflakes, pycodestyle, isort, Airflow 3 AIR3 rules)
+	ruff check .
+
+constraints: ## re-resolve pyproject.toml in a scratch venv and rewrite constraints/py3.11.txt
+	rm -rf var/constraints-venv
+	$(PYTHON) -m venv var/constraints-venv
+	var/constraints-venv/bin/python -m pip install -q 'pip==$(PIP_VERSION)'
+	var/constraints-venv/bin/python -m pip install -q -e '.[test]'
+	var/constraints-venv/bin/python -m pip check
+	{ head -n 3 $(CONSTRAINTS); var/constraints-venv/bin/python -m pip freeze --exclude-editable; } > $(CONSTRAINTS).new
+	mv $(CONSTRAINTS).new $(CONSTRAINTS)
+	rm -rf var/constraints-venv
+	@echo "rewrote $(CONSTRAINTS); review the diff, then make install"
+
+clean: ## remove caches and stamps (keeps .venv and var/)
+	rm -rf .pytest_cache .ruff_cache .hypothesis
+	find . -path ./.venv -prune -o -name __pycache__ -type d -exec rm -rf {} +
+	rm -f $(INSTALLED) $(MIGRATED)
+
+distclean: down clean ## remove .venv and var/ too (all local data!)
+	rm -rf $(VENV) var

@@ -1,0 +1,29 @@
+"""Defaults every kokuho DAG shares: owner, retries, timezone, start date, business-day cron."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+
+TIMEZONE = "Asia/Tokyo"
+
+#: Shown in the UI's Owner column; the NHI tax section's batch operators.
+OWNER = "kokuho-ops"
+
+#: Scheduled DAGs start counting from here. catchup is off, so this date never back-fills.
+START_DATE = pendulum.datetime(2026, 4, 1, tz=TIMEZONE)
+
+#: Weekday mornings, Asia/Tokyo. Holidays and 年末年始 are skipped by the business-calendar
+#: check task (jobs.common.bizcal), not by the cron: the calendar is data in config/.
+BUSINESS_MORNING_CRON = "30 6 * * 1-5"
+
+#: Retries are for infrastructure faults (a killed worker, a full disk). A job that ends with
+#: RC >= 8 raises AirflowFailException, which fails at once without retrying: bad data does not
+#: get better by reading it again.
+DEFAULT_ARGS = {
+    "owner": OWNER,
+    "retries": 1,
+    "retry_delay": timedelta(minutes=5),
+    "execution_timeout": timedelta(hours=4),
+}

@@ -1,0 +1,58 @@
+"""Task factories: each Airflow task runs one job step through ``jobs.common.airflow_task``.
+
+Nothing here is imported from ``jobs`` at parse time: the DAG processor only builds the graph;
+the job code (Polars, DuckDB ...) is imported when a task runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.providers.standard.operators.python import PythonOperator, ShortCircuitOperator
+
+
+def run_job_step(job_id: str, **context: Any) -> dict[str, Any]:
+    """Run job step ``job_id`` for this DAG run; return its control totals (the XCom).
+
+    RC 0 and 4 return normally (the task succeeds; RC 4 is flagged in the log and the XCom),
+    RC >= 8 raises AirflowFailException (the task fails at once, no retry).
+    """
+    from jobs.common.airflow_task import execute_job
+
+    return execute_job(job_id, **context)
+
+
+def job_task(job_id: str, name_ja: str, **kwargs: Any) -> PythonOperator:
+    """The task of one job step: task_id ``fk020``, display name ``FK020 国保資格取込``."""
+    return PythonOperator(
+        task_id=job_id.lower(),
+        task_display_name=f"{job_id} {name_ja}",
+        python_callable=run_job_step,
+        op_args=[job_id],
+        **kwargs,
+    )
+
+
+def is_business_day(**context: Any) -> bool:
+    """Scheduled runs go on only on a business day (開庁日) of the municipality's calendar.
+
+    Manual runs always go on: the operator chose the date. Returning False skips every
+    downstream task and the run ends as success (nothing to do today).
+    """
+    from jobs.common import bizcal
+    from jobs.common.airflow_task import resolve_business_date
+
+    if context["dag_run"].run_type != "scheduled":
+        return True
+    business_date = resolve_business_date(context)
+    return bizcal.calendar(context["params"].get("municipality")).is_business_day(business_date)
+
+
+def business_day_check(jobnet_id: str) -> ShortCircuitOperator:
+    """The first task of a scheduled job net: ``KB100-CAL 開庁日判定``."""
+    return ShortCircuitOperator(
+        task_id="check_business_day",
+        task_display_name=f"{jobnet_id}-CAL 開庁日判定",
+        python_callable=is_business_day,
+        ignore_downstream_trigger_rules=True,
+    )

@@ -1,0 +1,44 @@
+"""KB100 取込ジョブネット: the business-day intake of counterparty files.
+
+    KB100-CAL 開庁日判定 ─▶ FK020 国保資格取込 ─┬▶ FK010 住民税所得取込 ─────┐
+                                              ├▶ FK030 年金特徴対象者取込 ─┼▶ KB100-END 統制合計表
+                                              └▶ SN010 口座振替依頼書取込 ─┘
+
+Each step reads its files from var/inbox/<source>/, writes a dataset generation and its error
+list, and returns its control totals (件数・金額, RC) as the task's XCom; the last task logs them
+all as one table (統制合計表) and warns about every step that ended with RC 4 (警告終了). The
+scheduled run at 06:30 on weekdays goes on only on a business day (KB100-CAL). Wiring only: the steps
+are in jobs/ (jobs.registry), run through jobs.common.airflow_task.execute_job.
+"""
+
+from __future__ import annotations
+
+from _kokuho.defaults import BUSINESS_MORNING_CRON, DEFAULT_ARGS, START_DATE, TIMEZONE
+from _kokuho.params import run_params
+from _kokuho.steps import business_day_check, job_task
+from _kokuho.tags import Tag
+from _kokuho.totals import totals_task
+from airflow.sdk import DAG, CronTriggerTimetable
+
+with DAG(
+    dag_id="kokuho_intake",
+    dag_display_name="KB100 取込ジョブネット",
+    description="資格・住民税所得・年金特徴対象者・口座振替依頼書の取込 (開庁日の朝)",
+    doc_md=__doc__,
+    schedule=CronTriggerTimetable(BUSINESS_MORNING_CRON, timezone=TIMEZONE),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    params=run_params(),
+    tags=[Tag.KOKUHO, Tag.INTAKE, Tag.DAILY],
+) as dag:
+    check = business_day_check("KB100")
+    fk020 = job_task("FK020", "国保資格取込")
+    fk010 = job_task("FK010", "住民税所得取込")
+    fk030 = job_task("FK030", "年金特徴対象者取込")
+    sn010 = job_task("SN010", "口座振替依頼書取込")
+
+    totals = totals_task("KB100", ["fk020", "fk010", "fk030", "sn010"])
+
+    check >> fk020 >> [fk010, fk030, sn010] >> totals

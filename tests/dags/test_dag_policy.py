@@ -1,0 +1,171 @@
+"""DAG integrity and policy: what every kokuho DAG must satisfy before it reaches a scheduler.
+
+- every file in dags/ imports without error, quickly, and without importing the job code;
+- every DAG has a mainframe-style id and a Japanese display name (``KB100 取込ジョブネット``),
+  and so has every task (``FK020 国保資格取込``), matching jobs.registry where it is a job step;
+- tags only from dags/_kokuho/tags.py, owner, retries, catchup off, one active run;
+- a scheduled DAG uses an explicit CronTriggerTimetable in Asia/Tokyo;
+- parsing runs no DB query and looks up no Connection or Variable (Airflow's own example-DAG
+  test does the same), so the DAG processor never blocks on a database or a secrets backend.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
+DAG_FILES = sorted(p for p in DAGS_FOLDER.glob("*.py"))
+EXPECTED_DAGS = {"kokuho_intake", "kokuho_bank_result"}
+
+JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+DAG_DISPLAY = re.compile(r"^KB\d{3} \S")
+TASK_DISPLAY = re.compile(r"^(?P<id>[A-Z]{2}\d{3})(?:-[A-Z]+)? \S")
+#: Heavy libraries the job steps use; a DAG file that imports them at parse time is too fat.
+HEAVY_MODULES = {"polars", "duckdb", "pyarrow", "pandas", "numpy", "reportlab", "jobs"}
+MAX_PARSE_SECONDS = 2.0
+
+
+def _dags(dagbag):
+    return [dagbag.dags[d] for d in sorted(dagbag.dag_ids)]
+
+
+def test_dag_files_exist():
+    assert {p.stem for p in DAG_FILES} >= EXPECTED_DAGS, "one DAG per file, file name = dag_id"
+
+
+def test_no_import_errors(dagbag):
+    assert dagbag.import_errors == {}
+
+
+def test_expected_dags_loaded(dagbag):
+    assert set(dagbag.dag_ids) == EXPECTED_DAGS
+
+
+def test_one_dag_per_file_named_after_it(dagbag):
+    for dag in _dags(dagbag):
+        assert Path(dag.fileloc).stem == dag.dag_id
+
+
+def test_parse_is_fast_and_light(parse_report):
+    for name, info in parse_report["files"].items():
+        assert info["import_errors"] == {}, name
+        assert info["seconds"] < MAX_PARSE_SECONDS, f"{name} took {info['seconds']:.2f}s to parse"
+    heavy = HEAVY_MODULES & set(parse_report["new_top_level_modules"])
+    assert not heavy, f"DAG files import {sorted(heavy)} at parse time: import inside the task instead"
+
+
+def test_helpers_are_not_parsed_as_dags(parse_report):
+    assert not any(n.startswith("_") for n in parse_report["files"])  # glob("*.py") at top level only
+    from airflow.utils.file import list_py_file_paths
+
+    listed = {Path(p).relative_to(DAGS_FOLDER).as_posix() for p in list_py_file_paths(str(DAGS_FOLDER))}
+    assert not {p for p in listed if p.startswith("_kokuho/")}, ".airflowignore must exclude _kokuho/"
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED_DAGS))
+def test_dag_policy(dagbag, dag_id):
+    from _kokuho.defaults import TIMEZONE
+    from _kokuho.tags import ALLOWED_TAGS, Tag
+
+    dag = dagbag.get_dag(dag_id)
+    assert DAG_DISPLAY.match(dag.dag_display_name) and JAPANESE.search(dag.dag_display_name), dag.dag_display_name
+    assert dag.tags and set(dag.tags) <= ALLOWED_TAGS, f"tags not in the allow-list: {set(dag.tags) - ALLOWED_TAGS}"
+    assert Tag.KOKUHO in dag.tags
+    assert dag.catchup is False
+    assert dag.max_active_runs == 1
+    assert dag.doc_md and dag.description
+    assert {"business_date", "fiscal_year", "municipality"} <= set(dag.params.keys())
+
+    if dag.timetable.__class__.__name__ != "NullTimetable":
+        from airflow.sdk import CronTriggerTimetable
+
+        assert isinstance(dag.timetable, CronTriggerTimetable), type(dag.timetable)
+        tz = dag.timetable.timezone
+        assert getattr(tz, "name", tz) == TIMEZONE
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED_DAGS))
+def test_task_policy(dagbag, dag_id):
+    from _kokuho.defaults import OWNER
+    from airflow.sdk import BaseSensorOperator
+
+    dag = dagbag.get_dag(dag_id)
+    for task in dag.tasks:
+        name = task.task_display_name
+        assert TASK_DISPLAY.match(name) and JAPANESE.search(name), f"{task.task_id}: {name!r}"
+        assert task.owner == OWNER, task.task_id
+        if not isinstance(task, BaseSensorOperator):  # a sensor's wait is its own timeout
+            assert task.retries >= 1 and task.retry_delay.total_seconds() > 0, task.task_id
+
+
+def test_job_tasks_match_registry(dagbag):
+    """A job task is named as jobs.registry names the step: ``fk020`` / ``FK020 国保資格取込``."""
+    registry = pytest.importorskip("jobs.registry", reason="jobs.registry not written yet")
+    for dag in _dags(dagbag):
+        for task in dag.tasks:
+            job_id = task.task_id.upper()
+            if job_id in registry.JOBS:
+                spec = registry.JOBS[job_id]
+                assert task.task_display_name == f"{spec.job_id} {spec.name_ja}"
+
+
+def test_intake_structure(dagbag):
+    dag = dagbag.get_dag("kokuho_intake")
+    down = {t.task_id: set(t.downstream_task_ids) for t in dag.tasks}
+    assert down == {
+        "check_business_day": {"fk020"},
+        "fk020": {"fk010", "fk030", "sn010"},
+        "fk010": {"control_totals"},
+        "fk030": {"control_totals"},
+        "sn010": {"control_totals"},
+        "control_totals": set(),
+    }
+
+
+def test_bank_result_structure(dagbag):
+    dag = dagbag.get_dag("kokuho_bank_result")
+    assert dag.timetable.__class__.__name__ == "NullTimetable"  # manual trigger only
+    wait = dag.get_task("wait_bank_result")
+    assert wait.deferrable is True and wait.fs_conn_id == "kokuho_inbox"
+    assert wait.downstream_task_ids == {"sn110"}
+    registry = pytest.importorskip("jobs.registry", reason="jobs.registry not written yet")
+    assert wait.filepath == f"{registry.JOBS['SN110'].inbox}/*", "the sensor must watch SN110's inbox"
+
+
+def test_scheduled_defaults_validate(dagbag):
+    """A scheduled run uses the Param defaults: they must validate (all null)."""
+    for dag in _dags(dagbag):
+        resolved = dag.params.validate()
+        assert resolved["business_date"] is None
+
+
+@pytest.mark.parametrize("dag_file", [p.name for p in DAG_FILES])
+def test_parse_without_db_or_connections(airflow_db, dag_file, monkeypatch):
+    from airflow import settings
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.sdk import BaseHook, Connection, Variable
+    from sqlalchemy import event
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError(f"{dag_file} looks up a Connection/Variable while parsing")
+
+    monkeypatch.setattr(BaseHook, "get_connection", classmethod(forbidden))
+    monkeypatch.setattr(Connection, "get", classmethod(forbidden))
+    monkeypatch.setattr(Variable, "get", staticmethod(forbidden))
+
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(settings.engine, "before_cursor_execute", count)
+    try:
+        bag = DagBag(dag_folder=str(DAGS_FOLDER / dag_file))
+    finally:
+        event.remove(settings.engine, "before_cursor_execute", count)
+    assert bag.import_errors == {}
+    assert bag.dag_ids
+    assert statements == [], f"{dag_file} ran DB queries at parse time: {statements}"

@@ -1,0 +1,40 @@
+"""End to end through Airflow: KB210 口座振替結果ジョブネット (file-arrival wait, then SN110).
+
+The deferrable FileSensor runs its trigger inline under ``dag.test()``: the bank's result file
+(the committed golden Zengin 種別91 result fixture) arrives in var/inbox/bank/ and SN110 takes it
+in, with the totals of the file in the XCom.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pendulum
+import pytest
+from e2e_helpers import load_dag, run_rows, ti_states
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("airflow_db")]
+
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "zengin_91_result" / "result_multi_crlf.dat"
+
+
+def test_bank_result_file_drop(kokuho_var: Path):
+    if not FIXTURE.is_file():
+        pytest.skip(f"fixture missing: {FIXTURE}")
+    from jobs import registry
+
+    inbox = kokuho_var / "inbox" / registry.JOBS["SN110"].inbox
+    inbox.mkdir(parents=True)
+    shutil.copy(FIXTURE, inbox / "KOFURI_KEKKA_0001.dat")
+    dag = load_dag("kokuho_bank_result")
+
+    dr = dag.test(logical_date=pendulum.datetime(2026, 6, 29, 9, 0, tz="Asia/Tokyo"),
+                  run_conf={"business_date": "2026-06-29"})
+
+    assert dr.state == "success", ti_states(dr)
+    row = run_rows(dr)["SN110"]
+    expected = [json.loads(x) for x in FIXTURE.with_name(FIXTURE.name + ".expected.jsonl").read_text().splitlines() if x]
+    assert row["rc"] in (0, 4)
+    assert row["read"] == len(expected) == row["accepted"] + row["rejected"]
