@@ -46,8 +46,8 @@ def _month_days(y, m):
 
 
 @njit(cache=True, parallel=True)
-def scan(recs, kind, off, length, blank_ok, cs_id, slot, cs_ok, pad, shift_bytes, pivot, val_ok,
-         ints, valid, tlen, fault, ffield, filler_bad):
+def scan(recs, kind, off, length, blank_ok, cs_id, slot, cs_ok, pad, shift_bytes, pivot, val_ok, dig_base,
+         ints, valid, tlen, fault, ffield, filler_bad, dig_out):
     n = recs.shape[0]
     nf = kind.shape[0]
     for i in prange(n):
@@ -98,6 +98,11 @@ def scan(recs, kind, off, length, blank_ok, cs_id, slot, cs_ok, pad, shift_bytes
                 allblank = True
                 alldigit = True
                 v = 0
+                db = dig_base[j]
+                if db >= 0:  # digits fields become string columns without a second pass over the records
+                    db += i * ln - o
+                    for p in range(o, o + ln):
+                        dig_out[db + p] = recs[i, p]
                 for p in range(o, o + ln):
                     b = recs[i, p]
                     if b != 32:
@@ -187,9 +192,9 @@ def _to_polars(arr: pa.Array) -> pl.Series:
     return pl.Series(values=arr.cast(pa.string_view()))
 
 
-def digits_column(recs: np.ndarray, o: int, ln: int, valid: np.ndarray) -> pl.Series:
-    n = len(recs)
-    out = np.ascontiguousarray(recs[:, o:o + ln]).reshape(-1)
+def digits_column(data: np.ndarray, n: int, ln: int, valid: np.ndarray) -> pl.Series:
+    """`data`: the n·ln bytes of one digits field, row after row (filled by the scan)."""
+    out = data
     offsets = np.arange(n + 1, dtype=np.int64) * ln
     bm, nulls = _bitmap(valid)
     arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(out), bm, nulls)
@@ -223,6 +228,8 @@ class Plan:
         # allowed values of short digits fields, checked in the scan: row j = [2 if checked, ok(v) ...]
         short = [f for f in rt.fields if f.type == "digits" and f.values is not None and f.length <= 4]
         self.val_ok = np.zeros((nf, 1 + 10 ** max([f.length for f in short] or [0])), dtype=np.uint8)
+        self.dig_base = np.full(nf, -1, dtype=np.int64)  # offset (in units of n) of each digits field in dig_out
+        dig_units = 0
         self.checked_values = set()
         n_int = n_txt = 0
         for j, f in enumerate(rt.fields):
@@ -234,6 +241,7 @@ class Plan:
                 self.shift_bytes[j, : f.length] = np.frombuffer(bytes.fromhex(f.value_hex), dtype=np.uint8)
             elif f.type == "digits":
                 k = K_DIGITS
+                self.dig_base[j], dig_units = dig_units, dig_units + f.length
                 if f.values is not None and f.length <= 4:
                     self.val_ok[j, 0] = 2
                     for v in f.values:
@@ -261,6 +269,8 @@ class Plan:
             setattr(self, name, np.ascontiguousarray(getattr(self, name)[keep]))
         self.shift_bytes = np.ascontiguousarray(self.shift_bytes[keep])
         self.val_ok = np.ascontiguousarray(self.val_ok[keep])
+        self.dig_base = np.ascontiguousarray(self.dig_base[keep])
+        self.dig_units = dig_units
 
     def run(self, recs: np.ndarray):
         n = len(recs)
@@ -271,12 +281,15 @@ class Plan:
         fault = np.zeros(n, dtype=np.uint8)
         ffield = np.zeros(n, dtype=np.int16)
         filler_bad = np.zeros(n, dtype=np.uint8)
+        dig_out = np.empty(n * self.dig_units, dtype=np.uint8)
+        dig_base = np.where(self.dig_base >= 0, self.dig_base * n, -1)
         if n and m:
             scan(recs, self.kind, self.off, self.length, self.blank_ok, self.cs_id, self.slot, self.cs_ok,
-                 self.pad, self.shift_bytes, self.pivot, self.val_ok, ints, valid, tlen, fault, ffield, filler_bad)
+                 self.pad, self.shift_bytes, self.pivot, self.val_ok, dig_base, ints, valid, tlen, fault, ffield,
+                 filler_bad, dig_out)
         # kernel field numbers -> record field numbers
         ffield = np.where(fault != 0, self.index[np.maximum(ffield, 0)] if m else -1, -1).astype(np.int16)
-        return ints, valid, tlen, fault, ffield, filler_bad
+        return ints, valid, tlen, fault, ffield, filler_bad, dig_out, dig_base
 
 
 def int_column(name: str, values: np.ndarray, valid: np.ndarray, dtype=pl.Int64) -> pl.Series:

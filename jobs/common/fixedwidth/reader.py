@@ -258,7 +258,8 @@ def _decode_type(layout: Layout, rt: RecordType, text: np.ndarray, raw: np.ndarr
     from .kernel import digits_column, int_column, string_column
 
     plan = _plan(layout, rt.name)
-    ints, valid, tlen, fault, ffield, filler_bad = plan.run(text)
+    ints, valid, tlen, fault, ffield, filler_bad, dig_out, dig_base = plan.run(text)
+    n = len(text)
     cols: dict[str, pl.Series] = {}
     for jj, j in enumerate(plan.index.tolist()):
         f = rt.fields[j]
@@ -266,7 +267,8 @@ def _decode_type(layout: Layout, rt: RecordType, text: np.ndarray, raw: np.ndarr
             continue
         v = valid[jj]
         if f.type == "digits":
-            s = digits_column(text, f.offset, f.length, v).alias(f.name)
+            base = int(dig_base[jj])
+            s = digits_column(dig_out[base:base + n * f.length], n, f.length, v).alias(f.name)
         elif f.type == "numeric":
             s = int_column(f.name, ints[plan.slot[jj]], v)
         elif f.type == "date":
@@ -447,10 +449,17 @@ def read(layout: Layout, data: bytes | str | Path, *, source: str | None = None,
     return ReadResult(layout.id, source, frames, rejects, totals, warnings, line_end, lead_in_values, base, stride)
 
 
-def _cond_mask(cols: dict[str, pl.Series], cond: dict[str, tuple[str, ...]] | None, negate: bool, n: int) -> np.ndarray:
+def _cond_mask(cols: dict[str, pl.Series], cond: dict[str, tuple[str, ...]] | None, negate: bool, n: int,
+               cache: dict | None = None) -> np.ndarray:
     m = np.ones(n, dtype=bool)
     for k, vals in (cond or {}).items():
-        hit = cols[k].is_in(list(vals)).fill_null(False).to_numpy()
+        key = (k, vals)
+        if cache is not None and key in cache:
+            hit = cache[key]
+        else:
+            hit = cols[k].is_in(list(vals)).fill_null(False).to_numpy()
+            if cache is not None:
+                cache[key] = hit
         m &= ~hit if negate else hit
     return m
 
@@ -468,6 +477,7 @@ def _check_bindings(layout: Layout, groups, decoded, type_idx, source, base, str
     tails = np.array([g[1] for g in groups], dtype=np.int64)
     lo, hi = np.searchsorted(d_rows, heads), np.searchsorted(d_rows, tails)
     all_count = np.searchsorted(data_like, tails) - np.searchsorted(data_like, heads)
+    masks: dict = {}  # condition masks shared by the bindings (where / where_not on the same values)
     bad_rows = np.sort(np.concatenate([d_rows[~d_ok], np.flatnonzero(type_idx < 0)]))
     bad_in_group = np.searchsorted(bad_rows, tails) - np.searchsorted(bad_rows, heads)
     for rt in layout.record_types:
@@ -483,7 +493,8 @@ def _check_bindings(layout: Layout, groups, decoded, type_idx, source, base, str
             elif b.kind == "count" and not b.where and not b.where_not:
                 actual, verifiable = all_count, np.ones(len(groups), dtype=bool)
             else:
-                m = d_ok & _cond_mask(d_cols, b.where, False, len(d_ok)) & _cond_mask(d_cols, b.where_not, True, len(d_ok))
+                m = (d_ok & _cond_mask(d_cols, b.where, False, len(d_ok), masks)
+                     & _cond_mask(d_cols, b.where_not, True, len(d_ok), masks))
                 vals = m.astype(np.int64) if b.kind == "count" else np.where(m, d_cols[b.of].fill_null(0).to_numpy(), 0)
                 csum = np.concatenate([[0], np.cumsum(vals)])
                 actual = csum[hi] - csum[lo]
