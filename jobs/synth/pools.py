@@ -10,10 +10,9 @@ Kana are written here in full-width katakana and converted once to half-width (`
 
 from __future__ import annotations
 
-import functools
-import unicodedata
-
 import numpy as np
+
+from jobs.common.fixedwidth.charsets import to_halfwidth_kana
 
 # (kanji, kana). A few readings carry small kana (ショウジ, ハットリ) so that Zengin folding is exercised.
 SURNAMES: tuple[tuple[str, str], ...] = (
@@ -85,27 +84,9 @@ BUILDINGS: tuple[tuple[str, str], ...] = (
 FULLWIDTH_DIGITS = [chr(0xFF10 + i) for i in range(10)]
 
 
-@functools.lru_cache(maxsize=1)
-def _halfwidth_table() -> dict[int, str]:
-    table: dict[int, str] = {}
-    for c in range(0xFF61, 0xFFA0):
-        h = chr(c)
-        full = unicodedata.normalize("NFKC", h)
-        if len(full) == 1 and full != h:
-            table.setdefault(ord(full), h)
-        for mark in ("ﾞ", "ﾟ"):
-            comp = unicodedata.normalize("NFKC", h + mark)
-            if len(comp) == 1:
-                table.setdefault(ord(comp), h + mark)
-    table[ord("ー")] = "ｰ"
-    table[0x3000] = " "
-    return table
-
-
 def to_halfwidth(s: str) -> str:
-    """Full-width katakana (and hiragana via katakana) to half-width katakana; pool-level helper."""
-    s = "".join(chr(ord(c) + 0x60) if 0x3041 <= ord(c) <= 0x3096 else c for c in s)
-    return s.translate(_halfwidth_table())
+    """Full-width katakana (and hiragana) to half-width katakana: the codec's folding."""
+    return to_halfwidth_kana(s)
 
 
 def arrays(pairs) -> tuple[np.ndarray, np.ndarray]:

@@ -59,11 +59,12 @@ _SMALL_TO_LARGE = str.maketrans("ｧｨｩｪｫｯｬｭｮ", "ｱｲｳｴｵ�
 
 
 @functools.lru_cache(maxsize=1)
-def _fullwidth_to_halfwidth() -> dict[int, str]:
-    """Inverse of NFKC over the half-width katakana block, plus voiced forms (ガ -> ｶﾞ)."""
+def _halfwidth_kana() -> dict[int, str]:
+    """Full-width katakana and hiragana -> half-width katakana: the inverse of NFKC over the
+    half-width katakana block, voiced forms included (ガ -> ｶﾞ); 全角空白 -> space."""
     table: dict[int, str] = {}
-    halfs = [chr(c) for c in range(0xFF61, 0xFFA0)]
-    for h in halfs:
+    for c in range(0xFF61, 0xFFA0):
+        h = chr(c)
         full = unicodedata.normalize("NFKC", h)
         if len(full) == 1 and full != h:
             table.setdefault(ord(full), h)
@@ -71,18 +72,27 @@ def _fullwidth_to_halfwidth() -> dict[int, str]:
             comp = unicodedata.normalize("NFKC", h + mark)
             if len(comp) == 1:
                 table.setdefault(ord(comp), h + mark)
-    # hiragana folds to the same half-width katakana as its katakana twin
-    for cp in range(0x3041, 0x3097):
+    for cp in range(0x3041, 0x3097):  # hiragana folds like its katakana twin
         kata = chr(cp + 0x60)
         if ord(kata) in table:
             table.setdefault(cp, table[ord(kata)])
+    table[0x3000] = " "
+    return table
+
+
+def to_halfwidth_kana(s: str) -> str:
+    """Kana to JIS X 0201 half-width katakana (長音 ー becomes ｰ); other characters unchanged."""
+    return s.translate(_halfwidth_kana())
+
+
+@functools.lru_cache(maxsize=1)
+def _fullwidth_to_zengin() -> dict[int, str]:
+    table = dict(_halfwidth_kana())
     for cp in range(0xFF01, 0xFF5F):  # full-width ASCII
         table[cp] = chr(cp - 0xFEE0)
-    table[0x3000] = " "  # ideographic space
     # 長音 is not a 全銀 character; banks take a hyphen in its place [INFER: jinjer FAQ, FORMATS.md §1.6]
-    table[ord("ー")] = "-"
-    table[ord("ｰ")] = "-"
-    table[ord("‐")] = "-"
+    for ch in ("ー", "ｰ", "‐"):
+        table[ord(ch)] = "-"
     table[ord("・")] = "."
     table[ord("･")] = "."
     return table
@@ -90,4 +100,4 @@ def _fullwidth_to_halfwidth() -> dict[int, str]:
 
 def normalize_zengin(s: str) -> str:
     """Fold a name to the 全銀 repertoire: half-width katakana, small kana to large, A–Z."""
-    return s.translate(_fullwidth_to_halfwidth()).translate(_SMALL_TO_LARGE).upper()
+    return s.translate(_fullwidth_to_zengin()).translate(_SMALL_TO_LARGE).upper()

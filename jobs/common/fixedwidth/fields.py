@@ -251,6 +251,26 @@ def _strip_to_null(s: pl.Series, pad: str, name: str) -> pl.Series:
     return pl.select(pl.when(s.str.len_bytes() > 0).then(s).otherwise(None)).to_series().alias(name)
 
 
+def _decode_rows(block: np.ndarray, codec: str, fault: np.ndarray, fault_code: int) -> list[str]:
+    """Decode each row of a multibyte block: one decode call for all rows joined by newlines
+    (0x0A never occurs inside a double-byte character); on an error, row by row, marking the
+    undecodable rows with `fault_code`."""
+    n, w = block.shape
+    buf = np.full((n, w + 1), 0x0A, dtype=np.uint8)
+    buf[:, :w] = block
+    try:
+        return buf.tobytes().decode(codec).split("\n")[:n]
+    except UnicodeDecodeError:
+        values = []
+        for i in range(n):
+            try:
+                values.append(block[i].tobytes().decode(codec))
+            except UnicodeDecodeError:
+                values.append("")
+                fault[i] = fault[i] or fault_code
+        return values
+
+
 def decode_text(f: Field, block: np.ndarray, cs: Charset) -> tuple[pl.Series, np.ndarray]:
     n, w = block.shape
     fault = np.zeros(n, dtype=np.uint8)
@@ -275,36 +295,14 @@ def decode_text(f: Field, block: np.ndarray, cs: Charset) -> tuple[pl.Series, np
         ctrl = (block < 0x20).any(axis=1) | (block == 0x7F).any(axis=1)
         fault[ctrl] = 8
         clean = np.where(ctrl[:, None], np.uint8(SPACE), block)
-        buf = np.full((n, w + 1), 0x0A, dtype=np.uint8)
-        buf[:, :w] = clean
-        try:
-            values = buf.tobytes().decode("cp932").split("\n")[:n]
-        except UnicodeDecodeError:
-            values = []
-            for i in range(n):
-                try:
-                    values.append(clean[i].tobytes().decode("cp932"))
-                except UnicodeDecodeError:
-                    values.append("")
-                    fault[i] = fault[i] or 9
+        values = _decode_rows(clean, "cp932", fault, 9)
         s = _strip_to_null(pl.Series(f.name, values, dtype=pl.String), f.pad, f.name)
     elif cs.kind == "jis0208":
         pair_ok = ((block >= 0x21) & (block <= 0x7E)).all(axis=1) & (w % 2 == 0)
         fault[~pair_ok] = 4
         clean = np.where(pair_ok[:, None], block, np.uint8(0x21))  # 0x2121 = ideographic space
         euc = clean | np.uint8(0x80)
-        buf = np.full((n, w + 1), 0x0A, dtype=np.uint8)
-        buf[:, :w] = euc
-        try:
-            values = buf.tobytes().decode("euc_jp").split("\n")[:n]
-        except UnicodeDecodeError:
-            values = []
-            for i in range(n):
-                try:
-                    values.append(euc[i].tobytes().decode("euc_jp"))
-                except UnicodeDecodeError:
-                    values.append("")
-                    fault[i] = fault[i] or 4
+        values = _decode_rows(euc, "euc_jp", fault, 4)
         s = _strip_to_null(pl.Series(f.name, values, dtype=pl.String), cs.pad or "　", f.name)
     else:  # pragma: no cover
         raise ValueError(cs.kind)
