@@ -371,34 +371,46 @@ def _rows_error(f: Field, mask: np.ndarray, why: str, s: pl.Series | None = None
     return EncodeError(f"field {f.name} {f.label}: {why} in {len(rows)} row(s), first row {int(rows[0]) + 1}{sample}")
 
 
+def _utf8_buffers(s: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, data) of a String series' UTF-8 bytes, without making Python strings."""
+    arr = s.to_arrow().cast(pa.large_string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    _validity, off_buf, data_buf = arr.buffers()
+    offsets = np.frombuffer(off_buf, dtype=np.int64)[arr.offset: arr.offset + len(arr) + 1]
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    return offsets, data
+
+
 def _block_from_fixed_str(f: Field, s: pl.Series, w: int) -> np.ndarray:
+    """Rows of exactly w ASCII characters -> (n, w) block, straight from the Arrow buffer."""
     n = len(s)
     if n == 0:
         return np.zeros((0, w), dtype=np.uint8)
-    joined = "".join(s.to_list())
-    b = joined.encode("ascii")
-    return np.frombuffer(b, dtype=np.uint8).reshape(n, w)
+    offsets, data = _utf8_buffers(s)
+    return data[offsets[0]: offsets[0] + n * w].reshape(n, w).copy()
 
 
 def encode_digits(f: Field, s: pl.Series) -> np.ndarray:
-    n, w = len(s), f.length
+    w = f.length
     s = s.cast(pl.String)
     nulls = s.is_null().to_numpy()
     if nulls.any() and not f.blank:
         raise _rows_error(f, nulls, "blank not allowed")
-    filled = s.fill_null("").str.zfill(w)
+    filled = s.fill_null("0" * w).str.zfill(w)
     lens = filled.str.len_bytes().to_numpy()
-    if (lens > w).any():
-        raise _rows_error(f, lens > w, f"longer than {w} digits", s)
-    nondigit = ~filled.str.contains(r"^[0-9]*$").to_numpy()
+    if (lens != w).any():
+        raise _rows_error(f, lens != w, f"longer than {w} digits", s)
+    block = _block_from_fixed_str(f, filled, w)
+    nondigit = ((block - np.uint8(48)) > 9).any(axis=1)
     if nondigit.any():
         raise _rows_error(f, nondigit, "not digits", s)
-    filled = pl.select(pl.when(pl.Series(nulls)).then(pl.lit(" " * w)).otherwise(filled)).to_series()
     if f.values is not None:
         bad = ~filled.is_in(list(f.values)).fill_null(True).to_numpy() & ~nulls
         if bad.any():
             raise _rows_error(f, bad, f"value not in {list(f.values)}", s)
-    return _block_from_fixed_str(f, filled, w) if n else np.zeros((0, w), np.uint8)
+    block[nulls] = SPACE
+    return block
 
 
 def _int_block(vals: np.ndarray, w: int) -> np.ndarray:
@@ -531,8 +543,9 @@ def encode_text(f: Field, s: pl.Series, cs: Charset) -> np.ndarray:
         padded = values.str.pad_end(w, cs.pad or " ")
         if n == 0:
             return np.zeros((0, w), dtype=np.uint8)
-        b = "".join(padded.to_list()).encode("cp932")
-        return np.frombuffer(b, dtype=np.uint8).reshape(n, w).copy()
+        offsets, data = _utf8_buffers(padded)
+        data = data[offsets[0]: offsets[-1]]
+        return _utf8_kana_to_cp932(data).reshape(n, w)
     return _encode_multibyte(f, values, cs, n, w)
 
 
@@ -549,7 +562,7 @@ def _encode_multibyte(f: Field, values: pl.Series, cs: Charset, n: int, w: int) 
     if ctrl.any():
         raise _rows_error(f, ctrl, "control character", values)
     codec = "cp932" if cs.kind == "cp932" else "euc_jp"
-    text = "\n".join(values.to_list())
+    text = values.str.join("\n").item()  # one Python string for the whole column
     try:
         buf = np.frombuffer(text.encode(codec), dtype=np.uint8)
     except UnicodeEncodeError:
@@ -589,6 +602,21 @@ def _encode_multibyte(f: Field, values: pl.Series, cs: Charset, n: int, w: int) 
             out[i, ln:] = np.frombuffer(out_pad * k + b" " * (w - ln - k * len(out_pad)), dtype=np.uint8)
     out[rows, cols] = body
     return out
+
+
+def _utf8_kana_to_cp932(data: np.ndarray) -> np.ndarray:
+    """UTF-8 of ASCII and half-width katakana (U+FF61–U+FF9F, EF BD A1–EF BE 9F) -> the cp932
+    single bytes (A1–DF). The caller has checked the characters against an sbcs charset."""
+    lead = np.flatnonzero(data == 0xEF)
+    if len(lead) == 0:
+        return data.copy()
+    out = data.copy()
+    third = data[lead + 2]
+    out[lead] = np.where(data[lead + 1] == 0xBD, third, third + np.uint8(0x40))
+    keep = np.ones(len(data), dtype=bool)
+    keep[lead + 1] = False
+    keep[lead + 2] = False
+    return out[keep]
 
 
 def _class(chars: frozenset[str]) -> str:

@@ -299,3 +299,35 @@ def int_column(name: str, values: np.ndarray, valid: np.ndarray, dtype=pl.Int64)
     else:
         arr = pa.Array.from_buffers(pa.int64(), len(values), [bm, pa.py_buffer(np.ascontiguousarray(values))], nulls)
     return pl.Series(name, arr)
+
+
+# --- writer: unsigned numeric fields straight into the record block --------------------------
+
+@njit(cache=True, parallel=True)
+def write_numbers(out, offs, widths, vals, nulls):
+    """vals/nulls: (n, k); every field j of every row i written right-justified zero-filled at
+    offs[j] (or spaces when null). Rows go in blocks so the output stays in cache."""
+    n, k = vals.shape
+    block = 256
+    nb = (n + block - 1) // block
+    for b in prange(nb):
+        lo = b * block
+        hi = min(n, lo + block)
+        for j in range(k):
+            o = offs[j]
+            w = widths[j]
+            for i in range(lo, hi):
+                if nulls[i, j]:
+                    for p in range(w):
+                        out[i, o + p] = 32
+                else:
+                    v = vals[i, j]
+                    p = w - 1
+                    while v > 0 and p >= 0:
+                        q = v // 10
+                        out[i, o + p] = 48 + (v - q * 10)
+                        v = q
+                        p -= 1
+                    while p >= 0:  # leading zeros need no division
+                        out[i, o + p] = 48
+                        p -= 1

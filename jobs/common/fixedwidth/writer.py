@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from .fields import EncodeError, encode_field
+from .fields import EncodeError, _rows_error, encode_field
 from .layout import Binding, Layout, RecordType
 
 
@@ -62,7 +62,12 @@ def encode_records(layout: Layout, rt: RecordType, df: pl.DataFrame) -> np.ndarr
     length = rt.fields[-1].end
     out = np.empty((n, length), dtype=np.uint8)
     raw_cols = np.zeros(length, dtype=bool)
+    numeric = [f for f in rt.fields if f.type == "numeric"]
+    if numeric and n:
+        _encode_numbers(layout, rt, df, numeric, out)
     for f in rt.fields:
+        if f.type == "numeric":
+            continue
         s = df.get_column(f.name) if f.name in df.columns else None
         try:
             out[:, f.offset:f.offset + f.length] = encode_field(f, s, n, layout, ebcdic)
@@ -74,6 +79,36 @@ def encode_records(layout: Layout, rt: RecordType, df: pl.DataFrame) -> np.ndarr
         conv = cp932_to_ebcdic_lut()[out]
         out = np.where(raw_cols[None, :], out, conv)
     return out
+
+
+def _encode_numbers(layout: Layout, rt: RecordType, df: pl.DataFrame, fields, out: np.ndarray) -> None:
+    """All unsigned numeric fields of a record type in one compiled pass (checks first)."""
+    from .kernel import write_numbers
+
+    for f in fields:
+        if f.name not in df.columns and not f.blank:
+            raise EncodeError(f"layout {layout.id}, {rt.label}: field {f.name} {f.label}: no value given and no default")
+    given = [f for f in fields if f.name in df.columns]
+    exprs = [pl.col(f.name).cast(pl.Int64).fill_null(0).alias(f"v{j}") for j, f in enumerate(given)]
+    exprs += [pl.col(f.name).is_null().alias(f"z{j}") for j, f in enumerate(given)]
+    both = df.select(exprs) if given else pl.DataFrame()
+    k = len(given)
+    vals = both.select(both.columns[:k]).to_numpy().astype(np.int64, copy=False) if k else np.zeros((df.height, 0), np.int64)
+    nulls = both.select(both.columns[k:]).to_numpy().astype(np.bool_, copy=False) if k else np.zeros((df.height, 0), np.bool_)
+    for j, f in enumerate(given):
+        if not f.blank and nulls[:, j].any():
+            raise EncodeError(f"layout {layout.id}, {rt.label}: {_rows_error(f, nulls[:, j], 'blank not allowed')}")
+        bad = (vals[:, j] < 0) | (vals[:, j] >= 10 ** f.length)
+        if bad.any():
+            raise EncodeError(f"layout {layout.id}, {rt.label}: "
+                              f"{_rows_error(f, bad, f'does not fit {f.length} unsigned digits', df[f.name])}")
+    missing = [f for f in fields if f.name not in df.columns]
+    for f in missing:  # blank-allowed fields not given at all
+        out[:, f.offset:f.offset + f.length] = 32
+    if k:
+        write_numbers(out, np.array([f.offset for f in given], dtype=np.int64),
+                      np.array([f.length for f in given], dtype=np.int64),
+                      np.ascontiguousarray(vals), np.ascontiguousarray(nulls))
 
 
 def _cond(df: pl.DataFrame, cond, negate: bool) -> pl.Series:
