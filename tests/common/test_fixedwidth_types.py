@@ -212,3 +212,16 @@ def test_multibyte_encode_errors_name_field_and_row():
         fw.write(MB, {"data": pl.DataFrame({"name": ["☃"], "kanji": ["山"]})})
     with pytest.raises(fw.EncodeError, match=r"name 氏名: longer than 20 bytes"):
         fw.write(MB, {"data": pl.DataFrame({"name": ["山" * 11], "kanji": ["山"]})})
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(0, 10 ** 11 - 1)), min_size=1, max_size=50))
+def test_property_compiled_number_writer_matches_reference_encoder(values):
+    """The writer's one-pass numeric kernel gives the bytes of the reference encode_field."""
+    from jobs.common.fixedwidth.fields import encode_field
+
+    lay = one_field_layout({"length": 11, "type": "numeric", "blank": True})
+    df = pl.DataFrame({"v": values}, schema={"v": pl.Int64})
+    fast = fw.encode_records(lay, lay.data_type, df)
+    ref = encode_field(lay.data_type.fields[0], df["v"], df.height, lay, False)
+    assert fast.tobytes() == ref.tobytes()
