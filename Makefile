@@ -28,12 +28,16 @@ export KOKUHO_VAR ?= $(CURDIR)/var
 # The fs connection the bank-result FileSensor watches (an env var, so nothing is stored in the DB).
 export AIRFLOW_CONN_KOKUHO_INBOX ?= {"conn_type": "fs", "extra": {"path": "$(KOKUHO_VAR)/inbox"}}
 
-# --- the demo: a synthetic city through the intake job net ---------------------------------------
+# --- the demo: a synthetic city through the intake and the 当初賦課 job nets -------------------------
 DEMO_INSURED ?= 20000
 DEMO_SEED ?= 20260601
 DEMO_DATE ?= 2026-06-01
+# The 当初賦課 business date: empty = the first KB300 run day after DEMO_DATE in the city's
+# 業務日程 (`kokuho rundays KB300`, config/municipalities/<code>/fy<YYYY>/calendar.yaml).
+DEMO_ASSESS_DATE ?=
 DEMO_VAR := $(CURDIR)/var/demo
 DEMO_CONF = {"business_date": "$(DEMO_DATE)"}
+DEMO_ENV = KOKUHO_VAR=$(DEMO_VAR) AIRFLOW_CONN_KOKUHO_INBOX='{"conn_type": "fs", "extra": {"path": "$(DEMO_VAR)/inbox"}}'
 
 # --- make up --------------------------------------------------------------------------------------
 UP_PID := var/airflow/standalone.pid
@@ -67,15 +71,26 @@ $(MIGRATED): $(INSTALLED)
 	airflow db migrate > var/airflow/db-migrate.log 2>&1 || { cat var/airflow/db-migrate.log; exit 1; }
 	@touch $@
 
-demo: $(MIGRATED) ## synthesize a city (DEMO_INSURED) and run the kokuho_intake DAG through Airflow
+demo: $(MIGRATED) ## synthesize a city (DEMO_INSURED), run kokuho_intake then kokuho_initial_assessment through Airflow
 	@echo "==> synthetic city: $(DEMO_INSURED) insured, seed $(DEMO_SEED), into var/demo/inbox (var/demo is wiped first)"
 	rm -rf $(DEMO_VAR) && mkdir -p $(DEMO_VAR)
 	KOKUHO_VAR=$(DEMO_VAR) kokuho synth --insured $(DEMO_INSURED) --seed $(DEMO_SEED) --out $(DEMO_VAR)/inbox
 	@echo "==> the kokuho_intake DAG through Airflow (log: var/airflow/demo-dags-test.log)"
-	KOKUHO_VAR=$(DEMO_VAR) AIRFLOW_CONN_KOKUHO_INBOX='{"conn_type": "fs", "extra": {"path": "$(DEMO_VAR)/inbox"}}' \
-	  airflow dags test kokuho_intake $(DEMO_DATE) -c '$(DEMO_CONF)' > var/airflow/demo-dags-test.log 2>&1 \
+	$(DEMO_ENV) airflow dags test kokuho_intake $(DEMO_DATE) -c '$(DEMO_CONF)' > var/airflow/demo-dags-test.log 2>&1 \
 	  || { tail -n 80 var/airflow/demo-dags-test.log; echo "airflow dags test failed: var/airflow/demo-dags-test.log" >&2; exit 1; }
 	PYTHONPATH=dags python -m _kokuho.totals kokuho_intake --manifest $(DEMO_VAR)/inbox/synth_manifest.json
+	@assess='$(DEMO_ASSESS_DATE)'; \
+	if [ -z "$$assess" ]; then assess=$$(kokuho rundays KB300 --from $(DEMO_DATE) | awk 'NR == 1 {print $$1}'); fi; \
+	if [ -z "$$assess" ]; then echo "no 当初賦課 run day after $(DEMO_DATE) (kokuho rundays KB300; set DEMO_ASSESS_DATE)" >&2; exit 1; fi; \
+	echo "==> the kokuho_initial_assessment DAG through Airflow, 業務日 $$assess (log: var/airflow/demo-assessment.log)"; \
+	$(DEMO_ENV) airflow dags test kokuho_initial_assessment $$assess -c "{\"business_date\": \"$$assess\"}" \
+	  > var/airflow/demo-assessment.log 2>&1 \
+	  || { tail -n 80 var/airflow/demo-assessment.log; echo "airflow dags test failed: var/airflow/demo-assessment.log" >&2; exit 1; }
+	PYTHONPATH=dags python -m _kokuho.totals kokuho_initial_assessment
+	@echo "==> the notices (var/demo = the demo's var/):"
+	@ls -l $(DEMO_VAR)/outbox/print
+	@for d in $(DEMO_VAR)/reports/notices/*/; do \
+	  echo "$$d: $$(ls "$$d" | grep -c '\.pdf$$') PDF files, $$(du -sh "$$d" | cut -f1), index $$(ls "$$d" | grep '_index\.csv$$')"; done
 
 test: $(INSTALLED) ## run every test (pytest); PYTEST_ARGS=... adds arguments
 	python -m pytest $(PYTEST_ARGS)

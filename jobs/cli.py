@@ -6,6 +6,8 @@
     kokuho datasets [<dataset>]
     kokuho layout-listing <layout-id> | --all
     kokuho synth ...            (the synthetic city generator: jobs.synth.cli)
+    kokuho shisan ...           (試算 of one household's tax: jobs.assessment.shisan)
+    kokuho rundays KB300|KB310 [--fy YYYY | --from D --to D]   (業務日程: jobs.common.runcalendar)
 
 ``run`` prints the job log and exits with the step's return code (0, 4, 8, 12, 16).
 """
@@ -26,6 +28,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from jobs.synth.cli import main as synth_main
 
         return int(synth_main(argv[1:]) or 0)
+    if argv and argv[0] == "shisan":  # its own argument parser
+        from jobs.assessment.shisan import main as shisan_main
+
+        return int(shisan_main(argv[1:]) or 0)
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -66,7 +72,16 @@ def _parser() -> argparse.ArgumentParser:
     lst.add_argument("--all", action="store_true", help="全レイアウトを layouts/listings/ に書き出す")
     lst.set_defaults(func=cmd_layout_listing)
 
+    rd = sub.add_parser("rundays", help="業務日程: 当初賦課 (KB300) / 異動賦課 (KB310) の定時実行日の一覧")
+    rd.add_argument("rule", help="KB300 | KB310 (または initial_assessment | reassessment)")
+    rd.add_argument("--fy", type=int, default=None, help="年度 (既定: 今日の属する年度; --from/--to と併用不可)")
+    rd.add_argument("--from", dest="start", type=_date, default=None, help="開始日 YYYY-MM-DD")
+    rd.add_argument("--to", dest="end", type=_date, default=None, help="終了日 YYYY-MM-DD")
+    rd.add_argument("--municipality", default=None, help="団体コード6桁 (既定: 設定の既定団体)")
+    rd.set_defaults(func=cmd_rundays)
+
     sub.add_parser("synth", help="合成団体データを生成する (kokuho synth --help)", add_help=False)
+    sub.add_parser("shisan", help="1世帯の国民健康保険税を試算する (kokuho shisan --help)", add_help=False)
     return p
 
 
@@ -159,6 +174,31 @@ def cmd_layout_listing(args: argparse.Namespace) -> int:
         _print("レイアウトIDか --all を指定してください", err=True)
         return 2
     _print(fw.listing(fw.load_layout(args.layout_id)).rstrip("\n"))
+    return 0
+
+
+def cmd_rundays(args: argparse.Namespace) -> int:
+    """One run day a line (YYYY-MM-DD and the weekday), for the fiscal year or the range."""
+    from jobs.common import bizcal, runcalendar
+    from jobs.common import config as config_mod
+
+    try:
+        rule = runcalendar.rule_of(args.rule)
+        cal = bizcal.BusinessCalendar.from_config(config_mod.load(args.municipality))
+        if args.fy is not None and (args.start or args.end):
+            raise ValueError("--fy と --from/--to は同時に指定できません")
+        fy = args.fy if args.fy is not None else cal.fiscal_year(args.start or dt.date.today())
+        fy_start = dt.date(fy, *cal.fiscal_year_start)
+        start = args.start or fy_start
+        end = args.end or dt.date(fy_start.year + 1, fy_start.month, fy_start.day) - dt.timedelta(days=1)
+        days = runcalendar.run_days(rule, start, end, municipality=args.municipality)
+    except (ValueError, config_mod.ConfigError, bizcal.CalendarError) as exc:
+        _print(f"KKB920E {exc}", err=True)
+        return 8
+    for d in days:
+        _print(f"{d.isoformat()} {'月火水木金土日'[d.weekday()]}")
+    if not days:
+        _print(f"{runcalendar.RULE_LABELS[rule]}の定時実行日はありません ({start} 〜 {end})", err=True)
     return 0
 
 

@@ -83,8 +83,57 @@ def _build() -> dict[str, JobSpec]:
             record_types=("header", "data", "trailer", "end"),
             description="金融機関からの口座振替結果ファイル (全銀 種別91) を取り込む",
         ),
-    ]
+    ] + _assessment_jobs() + _notice_jobs()
     return {s.job_id: s for s in specs}
+
+
+def _assessment_jobs() -> list[JobSpec]:
+    """賦課: 当初賦課 (FK110–FK140) and 異動賦課 (FK210–FK220); see jobs/assessment/steps.py."""
+    from jobs.assessment import steps
+
+    return [
+        JobSpec("FK110", "当初賦課", steps.initial_assessment,
+                inputs=("nhi_qualification", "resident_tax_income"), outputs=("assessment", "assessment_members"),
+                after=("FK020", "FK010"),
+                description="資格・所得から世帯ごとの国保税 (医療・支援・介護・子ども分) を計算し assessment を作る"),
+        JobSpec("FK120", "特別徴収判定", steps.withholding_judgment,
+                inputs=("assessment", "assessment_members", "nhi_qualification", "tokucho_z21"),
+                outputs=("withholding",), after=("FK110", "FK030"),
+                description="年金からの特別徴収の対象世帯を判定し、仮徴収・本徴収・普通徴収の額を決める"),
+        JobSpec("FK130", "期割・納期限", steps.installment_split,
+                inputs=("assessment", "withholding"), outputs=("installments",), after=("FK120",),
+                description="年税額を期別に割り、納期限を付ける (普通徴収・特別徴収、区分別の内訳)"),
+        JobSpec("FK140", "調定ファイル作成", steps.initial_levy_file,
+                inputs=("assessment", "installments", "withholding"), after=("FK130",),
+                description="当初調定ファイル (layouts/levy_file) を var/outbox/ledger/ に作る"),
+        JobSpec("FK210", "異動賦課", steps.reassessment_step,
+                inputs=("assessment", "assessment_members", "installments", "nhi_qualification",
+                        "resident_tax_income"),
+                outputs=("assessment", "assessment_members", "installments", "corrections", "change_notices"),
+                after=("FK020", "FK010"),
+                description="資格・住民税の異動があった世帯を再計算し、期別に更正する (変更通知書データ)"),
+        JobSpec("FK220", "異動調定ファイル作成", steps.correction_levy_file,
+                inputs=("corrections", "change_notices", "installments", "withholding"), after=("FK210",),
+                description="更正分の調定ファイル (layouts/levy_file) を var/outbox/ledger/ に作る"),
+    ]
+
+
+def _notice_jobs() -> list[JobSpec]:
+    """通知書: FK150 (当初) and FK230 (異動); see jobs/assessment/notice_steps.py. Output paths and the
+    PDF split are config (notice_output.*)."""
+    from jobs.assessment import notice_steps
+
+    return [
+        JobSpec("FK150", "納税通知書作成", notice_steps.tax_notices,
+                inputs=("assessment", "installments", "withholding", "nhi_qualification"), after=("FK130",),
+                description="納税通知書・納付書・特別徴収開始通知書の印刷データ (var/outbox/print/) と PDF "
+                            "(var/reports/notices/<世代>/) を作る"),
+        JobSpec("FK230", "変更通知書作成", notice_steps.change_notices,
+                inputs=("change_notices", "corrections", "assessment", "installments", "nhi_qualification"),
+                after=("FK210",),
+                description="税額変更通知書・納付書の印刷データ (var/outbox/print/) と PDF "
+                            "(var/reports/notices/<世代>/) を作る"),
+    ]
 
 
 JOBS: dict[str, JobSpec] = _build()

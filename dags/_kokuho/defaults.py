@@ -18,6 +18,11 @@ START_DATE = pendulum.datetime(2026, 4, 1, tz=TIMEZONE)
 #: check task (jobs.common.bizcal), not by the cron: the calendar is data in config/.
 BUSINESS_MORNING_CRON = "30 6 * * 1-5"
 
+#: The assessment job nets (KB300 当初賦課, KB310 異動賦課): weekday mornings an hour after the
+#: intake (KB100), whose datasets they read. Their -CAL task goes on only on a run day of the
+#: configured 業務日程 (jobs.common.runcalendar; config/, not the cron).
+ASSESSMENT_MORNING_CRON = "30 7 * * 1-5"
+
 #: Retries are for infrastructure faults (a killed worker, a full disk). A job that ends with
 #: RC >= 8 raises AirflowFailException, which fails at once without retrying: bad data does not
 #: get better by reading it again.

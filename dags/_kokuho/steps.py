@@ -56,3 +56,34 @@ def business_day_check(jobnet_id: str) -> ShortCircuitOperator:
         python_callable=is_business_day,
         ignore_downstream_trigger_rules=True,
     )
+
+
+def is_run_day(rule: str, **context: Any) -> bool:
+    """Scheduled runs go on only on the job net's run days (jobs.common.runcalendar: 当初賦課 on the
+    fiscal year's configured date, 異動賦課 on the configured days of the month, each moved to the
+    next business day). Manual runs always go on. False skips every downstream task."""
+    import logging
+
+    from jobs.common import runcalendar
+    from jobs.common.airflow_task import run_parameters
+
+    log = logging.getLogger("kokuho.runcalendar")
+    if context["dag_run"].run_type != "scheduled":
+        log.info("手動実行のため業務日程によらず実行します")
+        return True
+    run = run_parameters(context)
+    decision = runcalendar.scheduled_run_day(rule, run["business_date"], municipality=run["municipality"],
+                                             fy=run["fy"])
+    log.log(logging.WARNING if decision.warning else logging.INFO, "%s", decision.reason)
+    return decision.run
+
+
+def run_day_check(jobnet_id: str, name_ja: str, rule: str) -> ShortCircuitOperator:
+    """The first task of a job net that runs on configured days only: ``KB300-CAL 当初賦課日判定``."""
+    return ShortCircuitOperator(
+        task_id="check_run_day",
+        task_display_name=f"{jobnet_id}-CAL {name_ja}",
+        python_callable=is_run_day,
+        op_kwargs={"rule": rule},
+        ignore_downstream_trigger_rules=True,
+    )

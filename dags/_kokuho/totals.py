@@ -47,16 +47,21 @@ def rc_label(rc: int | None) -> str:
 
 
 def format_table(rows: Iterable[Mapping[str, Any]]) -> str:
-    """One line per step, then its money totals (金額) one field a line.
+    """One line per step, then its money totals (金額) one field a line, its other figures (PDF
+    pages ...) and the output files it delivered (print data, PDF folder, 調定 file ...).
 
     A row is a step's XCom (``execute_job``'s return value), or for a step that returned
     nothing ``{"job_id": ..., "state": "failed"}``."""
     lines = [_row([c for c, _, _ in _COLUMNS]), "-" * (sum(w for _, w, _ in _COLUMNS) + 2 * (len(_COLUMNS) - 1))]
-    money_lines = []
+    money_lines, figure_lines, file_lines = [], [], []
     for r in rows:
         rc = r.get("rc")
         for name, amount in (r.get("money") or {}).items():
             money_lines.append(f"  {r.get('job_id', '?')}  {name:<40} {amount:>18,} 円")
+        for name, value in (r.get("figures") or {}).items():
+            figure_lines.append(f"  {r.get('job_id', '?')}  {name:<40} {value:>18,}")
+        for path in r.get("files") or ():
+            file_lines.append(f"  {r.get('job_id', '?')}  {path}")
         state = rc_label(rc) if rc is not None else str(r.get("state") or "-")
         lines.append(_row([
             f"{r.get('job_id', '?')} {r.get('name', '')}".strip(),
@@ -66,6 +71,10 @@ def format_table(rows: Iterable[Mapping[str, Any]]) -> str:
         ]))
     if money_lines:
         lines += ["", "金額 (正常レコードの合計)"] + money_lines
+    if figure_lines:
+        lines += ["", "その他の件数 (ページ数など)"] + figure_lines
+    if file_lines:
+        lines += ["", "出力ファイル"] + file_lines
     return "\n".join(lines)
 
 
@@ -132,7 +141,7 @@ def collect(dag_id: str, run_id: str | None = None) -> tuple[Any, list[dict[str,
             value = xcoms.get(ti.task_id)
             if isinstance(value, Mapping) and "job_id" in value:
                 rows.append(dict(value))
-            elif ti.task_id not in ("check_business_day", "control_totals") and not ti.task_id.startswith("wait_"):
+            elif ti.task_id != "control_totals" and not ti.task_id.startswith(("check_", "wait_")):
                 rows.append({"job_id": ti.task_id.upper(), "state": getattr(ti.state, "value", ti.state)})
         session.expunge(dr)
         return dr, rows

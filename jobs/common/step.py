@@ -124,6 +124,9 @@ class ControlTotals:
     money: dict[str, int] = field(default_factory=dict)
     money_labels: dict[str, str] = field(default_factory=dict)
     by_record_type: dict[str, RecordTypeTotals] = field(default_factory=dict)
+    # other figures a step reports (PDF pages, files ...): not records, so not in read/written
+    figures: dict[str, int] = field(default_factory=dict)
+    figure_labels: dict[str, str] = field(default_factory=dict)
 
     def count(self, record_type: str, *, read: int = 0, accepted: int = 0, rejected: int = 0,
               label: str | None = None) -> None:
@@ -142,6 +145,11 @@ class ControlTotals:
         if label:
             self.money_labels.setdefault(name, label)
 
+    def add_figure(self, name: str, value: int, *, label: str | None = None) -> None:
+        self.figures[name] = self.figures.get(name, 0) + int(value)
+        if label:
+            self.figure_labels.setdefault(name, label)
+
     def imbalances(self) -> list[str]:
         """Where read != accepted + rejected (empty when the figures reconcile)."""
         out = []
@@ -153,7 +161,7 @@ class ControlTotals:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "read": self.read,
             "accepted": self.accepted,
             "rejected": self.rejected,
@@ -164,6 +172,9 @@ class ControlTotals:
                 for k, v in self.by_record_type.items()
             },
         }
+        if self.figures:
+            out["figures"] = dict(self.figures)
+        return out
 
 
 @dataclass(frozen=True)
@@ -190,6 +201,7 @@ class StepResult:
     outputs: list[OutputGeneration]
     committed: bool
     log_lines: list[str]
+    files: list[Path] = field(default_factory=list)  # output files delivered (committed only)
 
     @property
     def status(self) -> str:
@@ -217,6 +229,7 @@ class StepResult:
                 {"dataset": o.dataset, "generation": o.generation, "rows": o.rows} for o in self.outputs
             ],
             "committed": self.committed,
+            "files": [str(f) for f in self.files],
             "messages": [m.line for m in self.messages],
         }
 
@@ -241,6 +254,7 @@ class StepContext:
         self._rejects: list[pl.DataFrame] | None = None
         self._staged_errors: errorlist.StagedErrorList | None = None
         self._on_commit: list[Callable[[], None]] = []
+        self._files: list[Path] = []
         self._config: config_mod.Config | None = None
         self._calendar: bizcal.BusinessCalendar | None = None
 
@@ -308,6 +322,11 @@ class StepContext:
     def on_commit(self, action: Callable[[], None]) -> None:
         """Run ``action`` after the outputs are committed (e.g. archive the input)."""
         self._on_commit.append(action)
+
+    def output_file(self, path: Path) -> None:
+        """Name a file the step delivers (print data, a PDF ...): listed in the job log and the
+        XCom (``files``) once committed. The step makes it appear itself (``on_commit``)."""
+        self._files.append(Path(path))
 
     def progress(self, items: Iterable[T], *, total: int | None = None, desc: str | None = None) -> Iterator[T]:
         """A tqdm progress bar on stderr when it is a terminal; plain iteration otherwise."""
@@ -423,7 +442,7 @@ def _result(ctx: StepContext, rc: int, outputs: list[OutputGeneration], committe
         job_id=ctx.job_id, name_ja=ctx.name_ja, rc=rc, fy=ctx.fy, business_date=ctx.business_date,
         municipality=ctx.municipality, generation=ctx.generation, totals=ctx.totals,
         messages=list(ctx.messages), error_list=err_path, error_rows=err_rows, outputs=outputs,
-        committed=committed, log_lines=[],
+        committed=committed, log_lines=[], files=list(ctx._files) if committed else [],
     )
     result.log_lines = [m.line for m in ctx.messages] + summary_lines(result)
     return result
@@ -443,9 +462,14 @@ def summary_lines(r: StepResult) -> list[str]:
     for name, amount in t.money.items():
         label = t.money_labels.get(name, "")
         lines.append(f"KKB060I 金額 {label}({name}) {amount:,}円" if label else f"KKB060I 金額 {name} {amount:,}円")
+    for name, value in t.figures.items():
+        label = t.figure_labels.get(name, "")
+        lines.append(f"KKB061I 件数 {label}({name}) {value:,}" if label else f"KKB061I 件数 {name} {value:,}")
     for o in r.outputs:
         state = "確定" if o.path is not None else "未確定(破棄)"
         lines.append(f"KKB070I 出力 {o.dataset} 世代 {o.generation} {o.rows:,}件 {state}")
+    for f in r.files:
+        lines.append(f"KKB071I 出力ファイル {paths.relative(f)}")
     if r.error_list is not None:
         sev = "W" if r.error_rows else "I"
         lines.append(f"KKB080{sev} エラーリスト {paths.relative(r.error_list)} {r.error_rows:,}件")

@@ -172,3 +172,24 @@ def test_progress_is_plain_iteration_without_a_tty(capsys):
 
     run_step(spec(step), business_date=DATE)
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_figures_and_delivered_files(tmp_path, fail):
+    target = tmp_path / "print.dat"
+
+    def step(ctx):
+        ctx.totals.add_figure("pages", 7, label="PDFページ数")
+        ctx.on_commit(lambda: target.write_bytes(b"x"))
+        ctx.output_file(target)
+        if fail:
+            raise StepError("だめ")
+
+    r = run_step(spec(step, outputs=()), business_date=DATE)
+    assert r.totals.to_dict()["figures"] == {"pages": 7}
+    assert "KKB061I 件数 PDFページ数(pages) 7" in r.log_text
+    if fail:  # nothing delivered: no file, none listed
+        assert r.rc == 8 and r.files == [] and not target.exists() and "KKB071I" not in r.log_text
+    else:
+        assert r.files == [target] and target.exists() and r.to_dict()["files"] == [str(target)]
+        assert "KKB071I 出力ファイル" in r.log_text

@@ -18,7 +18,7 @@ import pytest
 
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 DAG_FILES = sorted(p for p in DAGS_FOLDER.glob("*.py"))
-EXPECTED_DAGS = {"kokuho_intake", "kokuho_bank_result"}
+EXPECTED_DAGS = {"kokuho_intake", "kokuho_bank_result", "kokuho_initial_assessment", "kokuho_reassessment"}
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 DAG_DISPLAY = re.compile(r"^KB\d{3} \S")
@@ -123,6 +123,63 @@ def test_intake_structure(dagbag):
         "sn010": {"control_totals"},
         "control_totals": set(),
     }
+
+
+def test_initial_assessment_structure(dagbag):
+    dag = dagbag.get_dag("kokuho_initial_assessment")
+    down = {t.task_id: set(t.downstream_task_ids) for t in dag.tasks}
+    assert down == {
+        "check_run_day": {"fk110"},
+        "fk110": {"fk120"},
+        "fk120": {"fk130"},
+        "fk130": {"fk140", "fk150"},
+        "fk140": {"control_totals"},
+        "fk150": {"control_totals"},
+        "control_totals": set(),
+    }
+    check = dag.get_task("check_run_day")
+    assert check.task_display_name == "KB300-CAL 当初賦課日判定"
+    assert check.op_kwargs == {"rule": "initial_assessment"}
+    assert dag.get_task("control_totals").op_kwargs["job_task_ids"] == ["fk110", "fk120", "fk130", "fk140", "fk150"]
+
+
+def test_reassessment_structure(dagbag):
+    dag = dagbag.get_dag("kokuho_reassessment")
+    down = {t.task_id: set(t.downstream_task_ids) for t in dag.tasks}
+    assert down == {
+        "check_run_day": {"fk210"},
+        "fk210": {"fk220", "fk230"},
+        "fk220": {"control_totals"},
+        "fk230": {"control_totals"},
+        "control_totals": set(),
+    }
+    check = dag.get_task("check_run_day")
+    assert check.task_display_name == "KB310-CAL 異動賦課日判定"
+    assert check.op_kwargs == {"rule": "reassessment"}
+
+
+@pytest.mark.parametrize("dag_id", ["kokuho_initial_assessment", "kokuho_reassessment"])
+def test_assessment_job_nets_run_on_business_mornings(dagbag, dag_id):
+    """Scheduled like KB100 (weekday mornings in Asia/Tokyo, after it); the run days are data in
+    config/ (the -CAL task), so the cron holds no date."""
+    from _kokuho.defaults import ASSESSMENT_MORNING_CRON, BUSINESS_MORNING_CRON
+
+    dag = dagbag.get_dag(dag_id)
+    assert dag.timetable.expression == ASSESSMENT_MORNING_CRON
+    minute, hour, dom, month, dow = ASSESSMENT_MORNING_CRON.split()
+    assert (dom, month, dow) == ("*", "*", BUSINESS_MORNING_CRON.split()[4])  # no day or month in the cron
+    assert (int(hour), int(minute)) > tuple(int(x) for x in BUSINESS_MORNING_CRON.split()[1::-1])  # after KB100
+    runcalendar = pytest.importorskip("jobs.common.runcalendar")
+    rule = dag.get_task("check_run_day").op_kwargs["rule"]
+    assert rule in runcalendar.RULES
+
+
+def test_dag_files_hold_no_dates():
+    """No date literal in a DAG file's code (START_DATE lives in _kokuho/defaults.py): run days are config."""
+    date_like = re.compile(r"\b20\d{2}[-/]\d{1,2}[-/]\d{1,2}\b|datetime\(|date\(")
+    for path in DAG_FILES:
+        code = path.read_text(encoding="utf-8").split('"""', 2)[-1]  # after the module docstring
+        assert not date_like.search(code), f"{path.name}: a date in the DAG code"
 
 
 def test_bank_result_structure(dagbag):

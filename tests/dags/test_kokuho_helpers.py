@@ -38,6 +38,31 @@ def test_manual_runs_always_go_on():
     assert is_business_day(**_context("manual", dt.datetime(2026, 11, 22, 21, 30, tzinfo=dt.UTC))) is True
 
 
+@pytest.mark.parametrize(
+    ("rule", "fire_time_utc", "expected"),
+    [
+        # config/municipalities/111007/fy2026/calendar.yaml: initial_assessment.run_date 2026-07-01 (Wed)
+        ("initial_assessment", dt.datetime(2026, 6, 30, 22, 30, tzinfo=dt.UTC), True),   # 07:30 JST 7/1
+        ("initial_assessment", dt.datetime(2026, 7, 1, 22, 30, tzinfo=dt.UTC), False),   # 7/2
+        # config/common/run_calendar.yaml: the 1st and the 16th, closed days → next business day
+        ("reassessment", dt.datetime(2026, 9, 15, 22, 30, tzinfo=dt.UTC), True),   # Wed 9/16
+        ("reassessment", dt.datetime(2026, 11, 1, 22, 30, tzinfo=dt.UTC), True),   # Mon 11/2 (11/1 is a Sunday)
+        ("reassessment", dt.datetime(2026, 10, 31, 22, 30, tzinfo=dt.UTC), False),  # Sun 11/1 itself
+        ("reassessment", dt.datetime(2026, 6, 30, 22, 30, tzinfo=dt.UTC), False),   # 7/1: not before 当初賦課
+    ],
+)
+def test_scheduled_runs_go_on_only_on_run_days(rule, fire_time_utc, expected):
+    from _kokuho.steps import is_run_day
+
+    assert is_run_day(rule, **_context("scheduled", fire_time_utc)) is expected
+
+
+def test_manual_runs_go_on_whatever_the_run_calendar():
+    from _kokuho.steps import is_run_day
+
+    assert is_run_day("initial_assessment", **_context("manual", dt.datetime(2026, 11, 22, 21, 30, tzinfo=dt.UTC)))
+
+
 def test_totals_table_and_manifest_check():
     from _kokuho.totals import check_manifest, format_table, max_rc
 
@@ -54,3 +79,15 @@ def test_totals_table_and_manifest_check():
     assert check_manifest(rows, manifest) == []
     manifest["files"]["shikaku"]["records"]["data"] = 9
     assert check_manifest(rows, manifest) and "FK020" in check_manifest(rows, manifest)[0]
+
+
+def test_totals_table_shows_figures_and_files():
+    from _kokuho.totals import format_table
+
+    row = {"job_id": "FK150", "name": "納税通知書作成", "rc": 0, "read": 3, "accepted": 3, "rejected": 0,
+           "written": 3, "money": {"printed_annual_tax": 123_400}, "figures": {"pages": 12},
+           "files": ["/var/outbox/print/tax_notice_x.dat", "/var/reports/notices/x"]}
+    table = format_table([row])
+    assert "123,400 円" in table
+    assert "その他の件数" in table and "pages" in table and table.split("pages")[1].split()[0] == "12"
+    assert "出力ファイル" in table and "FK150  /var/outbox/print/tax_notice_x.dat" in table

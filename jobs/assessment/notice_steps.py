@@ -1,0 +1,539 @@
+"""The notice job steps (通知書作成), registered in ``jobs.registry``.
+
+- ``FK150 納税通知書作成`` (当初賦課, after FK130): this run's ``assessment``, ``installments`` and
+  ``withholding`` and the householders' 宛名 (the intake dataset ``nhi_qualification``) → the
+  print-data file for the print vendor (``var/outbox/print/tax_notice_<generation>.dat``, layout
+  ``tax_notice_print``) and the PDFs (``var/reports/notices/<generation>/tax_notice_0001.pdf`` …:
+  納税通知書, 納付書 with the GS1-128 barcode, 特別徴収開始通知書) with ``tax_notice_index.csv``
+  (which household is in which file, from which page).
+- ``FK230 変更通知書作成`` (異動賦課, after FK210): the households of this run's ``change_notices``
+  whose installments changed → the same outputs for the 税額変更通知書 (``change_notice_*``), the
+  amounts before the change from FK210's ``corrections``.
+
+Both print through ``reports.print_data`` (the notice frame and the fixed-width file) and
+``reports.notices`` (the PDFs), so the vendor's file and the PDFs carry the same rows.
+
+A household that cannot be printed (no 送付先 address or name, a name or address the print file
+cannot hold, installments that do not add up to the tax, more installments than the print slots)
+goes to the error list with its reason (RC 4); it is never dropped silently. Control totals:
+households read = printed + rejected; money: Σ 年税額 of the printed notices = the print file's
+trailer = Σ 年税額 of the assessment − Σ of the rejected households, to the yen (else RC 8, nothing
+delivered); figures: PDF files, pages, 納付書, barcodes.
+
+Outputs appear only when the step commits (RC < 8): the print file is written under a hidden
+staged name and renamed, the PDFs are rendered into a hidden staging folder and moved in, replacing
+this generation's earlier ones. Everything depends only on the data and config (issue date and
+creation date = the business date, reportlab invariant mode), so a rerun gives the same bytes.
+Paths, file names and the households per PDF file are config (``notice_output.*``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import multiprocessing
+import os
+import shutil
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from jobs.common import datasets, errorlist, paths
+from jobs.common import fixedwidth as fw
+from jobs.common.config import Config, ConfigError
+from jobs.common.step import StepContext, StepError
+
+from . import reassessment as reass
+from . import steps
+
+INITIAL = "initial"
+CHANGE = "change"
+HOUSEHOLD = "household"
+HOUSEHOLD_LABEL = "世帯"
+MONEY_LABELS = {
+    "annual_tax": "年税額 (賦課)",
+    "printed_annual_tax": "年税額 (通知書)",
+    "unprinted_annual_tax": "年税額 (印刷不可)",
+    "ordinary": "普通徴収",
+    "withholding": "特別徴収",
+    "change": "増減額",
+    "printed_change": "増減額 (通知書)",
+    "unprinted_change": "増減額 (印刷不可)",
+}
+FIGURE_LABELS = {
+    "pdf_files": "PDFファイル数",
+    "pages": "PDFページ数",
+    "notice_pages": "通知書ページ",
+    "withholding_start_pages": "特別徴収開始通知書ページ",
+    "slip_pages": "納付書ページ",
+    "slips": "納付書",
+    "barcodes": "バーコード",
+}
+INDEX_COLUMNS = ("ファイル", "開始ページ", "ページ数", "通知書番号", "世帯番号", "郵便番号", "年税額")
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    """``notice_output.*`` of the config (step options may override the split, for tests)."""
+
+    print_outbox: str
+    pdf_folder: str
+    names: dict[str, str]
+    households_per_pdf: int
+    pdf_workers: int
+
+    @classmethod
+    def from_config(cls, cfg: Config, options: dict[str, Any] | None = None) -> OutputSettings:
+        o = options or {}
+        names = {str(k): str(v) for k, v in (cfg.get("notice_output.names") or {}).items()}
+        per = int(o.get("households_per_pdf") or cfg.get("notice_output.households_per_pdf"))
+        workers = o.get("pdf_workers")
+        workers = int(cfg.get("notice_output.pdf_workers") if workers is None else workers)
+        if per < 1:
+            raise ConfigError(f"notice_output.households_per_pdf は1以上です: {per}")
+        if workers < 0:
+            raise ConfigError(f"notice_output.pdf_workers は0 (コア数) 以上です: {workers}")
+        for kind in (INITIAL, CHANGE):
+            name = names.get(kind, "")
+            if not name or "/" in name or name.startswith("."):
+                raise ConfigError(f"notice_output.names.{kind} はファイル名の語幹です: {name!r}")
+        return cls(str(cfg.get("notice_output.print_outbox")), str(cfg.get("notice_output.pdf_folder")),
+                   names, per, workers or (os.cpu_count() or 1))
+
+
+@dataclass
+class Issued:
+    """What ``_issue`` delivered (for the step's totals)."""
+
+    frame: pl.DataFrame
+    rejected: pl.DataFrame  # household_id, reason
+    print_path: Path
+    pdf_dir: Path
+    pages: int
+    files: int
+
+
+# --- FK150 納税通知書作成 -----------------------------------------------------------------------------
+
+
+def tax_notices(ctx: StepContext) -> int | None:
+    agen = steps.require(ctx, "assessment", "FK110 当初賦課")
+    igen = steps.require(ctx, "installments", "FK130 期割・納期限")
+    wgen = steps.require(ctx, "withholding", "FK120 特別徴収判定")
+    _check_lineage(ctx, "installments", igen, {"assessment": agen, "withholding": wgen}, "FK130 期割・納期限")
+    assessment = datasets.read("assessment", agen)
+    rows = datasets.read("installments", igen)
+    judged = datasets.read("withholding", wgen)
+    stale = steps._stale_judgment(assessment, judged)
+    if stale:
+        raise StepError(f"特別徴収判定 (withholding 世代 {wgen}) が賦課 (assessment 世代 {agen}) と一致しません "
+                        f"({stale})。FK120 から再実行してください", msg_id="KKB351E")
+    qgen = steps.require(ctx, "nhi_qualification", "FK020 国保資格取込")
+    addresses = datasets.read("nhi_qualification", qgen)
+
+    annual = int(assessment["annual_tax"].sum() or 0)
+    _money(ctx, "annual_tax", annual)
+    issued = _issue(ctx, INITIAL, assessment, rows, addresses, documents=("notice", "withholding_start", "slips"))
+    frame, rejected = issued.frame, issued.rejected
+    printed = int(frame["annual_tax"].sum() or 0)
+    unprinted = int(assessment.join(rejected, on="household_id", how="semi")["annual_tax"].sum() or 0)
+    _money(ctx, "printed_annual_tax", printed)
+    _money(ctx, "unprinted_annual_tax", unprinted)
+    _money(ctx, "ordinary", int(frame["ordinary_total"].sum() or 0))
+    _money(ctx, "withholding", int(frame["withholding_total"].sum() or 0))
+    if printed + unprinted != annual:
+        raise StepError(f"年税額が一致しません: 通知書 {printed:,}円 + 印刷不可 {unprinted:,}円 ≠ 賦課 {annual:,}円",
+                        msg_id="KKB359E")
+    withheld = judged.filter(pl.col("final_total") + pl.col("provisional_total") > 0).height
+    ctx.message("KKB356I", f"納税通知書 {frame.height:,}通 (うち特別徴収 {withheld:,}世帯) 年税額合計 {printed:,}円 = "
+                           f"賦課 {annual:,}円" + (f" − 印刷不可 {unprinted:,}円" if unprinted else ""))
+    return None
+
+
+# --- FK230 変更通知書作成 -----------------------------------------------------------------------------
+
+
+def change_notices(ctx: StepContext) -> int | None:
+    gen = steps.latest(ctx, "change_notices")
+    if gen != ctx.generation:
+        raise StepError(f"本日 ({ctx.business_date}) の FK210 異動賦課の結果 (change_notices 世代 {ctx.generation}) が"
+                        "ありません。先に FK210 を実行してください", msg_id="KKB301E")
+    ctx.message("KKB302I", f"入力 change_notices, corrections, assessment, installments 世代 {gen}")
+    notices = datasets.read("change_notices", gen)
+    issue = notices.filter(pl.col("issue_notice")) if "issue_notice" in notices.columns else \
+        notices.filter(pl.col("installments_changed") > 0)
+    skipped = notices.height - issue.height
+    if skipped:
+        ctx.message("KKB357I", f"期別額に変更のない世帯 {skipped:,}件には変更通知書を作りません")
+    ids = issue.select("household_id")
+    assessment = datasets.read("assessment", gen).join(ids, on="household_id", how="semi")
+    codes = {label: code for code, label in reass.REASON_LABELS.items()}
+    assessment = assessment.join(issue.select(
+        "household_id",
+        pl.col("correction_seq").cast(pl.Int64).alias("revision") if "correction_seq" in issue.columns
+        else pl.lit(1, pl.Int64).alias("revision"),
+        pl.col("reason").replace(codes).alias("change_reason"),
+    ), on="household_id", how="left")
+    rows = datasets.read("installments", gen).join(ids, on="household_id", how="semi")
+    corrections = datasets.read("corrections", gen).join(ids, on="household_id", how="semi")
+    previous_assessment = issue.select("household_id", pl.col("annual_before").alias("annual_tax"))
+    previous_installments = corrections.select("household_id", "installment_no", "method", "month",
+                                               pl.col("amount_before").alias("amount"))
+    addresses = datasets.read("nhi_qualification", steps.require(ctx, "nhi_qualification", "FK020 国保資格取込"))
+
+    change = int(issue["change"].sum() or 0)
+    _money(ctx, "change", change)
+    issued = _issue(ctx, CHANGE, assessment, rows, addresses, documents=("notice", "slips"),
+                    previous_assessment=previous_assessment, previous_installments=previous_installments)
+    frame, rejected = issued.frame, issued.rejected
+    printed = int(frame["annual_tax"].sum() or 0)
+    printed_change = int(issue.join(frame.select("household_id"), on="household_id", how="semi")["change"].sum() or 0)
+    unprinted_change = int(issue.join(rejected, on="household_id", how="semi")["change"].sum() or 0)
+    _money(ctx, "printed_annual_tax", printed)
+    _money(ctx, "printed_change", printed_change)
+    _money(ctx, "unprinted_change", unprinted_change)
+    if printed_change + unprinted_change != change:
+        raise StepError(f"増減額が一致しません: 通知書 {printed_change:,}円 + 印刷不可 {unprinted_change:,}円 ≠ "
+                        f"異動賦課 {change:,}円", msg_id="KKB359E")
+    ctx.message("KKB358I", f"税額変更通知書 {frame.height:,}通 変更後年税額合計 {printed:,}円 増減額合計 {printed_change:,}円")
+    return None
+
+
+# --- shared: checks, print file, PDFs ------------------------------------------------------------
+
+
+def _issue(ctx: StepContext, kind: str, assessment: pl.DataFrame, rows: pl.DataFrame, addresses: pl.DataFrame, *,
+           documents: Sequence[str], previous_assessment: pl.DataFrame | None = None,
+           previous_installments: pl.DataFrame | None = None) -> Issued:
+    from reports import print_data
+
+    cfg = ctx.config
+    out = OutputSettings.from_config(cfg, ctx.options)
+    notice_kind = print_data.NOTICE_INITIAL if kind == INITIAL else print_data.NOTICE_CHANGE
+    assessment = assessment.with_columns(pl.col("household_id").cast(pl.String))
+    rows = rows.with_columns(pl.col("household_id").cast(pl.String))
+    rejected = unprintable_households(assessment, rows, addresses, cfg, notice_kind=notice_kind)
+    ok = assessment.join(rejected, on="household_id", how="anti")
+    frame = print_data.notice_frame(
+        ok, rows.join(ok.select("household_id"), on="household_id", how="semi"), addresses, cfg,
+        issue_date=ctx.business_date, notice_kind=notice_kind,
+        previous_assessment=previous_assessment, previous_installments=(
+            None if previous_installments is None else
+            previous_installments.join(ok.select("household_id"), on="household_id", how="semi")),
+    )
+    bad_text = text_problems(frame)
+    if bad_text.height:
+        frame = frame.join(bad_text, on="household_id", how="anti")
+        rejected = pl.concat([rejected, bad_text], how="vertical")
+    _reject(ctx, rejected, assessment, addresses)
+    ctx.totals.count(HOUSEHOLD, label=HOUSEHOLD_LABEL, read=assessment.height, accepted=frame.height,
+                     rejected=rejected.height)
+    if rejected.height:
+        ctx.message("KKB352W", f"印刷できない世帯 {rejected.height:,}件 (通知書を作っていません; エラーリストを確認してください)")
+
+    name = out.names[kind]
+    print_path = paths.outbox(out.print_outbox) / f"{name}_{ctx.generation}.dat"
+    pdf_dir = paths.reports_root() / out.pdf_folder / ctx.generation
+    if frame.height == 0:
+        ctx.message("KKB357I", "作成する通知書はありません (印刷データ・PDF なし; この世代の以前の出力は削除します)")
+        ctx.on_commit(lambda: _remove_outputs(print_path, pdf_dir, name))
+        return Issued(frame, rejected, print_path, pdf_dir, 0, 0)
+    _write_print_file(ctx, frame, out, print_path)
+    pages, files = _write_pdfs(ctx, frame, out, name, documents, pdf_dir)
+    return Issued(frame, rejected, print_path, pdf_dir, pages, files)
+
+
+def unprintable_households(assessment: pl.DataFrame, rows: pl.DataFrame, addresses: pl.DataFrame, cfg: Config, *,
+                           notice_kind: str) -> pl.DataFrame:
+    """Households whose notice cannot be made, with the reason (household_id, reason): no
+    送付先 (the 世帯主's name, address or postal code missing), installments that do not add up to
+    the annual tax (当初: equal; 変更: at least, the excess being the overpayment), more installments
+    than the print file has slots."""
+    from reports import print_data
+
+    a = assessment.select(pl.col("household_id").cast(pl.String), pl.col("taxpayer_person_id").cast(pl.String),
+                          pl.col("annual_tax").cast(pl.Int64))
+    addr = addresses.select(pl.col("person_id").cast(pl.String).alias("taxpayer_person_id"),
+                            "name_kanji", pl.col("postal_code").cast(pl.String), "address_kanji"
+                            ).unique("taxpayer_person_id", keep="first", maintain_order=True)
+    j = a.join(addr, on="taxpayer_person_id", how="left")
+
+    def blank(c: str) -> pl.Expr:
+        return pl.col(c).is_null() | (pl.col(c).str.strip_chars(" 　") == "")
+
+    problems = [
+        j.filter(pl.col("taxpayer_person_id").is_null()).select("household_id", pl.lit("世帯主 (納税義務者) がいない")),
+        j.filter(pl.col("taxpayer_person_id").is_not_null() & blank("name_kanji")).select(
+            "household_id", pl.lit("送付先の氏名がない (宛名データに世帯主の氏名がない)")),
+        j.filter(pl.col("taxpayer_person_id").is_not_null() & blank("address_kanji")).select(
+            "household_id", pl.lit("送付先の住所がない")),
+        j.filter(pl.col("taxpayer_person_id").is_not_null() & ~blank("address_kanji")
+                 & (blank("postal_code") | ~pl.col("postal_code").fill_null("").str.contains(r"^\d{7}$"))).select(
+            "household_id", pl.lit("送付先の郵便番号がない、または7桁の数字でない")),
+    ]
+    sums = rows.group_by(pl.col("household_id").cast(pl.String)).agg(
+        pl.col("amount").sum().alias("_total"),
+        (pl.col("method") == "ordinary").sum().alias("_ord"),
+        (pl.col("method") == "withholding").sum().alias("_wh"),
+        (pl.col("amount") < 0).any().alias("_neg"),
+    )
+    s = a.join(sums, on="household_id", how="left").with_columns(pl.col("_total").fill_null(0),
+                                                                 pl.col("_ord").fill_null(0), pl.col("_wh").fill_null(0))
+    mismatch = (pl.col("_total") != pl.col("annual_tax")) if notice_kind == print_data.NOTICE_INITIAL \
+        else (pl.col("_total") < pl.col("annual_tax"))
+    problems.append(s.filter(mismatch).select(
+        "household_id", pl.format("期別額の合計 {}円 が年税額 {}円 と一致しない", "_total", "annual_tax")))
+    problems.append(s.filter(pl.col("_neg").fill_null(False)).select("household_id", pl.lit("期別額が負の期がある")))
+    max_ord = int(cfg.get("notices.max_ordinary_installments"))
+    max_wh = int(cfg.get("notices.max_withholding_installments"))
+    problems.append(s.filter(pl.col("_ord") > max_ord).select(
+        "household_id", pl.format("普通徴収の期数 {} が印刷の上限 {} を超える", "_ord", pl.lit(max_ord))))
+    problems.append(s.filter(pl.col("_wh") > max_wh).select(
+        "household_id", pl.format("特別徴収の回数 {} が印刷の上限 {} を超える", "_wh", pl.lit(max_wh))))
+    problems.append(a.filter(~pl.col("household_id").str.contains(r"^\d{1,10}$")).select(
+        "household_id", pl.lit("世帯番号が10桁以内の数字でない (通知書番号・バーコードを作れない)")))
+    out = pl.concat([p.rename({p.columns[1]: "reason"}) for p in problems], how="vertical")
+    return _merge_reasons(out)
+
+
+def text_problems(frame: pl.DataFrame) -> pl.DataFrame:
+    """Rows of a notice frame whose text items the print file cannot hold (household_id, reason):
+    a character outside cp932, a control character, longer than the field's bytes, or blank
+    where the layout needs a value."""
+    from reports import print_data
+
+    layout = fw.load_layout(print_data.LAYOUT_ID)
+    parts = []
+    for f in layout.data_type.columns:
+        if f.type != "text" or f.name not in frame.columns:
+            continue
+        cs = layout.charset_of(f)
+        codec = "cp932" if cs.kind in ("cp932", "sbcs") else "euc_jp"
+        col = frame.select("household_id", pl.col(f.name).alias("_v"))
+        if not f.blank:
+            parts.append(col.filter(pl.col("_v").is_null() | (pl.col("_v") == "")).select(
+                "household_id", pl.lit(f"{f.label}がない").alias("reason")))
+        values = col["_v"].drop_nulls().unique().to_list()
+        bad = {}
+        for v in values:
+            why = _text_fault(v, codec, f.length)
+            if why:
+                bad[v] = f"{f.label}を印刷データに書けない: {why}"
+        if bad:
+            table = pl.DataFrame({"_v": list(bad), "reason": list(bad.values())})
+            parts.append(col.join(table, on="_v", how="inner").select("household_id", "reason"))
+    if not parts:
+        return pl.DataFrame(schema={"household_id": pl.String, "reason": pl.String})
+    return _merge_reasons(pl.concat(parts, how="vertical"))
+
+
+def _text_fault(value: str, codec: str, length: int) -> str | None:
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return "制御文字がある"
+    try:
+        data = value.encode(codec)
+    except UnicodeEncodeError as exc:
+        ch = value[exc.start]
+        return f"文字 {ch!r} (U+{ord(ch):04X}) は {codec} にない"
+    if len(data) > length:
+        return f"{len(data)}バイトで項目の長さ {length}バイトを超える"
+    return None
+
+
+def _merge_reasons(problems: pl.DataFrame) -> pl.DataFrame:
+    return problems.group_by("household_id", maintain_order=True).agg(
+        pl.col("reason").unique(maintain_order=True).str.join("; ")).sort("household_id")
+
+
+def _reject(ctx: StepContext, rejected: pl.DataFrame, assessment: pl.DataFrame, addresses: pl.DataFrame) -> None:
+    """Error-list rows of the households not printed, pointing at the 世帯主's 資格 record."""
+    if rejected.height == 0:
+        ctx.reject(errorlist.empty())
+        return
+    df = rejected.join(assessment.select("household_id", pl.col("taxpayer_person_id").cast(pl.String)),
+                       on="household_id", how="left")
+    if {"person_id", "record_no", "source_file"} <= set(addresses.columns):
+        src = addresses.select(pl.col("person_id").cast(pl.String).alias("taxpayer_person_id"), "record_no",
+                               pl.col("source_file").alias("file_name")).unique("taxpayer_person_id", keep="first")
+        df = df.join(src, on="taxpayer_person_id", how="left")
+    ctx.reject(df.select(
+        *[c for c in ("file_name", "record_no") if c in df.columns],
+        pl.lit(HOUSEHOLD_LABEL).alias("record_type"),
+        pl.lit("household_id").alias("field"),
+        pl.lit("世帯番号").alias("field_label"),
+        pl.format("世帯 {}: 通知書を印刷できない: {}", "household_id", "reason").alias("reason"),
+    ))
+
+
+def _check_lineage(ctx: StepContext, dataset: str, gen: str, expected: dict[str, str], job: str) -> None:
+    """The generation of ``dataset`` was made from the expected input generations (a rerun of
+    an earlier step without its followers would print stale installments)."""
+    inputs = datasets.read_totals(dataset, gen).get("inputs", {})
+    wrong = {k: (inputs.get(k), v) for k, v in expected.items() if k in inputs and inputs[k] != v}
+    if wrong:
+        detail = ", ".join(f"{k} は世代 {got} から作成 (最新 {want})" for k, (got, want) in wrong.items())
+        raise StepError(f"{dataset} (世代 {gen}) が最新の入力から作られていません: {detail}。{job} から再実行してください",
+                        msg_id="KKB351E")
+
+
+def _money(ctx: StepContext, name: str, amount: int) -> None:
+    ctx.totals.add_money(name, int(amount or 0), label=MONEY_LABELS.get(name))
+
+
+def _figure(ctx: StepContext, name: str, value: int) -> None:
+    ctx.totals.add_figure(name, int(value), label=FIGURE_LABELS.get(name))
+
+
+# --- the print-data file ------------------------------------------------------------------------
+
+
+def _write_print_file(ctx: StepContext, frame: pl.DataFrame, out: OutputSettings, final: Path) -> Path:
+    from reports import print_data
+
+    paths.ensure_dir(final.parent)
+    for old in final.parent.glob(f".{final.name}.staged-*"):
+        old.unlink(missing_ok=True)  # left by a run that did not commit
+    staged = final.with_name(f".{final.name}.staged-{os.getpid()}")
+    try:
+        summary = print_data.write_frame(frame, ctx.config, staged, creation_date=ctx.business_date)
+        trailer = read_trailer(staged)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+    want = {"total_count": frame.height, "annual_tax_total": int(frame["annual_tax"].sum() or 0),
+            "ordinary_total_sum": int(frame["ordinary_total"].sum() or 0),
+            "withholding_total_sum": int(frame["withholding_total"].sum() or 0)}
+    got = {k: trailer.get(k) for k in want}
+    if got != want or summary.notices != frame.height:
+        staged.unlink(missing_ok=True)
+        raise StepError(f"印刷データのトレーラが通知書と一致しません: トレーラ {got} ≠ 通知書 {want}", msg_id="KKB353E")
+    ctx.totals.written += frame.height
+    ctx.on_commit(lambda: os.replace(staged, final))
+    ctx.output_file(final)
+    ctx.message("KKB354I", f"印刷データ {paths.relative(final)} {frame.height:,}件 年税額合計 "
+                           f"{want['annual_tax_total']:,}円 (トレーラと一致; 確定時に出力)")
+    return final
+
+
+def read_trailer(path: Path) -> dict[str, Any]:
+    """The numeric items of the print file's trailer record (the last record), by field name."""
+    from reports import print_data
+
+    layout = fw.load_layout(print_data.LAYOUT_ID)
+    rt = layout.by_role("T")
+    size = layout.record_length + (2 if layout.write_line_end == "crlf" or layout.line_end == "crlf" else 0)
+    with open(path, "rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        if fh.tell() < size:
+            raise StepError(f"印刷データが短すぎます: {path}", msg_id="KKB353E")
+        fh.seek(-size, os.SEEK_END)
+        record = fh.read(layout.record_length)
+    if record[:1] != str(rt.code).encode("ascii"):
+        raise StepError(f"印刷データの最終レコードがトレーラではありません: {path}", msg_id="KKB353E")
+    out = {}
+    for f in rt.fields:
+        if f.type == "numeric":
+            out[f.name] = int(record[f.offset:f.offset + f.length])
+    return out
+
+
+# --- the PDFs -----------------------------------------------------------------------------------
+
+
+def _write_pdfs(ctx: StepContext, frame: pl.DataFrame, out: OutputSettings, name: str,
+                documents: Sequence[str], final_dir: Path) -> tuple[int, int]:
+    base = paths.ensure_dir(final_dir.parent)
+    prefix = f".{ctx.generation}.{name}.staged-"
+    for old in base.glob(prefix + "*"):
+        shutil.rmtree(old, ignore_errors=True)
+    staging = base / f"{prefix}{os.getpid()}"
+    staging.mkdir()
+    try:
+        parts = [frame.slice(k, out.households_per_pdf) for k in range(0, frame.height, out.households_per_pdf)]
+        names = [f"{name}_{i:04d}.pdf" for i in range(1, len(parts) + 1)]
+        jobs = [(part, ctx.config, str(staging / n), tuple(documents)) for part, n in zip(parts, names, strict=True)]
+        workers = min(out.pdf_workers, len(jobs))
+        if workers > 1:
+            ctx.message("KKB355I", f"PDF {len(jobs):,}ファイルを {workers} プロセスで作成します")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+                results = list(pool.map(_render_part, *zip(*jobs, strict=True)))
+        else:
+            results = [_render_part(*j) for j in jobs]
+        index = _index_csv(frame, names, results)
+        (staging / f"{name}_index.csv").write_bytes(index)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    pages = sum(r["pages"] for r in results)
+    for key, doc in (("notice_pages", "notice"), ("withholding_start_pages", "withholding_start"),
+                     ("slip_pages", "slips")):
+        if doc in documents:
+            _figure(ctx, key, sum(r["by_document"][doc] for r in results))
+    _figure(ctx, "pdf_files", len(names))
+    _figure(ctx, "pages", pages)
+    _figure(ctx, "slips", sum(r["slips"] for r in results))
+    _figure(ctx, "barcodes", sum(r["barcodes"] for r in results))
+    ctx.on_commit(lambda: _commit_pdfs(staging, final_dir, name))
+    ctx.output_file(final_dir)
+    ctx.message("KKB355I", f"PDF {paths.relative(final_dir)}/{name}_*.pdf {len(names):,}ファイル {pages:,}ページ "
+                           f"({out.households_per_pdf:,}世帯ごと; 索引 {name}_index.csv; 確定時に出力)")
+    return pages, len(names)
+
+
+def _render_part(frame: pl.DataFrame, cfg: Config, path: str, documents: tuple[str, ...]) -> dict[str, Any]:
+    """Render one PDF file (a worker process or the step's own); the pages of each row."""
+    from reports import notices
+
+    per_row = []
+    with notices.NoticeWriter(cfg, path, documents=documents) as w:
+        for row in frame.iter_rows(named=True):
+            before = w.stats.pages
+            w.add(row)
+            per_row.append(w.stats.pages - before)
+    st = w.stats
+    return {"pages": st.pages, "by_document": dict(st.by_document), "slips": st.slips, "barcodes": st.barcodes,
+            "per_row": per_row}
+
+
+def _index_csv(frame: pl.DataFrame, names: list[str], results: list[dict[str, Any]]) -> bytes:
+    """Which household is in which PDF, from which page (UTF-8 with BOM, CRLF, like error lists)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(INDEX_COLUMNS)
+    rows = frame.select("notice_no", "household_id", "postal_code", "annual_tax").iter_rows()
+    for name, res in zip(names, results, strict=True):
+        page = 1
+        for pages in res["per_row"]:
+            notice_no, hid, postal, annual = next(rows)
+            w.writerow((name, page, pages, notice_no, hid, postal, annual))
+            page += pages
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def _commit_pdfs(staging: Path, final_dir: Path, name: str) -> None:
+    """Replace this generation's PDFs of ``name`` with the staged ones."""
+    final_dir.mkdir(parents=True, exist_ok=True)
+    _remove_pdfs(final_dir, name)
+    for f in sorted(staging.iterdir()):
+        os.replace(f, final_dir / f.name)
+    staging.rmdir()
+
+
+def _remove_pdfs(pdf_dir: Path, name: str) -> None:
+    for old in pdf_files(pdf_dir, name) + list(pdf_dir.glob(f"{name}_index.csv")):
+        old.unlink()
+
+
+def _remove_outputs(print_path: Path, pdf_dir: Path, name: str) -> None:
+    print_path.unlink(missing_ok=True)
+    if pdf_dir.is_dir():
+        _remove_pdfs(pdf_dir, name)
+
+
+def pdf_files(pdf_dir: Path, name: str) -> list[Path]:
+    """The PDF files of a notice kind in a generation's folder, in order."""
+    return sorted(Path(pdf_dir).glob(f"{name}_[0-9]*.pdf"))

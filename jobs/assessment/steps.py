@@ -1,0 +1,680 @@
+"""The assessment job steps (賦課ジョブ), registered in ``jobs.registry``.
+
+当初賦課 (June–July), in this order:
+
+- ``FK110 当初賦課``: the intake datasets ``nhi_qualification`` and ``resident_tax_income`` →
+  member-year frame (``members.py``) → ``engine.assess`` → datasets ``assessment`` and
+  ``assessment_members``. A household that cannot be assessed (no or two householders, a person
+  in two households, no birth date, no insured member, the engine left it out or its amounts do
+  not add up) goes to the error list with its reason; it is never dropped silently.
+- ``FK120 特別徴収判定``: ``assessment`` + ``assessment_members`` + the pension insurers'
+  対象者 file (``tokucho_z21``) [+ ``ltc_premium`` and the previous year's ``installments`` /
+  ``assessment`` when present] → dataset ``withholding`` (判定 and amounts per household).
+- ``FK130 期割・納期限``: ``assessment`` + ``withholding`` → dataset ``installments``
+  (both methods, components split per 期).
+- ``FK140 調定ファイル作成``: ``installments`` → the 当初 調定 file in ``var/outbox/ledger/``.
+
+異動賦課 (twice a month):
+
+- ``FK210 異動賦課``: the 資格 and 住民税 changes since the current assessment → the affected
+  households assessed again → 更正 per installment (``reassessment.py``) → new generations of
+  ``assessment``, ``assessment_members``, ``installments`` and datasets ``corrections`` (更正) and
+  ``change_notices`` (the 変更通知書 data).
+- ``FK220 異動調定ファイル作成``: ``corrections`` → the 更正 調定 file in ``var/outbox/ledger/``.
+
+Every step ends with control totals: households read = accepted + rejected, and money that
+reconciles (Σ installments = Σ annual tax to the yen; a mismatch ends the step with RC 8 and
+nothing is committed); RC 4 when households went to the error list.
+
+Datasets are read from this municipality's generations of the run's fiscal year up to the run's
+own generation (``latest``), so a rerun reads what the first run read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable
+
+import polars as pl
+
+from jobs.common import datasets, errorlist, paths
+from jobs.common.step import StepContext, StepError
+
+from . import installments as inst
+from . import levy_file
+from . import reassessment as reass
+from . import withholding as wh
+
+LEDGER_OUTBOX = "ledger"
+HOUSEHOLD = "household"
+HOUSEHOLD_LABEL = "世帯"
+MONEY_LABELS = {
+    "annual_tax": "年税額",
+    "medical_amount": "医療分",
+    "elderly_support_amount": "支援分",
+    "long_term_care_amount": "介護分",
+    "child_support_amount": "子ども・子育て支援金分",
+    "installments": "期別額合計",
+    "ordinary": "普通徴収",
+    "withholding": "特別徴収",
+    "provisional": "仮徴収",
+    "final": "本徴収",
+    "change": "増減額",
+    "overpayment": "過誤納見込額",
+}
+MEMBER_COLUMNS = ("household_id", "person_id", "is_householder", "is_insured", "is_nominal_householder",
+                  "birth_date", "acquired_date", "lost_date")
+
+
+# --- dataset helpers --------------------------------------------------------------------------
+
+
+def generations(ctx: StepContext, dataset: str, *, fy: int | None = None, before: bool = False) -> list[str]:
+    """This municipality's generations of ``dataset`` for fiscal year ``fy`` (default: the run's),
+    up to the run's generation (``before``: strictly older)."""
+    year = ctx.fy if fy is None else fy
+    out = []
+    for g in datasets.generations(dataset, municipality=ctx.municipality):
+        _, gfy, _ = datasets.parse_generation(g)
+        if gfy == year and (g < ctx.generation if before else g <= ctx.generation):
+            out.append(g)
+    return out
+
+
+def latest(ctx: StepContext, dataset: str, *, fy: int | None = None, before: bool = False) -> str | None:
+    gens = generations(ctx, dataset, fy=fy, before=before)
+    return gens[-1] if gens else None
+
+
+def require(ctx: StepContext, dataset: str, job: str, *, before: bool = False) -> str:
+    gen = latest(ctx, dataset, before=before)
+    if gen is None:
+        raise StepError(f"データセット {dataset} ({ctx.fy}年度) がありません。先に {job} を実行してください",
+                        msg_id="KKB301E")
+    ctx.message("KKB302I", f"入力 {dataset} 世代 {gen}")
+    return gen
+
+
+def current_income(ctx: StepContext) -> tuple[pl.DataFrame, list[str]]:
+    """The latest income record of every person: the 当初 file and the 異動 files of the year, in
+    generation order (a later record replaces an earlier one)."""
+    gens = generations(ctx, "resident_tax_income")
+    if not gens:
+        raise StepError(f"住民税所得 (resident_tax_income, {ctx.fy}年度) がありません。先に FK010 を実行してください",
+                        msg_id="KKB301E")
+    parts = [datasets.read("resident_tax_income", g).with_columns(pl.lit(i).alias("_gen")) for i, g in enumerate(gens)]
+    frame = pl.concat(parts, how="diagonal_relaxed").sort(["_gen", "record_no"])
+    return frame.unique(subset=["person_id"], keep="last", maintain_order=True).drop("_gen"), gens
+
+
+# --- hooks to the tax engine (jobs/assessment/{members,engine,rates}.py) ---------------------
+
+
+def build_members(qualification: pl.DataFrame, income: pl.DataFrame, ctx: StepContext) -> pl.DataFrame:
+    """The member-year frame (README contract) from the intake datasets: ``members.py``."""
+    from . import members
+
+    return members.build_members(qualification, income, fy=ctx.fy, config=ctx.config)
+
+
+def assess(members: pl.DataFrame, ctx: StepContext, *, exemptions: pl.DataFrame | None = None) -> pl.DataFrame:
+    """``engine.assess`` with the year's rates."""
+    from . import engine, rates
+
+    return engine.assess(members, rates.TaxRates.load(ctx.municipality, ctx.fy), exemptions=exemptions)
+
+
+# --- household checks -------------------------------------------------------------------------
+
+
+def household_problems(members: pl.DataFrame) -> pl.DataFrame:
+    """Households the engine must not see, with the reason (Japanese, for the error list)."""
+    m = members
+    checks = []
+    per = m.group_by("household_id").agg(
+        pl.col("is_householder").fill_null(False).sum().alias("_heads"),
+        pl.col("is_insured").fill_null(False).sum().alias("_insured"),
+        pl.col("birth_date").is_null().sum().alias("_no_birth"),
+    )
+    checks.append(per.filter(pl.col("_heads") == 0).select("household_id", pl.lit("世帯主がいない").alias("reason")))
+    checks.append(per.filter(pl.col("_heads") > 1).select("household_id", pl.lit("世帯主が2人以上いる").alias("reason")))
+    checks.append(per.filter(pl.col("_insured") == 0).select("household_id", pl.lit("被保険者がいない").alias("reason")))
+    checks.append(per.filter(pl.col("_no_birth") > 0).select("household_id", pl.lit("生年月日がない世帯員がいる").alias("reason")))
+    dup = m.filter(pl.col("person_id").is_duplicated()).select(
+        "household_id", pl.lit("同じ宛名番号の者が複数の世帯(または同じ世帯に重複して)にいる").alias("reason"))
+    checks.append(dup)
+    out = pl.concat([c.with_columns(pl.col("household_id").cast(pl.String)) for c in checks], how="vertical")
+    return out.group_by("household_id", maintain_order=True).agg(pl.col("reason").unique(maintain_order=True)
+                                                                  .str.join("; "))
+
+
+def _reject_households(ctx: StepContext, problems: pl.DataFrame, members: pl.DataFrame,
+                       qualification: pl.DataFrame | None) -> None:
+    """Error-list rows for rejected households, pointing at the householder's (or first
+    member's) input record when the qualification dataset has it."""
+    if problems.height == 0:
+        ctx.reject(errorlist.empty())
+        return
+    first = members.sort(["household_id", pl.col("is_householder").fill_null(False).not_()]).unique(
+        subset=["household_id"], keep="first", maintain_order=True).select(
+        pl.col("household_id").cast(pl.String), pl.col("person_id").cast(pl.String))
+    df = problems.join(first, on="household_id", how="left")
+    if qualification is not None and {"person_id", "record_no", "source_file"} <= set(qualification.columns):
+        src = qualification.select(pl.col("person_id").cast(pl.String), "record_no", pl.col("source_file").alias("file_name")
+                                   ).unique(subset=["person_id"], keep="first")
+        df = df.join(src, on="person_id", how="left")
+    ctx.reject(df.select(
+        *[c for c in ("file_name", "record_no") if c in df.columns],
+        pl.lit("世帯").alias("record_type"),
+        pl.lit("household_id").alias("field"),
+        pl.lit("世帯番号").alias("field_label"),
+        (pl.lit("世帯 ") + pl.col("household_id") + pl.lit(": ") + pl.col("reason")).alias("reason"),
+    ))
+
+
+def _money(ctx: StepContext, name: str, amount: int) -> None:
+    ctx.totals.add_money(name, int(amount or 0), label=MONEY_LABELS.get(name))
+
+
+def _component_totals(ctx: StepContext, frame: pl.DataFrame) -> None:
+    for c in inst.component_columns(frame):
+        _money(ctx, c, frame[c].sum())
+
+
+def _sources(ctx: StepContext, **gens) -> dict:
+    return {"inputs": {k: v for k, v in gens.items() if v is not None}}
+
+
+# --- FK110 当初賦課 -------------------------------------------------------------------------------
+
+
+def initial_assessment(ctx: StepContext) -> int | None:
+    qgen = require(ctx, "nhi_qualification", "FK020 国保資格取込")
+    qualification = datasets.read("nhi_qualification", qgen)
+    income, igens = current_income(ctx)
+    ctx.message("KKB302I", f"入力 resident_tax_income 世代 {', '.join(igens)}")
+    members = build_members(qualification, income, ctx)
+    households = members["household_id"].n_unique()
+    problems = household_problems(members)
+    ok_members = members.filter(~pl.col("household_id").is_in(problems["household_id"].implode()))
+    result = assess(ok_members, ctx)
+    result = result.with_columns(pl.col("household_id").cast(pl.String))
+    assessed, bad = _check_assessment(result, ok_members)
+    problems = pl.concat([problems, bad], how="vertical")
+    _reject_households(ctx, problems, members, qualification)
+    ctx.totals.count(HOUSEHOLD, label=HOUSEHOLD_LABEL, read=households, accepted=assessed.height,
+                     rejected=problems.height)
+    _money(ctx, "annual_tax", assessed["annual_tax"].sum())
+    _component_totals(ctx, assessed)
+    if problems.height:
+        ctx.message("KKB310W", f"賦課できない世帯 {problems.height:,}件 (エラーリストを確認してください)")
+    ctx.message("KKB311I", f"当初賦課 {assessed.height:,}世帯 年税額合計 {int(assessed['annual_tax'].sum() or 0):,}円")
+    doc = _sources(ctx, nhi_qualification=qgen, resident_tax_income=igens[-1])
+    ctx.write_dataset("assessment", assessed.sort("household_id"), totals=doc)
+    kept = ok_members.filter(pl.col("household_id").is_in(assessed["household_id"].implode()))
+    ctx.write_dataset("assessment_members", kept, totals=doc)
+    ctx.totals.written -= kept.height  # the members are a by-product; written counts households
+    return None
+
+
+def _check_assessment(result: pl.DataFrame, members: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split the engine's output into sound households and problems (missing, duplicated,
+    amounts that do not add up, negative)."""
+    cols = inst.component_columns(result)
+    expected = members.select(pl.col("household_id").cast(pl.String)).unique()
+    missing = expected.join(result.select("household_id"), on="household_id", how="anti").select(
+        "household_id", pl.lit("税額計算の結果がない (engine.assess が世帯を返さなかった)").alias("reason"))
+    sums = pl.sum_horizontal([pl.col(c).fill_null(0) for c in cols]) if cols else pl.lit(0)
+    wrong = result.filter(
+        pl.col("annual_tax").is_null() | (pl.col("annual_tax") < 0) | (pl.col("annual_tax") != sums)
+        | pl.col("household_id").is_duplicated())
+    bad = pl.concat([
+        missing,
+        wrong.select("household_id", pl.lit("年税額が区分別賦課額の合計と一致しない、負、または世帯が重複").alias("reason"))
+        .unique(subset=["household_id"]),
+    ], how="vertical")
+    good = result.filter(~pl.col("household_id").is_in(bad["household_id"].implode()))
+    return good, bad
+
+
+# --- FK120 特別徴収判定 -----------------------------------------------------------------------------
+
+
+def withholding_judgment(ctx: StepContext) -> int | None:
+    agen = require(ctx, "assessment", "FK110 当初賦課")
+    assessment = datasets.read("assessment", agen)
+    members = datasets.read("assessment_members", require(ctx, "assessment_members", "FK110 当初賦課"))
+    rules = wh.WithholdingRules.from_config(ctx.config)
+    if ctx.options.get("ltc_premium_missing"):
+        rules = _replace(rules, ltc_premium_missing=str(ctx.options["ltc_premium_missing"]))
+        rules.check()
+    qualification = datasets.read("nhi_qualification", require(ctx, "nhi_qualification", "FK020 国保資格取込"))
+    pensions, zgen = _pensions(ctx, rules, qualification)
+    pensions = _with_ltc_premium(ctx, pensions)
+    prior = _prior_year(ctx)
+    fy_end = _fy_end(ctx)
+    opt_out = _opt_out(ctx)
+    judged = wh.judge(assessment, members, pensions, rules, judgment_date=ctx.business_date, fy_end=fy_end,
+                      prior=prior, opt_out=opt_out)
+    ctx.totals.count(HOUSEHOLD, label=HOUSEHOLD_LABEL, read=assessment.height, accepted=judged.height)
+    for status, n, annual, prov, fin, ordi in wh.summary(judged).iter_rows():
+        ctx.message("KKB321I", f"{wh.STATUS_LABELS.get(status, status)} {n:,}世帯 年税額 {annual:,}円 "
+                               f"(仮徴収 {prov:,} 本徴収 {fin:,} 普通徴収 {ordi:,})")
+    if rules.ltc_premium_missing == "ignore":
+        n = judged.filter(pl.col("ltc_premium_annual").is_null() & pl.col("pension_annual").is_not_null()).height
+        if n:
+            ctx.message("KKB322W", f"介護保険料が不明なまま2分の1判定をした世帯 {n:,}件 (介護保険料を0円として判定)")
+    total = judged.select(pl.col("annual_tax").sum(), pl.col("provisional_total").sum(), pl.col("final_total").sum(),
+                          pl.col("ordinary_total").sum()).row(0)
+    _money(ctx, "annual_tax", total[0])
+    _money(ctx, "provisional", total[1])
+    _money(ctx, "final", total[2])
+    _money(ctx, "ordinary", total[3])
+    if total[0] != total[1] + total[2] + total[3]:
+        raise StepError(f"金額が一致しません: 年税額 {total[0]:,} ≠ 仮徴収 {total[1]:,} + 本徴収 {total[2]:,} + "
+                        f"普通徴収 {total[3]:,}", msg_id="KKB329E")
+    doc = _sources(ctx, assessment=agen, tokucho_z21=zgen)
+    ctx.write_dataset("withholding", judged, totals=doc)
+    return None
+
+
+def _opt_out(ctx: StepContext) -> pl.DataFrame | None:
+    """Households that applied to pay by 口座振替 instead of 特別徴収 (dataset
+    ``withholding_opt_out``: household_id; written by the office's online system, not yet fed)."""
+    gen = latest(ctx, "withholding_opt_out")
+    if gen is None:
+        return None
+    frame = datasets.read("withholding_opt_out", gen)
+    ctx.message("KKB320I", f"口座振替への変更申出 {frame.height:,}世帯 (withholding_opt_out 世代 {gen})")
+    return frame
+
+
+def _replace(rules: wh.WithholdingRules, **changes) -> wh.WithholdingRules:
+    from dataclasses import replace
+
+    return replace(rules, **changes)
+
+
+def _fy_end(ctx: StepContext) -> dt.date:
+    end = ctx.config.get("fiscal_year.ends", None)
+    if end is not None:
+        return end if isinstance(end, dt.date) else dt.date.fromisoformat(str(end))
+    start = ctx.calendar.fiscal_year_start
+    return dt.date(ctx.fy + 1, *start) - dt.timedelta(days=1)
+
+
+def _pensions(ctx: StepContext, rules: wh.WithholdingRules, qualification: pl.DataFrame) -> tuple[pl.DataFrame, str | None]:
+    """The pension insurers' 対象者 records (Z21) matched to 宛名番号 by カナ氏名 + 生年月日 + 性別
+    (the file carries no 宛名番号). Not in the NHI register: not an NHI taxpayer (counted);
+    two candidates: ambiguous → error list; several pensions for one person: the largest."""
+    empty = pl.DataFrame(schema={"person_id": pl.String, "pension_annual": pl.Int64, "payer_code": pl.String,
+                                 "basic_pension_number": pl.String, "pension_code": pl.String, "category": pl.String})
+    zgen = latest(ctx, "tokucho_z21")
+    if zgen is None:
+        ctx.message("KKB323W", f"特別徴収対象者情報 (tokucho_z21, {ctx.fy}年度) がありません: 全世帯を普通徴収で判定します")
+        return empty, None
+    ctx.message("KKB302I", f"入力 tokucho_z21 世代 {zgen}")
+    z = datasets.read("tokucho_z21", zgen).filter(pl.col("category").fill_null("") != "70")  # 70 = ダミー
+    key = ["name_kana", "birth_date", "sex"]
+    q = qualification.select(pl.col("person_id").cast(pl.String), *key).unique()
+    cand = q.group_by(key).agg(pl.col("person_id").first(), pl.len().alias("_n"))
+    zj = z.join(cand, on=key, how="left")
+    ambiguous = zj.filter(pl.col("_n") > 1)
+    unmatched = zj.filter(pl.col("_n").is_null())
+    matched = zj.filter(pl.col("_n") == 1)
+    ctx.totals.count("pension", label="特別徴収対象者", read=z.height, accepted=matched.height + unmatched.height,
+                     rejected=ambiguous.height)
+    if not ambiguous.height:
+        ctx.reject(errorlist.empty())
+    else:
+        ctx.reject(ambiguous.select(
+            pl.col("source_file").alias("file_name"), "record_no", pl.lit("データレコード").alias("record_type"),
+            pl.lit("name_kana").alias("field"), pl.lit("カナ氏名").alias("field_label"),
+            pl.lit("カナ氏名・生年月日・性別が同じ被保険者が複数いるため宛名番号を特定できない").alias("reason")))
+        ctx.message("KKB324W", f"宛名番号を特定できない特別徴収対象者 {ambiguous.height:,}件")
+    ctx.message("KKB325I", f"特別徴収対象者 {z.height:,}件: 国保被保険者と照合 {matched.height:,}件, "
+                           f"国保資格なし {unmatched.height:,}件")
+    p = matched.select(
+        "person_id",
+        (pl.col("amount1").fill_null(0) * rules.amount1_payments_per_year).cast(pl.Int64).alias("pension_annual"),
+        "payer_code", "basic_pension_number", "pension_code", "category",
+    ).sort(["person_id", pl.col("pension_annual"), "payer_code"], descending=[False, True, False])
+    several = p.filter(pl.col("person_id").is_duplicated())["person_id"].n_unique()
+    if several:
+        ctx.message("KKB326I", f"複数の年金がある対象者 {several:,}人: 年金額の最も大きい年金で判定")
+    return p.unique(subset=["person_id"], keep="first", maintain_order=True), zgen
+
+
+def _with_ltc_premium(ctx: StepContext, pensions: pl.DataFrame) -> pl.DataFrame:
+    gen = latest(ctx, "ltc_premium")
+    if gen is None:
+        ctx.message("KKB327I", "介護保険料 (ltc_premium) のデータセットがありません: "
+                               "withholding.eligibility.ltc_premium_missing の規則で判定します")
+        return pensions.with_columns(pl.lit(None, dtype=pl.Int64).alias("ltc_premium_annual"))
+    prem = datasets.read("ltc_premium", gen).select(pl.col("person_id").cast(pl.String),
+                                                    pl.col("ltc_premium_annual").cast(pl.Int64))
+    return pensions.join(prem, on="person_id", how="left")
+
+
+def _prior_year(ctx: StepContext) -> pl.DataFrame | None:
+    """Last year's February 特別徴収 and annual tax per household, from the previous fiscal
+    year's last ``installments`` / ``assessment`` generations (None when there are none)."""
+    igen = latest(ctx, "installments", fy=ctx.fy - 1)
+    agen = latest(ctx, "assessment", fy=ctx.fy - 1)
+    if igen is None and agen is None:
+        ctx.message("KKB328I", f"前年度 ({ctx.fy - 1}年度) の賦課データがありません: 仮徴収の実績なしとして判定します")
+        return None
+    parts = []
+    if igen is not None:
+        rules = wh.WithholdingRules.from_config(ctx.config)
+        feb = rules.pension_months[-1]
+        parts.append(datasets.read("installments", igen).filter(
+            (pl.col("method") == inst.WITHHOLDING) & (pl.col("month") == feb)).group_by("household_id").agg(
+            pl.col("amount").sum().alias("prior_february_amount")))
+    if agen is not None:
+        a = datasets.read("assessment", agen)
+        parts.append(a.select("household_id", pl.col("annual_tax").alias("prior_annual_tax"),
+                              (pl.col("long_term_care_amount") if "long_term_care_amount" in a.columns
+                               else pl.lit(0)).cast(pl.Int64).alias("prior_ltc_amount")))
+    out = parts[0]
+    for p in parts[1:]:
+        out = out.join(p, on="household_id", how="full", coalesce=True)
+    return out
+
+
+# --- FK130 期割・納期限 -------------------------------------------------------------------------------
+
+
+def installment_split(ctx: StepContext) -> int | None:
+    agen = require(ctx, "assessment", "FK110 当初賦課")
+    assessment = datasets.read("assessment", agen)
+    wgen = require(ctx, "withholding", "FK120 特別徴収判定")
+    judged = datasets.read("withholding", wgen)
+    schedule = inst.Schedule.from_config(ctx.config, ctx.fy, ctx.calendar)
+    rules = wh.WithholdingRules.from_config(ctx.config)
+    stale = _stale_judgment(assessment, judged)
+    if stale:
+        raise StepError(f"特別徴収判定 (世代 {wgen}) が賦課 (世代 {agen}) と一致しません ({stale})。"
+                        "FK120 を再実行してください", msg_id="KKB331E")
+    ctx.message("KKB332I", "普通徴収 " + ", ".join(f"第{p.no}期 {p.due_date:%Y-%m-%d}" for p in schedule.periods))
+    if not ctx.config.get("installments.verified", False):
+        unverified = ", ".join(str(x) for x in ctx.config.get("installments.unverified", []))
+        ctx.message("KKB335I", f"期割・納期の設定は未確認の既定値です (installments.verified: false; {unverified})")
+    rows = wh.installment_rows(judged, rules, schedule)
+    rows = inst.allocate_components(rows, assessment)
+    _reconcile(ctx, rows, assessment)
+    ctx.totals.count(HOUSEHOLD, label=HOUSEHOLD_LABEL, read=assessment.height, accepted=assessment.height)
+    ctx.write_dataset("installments", rows, totals=_sources(ctx, assessment=agen, withholding=wgen))
+    return None
+
+
+def _stale_judgment(assessment: pl.DataFrame, judged: pl.DataFrame) -> str | None:
+    j = assessment.select("household_id", pl.col("annual_tax").alias("_a")).join(
+        judged.select("household_id", pl.col("annual_tax").alias("_j")), on="household_id", how="full", coalesce=True)
+    bad = j.filter(pl.col("_a").is_null() | pl.col("_j").is_null() | (pl.col("_a") != pl.col("_j")))
+    return f"{bad.height:,}世帯" if bad.height else None
+
+
+def _reconcile(ctx: StepContext, rows: pl.DataFrame, assessment: pl.DataFrame, *,
+               extra: pl.DataFrame | None = None) -> None:
+    """Σ installments == Σ annual tax (+ overpayment), per household and in total, or RC 8."""
+    annual = int(assessment["annual_tax"].sum() or 0)
+    total = int(rows["amount"].sum() or 0)
+    by = rows.group_by("method").agg(pl.col("amount").sum())
+    methods = dict(by.iter_rows())
+    _money(ctx, "annual_tax", annual)
+    _money(ctx, "installments", total)
+    _money(ctx, "ordinary", methods.get(inst.ORDINARY, 0))
+    _money(ctx, "withholding", methods.get(inst.WITHHOLDING, 0))
+    _component_totals(ctx, rows)
+    target = assessment
+    if extra is not None:
+        target = assessment.join(extra, on="household_id", how="left").with_columns(
+            (pl.col("annual_tax") + pl.col("overpayment").fill_null(0)).alias("annual_tax"))
+    bad = inst.check_totals(rows, target)
+    if bad.height:
+        first = bad.row(0, named=True)
+        raise StepError(f"期別額の合計が年税額と一致しない世帯 {bad.height:,}件 (例: 世帯 {first['household_id']} "
+                        f"年税額 {first['expected']:,}円 期別計 {first['installments_total']:,}円)", msg_id="KKB333E")
+    ctx.message("KKB334I", f"期別額合計 {total:,}円 = 年税額合計 {annual:,}円"
+                + (f" + 過誤納見込額 {int(extra['overpayment'].sum()):,}円" if extra is not None else ""))
+
+
+# --- FK140 / FK220 調定ファイル ------------------------------------------------------------------------
+
+
+def initial_levy_file(ctx: StepContext) -> int | None:
+    agen = require(ctx, "assessment", "FK110 当初賦課")
+    igen = require(ctx, "installments", "FK130 期割・納期限")
+    assessment = datasets.read("assessment", agen)
+    rows = datasets.read("installments", igen)
+    payers = _payers(ctx)
+    records = levy_file.initial_records(rows, assessment, municipality=ctx.municipality, levy_date=ctx.business_date,
+                                        payers=payers)
+    ctx.totals.count("installment", label="期別調定", read=rows.height, accepted=rows.height)
+    annual = int(assessment["annual_tax"].sum() or 0)
+    _money(ctx, "annual_tax", annual)
+    head = levy_file.header(municipality=ctx.municipality, creation_date=ctx.business_date, levy_year=ctx.fy,
+                            file_kind=levy_file.FILE_INITIAL)
+    figs = _write_levy(ctx, records, head, f"levy_initial_{ctx.generation}.dat")
+    _money(ctx, "installments", figs["amount"])
+    if figs["amount"] != annual or figs["amount"] != int(rows["amount"].sum() or 0):
+        raise StepError(f"調定額合計 {figs['amount']:,}円 が年税額合計 {annual:,}円 と一致しません", msg_id="KKB341E")
+    skipped = rows.height - records.height
+    if skipped:
+        ctx.message("KKB342I", f"0円の期 {skipped:,}件は調定しません")
+    return None
+
+
+def correction_levy_file(ctx: StepContext) -> int | None:
+    gen = latest(ctx, "corrections")
+    if gen != ctx.generation:
+        raise StepError(f"本日 ({ctx.business_date}) の FK210 異動賦課の結果 (corrections 世代 {ctx.generation}) が"
+                        "ありません。先に FK210 を実行してください", msg_id="KKB301E")
+    corrections = datasets.read("corrections", gen)
+    notices = datasets.read("change_notices", gen)
+    rows = datasets.read("installments", gen)
+    records = levy_file.correction_records(corrections, rows, notices, municipality=ctx.municipality,
+                                           levy_date=ctx.business_date, payers=_payers(ctx))
+    ctx.totals.count("installment", label="期別更正", read=corrections.height, accepted=corrections.height)
+    head = levy_file.header(municipality=ctx.municipality, creation_date=ctx.business_date, levy_year=ctx.fy,
+                            file_kind=levy_file.FILE_CORRECTION)
+    figs = _write_levy(ctx, records, head, f"levy_correction_{ctx.generation}.dat")
+    change = int(notices["change"].sum() or 0)
+    _money(ctx, "change", figs["change"])
+    _money(ctx, "overpayment", figs["overpayment"])
+    expected = change + int(notices["overpayment"].sum() or 0)
+    if figs["change"] + figs["overpayment"] != expected:
+        raise StepError(f"増減額合計 {figs['change']:,}円 + 過誤納見込額 {figs['overpayment']:,}円 が"
+                        f"年税額の増減 {change:,}円 + 過誤納 と一致しません", msg_id="KKB343E")
+    return None
+
+
+def _payers(ctx: StepContext) -> pl.DataFrame | None:
+    gen = latest(ctx, "withholding")
+    return datasets.read("withholding", gen).select("household_id", "payer_code") if gen else None
+
+
+def _write_levy(ctx: StepContext, records: pl.DataFrame, head: dict, name: str) -> dict:
+    final = paths.ensure_dir(paths.outbox(LEDGER_OUTBOX)) / name
+    _remove_stale_staged(final)
+    staged = levy_file.staged_path(final)
+    try:
+        figs = levy_file.write(staged, records, head)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+    ctx.totals.written += records.height
+    ctx.on_commit(lambda: os.replace(staged, final))
+    ctx.output_file(final)
+    ctx.message("KKB340I", f"調定ファイル {paths.relative(final)} {records.height:,}件 "
+                           f"期別税額合計 {figs['amount']:,}円 (確定時に出力)")
+    return figs
+
+
+def _remove_stale_staged(final) -> None:
+    """A run that did not commit leaves its hidden ``.<name>.staged-<pid>``: remove such leftovers."""
+    for old in final.parent.glob(f".{final.name}.staged-*"):
+        old.unlink(missing_ok=True)
+
+
+# --- FK210 異動賦課 ---------------------------------------------------------------------------------
+
+
+def reassessment_step(ctx: StepContext) -> int | None:
+    base = latest(ctx, "assessment", before=True)
+    if base is None:
+        raise StepError(f"{ctx.fy}年度の賦課 (assessment) がありません。先に FK110 当初賦課を実行してください",
+                        msg_id="KKB301E")
+    ibase = latest(ctx, "installments", before=True)
+    if ibase is None:
+        raise StepError("期別 (installments) がありません。先に FK130 を実行してください", msg_id="KKB301E")
+    ctx.message("KKB302I", f"現在の賦課 assessment 世代 {base}, installments 世代 {ibase}")
+    current = datasets.read("assessment", base)
+    current_members = datasets.read("assessment_members", latest(ctx, "assessment_members", before=True) or base)
+    rows = datasets.read("installments", ibase)
+    src = datasets.read_totals("assessment", base).get("inputs", {})
+
+    qgen = require(ctx, "nhi_qualification", "FK020 国保資格取込")
+    qualification = datasets.read("nhi_qualification", qgen)
+    income, igens = current_income(ctx)
+    changed_income = _changed_persons_income(ctx, src.get("resident_tax_income"))
+    changed_qual = _changed_persons_qualification(src.get("nhi_qualification"), qualification)
+    persons = pl.concat([changed_income.select("person_id"), changed_qual.select("person_id")]).unique()
+    affected = _affected_households(persons, qualification, current_members)
+    ctx.message("KKB360I", f"異動: 所得 {changed_income.height:,}人, 資格 {changed_qual.height:,}人 → "
+                           f"対象世帯 {affected.height:,}件")
+    reasons = _reasons(affected, changed_income, changed_qual, qualification, current_members)
+
+    q_aff = qualification.filter(pl.col("household_id").cast(pl.String).is_in(affected["household_id"].implode()))
+    members = build_members(q_aff, income, ctx) if q_aff.height else current_members.clear()
+    problems = household_problems(members)
+    ok_members = members.filter(~pl.col("household_id").is_in(problems["household_id"].implode()))
+    new = assess(ok_members, ctx) if ok_members.height else current.clear()
+    new = new.with_columns(pl.col("household_id").cast(pl.String))
+    new, bad = _check_assessment(new, ok_members)
+    problems = pl.concat([problems, bad], how="vertical")
+    # households that no longer have members (all moved out or merged): tax 0
+    gone = affected.join(members.select(pl.col("household_id").cast(pl.String)).unique(), on="household_id", how="anti")
+    gone = gone.join(current.select("household_id"), on="household_id", how="semi")
+    if gone.height:
+        zero = current.join(gone, on="household_id", how="semi").with_columns(
+            [pl.lit(0, dtype=t).alias(c) for c, t in current.schema.items() if t.is_integer() and c != "fy"])
+        new = pl.concat([new, zero.select(new.columns)], how="vertical_relaxed") if new.width else zero
+    new = new.join(reasons, on="household_id", how="left")
+    _reject_households(ctx, problems, members, qualification)
+
+    schedule = inst.Schedule.from_config(ctx.config, ctx.fy, ctx.calendar)
+    rules = reass.ReassessmentRules.from_config(ctx.config)
+    payments = _payments(ctx)
+    result = reass.reassess(current, new, rows, payments, schedule, rules, as_of=ctx.business_date)
+    seq = _correction_seq(ctx)
+    notices = result.notices.join(seq, on="household_id", how="left").with_columns(
+        (pl.col("_prev").fill_null(0) + 1).cast(pl.Int32).alias("correction_seq"),
+        (pl.col("installments_changed") > 0).alias("issue_notice"),  # a 変更通知書 is sent
+    ).drop("_prev")
+    corrections = result.corrections
+    changed = notices.filter(pl.col("annual_before") != pl.col("annual_after"))
+
+    new_ids = new["household_id"].implode()
+    assessment_after = pl.concat([current.filter(~pl.col("household_id").is_in(new_ids)),
+                                  new.drop("reason").select(current.columns) if new.height else current.clear()],
+                                 how="vertical_relaxed").sort("household_id")
+    rows_after = pl.concat([rows.filter(~pl.col("household_id").is_in(new_ids)),
+                            result.installments.select(rows.columns)], how="vertical_relaxed")
+    rows_after = inst.sort_rows(rows_after)
+    members_after = pl.concat([
+        current_members.filter(~pl.col("household_id").cast(pl.String).is_in(new_ids)),
+        ok_members.filter(pl.col("household_id").cast(pl.String).is_in(new_ids)),
+    ], how="diagonal_relaxed")
+
+    ctx.totals.count(HOUSEHOLD, label=HOUSEHOLD_LABEL, read=affected.height,
+                     accepted=affected.height - problems.height, rejected=problems.height)
+    _money(ctx, "change", int(notices["change"].sum() or 0))
+    _money(ctx, "overpayment", int(notices["overpayment"].sum() or 0))
+    over = corrections.group_by("household_id").agg(pl.col("overpayment").sum())
+    _reconcile(ctx, rows_after, assessment_after, extra=over)
+    if problems.height:
+        ctx.message("KKB361W", f"再計算できない世帯 {problems.height:,}件 (現在の賦課のまま; エラーリストを確認してください)")
+    ctx.message("KKB362I", f"更正 {changed.height:,}世帯 (増額 {changed.filter(pl.col('change') > 0).height:,}, "
+                           f"減額 {changed.filter(pl.col('change') < 0).height:,}), "
+                           f"特別徴収中止 {notices['withholding_stopped'].sum():,}世帯")
+    doc = _sources(ctx, nhi_qualification=qgen, resident_tax_income=igens[-1], base_assessment=base)
+    ctx.write_dataset("assessment", assessment_after, totals=doc)
+    ctx.write_dataset("assessment_members", members_after, totals=doc)
+    ctx.write_dataset("installments", rows_after, totals=doc)
+    ctx.write_dataset("corrections", corrections, totals=doc)
+    ctx.write_dataset("change_notices", notices, totals=doc)
+    ctx.totals.written = notices.height  # the count operators read: households with a 変更通知書 record
+    return None
+
+
+def _changed_persons_income(ctx: StepContext, base_gen: str | None) -> pl.DataFrame:
+    gens = [g for g in generations(ctx, "resident_tax_income") if base_gen is None or g > base_gen]
+    if not gens:
+        return pl.DataFrame(schema={"person_id": pl.String})
+    return pl.concat([datasets.read("resident_tax_income", g).select(pl.col("person_id").cast(pl.String))
+                      for g in gens]).unique()
+
+
+QUAL_COMPARE = ("household_id", "householder_flag", "nominal_householder_flag", "birth_date", "acquired_date",
+                "lost_date", "specified_same_household", "former_dependent", "separation_date",
+                "separation_reason_code", "expected_birth_date", "multiple_birth", "ltc_exempt", "ltc_exempt_start")
+
+
+def _changed_persons_qualification(base_gen: str | None, qualification: pl.DataFrame) -> pl.DataFrame:
+    """Persons whose 資格 record differs from the one the current assessment used (added,
+    removed or changed in any field the tax depends on)."""
+    if base_gen is None:
+        return qualification.select(pl.col("person_id").cast(pl.String)).unique()
+    old = datasets.read("nhi_qualification", base_gen)
+    cols = ["person_id"] + [c for c in QUAL_COMPARE if c in qualification.columns and c in old.columns]
+    a = old.select(cols).unique(subset=["person_id"], keep="last")
+    b = qualification.select(cols).unique(subset=["person_id"], keep="last")
+    diff = pl.concat([a.join(b, on=cols, how="anti", nulls_equal=True), b.join(a, on=cols, how="anti", nulls_equal=True)])
+    return diff.select(pl.col("person_id").cast(pl.String)).unique()
+
+
+def _affected_households(persons: pl.DataFrame, qualification: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
+    now = qualification.select(pl.col("person_id").cast(pl.String), pl.col("household_id").cast(pl.String))
+    before = members.select(pl.col("person_id").cast(pl.String), pl.col("household_id").cast(pl.String))
+    ids = pl.concat([now.join(persons, on="person_id", how="semi"), before.join(persons, on="person_id", how="semi")])
+    return ids.select("household_id").unique().sort("household_id")
+
+
+def _reasons(affected: pl.DataFrame, income: pl.DataFrame, qual: pl.DataFrame, qualification: pl.DataFrame,
+             members: pl.DataFrame) -> pl.DataFrame:
+    def households(persons: pl.DataFrame) -> pl.DataFrame:
+        return _affected_households(persons, qualification, members).with_columns(pl.lit(True).alias("_x"))
+
+    i = households(income).rename({"_x": "_i"})
+    q = households(qual).rename({"_x": "_q"})
+    r = affected.join(i, on="household_id", how="left").join(q, on="household_id", how="left")
+    return r.select("household_id", pl.when(pl.col("_i") & pl.col("_q")).then(pl.lit("both"))
+                    .when(pl.col("_q")).then(pl.lit("qualification"))
+                    .when(pl.col("_i")).then(pl.lit("income")).otherwise(pl.lit("other")).alias("reason"))
+
+
+def _payments(ctx: StepContext) -> pl.DataFrame | None:
+    """Paid amounts per installment from the collection side (dataset ``payments``: household_id,
+    method, installment_no, paid) — not fed yet: None means nothing is paid."""
+    gen = latest(ctx, "payments")
+    if gen is None:
+        ctx.message("KKB363I", "収納 (payments) のデータセットがありません: 全期を未納として更正します")
+        return None
+    return datasets.read("payments", gen)
+
+
+def _correction_seq(ctx: StepContext) -> pl.DataFrame:
+    """How many 更正 each household had before in this fiscal year (previous change_notices)."""
+    gens = generations(ctx, "change_notices", before=True)
+    if not gens:
+        return pl.DataFrame(schema={"household_id": pl.String, "_prev": pl.Int64})
+    prev = pl.concat([datasets.read("change_notices", g).filter(pl.col("installments_changed") > 0)
+                      .select("household_id") for g in gens])
+    return prev.group_by("household_id").agg(pl.len().cast(pl.Int64).alias("_prev"))
+
+
+def job_ids() -> Iterable[str]:
+    return ("FK110", "FK120", "FK130", "FK140", "FK210", "FK220")

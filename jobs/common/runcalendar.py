@@ -1,0 +1,207 @@
+"""Run days of the job nets that do not run every business day (業務日程).
+
+The assessment job nets are scheduled every weekday morning like the intake (a CronTriggerTimetable
+in the DAG), and their first task (``KB300-CAL`` / ``KB310-CAL``) asks this module whether the
+business date is one of their run days. The days are data in config/, never in code:
+
+- ``initial_assessment`` (KB300 当初賦課): one date per fiscal year,
+  ``initial_assessment.run_date`` in ``config/municipalities/<code>/fy<YYYY>/calendar.yaml``. A
+  date on a closed day runs on the next business day.
+- ``reassessment`` (KB310 異動賦課): the days of the month in ``reassessment.run_days``
+  (``config/common/run_calendar.yaml``, a municipality may override), each moved to the next
+  business day when closed (a day past the month's end means its last day). With
+  ``reassessment.after_initial_assessment`` the runs of a fiscal year start only after that
+  year's 当初賦課 run date: before it there is no assessment of the year to change.
+
+Manual runs always go on (the operator chose the date): that rule is the DAG task's, not this
+module's. Everything here is pure: a date, the config and the calendar in, a ``RunDay`` out.
+
+    decide("initial_assessment", date(2026, 7, 1), config.load("111007", 2026))
+    run_days("reassessment", date(2026, 7, 1), date(2026, 9, 30), municipality="111007")
+"""
+
+from __future__ import annotations
+
+import calendar as _calendar
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from . import bizcal
+from . import config as config_mod
+
+INITIAL_ASSESSMENT = "initial_assessment"
+REASSESSMENT = "reassessment"
+RULES = (INITIAL_ASSESSMENT, REASSESSMENT)
+#: The job nets and their rule (the CLI accepts either name).
+JOBNET_RULES = {"KB300": INITIAL_ASSESSMENT, "KB310": REASSESSMENT}
+RULE_LABELS = {INITIAL_ASSESSMENT: "当初賦課", REASSESSMENT: "異動賦課"}
+
+
+@dataclass(frozen=True)
+class RunDay:
+    """The answer for one business date: run or not, why (Japanese, for the task log), and
+    whether the reason needs an operator's attention (a missing or odd setting)."""
+
+    run: bool
+    reason: str
+    warning: bool = False
+
+
+# --- 当初賦課 -------------------------------------------------------------------------------------
+
+
+def initial_assessment_date(cfg: config_mod.Config) -> dt.date | None:
+    """``initial_assessment.run_date`` of the fiscal-year config (None when not configured)."""
+    value = cfg.get("initial_assessment.run_date", None)
+    if value in (None, ""):
+        return None
+    return _as_date(value, "initial_assessment.run_date")
+
+
+def initial_assessment_run_day(run_date: dt.date, cal: bizcal.BusinessCalendar) -> dt.date:
+    """The business day the 当初賦課 runs: the configured date, or the next business day."""
+    return cal.roll_forward(run_date)
+
+
+def decide_initial_assessment(d: dt.date, run_date: dt.date | None, cal: bizcal.BusinessCalendar,
+                              fy: int) -> RunDay:
+    if run_date is None:
+        return RunDay(False, f"{fy}年度の当初賦課日 (initial_assessment.run_date) が設定されていません: "
+                             "定時実行はしません (手動実行はできます)", warning=True)
+    if cal.fiscal_year(run_date) != fy:
+        return RunDay(False, f"{fy}年度の当初賦課日 {run_date.isoformat()} が年度の外です "
+                             "(initial_assessment.run_date を確認してください)", warning=True)
+    day = initial_assessment_run_day(run_date, cal)
+    if d == day:
+        moved = "" if day == run_date else f" (設定日 {run_date.isoformat()} は閉庁日のため翌開庁日)"
+        return RunDay(True, f"{d.isoformat()} は{fy}年度の当初賦課日です{moved}")
+    return RunDay(False, f"{d.isoformat()} は当初賦課日ではありません ({fy}年度の当初賦課日 {day.isoformat()})")
+
+
+# --- 異動賦課 -------------------------------------------------------------------------------------
+
+
+def run_days_of_month(year: int, month: int, days: Iterable[int], cal: bizcal.BusinessCalendar) -> list[dt.date]:
+    """The run days scheduled in ``year``-``month``: each configured day of the month (past the
+    month's end: its last day), moved to the next business day when closed; sorted, unique. A
+    moved day may fall in the next month."""
+    last = _calendar.monthrange(year, month)[1]
+    out = {cal.roll_forward(dt.date(year, month, min(int(day), last))) for day in days}
+    return sorted(out)
+
+
+def is_monthly_run_day(d: dt.date, days: Iterable[int], cal: bizcal.BusinessCalendar) -> bool:
+    """Is ``d`` one of the run days of its month or of the month before (a day moved forward
+    across the month's end, e.g. the 31st of a month ending on a weekend)?"""
+    days = list(days)
+    prev = (d.replace(day=1) - dt.timedelta(days=1))
+    return d in run_days_of_month(d.year, d.month, days, cal) or d in run_days_of_month(prev.year, prev.month, days, cal)
+
+
+def monthly_days(cfg: config_mod.Config, key: str) -> list[int]:
+    """A list of days of the month (1–31) from config, checked."""
+    raw = cfg.get(key)
+    if isinstance(raw, int | str):
+        raw = [raw]
+    try:
+        days = sorted({int(x) for x in raw})
+    except (TypeError, ValueError) as exc:
+        raise config_mod.ConfigError(f"{key} は日 (1〜31) のリストです: {raw!r}") from exc
+    if not days or days[0] < 1 or days[-1] > 31:
+        raise config_mod.ConfigError(f"{key} は日 (1〜31) のリストです: {raw!r}")
+    return days
+
+
+def decide_reassessment(d: dt.date, days: Iterable[int], cal: bizcal.BusinessCalendar, *,
+                        not_before: dt.date | None, require_initial: bool, fy: int) -> RunDay:
+    days = list(days)
+    if not is_monthly_run_day(d, days, cal):
+        nxt = next_monthly_run_day(d, days, cal)
+        return RunDay(False, f"{d.isoformat()} は異動賦課日ではありません (毎月 {', '.join(map(str, days))} 日、"
+                             f"閉庁日は翌開庁日; 次回 {nxt.isoformat()})")
+    if require_initial:
+        if not_before is None:
+            return RunDay(False, f"{fy}年度の当初賦課日 (initial_assessment.run_date) が設定されていないため、"
+                                 "異動賦課を定時実行しません (手動実行はできます)", warning=True)
+        if d <= not_before:
+            return RunDay(False, f"{d.isoformat()} は{fy}年度の当初賦課 ({not_before.isoformat()}) 以前のため、"
+                                 "異動賦課はしません")
+    return RunDay(True, f"{d.isoformat()} は異動賦課日です (毎月 {', '.join(map(str, days))} 日、閉庁日は翌開庁日)")
+
+
+def next_monthly_run_day(d: dt.date, days: Iterable[int], cal: bizcal.BusinessCalendar) -> dt.date:
+    """The first monthly run day strictly after ``d``."""
+    days = list(days)
+    year, month = d.year, d.month
+    for _ in range(14):
+        for day in run_days_of_month(year, month, days, cal):
+            if day > d:
+                return day
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    raise bizcal.CalendarError(f"{d} から1年以内に異動賦課日がありません")
+
+
+# --- one entry point ---------------------------------------------------------------------------
+
+
+def rule_of(name: str) -> str:
+    """``initial_assessment`` / ``reassessment``, or a job net id (KB300 / KB310)."""
+    key = name.strip()
+    rule = JOBNET_RULES.get(key.upper(), key.lower())
+    if rule not in RULES:
+        raise ValueError(f"業務日程の種類が不明です: {name!r} (使えるもの: {', '.join(RULES)}, "
+                         f"{', '.join(JOBNET_RULES)})")
+    return rule
+
+
+def decide(rule: str, d: dt.date, cfg: config_mod.Config, cal: bizcal.BusinessCalendar | None = None) -> RunDay:
+    """Does the scheduled run of ``rule`` go on on business date ``d``? ``cfg`` is the config of
+    the municipality and of ``d``'s fiscal year (``config.load(code, fy)``). A closed day never
+    runs (the job nets run on business days only)."""
+    rule = rule_of(rule)
+    cal = cal or bizcal.BusinessCalendar.from_config(cfg)
+    reason = cal.closure_reason(d)
+    if reason is not None:
+        return RunDay(False, f"{d.isoformat()} は閉庁日です ({reason})")
+    fy = int(cfg.fy) if cfg.fy is not None else cal.fiscal_year(d)
+    run_date = initial_assessment_date(cfg)
+    if rule == INITIAL_ASSESSMENT:
+        return decide_initial_assessment(d, run_date, cal, fy)
+    days = monthly_days(cfg, "reassessment.run_days")
+    require = bool(cfg.get("reassessment.after_initial_assessment"))
+    not_before = initial_assessment_run_day(run_date, cal) if run_date is not None else None
+    return decide_reassessment(d, days, cal, not_before=not_before, require_initial=require, fy=fy)
+
+
+def scheduled_run_day(rule: str, d: dt.date, *, municipality: str | None = None, fy: int | None = None) -> RunDay:
+    """``decide`` with the config of ``municipality`` (default: the default one) and of ``fy``
+    (default: the fiscal year of ``d``): what the ``-CAL`` task of a scheduled run calls."""
+    base = config_mod.load(municipality)
+    year = int(fy) if fy is not None else bizcal.BusinessCalendar.from_config(base).fiscal_year(d)
+    return decide(rule, d, config_mod.load(municipality, year))
+
+
+def run_days(rule: str, start: dt.date, end: dt.date, *, municipality: str | None = None) -> list[dt.date]:
+    """Every run day of ``rule`` in [start, end] (for operators: ``kokuho rundays``)."""
+    base = config_mod.load(municipality)
+    cal = bizcal.BusinessCalendar.from_config(base)
+    out, cfgs = [], {}
+    for d in cal.business_days(start, end):
+        fy = cal.fiscal_year(d)
+        if fy not in cfgs:
+            cfgs[fy] = config_mod.load(municipality, fy)
+        if decide(rule, d, cfgs[fy], cal).run:
+            out.append(d)
+    return out
+
+
+def _as_date(value, key: str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise config_mod.ConfigError(f"{key} は日付 (YYYY-MM-DD) です: {value!r}") from exc

@@ -1,0 +1,530 @@
+"""The print-data file for the print vendor (印刷データ) and the notice frame behind every notice.
+
+    frame = notice_frame(assessment, installments, addresses, cfg, issue_date=d)
+    write_print_file(assessment, installments, addresses, cfg, path, issue_date=d)
+
+``notice_frame`` joins the assessment (one row per household), the installments (one row per
+household × 期) and the addresses (宛名, keyed by 宛名番号) into one wide row per notice with
+exactly the data columns of ``layouts/tax_notice_print.yaml``. The print file is that frame
+written by the codec; the PDFs (``reports.notices``) print the same rows, so the vendor's file and
+the PDFs cannot disagree.
+
+Checks (``NoticeError``, Japanese message naming the households): every household has an
+address, Σ installments = 年税額, at most ``notices.max_ordinary_installments`` ordinary and
+``notices.max_withholding_installments`` withholding installments.
+
+The GS1-128 data (FORMATS.md §3.1) of every ordinary installment is built vectorized here (the
+same digits as ``jobs.common.gs1.build``; tests compare them). 自由使用欄 is laid out by
+``notices.cvs.free_field``; ``parse_free_field`` reads it back for the collection side.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from jobs.common import fixedwidth as fw
+from jobs.common import gs1
+from jobs.common.config import Config
+
+LAYOUT_ID = "tax_notice_print"
+
+# Items per component, in layout order: (suffix of the assessment column, label). The layout has
+# a field <component>_<suffix> for each.
+COMPONENT_ITEMS: tuple[tuple[str, str], ...] = (
+    ("income_levy", "所得割額"),
+    ("asset_levy", "資産割額"),
+    ("per_capita_levy", "均等割額"),
+    ("per_household_levy", "平等割額"),
+    ("minor_reduction", "18歳未満均等割軽減額"),
+    ("reduction", "軽減額"),
+    ("preschool_reduction", "未就学児均等割軽減額"),
+    ("specified_household_reduction", "特定世帯軽減額"),
+    ("former_dependent_reduction", "旧被扶養者減免額"),
+    ("perinatal_reduction", "産前産後軽減額"),
+    ("over_cap", "限度超過額"),
+    ("proration", "月割増減額"),
+    ("exemption", "減免額"),
+    ("amount", "賦課額"),
+)
+LAYOUT_COMPONENTS: tuple[str, ...] = ("medical", "elderly_support", "long_term_care", "child_support")
+
+NOTICE_INITIAL = "1"  # 通知区分 1 当初 (納税通知書)
+NOTICE_CHANGE = "2"  # 通知区分 2 変更 (税額変更通知書)
+METHOD_ORDINARY = "1"  # 徴収方法 1 普通徴収
+METHOD_WITHHOLDING = "2"  # 2 特別徴収
+METHOD_BOTH = "3"  # 3 併用
+FREE_FIELD_ITEMS = ("tax_code", "fy", "household_id", "installment_no", "revision")
+
+
+class NoticeError(ValueError):
+    """The notice data is inconsistent or a setting is invalid. The message is for operators."""
+
+
+@dataclass(frozen=True)
+class PrintSummary:
+    """What ``write_print_file`` wrote: control totals for the step's job log."""
+
+    path: Path
+    notices: int
+    annual_tax_total: int
+    ordinary_total: int
+    withholding_total: int
+    barcodes: int
+    slips_without_barcode: int
+    money: dict[str, int] = field(default_factory=dict)
+
+
+# --- public API --------------------------------------------------------------------------------
+
+
+def write_print_file(
+    assessment: pl.DataFrame,
+    installments: pl.DataFrame,
+    addresses: pl.DataFrame,
+    cfg: Config,
+    path: str | Path,
+    *,
+    issue_date: dt.date | None = None,
+    notice_kind: str = NOTICE_INITIAL,
+    previous_assessment: pl.DataFrame | None = None,
+    previous_installments: pl.DataFrame | None = None,
+    creation_date: dt.date | None = None,
+    chunk_rows: int = 50_000,
+) -> PrintSummary:
+    """Write the print-data file (layout ``tax_notice_print``) atomically: a temporary file is
+    renamed into place only when every record was written; on any error nothing appears."""
+    frame = notice_frame(
+        assessment, installments, addresses, cfg, issue_date=issue_date, notice_kind=notice_kind,
+        previous_assessment=previous_assessment, previous_installments=previous_installments,
+    )
+    return write_frame(frame, cfg, path, creation_date=creation_date, chunk_rows=chunk_rows)
+
+
+def write_frame(frame: pl.DataFrame, cfg: Config, path: str | Path, *, creation_date: dt.date | None = None,
+                chunk_rows: int = 50_000) -> PrintSummary:
+    """Write an already built notice frame (``notice_frame``) as the print-data file."""
+    layout = fw.load_layout(LAYOUT_ID)
+    path = Path(path)
+    fy = _fy(cfg, frame)
+    issue = frame["issue_date"][0] if frame.height else resolve_issue_date(cfg, None)
+    header = {
+        "municipality_code": str(cfg.get("municipality.code")),
+        "fiscal_year": f"{fy:04d}",
+        "creation_date": creation_date or issue,
+        "issue_date": issue,
+        "issuer_name": str(cfg.get("notices.issuer.name")),
+    }
+    data_cols = [f.name for f in layout.data_type.columns if f.name != "record_kind"]
+    with fw.FileWriter(layout, path) as w:
+        w.begin_group(header)
+        for start in range(0, max(frame.height, 1), chunk_rows):
+            chunk = frame.slice(start, chunk_rows).select(data_cols)
+            if chunk.height:
+                w.write(chunk)
+        w.end_group({"municipality_code": header["municipality_code"], "fiscal_year": header["fiscal_year"]})
+    barcodes = sum(int(frame[f"ordinary_{i}_barcode"].is_not_null().sum()) for i in range(1, 11))
+    slips = sum(int((frame[f"ordinary_{i}_amount"].fill_null(0) > 0).sum()) for i in range(1, 11))
+    totals = {
+        "annual_tax": int(frame["annual_tax"].sum() or 0),
+        "ordinary_total": int(frame["ordinary_total"].sum() or 0),
+        "withholding_total": int(frame["withholding_total"].sum() or 0),
+    }
+    return PrintSummary(
+        path=path, notices=frame.height, annual_tax_total=totals["annual_tax"],
+        ordinary_total=totals["ordinary_total"], withholding_total=totals["withholding_total"],
+        barcodes=barcodes, slips_without_barcode=slips - barcodes, money=totals,
+    )
+
+
+def resolve_issue_date(cfg: Config, issue_date: dt.date | None) -> dt.date:
+    """発行日: the argument (the run's business date), else ``notices.issue_date`` in config."""
+    if issue_date is not None:
+        return issue_date
+    value = cfg.get("notices.issue_date", None)
+    if value is None:
+        raise NoticeError("発行日が指定されていません (issue_date 引数、または設定 notices.issue_date)")
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def notice_frame(
+    assessment: pl.DataFrame,
+    installments: pl.DataFrame,
+    addresses: pl.DataFrame,
+    cfg: Config,
+    *,
+    issue_date: dt.date | None = None,
+    notice_kind: str = NOTICE_INITIAL,
+    previous_assessment: pl.DataFrame | None = None,
+    previous_installments: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """One row per notice with every printed item (the data columns of the print layout), sorted
+    by 郵便番号 then 世帯番号 (the order of the envelopes).
+
+    ``assessment``: the engine's frame (jobs/assessment/README.md), optionally with ``revision``
+    (通知書の版). ``installments``: fy, household_id, installment_no, method, month, due_date,
+    amount. ``addresses``: person_id, name_kanji, postal_code, address_kanji (the nhi_qualification
+    dataset's columns), joined on the 世帯主's 宛名番号. For 変更 notices (``notice_kind="2"``)
+    pass the previous assessment and installments: their amounts are printed as 変更前.
+    """
+    if notice_kind not in (NOTICE_INITIAL, NOTICE_CHANGE):
+        raise NoticeError(f"通知区分が不正です: {notice_kind!r} (1 当初 / 2 変更)")
+    if bool(cfg.get("notices.el_qr.enabled", False)):
+        raise NoticeError("eL-QR (地方税統一QRコード) は仕様未入手のため使えません: notices.el_qr.enabled を false にしてください")
+    issue = resolve_issue_date(cfg, issue_date)
+    max_ord = int(cfg.get("notices.max_ordinary_installments"))
+    max_wh = int(cfg.get("notices.max_withholding_installments"))
+    if max_ord > 10 or max_wh > 6:
+        raise NoticeError(f"印刷データの枠を超える期数の設定です: 普通徴収 {max_ord} (最大10), 特別徴収 {max_wh} (最大6)")
+    fy = _fy(cfg, assessment)
+    a = assessment
+    if a.height and a["household_id"].n_unique() != a.height:
+        raise NoticeError("賦課データに同じ世帯番号が複数あります")
+    default_rev = 0 if notice_kind == NOTICE_INITIAL else 1
+    revision = pl.col("revision").cast(pl.Int64) if "revision" in a.columns else pl.lit(default_rev, pl.Int64)
+
+    reason_col = next((c for c in ("change_reason", "reason") if c in a.columns), None)
+    reasons = {str(k): str(v) for k, v in (cfg.get("notices.change_reasons", None) or {}).items()}
+    reason = (pl.col(reason_col).cast(pl.String).replace(reasons) if reason_col and notice_kind == NOTICE_CHANGE
+              else pl.lit(None, pl.String))
+    base = a.select(
+        pl.col("household_id").cast(pl.String),
+        pl.col("taxpayer_person_id").cast(pl.String),
+        pl.col("insured_count").cast(pl.Int64),
+        pl.col("reduction_class").cast(pl.String),
+        pl.col("annual_tax").cast(pl.Int64),
+        revision.alias("_revision"),
+        reason.alias("change_reason"),
+        *_component_exprs(a, levied_components(cfg, a)),
+    )
+    base = _join_addresses(base, addresses)
+    inst = _normalize_installments(installments, base)
+    ordinary = _slots(inst.filter(pl.col("method") == "ordinary"), max_ord, "普通徴収")
+    withholding = _slots(inst.filter(pl.col("method") == "withholding"), max_wh, "特別徴収")
+    ordinary = ordinary.join(base.select("household_id", "_revision"), on="household_id", how="left")
+    ordinary = ordinary.with_columns(barcode=barcode_series(ordinary, cfg, fy=fy))
+
+    sums = inst.group_by("household_id").agg(
+        ordinary_total=pl.col("amount").filter(pl.col("method") == "ordinary").sum(),
+        withholding_total=pl.col("amount").filter(pl.col("method") == "withholding").sum(),
+    )
+    out = base.join(sums, on="household_id", how="left").with_columns(
+        pl.col("ordinary_total").fill_null(0).cast(pl.Int64),
+        pl.col("withholding_total").fill_null(0).cast(pl.Int64),
+    )
+    # 過誤納: after a decrease the paid installments stay as they are (reassessment.py), so on a
+    # 変更 notice Σ installments may exceed the new tax by the overpayment; never on a 当初 notice.
+    out = out.with_columns(
+        (pl.col("ordinary_total") + pl.col("withholding_total") - pl.col("annual_tax")).alias("overpayment"))
+    bad = out.filter((pl.col("overpayment") != 0) if notice_kind == NOTICE_INITIAL else (pl.col("overpayment") < 0))
+    if bad.height:
+        raise NoticeError(
+            f"期別額の合計が年税額と一致しない世帯が {bad.height} 件あります (先頭: 世帯番号 "
+            f"{', '.join(bad['household_id'].head(5).to_list())})"
+        )
+    if notice_kind == NOTICE_INITIAL:
+        out = out.with_columns(pl.lit(None, pl.Int64).alias("overpayment"))
+    out = _spread(out, ordinary, "ordinary", max_ord, {"no": "installment_no", "due_date": "due_date",
+                                                        "amount": "amount", "barcode": "barcode"})
+    out = _spread(out, withholding, "withholding", max_wh, {"month": "month", "due_date": "due_date", "amount": "amount"})
+    out = out.with_columns(
+        pl.col("ordinary_count").fill_null(0).cast(pl.Int64),
+        pl.col("withholding_count").fill_null(0).cast(pl.Int64),
+    )
+    out = _previous(out, previous_assessment, previous_installments, notice_kind, max_ord, max_wh)
+
+    has_ord = pl.col("ordinary_total") > 0
+    has_wh = pl.col("withholding_total") > 0
+    out = out.with_columns(
+        pl.lit(str(cfg.get("municipality.code"))).alias("municipality_code"),
+        pl.lit(f"{fy:04d}").alias("fiscal_year"),
+        pl.lit(notice_kind).alias("notice_kind"),
+        pl.concat_str([pl.col("household_id").str.zfill(10), pl.col("_revision").cast(pl.String).str.zfill(3)])
+        .alias("notice_no"),
+        pl.col("_revision").cast(pl.String).str.zfill(3).alias("revision"),
+        pl.lit(issue, pl.Date).alias("issue_date"),
+        pl.when(has_ord & has_wh).then(pl.lit(METHOD_BOTH))
+        .when(has_wh).then(pl.lit(METHOD_WITHHOLDING))
+        .otherwise(pl.lit(METHOD_ORDINARY)).alias("collection_method"),
+    )
+    layout = fw.load_layout(LAYOUT_ID)
+    cols = [f.name for f in layout.data_type.columns if f.name != "record_kind"]
+    missing = [c for c in cols if c not in out.columns]
+    if missing:  # a developer error: the layout and this module disagree
+        raise NoticeError(f"印刷データの項目を作れません: {missing}")
+    return out.sort(["postal_code", "household_id"]).select(cols)
+
+
+# --- GS1-128 ---------------------------------------------------------------------------------------
+
+
+def free_field_spec(cfg: Config) -> list[tuple[str, int]]:
+    """``notices.cvs.free_field`` as (item, width) pairs; the widths add up to 21."""
+    spec = [(str(p["item"]), int(p["width"])) for p in cfg.get("notices.cvs.free_field")]
+    unknown = [i for i, _ in spec if i not in FREE_FIELD_ITEMS]
+    if unknown:
+        raise NoticeError(f"notices.cvs.free_field に不明な項目があります: {unknown} (使える項目: {', '.join(FREE_FIELD_ITEMS)})")
+    width = sum(w for _, w in spec)
+    if width != gs1.FREE_FIELD_LENGTH:
+        raise NoticeError(f"notices.cvs.free_field の桁数の合計は{gs1.FREE_FIELD_LENGTH}桁です: {width}桁")
+    return spec
+
+
+def parse_free_field(cfg: Config, free_field: str) -> dict[str, str]:
+    """The 自由使用欄 of a barcode (21 digits) split into its items (for 消込 on the collection side)."""
+    out, pos = {}, 0
+    for item, width in free_field_spec(cfg):
+        out[item] = free_field[pos:pos + width]
+        pos += width
+    return out
+
+
+def barcode_series(slots: pl.DataFrame, cfg: Config, *, fy: int) -> pl.Series:
+    """The 44 GS1-128 digits of each ordinary installment row (household_id, installment_no,
+    due_date, amount, _revision), or null where no barcode is printed: CVS off, amount 0, or
+    amount above ``cvs.barcode.max_amount``. Built as a digit matrix with numpy (a million
+    installments in a fraction of a second); tests check it against ``jobs.common.gs1.build``."""
+    n = slots.height
+    if n == 0 or not bool(cfg.get("notices.cvs.enabled")):
+        return pl.Series("barcode", [None] * n, dtype=pl.String)
+    company = str(cfg.get("cvs.company_code"))
+    if len(company) != 6 or not company.isdigit():
+        raise NoticeError(f"請求書発行企業コード (cvs.company_code) は6桁の数字です: {company!r}")
+    tax_code = str(cfg.get("notices.cvs.tax_code"))
+    ceiling = min(int(cfg.get("cvs.barcode.max_amount")), gs1.FIELD_MAX_AMOUNT)
+    household = slots["household_id"].cast(pl.Int64, strict=False)
+    if household.null_count() or (household < 0).any():
+        bad = slots.filter(household.is_null() | (household < 0))["household_id"][0]
+        raise NoticeError(f"世帯番号が数字ではないためバーコードを作れません: {bad!r}")
+    values = {
+        "tax_code": None,
+        "fy": np.full(n, fy, dtype=np.int64),
+        "household_id": household.to_numpy(),
+        "installment_no": slots["installment_no"].cast(pl.Int64).to_numpy(),
+        "revision": slots["_revision"].cast(pl.Int64).to_numpy(),
+    }
+    blocks = [_const_block(gs1.AI + company, n)]
+    for item, width in free_field_spec(cfg):
+        if item == "tax_code":
+            if len(tax_code) != width or not tax_code.isdigit():
+                raise NoticeError(f"notices.cvs.tax_code は{width}桁の数字です: {tax_code!r}")
+            blocks.append(_const_block(tax_code, n))
+            continue
+        v = values[item]
+        over = (v < 0) | (v >= 10 ** width)
+        if over.any():
+            hid = slots["household_id"][int(np.flatnonzero(over)[0])]
+            raise NoticeError(f"自由使用欄の項目 {item} が{width}桁に収まりません (世帯番号 {hid})")
+        blocks.append(_digit_block(v, width))
+    blocks.append(_const_block("0", n))  # 再発行区分: 0 = original
+    rule = cfg.get("notices.cvs.payment_deadline")
+    kind = str(rule.get("rule", "due_date"))
+    if kind == "none":
+        blocks.append(_const_block(gs1.NO_DUE_DATE, n))
+    elif kind in ("due_date", "days_after_due"):
+        due = slots["due_date"]
+        if kind == "days_after_due":
+            due = due + dt.timedelta(days=int(rule.get("days", 0)))
+        year = due.dt.year().cast(pl.Int64).to_numpy()
+        if ((year < 2000) | (year > 2099)).any():
+            raise NoticeError("納期限が2000〜2099年の範囲外です (バーコードの支払期限日は YYMMDD)")
+        month = due.dt.month().cast(pl.Int64).to_numpy()
+        day = due.dt.day().cast(pl.Int64).to_numpy()
+        blocks.append(_digit_block((year % 100) * 10_000 + month * 100 + day, 6))
+    else:
+        raise NoticeError(f"notices.cvs.payment_deadline.rule が不正です: {kind!r} (due_date / days_after_due / none)")
+    blocks.append(_const_block("0", n))  # 印紙フラグ: 0 for taxes
+    amount = slots["amount"].cast(pl.Int64).to_numpy()
+    printable = (amount > 0) & (amount <= ceiling)
+    blocks.append(_digit_block(np.where(printable, amount, 0), 6))
+    data = np.concatenate(blocks, axis=1)
+    digits = data - np.uint8(48)
+    # modulus 10, weight 3 on the rightmost data digit (index 42), alternating 3, 1 leftwards
+    weighted = 3 * digits[:, 0::2].sum(axis=1, dtype=np.int64) + digits[:, 1::2].sum(axis=1, dtype=np.int64)
+    cd = ((10 - weighted % 10) % 10).astype(np.uint8) + np.uint8(48)
+    full = np.ascontiguousarray(np.concatenate([data, cd[:, None]], axis=1))
+    codes = pl.Series("barcode", full.view(f"S{gs1.LENGTH}").ravel()).cast(pl.String)
+    return pl.select(pl.when(pl.Series(printable)).then(codes).otherwise(None).alias("barcode"))["barcode"]
+
+
+_PAIRS = np.array([[48 + d // 10, 48 + d % 10] for d in range(100)], dtype=np.uint8)
+
+
+def _digit_block(values: np.ndarray, width: int) -> np.ndarray:
+    """(n, width) ASCII digits of non-negative integers, zero-filled (two digits a division)."""
+    out = np.empty((len(values), width), dtype=np.uint8)
+    v = values.astype(np.int64, copy=True)
+    k = width
+    while k >= 2:
+        v, r = np.divmod(v, 100)
+        out[:, k - 2:k] = _PAIRS[r]
+        k -= 2
+    if k == 1:
+        out[:, 0] = 48 + v % 10
+    return out
+
+
+def _const_block(text: str, n: int) -> np.ndarray:
+    return np.tile(np.frombuffer(text.encode("ascii"), dtype=np.uint8), (n, 1))
+
+
+# --- internals ---------------------------------------------------------------------------------
+
+
+def _fy(cfg: Config, frame: pl.DataFrame) -> int:
+    if "fy" in frame.columns and frame.height:
+        return int(frame["fy"][0])
+    if "fiscal_year" in frame.columns and frame.height:
+        return int(frame["fiscal_year"][0])
+    if cfg.fy is not None:
+        return int(cfg.fy)
+    raise NoticeError("年度がわかりません (賦課データの fy 列、または設定の年度)")
+
+
+def levied_components(cfg: Config, a: pl.DataFrame) -> set[str]:
+    """The components levied in the fiscal year: those of ``tax.components`` (the year's rates)
+    when configured, else those whose columns the assessment frame has. The engine writes every
+    component (zero when not levied), so the rates decide whether 子ども・子育て支援金分 is printed."""
+    configured = cfg.get("tax.components", None)
+    present = {c for c in LAYOUT_COMPONENTS if f"{c}_amount" in a.columns}
+    if isinstance(configured, Mapping) and configured:
+        return present & {str(k) for k in configured}
+    return present
+
+
+def _component_exprs(a: pl.DataFrame, levied_set: set[str]) -> list[pl.Expr]:
+    exprs = []
+    for c in LAYOUT_COMPONENTS:
+        levied = c in levied_set
+        for item, _label in COMPONENT_ITEMS:
+            col = f"{c}_{item}"
+            if not levied:
+                exprs.append(pl.lit(None, pl.Int64).alias(col))
+            elif col in a.columns:
+                exprs.append(pl.col(col).cast(pl.Int64).fill_null(0))
+            else:  # an item this city does not levy (資産割 in a 3方式 city)
+                exprs.append(pl.lit(0, pl.Int64).alias(col))
+    return exprs
+
+
+def _join_addresses(base: pl.DataFrame, addresses: pl.DataFrame) -> pl.DataFrame:
+    need = {"person_id", "name_kanji", "postal_code", "address_kanji"}
+    missing = need - set(addresses.columns)
+    if missing:
+        raise NoticeError(f"宛名データに列がありません: {sorted(missing)}")
+    addr = addresses.select(
+        pl.col("person_id").cast(pl.String), "name_kanji", pl.col("postal_code").cast(pl.String), "address_kanji"
+    ).unique("person_id", keep="first", maintain_order=True)
+    split = pl.col("address_kanji").str.splitn("　", 2).struct
+    addr = addr.select(
+        pl.col("person_id").alias("taxpayer_person_id"),
+        pl.col("name_kanji").alias("addressee_name"),
+        pl.col("name_kanji").alias("householder_name"),
+        pl.col("postal_code"),
+        split.field("field_0").alias("address"),
+        split.field("field_1").alias("address_building"),
+    )
+    out = base.join(addr, on="taxpayer_person_id", how="left")
+    lost = out.filter(pl.col("postal_code").is_null() | pl.col("address").is_null() | pl.col("addressee_name").is_null())
+    if lost.height:
+        raise NoticeError(
+            f"送付先 (宛名・住所・郵便番号) のない世帯が {lost.height} 件あります (先頭: 世帯番号 "
+            f"{', '.join(lost['household_id'].head(5).to_list())}); 宛名データを確認してください"
+        )
+    return out
+
+
+def _normalize_installments(inst: pl.DataFrame, base: pl.DataFrame) -> pl.DataFrame:
+    need = {"household_id", "installment_no", "method", "month", "due_date", "amount"}
+    missing = need - set(inst.columns)
+    if missing:
+        raise NoticeError(f"期別データに列がありません: {sorted(missing)}")
+    out = inst.select(
+        pl.col("household_id").cast(pl.String),
+        pl.col("installment_no").cast(pl.Int64),
+        pl.col("method").cast(pl.String),
+        pl.col("month").cast(pl.Int64),
+        pl.col("due_date").cast(pl.Date),
+        pl.col("amount").cast(pl.Int64),
+    )
+    methods = set(out["method"].unique().to_list()) - {"ordinary", "withholding"}
+    if methods:
+        raise NoticeError(f"徴収方法が不正です: {sorted(map(str, methods))} (ordinary / withholding)")
+    if (out["amount"] < 0).any():
+        raise NoticeError("期別額が負の期があります")
+    orphans = out.join(base.select("household_id"), on="household_id", how="anti")
+    if orphans.height:
+        raise NoticeError(f"賦課データにない世帯の期別データが {orphans.height} 件あります (先頭: 世帯番号 {orphans['household_id'][0]})")
+    return out
+
+
+def _slots(inst: pl.DataFrame, limit: int, label: str) -> pl.DataFrame:
+    """Number each household's installments 1.. in 納期限 order (the print slots)."""
+    out = inst.sort(["household_id", "due_date", "installment_no"]).with_columns(
+        pl.int_range(1, pl.len() + 1).over("household_id").alias("slot")
+    )
+    over = out.filter(pl.col("slot") > limit)
+    if over.height:
+        raise NoticeError(f"{label}の期数が印刷の上限 {limit} を超える世帯があります (世帯番号 {over['household_id'][0]})")
+    return out
+
+
+def _spread(out: pl.DataFrame, slots: pl.DataFrame, prefix: str, limit: int, items: Mapping[str, str]) -> pl.DataFrame:
+    """Long → wide: <prefix>_<slot>_<item> columns for slots 1..10 (or 1..6), and <prefix>_count.
+    One group-by into lists, then a list lookup per slot (slots are already in order)."""
+    lists = slots.group_by("household_id").agg(
+        pl.len().cast(pl.Int64).alias(f"{prefix}_count"),
+        *[pl.col(src).alias(f"_{name}") for name, src in items.items()],
+    )
+    width = 10 if prefix == "ordinary" else 6
+    lists = lists.select(
+        "household_id", f"{prefix}_count",
+        *[pl.col(f"_{name}").list.get(i - 1, null_on_oob=True).alias(f"{prefix}_{i}_{name}")
+          for i in range(1, width + 1) for name in items],
+    )
+    return out.join(lists, on="household_id", how="left")
+
+
+def _previous(out: pl.DataFrame, prev_a: pl.DataFrame | None, prev_i: pl.DataFrame | None, kind: str,
+              max_ord: int, max_wh: int) -> pl.DataFrame:
+    """変更前 amounts, aligned with the new installments by (method, 期) (a 期 that only the
+    previous assessment had is printed in the slot of its 期 number order after the new ones)."""
+    cols = ["previous_annual_tax"] + [f"previous_ordinary_{i}_amount" for i in range(1, 11)] \
+        + [f"previous_withholding_{j}_amount" for j in range(1, 7)]
+    if kind == NOTICE_INITIAL:
+        if prev_a is not None or prev_i is not None:
+            raise NoticeError("当初の納税通知書に変更前のデータは渡せません")
+        return out.with_columns([pl.lit(None, pl.Int64).alias(c) for c in cols])
+    if prev_a is None or prev_i is None:
+        raise NoticeError("変更通知書には変更前の賦課データと期別データが必要です")
+    pa = prev_a.select(pl.col("household_id").cast(pl.String), pl.col("annual_tax").cast(pl.Int64).alias("previous_annual_tax"))
+    out = out.join(pa, on="household_id", how="left")
+    pi = prev_i.select(
+        pl.col("household_id").cast(pl.String), pl.col("method").cast(pl.String),
+        pl.col("installment_no").cast(pl.Int64), pl.col("month").cast(pl.Int64), pl.col("amount").cast(pl.Int64),
+    )
+    for prefix, limit, key_src in (("ordinary", 10, "installment_no"), ("withholding", 6, "month")):
+        key_name = "no" if prefix == "ordinary" else "month"
+        p = pi.filter(pl.col("method") == prefix).select(
+            "household_id", pl.col(key_src).alias("_key"), pl.col("amount").alias("_prev"))
+        for i in range(1, limit + 1):
+            slot_key = f"{prefix}_{i}_{key_name}"
+            out = out.join(p.rename({"_key": slot_key, "_prev": f"previous_{prefix}_{i}_amount"}),
+                           on=["household_id", slot_key], how="left", nulls_equal=False)
+        # a previous installment with no slot in the new schedule is reported, not dropped silently
+        placed = pl.concat([out.select("household_id", pl.col(f"{prefix}_{i}_{key_name}").alias("_key"))
+                            for i in range(1, limit + 1)]).drop_nulls()
+        lost = p.filter(pl.col("_prev") > 0).join(placed, on=["household_id", "_key"], how="anti")
+        if lost.height:
+            raise NoticeError(f"変更前の{'普通' if prefix == 'ordinary' else '特別'}徴収の期が変更後の期別データにありません "
+                              f"(世帯番号 {lost['household_id'][0]}, 期 {lost['_key'][0]}): 変更後にも金額 0 の期として渡してください")
+    filled = [pl.when(pl.col(f"{prefix}_{i}_{'no' if prefix == 'ordinary' else 'month'}").is_not_null())
+              .then(pl.col(f"previous_{prefix}_{i}_amount").fill_null(0)).otherwise(None)
+              .alias(f"previous_{prefix}_{i}_amount")
+              for prefix, limit in (("ordinary", 10), ("withholding", 6)) for i in range(1, limit + 1)]
+    return out.with_columns(filled).with_columns(pl.col("previous_annual_tax").fill_null(0))
