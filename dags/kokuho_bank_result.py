@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from _kokuho.defaults import DEFAULT_ARGS, START_DATE
-from _kokuho.params import run_params
+from _kokuho.defaults import jobnet_args
 from _kokuho.steps import job_task
 from _kokuho.tags import Tag
 from airflow.providers.standard.sensors.filesystem import FileSensor
@@ -31,12 +30,7 @@ with DAG(
     dag_display_name="KB210 口座振替結果ジョブネット",
     description="金融機関からの口座振替結果ファイルの到着を待って取り込む (随時起動)",
     doc_md=__doc__,
-    schedule=None,
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
-    params=run_params(),
+    **jobnet_args(None),
     tags=[Tag.KOKUHO, Tag.COLLECTION, Tag.ON_DEMAND, Tag.FILE_ARRIVAL],
 ) as dag:
     wait = FileSensor(

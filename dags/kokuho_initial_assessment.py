@@ -19,8 +19,7 @@ the steps are in jobs/ (jobs.registry), run through jobs.common.airflow_task.exe
 
 from __future__ import annotations
 
-from _kokuho.defaults import ASSESSMENT_MORNING_CRON, DEFAULT_ARGS, START_DATE, TIMEZONE
-from _kokuho.params import run_params
+from _kokuho.defaults import ASSESSMENT_MORNING_CRON, TIMEZONE, jobnet_args
 from _kokuho.steps import job_task, run_day_check
 from _kokuho.tags import Tag
 from _kokuho.totals import totals_task
@@ -31,12 +30,7 @@ with DAG(
     dag_display_name="KB300 当初賦課ジョブネット",
     description="当初賦課・特別徴収判定・期割・調定ファイル・納税通知書 (年度の当初賦課日の朝)",
     doc_md=__doc__,
-    schedule=CronTriggerTimetable(ASSESSMENT_MORNING_CRON, timezone=TIMEZONE),
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
-    params=run_params(),
+    **jobnet_args(CronTriggerTimetable(ASSESSMENT_MORNING_CRON, timezone=TIMEZONE)),
     tags=[Tag.KOKUHO, Tag.ASSESSMENT, Tag.ANNUAL],
 ) as dag:
     check = run_day_check("KB300", "当初賦課日判定", rule="initial_assessment")

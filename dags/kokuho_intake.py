@@ -13,8 +13,7 @@ are in jobs/ (jobs.registry), run through jobs.common.airflow_task.execute_job.
 
 from __future__ import annotations
 
-from _kokuho.defaults import BUSINESS_MORNING_CRON, DEFAULT_ARGS, START_DATE, TIMEZONE
-from _kokuho.params import run_params
+from _kokuho.defaults import BUSINESS_MORNING_CRON, TIMEZONE, jobnet_args
 from _kokuho.steps import business_day_check, job_task
 from _kokuho.tags import Tag
 from _kokuho.totals import totals_task
@@ -25,12 +24,7 @@ with DAG(
     dag_display_name="KB100 取込ジョブネット",
     description="資格・住民税所得・年金特徴対象者・口座振替依頼書の取込 (開庁日の朝)",
     doc_md=__doc__,
-    schedule=CronTriggerTimetable(BUSINESS_MORNING_CRON, timezone=TIMEZONE),
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
-    params=run_params(),
+    **jobnet_args(CronTriggerTimetable(BUSINESS_MORNING_CRON, timezone=TIMEZONE)),
     tags=[Tag.KOKUHO, Tag.INTAKE, Tag.DAILY],
 ) as dag:
     check = business_day_check("KB100")

@@ -19,8 +19,7 @@ steps are in jobs/ (jobs.registry), run through jobs.common.airflow_task.execute
 
 from __future__ import annotations
 
-from _kokuho.defaults import ASSESSMENT_MORNING_CRON, DEFAULT_ARGS, START_DATE, TIMEZONE
-from _kokuho.params import run_params
+from _kokuho.defaults import ASSESSMENT_MORNING_CRON, TIMEZONE, jobnet_args
 from _kokuho.steps import job_task, run_day_check
 from _kokuho.tags import Tag
 from _kokuho.totals import totals_task
@@ -31,12 +30,7 @@ with DAG(
     dag_display_name="KB310 異動賦課ジョブネット",
     description="異動賦課・異動調定ファイル・税額変更通知書 (毎月の異動賦課日の朝)",
     doc_md=__doc__,
-    schedule=CronTriggerTimetable(ASSESSMENT_MORNING_CRON, timezone=TIMEZONE),
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
-    params=run_params(),
+    **jobnet_args(CronTriggerTimetable(ASSESSMENT_MORNING_CRON, timezone=TIMEZONE)),
     tags=[Tag.KOKUHO, Tag.ASSESSMENT, Tag.MONTHLY],
 ) as dag:
     check = run_day_check("KB310", "異動賦課日判定", rule="reassessment")

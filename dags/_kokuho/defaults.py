@@ -32,3 +32,12 @@ DEFAULT_ARGS = {
     "retry_delay": timedelta(minutes=5),
     "execution_timeout": timedelta(hours=4),
 }
+
+
+def jobnet_args(schedule) -> dict:
+    """The DAG arguments every kokuho job net shares: its schedule, the start date, no catchup,
+    one run at a time, the default task arguments and the run parameters (業務日・年度・団体)."""
+    from _kokuho.params import run_params
+
+    return {"schedule": schedule, "start_date": START_DATE, "catchup": False, "max_active_runs": 1,
+            "default_args": DEFAULT_ARGS, "params": run_params()}
