@@ -18,7 +18,6 @@ seed names 通知書番号, 仮徴収通知書番号 and 本徴収通知書番�
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import polars as pl
@@ -144,11 +143,6 @@ def figures(records: pl.DataFrame) -> dict:
     """Count and money totals of data records (what the trailer carries)."""
     s = records.select(pl.len().alias("count"), *[pl.col(c).sum() for c in MONEY_FIELDS]).row(0, named=True)
     return {k: int(v or 0) for k, v in s.items()}
-
-
-def staged_path(final: Path) -> Path:
-    """Where a step writes the file before its commit renames it to ``final``."""
-    return final.with_name(f".{final.name}.staged-{os.getpid()}")
 
 
 def read(path: Path) -> fw.ReadResult:

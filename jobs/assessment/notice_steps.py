@@ -394,26 +394,16 @@ def _figure(ctx: StepContext, name: str, value: int) -> None:
 def _write_print_file(ctx: StepContext, frame: pl.DataFrame, out: OutputSettings, final: Path) -> Path:
     from reports import print_data
 
-    paths.ensure_dir(final.parent)
-    for old in final.parent.glob(f".{final.name}.staged-*"):
-        old.unlink(missing_ok=True)  # left by a run that did not commit
-    staged = final.with_name(f".{final.name}.staged-{os.getpid()}")
-    try:
-        summary = print_data.write_frame(frame, ctx.config, staged, creation_date=ctx.business_date)
-        trailer = read_trailer(staged)
-    except BaseException:
-        staged.unlink(missing_ok=True)
-        raise
+    staged = ctx.stage_file(final)
+    summary = print_data.write_frame(frame, ctx.config, staged, creation_date=ctx.business_date)
+    trailer = read_trailer(staged)
     want = {"total_count": frame.height, "annual_tax_total": int(frame["annual_tax"].sum() or 0),
             "ordinary_total_sum": int(frame["ordinary_total"].sum() or 0),
             "withholding_total_sum": int(frame["withholding_total"].sum() or 0)}
     got = {k: trailer.get(k) for k in want}
     if got != want or summary.notices != frame.height:
-        staged.unlink(missing_ok=True)
         raise StepError(f"印刷データのトレーラが通知書と一致しません: トレーラ {got} ≠ 通知書 {want}", msg_id="KKB353E")
     ctx.totals.written += frame.height
-    ctx.on_commit(lambda: os.replace(staged, final))
-    ctx.output_file(final)
     ctx.message("KKB354I", f"印刷データ {paths.relative(final)} {frame.height:,}件 年税額合計 "
                            f"{want['annual_tax_total']:,}円 (トレーラと一致; 確定時に出力)")
     return final

@@ -33,7 +33,6 @@ own generation (``latest``), so a rerun reads what the first run read.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterable
 
 import polars as pl
@@ -497,26 +496,12 @@ def _payers(ctx: StepContext) -> pl.DataFrame | None:
 
 
 def _write_levy(ctx: StepContext, records: pl.DataFrame, head: dict, name: str) -> dict:
-    final = paths.ensure_dir(paths.outbox(LEDGER_OUTBOX)) / name
-    _remove_stale_staged(final)
-    staged = levy_file.staged_path(final)
-    try:
-        figs = levy_file.write(staged, records, head)
-    except BaseException:
-        staged.unlink(missing_ok=True)
-        raise
+    final = paths.outbox(LEDGER_OUTBOX) / name
+    figs = levy_file.write(ctx.stage_file(final), records, head)
     ctx.totals.written += records.height
-    ctx.on_commit(lambda: os.replace(staged, final))
-    ctx.output_file(final)
     ctx.message("KKB340I", f"調定ファイル {paths.relative(final)} {records.height:,}件 "
                            f"期別税額合計 {figs['amount']:,}円 (確定時に出力)")
     return figs
-
-
-def _remove_stale_staged(final) -> None:
-    """A run that did not commit leaves its hidden ``.<name>.staged-<pid>``: remove such leftovers."""
-    for old in final.parent.glob(f".{final.name}.staged-*"):
-        old.unlink(missing_ok=True)
 
 
 # --- FK210 異動賦課 ---------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import sys
 import traceback
 import unicodedata
@@ -254,6 +255,7 @@ class StepContext:
         self._rejects: list[pl.DataFrame] | None = None
         self._staged_errors: errorlist.StagedErrorList | None = None
         self._on_commit: list[Callable[[], None]] = []
+        self._staged_files: list[tuple[Path, Path]] = []
         self._files: list[Path] = []
         self._config: config_mod.Config | None = None
         self._calendar: bizcal.BusinessCalendar | None = None
@@ -323,6 +325,19 @@ class StepContext:
         """Run ``action`` after the outputs are committed (e.g. archive the input)."""
         self._on_commit.append(action)
 
+    def stage_file(self, final: Path) -> Path:
+        """A hidden staging name beside ``final`` for a file the step delivers (a return file,
+        print data): write it there; the commit renames it to ``final`` (and lists it as an
+        output), a failed run removes it. Leftovers of an earlier run that died are removed now."""
+        final = Path(final)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        for old in final.parent.glob(f".{final.name}.staged-*"):
+            old.unlink(missing_ok=True)
+        staged = final.with_name(f".{final.name}.staged-{os.getpid()}")
+        self._staged_files.append((staged, final))
+        self.output_file(final)
+        return staged
+
     def output_file(self, path: Path) -> None:
         """Name a file the step delivers (print data, a PDF ...): listed in the job log and the
         XCom (``files``) once committed. The step makes it appear itself (``on_commit``)."""
@@ -346,11 +361,15 @@ class StepContext:
         outs = [OutputGeneration(s.dataset, s.generation, s.rows, s.commit()) for s in self._staged]
         if self._staged_errors is not None:
             self._staged_errors.commit()
+        for staged, final in self._staged_files:
+            os.replace(staged, final)
         for action in self._on_commit:
             action()
         return outs
 
     def _discard(self) -> list[OutputGeneration]:
+        for staged, _final in self._staged_files:
+            staged.unlink(missing_ok=True)
         for s in self._staged:
             s.discard()
         if self._staged_errors is not None:

@@ -193,3 +193,23 @@ def test_figures_and_delivered_files(tmp_path, fail):
     else:
         assert r.files == [target] and target.exists() and r.to_dict()["files"] == [str(target)]
         assert "KKB071I 出力ファイル" in r.log_text
+
+
+def test_staged_file_appears_only_on_commit(kokuho_var):
+    out = kokuho_var / "outbox" / "bank" / "RETURN.dat"
+    out.parent.mkdir(parents=True)
+    (out.parent / ".RETURN.dat.staged-99999").write_bytes(b"left by a run that died")
+
+    def step(ctx, fail):
+        ctx.totals.count("data", read=1, accepted=1)
+        staged = ctx.stage_file(out)
+        staged.write_bytes(b"new")
+        assert not out.exists()
+        if fail:
+            raise StepError("invalid", rc=8)
+
+    r = run_step(spec(lambda ctx: step(ctx, True), outputs=()), business_date=DATE)
+    assert r.rc == 8 and not out.exists()
+    assert list(out.parent.iterdir()) == []  # the failed run's staged file and the old leftover are gone
+    r = run_step(spec(lambda ctx: step(ctx, False), outputs=()), business_date=DATE)
+    assert r.rc == 0 and out.read_bytes() == b"new" and [p.name for p in out.parent.iterdir()] == ["RETURN.dat"]
