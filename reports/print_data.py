@@ -352,20 +352,15 @@ def barcode_series(slots: pl.DataFrame, cfg: Config, *, fy: int) -> pl.Series:
     return pl.select(pl.when(pl.Series(printable)).then(codes).otherwise(None).alias("barcode"))["barcode"]
 
 
-_PAIRS = np.array([[48 + d // 10, 48 + d % 10] for d in range(100)], dtype=np.uint8)
-
-
 def _digit_block(values: np.ndarray, width: int) -> np.ndarray:
-    """(n, width) ASCII digits of non-negative integers, zero-filled (two digits a division)."""
-    out = np.empty((len(values), width), dtype=np.uint8)
-    v = values.astype(np.int64, copy=True)
-    k = width
-    while k >= 2:
-        v, r = np.divmod(v, 100)
-        out[:, k - 2:k] = _PAIRS[r]
-        k -= 2
-    if k == 1:
-        out[:, 0] = 48 + v % 10
+    """(n, width) ASCII digits of non-negative integers, zero-filled: the codec's compiled
+    number writer, on a block of its own."""
+    from jobs.common.fixedwidth.kernel import write_numbers
+
+    n = len(values)
+    out = np.empty((n, width), dtype=np.uint8)
+    write_numbers(out, np.zeros(1, dtype=np.int64), np.full(1, width, dtype=np.int64),
+                  np.ascontiguousarray(values, dtype=np.int64).reshape(n, 1), np.zeros((n, 1), dtype=np.bool_))
     return out
 
 

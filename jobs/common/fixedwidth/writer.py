@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from .fields import EncodeError, _rows_error, encode_field
+from .fields import EncodeError, _block_from_fixed_str, _rows_error, encode_field
 from .layout import Binding, Layout, RecordType
 
 
@@ -62,11 +62,12 @@ def encode_records(layout: Layout, rt: RecordType, df: pl.DataFrame) -> np.ndarr
     length = rt.fields[-1].end
     out = np.empty((n, length), dtype=np.uint8)
     raw_cols = np.zeros(length, dtype=bool)
-    numeric = [f for f in rt.fields if f.type == "numeric"]
-    if numeric and n:
-        _encode_numbers(layout, rt, df, numeric, out)
+    batched = {f.name for f in rt.fields if _number_like(f) or (f.type == "digits" and f.name in df.columns)}
+    if n:
+        _encode_numbers(layout, rt, df, [f for f in rt.fields if _number_like(f)], out)
+        _encode_digits(layout, rt, df, [f for f in rt.fields if f.type == "digits" and f.name in df.columns], out)
     for f in rt.fields:
-        if f.type == "numeric":
+        if f.name in batched and n:
             continue
         s = df.get_column(f.name) if f.name in df.columns else None
         try:
@@ -81,34 +82,94 @@ def encode_records(layout: Layout, rt: RecordType, df: pl.DataFrame) -> np.ndarr
     return out
 
 
+def _number_like(f) -> bool:
+    """Fields written as zero-filled unsigned numbers: numeric, and YYYYMMDD / YYMMDD dates."""
+    return f.type == "numeric" or (f.type == "date" and f.format in ("yyyymmdd", "yymmdd"))
+
+
+def _number_expr(f) -> pl.Expr:
+    c = pl.col(f.name)
+    if f.type == "date":
+        d = c.cast(pl.Date)
+        year = d.dt.year().cast(pl.Int64)
+        if f.format == "yymmdd":
+            year = year % 100
+        return year * 10_000 + d.dt.month().cast(pl.Int64) * 100 + d.dt.day().cast(pl.Int64)
+    return c.cast(pl.Int64)
+
+
 def _encode_numbers(layout: Layout, rt: RecordType, df: pl.DataFrame, fields, out: np.ndarray) -> None:
-    """All unsigned numeric fields of a record type in one compiled pass (checks first)."""
+    """All unsigned numeric fields (and YYYYMMDD/YYMMDD dates) of a record type: one Polars
+    select for the values, checks in numpy, then one compiled pass writing them all."""
     from .kernel import write_numbers
 
     for f in fields:
         if f.name not in df.columns and not f.blank:
             raise EncodeError(f"layout {layout.id}, {rt.label}: field {f.name} {f.label}: no value given and no default")
     given = [f for f in fields if f.name in df.columns]
-    exprs = [pl.col(f.name).cast(pl.Int64).fill_null(0).alias(f"v{j}") for j, f in enumerate(given)]
-    exprs += [pl.col(f.name).is_null().alias(f"z{j}") for j, f in enumerate(given)]
-    both = df.select(exprs) if given else pl.DataFrame()
     k = len(given)
-    vals = both.select(both.columns[:k]).to_numpy().astype(np.int64, copy=False) if k else np.zeros((df.height, 0), np.int64)
-    nulls = both.select(both.columns[k:]).to_numpy().astype(np.bool_, copy=False) if k else np.zeros((df.height, 0), np.bool_)
+    if not k:
+        for f in fields:
+            out[:, f.offset:f.offset + f.length] = 32
+        return
+    exprs = [_number_expr(f).fill_null(0).alias(f"v{j}") for j, f in enumerate(given)]
+    exprs += [pl.col(f.name).is_null().alias(f"z{j}") for j, f in enumerate(given)]
+    exprs += [pl.col(f.name).cast(pl.Date).dt.year().fill_null(2000).alias(f"y{j}")
+              for j, f in enumerate(given) if f.type == "date" and f.format == "yymmdd"]
+    sel = df.select(exprs)
+    vals = sel.select([f"v{j}" for j in range(k)]).to_numpy().astype(np.int64, copy=False)
+    nulls = sel.select([f"z{j}" for j in range(k)]).to_numpy().astype(np.bool_, copy=False)
     for j, f in enumerate(given):
+        where = f"layout {layout.id}, {rt.label}"
         if not f.blank and nulls[:, j].any():
-            raise EncodeError(f"layout {layout.id}, {rt.label}: {_rows_error(f, nulls[:, j], 'blank not allowed')}")
+            raise EncodeError(f"{where}: {_rows_error(f, nulls[:, j], 'blank not allowed')}")
+        if f.type == "date" and f.format == "yymmdd":
+            years = sel[f"y{j}"].to_numpy()
+            lo, hi = 2000 - (100 - f.century_pivot), 2000 + f.century_pivot
+            bad = ~nulls[:, j] & ((years < lo) | (years >= hi))
+            if bad.any():
+                raise EncodeError(f"{where}: {_rows_error(f, bad, f'year outside the 2-digit window {lo}–{hi - 1}', df[f.name])}")
         bad = (vals[:, j] < 0) | (vals[:, j] >= 10 ** f.length)
         if bad.any():
-            raise EncodeError(f"layout {layout.id}, {rt.label}: "
-                              f"{_rows_error(f, bad, f'does not fit {f.length} unsigned digits', df[f.name])}")
-    missing = [f for f in fields if f.name not in df.columns]
-    for f in missing:  # blank-allowed fields not given at all
-        out[:, f.offset:f.offset + f.length] = 32
-    if k:
-        write_numbers(out, np.array([f.offset for f in given], dtype=np.int64),
-                      np.array([f.length for f in given], dtype=np.int64),
-                      np.ascontiguousarray(vals), np.ascontiguousarray(nulls))
+            raise EncodeError(f"{where}: {_rows_error(f, bad, f'does not fit {f.length} unsigned digits', df[f.name])}")
+    for f in fields:
+        if f.name not in df.columns:  # blank-allowed fields not given at all
+            out[:, f.offset:f.offset + f.length] = 32
+    write_numbers(out, np.array([f.offset for f in given], dtype=np.int64),
+                  np.array([f.length for f in given], dtype=np.int64),
+                  np.ascontiguousarray(vals), np.ascontiguousarray(nulls))
+
+
+def _encode_digits(layout: Layout, rt: RecordType, df: pl.DataFrame, fields, out: np.ndarray) -> None:
+    """All digits fields (codes kept as strings, leading zeros and all) in one Polars select:
+    zero-filled to their width, checked in numpy, copied from the Arrow buffers."""
+    if not fields:
+        return
+    exprs = []
+    for j, f in enumerate(fields):
+        c = pl.col(f.name).cast(pl.String)
+        exprs += [c.fill_null("0" * f.length).str.zfill(f.length).alias(f"d{j}"), c.is_null().alias(f"z{j}")]
+    sel = df.select(exprs)
+    for j, f in enumerate(fields):
+        where = f"layout {layout.id}, {rt.label}"
+        w = f.length
+        filled, nulls = sel[f"d{j}"], sel[f"z{j}"].to_numpy()
+        if nulls.any() and not f.blank:
+            raise EncodeError(f"{where}: {_rows_error(f, nulls, 'blank not allowed')}")
+        lens = filled.str.len_bytes().to_numpy()
+        if (lens != w).any():
+            raise EncodeError(f"{where}: {_rows_error(f, lens != w, f'longer than {w} digits', df[f.name])}")
+        block = _block_from_fixed_str(f, filled, w)
+        nondigit = ((block - np.uint8(48)) > 9).any(axis=1)
+        if nondigit.any():
+            raise EncodeError(f"{where}: {_rows_error(f, nondigit, 'not digits', df[f.name])}")
+        if f.values is not None:
+            allowed = np.array([v.encode("ascii") for v in f.values], dtype=f"S{w}")
+            bad = ~np.isin(block.view(f"S{w}").ravel(), allowed) & ~nulls
+            if bad.any():
+                raise EncodeError(f"{where}: {_rows_error(f, bad, f'value not in {list(f.values)}', df[f.name])}")
+        block[nulls] = 32
+        out[:, f.offset:f.offset + w] = block
 
 
 def _cond(df: pl.DataFrame, cond, negate: bool) -> pl.Series:
