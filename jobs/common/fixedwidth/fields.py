@@ -42,6 +42,10 @@ def _pow10(n: int) -> np.ndarray:
     return (10 ** np.arange(n - 1, -1, -1, dtype=np.int64)).astype(np.int64)
 
 
+def _null_where_invalid(s: pl.Series, valid: np.ndarray) -> pl.Series:
+    return pl.select(pl.when(pl.Series(valid)).then(s).otherwise(None)).to_series().alias(s.name)
+
+
 def _is_blank(block: np.ndarray, space: int = SPACE) -> np.ndarray:
     return (block == space).all(axis=1)
 
@@ -101,8 +105,7 @@ def decode_numeric(f: Field, block: np.ndarray) -> tuple[pl.Series, np.ndarray]:
         valid = ok & ~blank
     s = pl.Series(f.name, np.where(valid, vals, 0), dtype=pl.Int64)
     if not valid.all():
-        s = s.set(pl.Series(~valid), None) if hasattr(s, "set") else s
-        s = pl.select(pl.when(pl.Series(valid)).then(s).otherwise(None)).to_series().alias(f.name)
+        s = _null_where_invalid(s, valid)
     return s, fault
 
 
@@ -149,7 +152,7 @@ def decode_zoned(f: Field, block: np.ndarray, ebcdic: bool) -> tuple[pl.Series, 
         valid = valid & ~blank
     s = pl.Series(f.name, vals, dtype=pl.Int64)
     if not valid.all():
-        s = pl.select(pl.when(pl.Series(valid)).then(s).otherwise(None)).to_series().alias(f.name)
+        s = _null_where_invalid(s, valid)
     return s, fault
 
 
@@ -169,7 +172,7 @@ def decode_packed(f: Field, block: np.ndarray) -> tuple[pl.Series, np.ndarray]:
     valid = fault == 0
     s = pl.Series(f.name, vals, dtype=pl.Int64)
     if not valid.all():
-        s = pl.select(pl.when(pl.Series(valid)).then(s).otherwise(None)).to_series().alias(f.name)
+        s = _null_where_invalid(s, valid)
     return s, fault
 
 
@@ -242,7 +245,7 @@ def decode_date(f: Field, block: np.ndarray, layout: Layout) -> tuple[pl.Series,
     s = pl.Series(f.name, np.where(valid, days, _EPOCH).astype("datetime64[D]"))
     s = s.cast(pl.Date)
     if not valid.all():
-        s = pl.select(pl.when(pl.Series(valid)).then(s).otherwise(None)).to_series().alias(f.name)
+        s = _null_where_invalid(s, valid)
     return s.alias(f.name), fault
 
 
@@ -330,13 +333,8 @@ def decode_field(f: Field, block: np.ndarray, layout: Layout, ebcdic_raw: np.nda
     t = f.type
     if t == "digits":
         s, fault = decode_digits(f, block)
-        if f.blank:
-            fault[(fault == 2)] = 0
-        elif (fault == 0).any():
-            pass
         if not f.blank:
-            blank = _is_blank(block)
-            fault[blank] = 2
+            fault[_is_blank(block)] = 2
         return s, fault
     if t == "numeric":
         s, fault = decode_numeric(f, block)
