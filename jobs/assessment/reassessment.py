@@ -40,12 +40,7 @@ from jobs.common import config as config_mod
 from . import installments as inst
 
 CORRECTION_SCHEMA: dict[str, pl.DataType] = {
-    "fy": pl.Int32(),
-    "household_id": pl.String(),
-    "installment_no": pl.Int32(),
-    "method": pl.String(),
-    "month": pl.Int32(),
-    "due_date": pl.Date(),
+    **{k: v for k, v in inst.SCHEMA.items() if k != "amount"},  # the installment's key and dates
     "amount_before": pl.Int64(),
     "amount_after": pl.Int64(),
     "change": pl.Int64(),

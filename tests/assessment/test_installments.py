@@ -14,19 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jobs.assessment import installments as inst
-from jobs.common import bizcal, config
+from jobs.common import bizcal
 
 D = dt.date
-
-
-@pytest.fixture(scope="module")
-def cfg():
-    return config.load("111007", 2026)
-
-
-@pytest.fixture(scope="module")
-def schedule(cfg):
-    return inst.Schedule.from_config(cfg)
 
 
 def test_schedule_from_config(cfg, schedule):

@@ -15,19 +15,8 @@ from hypothesis import strategies as st
 from jobs.assessment import installments as inst
 from jobs.assessment import reassessment as ra
 from jobs.assessment import withholding as wh
-from jobs.common import config
 
 D = dt.date
-
-
-@pytest.fixture(scope="module")
-def cfg():
-    return config.load("111007", 2026)
-
-
-@pytest.fixture(scope="module")
-def schedule(cfg):
-    return inst.Schedule.from_config(cfg)
 
 
 @pytest.fixture(scope="module")

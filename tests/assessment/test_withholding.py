@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 from jobs.assessment import installments as inst
 from jobs.assessment import withholding as wh
-from jobs.common import config
 
 D = dt.date
 JD = D(2026, 7, 1)     # judgment date (当初賦課)
@@ -22,18 +21,8 @@ FY_END = D(2027, 3, 31)
 
 
 @pytest.fixture(scope="module")
-def cfg():
-    return config.load("111007", 2026)
-
-
-@pytest.fixture(scope="module")
 def rules(cfg):
     return wh.WithholdingRules.from_config(cfg)
-
-
-@pytest.fixture(scope="module")
-def schedule(cfg):
-    return inst.Schedule.from_config(cfg)
 
 
 def household(hid, annual, births, *, pension=1_200_000, ltc=60_000, head_insured=True, nominal=False,
