@@ -83,7 +83,17 @@ def _build() -> dict[str, JobSpec]:
             record_types=("header", "data", "trailer", "end"),
             description="金融機関からの口座振替結果ファイル (全銀 種別91) を取り込む",
         ),
-    ] + _assessment_jobs() + _notice_jobs()
+        _intake(
+            "SN200", "窓口収納データ取込", inbox="counter", layout="counter_payment",
+            record_types=("header", "data", "trailer"),
+            description="指定金融機関・窓口で納付書により納付された収納データを取り込む",
+        ),
+        _intake(
+            "SN210", "コンビニ等収納データ取込", inbox="cvs", layout="cvs_payment",
+            record_types=("header", "data", "trailer"),
+            description="収納代行会社からのコンビニ・クレジットカード・スマホ決済の速報・確報データを取り込む",
+        ),
+    ] + _assessment_jobs() + _notice_jobs() + _collection_jobs()
     return {s.job_id: s for s in specs}
 
 
@@ -133,6 +143,29 @@ def _notice_jobs() -> list[JobSpec]:
                 after=("FK210",),
                 description="税額変更通知書・納付書の印刷データ (var/outbox/print/) と PDF "
                             "(var/reports/notices/<世代>/) を作る"),
+    ]
+
+
+def _collection_jobs() -> list[JobSpec]:
+    """収納: 調定登録 and 消込 per channel; see jobs/collection/steps.py."""
+    from jobs.collection import steps
+
+    def post(job_id: str, name: str, channel: str, source: str, after: tuple[str, ...], text: str) -> JobSpec:
+        return JobSpec(job_id, name, steps.post_channel, inputs=(source,), outputs=(f"reconciliation_{channel}",),
+                       after=after, options=MappingProxyType({"channel": channel}), description=text)
+
+    return [
+        JobSpec("SN100", "調定登録", steps.register_levy, after=("FK140",),
+                description="賦課の調定ファイル (var/outbox/ledger/) を収納台帳の通知書・期別・調定履歴に登録し、"
+                            "調定待ちの保留納付を消込する"),
+        post("SN115", "口座振替結果消込", "debit", "zengin_91_result", ("SN110", "SN100"),
+             "口座振替結果 (振替済) を消込し、振替不能を記録する"),
+        post("SN205", "窓口収納消込", "counter", "counter_payment", ("SN200", "SN100"),
+             "窓口・指定金融機関の収納データを通知書番号・期別で消込する"),
+        post("SN215", "コンビニ等収納消込", "cvs", "cvs_payment", ("SN210", "SN100"),
+             "コンビニ・クレジット・スマホ決済の速報 (督促保留)・確報 (消込)・速報取消を処理する"),
+        post("SN235", "年金特徴収納消込", "pension", "pension_withholding_result", ("SN100",),
+             "年金特別徴収の徴収結果 (pension_withholding_result) を消込する"),
     ]
 
 

@@ -1,0 +1,201 @@
+"""Channel adapters: an input file read by the codec → the normalized payment frame.
+
+One adapter per channel (README.md "Normalized payment frame"). Every record the codec read
+becomes one row — records the codec rejected too (``parse_error`` set), so the 消込データ of a
+file always holds all of its data records and the money reconciles with the trailer.
+
+| channel | layout | key from |
+|---|---|---|
+| counter 窓口・指定金融機関 | ``counter_payment`` | 賦課年度・通知書番号・期別 fields |
+| cvs / credit / app (収納代行) | ``cvs_payment`` | the barcode's 自由使用欄 (``notices.cvs.free_field``) |
+| debit 口座振替 | ``zengin_91_result`` | the 顧客番号 (``keys.customer_number``) |
+| pension 年金特別徴収 | dataset ``pension_withholding_result`` | its columns |
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from jobs.common import gs1
+from jobs.common.config import Config
+from jobs.common.fixedwidth import ReadResult
+
+from . import keys
+from .reconcile import empty_payments, normalize
+
+CVS_KINDS = {"01": "provisional", "02": "confirmed", "03": "cancel"}
+
+
+@dataclass(frozen=True)
+class Source:
+    path: Path
+    name: str
+    sha256: str
+
+
+def channel_of_agent(cfg: Config, agent: pl.Expr) -> pl.Expr:
+    """cvs / credit / app from the agent's CVS code (collection.agent_codes; 3 digits)."""
+    code3 = agent.str.strip_chars().str.slice(-3)
+    credit = [str(c) for c in cfg.get("collection.agent_codes.credit")]
+    app = [str(c) for c in cfg.get("collection.agent_codes.app")]
+    return (pl.when(code3.is_in(credit)).then(pl.lit("credit"))
+            .when(code3.is_in(app)).then(pl.lit("app")).otherwise(pl.lit("cvs")))
+
+
+def payment_kind(cfg: Config, channel: pl.Expr) -> pl.Expr:
+    kinds = {k: str(v) for k, v in cfg.get("collection.payment_kinds").items()}
+    return channel.replace_strict(kinds, default=None, return_dtype=pl.String)
+
+
+def _base(res: ReadResult, src: Source, data: pl.DataFrame) -> list[pl.Expr]:
+    lead, stride = res.lead_in_length, res.stride
+    return [pl.lit(src.name).alias("source_file"), pl.lit(src.sha256).alias("source_sha256"),
+            pl.col("record_no").cast(pl.Int64),
+            (lead + (pl.col("record_no").cast(pl.Int64) - 1) * stride).alias("byte_offset")]
+
+
+def codec_errors(res: ReadResult, src: Source, channel: str, cfg: Config) -> pl.DataFrame:
+    """Data records the codec rejected, as payment rows with ``parse_error`` (first reason)."""
+    rej = res.rejects.filter(pl.col("record_type").is_null() | (pl.col("record_type") == "data"))
+    if rej.height == 0:
+        return empty_payments()
+    first = rej.sort("record_no").unique(subset=["record_no"], keep="first", maintain_order=True)
+    return normalize(first.select(
+        pl.lit(channel).alias("channel"), pl.lit(src.name).alias("source_file"),
+        pl.lit(src.sha256).alias("source_sha256"), "record_no", "byte_offset", "raw",
+        pl.lit("confirmed").alias("kind"), pl.lit(0, dtype=pl.Int64).alias("amount"),
+        payment_kind(cfg, pl.lit(channel)).alias("payment_kind"),
+        pl.concat_str([pl.lit(src.sha256), pl.col("record_no").cast(pl.String)], separator=":").alias("dedup_key"),
+        pl.format("{}: {}", pl.col("label").fill_null("レコード"), "reason").alias("parse_error"),
+        pl.col("field").alias("error_field")))
+
+
+def counter(res: ReadResult, src: Source, cfg: Config) -> pl.DataFrame:
+    d = res.frames["data"]
+    rows = d.select(
+        pl.lit("counter").alias("channel"), *_base(res, src, d), pl.lit("confirmed").alias("kind"),
+        pl.col("levy_year").cast(pl.Int32, strict=False), "notice_number",
+        pl.col("installment_no").cast(pl.Int32), pl.col("amount").cast(pl.Int64), "paid_date", "received_date",
+        pl.col("payment_kind").fill_null(payment_kind(cfg, pl.lit("counter"))), "bank_code", "branch_code",
+        # the same slip paid twice has the same 通し番号; without one, the same key/amount/day/branch
+        pl.concat_str([pl.lit("counter"), "levy_year", "notice_number", pl.col("installment_no").cast(pl.String),
+                       pl.col("amount").cast(pl.String), pl.col("paid_date").cast(pl.String), "bank_code",
+                       "branch_code", pl.col("slip_serial").fill_null("")], separator=":").alias("dedup_key"))
+    return pl.concat([normalize(rows), codec_errors(res, src, "counter", cfg)], how="vertical")
+
+
+def cvs(res: ReadResult, src: Source, cfg: Config) -> pl.DataFrame:
+    """収納代行 (CVS, credit card, smartphone apps): the barcode is verified (check digit, AI,
+    company code, amount ceiling) and its 自由使用欄 gives the key."""
+    d = res.frames["data"]
+    digits = pl.concat_str(["ai", "company_code", "free_field", "reissue", "deadline", "stamp_flag",
+                            pl.col("amount").cast(pl.String).str.zfill(6), "check_digit"])
+    df = d.with_columns(digits.alias("barcode"))
+    company = str(cfg.get("cvs.company_code"))
+    ceiling = min(int(cfg.get("cvs.barcode.max_amount")), gs1.FIELD_MAX_AMOUNT)
+    bad_cd = pl.col("barcode").map_batches(_check_digit_ok, return_dtype=pl.Boolean).not_()
+    free = keys.free_field_exprs(cfg, pl.col("free_field"))
+    df = df.with_columns(
+        pl.when(pl.col("ai") != gs1.AI).then(pl.lit("識別子(AI)が91ではありません"))
+        .when(bad_cd).then(pl.format("チェックデジットが不正です (バーコード {})", "barcode"))
+        .when(pl.col("company_code") != company)
+        .then(pl.format("請求書発行企業コード {} は本市のもの ({}) ではありません", "company_code", pl.lit(company)))
+        .when(pl.col("amount") > ceiling).then(pl.format("金額が取扱上限 {}円 を超えています", pl.lit(ceiling)))
+        .when(free["tax_code"].is_not_null() & (free["tax_code"] != str(cfg.get("notices.cvs.tax_code"))))
+        .then(pl.format("自由使用欄の税目コード {} は国保税ではありません", free["tax_code"]))
+        .alias("parse_error"),
+        pl.when(bad_cd).then(pl.lit("check_digit")).when(pl.col("amount") > ceiling).then(pl.lit("amount"))
+        .alias("error_field"))
+    channel = channel_of_agent(cfg, pl.col("agent_code"))
+    rows = df.select(
+        channel.alias("channel"), *_base(res, src, df),
+        pl.col("data_kind").replace_strict(CVS_KINDS, default="unknown").alias("kind"),
+        free["fy"].cast(pl.Int32, strict=False).alias("levy_year"),
+        pl.when(free["household_id"].is_not_null()).then(pl.lit("1") + free["household_id"]).alias("notice_number"),
+        free["installment_no"].cast(pl.Int32, strict=False).alias("installment_no"),
+        pl.col("amount").cast(pl.Int64), "paid_date",
+        pl.when(pl.col("data_kind") == "02").then(pl.col("transfer_date")).alias("received_date"),
+        payment_kind(cfg, channel).alias("payment_kind"), pl.col("agent_code"), "store_code", "barcode",
+        # one store transaction: the same barcode paid at the same store and minute
+        pl.concat_str(["barcode", pl.col("store_code").fill_null(""), pl.col("paid_date").cast(pl.String),
+                       pl.col("paid_time").fill_null("")], separator=":").alias("dedup_key"),
+        "parse_error", "error_field")
+    return pl.concat([normalize(rows), codec_errors(res, src, "cvs", cfg)], how="vertical")
+
+
+def debit(res: ReadResult, src: Source, cfg: Config) -> pl.DataFrame:
+    """口座振替 results: 振替結果コード 0 posts; 1/2/3/4/8/9 are 振替不能 (no money)."""
+    frames = res.frames
+    d = frames["data"]
+    heads = frames.get("header")
+    d = _with_group_debit_date(d, heads, res)
+    k = keys.parse_customer_number(pl.col("customer_number"))
+    rows = d.select(
+        pl.lit("debit").alias("channel"), *_base(res, src, d),
+        pl.when(pl.col("result_code") == "0").then(pl.lit("confirmed")).otherwise(pl.lit("debit_failed"))
+        .alias("kind"),
+        k["levy_year"].alias("levy_year"), k["notice_number"].alias("notice_number"),
+        k["installment_no"].alias("installment_no"), pl.col("amount").cast(pl.Int64),
+        pl.col("debit_date").alias("paid_date"),
+        pl.when(pl.col("result_code") == "0").then(pl.col("debit_date")).alias("received_date"),
+        payment_kind(cfg, pl.lit("debit")).alias("payment_kind"), "bank_code", "branch_code", "result_code",
+        pl.concat_str([pl.lit("debit"), "customer_number", pl.col("debit_date").cast(pl.String)],
+                      separator=":").alias("dedup_key"),
+        pl.when(k["notice_number"].is_null()).then(pl.format("顧客番号 {} の形式が不正です", "customer_number"))
+        .alias("parse_error"))
+    return pl.concat([normalize(rows), codec_errors(res, src, "debit", cfg)], how="vertical")
+
+
+def _with_group_debit_date(d: pl.DataFrame, heads: pl.DataFrame | None, res: ReadResult) -> pl.DataFrame:
+    """The 引落日 (MMDD in the group's header) as a date for each data record: the header record
+    before it; the year is the one that puts the date nearest the file's processing (set later
+    by the step through ``debit_year``)."""
+    if heads is None or heads.height == 0:
+        return d.with_columns(pl.lit(None, dtype=pl.Date).alias("debit_date"))
+    h = heads.select(pl.col("record_no").alias("_hno"), pl.col("debit_date").alias("_mmdd")).sort("_hno")
+    out = d.sort("record_no").join_asof(h, left_on="record_no", right_on="_hno", strategy="backward")
+    year = int(getattr(res, "debit_year", 0) or dt.date.today().year)
+    return out.with_columns(
+        pl.concat_str([pl.lit(str(year)), pl.col("_mmdd")]).str.to_date("%Y%m%d", strict=False).alias("debit_date")
+    ).drop("_hno", "_mmdd")
+
+
+def pension(frame: pl.DataFrame, cfg: Config) -> pl.DataFrame:
+    """The pension cycle's result dataset (README.md) → payment rows."""
+    return normalize(frame.select(
+        pl.lit("pension").alias("channel"), "source_file", "source_sha256", pl.col("record_no").cast(pl.Int64),
+        pl.lit(0, dtype=pl.Int64).alias("byte_offset"), pl.lit("confirmed").alias("kind"),
+        pl.col("levy_year").cast(pl.Int32), "notice_number", pl.col("installment_no").cast(pl.Int32),
+        pl.col("amount").cast(pl.Int64), pl.col("received_date").alias("paid_date"), "received_date",
+        payment_kind(cfg, pl.lit("pension")).alias("payment_kind"), pl.col("payer_code").alias("agent_code"),
+        pl.concat_str([pl.lit("pension"), pl.col("levy_year").cast(pl.String), "notice_number",
+                       pl.col("installment_no").cast(pl.String), "payer_code",
+                       pl.col("received_date").cast(pl.String)], separator=":").alias("dedup_key")))
+
+
+def _check_digit_ok(s: pl.Series) -> pl.Series:
+    """Modulus 10 / weights 3,1 from the right (``gs1.check_digit``), over a digit matrix."""
+    ok = (s.str.len_bytes() == gs1.LENGTH) & s.str.contains(r"^[0-9]+$")
+    ok = ok.fill_null(False)
+    good = s.filter(ok)
+    if good.len() == 0:
+        return ok
+    m = np.frombuffer("".join(good.to_list()).encode("ascii"), dtype=np.uint8).reshape(-1, gs1.LENGTH) - 48
+    weights = np.where(np.arange(gs1.LENGTH - 1)[::-1] % 2 == 0, 3, 1)
+    cd = (10 - (m[:, :-1].astype(np.int64) @ weights) % 10) % 10
+    valid = pl.Series(cd == m[:, -1])
+    out = ok.to_numpy().copy()
+    out[out] = valid.to_numpy()
+    return pl.Series(out, dtype=pl.Boolean)
+
+
+ADAPTERS: dict[str, Callable[[ReadResult, Source, Config], pl.DataFrame]] = {
+    "counter": counter, "cvs": cvs, "debit": debit,
+}
+LAYOUTS = {"counter": "counter_payment", "cvs": "cvs_payment", "debit": "zengin_91_result"}

@@ -1,0 +1,418 @@
+"""SQLAlchemy 2 models of the 収納 ledger: the seed's 別添2 「(2)国民健康保険(徴収)」 items.
+
+| table | seed item group |
+|---|---|
+| ``notice`` | 通知書情報 (1–17) |
+| ``installment`` | 期別情報 (18–70) |
+| ``payment`` | 納付履歴情報 (71–101) |
+| ``refund`` / ``refund_offset`` | 還付 (102–181; 充当元先 … 108–110 are ``refund_offset``) |
+| ``levy_history`` | 調定履歴情報 (182–217) |
+| ``card_applicant`` | クレジットカード納付申込者 (218–250) |
+| ``write_off`` | 不納欠損情報 (251–273) |
+| ``reconciliation`` | 消込データ情報 (274–311): every payment record read, matched or not |
+
+and the project's own: ``posted_file`` (one row per input file posted, by SHA-256: the file-level
+idempotency key), ``debit_mandate`` / ``debit_request`` (口座振替), ``schema_migrations``.
+
+Every table carries 操作者ID / 操作年月日 / 操作時刻 (``operator_id``, ``operated_date``,
+``operated_time``) as the seed lists; batch steps write their job id as the operator. Column
+``info["label"]`` holds the Japanese item name. Money is BIGINT yen. The 個人番号 is never stored
+(the ledger knows people by 宛名番号 ``person_id``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, Boolean, Date, Integer, MetaData, String, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+metadata = MetaData()
+
+
+class Base(DeclarativeBase):
+    metadata = metadata
+
+
+def col(label: str, type_=None, *, pk: bool = False, nullable: bool = True, default=None, **kw):
+    args = (type_,) if type_ is not None else ()
+    if pk:
+        kw.setdefault("autoincrement", False)  # natural keys only (DuckDB has no SERIAL)
+    if isinstance(default, bool):
+        kw.setdefault("server_default", text("true" if default else "false"))
+    elif isinstance(default, int):
+        kw.setdefault("server_default", text(str(default)))
+    return mapped_column(*args, primary_key=pk, nullable=nullable and not pk, default=default,
+                         info={"label": label}, **kw)
+
+
+def money(label: str):
+    return mapped_column(BigInteger, nullable=False, default=0, server_default=text("0"), info={"label": label})
+
+
+class Audit:
+    """操作者ID・操作年月日・操作時刻 and 削除フラグ, on every table."""
+
+    deleted: Mapped[bool] = col("削除フラグ", Boolean, nullable=False, default=False)
+    operator_id: Mapped[str] = col("操作者ID", String(16), nullable=False)
+    operated_date: Mapped[dt.date] = col("操作年月日", Date, nullable=False)
+    operated_time: Mapped[str] = col("操作時刻", String(6), nullable=False)  # HHMMSS
+
+
+class InstallmentKey:
+    """The key of an installment (期別): 市区町村コード, 賦課年度, 対象年度, 通知書番号, 期別."""
+
+    municipality_code: Mapped[str] = col("市区町村コード", String(6), nullable=False)
+    levy_year: Mapped[int] = col("賦課年度", Integer, nullable=False)
+    target_year: Mapped[int] = col("対象年度", Integer, nullable=False)
+    notice_number: Mapped[str] = col("通知書番号", String(11), nullable=False)
+    installment_no: Mapped[int] = col("期別", Integer, nullable=False)
+
+
+class Notice(Audit, Base):
+    __tablename__ = "notice"
+    __table_args__ = {"info": {"label": "通知書情報"}}
+
+    municipality_code: Mapped[str] = col("市区町村コード", String(6), pk=True)
+    levy_year: Mapped[int] = col("賦課年度", Integer, pk=True)
+    target_year: Mapped[int] = col("対象年度", Integer, pk=True)
+    notice_number: Mapped[str] = col("通知書番号", String(11), pk=True)
+    business_code: Mapped[str] = col("国保業務詳細コード", String(4), nullable=False)
+    latest_flag: Mapped[bool] = col("最新フラグ", Boolean, nullable=False, default=True)
+    person_id: Mapped[str] = col("宛名番号", String(10), nullable=False)
+    household_id: Mapped[str] = col("世帯番号", String(10), nullable=False)
+    collection_method: Mapped[str] = col("徴収方法区分", String(1), nullable=False)
+    statutory_due_date: Mapped[dt.date | None] = col("法定納期限", Date)
+    previous_due_date: Mapped[dt.date | None] = col("変更前納期限", Date)
+    write_off_date: Mapped[dt.date | None] = col("欠損年月日", Date)
+    insured_symbol_number: Mapped[str | None] = col("国保記号番号", String(20))
+
+
+class Installment(InstallmentKey, Audit, Base):
+    __tablename__ = "installment"
+    __table_args__ = {"info": {"label": "期別情報"}}
+
+    municipality_code: Mapped[str] = col("市区町村コード", String(6), pk=True)
+    levy_year: Mapped[int] = col("賦課年度", Integer, pk=True)
+    target_year: Mapped[int] = col("対象年度", Integer, pk=True)
+    notice_number: Mapped[str] = col("通知書番号", String(11), pk=True)
+    installment_no: Mapped[int] = col("期別", Integer, pk=True)
+    business_code: Mapped[str] = col("国保業務詳細コード", String(4), nullable=False)
+    collection_method: Mapped[str] = col("徴収方法区分", String(1), nullable=False)
+    latest_flag: Mapped[bool] = col("最新フラグ", Boolean, nullable=False, default=True)
+    person_id: Mapped[str] = col("宛名番号", String(10), nullable=False)
+    household_id: Mapped[str] = col("世帯番号", String(10), nullable=False)
+    due_date: Mapped[dt.date] = col("期別納期限", Date, nullable=False)
+    changed_due_date: Mapped[dt.date | None] = col("変更納期限", Date)
+    statutory_due_date: Mapped[dt.date | None] = col("法定納期限", Date)
+    assessed_correction_date: Mapped[dt.date | None] = col("課税課更正日", Date)
+    correction_seq: Mapped[int] = col("更正順番", Integer, nullable=False, default=0)
+    levy_amount: Mapped[int] = money("期別税(料)額")
+    late_fee_amount: Mapped[int] = money("期別延滞金額")
+    dunning_fee_amount: Mapped[int] = money("期別督促手数料")
+    medical_general: Mapped[int] = money("期別医療一般分")
+    medical_retired: Mapped[int] = money("期別医療退職分")
+    care_general: Mapped[int] = money("期別介護一般分")
+    care_retired: Mapped[int] = money("期別介護退職分")
+    support_general: Mapped[int] = money("期別支援一般分")
+    support_retired: Mapped[int] = money("期別支援退職分")
+    child_general: Mapped[int] = money("期別子ども・子育て支援金分")
+    payer_code: Mapped[str | None] = col("特別徴収義務者コード", String(3))
+    # 収納の累計 (the sum of this installment's 納付履歴 本税, kept with every posting)
+    paid_amount: Mapped[int] = money("累計収納額")
+    # 速報 (CVS) amounts not yet confirmed: they hold back 督促
+    provisional_amount: Mapped[int] = money("速報額")
+    last_paid_date: Mapped[dt.date | None] = col("最終領収日", Date)
+    last_received_date: Mapped[dt.date | None] = col("最終収入日", Date)
+    dunning_issued_date: Mapped[dt.date | None] = col("督促状発行日", Date)
+    dunning_stopped_date: Mapped[dt.date | None] = col("督促状停止日", Date)
+    dunning_returned_date: Mapped[dt.date | None] = col("督促状返戻日", Date)
+    dunning_public_notice_date: Mapped[dt.date | None] = col("督促状公示日", Date)
+    reminder_stopped_date: Mapped[dt.date | None] = col("催告状停止日", Date)
+    notice_returned_date: Mapped[dt.date | None] = col("納税通知書返戻日", Date)
+    notice_public_date: Mapped[dt.date | None] = col("納税通知書公示日", Date)
+    write_off_date: Mapped[dt.date | None] = col("不納欠損年月日", Date)
+    write_off_amount: Mapped[int] = money("不納欠損額")
+    carried_year: Mapped[int | None] = col("繰越年度", Integer)
+    carried_date: Mapped[dt.date | None] = col("繰越年月日", Date)
+    limitation_date: Mapped[dt.date | None] = col("時効予定日", Date)
+    notice_sent_date: Mapped[dt.date | None] = col("納通発送年月日", Date)
+    overpayment_cause: Mapped[str | None] = col("過誤納金発生事由コード", String(2))
+
+
+class Payment(InstallmentKey, Audit, Base):
+    """納付履歴: one row per amount booked to an installment (収納, 還付 out, 充当 out/in)."""
+
+    __tablename__ = "payment"
+    __table_args__ = {"info": {"label": "納付履歴情報"}}
+
+    source_sha256: Mapped[str] = col("入力ファイルSHA-256", String(64), pk=True)
+    record_no: Mapped[int] = col("レコード番号", BigInteger, pk=True)
+    line_no: Mapped[int] = col("明細番号", Integer, pk=True)
+    business_code: Mapped[str] = col("国保業務詳細コード", String(4), nullable=False)
+    collection_method: Mapped[str] = col("徴収方法区分", String(1), nullable=False)
+    latest_flag: Mapped[bool] = col("最新フラグ", Boolean, nullable=False, default=True)
+    # 還付充当区分: 0 収納, 1 還付, 2 充当元 (out), 3 充当先 (in)
+    refund_offset_kind: Mapped[str] = col("還付充当区分", String(1), nullable=False)
+    # 出納区分: 1 収入, 2 戻出 (refund / offset out)
+    cash_kind: Mapped[str] = col("出納区分", String(1), nullable=False)
+    tax_amount: Mapped[int] = money("本税収入額")
+    late_fee_amount: Mapped[int] = money("延滞金収入額")
+    dunning_fee_amount: Mapped[int] = money("督促手数料収入額")
+    received_date: Mapped[dt.date | None] = col("収入日", Date)
+    paid_date: Mapped[dt.date | None] = col("領収日", Date)
+    payment_kind: Mapped[str] = col("納付区分", String(2), nullable=False)
+    channel: Mapped[str] = col("納付チャネル", String(8), nullable=False)
+    bank_code: Mapped[str | None] = col("金融機関コード", String(4))
+    branch_code: Mapped[str | None] = col("店舗番号", String(3))
+    cvs_store_code: Mapped[str | None] = col("収納コンビニ店舗コード", String(7))
+    agent_code: Mapped[str | None] = col("収納コンビニ支店コード(本部コード)", String(4))
+    job_id: Mapped[str] = col("ジョブID", String(8), nullable=False)
+    generation: Mapped[str] = col("世代", String(32), nullable=False)
+
+
+class LevyHistory(InstallmentKey, Audit, Base):
+    __tablename__ = "levy_history"
+    __table_args__ = {"info": {"label": "調定履歴情報"}}
+
+    source_sha256: Mapped[str] = col("入力ファイルSHA-256", String(64), pk=True)
+    record_no: Mapped[int] = col("レコード番号", BigInteger, pk=True)
+    business_code: Mapped[str] = col("国保業務詳細コード", String(4), nullable=False)
+    collection_method: Mapped[str] = col("徴収方法区分", String(1), nullable=False)
+    latest_flag: Mapped[bool] = col("最新フラグ", Boolean, nullable=False, default=True)
+    levy_kind: Mapped[str] = col("調定区分", String(1), nullable=False)  # 1 当初 2 更正
+    correction_seq: Mapped[int] = col("更正順番", Integer, nullable=False)
+    correction_date: Mapped[dt.date] = col("更正年月日", Date, nullable=False)
+    person_id: Mapped[str] = col("宛名番号", String(10), nullable=False)
+    due_date: Mapped[dt.date] = col("納期限", Date, nullable=False)
+    levy_amount: Mapped[int] = money("期別税(料)額")
+    change_amount: Mapped[int] = money("増減額")
+    medical_general: Mapped[int] = money("期別医療一般分")
+    medical_retired: Mapped[int] = money("期別医療退職分")
+    care_general: Mapped[int] = money("期別介護一般分")
+    care_retired: Mapped[int] = money("期別介護退職分")
+    support_general: Mapped[int] = money("期別支援一般分")
+    support_retired: Mapped[int] = money("期別支援退職分")
+    child_general: Mapped[int] = money("期別子ども・子育て支援金分")
+    correction_content: Mapped[str | None] = col("更正内容", String(2))
+    job_id: Mapped[str] = col("ジョブID", String(8), nullable=False)
+
+
+class Refund(Audit, Base):
+    """還付: one row per refund decided (還付決議), with its 還付加算金 and account."""
+
+    __tablename__ = "refund"
+    __table_args__ = {"info": {"label": "還付情報"}}
+
+    refund_id: Mapped[str] = col("還付処理番号", String(20), pk=True)
+    municipality_code: Mapped[str] = col("市区町村コード", String(6), nullable=False)
+    person_id: Mapped[str] = col("還付先 宛名番号", String(10), nullable=False)
+    cause_code: Mapped[str] = col("還付発生事由", String(2), nullable=False)
+    occurred_date: Mapped[dt.date] = col("還付発生年月日", Date, nullable=False)
+    amount: Mapped[int] = money("還付発生納付額")
+    interest: Mapped[int] = money("還付加算金")
+    interest_start_date: Mapped[dt.date | None] = col("加算金起算日", Date)
+    decision_date: Mapped[dt.date] = col("還付決議年月日", Date, nullable=False)
+    payment_decision_date: Mapped[dt.date | None] = col("支払決議年月日", Date)
+    payment_date: Mapped[dt.date | None] = col("支払日", Date)
+    limitation_date: Mapped[dt.date | None] = col("還付時効年月日", Date)
+    status: Mapped[str] = col("還付処理状態コード", String(1), nullable=False)  # 1 決議 2 振込依頼 3 支払済 9 取消
+    method: Mapped[str] = col("還付先区分コード", String(1), nullable=False)  # 1 口座 2 窓口
+    bank_code: Mapped[str | None] = col("還付口座金融機関コード", String(4))
+    branch_code: Mapped[str | None] = col("還付口座店舗番号", String(3))
+    account_type: Mapped[str | None] = col("還付口座種別コード", String(1))
+    account_number: Mapped[str | None] = col("還付口座番号", String(7))
+    account_holder_kana: Mapped[str | None] = col("還付口座名義人 カナ", String(30))
+    transfer_file: Mapped[str | None] = col("振込ファイル", String(120))
+    job_id: Mapped[str] = col("ジョブID", String(8), nullable=False)
+
+
+class RefundOffset(Audit, Base):
+    """還付・充当 lines: which installment's 過誤納 went to which refund or 充当先."""
+
+    __tablename__ = "refund_offset"
+    __table_args__ = {"info": {"label": "還付充当明細"}}
+
+    decision_id: Mapped[str] = col("還付充当決議番号", String(20), pk=True)
+    line_no: Mapped[int] = col("明細番号", Integer, pk=True)
+    kind: Mapped[str] = col("還付充当区分", String(1), nullable=False)  # 1 還付 2 充当
+    municipality_code: Mapped[str] = col("市区町村コード", String(6), nullable=False)
+    person_id: Mapped[str] = col("宛名番号", String(10), nullable=False)
+    from_levy_year: Mapped[int] = col("充当元 賦課年度", Integer, nullable=False)
+    from_notice_number: Mapped[str] = col("充当元 通知書番号", String(11), nullable=False)
+    from_installment_no: Mapped[int] = col("充当元 期別", Integer, nullable=False)
+    to_levy_year: Mapped[int | None] = col("充当先 賦課年度", Integer)
+    to_notice_number: Mapped[str | None] = col("充当先 通知書番号", String(11))
+    to_installment_no: Mapped[int | None] = col("充当先 期別", Integer)
+    refund_id: Mapped[str | None] = col("還付処理番号", String(20))
+    amount: Mapped[int] = money("充当済納付額・還付額")
+    interest: Mapped[int] = money("還付加算金")
+    cause_code: Mapped[str] = col("過誤納金発生事由コード", String(2), nullable=False)
+    decision_date: Mapped[dt.date] = col("決議年月日", Date, nullable=False)
+    job_id: Mapped[str] = col("ジョブID", String(8), nullable=False)
+
+
+class WriteOff(InstallmentKey, Audit, Base):
+    __tablename__ = "write_off"
+    __table_args__ = {"info": {"label": "不納欠損情報"}}
+
+    municipality_code: Mapped[str] = col("市区町村コード", String(6), pk=True)
+    levy_year: Mapped[int] = col("賦課年度", Integer, pk=True)
+    target_year: Mapped[int] = col("対象年度", Integer, pk=True)
+    notice_number: Mapped[str] = col("通知書番号", String(11), pk=True)
+    installment_no: Mapped[int] = col("期別", Integer, pk=True)
+    business_code: Mapped[str] = col("国保業務詳細コード", String(4), nullable=False)
+    collection_method: Mapped[str] = col("徴収方法区分", String(1), nullable=False)
+    latest_flag: Mapped[bool] = col("最新フラグ", Boolean, nullable=False, default=True)
+    write_off_kind: Mapped[str] = col("不納欠損区分", String(2), nullable=False)
+    tax_amount: Mapped[int] = money("不納欠損金額 保険料(税)")
+    late_fee_amount: Mapped[int] = money("不納欠損金額 延滞金")
+    dunning_fee_amount: Mapped[int] = money("不納欠損金額 督促手数料")
+    file_number: Mapped[str | None] = col("整理番号", String(20))
+    drafted_date: Mapped[dt.date | None] = col("起案年月日", Date)
+    approved_date: Mapped[dt.date | None] = col("決裁年月日", Date)
+    cancelled_date: Mapped[dt.date | None] = col("取消年月日", Date)
+    note: Mapped[str | None] = col("備考", String(200))
+    cancel_reason: Mapped[str | None] = col("取消事由", String(200))
+
+
+class CardApplicant(Audit, Base):
+    __tablename__ = "card_applicant"
+    __table_args__ = {"info": {"label": "クレジットカード納付申込者"}}
+
+    municipality_code: Mapped[str] = col("市区町村コード", String(6), pk=True)
+    person_id: Mapped[str] = col("宛名番号", String(10), pk=True)
+    history_no: Mapped[int] = col("クレジットカード履歴番号", Integer, pk=True)
+    latest_flag: Mapped[bool] = col("最新フラグ", Boolean, nullable=False, default=True)
+    applicant_name: Mapped[str | None] = col("申込者氏名(名称)", String(100))
+    applicant_kana: Mapped[str | None] = col("申込者氏名(名称)フリガナ", String(100))
+    applicant_postal_code: Mapped[str | None] = col("申込者住所(所在地)郵便", String(7))
+    applicant_address: Mapped[str | None] = col("申込者住所(所在地)", String(200))
+    applicant_city_code: Mapped[str | None] = col("申込者住所(所在地)市区町村コード", String(6))
+    applicant_town_code: Mapped[str | None] = col("申込者住所(所在地)町字コード", String(7))
+    applicant_block: Mapped[str | None] = col("申込者住所(所在地)番地", String(100))
+    applicant_building: Mapped[str | None] = col("申込者住所(所在地)方書", String(100))
+    applicant_phone: Mapped[str | None] = col("申込者電話番号", String(20))
+    contractor_name: Mapped[str | None] = col("契約者氏名(名称)", String(100))
+    contractor_kana: Mapped[str | None] = col("契約者氏名(名称)フリガナ", String(100))
+    contractor_postal_code: Mapped[str | None] = col("契約者住所(所在地)郵便", String(7))
+    contractor_address: Mapped[str | None] = col("契約者住所(所在地)", String(200))
+    contractor_phone: Mapped[str | None] = col("契約者電話番号", String(20))
+
+
+class Reconciliation(Audit, Base):
+    """消込データ: every payment record read from any channel, with what became of it.
+
+    ``status``: posted 消込済 | provisional 速報 | confirmed 速報→確報済 | cancelled 速報取消済 |
+    lapsed 速報失効 | debit_failed 振替不能 | unmatched 調定なし (保留: posted when the 調定 arrives) |
+    error 消込エラー | duplicate 重複.
+    """
+
+    __tablename__ = "reconciliation"
+    __table_args__ = {"info": {"label": "消込データ情報"}}
+
+    source_sha256: Mapped[str] = col("入力ファイルSHA-256", String(64), pk=True)
+    record_no: Mapped[int] = col("レコード番号", BigInteger, pk=True)
+    municipality_code: Mapped[str] = col("市区町村コード", String(6), nullable=False)
+    business_code: Mapped[str] = col("国保業務詳細コード", String(4), nullable=False)
+    collection_method: Mapped[str | None] = col("徴収方法区分", String(1))
+    levy_year: Mapped[int | None] = col("賦課年度", Integer)
+    target_year: Mapped[int | None] = col("対象年度", Integer)
+    notice_number: Mapped[str | None] = col("通知書番号", String(11))
+    installment_no: Mapped[int | None] = col("期別", Integer)
+    latest_flag: Mapped[bool] = col("最新フラグ", Boolean, nullable=False, default=True)
+    levy_amount: Mapped[int | None] = col("調定額", BigInteger)
+    amount: Mapped[int] = money("納付額")
+    paid_date: Mapped[dt.date | None] = col("領収年月日", Date)
+    received_date: Mapped[dt.date | None] = col("収入年月日", Date)
+    payment_kind: Mapped[str] = col("納付区分", String(2), nullable=False)
+    channel: Mapped[str] = col("納付チャネル", String(8), nullable=False)
+    kind: Mapped[str] = col("データ識別", String(16), nullable=False)
+    bank_code: Mapped[str | None] = col("金融機関コード", String(4))
+    branch_code: Mapped[str | None] = col("店舗番号", String(3))
+    cvs_store_code: Mapped[str | None] = col("収納コンビニ店舗コード", String(7))
+    agent_code: Mapped[str | None] = col("収納代行会社企業コード(本部コード)", String(4))
+    barcode: Mapped[str | None] = col("バーコード情報", String(44))
+    result_code: Mapped[str | None] = col("振替結果コード", String(1))
+    dedup_key: Mapped[str] = col("重複判定キー", String(120), nullable=False)
+    status: Mapped[str] = col("消込状態", String(16), nullable=False)
+    reason: Mapped[str | None] = col("エラー理由", String(200))
+    source_file: Mapped[str] = col("入力ファイル名", String(200), nullable=False)
+    byte_offset: Mapped[int] = col("バイト位置", BigInteger, nullable=False)
+    raw_hex: Mapped[str | None] = col("レコード原データ(16進)", String(600))
+    business_date: Mapped[dt.date] = col("処理日", Date, nullable=False)
+    resolved_date: Mapped[dt.date | None] = col("解消日", Date)
+    job_id: Mapped[str] = col("ジョブID", String(8), nullable=False)
+    generation: Mapped[str] = col("世代", String(32), nullable=False)
+
+
+class PostedFile(Audit, Base):
+    """Every input file posted to the ledger, by content: the same bytes are never posted twice."""
+
+    __tablename__ = "posted_file"
+    __table_args__ = {"info": {"label": "取込済ファイル"}}
+
+    source_sha256: Mapped[str] = col("SHA-256", String(64), pk=True)
+    municipality_code: Mapped[str] = col("市区町村コード", String(6), nullable=False)
+    file_name: Mapped[str] = col("ファイル名", String(200), nullable=False)
+    channel: Mapped[str] = col("区分", String(8), nullable=False)
+    job_id: Mapped[str] = col("ジョブID", String(8), nullable=False)
+    generation: Mapped[str] = col("世代", String(32), nullable=False)
+    business_date: Mapped[dt.date] = col("処理日", Date, nullable=False)
+    records: Mapped[int] = col("レコード件数", BigInteger, nullable=False)
+    amount: Mapped[int] = money("金額合計")
+
+
+class DebitMandate(Audit, Base):
+    """口座振替依頼 (mandate): the current registration of a payer, one row per history entry."""
+
+    __tablename__ = "debit_mandate"
+    __table_args__ = {"info": {"label": "口座振替依頼情報"}}
+
+    municipality_code: Mapped[str] = col("市区町村コード", String(6), pk=True)
+    person_id: Mapped[str] = col("納税義務者 宛名番号", String(10), pk=True)
+    history_no: Mapped[int] = col("履歴番号", Integer, pk=True)
+    latest_flag: Mapped[bool] = col("最新フラグ", Boolean, nullable=False, default=True)
+    household_id: Mapped[str] = col("世帯番号", String(10), nullable=False)
+    registration_kind: Mapped[str] = col("登録区分", String(1), nullable=False)  # 1 新規 2 変更 3 停止
+    received_date: Mapped[dt.date] = col("受付年月日", Date, nullable=False)
+    start_month: Mapped[str] = col("開始年月", String(6), nullable=False)
+    bank_code: Mapped[str] = col("金融機関コード", String(4), nullable=False)
+    branch_code: Mapped[str] = col("店舗番号", String(3), nullable=False)
+    account_type: Mapped[str] = col("口座種別コード", String(1), nullable=False)
+    account_number: Mapped[str] = col("口座番号", String(7), nullable=False)
+    account_holder_kana: Mapped[str] = col("口座名義人 カナ", String(30), nullable=False)
+    stop_reason: Mapped[str | None] = col("停止事由", String(1))
+    source_sha256: Mapped[str] = col("入力ファイルSHA-256", String(64), nullable=False)
+    record_no: Mapped[int] = col("レコード番号", BigInteger, nullable=False)
+
+
+class DebitRequest(InstallmentKey, Audit, Base):
+    """口座振替請求: one row per installment requested from a bank for a 振替日."""
+
+    __tablename__ = "debit_request"
+    __table_args__ = {"info": {"label": "口座振替請求情報"}}
+
+    customer_number: Mapped[str] = col("顧客番号", String(20), pk=True)
+    municipality_code: Mapped[str] = col("市区町村コード", String(6), nullable=False)
+    person_id: Mapped[str] = col("納税義務者 宛名番号", String(10), nullable=False)
+    debit_date: Mapped[dt.date] = col("振替日", Date, nullable=False)
+    due_date: Mapped[dt.date] = col("納期限", Date, nullable=False)
+    bank_code: Mapped[str] = col("金融機関コード", String(4), nullable=False)
+    branch_code: Mapped[str] = col("店舗番号", String(3), nullable=False)
+    account_type: Mapped[str] = col("口座種別コード", String(1), nullable=False)
+    account_number: Mapped[str] = col("口座番号", String(7), nullable=False)
+    account_holder_kana: Mapped[str] = col("口座名義人 カナ", String(30), nullable=False)
+    amount: Mapped[int] = money("請求額")
+    request_file: Mapped[str] = col("請求ファイル", String(200), nullable=False)
+    result_code: Mapped[str | None] = col("振替結果コード", String(1))
+    result_sha256: Mapped[str | None] = col("結果ファイルSHA-256", String(64))
+    status: Mapped[str] = col("状態", String(12), nullable=False)  # requested | done | failed
+
+
+class SchemaMigration(Base):
+    __tablename__ = "schema_migrations"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    applied_at: Mapped[str] = mapped_column(String(32), nullable=False)

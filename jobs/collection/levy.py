@@ -1,0 +1,89 @@
+"""調定登録: the 調定 file (layout ``levy_file``; FK140 当初, FK220 更正) → the ledger.
+
+当初 (調定区分 1) inserts the 通知書 and its 期別; 更正 (調定区分 2) replaces a 期別's amounts
+(the file carries the new 期別税額 and the 増減額) or adds a 期別 the correction created. Every
+record also goes to 調定履歴 keyed by (source SHA-256, record number), so a file is registered once.
+After registration, payments held as 保留 (paid before their 調定 existed) are posted.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from .ledger.db import Tx, now_stamp
+from .reconcile import BUSINESS_CODE, Run
+
+COMPONENTS = ("medical_general", "medical_retired", "care_general", "care_retired", "support_general",
+              "support_retired", "child_general")
+INSTALLMENT_COLUMNS = (
+    "municipality_code", "levy_year", "target_year", "notice_number", "installment_no", "business_code",
+    "collection_method", "latest_flag", "person_id", "household_id", "due_date", "statutory_due_date",
+    "assessed_correction_date", "correction_seq", "levy_amount", *COMPONENTS, "payer_code",
+    "deleted", "operator_id", "operated_date", "operated_time",
+)
+
+
+def levy_rows(data: pl.DataFrame) -> pl.DataFrame:
+    """The levy file's data records in ledger columns (one row per 期別)."""
+    return data.select(
+        "source_sha256", "record_no", "municipality_code", pl.col("levy_year").cast(pl.Int32),
+        pl.col("target_year").cast(pl.Int32), "notice_number", pl.col("installment_no").cast(pl.Int32),
+        "collection_method", "levy_kind", pl.col("correction_seq").cast(pl.Int32), "levy_date", "due_date",
+        pl.col("taxpayer_person_id").alias("person_id"), "household_id",
+        pl.col("amount").alias("levy_amount"), pl.col("change").alias("change_amount"),
+        "medical_general", "medical_retired", pl.col("care_general"), "care_retired",
+        "support_general", "support_retired", "child_general", "payer_code", "correction_reason",
+    )
+
+
+def register(tx: Tx, rows: pl.DataFrame, run: Run) -> dict[str, int]:
+    """Register the levy rows (``levy_rows``) in one transaction (the caller's)."""
+    op_date, op_time = now_stamp()
+    audit = [pl.lit(False).alias("deleted"), pl.lit(run.job_id).alias("operator_id"),
+             pl.lit(op_date).alias("operated_date"), pl.lit(op_time).alias("operated_time")]
+    # the latest record per 期別 in this file wins (a file lists each 期別 once; be safe)
+    latest = rows.sort("record_no").unique(subset=["levy_year", "notice_number", "installment_no"], keep="last",
+                                           maintain_order=True)
+    notices = latest.sort("record_no").unique(subset=["levy_year", "notice_number"], keep="first",
+                                              maintain_order=True).select(
+        "municipality_code", "levy_year", "target_year", "notice_number",
+        pl.lit(BUSINESS_CODE).alias("business_code"), pl.lit(True).alias("latest_flag"), "person_id",
+        "household_id", "collection_method", pl.lit(None, dtype=pl.Date).alias("statutory_due_date"), *audit)
+    tx.stage("_notice", notices)
+    cols = ", ".join(notices.columns)
+    new_notices = tx.execute(
+        f"INSERT INTO notice ({cols}) SELECT {cols} FROM _notice "
+        "ON CONFLICT (municipality_code, levy_year, target_year, notice_number) DO UPDATE SET "
+        "person_id = EXCLUDED.person_id, household_id = EXCLUDED.household_id, "
+        "operator_id = EXCLUDED.operator_id, operated_date = EXCLUDED.operated_date, "
+        "operated_time = EXCLUDED.operated_time").rowcount
+
+    inst = latest.select(
+        "municipality_code", "levy_year", "target_year", "notice_number", "installment_no",
+        pl.lit(BUSINESS_CODE).alias("business_code"), "collection_method", pl.lit(True).alias("latest_flag"),
+        "person_id", "household_id", "due_date", pl.col("due_date").alias("statutory_due_date"),
+        pl.when(pl.col("levy_kind") == "2").then(pl.col("levy_date")).alias("assessed_correction_date"),
+        "correction_seq", "levy_amount", *COMPONENTS, "payer_code", *audit)
+    tx.stage("_inst", inst)
+    cols = ", ".join(INSTALLMENT_COLUMNS)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in (
+        "levy_amount", *COMPONENTS, "due_date", "assessed_correction_date", "correction_seq", "payer_code",
+        "person_id", "household_id", "operator_id", "operated_date", "operated_time"))
+    before = int(tx.scalar("SELECT COUNT(*) FROM installment i JOIN _inst s ON i.levy_year = s.levy_year "
+                           "AND i.notice_number = s.notice_number AND i.installment_no = s.installment_no "
+                           "AND i.municipality_code = s.municipality_code AND i.target_year = s.target_year"))
+    tx.execute(
+        f"INSERT INTO installment ({cols}) SELECT {cols} FROM _inst "
+        "ON CONFLICT (municipality_code, levy_year, target_year, notice_number, installment_no) "
+        f"DO UPDATE SET {updates} WHERE EXCLUDED.correction_seq >= installment.correction_seq")
+
+    history = rows.select(
+        "source_sha256", "record_no", "municipality_code", "levy_year", "target_year", "notice_number",
+        "installment_no", pl.lit(BUSINESS_CODE).alias("business_code"), "collection_method",
+        pl.lit(True).alias("latest_flag"), "levy_kind", "correction_seq",
+        pl.col("levy_date").alias("correction_date"), "person_id", "due_date", "levy_amount", "change_amount",
+        *COMPONENTS, pl.col("correction_reason").alias("correction_content"), pl.lit(run.job_id).alias("job_id"),
+        *audit)
+    tx.insert("levy_history", history)
+    return {"notices": int(notices.height), "installments_new": int(inst.height - before),
+            "installments_changed": before, "history": history.height, "notices_touched": int(new_notices or 0)}

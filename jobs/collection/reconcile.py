@@ -1,0 +1,349 @@
+"""消込 (reconciliation): normalized payment records → the ledger, in one transaction.
+
+``post_payments(tx, pay, ...)`` takes the normalized payment frame of one input file (every
+record read, ``PAYMENT_SCHEMA``; see README.md) and, inside the caller's transaction:
+
+1. marks records the adapter could not read (``parse_error``) as **error**;
+2. marks a record whose ``(dedup_key, kind)`` appeared earlier in the file, or was already
+   taken from another file, as **duplicate** (the same payment is never posted twice, whatever
+   the file looks like);
+3. matches the rest to the 期別 by (賦課年度, 通知書番号, 期別); a record with no 調定 is
+   **unmatched**: kept in the ledger as 保留 and posted when the 調定 arrives (``post_pending``);
+4. by kind: **confirmed** (確報 / 入金 / 振替済) posts to 納付履歴 and the 期別's 累計収納額, and
+   clears a matching 速報; **provisional** (CVS 速報) adds to the 期別's 速報額 (it holds back
+   督促) and posts nothing; **cancel** (速報取消) removes its 速報 — a 取消 with no 速報 is an
+   **error**; **debit_failed** (振替不能) is recorded without money;
+5. writes every record to ``reconciliation`` (消込データ, keyed by source SHA-256 and record
+   number, so a record can never be posted twice), the postings to ``payment`` and the sums to
+   ``installment``.
+
+Partial payments stay partly unpaid; a payment above the balance is posted and the excess is
+the installment's 過誤納 (found by the daily 過誤納 step). Statuses that count as *rejected* in
+the control totals (they go to the 消込エラー list): unmatched, error, duplicate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from .ledger.db import Tx, now_stamp
+
+PAYMENT_SCHEMA: dict[str, pl.DataType] = {
+    "channel": pl.String(), "source_file": pl.String(), "source_sha256": pl.String(),
+    "record_no": pl.Int64(), "byte_offset": pl.Int64(), "raw": pl.Binary(), "kind": pl.String(),
+    "levy_year": pl.Int32(), "notice_number": pl.String(), "installment_no": pl.Int32(),
+    "amount": pl.Int64(), "paid_date": pl.Date(), "received_date": pl.Date(), "payment_kind": pl.String(),
+    "agent_code": pl.String(), "store_code": pl.String(), "bank_code": pl.String(),
+    "branch_code": pl.String(), "barcode": pl.String(), "dedup_key": pl.String(),
+    "result_code": pl.String(), "parse_error": pl.String(), "error_field": pl.String(),
+}
+KEY = ["levy_year", "notice_number", "installment_no"]
+KINDS = ("confirmed", "provisional", "cancel", "debit_failed")
+ACCEPTED = ("posted", "provisional", "cancelled", "debit_failed")
+REJECTED = ("unmatched", "error", "duplicate")
+STATUS_LABELS = {
+    "posted": "消込済", "provisional": "速報", "confirmed": "速報→確報済", "cancelled": "速報取消",
+    "lapsed": "速報失効", "debit_failed": "振替不能", "unmatched": "調定なし(保留)", "error": "消込エラー",
+    "duplicate": "重複",
+}
+KIND_LABELS = {"confirmed": "確報・入金", "provisional": "速報", "cancel": "速報取消", "debit_failed": "振替不能"}
+BUSINESS_CODE = "0001"  # 国保業務詳細コード of 国民健康保険税 [project design]
+
+
+def empty_payments() -> pl.DataFrame:
+    return pl.DataFrame(schema=PAYMENT_SCHEMA)
+
+
+def normalize(frame: pl.DataFrame) -> pl.DataFrame:
+    """Coerce an adapter's frame to ``PAYMENT_SCHEMA`` (missing columns null)."""
+    if frame.height == 0:
+        return empty_payments()
+    cols = [(pl.col(c).cast(t) if c in frame.columns else pl.lit(None, dtype=t)).alias(c)
+            for c, t in PAYMENT_SCHEMA.items()]
+    return frame.select(cols)
+
+
+@dataclass
+class PostResult:
+    rows: pl.DataFrame  # one row per record: PAYMENT_SCHEMA + status, reason, levy_amount
+    counts: dict[str, int] = field(default_factory=dict)  # status → records
+    amounts: dict[str, int] = field(default_factory=dict)  # status → yen
+    without_provisional: int = 0  # CVS 確報 with no 速報 (posted, warned)
+    pending_posted: int = 0
+
+    @property
+    def accepted(self) -> int:
+        return sum(self.counts.get(s, 0) for s in ACCEPTED)
+
+    @property
+    def rejected(self) -> int:
+        return sum(self.counts.get(s, 0) for s in REJECTED)
+
+
+@dataclass(frozen=True)
+class Run:
+    municipality: str
+    business_date: dt.date
+    job_id: str
+    generation: str
+
+
+def post_payments(tx: Tx, pay: pl.DataFrame, run: Run) -> PostResult:
+    pay = normalize(pay).sort("source_sha256", "record_no")
+    n = pay.height
+    status = pl.Series("status", [None] * n, dtype=pl.String)
+    reason = pl.Series("reason", [None] * n, dtype=pl.String)
+    df = pay.with_columns(status, reason, pl.lit(None, dtype=pl.Int64).alias("levy_amount"))
+
+    # 1. records the adapter could not read
+    df = _mark(df, pl.col("parse_error").is_not_null(), "error", pl.col("parse_error"))
+    # unknown kind
+    df = _mark(df, ~pl.col("kind").is_in(KINDS), "error", pl.lit("データ種別が不明です"))
+
+    # 2. duplicates inside the file, then against the ledger
+    first = pl.struct("dedup_key", "kind").is_first_distinct()
+    df = _mark(df, ~first, "duplicate", pl.lit("同一ファイル内に同じ納付のレコードがあります"))
+    open_ = df.filter(pl.col("status").is_null())
+    if open_.height:
+        tx.stage("_dedup", open_.select("dedup_key", "kind").unique())
+        seen = tx.frame(
+            "SELECT r.dedup_key, r.kind, MIN(r.source_file) AS prev_file, MIN(r.record_no) AS prev_record "
+            "FROM reconciliation r JOIN _dedup d ON r.dedup_key = d.dedup_key AND r.kind = d.kind "
+            "WHERE r.status NOT IN ('error', 'duplicate') GROUP BY r.dedup_key, r.kind")
+        if seen.height:
+            df = df.join(seen, on=["dedup_key", "kind"], how="left")
+            df = _mark(df, pl.col("prev_file").is_not_null(), "duplicate",
+                       pl.format("取込済みの納付と重複しています ({} 第{}レコード)", "prev_file", "prev_record"))
+            df = df.drop("prev_file", "prev_record")
+
+    # 3. match to the 期別
+    keys = df.filter(pl.col("status").is_null() & pl.col("notice_number").is_not_null()).select(KEY).unique()
+    inst = _installments(tx, keys)
+    df = df.join(inst, on=KEY, how="left").with_columns(
+        pl.coalesce("levy_amount_right", "levy_amount").alias("levy_amount")).drop("levy_amount_right")
+    no_key = pl.col("status").is_null() & pl.col("notice_number").is_null()
+    df = _mark(df, no_key, "error", pl.lit("通知書番号・期別を読み取れません"))
+    unmatched = pl.col("status").is_null() & pl.col("_found").is_null() & (pl.col("kind") != "cancel")
+    df = _mark(df, unmatched, "unmatched",
+               pl.format("調定が登録されていません (賦課年度 {} 通知書番号 {} 期別 {})",
+                         "levy_year", "notice_number", "installment_no"))
+
+    # 4. kinds
+    df = _mark(df, pl.col("kind") == "provisional", "provisional", pl.lit(None, dtype=pl.String))
+    df = _mark(df, pl.col("kind") == "debit_failed", "debit_failed", pl.lit(None, dtype=pl.String))
+    df = _mark(df, pl.col("kind") == "confirmed", "posted", pl.lit(None, dtype=pl.String))
+
+    # 速報 that this file's 取消 / 確報 settle: in this file (status provisional) or in the ledger
+    settle = df.filter(pl.col("status").is_null() & (pl.col("kind") == "cancel")
+                       | (pl.col("status") == "posted") & pl.col("channel").is_in(["cvs", "credit", "app"]))
+    prov = _open_provisionals(tx, df, settle)
+    df = df.join(prov.select("dedup_key", pl.col("source_sha256").alias("_p_sha"),
+                             pl.col("record_no").alias("_p_no"), pl.col("amount").alias("_p_amount"),
+                             pl.col("levy_year").alias("_p_ly"), pl.col("notice_number").alias("_p_nn"),
+                             pl.col("installment_no").alias("_p_in")),
+                 on="dedup_key", how="left")
+    is_cancel = pl.col("status").is_null() & (pl.col("kind") == "cancel")
+    df = _mark(df, is_cancel & pl.col("_p_sha").is_null(), "error", pl.lit("取消の対象となる速報がありません"))
+    df = _mark(df, is_cancel, "cancelled", pl.lit(None, dtype=pl.String))
+    cvs_posted = (pl.col("status") == "posted") & pl.col("channel").is_in(["cvs", "credit", "app"])
+    df = df.with_columns(
+        pl.when(cvs_posted & pl.col("_p_sha").is_null()).then(pl.lit("速報なし確報"))
+        .otherwise(pl.col("reason")).alias("reason"))
+    without_prov = int(df.select((cvs_posted & pl.col("_p_sha").is_null()).sum()).item())
+
+    # settled 速報: (sha, record) → new status, amount off the 期別's 速報額
+    settled = df.filter(pl.col("_p_sha").is_not_null() & pl.col("status").is_in(["cancelled", "posted"])).select(
+        pl.col("_p_sha").alias("source_sha256"), pl.col("_p_no").alias("record_no"),
+        pl.when(pl.col("status") == "cancelled").then(pl.lit("cancelled")).otherwise(pl.lit("confirmed"))
+        .alias("new_status"),
+        pl.col("_p_amount").alias("amount"), pl.col("_p_ly").alias("levy_year"),
+        pl.col("_p_nn").alias("notice_number"), pl.col("_p_in").alias("installment_no"))
+    # a 速報 of this same file settled by a later record of the file
+    in_file = settled.join(df.select("source_sha256", "record_no"), on=["source_sha256", "record_no"], how="semi")
+    if in_file.height:
+        df = df.join(in_file.select("source_sha256", "record_no", "new_status"), on=["source_sha256", "record_no"],
+                     how="left").with_columns(pl.coalesce("new_status", "status").alias("status")).drop("new_status")
+    in_ledger = settled.join(df.select("source_sha256", "record_no"), on=["source_sha256", "record_no"], how="anti")
+    df = df.drop("_p_sha", "_p_no", "_p_amount", "_p_ly", "_p_nn", "_p_in")
+
+    _write(tx, df, settled, in_ledger, run)
+    return _result(df, without_prov)
+
+
+def _mark(df: pl.DataFrame, cond: pl.Expr, status: str, reason: pl.Expr) -> pl.DataFrame:
+    hit = pl.col("status").is_null() & cond.fill_null(False)
+    return df.with_columns(
+        pl.when(hit).then(pl.lit(status)).otherwise(pl.col("status")).alias("status"),
+        pl.when(hit).then(reason).otherwise(pl.col("reason")).alias("reason"),
+    )
+
+
+def _installments(tx: Tx, keys: pl.DataFrame) -> pl.DataFrame:
+    schema = {"levy_year": pl.Int32, "notice_number": pl.String, "installment_no": pl.Int32,
+              "levy_amount_right": pl.Int64, "collection_method": pl.String, "_found": pl.Boolean}
+    if keys.height == 0:
+        return pl.DataFrame(schema=schema)
+    tx.stage("_keys", keys)
+    got = tx.frame(
+        "SELECT i.levy_year, i.notice_number, i.installment_no, i.levy_amount AS levy_amount_right, "
+        "i.collection_method, TRUE AS _found FROM installment i "
+        "JOIN _keys k ON i.levy_year = k.levy_year AND i.notice_number = k.notice_number "
+        "AND i.installment_no = k.installment_no WHERE NOT i.deleted")
+    return got.cast({k: v for k, v in schema.items()})
+
+
+def _open_provisionals(tx: Tx, df: pl.DataFrame, settle: pl.DataFrame) -> pl.DataFrame:
+    """Open 速報 with the dedup keys of ``settle``: this file's first, then the ledger's."""
+    cols = ["dedup_key", "source_sha256", "record_no", "amount", "levy_year", "notice_number", "installment_no"]
+    here = df.filter(pl.col("status") == "provisional").select(cols)
+    if settle.height == 0:
+        return here.head(0)
+    tx.stage("_settle", settle.select("dedup_key").unique())
+    there = tx.frame(
+        "SELECT r.dedup_key, r.source_sha256, r.record_no, r.amount, r.levy_year, r.notice_number, "
+        "r.installment_no FROM reconciliation r JOIN _settle s ON r.dedup_key = s.dedup_key "
+        "WHERE r.status = 'provisional' AND r.kind = 'provisional'")
+    there = there.cast({"levy_year": pl.Int32, "installment_no": pl.Int32, "record_no": pl.Int64, "amount": pl.Int64})
+    both = pl.concat([here, there.select(cols)], how="vertical_relaxed")
+    return both.unique(subset=["dedup_key"], keep="first", maintain_order=True).filter(
+        pl.col("dedup_key").is_in(settle["dedup_key"].implode()))
+
+
+def _write(tx: Tx, df: pl.DataFrame, settled: pl.DataFrame, in_ledger: pl.DataFrame, run: Run) -> None:
+    op_date, op_time = now_stamp()
+    audit = [pl.lit(False).alias("deleted"), pl.lit(run.job_id).alias("operator_id"),
+             pl.lit(op_date).alias("operated_date"), pl.lit(op_time).alias("operated_time")]
+    recon = df.select(
+        "source_sha256", "record_no", pl.lit(run.municipality).alias("municipality_code"),
+        pl.lit(BUSINESS_CODE).alias("business_code"), "collection_method", "levy_year",
+        pl.col("levy_year").alias("target_year"), "notice_number", "installment_no",
+        pl.lit(True).alias("latest_flag"), "levy_amount", "amount", "paid_date", "received_date", "payment_kind",
+        "channel", "kind", "bank_code", "branch_code", pl.col("store_code").alias("cvs_store_code"), "agent_code",
+        "barcode", "result_code", "dedup_key", "status", "reason", "source_file", "byte_offset",
+        pl.when(pl.col("status").is_in(list(REJECTED))).then(pl.col("raw").bin.encode("hex"))
+        .alias("raw_hex"),
+        pl.lit(run.business_date).alias("business_date"), pl.lit(None, dtype=pl.Date).alias("resolved_date"),
+        pl.lit(run.job_id).alias("job_id"), pl.lit(run.generation).alias("generation"), *audit)
+    tx.insert("reconciliation", recon)
+
+    posted = df.filter(pl.col("status") == "posted")
+    tx.insert("payment", payment_rows(posted, run, audit))
+
+    # 期別: 累計収納額, 速報額, last dates
+    delta = pl.concat([
+        posted.select(*KEY, pl.col("amount").alias("paid"), pl.lit(0, dtype=pl.Int64).alias("prov"),
+                      "paid_date", "received_date"),
+        df.filter(pl.col("status") == "provisional").select(
+            *KEY, pl.lit(0, dtype=pl.Int64).alias("paid"), pl.col("amount").alias("prov"),
+            pl.lit(None, dtype=pl.Date).alias("paid_date"), pl.lit(None, dtype=pl.Date).alias("received_date")),
+        settled.select(*KEY, pl.lit(0, dtype=pl.Int64).alias("paid"), (-pl.col("amount")).alias("prov"),
+                       pl.lit(None, dtype=pl.Date).alias("paid_date"),
+                       pl.lit(None, dtype=pl.Date).alias("received_date")),
+    ], how="vertical_relaxed")
+    apply_installment_delta(tx, delta, run, op_date, op_time)
+
+    if in_ledger.height:
+        tx.stage("_settled", in_ledger.select("source_sha256", "record_no", "new_status"))
+        tx.execute(
+            "UPDATE reconciliation SET status = s.new_status, resolved_date = :d, operator_id = :op, "
+            "operated_date = :od, operated_time = :ot FROM _settled s "
+            "WHERE reconciliation.source_sha256 = s.source_sha256 AND reconciliation.record_no = s.record_no",
+            {"d": run.business_date, "op": run.job_id, "od": op_date, "ot": op_time})
+
+
+def payment_rows(posted: pl.DataFrame, run: Run, audit: list[pl.Expr]) -> pl.DataFrame:
+    """納付履歴 rows (還付充当区分 0 収納, 出納区分 1 収入) of posted records."""
+    return posted.select(
+        "source_sha256", "record_no", pl.lit(1, dtype=pl.Int32).alias("line_no"),
+        pl.lit(run.municipality).alias("municipality_code"), "levy_year",
+        pl.col("levy_year").alias("target_year"), "notice_number", "installment_no",
+        pl.lit(BUSINESS_CODE).alias("business_code"),
+        pl.col("collection_method").fill_null(pl.col("notice_number").str.slice(0, 1)).alias("collection_method"),
+        pl.lit(True).alias("latest_flag"), pl.lit("0").alias("refund_offset_kind"), pl.lit("1").alias("cash_kind"),
+        pl.col("amount").alias("tax_amount"), pl.lit(0, dtype=pl.Int64).alias("late_fee_amount"),
+        pl.lit(0, dtype=pl.Int64).alias("dunning_fee_amount"), "received_date", "paid_date", "payment_kind",
+        "channel", "bank_code", "branch_code", pl.col("store_code").alias("cvs_store_code"), "agent_code",
+        pl.lit(run.job_id).alias("job_id"), pl.lit(run.generation).alias("generation"), *audit)
+
+
+def apply_installment_delta(tx: Tx, delta: pl.DataFrame, run: Run, op_date: dt.date, op_time: str) -> int:
+    """Add ``paid`` / ``prov`` per 期別 (one UPDATE … FROM over the aggregated changes)."""
+    if delta.height == 0:
+        return 0
+    agg = delta.group_by(KEY).agg(pl.col("paid").sum(), pl.col("prov").sum(), pl.col("paid_date").max(),
+                                  pl.col("received_date").max())
+    tx.stage("_delta", agg)
+    tx.execute(
+        "UPDATE installment SET paid_amount = installment.paid_amount + d.paid, "
+        "provisional_amount = installment.provisional_amount + d.prov, "
+        "last_paid_date = CASE WHEN d.paid_date IS NULL THEN installment.last_paid_date "
+        "  WHEN installment.last_paid_date IS NULL OR d.paid_date > installment.last_paid_date THEN d.paid_date "
+        "  ELSE installment.last_paid_date END, "
+        "last_received_date = CASE WHEN d.received_date IS NULL THEN installment.last_received_date "
+        "  WHEN installment.last_received_date IS NULL OR d.received_date > installment.last_received_date "
+        "  THEN d.received_date ELSE installment.last_received_date END, "
+        "operator_id = :op, operated_date = :od, operated_time = :ot "
+        "FROM _delta d WHERE installment.levy_year = d.levy_year AND installment.notice_number = d.notice_number "
+        "AND installment.installment_no = d.installment_no",
+        {"op": run.job_id, "od": op_date, "ot": op_time})
+    return agg.height
+
+
+def _result(df: pl.DataFrame, without_prov: int) -> PostResult:
+    by = df.group_by("status").agg(pl.len().alias("n"), pl.col("amount").sum().alias("a"))
+    counts = {s: int(n) for s, n, _ in by.iter_rows()}
+    amounts = {s: int(a or 0) for s, _, a in by.iter_rows()}
+    return PostResult(rows=df, counts=counts, amounts=amounts, without_provisional=without_prov)
+
+
+def post_pending(tx: Tx, run: Run) -> pl.DataFrame:
+    """Post the unmatched (保留) confirmed records whose 調定 now exists; returns them."""
+    rows = tx.frame(
+        "SELECT r.source_sha256, r.record_no, r.levy_year, r.notice_number, r.installment_no, r.amount, "
+        "r.paid_date, r.received_date, r.payment_kind, r.channel, r.bank_code, r.branch_code, "
+        "r.cvs_store_code AS store_code, r.agent_code, i.collection_method, i.levy_amount "
+        "FROM reconciliation r JOIN installment i ON i.levy_year = r.levy_year "
+        "AND i.notice_number = r.notice_number AND i.installment_no = r.installment_no "
+        "WHERE r.status = 'unmatched' AND r.kind = 'confirmed' AND NOT i.deleted "
+        "ORDER BY r.source_sha256, r.record_no")
+    if rows.height == 0:
+        return rows
+    rows = rows.cast({"levy_year": pl.Int32, "installment_no": pl.Int32})
+    op_date, op_time = now_stamp()
+    audit = [pl.lit(False).alias("deleted"), pl.lit(run.job_id).alias("operator_id"),
+             pl.lit(op_date).alias("operated_date"), pl.lit(op_time).alias("operated_time")]
+    tx.insert("payment", payment_rows(rows, run, audit))
+    apply_installment_delta(tx, rows.select(*KEY, pl.col("amount").alias("paid"),
+                                            pl.lit(0, dtype=pl.Int64).alias("prov"), "paid_date", "received_date"),
+                            run, op_date, op_time)
+    tx.stage("_pending", rows.select("source_sha256", "record_no", "levy_amount"))
+    tx.execute(
+        "UPDATE reconciliation SET status = 'posted', levy_amount = p.levy_amount, resolved_date = :d, "
+        "reason = '調定登録により消込', operator_id = :op, operated_date = :od, operated_time = :ot FROM _pending p "
+        "WHERE reconciliation.source_sha256 = p.source_sha256 AND reconciliation.record_no = p.record_no",
+        {"d": run.business_date, "op": run.job_id, "od": op_date, "ot": op_time})
+    return rows
+
+
+# --- the file registry ------------------------------------------------------------------------
+
+
+def posted_file(tx: Tx, sha256: str) -> Mapping | None:
+    row = tx.execute("SELECT file_name, channel, job_id, generation, business_date, records, amount "
+                     "FROM posted_file WHERE source_sha256 = :s", {"s": sha256}).mappings().first()
+    return dict(row) if row else None
+
+
+def register_file(tx: Tx, *, sha256: str, file_name: str, channel: str, records: int, amount: int,
+                  run: Run) -> None:
+    op_date, op_time = now_stamp()
+    tx.execute(
+        "INSERT INTO posted_file (source_sha256, municipality_code, file_name, channel, job_id, generation, "
+        "business_date, records, amount, deleted, operator_id, operated_date, operated_time) "
+        "VALUES (:s, :m, :f, :c, :j, :g, :b, :r, :a, FALSE, :j, :od, :ot)",
+        {"s": sha256, "m": run.municipality, "f": file_name, "c": channel, "j": run.job_id, "g": run.generation,
+         "b": run.business_date, "r": records, "a": amount, "od": op_date, "ot": op_time})

@@ -1,0 +1,272 @@
+"""The 収納 job steps (registered in ``jobs/registry.py``).
+
+    SN100 調定登録            var/outbox/ledger/*.dat (FK140 当初 / FK220 更正) → 通知書・期別・調定履歴
+    SN115 口座振替結果消込    dataset zengin_91_result (SN110)     → 消込
+    SN205 窓口収納消込        dataset counter_payment (SN200)      → 消込
+    SN215 コンビニ等収納消込  dataset cvs_payment (SN210)          → 消込 (コンビニ・クレジット・アプリ)
+    SN235 年金特徴収納消込    dataset pension_withholding_result   → 消込
+
+A 消込 step posts every intake file of its channel that the ledger has not posted yet (by the
+file's SHA-256, ``posted_file``), each file in one transaction. Its outputs — the dataset
+``reconciliation_<channel>`` and the 消込エラー list — are built from the ledger rows of the run's
+generation, so a rerun (after a crash between the ledger commit and the output commit, or just
+again) writes the same bytes and posts nothing twice.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from jobs.common import datasets, paths
+from jobs.common import fixedwidth as fw
+from jobs.common.step import RC_SEVERE, StepContext, StepError
+from jobs.intake import inputs as inputs_mod
+
+from . import channels, levy, reconcile
+from .ledger import Ledger, LedgerError
+from .reconcile import REJECTED, STATUS_LABELS, Run
+
+
+def open_ledger(ctx: StepContext) -> Ledger:
+    try:
+        ledger = Ledger.open(cfg=ctx.config)
+    except LedgerError as exc:
+        raise StepError(str(exc), rc=RC_SEVERE, msg_id="KKB400S") from exc
+    ctx.message("KKB401I", f"収納台帳 {ledger.url} (スキーマ版 {ledger.schema_version()})")
+    return ledger
+
+
+def run_of(ctx: StepContext) -> Run:
+    return Run(ctx.municipality, ctx.business_date, ctx.job_id, ctx.generation)
+
+
+# --- SN100 調定登録 ------------------------------------------------------------------------------
+
+
+def register_levy(ctx: StepContext) -> int | None:
+    folder = paths.outbox(str(ctx.config.get("collection.levy_outbox")))
+    files = sorted(p for p in folder.glob("*.dat") if p.is_file() and not p.name.startswith(".")) \
+        if folder.is_dir() else []
+    given = ctx.options.get("files")
+    if given:
+        files = [Path(p) for p in ([given] if isinstance(given, (str, Path)) else given)]
+    layout = fw.load_layout("levy_file")
+    ledger = open_ledger(ctx)
+    run = run_of(ctx)
+    todo = []
+    for p in files:
+        f = inputs_mod.describe(p, "given")
+        with ledger.transaction() as tx:
+            done = reconcile.posted_file(tx, f.sha256)
+        if done is not None:
+            if done["generation"] == ctx.generation:
+                todo.append((f, None))  # registered by this generation: report it again
+            continue
+        todo.append((f, "new"))
+    if not todo:
+        ctx.message("KKB410I", f"未登録の調定ファイルはありません ({paths.relative(folder)}/)")
+    # 当初 before 更正, then by date of creation (the header)
+    parsed = []
+    for f, state in todo:
+        try:
+            res = fw.read(layout, f.path, source=f.name)
+        except fw.FileRefused as exc:
+            raise StepError(f"調定ファイル受付不可: {exc}", msg_id="KKB411E") from exc
+        head = res.frames["header"].row(0, named=True)
+        if head["municipality_code"] != ctx.municipality:
+            raise StepError(f"他団体の調定ファイルです: {f.name} 市区町村コード={head['municipality_code']}",
+                            msg_id="KKB412E")
+        parsed.append(((head["creation_date"], head["file_kind"], f.name), f, state, res))
+    parsed.sort(key=lambda t: t[0])
+    summary = []
+    for _, f, state, res in parsed:
+        data = res.frames["data"].with_columns(pl.lit(f.sha256).alias("source_sha256"))
+        rows = levy.levy_rows(data)
+        rej = res.rejects
+        ctx.totals.count("levy", label="期別調定", read=data.height + rej.height, accepted=data.height,
+                         rejected=rej.height)
+        if rej.height:
+            ctx.reject(rej.select("record_no", "byte_offset", "record_type", "field",
+                                  pl.col("label").alias("field_label"), "reason", "raw"), file_name=f.name)
+        amount = int(rows["levy_amount"].sum() or 0)
+        ctx.totals.add_money("levy_amount", amount, label="期別税額")
+        ctx.totals.add_money("change_amount", int(rows["change_amount"].sum() or 0), label="増減額")
+        if state is None:
+            ctx.message("KKB413I", f"{f.name} はこの世代で登録済みです (SHA-256={f.sha256[:16]}…)")
+            continue
+        with ledger.transaction() as tx:
+            figs = levy.register(tx, rows, run)
+            reconcile.register_file(tx, sha256=f.sha256, file_name=f.name, channel="levy", records=rows.height,
+                                    amount=amount, run=run)
+        ctx.message("KKB414I", f"{f.name}: 期別 {rows.height:,}件 登録 (新規 {figs['installments_new']:,}, "
+                               f"更正 {figs['installments_changed']:,}) 期別税額 {amount:,}円")
+        summary.append({"file_name": f.name, "sha256": f.sha256, "records": rows.height, "amount": amount})
+    with ledger.transaction() as tx:
+        pending = reconcile.post_pending(tx, run)
+    if pending.height:
+        ctx.message("KKB415I", f"保留中の納付 {pending.height:,}件 ({int(pending['amount'].sum()):,}円) を消込しました")
+        ctx.totals.add_figure("pending_posted", pending.height, label="保留分消込")
+    ctx.totals.written += sum(s["records"] for s in summary)
+    ledger.dispose()
+    return None
+
+
+# --- 消込 (SN115 / SN205 / SN215 / SN235) --------------------------------------------------------
+
+
+def post_channel(ctx: StepContext) -> int | None:
+    channel = ctx.spec.options["channel"]
+    source = ctx.spec.inputs[0]
+    ledger = open_ledger(ctx)
+    run = run_of(ctx)
+    gens = [g for g in datasets.generations(source, municipality=ctx.municipality) if g <= ctx.generation]
+    posted_now = 0
+    for gen in gens:
+        for inp in datasets.read_totals(source, gen).get("inputs") or []:
+            sha, name = inp["sha256"], inp["name"]
+            with ledger.transaction() as tx:
+                if reconcile.posted_file(tx, sha) is not None:
+                    continue
+            frame = datasets.read(source, gen).filter(pl.col("source_sha256") == sha)
+            pay = adapt(ctx, channel, source, frame, name, sha)
+            raw = RawReader(ctx, channel, name, sha)
+            with ledger.transaction() as tx:
+                res = reconcile.post_payments(tx, pay, run)
+                fill_raw(tx, res.rows, raw)
+                reconcile.register_file(tx, sha256=sha, file_name=name, channel=channel, records=pay.height,
+                                        amount=int(pay["amount"].sum() or 0), run=run)
+            posted_now += 1
+            ctx.message("KKB420I", f"{name}: 消込 {res.counts.get('posted', 0):,}件 "
+                                   f"{res.amounts.get('posted', 0):,}円, 速報 {res.counts.get('provisional', 0):,}件, "
+                                   f"エラー・保留 {res.rejected:,}件 (SHA-256={sha[:16]}…)")
+            if res.without_provisional:
+                ctx.message("KKB421W", f"{name}: 速報のない確報 {res.without_provisional:,}件 (消込済、確認してください)")
+    if posted_now == 0:
+        ctx.message("KKB422I", "新しく消込するファイルはありません (この世代の消込結果を再出力します)")
+    report(ctx, ledger, channel)
+    ledger.dispose()
+    return None
+
+
+def adapt(ctx: StepContext, channel: str, source: str, frame: pl.DataFrame, name: str, sha: str) -> pl.DataFrame:
+    src = channels.Source(Path(name), name, sha)
+    if channel == "pension":
+        return channels.pension(frame, ctx.config)
+    layout = fw.load_layout(channels.LAYOUTS[channel])
+    stride = layout.record_length + 2  # only the offsets of accepted records use it; fixed below
+    res = _Frames({"data": frame}, stride)
+    if channel == "debit":
+        heads = _intake_headers(source, sha)
+        res.frames["header"] = heads
+        res.debit_year = debit_year(ctx, heads)
+    res.stride = _stride(ctx, channel, name, sha, layout)
+    return channels.ADAPTERS[channel](res, src, ctx.config)
+
+
+class _Frames:
+    """What an adapter needs of a ReadResult, rebuilt from the intake dataset."""
+
+    def __init__(self, frames: dict, stride: int):
+        self.frames = frames
+        self.rejects = pl.DataFrame(schema=fw.reader.REJECT_SCHEMA)
+        self.lead_in_length = 0
+        self.stride = stride
+        self.debit_year = 0
+
+
+def _intake_headers(source: str, sha: str) -> pl.DataFrame:
+    ds = f"{source}_header"
+    out = []
+    for g in datasets.generations(ds):
+        h = datasets.read(ds, g)
+        out.append(h.filter(pl.col("source_sha256") == sha))
+    return pl.concat(out, how="diagonal_relaxed") if out else pl.DataFrame()
+
+
+def debit_year(ctx: StepContext, heads: pl.DataFrame) -> int:
+    """The year of the result header's 引落日 (MMDD): the 振替日 at or before the business date."""
+    if heads.height == 0:
+        return ctx.business_date.year
+    mmdd = str(heads["debit_date"][0])
+    m, d = int(mmdd[:2]), int(mmdd[2:])
+    y = ctx.business_date.year
+    return y if (m, d) <= (ctx.business_date.month, ctx.business_date.day) else y - 1
+
+
+def _archived(ctx: StepContext, channel: str, name: str, sha: str) -> Path:
+    inbox = {"debit": "bank", "counter": "counter", "cvs": "cvs"}[channel]
+    return paths.archive(inbox) / f"{sha}_{name}"
+
+
+def _stride(ctx: StepContext, channel: str, name: str, sha: str, layout) -> int:
+    p = _archived(ctx, channel, name, sha)
+    n = layout.record_length
+    try:
+        with open(p, "rb") as fh:
+            fh.seek(n)
+            return n + 2 if fh.read(2) == b"\r\n" else n
+    except OSError:
+        return n + 2
+
+
+class RawReader:
+    """The bytes of records of an archived input file (for the 消込エラー list)."""
+
+    def __init__(self, ctx: StepContext, channel: str, name: str, sha: str):
+        self.path = _archived(ctx, channel, name, sha) if channel != "pension" else None
+        self.length = fw.load_layout(channels.LAYOUTS[channel]).record_length if channel != "pension" else 0
+
+    def __call__(self, offsets: list[int]) -> list[bytes | None]:
+        if self.path is None or not self.path.is_file():
+            return [None] * len(offsets)
+        out = []
+        with open(self.path, "rb") as fh:
+            for off in offsets:
+                fh.seek(off)
+                out.append(fh.read(self.length))
+        return out
+
+
+def fill_raw(tx, rows: pl.DataFrame, raw: RawReader) -> None:
+    bad = rows.filter(pl.col("status").is_in(list(REJECTED)) & pl.col("raw").is_null())
+    if bad.height == 0:
+        return
+    data = raw(bad["byte_offset"].to_list())
+    fix = bad.select("source_sha256", "record_no").with_columns(
+        pl.Series("raw_hex", [d.hex() if d is not None else None for d in data], dtype=pl.String))
+    tx.stage("_raw", fix)
+    tx.execute("UPDATE reconciliation SET raw_hex = r.raw_hex FROM _raw r "
+               "WHERE reconciliation.source_sha256 = r.source_sha256 AND reconciliation.record_no = r.record_no")
+
+
+def report(ctx: StepContext, ledger: Ledger, channel: str) -> None:
+    """The run's outputs from the ledger rows of this generation (the same bytes on a rerun)."""
+    rows = ledger.frame(
+        "SELECT source_file, source_sha256, record_no, byte_offset, channel, kind, status, reason, levy_year, "
+        "notice_number, installment_no, amount, levy_amount, paid_date, received_date, payment_kind, "
+        "agent_code, cvs_store_code, bank_code, branch_code, result_code, raw_hex "
+        f"FROM reconciliation WHERE generation = :g AND job_id = :j ORDER BY source_file, record_no",
+        {"g": ctx.generation, "j": ctx.job_id})
+    rows = rows.cast({"record_no": pl.Int64, "byte_offset": pl.Int64, "amount": pl.Int64})
+    labels = dict(STATUS_LABELS)
+    for status, part in rows.sort("status").group_by("status", maintain_order=True):
+        st = status[0]
+        rejected = st in REJECTED
+        ctx.totals.count(st, label=labels.get(st, st), read=part.height,
+                         accepted=0 if rejected else part.height, rejected=part.height if rejected else 0)
+        ctx.totals.add_money(st, int(part["amount"].sum() or 0), label=labels.get(st, st))
+    errs = rows.filter(pl.col("status").is_in(list(REJECTED)))
+    ctx.reject(errs.select(
+        pl.col("source_file").alias("file_name"), "record_no", "byte_offset",
+        pl.lit("data").alias("record_type"), pl.lit(None, dtype=pl.String).alias("field"),
+        pl.col("status").replace_strict(labels, default=None).alias("field_label"),
+        "reason", pl.col("raw_hex").str.decode("hex").alias("raw")))
+    out = rows.drop("raw_hex")
+    ctx.write_dataset(f"reconciliation_{channel}", out, totals={
+        "channel": channel, "files": sorted(set(out["source_file"].to_list())),
+        "money": {"total": int(out["amount"].sum() or 0)}})
+    ctx.totals.written -= out.height  # a report of the postings, not new records
+    ctx.totals.written += int(rows.filter(pl.col("status") == "posted").height)
+
