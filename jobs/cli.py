@@ -6,6 +6,7 @@
     kokuho datasets [<dataset>]
     kokuho layout-listing <layout-id> | --all
     kokuho synth ...            (the synthetic city generator: jobs.synth.cli)
+    kokuho synth-payments ...   (synthetic payment files from 調定 files: jobs.synth.payments)
     kokuho shisan ...           (試算 of one household's tax: jobs.assessment.shisan)
     kokuho rundays KB300|KB310 [--fy YYYY | --from D --to D]   (業務日程: jobs.common.runcalendar)
 
@@ -28,6 +29,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from jobs.synth.cli import main as synth_main
 
         return int(synth_main(argv[1:]) or 0)
+    if argv and argv[0] == "synth-payments":  # its own argument parser
+        from jobs.synth.payments import main as payments_main
+
+        return int(payments_main(argv[1:]) or 0)
     if argv and argv[0] == "shisan":  # its own argument parser
         from jobs.assessment.shisan import main as shisan_main
 
@@ -81,6 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     rd.set_defaults(func=cmd_rundays)
 
     sub.add_parser("synth", help="合成団体データを生成する (kokuho synth --help)", add_help=False)
+    sub.add_parser("synth-payments", help="合成の収納データを生成する (kokuho synth-payments --help)", add_help=False)
     sub.add_parser("shisan", help="1世帯の国民健康保険税を試算する (kokuho shisan --help)", add_help=False)
     return p
 

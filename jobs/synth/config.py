@@ -54,8 +54,33 @@ def load_config(path: Path | None = None, *, overrides: dict[str, Any] | None = 
     _check_weights("direct_debit.banks", raw["direct_debit"]["banks"])
     _check_weights("direct_debit.stop_reasons", raw["direct_debit"]["stop_reasons"])
     _check_weights("tokucho.payers", raw["tokucho"]["payers"])
+    if "payments" in raw:
+        check_payments(raw["payments"])
     code = str(raw["city"]["municipality_code"])
     if len(code) != 6 or not code.isdigit():
         raise ValueError("config/synth.yaml: city.municipality_code must be 6 digits")
     return SynthConfig(raw=raw, sha256=hashlib.sha256(text).hexdigest(), fiscal_year=int(raw["fiscal_year"]),
                        municipality_code=code)
+
+
+def check_payments(p: dict) -> None:
+    """The ``payments:`` section (jobs/synth/payments.py): weights sum to 1, rates in [0, 1]."""
+    _check_weights("payments.channel_shares", p["channel_shares"])
+    unknown = set(p["channel_shares"]) - {"counter", "cvs", "credit", "app", "unpaid"}
+    if unknown:
+        raise ValueError(f"config/synth.yaml: payments.channel_shares has unknown channels {sorted(unknown)}")
+    _check_weights("payments.counter.banks", p["counter"]["banks"])
+    for ch in ("cvs", "credit", "app"):
+        _check_weights(f"payments.cvs.agents.{ch}", p["cvs"]["agents"][ch])
+    rates = {k: p[k] for k in ("partial_rate", "overpayment_rate", "duplicate_rate", "unknown_notice_rate",
+                               "malformed_rate")}
+    rates["cvs.cancel_rate"] = p["cvs"]["cancel_rate"]
+    rates["pension.stop_rate"] = p["pension"]["stop_rate"]
+    for k, v in rates.items():
+        if not 0.0 <= float(v) <= 1.0:
+            raise ValueError(f"config/synth.yaml: payments.{k} must be between 0 and 1 ({v})")
+    fail = p["debit_result"]["failure_rates"]
+    if any(float(v) < 0 for v in fail.values()) or sum(float(v) for v in fail.values()) > 1.0 + 1e-9:
+        raise ValueError("config/synth.yaml: payments.debit_result.failure_rates must be non-negative and sum to at most 1")
+    if "0" in {str(k) for k in fail}:
+        raise ValueError("config/synth.yaml: payments.debit_result.failure_rates lists failures only (not 0)")

@@ -4,8 +4,10 @@ expected file (review it with diff, then rename it if the change is intended).""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from jobs.common import fixedwidth as fw
@@ -96,3 +98,44 @@ def test_golden_tokucho_values():
     assert d["name_kana"][1] == "ｽｽﾞｷ ﾊﾅｺ"
     assert res.lead_in["record_count"] == 5
     assert res.totals["money"]["data.amount1"] == 1_800_000 + 2_400_000 + 960_000
+
+
+def test_golden_cvs_payment_values():
+    """コンビニ収納 速報・確報 (FORMATS.md §3.1–3.2): the barcode parts are the 44 digits, their check
+    digit is right, the trailer splits 速報 / 確報 / 取消."""
+    from jobs.common import gs1
+
+    res = fw.read(fw.load_layout("cvs_payment"), FIXTURES / "cvs_payment" / "cvs_payment_crlf.dat")
+    d = res.frames["data"]
+    assert d["data_kind"].to_list() == ["01", "02", "01", "03", "02", "02", "01"]
+    assert d["agent_code"].to_list() == ["0010", "0010", "0020", "0020", "0680", "0820", "0030"]
+    barcodes = d.select(pl.concat_str(["ai", "company_code", "free_field", "reissue", "deadline", "stamp_flag",
+                                       pl.col("amount").cast(pl.String).str.zfill(6), "check_digit"]))
+    for code, amount in zip(barcodes.to_series(), d["amount"]):
+        assert gs1.parse(code, max_amount=gs1.FIELD_MAX_AMOUNT).amount == amount
+    # 確報 repeats its 速報's barcode, store and time; 取消 repeats the cancelled 速報
+    assert d["free_field"][0] == d["free_field"][1] and d["store_code"][0] == d["store_code"][1] == "1234567"
+    assert d["free_field"][2] == d["free_field"][3]
+    assert d["transfer_date"].to_list()[:2] == [None, dt.date(2026, 8, 10)]
+    assert d["store_code"][4] is None  # クレジットカード: no store
+    assert d["deadline"][5] == "999999" and d["reissue"][5] == "1"
+    assert d["free_field"][0] == "51" + "2026" + "0000000001" + "01" + "000"  # notices.cvs.free_field
+    assert d["amount"][6] == 999_999
+    t = res.frames["trailer"].row(0, named=True)
+    assert (t["total_count"], t["provisional_count"], t["confirmed_count"], t["cancel_count"]) == (7, 3, 3, 1)
+    assert t["provisional_amount"] == 19456 + 13000 + 999_999
+    assert t["confirmed_amount"] == 19456 + 300_000 + 1 and t["cancel_amount"] == 13000
+
+
+def test_golden_counter_payment_values():
+    res = fw.read(fw.load_layout("counter_payment"), FIXTURES / "counter_payment" / "counter_crlf.dat")
+    d = res.frames["data"]
+    assert d["notice_number"].to_list() == ["10000000001", "10000000003", "10000001234", "10000000005"]
+    assert d["installment_no"].to_list() == [1, 2, 10, 1]
+    assert d["amount"][2] == 9_999_999_999 and d["late_fee"][2] == 99_999_999 and d["dunning_fee"][2] == 999_999
+    assert d["paid_date"][1] == dt.date(2026, 9, 15) and d["received_date"][1] == dt.date(2026, 9, 16)
+    assert d["levy_year"][2] == "2025" and d["slip_serial"][2] == "9999999999"
+    t = res.frames["trailer"].row(0, named=True)
+    assert t["total_count"] == 4 and t["amount_total"] == 19456 + 13000 + 9_999_999_999 + 1
+    assert t["late_fee_total"] == 1200 + 99_999_999 and t["dunning_fee_total"] == 100 + 999_999
+    assert res.totals["money"]["data.amount"] == t["amount_total"]
