@@ -154,7 +154,22 @@ def _collection_jobs() -> list[JobSpec]:
         return JobSpec(job_id, name, steps.post_channel, inputs=(source,), outputs=(f"reconciliation_{channel}",),
                        after=after, options=MappingProxyType({"channel": channel}), description=text)
 
+    from jobs.collection import debit_steps, refund_steps
+
     return [
+        JobSpec("SN020", "口座振替登録", debit_steps.register_mandates, inputs=("direct_debit_mandate",),
+                after=("SN010",), description="口座振替依頼書 (新規・変更・停止) を収納台帳の口座振替情報に登録する"),
+        JobSpec("SN120", "口座振替請求", debit_steps.request_debits, outputs=("debit_requests",),
+                after=("SN020", "SN100"),
+                description="振替日の所定営業日前に、金融機関ごとの口座振替請求ファイル (全銀 種別91) を "
+                            "var/outbox/bank/ に作り、口座振替請求者リストを残す"),
+        JobSpec("SN130", "口座振替結果確認", debit_steps.debit_results, outputs=("debit_results",),
+                after=("SN115",), inputs=("nhi_qualification",),
+                description="口座振替結果を請求に記録し、振替不能の口座振替不能通知書兼納付書 (PDF) を作る"),
+        JobSpec("SN300", "過誤納整理", refund_steps.overpayments, outputs=("refund_decisions",),
+                inputs=("nhi_qualification",), after=("SN115", "SN205", "SN215", "SN235"),
+                description="過誤納を検出し、未納の期へ充当 (古い順)、残りを還付加算金とともに還付決議する。"
+                            "還付充当通知書 (PDF) と還付の総合振込ファイルを作る"),
         JobSpec("SN100", "調定登録", steps.register_levy, after=("FK140",),
                 description="賦課の調定ファイル (var/outbox/ledger/) を収納台帳の通知書・期別・調定履歴に登録し、"
                             "調定待ちの保留納付を消込する"),

@@ -136,14 +136,17 @@ class Tx:
         return self.conn.execute(sa.text(sql), params if params is not None else {})
 
     def scalar(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+        if self.dialect == "duckdb":  # through the native connection: no pending cursor left behind
+            f = self.frame(sql, params)
+            return f.item(0, 0) if f.height else None
         return self.execute(sql, params).scalar()
 
     def frame(self, sql: str, params: Mapping[str, Any] | None = None) -> pl.DataFrame:
         """The result of ``sql`` as a Polars frame (Arrow on DuckDB, COPY on PostgreSQL)."""
         if self.dialect == "duckdb":
             raw = self._duck()
-            rel = raw.execute(_DUCK_PARAM.sub(r"$\1", sql), dict(params)) if params else raw.execute(sql)
-            return pl.from_arrow(rel.to_arrow_table())
+            rel = raw.sql(_DUCK_PARAM.sub(r"$\1", sql), params=dict(params)) if params else raw.sql(sql)
+            return pl.from_arrow(rel.to_arrow_table()) if rel is not None else pl.DataFrame()
         if params:
             result = self.conn.execute(sa.text(sql), dict(params))
             schema = {c[0]: _PG_OIDS.get(c[1], pl.String) for c in result.cursor.description}

@@ -1,0 +1,200 @@
+"""口座振替 job steps (registered in ``jobs/registry.py``).
+
+    SN020 口座振替登録        dataset direct_debit_mandate (SN010) → debit_mandate (履歴)
+    SN120 口座振替請求        installment × debit_mandate → var/outbox/bank/<金融機関>/ (全銀 種別91),
+                              dataset debit_requests (口座振替請求者リスト, the city's copy)
+    SN130 口座振替不能通知    today's SN115 results → debit_request の結果, 口座振替不能通知書 兼 納付書 (PDF),
+                              dataset debit_results (口座収入確認表)
+
+SN120 runs every business day: it makes the files of each 振替日 (= 納期限) whose request day —
+``collection.direct_debit.request_business_days_before`` business days before — is today (the
+operator may name a 振替日 with the option ``debit_date``). The requests are recorded in the
+ledger first; a rerun writes the same files from those rows (byte for byte) and requests nothing
+twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from jobs.common import datasets, paths
+from jobs.common.step import StepContext, StepError
+
+from . import direct_debit as dd
+from .ledger.db import now_stamp
+from .reconcile import posted_file, register_file
+from .steps import open_ledger, run_of
+
+RESULT_LABELS = {"0": "振替済", "1": "資金不足", "2": "取引なし", "3": "預金者の都合による振替停止",
+                 "4": "預金口座振替依頼書なし", "8": "委託者の都合による振替停止", "9": "その他"}
+
+
+# --- SN020 口座振替登録 ---------------------------------------------------------------------------
+
+
+def register_mandates(ctx: StepContext) -> int | None:
+    source = ctx.spec.inputs[0]
+    ledger = open_ledger(ctx)
+    run = run_of(ctx)
+    applied = 0
+    for gen in [g for g in datasets.generations(source, municipality=ctx.municipality) if g <= ctx.generation]:
+        frame = None
+        for inp in datasets.read_totals(source, gen).get("inputs") or []:
+            sha, name = inp["sha256"], inp["name"]
+            with ledger.transaction() as tx:
+                if posted_file(tx, sha) is not None:
+                    continue
+            frame = datasets.read(source, gen) if frame is None else frame
+            rows = frame.filter(pl.col("source_sha256") == sha)
+            with ledger.transaction() as tx:
+                n = dd.apply_mandates(tx, rows, sha, run)
+                register_file(tx, sha256=sha, file_name=name, channel="mandate", records=rows.height, amount=0, run=run)
+            ctx.totals.count("mandate", label="口座振替依頼", read=rows.height, accepted=rows.height)
+            ctx.totals.written += rows.height
+            applied += 1
+            ctx.message("KKB430I", f"{name}: 新規 {n['new']:,}件, 変更 {n['change']:,}件, 停止 {n['stop']:,}件 を登録")
+    if applied == 0:
+        ctx.message("KKB431I", "新しく登録する口座振替依頼書ファイルはありません")
+    active = ledger.scalar("SELECT COUNT(*) FROM debit_mandate WHERE latest_flag AND registration_kind IN ('1','2') "
+                           "AND municipality_code = :m", {"m": ctx.municipality})
+    ctx.totals.add_figure("active_mandates", int(active or 0), label="有効な口座振替")
+    ledger.dispose()
+    return None
+
+
+# --- SN120 口座振替請求 ---------------------------------------------------------------------------
+
+
+def request_debits(ctx: StepContext) -> int | None:
+    ledger = open_ledger(ctx)
+    run = run_of(ctx)
+    given = ctx.options.get("debit_date")
+    if given:
+        targets = [dt.date.fromisoformat(str(given))]
+    else:
+        upcoming = ledger.frame(
+            "SELECT DISTINCT due_date FROM installment WHERE collection_method = '1' AND due_date > :d "
+            "AND municipality_code = :m", {"d": ctx.business_date, "m": ctx.municipality})
+        targets = dd.due_dates_for(ctx.calendar, ctx.config, ctx.business_date, upcoming["due_date"].to_list())
+    if not targets:
+        ctx.message("KKB440I", "本日作成する口座振替請求はありません")
+    frames = []
+    for debit_date in targets:
+        with ledger.transaction() as tx:
+            rows = tx.frame("SELECT * FROM debit_request WHERE debit_date = :d AND municipality_code = :m "
+                            "ORDER BY bank_code, branch_code, account_number, customer_number",
+                            {"d": debit_date, "m": ctx.municipality})
+            if rows.height:
+                ctx.message("KKB441I", f"振替日 {debit_date} の請求は登録済みです ({rows.height:,}件): 同じファイルを再作成します")
+            else:
+                sel = dd.select_requests(tx, debit_date, run)
+                rows = _record_requests(tx, sel, debit_date, run, ctx)
+        frames.append(rows.with_columns(pl.lit(debit_date).alias("debit_date")))
+        for bank, part in rows.sort("bank_code").group_by("bank_code", maintain_order=True):
+            bank_code = bank[0]
+            final = paths.outbox("bank") / bank_code / f"KOUFURI_{bank_code}_{debit_date:%Y%m%d}.dat"
+            figs = dd.write_request_file(ctx.stage_file(final), part, bank_code=bank_code, debit_date=debit_date,
+                                         cfg=ctx.config)
+            ctx.totals.add_figure("request_files", 1, label="請求ファイル")
+            ctx.message("KKB442I", f"振替日 {debit_date} 金融機関 {bank_code}: {figs['records']:,}件 "
+                                   f"{figs['amount']:,}円 → {paths.relative(final)}")
+        ctx.totals.count("request", label="口座振替請求", read=rows.height, accepted=rows.height)
+        ctx.totals.add_money("request_amount", int(rows["amount"].sum() or 0) if rows.height else 0, label="請求額")
+    out = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
+    keep = [c for c in ("debit_date", "bank_code", "branch_code", "account_type", "account_number",
+                        "customer_number", "levy_year", "notice_number", "installment_no", "person_id",
+                        "due_date", "amount", "request_file") if c in out.columns]
+    ctx.write_dataset("debit_requests", out.select(keep) if out.height else pl.DataFrame(
+        schema={"debit_date": pl.Date, "customer_number": pl.String, "amount": pl.Int64}))
+    ledger.dispose()
+    return None
+
+
+def _record_requests(tx, sel: pl.DataFrame, debit_date: dt.date, run, ctx: StepContext) -> pl.DataFrame:
+    if sel.height == 0:
+        return sel
+    op_date, op_time = now_stamp()
+    rows = sel.select(
+        "customer_number", pl.lit(run.municipality).alias("municipality_code"), "levy_year",
+        pl.col("levy_year").alias("target_year"), "notice_number", "installment_no", "person_id",
+        pl.lit(debit_date).alias("debit_date"), "due_date", "bank_code", "branch_code", "account_type",
+        "account_number", "account_holder_kana", "amount",
+        pl.concat_str([pl.lit("KOUFURI_"), "bank_code", pl.lit(f"_{debit_date:%Y%m%d}.dat")]).alias("request_file"),
+        pl.lit(None, dtype=pl.String).alias("result_code"), pl.lit(None, dtype=pl.String).alias("result_sha256"),
+        pl.lit("requested").alias("status"), pl.lit(False).alias("deleted"), pl.lit(run.job_id).alias("operator_id"),
+        pl.lit(op_date).alias("operated_date"), pl.lit(op_time).alias("operated_time"))
+    tx.insert("debit_request", rows)
+    return rows.with_columns(sel["new_code"])
+
+
+# --- SN130 口座振替結果確認・不能通知書 ---------------------------------------------------------
+
+
+def debit_results(ctx: StepContext) -> int | None:
+    ledger = open_ledger(ctx)
+    results = ledger.frame(
+        "SELECT r.source_sha256, r.record_no, r.dedup_key, r.result_code, r.status, r.amount, r.levy_year, "
+        "r.notice_number, r.installment_no, r.paid_date AS debit_date, i.household_id, i.person_id, i.due_date "
+        "FROM reconciliation r LEFT JOIN installment i ON i.levy_year = r.levy_year "
+        "AND i.notice_number = r.notice_number AND i.installment_no = r.installment_no "
+        "WHERE r.channel = 'debit' AND r.business_date = :d AND r.municipality_code = :m "
+        "ORDER BY r.source_sha256, r.record_no", {"d": ctx.business_date, "m": ctx.municipality})
+    if results.height:
+        results = results.with_columns(pl.col("dedup_key").str.split(":").list.get(1).alias("customer_number"))
+        with ledger.transaction() as tx:
+            tx.stage("_res", results.select("customer_number", "result_code", "source_sha256"))
+            tx.execute(
+                "UPDATE debit_request SET result_code = s.result_code, result_sha256 = s.source_sha256, "
+                "status = CASE WHEN s.result_code = '0' THEN 'done' ELSE 'failed' END FROM _res s "
+                "WHERE debit_request.customer_number = s.customer_number")
+    failed = results.filter(pl.col("status") == "debit_failed") if results.height else results
+    done = results.filter(pl.col("result_code") == "0") if results.height else results
+    ctx.totals.count("done", label="振替済", read=done.height, accepted=done.height)
+    ctx.totals.count("failed", label="振替不能", read=failed.height, accepted=failed.height)
+    if results.height:
+        ctx.totals.add_money("done", int(done["amount"].sum() or 0), label="振替済")
+        ctx.totals.add_money("failed", int(failed["amount"].sum() or 0), label="振替不能")
+        ctx.write_dataset("debit_results", results.drop("dedup_key").with_columns(
+            pl.col("result_code").replace_strict(RESULT_LABELS, default="不明").alias("result_label")))
+    else:
+        ctx.message("KKB450I", "本日の口座振替結果 (SN115) はありません")
+    if failed.height:
+        _failure_notices(ctx, failed)
+    ledger.dispose()
+    return None
+
+
+def _failure_notices(ctx: StepContext, failed: pl.DataFrame) -> None:
+    from reports import collection as rc
+    from reports import print_data
+
+    cfg = ctx.config
+    days = int(cfg.get("collection.direct_debit.failure_pay_by_days"))
+    qgen = datasets.latest("nhi_qualification", municipality=ctx.municipality, upto=ctx.generation)
+    if qgen is None:
+        raise StepError("宛名 (nhi_qualification) がありません。先に FK020 国保資格取込 を実行してください",
+                        msg_id="KKB451E")
+    addr = datasets.read("nhi_qualification", qgen).select(
+        pl.col("person_id").cast(pl.String), pl.col("name_kanji").alias("taxpayer_name"),
+        pl.col("postal_code").cast(pl.String), pl.col("address_kanji").alias("address")).unique("person_id")
+    rows = failed.join(addr, on="person_id", how="left").with_columns(
+        pl.col("debit_date").map_elements(lambda d: ctx.calendar.roll_forward(d + dt.timedelta(days=days)),
+                                          return_dtype=pl.Date).alias("pay_by"))
+    missing = rows.filter(pl.col("address").is_null())
+    if missing.height:
+        ctx.message("KKB452W", f"宛名のない納税者 {missing.height:,}件 は通知書を作成しません (エラーリスト)")
+        ctx.reject(missing.select(pl.lit("debit_result").alias("file_name"), "record_no",
+                                  pl.lit("口座振替不能").alias("record_type"), pl.lit("person_id").alias("field"),
+                                  pl.lit("宛名番号").alias("field_label"),
+                                  pl.format("宛名がありません (宛名番号 {})", "person_id").alias("reason")))
+        rows = rows.filter(pl.col("address").is_not_null())
+    slots = rows.select(pl.col("household_id"), pl.col("installment_no"), pl.col("pay_by").alias("due_date"),
+                        "amount", pl.lit(0).alias("_revision"))
+    rows = rows.with_columns(print_data.barcode_series(slots, cfg, fy=ctx.fy).alias("barcode"))
+    final = paths.reports_root() / "collection" / ctx.generation / "koufuri_funou.pdf"
+    stats = rc.render_debit_failure_notices(rows.select(*rc.DEBIT_FAILURE_COLUMNS), cfg, ctx.stage_file(final),
+                                            issue_date=ctx.business_date)
+    ctx.totals.add_figure("pdf_pages", stats.pages, label="不能通知書ページ")
+    ctx.message("KKB453I", f"口座振替不能通知書 {rows.height:,}件 → {paths.relative(final)}")
