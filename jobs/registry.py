@@ -154,7 +154,7 @@ def _collection_jobs() -> list[JobSpec]:
         return JobSpec(job_id, name, steps.post_channel, inputs=(source,), outputs=(f"reconciliation_{channel}",),
                        after=after, options=MappingProxyType({"channel": channel}), description=text)
 
-    from jobs.collection import debit_steps, refund_steps
+    from jobs.collection import debit_steps, refund_steps, report_steps
 
     return [
         JobSpec("SN020", "口座振替登録", debit_steps.register_mandates, inputs=("direct_debit_mandate",),
@@ -170,6 +170,11 @@ def _collection_jobs() -> list[JobSpec]:
                 inputs=("nhi_qualification",), after=("SN115", "SN205", "SN215", "SN235"),
                 description="過誤納を検出し、未納の期へ充当 (古い順)、残りを還付加算金とともに還付決議する。"
                             "還付充当通知書 (PDF) と還付の総合振込ファイルを作る"),
+        JobSpec("SN410", "速報未確報チェック", report_steps.lapse_provisionals, after=("SN215",),
+                description="確報が所定営業日を過ぎても届かないコンビニ速報を一覧にし、督促保留を解除する"),
+        JobSpec("SN400", "収納日計", report_steps.daily_report, outputs=("daily_collection",),
+                after=("SN115", "SN205", "SN215", "SN235", "SN300", "SN410"),
+                description="その日の収納をチャネル・種別ごとに集計し、納付履歴と照合した収納日計表 (CSV・PDF) を作る"),
         JobSpec("SN100", "調定登録", steps.register_levy, after=("FK140",),
                 description="賦課の調定ファイル (var/outbox/ledger/) を収納台帳の通知書・期別・調定履歴に登録し、"
                             "調定待ちの保留納付を消込する"),

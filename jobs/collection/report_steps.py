@@ -1,0 +1,143 @@
+"""Daily control of 収納 (registered in ``jobs/registry.py``).
+
+    SN410 速報未確報チェック  CVS 速報 with no 確報 after ``collection.cvs.provisional_lapse_business_days``
+                              business days: listed (warning) and the 速報 lapses (督促 is no longer held)
+    SN400 収納日計            counts and amounts per channel and kind of the day (消込データ of the
+                              business date), reconciled with 納付履歴 to the yen; CSV + PDF 収納日計表
+
+The 日計 is computed from the ledger, so it can be run again at any time for any day.
+"""
+
+from __future__ import annotations
+
+import io
+
+import polars as pl
+
+from jobs.common import paths
+from jobs.common.step import StepContext, StepError
+
+from .ledger.db import now_stamp
+from .steps import open_ledger
+
+DAILY_KINDS = {"posted": "消込済", "provisional": "速報", "cancel": "速報取消", "debit_failed": "振替不能",
+               "unmatched": "調定なし(保留)", "error": "消込エラー", "duplicate": "重複",
+               "offset_out": "充当(元)", "offset_in": "充当(先)", "refund": "還付", "pending": "保留分消込"}
+
+
+def lapse_provisionals(ctx: StepContext) -> int | None:
+    days = int(ctx.config.get("collection.cvs.provisional_lapse_business_days"))
+    limit = ctx.calendar.add_business_days(ctx.business_date, -days)
+    ledger = open_ledger(ctx)
+    with ledger.transaction() as tx:
+        old = tx.frame(
+            "SELECT source_file, source_sha256, record_no, byte_offset, levy_year, notice_number, installment_no, "
+            "amount, paid_date, business_date, raw_hex FROM reconciliation WHERE status = 'provisional' "
+            "AND business_date <= :lim AND municipality_code = :m ORDER BY source_file, record_no",
+            {"lim": limit, "m": ctx.municipality})
+        if old.height:
+            op_date, op_time = now_stamp()
+            tx.stage("_lapse", old.select("source_sha256", "record_no"))
+            tx.execute("UPDATE reconciliation SET status = 'lapsed', resolved_date = :d, "
+                       "reason = '確報が届かないため速報を失効', operator_id = :op, operated_date = :od, operated_time = :ot "
+                       "FROM _lapse l WHERE reconciliation.source_sha256 = l.source_sha256 "
+                       "AND reconciliation.record_no = l.record_no",
+                       {"d": ctx.business_date, "op": ctx.job_id, "od": op_date, "ot": op_time})
+            agg = old.group_by("levy_year", "notice_number", "installment_no").agg(pl.col("amount").sum().alias("a"))
+            tx.stage("_lapse_amt", agg)
+            tx.execute("UPDATE installment SET provisional_amount = installment.provisional_amount - l.a "
+                       "FROM _lapse_amt l WHERE installment.levy_year = l.levy_year "
+                       "AND installment.notice_number = l.notice_number AND installment.installment_no = l.installment_no")
+    ledger.dispose()
+    ctx.totals.count("lapsed", label="速報失効", read=old.height, rejected=old.height)
+    ctx.totals.add_money("lapsed", int(old["amount"].sum() or 0) if old.height else 0, label="速報失効額")
+    ctx.reject(old.select(
+        "source_file", "record_no", "byte_offset", pl.lit("速報").alias("record_type"),
+        pl.lit("data_kind").alias("field"), pl.lit("データ種別").alias("field_label"),
+        pl.format("速報 ({}) の確報が{}営業日を過ぎても届きません。督促の保留を解除しました", "business_date",
+                  pl.lit(days)).alias("reason"),
+        pl.col("raw_hex").str.decode("hex").alias("raw")).rename({"source_file": "file_name"}))
+    if old.height:
+        ctx.message("KKB470W", f"確報のない速報 {old.height:,}件 を失効しました ({limit} 以前の速報)")
+    else:
+        ctx.message("KKB471I", "失効する速報はありません")
+    return None
+
+
+def daily_report(ctx: StepContext) -> int | None:
+    ledger = open_ledger(ctx)
+    d, m = ctx.business_date, ctx.municipality
+    recon = ledger.frame(
+        "SELECT channel, kind, status, COUNT(*) AS n, SUM(amount) AS amount FROM reconciliation "
+        "WHERE business_date = :d AND municipality_code = :m GROUP BY channel, kind, status",
+        {"d": d, "m": m})
+    pays = ledger.frame(
+        "SELECT p.channel, p.refund_offset_kind, COUNT(*) AS n, SUM(p.tax_amount) AS amount FROM payment p "
+        "JOIN posted_file f ON f.source_sha256 = p.source_sha256 WHERE f.business_date = :d "
+        "AND p.municipality_code = :m AND p.refund_offset_kind = '0' GROUP BY p.channel, p.refund_offset_kind",
+        {"d": d, "m": m})
+    pending = ledger.frame(
+        "SELECT channel, COUNT(*) AS n, SUM(amount) AS amount FROM reconciliation WHERE status = 'posted' "
+        "AND resolved_date = :d AND business_date < :d AND municipality_code = :m GROUP BY channel", {"d": d, "m": m})
+    offsets = ledger.frame(
+        "SELECT refund_offset_kind, COUNT(*) AS n, SUM(tax_amount) AS amount FROM payment WHERE channel = 'offset' "
+        "AND received_date = :d AND municipality_code = :m GROUP BY refund_offset_kind", {"d": d, "m": m})
+    ledger.dispose()
+    labels = ctx.config.get("collection.channel_labels")
+    cast = {"n": pl.Int64, "amount": pl.Int64}
+    recon = recon.cast(cast) if recon.height else recon
+    # one row per channel × kind of the day, in a fixed order
+    rows = []
+    if recon.height:
+        kind_of = (pl.when(pl.col("kind") == "provisional").then(pl.lit("provisional"))
+                   .when(pl.col("kind") == "cancel").then(pl.lit("cancel"))
+                   .when(pl.col("status").is_in(["unmatched", "error", "duplicate", "debit_failed"]))
+                   .then(pl.col("status")).otherwise(pl.lit("posted")))
+        r = recon.with_columns(kind_of.alias("k"))
+        rows.append(r.group_by("channel", "k").agg(pl.col("n").sum(), pl.col("amount").sum()))
+    if pending.height:
+        rows.append(pending.cast(cast).select("channel", pl.lit("pending").alias("k"), "n", "amount"))
+    if offsets.height:
+        rows.append(offsets.cast(cast).select(
+            pl.lit("offset").alias("channel"),
+            pl.col("refund_offset_kind").replace_strict({"1": "refund", "2": "offset_out", "3": "offset_in"},
+                                                        default="offset_out").alias("k"), "n", "amount"))
+    summary = (pl.concat(rows, how="vertical_relaxed") if rows
+               else pl.DataFrame(schema={"channel": pl.String, "k": pl.String, "n": pl.Int64, "amount": pl.Int64}))
+    order = {c: i for i, c in enumerate(["counter", "cvs", "credit", "app", "debit", "pension", "offset"])}
+    korder = {k: i for i, k in enumerate(DAILY_KINDS)}
+    summary = summary.with_columns(
+        pl.col("channel").replace_strict(order, default=99).alias("_o"),
+        pl.col("k").replace_strict(korder, default=99).alias("_k")).sort("_o", "_k").select(
+        "channel",
+        pl.col("channel").replace_strict({**labels, "offset": "還付・充当"}, default=pl.col("channel")).alias("channel_label"),
+        pl.col("k").alias("kind"), pl.col("k").replace_strict(DAILY_KINDS, default=pl.col("k")).alias("kind_label"),
+        pl.col("n").alias("count"), pl.col("amount"))
+
+    # control: what the 消込データ says was posted today = what 納付履歴 received from today's files
+    posted_recon = int(summary.filter(pl.col("kind") == "posted")["amount"].sum() or 0)
+    posted_pay = int(pays.cast(cast)["amount"].sum() or 0) if pays.height else 0
+    for row in summary.iter_rows(named=True):
+        ctx.totals.count(f"{row['channel']}.{row['kind']}", label=f"{row['channel_label']} {row['kind_label']}",
+                         read=int(row["count"]), accepted=int(row["count"]))
+        ctx.totals.add_money(f"{row['channel']}.{row['kind']}", int(row["amount"]),
+                             label=f"{row['channel_label']} {row['kind_label']}")
+    if posted_recon != posted_pay:
+        raise StepError(f"日計が一致しません: 消込データの消込額 {posted_recon:,}円 ≠ 納付履歴の収入額 {posted_pay:,}円",
+                        msg_id="KKB480E")
+    ctx.message("KKB481I", f"収納日計 {d}: 消込額 {posted_recon:,}円 (消込データ = 納付履歴)")
+    ctx.write_dataset("daily_collection", summary)
+    folder = paths.reports_root() / "collection" / ctx.generation
+    csv = folder / f"shuno_nikkei_{d:%Y%m%d}.csv"
+    buf = io.BytesIO()
+    summary.rename({"channel": "区分", "channel_label": "区分名", "kind": "種別", "kind_label": "種別名",
+                    "count": "件数", "amount": "金額"}).write_csv(buf, line_terminator="\r\n")
+    staged = ctx.stage_file(csv)
+    staged.write_bytes("\ufeff".encode() + buf.getvalue())
+    from reports import collection as rc
+
+    pdf = folder / f"shuno_nikkei_{d:%Y%m%d}.pdf"
+    rc.render_daily_collection_report(summary, ctx.config, ctx.stage_file(pdf), business_date=d,
+                                      municipality_name=str(ctx.config.get("municipality.name", "")))
+    return None
+
