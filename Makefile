@@ -18,6 +18,7 @@ CONSTRAINTS := constraints/py3.11.txt
 PIP_VERSION := 26.3
 INSTALLED := $(VENV)/.kokuho-installed
 MIGRATED := var/airflow/.migrated
+POOLS := var/airflow/.pools
 
 # Airflow: the checkout is AIRFLOW_HOME (airflow.cfg expands ${AIRFLOW_HOME} itself), and the
 # venv's bin must be on PATH because `airflow standalone` starts its children as plain `airflow`.
@@ -25,19 +26,42 @@ export AIRFLOW_HOME := $(CURDIR)
 export PATH := $(BIN):$(PATH)
 # The job runtime's var/ (jobs.common.paths): the checkout's var/ unless the caller moved it.
 export KOKUHO_VAR ?= $(CURDIR)/var
-# The fs connection the bank-result FileSensor watches (an env var, so nothing is stored in the DB).
+# The fs connection the file-arrival sensors watch (an env var, so nothing is stored in the DB).
 export AIRFLOW_CONN_KOKUHO_INBOX ?= {"conn_type": "fs", "extra": {"path": "$(KOKUHO_VAR)/inbox"}}
 
-# --- the demo: a synthetic city through the intake and the 当初賦課 job nets -------------------------
+# --- the demo: a synthetic city through the intake, the 当初賦課 and the 収納 job nets ------------------
 DEMO_INSURED ?= 20000
 DEMO_SEED ?= 20260601
 DEMO_DATE ?= 2026-06-01
 # The 当初賦課 business date: empty = the first KB300 run day after DEMO_DATE in the city's
 # 業務日程 (`kokuho rundays KB300`, config/municipalities/<code>/fy<YYYY>/calendar.yaml).
 DEMO_ASSESS_DATE ?=
+# 収納: KB400 runs on the first business day at least DEMO_PAY_DAYS days after the first 納期限 (普通徴収),
+# with the counter and CVS files `kokuho synth-payments` makes for that day; KB410 on that 納期限's
+# request day; KB210 on the 納期限 itself (= the 振替日), with a result file per bank.
+DEMO_PAY_DAYS ?= 7
 DEMO_VAR := $(CURDIR)/var/demo
 DEMO_CONF = {"business_date": "$(DEMO_DATE)"}
 DEMO_ENV = KOKUHO_VAR=$(DEMO_VAR) AIRFLOW_CONN_KOKUHO_INBOX='{"conn_type": "fs", "extra": {"path": "$(DEMO_VAR)/inbox"}}'
+
+# The demo's 収納 dates: "<first 普通徴収 納期限> <its 口座振替 request day> <KB400 business date>" from
+# the 調定 file(s) and the city's calendar (argv: DEMO_PAY_DAYS, then the 調定 files).
+define DEMO_DATES_PY
+import sys, datetime as dt
+from jobs.collection import direct_debit as dd
+from jobs.common import config
+from jobs.common.bizcal import BusinessCalendar
+from jobs.synth import payments as sp
+levy = sp.load_levy(sys.argv[2:])
+due = levy.filter(levy["collection_method"] == "1")["due_date"].min()
+cfg = config.load(None, due.year if due.month >= 4 else due.year - 1)
+cal = BusinessCalendar.from_config(cfg)
+pay = due + dt.timedelta(days=int(sys.argv[1]))
+while not cal.is_business_day(pay):
+    pay += dt.timedelta(days=1)
+print(due, dd.request_day(cal, cfg, due), pay)
+endef
+export DEMO_DATES_PY
 
 # --- make up --------------------------------------------------------------------------------------
 UP_PID := var/airflow/standalone.pid
@@ -60,7 +84,7 @@ $(INSTALLED): pyproject.toml $(CONSTRAINTS)
 	$(BIN)/python -m pip check
 	@touch $@
 
-airflow-init: $(MIGRATED) ## create/upgrade the Airflow metadata DB under var/airflow/
+airflow-init: $(MIGRATED) $(POOLS) ## create/upgrade the Airflow metadata DB under var/airflow/ and its pools
 
 $(MIGRATED): $(INSTALLED)
 	@mkdir -p var/airflow
@@ -71,7 +95,15 @@ $(MIGRATED): $(INSTALLED)
 	airflow db migrate > var/airflow/db-migrate.log 2>&1 || { cat var/airflow/db-migrate.log; exit 1; }
 	@touch $@
 
-demo: $(MIGRATED) ## synthesize a city (DEMO_INSURED), run kokuho_intake then kokuho_initial_assessment through Airflow
+# The pool of the steps that write the 収納台帳 (dags/_kokuho/defaults.py LEDGER_POOL): one slot, as
+# the DuckDB ledger takes one writer at a time. The scheduler never starts a task of a missing pool.
+$(POOLS): $(MIGRATED)
+	@echo "==> airflow pools set kokuho_ledger 1"
+	airflow pools set kokuho_ledger 1 "収納台帳 (DuckDB: 書き込みは1プロセスずつ)" > var/airflow/pools.log 2>&1 \
+	  || { cat var/airflow/pools.log; exit 1; }
+	@touch $@
+
+demo: $(MIGRATED) $(POOLS) ## synthesize a city (DEMO_INSURED), run the intake, 当初賦課 and 収納 job nets through Airflow
 	@echo "==> synthetic city: $(DEMO_INSURED) insured, seed $(DEMO_SEED), into var/demo/inbox (var/demo is wiped first)"
 	rm -rf $(DEMO_VAR) && mkdir -p $(DEMO_VAR)
 	KOKUHO_VAR=$(DEMO_VAR) kokuho synth --insured $(DEMO_INSURED) --seed $(DEMO_SEED) --out $(DEMO_VAR)/inbox
@@ -91,6 +123,41 @@ demo: $(MIGRATED) ## synthesize a city (DEMO_INSURED), run kokuho_intake then ko
 	@ls -l $(DEMO_VAR)/outbox/print
 	@for d in $(DEMO_VAR)/reports/notices/*/; do \
 	  echo "$$d: $$(ls "$$d" | grep -c '\.pdf$$') PDF files, $$(du -sh "$$d" | cut -f1), index $$(ls "$$d" | grep '_index\.csv$$')"; done
+	@# 収納: the dates from the 調定 file and the city's calendar: first 納期限, its request day, the KB400 day
+	@set -- $$(KOKUHO_VAR=$(DEMO_VAR) python -c "$$DEMO_DATES_PY" $(DEMO_PAY_DAYS) $(DEMO_VAR)/outbox/ledger/*.dat); \
+	due=$$1; request=$$2; pay=$$3; \
+	echo "==> 収納: 第1期 納期限 $$due, 口座振替請求日 $$request, 収納消込の業務日 $$pay"; \
+	echo "==> kokuho synth-payments: the counter and CVS files up to $$pay into var/demo/inbox/counter, cvs"; \
+	KOKUHO_VAR=$(DEMO_VAR) kokuho synth-payments --levy $(DEMO_VAR)/outbox/ledger/*.dat --date $$pay \
+	  --seed $(DEMO_SEED) --channels counter,cvs --out $(DEMO_VAR)/inbox; \
+	echo "==> the kokuho_collection DAG (KB400) through Airflow, 業務日 $$pay (log: var/airflow/demo-collection.log)"; \
+	$(DEMO_ENV) airflow dags test kokuho_collection $$pay -c "{\"business_date\": \"$$pay\"}" \
+	  > var/airflow/demo-collection.log 2>&1 \
+	  || { tail -n 80 var/airflow/demo-collection.log; echo "airflow dags test failed: var/airflow/demo-collection.log" >&2; exit 1; }; \
+	PYTHONPATH=dags python -m _kokuho.totals kokuho_collection; \
+	echo; echo "==> 収納日計表 $$pay ($$(ls $(DEMO_VAR)/reports/collection/*/shuno_nikkei_*.csv)):"; \
+	sed 's/^\xEF\xBB\xBF//; s/\r$$//' $(DEMO_VAR)/reports/collection/*/shuno_nikkei_$${pay//-/}.csv | column -t -s,; \
+	echo "==> the kokuho_direct_debit DAG (KB410) through Airflow, 業務日 $$request (log: var/airflow/demo-direct-debit.log)"; \
+	$(DEMO_ENV) airflow dags test kokuho_direct_debit $$request -c "{\"business_date\": \"$$request\"}" \
+	  > var/airflow/demo-direct-debit.log 2>&1 \
+	  || { tail -n 80 var/airflow/demo-direct-debit.log; echo "airflow dags test failed: var/airflow/demo-direct-debit.log" >&2; exit 1; }; \
+	PYTHONPATH=dags python -m _kokuho.totals kokuho_direct_debit; \
+	echo "==> the banks' result files (kokuho synth-payments --channels debit) into var/demo/inbox/bank"; \
+	mkdir -p $(DEMO_VAR)/inbox/bank; \
+	for f in $(DEMO_VAR)/outbox/bank/*/KOUFURI_*_$${due//-/}.dat; do \
+	  bank=$$(basename "$$(dirname "$$f")"); tmp=$(DEMO_VAR)/tmp-bank-$$bank; \
+	  KOKUHO_VAR=$(DEMO_VAR) kokuho synth-payments --levy $(DEMO_VAR)/outbox/ledger/*.dat --date $$due \
+	    --seed $(DEMO_SEED) --channels debit --debit-request "$$f" --out $$tmp; \
+	  mv $$tmp/bank/KOUFURI_KEKKA_$${due//-/}.dat $(DEMO_VAR)/inbox/bank/KOUFURI_KEKKA_$${bank}_$${due//-/}.dat; \
+	  rm -rf $$tmp; done; \
+	echo "==> the kokuho_bank_result DAG (KB210) through Airflow, 業務日 $$due (log: var/airflow/demo-bank-result.log)"; \
+	$(DEMO_ENV) airflow dags test kokuho_bank_result $$due -c "{\"business_date\": \"$$due\"}" \
+	  > var/airflow/demo-bank-result.log 2>&1 \
+	  || { tail -n 80 var/airflow/demo-bank-result.log; echo "airflow dags test failed: var/airflow/demo-bank-result.log" >&2; exit 1; }; \
+	PYTHONPATH=dags python -m _kokuho.totals kokuho_bank_result
+	@echo "==> 収納 outputs (var/demo = the demo's var/):"
+	@ls $(DEMO_VAR)/outbox/bank/*/ $(DEMO_VAR)/reports/collection/*/
+	@ls -l $(DEMO_VAR)/ledger/
 
 test: $(INSTALLED) ## run every test (pytest); PYTEST_ARGS=... adds arguments
 	python -m pytest $(PYTEST_ARGS)
@@ -103,7 +170,7 @@ bench: $(INSTALLED) ## run every benchmark in bench/ (each prints its table and 
 	if [ $${#files[@]} -eq 0 ]; then echo "no benchmarks in bench/"; exit 0; fi; \
 	for f in "$${files[@]}"; do echo "==> $$f"; python "$$f"; done
 
-up: $(MIGRATED) ## Airflow UI + scheduler on http://127.0.0.1:8080 (airflow standalone, background)
+up: $(MIGRATED) $(POOLS) ## Airflow UI + scheduler on http://127.0.0.1:8080 (airflow standalone, background)
 	@if [ -s $(UP_PID) ] && kill -0 "$$(cat $(UP_PID))" 2>/dev/null; then \
 	  echo "already running (pid $$(cat $(UP_PID))); make down to stop"; exit 0; fi
 	@# setsid: its own process group, so `make down` stops the scheduler, API server,
@@ -151,7 +218,7 @@ constraints: ## re-resolve pyproject.toml in a scratch venv and rewrite constrai
 clean: ## remove caches and stamps (keeps .venv and var/)
 	rm -rf .pytest_cache .ruff_cache .hypothesis
 	find . -path ./.venv -prune -o -name __pycache__ -type d -exec rm -rf {} +
-	rm -f $(INSTALLED) $(MIGRATED)
+	rm -f $(INSTALLED) $(MIGRATED) $(POOLS)
 
 distclean: down clean ## remove .venv and var/ too (all local data!)
 	rm -rf $(VENV) var

@@ -1,13 +1,14 @@
 """KB100 取込ジョブネット: the business-day intake of counterparty files.
 
     KB100-CAL 開庁日判定 ─▶ FK020 国保資格取込 ─┬▶ FK010 住民税所得取込 ─────┐
-                                              ├▶ FK030 年金特徴対象者取込 ─┼▶ KB100-END 統制合計表
-                                              └▶ SN010 口座振替依頼書取込 ─┘
+                                              └▶ FK030 年金特徴対象者取込 ─┴▶ KB100-END 統制合計表
 
 Each step reads its files from var/inbox/<source>/, writes a dataset generation and its error
 list, and returns its control totals (件数・金額, RC) as the task's XCom; the last task logs them
 all as one table (統制合計表) and warns about every step that ended with RC 4 (警告終了). The
-scheduled run at 06:30 on weekdays goes on only on a business day (KB100-CAL). Wiring only: the steps
+scheduled run at 06:30 on weekdays goes on only on a business day (KB100-CAL). The 口座振替依頼書
+(SN010, var/inbox/koufuri/) is not taken in here but by KB410 口座振替請求 (kokuho_direct_debit),
+only on the days a file comes, right before its registration (SN020). Wiring only: the steps
 are in jobs/ (jobs.registry), run through jobs.common.airflow_task.execute_job.
 """
 
@@ -22,7 +23,7 @@ from airflow.sdk import DAG, CronTriggerTimetable
 with DAG(
     dag_id="kokuho_intake",
     dag_display_name="KB100 取込ジョブネット",
-    description="資格・住民税所得・年金特徴対象者・口座振替依頼書の取込 (開庁日の朝)",
+    description="資格・住民税所得・年金特徴対象者の取込 (開庁日の朝)",
     doc_md=__doc__,
     **jobnet_args(CronTriggerTimetable(BUSINESS_MORNING_CRON, timezone=TIMEZONE)),
     tags=[Tag.KOKUHO, Tag.INTAKE, Tag.DAILY],
@@ -31,8 +32,7 @@ with DAG(
     fk020 = job_task("FK020", "国保資格取込")
     fk010 = job_task("FK010", "住民税所得取込")
     fk030 = job_task("FK030", "年金特徴対象者取込")
-    sn010 = job_task("SN010", "口座振替依頼書取込")
 
-    totals = totals_task("KB100", ["fk020", "fk010", "fk030", "sn010"])
+    totals = totals_task("KB100", ["fk020", "fk010", "fk030"])
 
-    check >> fk020 >> [fk010, fk030, sn010] >> totals
+    check >> fk020 >> [fk010, fk030] >> totals

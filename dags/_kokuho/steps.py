@@ -6,9 +6,15 @@ the job code (Polars, DuckDB ...) is imported when a task runs.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from airflow.providers.standard.operators.python import PythonOperator, ShortCircuitOperator
+from airflow.providers.standard.sensors.filesystem import FileSensor
+
+#: The fs connection whose ``path`` is the inbox root (var/inbox/); the Makefile and the tests set
+#: it as AIRFLOW_CONN_KOKUHO_INBOX, production points it at the real drop folder.
+INBOX_CONN_ID = "kokuho_inbox"
 
 
 def run_job_step(job_id: str, **context: Any) -> dict[str, Any]:
@@ -30,6 +36,37 @@ def job_task(job_id: str, name_ja: str, **kwargs: Any) -> PythonOperator:
         python_callable=run_job_step,
         op_args=[job_id],
         **kwargs,
+    )
+
+
+def ledger_task(job_id: str, name_ja: str, **kwargs: Any) -> PythonOperator:
+    """A job step that writes the 収納台帳: a job_task in the ledger pool (one writer at a time
+    on the default DuckDB ledger, across all job nets; _kokuho.defaults.LEDGER_POOL)."""
+    from _kokuho.defaults import LEDGER_POOL
+
+    return job_task(job_id, name_ja, pool=LEDGER_POOL, **kwargs)
+
+
+def file_wait(task_id: str, name_ja: str, filepath: str, *, timeout: timedelta, soft_fail: bool,
+              poke_interval: int = 60) -> FileSensor:
+    """A deferrable FileSensor on ``filepath`` under the ``kokuho_inbox`` connection's path.
+
+    It holds no worker slot while it waits (the triggerer polls). After ``timeout`` it fails
+    (``soft_fail=False``: a missing file is an error to look at) or is skipped with the steps of
+    that file (``soft_fail=True``: a day without a file is normal). The file is not consumed
+    here: the intake step after it archives it under its SHA-256 when it commits.
+    """
+    return FileSensor(
+        task_id=task_id,
+        task_display_name=name_ja,
+        fs_conn_id=INBOX_CONN_ID,
+        filepath=filepath,
+        deferrable=True,
+        poke_interval=poke_interval,
+        timeout=timeout.total_seconds(),
+        soft_fail=soft_fail,
+        execution_timeout=timeout + timedelta(hours=1),  # the default 4 h must not cut the wait short
+        retries=0,
     )
 
 

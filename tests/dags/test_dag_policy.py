@@ -18,7 +18,8 @@ import pytest
 
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 DAG_FILES = sorted(p for p in DAGS_FOLDER.glob("*.py"))
-EXPECTED_DAGS = {"kokuho_intake", "kokuho_bank_result", "kokuho_initial_assessment", "kokuho_reassessment"}
+EXPECTED_DAGS = {"kokuho_intake", "kokuho_bank_result", "kokuho_initial_assessment", "kokuho_reassessment",
+                 "kokuho_collection", "kokuho_direct_debit"}
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 DAG_DISPLAY = re.compile(r"^KB\d{3} \S")
@@ -117,12 +118,12 @@ def test_intake_structure(dagbag):
     down = {t.task_id: set(t.downstream_task_ids) for t in dag.tasks}
     assert down == {
         "check_business_day": {"fk020"},
-        "fk020": {"fk010", "fk030", "sn010"},
+        "fk020": {"fk010", "fk030"},
         "fk010": {"control_totals"},
         "fk030": {"control_totals"},
-        "sn010": {"control_totals"},
         "control_totals": set(),
     }
+    assert "sn010" not in dag.task_dict, "SN010 口座振替依頼書取込 belongs to KB410 (kokuho_direct_debit)"
 
 
 def test_initial_assessment_structure(dagbag):
@@ -185,11 +186,129 @@ def test_dag_files_hold_no_dates():
 def test_bank_result_structure(dagbag):
     dag = dagbag.get_dag("kokuho_bank_result")
     assert dag.timetable.__class__.__name__ == "NullTimetable"  # manual trigger only
+    down = {t.task_id: set(t.downstream_task_ids) for t in dag.tasks}
+    assert down == {
+        "wait_bank_result": {"sn110"},
+        "sn110": {"sn115"},
+        "sn115": {"sn130"},
+        "sn130": {"control_totals"},
+        "control_totals": set(),
+    }
     wait = dag.get_task("wait_bank_result")
     assert wait.deferrable is True and wait.fs_conn_id == "kokuho_inbox"
-    assert wait.downstream_task_ids == {"sn110"}
+    assert wait.soft_fail is False and wait.timeout == 24 * 3600  # a missing bank file fails, visibly
     registry = pytest.importorskip("jobs.registry", reason="jobs.registry not written yet")
     assert wait.filepath == f"{registry.JOBS['SN110'].inbox}/*", "the sensor must watch SN110's inbox"
+    assert dag.get_task("control_totals").op_kwargs["job_task_ids"] == ["sn110", "sn115", "sn130"]
+
+
+def test_collection_structure(dagbag):
+    dag = dagbag.get_dag("kokuho_collection")
+    down = {t.task_id: set(t.downstream_task_ids) for t in dag.tasks}
+    assert down == {
+        "check_business_day": {"sn100"},
+        "sn100": {"wait_counter_file", "wait_cvs_file", "sn235"},
+        "wait_counter_file": {"sn200"},
+        "sn200": {"sn205"},
+        "sn205": {"sn410"},
+        "wait_cvs_file": {"sn210"},
+        "sn210": {"sn215"},
+        "sn215": {"sn410"},
+        "sn235": {"sn410"},
+        "sn410": {"sn300"},
+        "sn300": {"sn400"},
+        "sn400": {"control_totals"},
+        "control_totals": set(),
+    }
+    assert dag.get_task("check_business_day").task_display_name == "KB400-CAL 開庁日判定"
+    # after the channels: run when a channel was skipped (no file that day), not when one failed
+    for task_id in ("sn410", "sn300", "sn400"):
+        assert dag.get_task(task_id).trigger_rule == "none_failed", task_id
+    for task_id in ("sn200", "sn205", "sn210", "sn215", "sn235", "control_totals"):
+        assert dag.get_task(task_id).trigger_rule == "all_success", task_id
+    assert dag.get_task("control_totals").op_kwargs["job_task_ids"] == [
+        "sn100", "sn200", "sn205", "sn210", "sn215", "sn235", "sn410", "sn300", "sn400"]
+
+
+def test_direct_debit_structure(dagbag):
+    dag = dagbag.get_dag("kokuho_direct_debit")
+    down = {t.task_id: set(t.downstream_task_ids) for t in dag.tasks}
+    assert down == {
+        "check_business_day": {"wait_mandate_file"},
+        "wait_mandate_file": {"sn010"},
+        "sn010": {"sn020"},
+        "sn020": {"sn120"},
+        "sn120": {"control_totals"},
+        "control_totals": set(),
+    }
+    assert dag.get_task("sn020").trigger_rule == "none_failed"  # registers also on a day without a file
+    assert dag.get_task("control_totals").op_kwargs["job_task_ids"] == ["sn010", "sn020", "sn120"]
+
+
+@pytest.mark.parametrize(("dag_id", "task_id", "job_id", "soft_fail", "max_hours"), [
+    ("kokuho_collection", "wait_counter_file", "SN200", True, 6),
+    ("kokuho_collection", "wait_cvs_file", "SN210", True, 6),
+    ("kokuho_direct_debit", "wait_mandate_file", "SN010", True, 1),
+])
+def test_file_waits_are_bounded_and_skip_when_no_file(dagbag, dag_id, task_id, job_id, soft_fail, max_hours):
+    """A channel's file that does not come that day skips its steps (soft_fail) after a bounded
+    wait; the sensor watches the inbox of the intake step after it."""
+    from _kokuho.defaults import PAYMENT_FILE_WAIT, PAYMENT_FILE_WAIT_ENV
+
+    wait = dagbag.get_dag(dag_id).get_task(task_id)
+    assert wait.deferrable is True and wait.fs_conn_id == "kokuho_inbox"
+    assert wait.soft_fail is soft_fail and wait.retries == 0
+    assert 0 < wait.timeout <= max_hours * 3600
+    assert wait.execution_timeout.total_seconds() > wait.timeout  # the wait is never cut short
+    assert wait.downstream_task_ids == {job_id.lower()}
+    registry = pytest.importorskip("jobs.registry", reason="jobs.registry not written yet")
+    assert wait.filepath == f"{registry.JOBS[job_id].inbox}/*"
+    if dag_id == "kokuho_collection":
+        assert PAYMENT_FILE_WAIT_ENV.startswith("KOKUHO_") and wait.timeout == PAYMENT_FILE_WAIT.total_seconds()
+
+
+def test_file_wait_is_configurable(monkeypatch):
+    from datetime import timedelta
+
+    from _kokuho.defaults import PAYMENT_FILE_WAIT_ENV, file_wait
+
+    monkeypatch.delenv(PAYMENT_FILE_WAIT_ENV, raising=False)
+    assert file_wait(PAYMENT_FILE_WAIT_ENV, timedelta(hours=3)) == timedelta(hours=3)
+    monkeypatch.setenv(PAYMENT_FILE_WAIT_ENV, "90")
+    assert file_wait(PAYMENT_FILE_WAIT_ENV, timedelta(hours=3)) == timedelta(minutes=90)
+
+
+def test_ledger_steps_run_in_the_ledger_pool(dagbag):
+    """Every step that writes the 収納台帳 is in the one-slot pool (DuckDB: one writer at a time,
+    across job nets); file intake and waits are not."""
+    from _kokuho.defaults import LEDGER_POOL
+
+    ledger_steps = {"SN020", "SN100", "SN115", "SN120", "SN130", "SN205", "SN215", "SN235", "SN300", "SN400", "SN410"}
+    seen = set()
+    for dag in _dags(dagbag):
+        for task in dag.tasks:
+            job_id = task.task_id.upper()
+            if job_id in ledger_steps:
+                seen.add(job_id)
+                assert task.pool == LEDGER_POOL, f"{dag.dag_id}.{task.task_id}"
+            else:
+                assert task.pool != LEDGER_POOL, f"{dag.dag_id}.{task.task_id}"
+    assert seen == ledger_steps
+
+
+@pytest.mark.parametrize("dag_id", ["kokuho_collection", "kokuho_direct_debit"])
+def test_collection_job_nets_run_on_business_mornings_after_the_intake(dagbag, dag_id):
+    from _kokuho.defaults import ASSESSMENT_MORNING_CRON, BUSINESS_MORNING_CRON
+
+    dag = dagbag.get_dag(dag_id)
+    minute, hour, dom, month, dow = dag.timetable.expression.split()
+    assert (dom, month, dow) == ("*", "*", BUSINESS_MORNING_CRON.split()[4])
+    after = tuple(int(x) for x in ASSESSMENT_MORNING_CRON.split()[1::-1])
+    assert (int(hour), int(minute)) > after  # after KB100 and the assessment job nets
+    assert dag.get_task("check_business_day").task_display_name.endswith("-CAL 開庁日判定")
+    if dag_id == "kokuho_direct_debit":  # after KB400 has registered the day's 調定 (SN100)
+        kb400 = dagbag.get_dag("kokuho_collection").timetable.expression.split()
+        assert (int(hour), int(minute)) > (int(kb400[1]), int(kb400[0]))
 
 
 def test_scheduled_defaults_validate(dagbag):

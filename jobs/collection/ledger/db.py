@@ -70,9 +70,14 @@ class Ledger:
     def open(cls, url: str | None = None, *, cfg=None, migrate: bool = True) -> Ledger:
         url = url or ledger_url(cfg)
         try:
-            memory = sa.engine.make_url(url).get_backend_name() == "duckdb" and duckdb_path(url) is None
+            duck = sa.engine.make_url(url).get_backend_name() == "duckdb"
+            memory = duck and duckdb_path(url) is None
+            args = {}
+            limit = str(cfg.get("collection.ledger.duckdb_memory_limit", "") or "") if cfg is not None else ""
+            if duck and limit:
+                args["connect_args"] = {"config": {"memory_limit": limit}}
             # one connection for an in-memory DuckDB (each new one would be an empty database)
-            engine = sa.create_engine(url, poolclass=StaticPool if memory else NullPool)
+            engine = sa.create_engine(url, poolclass=StaticPool if memory else NullPool, **args)
             ledger = cls(engine)
             if migrate:
                 ledger.migrate()
@@ -116,6 +121,7 @@ _PG_TYPES = {
     pl.Int64: "BIGINT", pl.Int32: "INTEGER", pl.Int16: "SMALLINT", pl.Int8: "SMALLINT",
     pl.UInt32: "BIGINT", pl.UInt64: "NUMERIC", pl.Float64: "DOUBLE PRECISION", pl.Float32: "REAL",
     pl.String: "TEXT", pl.Date: "DATE", pl.Boolean: "BOOLEAN", pl.Datetime: "TIMESTAMP",
+    pl.Binary: "BYTEA",
 }
 
 # PostgreSQL type OIDs → Polars
@@ -183,6 +189,7 @@ class Tx:
         self.execute(f"DROP TABLE IF EXISTS {name}")
         self.execute(f"CREATE TEMP TABLE {name} ({cols}) ON COMMIT DROP")
         self._pg_copy(name, frame)
+        self.execute(f"ANALYZE {name}")  # the planner sees the real size of the staged rows
         return name
 
     def insert(self, table: str, frame: pl.DataFrame) -> int:
