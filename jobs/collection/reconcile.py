@@ -43,7 +43,7 @@ PAYMENT_SCHEMA: dict[str, pl.DataType] = {
 }
 KEY = ["levy_year", "notice_number", "installment_no"]
 KINDS = ("confirmed", "provisional", "cancel", "debit_failed")
-ACCEPTED = ("posted", "provisional", "cancelled", "debit_failed")
+ACCEPTED = ("posted", "provisional", "confirmed", "cancelled", "debit_failed")
 REJECTED = ("unmatched", "error", "duplicate")
 STATUS_LABELS = {
     "posted": "消込済", "provisional": "速報", "confirmed": "速報→確報済", "cancelled": "速報取消",
@@ -146,6 +146,18 @@ def post_payments(tx: Tx, pay: pl.DataFrame, run: Run) -> PostResult:
                              pl.col("levy_year").alias("_p_ly"), pl.col("notice_number").alias("_p_nn"),
                              pl.col("installment_no").alias("_p_in")),
                  on="dedup_key", how="left")
+    # a 速報 is settled once: by the first 取消 / CVS 確報 of the file that names it; every other
+    # record keeps no link (a later 取消 finds no open 速報: an error; a later 確報 is posted as
+    # one without 速報; a record of another channel settles nothing)
+    claims = pl.col("_p_sha").is_not_null() & (
+        (pl.col("status").is_null() & (pl.col("kind") == "cancel"))
+        | ((pl.col("status") == "posted") & pl.col("channel").is_in(["cvs", "credit", "app"])))
+    df = df.sort("source_sha256", "record_no").with_columns(
+        pl.when(claims).then(pl.concat_str([pl.col("_p_sha"), pl.col("_p_no").cast(pl.String)], separator=":"))
+        .alias("_claim"))
+    first_claim = pl.col("_claim").is_not_null() & pl.col("_claim").is_first_distinct()
+    df = df.with_columns([pl.when(first_claim).then(pl.col(c)).alias(c)
+                          for c in ("_p_sha", "_p_no", "_p_amount", "_p_ly", "_p_nn", "_p_in")]).drop("_claim")
     is_cancel = pl.col("status").is_null() & (pl.col("kind") == "cancel")
     df = _mark(df, is_cancel & pl.col("_p_sha").is_null(), "error", pl.lit("取消の対象となる速報がありません"))
     df = _mark(df, is_cancel, "cancelled", pl.lit(None, dtype=pl.String))
@@ -237,7 +249,10 @@ def _write(tx: Tx, df: pl.DataFrame, settled: pl.DataFrame, in_ledger: pl.DataFr
     delta = pl.concat([
         posted.select(*KEY, pl.col("amount").alias("paid"), pl.lit(0, dtype=pl.Int64).alias("prov"),
                       "paid_date", "received_date"),
-        df.filter(pl.col("status") == "provisional").select(
+        # every 速報 accepted from this file adds to 速報額, also one a later record of the same
+        # file already settled (status confirmed / cancelled): ``settled`` takes it off again
+        df.filter((pl.col("kind") == "provisional")
+                  & pl.col("status").is_in(["provisional", "confirmed", "cancelled"])).select(
             *KEY, pl.lit(0, dtype=pl.Int64).alias("paid"), pl.col("amount").alias("prov"),
             pl.lit(None, dtype=pl.Date).alias("paid_date"), pl.lit(None, dtype=pl.Date).alias("received_date")),
         settled.select(*KEY, pl.lit(0, dtype=pl.Int64).alias("paid"), (-pl.col("amount")).alias("prov"),

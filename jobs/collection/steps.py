@@ -162,7 +162,20 @@ def adapt(ctx: StepContext, channel: str, source: str, frame: pl.DataFrame, name
         res.frames["header"] = heads
         res.debit_year = debit_year(ctx, heads)
     res.stride = _stride(ctx, channel, name, sha, layout)
+    res.rejects = _codec_rejects(ctx, channel, name, sha, layout)
     return channels.ADAPTERS[channel](res, src, ctx.config)
+
+
+def _codec_rejects(ctx: StepContext, channel: str, name: str, sha: str, layout) -> pl.DataFrame:
+    """The data records the intake's codec rejected (they are not in the dataset): read again
+    from the archived file, so they reach the 消込データ as errors (every record of a file)."""
+    p = _archived(ctx, channel, name, sha)
+    if not p.is_file():
+        return pl.DataFrame(schema=fw.reader.REJECT_SCHEMA)
+    try:
+        return fw.read(layout, p, source=name).rejects
+    except fw.FileRefused:
+        return pl.DataFrame(schema=fw.reader.REJECT_SCHEMA)
 
 
 class _Frames:

@@ -1,0 +1,187 @@
+"""The 収納 ledger: schema migrations, audit columns, and SN100 調定登録 (当初・更正) — on DuckDB
+and PostgreSQL (``ledger_url``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from collection_helpers import (
+    DAY1,
+    DAY2,
+    DAY3,
+    FIXTURES,
+    installments,
+    levy_file,
+    levy_row,
+    msg_ids,
+    open_ledger,
+    put_levy,
+    q,
+    run,
+    scalar,
+)
+
+from jobs.collection.ledger import LedgerError, migrations, models
+
+D = dt.date
+TABLES = sorted(t.name for t in models.metadata.sorted_tables if t.name != "schema_migrations")
+
+
+@pytest.mark.fresh_ledger
+def test_schema_created_by_migration_1_and_reopen_applies_nothing(ledger_url):
+    led = open_ledger(ledger_url, migrate=False)
+    try:
+        assert led.migrate() == [1]
+        assert led.schema_version() == 1 == migrations.LATEST
+        rows = led.frame("SELECT version, name, applied_at FROM schema_migrations ORDER BY version")
+        assert rows["version"].to_list() == [1]
+        assert rows["name"][0].startswith("initial schema")
+        dt.datetime.fromisoformat(rows["applied_at"][0])  # a timestamp
+        names = set(led.frame("SELECT table_name FROM information_schema.tables "
+                              "WHERE table_schema = current_schema()")["table_name"].to_list())
+        assert set(TABLES) | {"schema_migrations"} <= names
+    finally:
+        led.dispose()
+    # a second open (the next job) applies nothing and keeps the one row
+    again = open_ledger(ledger_url)
+    try:
+        assert again.migrate() == []
+        assert again.scalar("SELECT COUNT(*) FROM schema_migrations") == 1
+    finally:
+        again.dispose()
+
+
+def test_newer_ledger_is_refused(ledger_url):
+    led = open_ledger(ledger_url)
+    with led.transaction() as tx:
+        tx.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'future', 'x')")
+    led.dispose()
+    with pytest.raises(LedgerError, match="スキーマ版 99"):
+        open_ledger(ledger_url)
+    # a step reports it as a severe error, nothing else happens
+    put_levy(FIXTURES / "levy_file" / "levy_initial.dat", "levy_initial.dat")
+    res = run("SN100")
+    assert res.rc == 12 and "KKB400S" in msg_ids(res) and not res.committed
+
+
+def test_every_table_has_the_audit_columns(ledger_url):
+    led = open_ledger(ledger_url)
+    try:
+        cols = led.frame("SELECT table_name, column_name, is_nullable FROM information_schema.columns "
+                         "WHERE table_schema = current_schema()")
+    finally:
+        led.dispose()
+    have = {(t, c): n for t, c, n in cols.iter_rows()}
+    assert {t for t, _ in have} >= set(TABLES)
+    for table in TABLES:
+        for name in ("operator_id", "operated_date", "operated_time"):
+            assert (table, name) in have, f"{table} has no {name}"
+            assert have[(table, name)] == "NO", f"{table}.{name} is nullable"
+
+
+# --- SN100 調定登録 ---------------------------------------------------------------------------------
+
+
+def test_sn100_registers_initial_levy_file(ledger_url):
+    put_levy(FIXTURES / "levy_file" / "levy_initial.dat", "levy_initial.dat")
+    res = run("SN100", DAY1)
+    assert res.rc == 0, res.log_text
+    assert res.totals.read == 3 and res.totals.accepted == 3 and res.totals.rejected == 0
+    assert res.totals.money["levy_amount"] == 58_712  # the trailer's 期別税額合計
+
+    notices = q("SELECT levy_year, notice_number, person_id, household_id, collection_method, business_code, "
+                "operator_id FROM notice ORDER BY notice_number")
+    assert notices.rows() == [
+        (2026, "10000000001", "0000000011", "0000000001", "1", "0001", "SN100"),
+        (2026, "20000000002", "0000000021", "0000000002", "2", "0001", "SN100"),
+    ]
+    inst = q("SELECT notice_number, installment_no, levy_amount, medical_general, support_general, care_general, "
+             "child_general, due_date, correction_seq, paid_amount, payer_code, collection_method, operator_id "
+             "FROM installment ORDER BY notice_number, installment_no")
+    assert inst.rows() == [
+        ("10000000001", 1, 19_456, 12_608, 5_272, 1_576, 0, D(2026, 7, 31), 0, 0, None, "1", "SN100"),
+        ("10000000001", 2, 13_000, 8_424, 3_523, 1_053, 0, D(2026, 8, 31), 0, 0, None, "1", "SN100"),
+        ("20000000002", 4, 26_256, 18_000, 6_756, 0, 1_500, D(2026, 10, 15), 0, 0, "001", "2", "SN100"),
+    ]
+    assert int(inst["levy_amount"].sum()) == 58_712
+    hist = q("SELECT record_no, notice_number, installment_no, levy_kind, correction_seq, levy_amount, change_amount, "
+             "correction_date FROM levy_history ORDER BY record_no")
+    assert hist.rows() == [
+        (2, "10000000001", 1, "1", 0, 19_456, 0, D(2026, 7, 1)),
+        (3, "10000000001", 2, "1", 0, 13_000, 0, D(2026, 7, 1)),
+        (4, "20000000002", 4, "1", 0, 26_256, 0, D(2026, 7, 1)),
+    ]
+    pf = q("SELECT file_name, channel, records, amount, job_id FROM posted_file")
+    assert pf.rows() == [("levy_initial.dat", "levy", 3, 58_712, "SN100")]
+    # audit stamps on every row written
+    for table in ("notice", "installment", "levy_history", "posted_file"):
+        assert scalar(f"SELECT COUNT(*) FROM {table} WHERE operated_date IS NULL OR "
+                      f"operated_time IS NULL OR operator_id <> 'SN100'") == 0
+
+
+def test_sn100_correction_replaces_amount_and_keeps_history(ledger_url):
+    put_levy(FIXTURES / "levy_file" / "levy_initial.dat", "levy_initial.dat")
+    assert run("SN100", DAY1).rc == 0
+    # 更正 of 期別 2 (13,000 → 10,000, 更正順番 1) + the fixture's FK220 file (new 期別 of others)
+    corr = levy_file([levy_row("10000000001", 2, 10_000, levy_kind="2", correction_seq=1,
+                               levy_date=D(2026, 9, 1), due_date=D(2026, 8, 31), change=-3_000,
+                               medical_general=6_500, support_general=2_700, care_general=800,
+                               correction_reason="01")],
+                     file_kind="2", creation_date=D(2026, 9, 1))
+    put_levy(corr, "levy_correction_0901.dat")
+    put_levy(FIXTURES / "levy_file" / "levy_correction.dat", "levy_correction.dat")
+    res = run("SN100", DAY2)
+    assert res.rc == 0, res.log_text
+    inst = installments()
+    assert inst[(2026, "10000000001", 2)]["levy_amount"] == 10_000
+    assert inst[(2026, "10000000001", 2)]["correction_seq"] == 1
+    assert inst[(2026, "10000000001", 1)]["levy_amount"] == 19_456  # untouched
+    # the fixture's corrections are 期別 the 当初 did not have: added with their 更正順番
+    assert inst[(2026, "10000000001", 6)]["levy_amount"] == 15_000
+    assert inst[(2026, "10000000003", 9)]["levy_amount"] == 0
+    assert inst[(2026, "10000000003", 9)]["correction_seq"] == 2
+    assert inst[(2026, "20000000004", 5)]["levy_amount"] == 10_000
+    comp = q("SELECT medical_general, support_general, care_general, assessed_correction_date FROM installment "
+             "WHERE notice_number = '10000000001' AND installment_no = 2")
+    assert comp.rows() == [(6_500, 2_700, 800, D(2026, 9, 1))]
+    hist = q("SELECT levy_kind, correction_seq, levy_amount, change_amount FROM levy_history "
+             "WHERE notice_number = '10000000001' AND installment_no = 2 ORDER BY correction_seq")
+    assert hist.rows() == [("1", 0, 13_000, 0), ("2", 1, 10_000, -3_000)]
+    assert scalar("SELECT COUNT(*) FROM levy_history") == 3 + 1 + 3
+    assert scalar("SELECT COUNT(*) FROM installment") == 3 + 3
+    assert res.totals.money["change_amount"] == -3_000 + -1_000
+
+
+def test_sn100_older_correction_does_not_overwrite_newer(ledger_url):
+    put_levy(levy_file([levy_row("10000000007", 1, 9_000)]), "a_initial.dat")
+    put_levy(levy_file([levy_row("10000000007", 1, 7_000, levy_kind="2", correction_seq=2, change=-2_000,
+                                 levy_date=D(2026, 9, 1))], file_kind="2", creation_date=D(2026, 9, 1)),
+             "b_corr2.dat")
+    assert run("SN100", DAY1).rc == 0
+    put_levy(levy_file([levy_row("10000000007", 1, 8_000, levy_kind="2", correction_seq=1, change=-1_000,
+                                 levy_date=D(2026, 8, 1))], file_kind="2", creation_date=D(2026, 8, 1)),
+             "c_corr1_late.dat")
+    assert run("SN100", DAY2).rc == 0
+    inst = installments()[(2026, "10000000007", 1)]
+    assert (inst["levy_amount"], inst["correction_seq"]) == (7_000, 2)
+    assert scalar("SELECT COUNT(*) FROM levy_history") == 3
+
+
+def test_sn100_rerun_registers_nothing_twice(ledger_url):
+    put_levy(FIXTURES / "levy_file" / "levy_initial.dat", "levy_initial.dat")
+    put_levy(FIXTURES / "levy_file" / "levy_correction.dat", "levy_correction.dat")
+    first = run("SN100", DAY1)
+    assert first.rc == 0
+    before = (q("SELECT * FROM installment ORDER BY notice_number, installment_no")
+              .drop("operated_date", "operated_time"))
+    counts = {t: scalar(f"SELECT COUNT(*) FROM {t}") for t in ("notice", "installment", "levy_history", "posted_file")}
+    # the same generation again (a rerun) and the next day's run: both register nothing
+    again = run("SN100", DAY1)
+    assert again.rc == 0 and "KKB413I" in msg_ids(again)
+    later = run("SN100", DAY3)
+    assert later.rc == 0 and "KKB410I" in msg_ids(later)
+    assert {t: scalar(f"SELECT COUNT(*) FROM {t}") for t in counts} == counts == {
+        "notice": 4, "installment": 6, "levy_history": 6, "posted_file": 2}
+    after = q("SELECT * FROM installment ORDER BY notice_number, installment_no").drop("operated_date", "operated_time")
+    assert after.equals(before)
