@@ -81,7 +81,8 @@ def counter(res: ReadResult, src: Source, cfg: Config) -> pl.DataFrame:
     rows = d.select(
         pl.lit("counter").alias("channel"), *_base(res, src, d), pl.lit("confirmed").alias("kind"),
         pl.col("levy_year").cast(pl.Int32, strict=False), "notice_number",
-        pl.col("installment_no").cast(pl.Int32), pl.col("amount").cast(pl.Int64), "paid_date", "received_date",
+        pl.col("installment_no").cast(pl.Int32), pl.col("amount").cast(pl.Int64),
+        pl.col("late_fee").cast(pl.Int64), pl.col("dunning_fee").cast(pl.Int64), "paid_date", "received_date",
         pl.col("payment_kind").fill_null(payment_kind(cfg, pl.lit("counter"))), "bank_code", "branch_code",
         # the same slip paid twice has the same 通し番号; without one, the same key/amount/day/branch
         pl.concat_str([pl.lit("counter"), "levy_year", "notice_number", pl.col("installment_no").cast(pl.String),

@@ -36,7 +36,7 @@ PAYMENT_SCHEMA: dict[str, pl.DataType] = {
     "channel": pl.String(), "source_file": pl.String(), "source_sha256": pl.String(),
     "record_no": pl.Int64(), "byte_offset": pl.Int64(), "raw": pl.Binary(), "kind": pl.String(),
     "levy_year": pl.Int32(), "notice_number": pl.String(), "installment_no": pl.Int32(),
-    "amount": pl.Int64(), "paid_date": pl.Date(), "received_date": pl.Date(), "payment_kind": pl.String(),
+    "amount": pl.Int64(), "late_fee": pl.Int64(), "dunning_fee": pl.Int64(), "paid_date": pl.Date(), "received_date": pl.Date(), "payment_kind": pl.String(),
     "agent_code": pl.String(), "store_code": pl.String(), "bank_code": pl.String(),
     "branch_code": pl.String(), "barcode": pl.String(), "dedup_key": pl.String(),
     "result_code": pl.String(), "parse_error": pl.String(), "error_field": pl.String(),
@@ -93,11 +93,14 @@ class Run:
 
 
 def post_payments(tx: Tx, pay: pl.DataFrame, run: Run) -> PostResult:
-    pay = normalize(pay).sort("source_sha256", "record_no")
-    n = pay.height
-    status = pl.Series("status", [None] * n, dtype=pl.String)
-    reason = pl.Series("reason", [None] * n, dtype=pl.String)
-    df = pay.with_columns(status, reason, pl.lit(None, dtype=pl.Int64).alias("levy_amount"))
+    pay = normalize(pay)
+    in_order = pay["source_sha256"].n_unique() <= 1 and pay["record_no"].is_sorted()
+    if not in_order:
+        pay = pay.sort("source_sha256", "record_no")
+    # every join below keeps the left order (maintain_order="left") and adds columns to the
+    # narrow key frame only: the 5M-row frame is never copied by a join
+    df = pay.with_columns(pl.lit(None, dtype=pl.String).alias("status"), pl.lit(None, dtype=pl.String).alias("reason"),
+                          pl.lit(None, dtype=pl.Int64).alias("levy_amount"))
 
     # 1. records the adapter could not read
     df = _mark(df, pl.col("parse_error").is_not_null(), "error", pl.col("parse_error"))
@@ -105,7 +108,7 @@ def post_payments(tx: Tx, pay: pl.DataFrame, run: Run) -> PostResult:
     df = _mark(df, ~pl.col("kind").is_in(KINDS), "error", pl.lit("データ種別が不明です"))
 
     # 2. duplicates inside the file, then against the ledger
-    first = pl.struct("dedup_key", "kind").is_first_distinct()
+    first = pl.col("dedup_key").is_first_distinct().over("kind")
     df = _mark(df, ~first, "duplicate", pl.lit("同一ファイル内に同じ納付のレコードがあります"))
     open_ = df.filter(pl.col("status").is_null())
     if open_.height:
@@ -115,16 +118,18 @@ def post_payments(tx: Tx, pay: pl.DataFrame, run: Run) -> PostResult:
             "FROM reconciliation r JOIN _dedup d ON r.dedup_key = d.dedup_key AND r.kind = d.kind "
             "WHERE r.status NOT IN ('error', 'duplicate') GROUP BY r.dedup_key, r.kind")
         if seen.height:
-            df = df.join(seen, on=["dedup_key", "kind"], how="left")
+            m = df.select("dedup_key", "kind").join(seen, on=["dedup_key", "kind"], how="left", maintain_order="left")
+            df = df.with_columns(m["prev_file"], m["prev_record"])
             df = _mark(df, pl.col("prev_file").is_not_null(), "duplicate",
                        pl.format("取込済みの納付と重複しています ({} 第{}レコード)", "prev_file", "prev_record"))
             df = df.drop("prev_file", "prev_record")
 
     # 3. match to the 期別
     keys = df.filter(pl.col("status").is_null() & pl.col("notice_number").is_not_null()).select(KEY).unique()
-    inst = _installments(tx, keys)
-    df = df.join(inst, on=KEY, how="left").with_columns(
-        pl.coalesce("levy_amount_right", "levy_amount").alias("levy_amount")).drop("levy_amount_right")
+    inst = _installments(tx, keys, run.municipality)
+    m = df.select(KEY).join(inst, on=KEY, how="left", maintain_order="left")  # the 期別 key is unique
+    df = df.with_columns(pl.coalesce(m["levy_amount_right"], pl.col("levy_amount")).alias("levy_amount"),
+                         m["collection_method"].alias("collection_method"), m["_found"])
     no_key = pl.col("status").is_null() & pl.col("notice_number").is_null()
     df = _mark(df, no_key, "error", pl.lit("通知書番号・期別を読み取れません"))
     unmatched = pl.col("status").is_null() & pl.col("_found").is_null() & (pl.col("kind") != "cancel")
@@ -140,19 +145,23 @@ def post_payments(tx: Tx, pay: pl.DataFrame, run: Run) -> PostResult:
     # 速報 that this file's 取消 / 確報 settle: in this file (status provisional) or in the ledger
     settle = df.filter(pl.col("status").is_null() & (pl.col("kind") == "cancel")
                        | (pl.col("status") == "posted") & pl.col("channel").is_in(["cvs", "credit", "app"]))
-    prov = _open_provisionals(tx, df, settle)
-    df = df.join(prov.select("dedup_key", pl.col("source_sha256").alias("_p_sha"),
-                             pl.col("record_no").alias("_p_no"), pl.col("amount").alias("_p_amount"),
-                             pl.col("levy_year").alias("_p_ly"), pl.col("notice_number").alias("_p_nn"),
-                             pl.col("installment_no").alias("_p_in")),
-                 on="dedup_key", how="left")
+    prov = _open_provisionals(tx, df, settle).select(
+        "dedup_key", pl.col("source_sha256").alias("_p_sha"), pl.col("record_no").alias("_p_no"),
+        pl.col("amount").alias("_p_amount"), pl.col("levy_year").alias("_p_ly"),
+        pl.col("notice_number").alias("_p_nn"), pl.col("installment_no").alias("_p_in"))
+    p_cols = [c for c in prov.columns if c != "dedup_key"]
+    if prov.height == 0:  # the usual case for every channel but CVS: no join at all
+        df = df.with_columns([pl.lit(None, dtype=prov.schema[c]).alias(c) for c in p_cols])
+    else:  # one open 速報 per dedup key (_open_provisionals), so the row count is kept
+        m = df.select("dedup_key").join(prov, on="dedup_key", how="left", maintain_order="left")
+        df = df.with_columns([m[c] for c in p_cols])
     # a 速報 is settled once: by the first 取消 / CVS 確報 of the file that names it; every other
     # record keeps no link (a later 取消 finds no open 速報: an error; a later 確報 is posted as
     # one without 速報; a record of another channel settles nothing)
     claims = pl.col("_p_sha").is_not_null() & (
         (pl.col("status").is_null() & (pl.col("kind") == "cancel"))
         | ((pl.col("status") == "posted") & pl.col("channel").is_in(["cvs", "credit", "app"])))
-    df = df.sort("source_sha256", "record_no").with_columns(
+    df = df.with_columns(
         pl.when(claims).then(pl.concat_str([pl.col("_p_sha"), pl.col("_p_no").cast(pl.String)], separator=":"))
         .alias("_claim"))
     first_claim = pl.col("_claim").is_not_null() & pl.col("_claim").is_first_distinct()
@@ -177,8 +186,10 @@ def post_payments(tx: Tx, pay: pl.DataFrame, run: Run) -> PostResult:
     # a 速報 of this same file settled by a later record of the file
     in_file = settled.join(df.select("source_sha256", "record_no"), on=["source_sha256", "record_no"], how="semi")
     if in_file.height:
-        df = df.join(in_file.select("source_sha256", "record_no", "new_status"), on=["source_sha256", "record_no"],
-                     how="left").with_columns(pl.coalesce("new_status", "status").alias("status")).drop("new_status")
+        m = df.select("source_sha256", "record_no").join(
+            in_file.select("source_sha256", "record_no", "new_status"), on=["source_sha256", "record_no"],
+            how="left", maintain_order="left")
+        df = df.with_columns(pl.coalesce(m["new_status"], pl.col("status")).alias("status"))
     in_ledger = settled.join(df.select("source_sha256", "record_no"), on=["source_sha256", "record_no"], how="anti")
     df = df.drop("_p_sha", "_p_no", "_p_amount", "_p_ly", "_p_nn", "_p_in")
 
@@ -194,7 +205,7 @@ def _mark(df: pl.DataFrame, cond: pl.Expr, status: str, reason: pl.Expr) -> pl.D
     )
 
 
-def _installments(tx: Tx, keys: pl.DataFrame) -> pl.DataFrame:
+def _installments(tx: Tx, keys: pl.DataFrame, municipality: str) -> pl.DataFrame:
     schema = {"levy_year": pl.Int32, "notice_number": pl.String, "installment_no": pl.Int32,
               "levy_amount_right": pl.Int64, "collection_method": pl.String, "_found": pl.Boolean}
     if keys.height == 0:
@@ -204,7 +215,8 @@ def _installments(tx: Tx, keys: pl.DataFrame) -> pl.DataFrame:
         "SELECT i.levy_year, i.notice_number, i.installment_no, i.levy_amount AS levy_amount_right, "
         "i.collection_method, TRUE AS _found FROM installment i "
         "JOIN _keys k ON i.levy_year = k.levy_year AND i.notice_number = k.notice_number "
-        "AND i.installment_no = k.installment_no WHERE NOT i.deleted")
+        "AND i.installment_no = k.installment_no WHERE NOT i.deleted AND i.municipality_code = :m "
+        "AND i.target_year = i.levy_year", {"m": municipality})
     return got.cast({k: v for k, v in schema.items()})
 
 
@@ -233,7 +245,9 @@ def _write(tx: Tx, df: pl.DataFrame, settled: pl.DataFrame, in_ledger: pl.DataFr
         "source_sha256", "record_no", pl.lit(run.municipality).alias("municipality_code"),
         pl.lit(BUSINESS_CODE).alias("business_code"), "collection_method", "levy_year",
         pl.col("levy_year").alias("target_year"), "notice_number", "installment_no",
-        pl.lit(True).alias("latest_flag"), "levy_amount", "amount", "paid_date", "received_date", "payment_kind",
+        pl.lit(True).alias("latest_flag"), "levy_amount", "amount",
+        pl.col("late_fee").fill_null(0).alias("late_fee_amount"), pl.col("dunning_fee").fill_null(0).alias("dunning_fee_amount"),
+        "paid_date", "received_date", "payment_kind",
         "channel", "kind", "bank_code", "branch_code", pl.col("store_code").alias("cvs_store_code"), "agent_code",
         "barcode", "result_code", "dedup_key", "status", "reason", "source_file", "byte_offset",
         pl.when(pl.col("status").is_in(list(REJECTED))).then(pl.col("raw").bin.encode("hex"))
@@ -279,8 +293,11 @@ def payment_rows(posted: pl.DataFrame, run: Run, audit: list[pl.Expr]) -> pl.Dat
         pl.lit(BUSINESS_CODE).alias("business_code"),
         pl.col("collection_method").fill_null(pl.col("notice_number").str.slice(0, 1)).alias("collection_method"),
         pl.lit(True).alias("latest_flag"), pl.lit("0").alias("refund_offset_kind"), pl.lit("1").alias("cash_kind"),
-        pl.col("amount").alias("tax_amount"), pl.lit(0, dtype=pl.Int64).alias("late_fee_amount"),
-        pl.lit(0, dtype=pl.Int64).alias("dunning_fee_amount"), "received_date", "paid_date", "payment_kind",
+        pl.col("amount").alias("tax_amount"),
+        (pl.col("late_fee") if "late_fee" in posted.columns else pl.lit(None, dtype=pl.Int64)).fill_null(0)
+        .alias("late_fee_amount"),
+        (pl.col("dunning_fee") if "dunning_fee" in posted.columns else pl.lit(None, dtype=pl.Int64)).fill_null(0)
+        .alias("dunning_fee_amount"), "received_date", "paid_date", "payment_kind",
         "channel", "bank_code", "branch_code", pl.col("store_code").alias("cvs_store_code"), "agent_code",
         pl.lit(run.job_id).alias("job_id"), pl.lit(run.generation).alias("generation"), *audit)
 
@@ -303,8 +320,9 @@ def apply_installment_delta(tx: Tx, delta: pl.DataFrame, run: Run, op_date: dt.d
         "  THEN d.received_date ELSE installment.last_received_date END, "
         "operator_id = :op, operated_date = :od, operated_time = :ot "
         "FROM _delta d WHERE installment.levy_year = d.levy_year AND installment.notice_number = d.notice_number "
-        "AND installment.installment_no = d.installment_no",
-        {"op": run.job_id, "od": op_date, "ot": op_time})
+        "AND installment.installment_no = d.installment_no AND installment.municipality_code = :m "
+        "AND installment.target_year = installment.levy_year",
+        {"op": run.job_id, "od": op_date, "ot": op_time, "m": run.municipality})
     return agg.height
 
 
@@ -320,11 +338,13 @@ def post_pending(tx: Tx, run: Run) -> pl.DataFrame:
     rows = tx.frame(
         "SELECT r.source_sha256, r.record_no, r.levy_year, r.notice_number, r.installment_no, r.amount, "
         "r.paid_date, r.received_date, r.payment_kind, r.channel, r.bank_code, r.branch_code, "
-        "r.cvs_store_code AS store_code, r.agent_code, i.collection_method, i.levy_amount "
+        "r.cvs_store_code AS store_code, r.agent_code, i.collection_method, i.levy_amount, "
+        "r.late_fee_amount AS late_fee, r.dunning_fee_amount AS dunning_fee "
         "FROM reconciliation r JOIN installment i ON i.levy_year = r.levy_year "
         "AND i.notice_number = r.notice_number AND i.installment_no = r.installment_no "
-        "WHERE r.status = 'unmatched' AND r.kind = 'confirmed' AND NOT i.deleted "
-        "ORDER BY r.source_sha256, r.record_no")
+        "AND i.municipality_code = r.municipality_code AND i.target_year = i.levy_year "
+        "WHERE r.status = 'unmatched' AND r.kind = 'confirmed' AND NOT i.deleted AND r.municipality_code = :m "
+        "ORDER BY r.source_sha256, r.record_no", {"m": run.municipality})
     if rows.height == 0:
         return rows
     rows = rows.cast({"levy_year": pl.Int32, "installment_no": pl.Int32})

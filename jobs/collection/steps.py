@@ -131,6 +131,7 @@ def post_channel(ctx: StepContext) -> int | None:
                     continue
             frame = datasets.read(source, gen).filter(pl.col("source_sha256") == sha)
             pay = adapt(ctx, channel, source, frame, name, sha)
+            trailer_check(ctx, channel, source, name, sha, pay)
             raw = RawReader(ctx, channel, name, sha)
             with ledger.transaction() as tx:
                 res = reconcile.post_payments(tx, pay, run)
@@ -148,6 +149,44 @@ def post_channel(ctx: StepContext) -> int | None:
     report(ctx, ledger, channel)
     ledger.dispose()
     return None
+
+
+#: trailer money fields (summed over the file's trailers) ↔ payment frame columns (summed over records)
+TRAILER_MONEY = {
+    "counter": [(("amount_total",), "amount"), (("late_fee_total",), "late_fee"),
+                (("dunning_fee_total",), "dunning_fee")],
+    "cvs": [(("provisional_amount", "confirmed_amount", "cancel_amount"), "amount")],
+    "debit": [(("total_amount",), "amount")],
+}
+
+
+def trailer_check(ctx: StepContext, channel: str, source: str, name: str, sha: str, pay: pl.DataFrame) -> None:
+    """The file's trailer totals against the records about to be posted, to the yen. The intake's
+    codec has checked the trailer against the records it read; here the records the codec could
+    not read (amount unknown, posted as 消込エラー with 0) make the difference, and it is reported."""
+    if channel not in TRAILER_MONEY:
+        return
+    trailers = _trailers(ctx, source, [sha])
+    unread = int(pay.filter(pl.col("parse_error").is_not_null() & pl.col("raw").is_not_null()).height)
+    for fields, column in TRAILER_MONEY[channel]:
+        expected = sum(int(trailers[f].sum() or 0) for f in fields if f in trailers.columns)
+        got = int(pay[column].fill_null(0).sum() or 0)
+        if expected == got:
+            continue
+        if unread:
+            ctx.message("KKB424W", f"{name}: トレーラ合計 {expected:,}円 − 読めたレコードの合計 {got:,}円 = "
+                                   f"{expected - got:,}円 は読めなかったレコード {unread:,}件 の金額です ({column})")
+        else:
+            raise StepError(f"{name}: トレーラ合計 {expected:,}円 がレコードの合計 {got:,}円 と一致しません ({column})",
+                            msg_id="KKB425E")
+    ctx.message("KKB423I", f"{name}: トレーラ照合 件数 {int(trailers['total_count'].sum() or 0):,} / レコード {pay.height:,}")
+
+
+def _trailers(ctx: StepContext, source: str, shas: list[str]) -> pl.DataFrame:
+    ds = f"{source}_trailer"
+    parts = [datasets.read(ds, g).filter(pl.col("source_sha256").is_in(shas))
+             for g in datasets.generations(ds, municipality=ctx.municipality)]
+    return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
 
 
 def adapt(ctx: StepContext, channel: str, source: str, frame: pl.DataFrame, name: str, sha: str) -> pl.DataFrame:
@@ -260,7 +299,7 @@ def report(ctx: StepContext, ledger: Ledger, channel: str) -> None:
         "SELECT source_file, source_sha256, record_no, byte_offset, channel, kind, status, reason, levy_year, "
         "notice_number, installment_no, amount, levy_amount, paid_date, received_date, payment_kind, "
         "agent_code, cvs_store_code, bank_code, branch_code, result_code, raw_hex "
-        f"FROM reconciliation WHERE generation = :g AND job_id = :j ORDER BY source_file, record_no",
+        "FROM reconciliation WHERE generation = :g AND job_id = :j ORDER BY source_file, record_no",
         {"g": ctx.generation, "j": ctx.job_id})
     rows = rows.cast({"record_no": pl.Int64, "byte_offset": pl.Int64, "amount": pl.Int64})
     labels = dict(STATUS_LABELS)
@@ -270,6 +309,12 @@ def report(ctx: StepContext, ledger: Ledger, channel: str) -> None:
         ctx.totals.count(st, label=labels.get(st, st), read=part.height,
                          accepted=0 if rejected else part.height, rejected=part.height if rejected else 0)
         ctx.totals.add_money(st, int(part["amount"].sum() or 0), label=labels.get(st, st))
+    shas = rows["source_sha256"].unique().to_list()
+    if channel in TRAILER_MONEY and shas:
+        trailers = _trailers(ctx, ctx.spec.inputs[0], shas)
+        for fields, column in TRAILER_MONEY[channel]:
+            ctx.totals.add_money(f"trailer.{column}", sum(int(trailers[f].sum() or 0) for f in fields
+                                                          if f in trailers.columns), label="トレーラ合計")
     errs = rows.filter(pl.col("status").is_in(list(REJECTED)))
     ctx.reject(errs.select(
         pl.col("source_file").alias("file_name"), "record_no", "byte_offset",

@@ -323,6 +323,8 @@ class Reconciliation(Audit, Base):
     latest_flag: Mapped[bool] = col("最新フラグ", Boolean, nullable=False, default=True)
     levy_amount: Mapped[int | None] = col("調定額", BigInteger)
     amount: Mapped[int] = money("納付額")
+    late_fee_amount: Mapped[int] = money("延滞金")
+    dunning_fee_amount: Mapped[int] = money("督促手数料")
     paid_date: Mapped[dt.date | None] = col("領収年月日", Date)
     received_date: Mapped[dt.date | None] = col("収入年月日", Date)
     payment_kind: Mapped[str] = col("納付区分", String(2), nullable=False)
