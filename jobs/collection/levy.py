@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from .ledger.db import Tx, now_stamp
+from .ledger.db import Tx, audit_columns
 from .reconcile import BUSINESS_CODE, Run
 
 COMPONENTS = ("medical_general", "medical_retired", "care_general", "care_retired", "support_general",
@@ -38,9 +38,7 @@ def levy_rows(data: pl.DataFrame) -> pl.DataFrame:
 
 def register(tx: Tx, rows: pl.DataFrame, run: Run) -> dict[str, int]:
     """Register the levy rows (``levy_rows``) in one transaction (the caller's)."""
-    op_date, op_time = now_stamp()
-    audit = [pl.lit(False).alias("deleted"), pl.lit(run.job_id).alias("operator_id"),
-             pl.lit(op_date).alias("operated_date"), pl.lit(op_time).alias("operated_time")]
+    audit = audit_columns(run.job_id)
     # the latest record per 期別 in this file wins (a file lists each 期別 once; be safe)
     latest = rows.sort("record_no").unique(subset=["levy_year", "notice_number", "installment_no"], keep="last",
                                            maintain_order=True)

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import os
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -40,6 +39,7 @@ from pathlib import Path
 import polars as pl
 
 from jobs.common import fixedwidth as fw
+from jobs.common import paths
 from jobs.common.config import Config, ConfigError
 
 RATE_SCALE = 1_000_000  # rate units per 1.0 (i.e. percent × 10,000): 0.9% → 9,000
@@ -423,15 +423,4 @@ def refund_transfer_file(refunds: pl.DataFrame, cfg: Config, *, transfer_date: d
 def write_refund_transfer_file(path: str | Path, refunds: pl.DataFrame, cfg: Config, *,
                                transfer_date: dt.date) -> Path:
     """`refund_transfer_file` written to ``path`` atomically (temporary name, fsync, rename)."""
-    path = Path(path)
-    data = refund_transfer_file(refunds, cfg, transfer_date=transfer_date)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return paths.write_atomic(Path(path), refund_transfer_file(refunds, cfg, transfer_date=transfer_date))

@@ -77,6 +77,23 @@ def ensure_dir(path: Path, mode: int = 0o777) -> Path:
     return path
 
 
+def write_atomic(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` under a temporary name (fsync'ed), then rename it into place:
+    a reader sees the old file or the whole new one, never a part."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
 def relative(path: Path) -> str:
     """``path`` relative to the project root (or var/) when inside it, for messages."""
     p = Path(path).resolve()

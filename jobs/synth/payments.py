@@ -29,7 +29,6 @@ import argparse
 import datetime as dt
 import hashlib
 import io
-import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -39,7 +38,7 @@ import numpy as np
 import polars as pl
 
 from jobs.common import fixedwidth as fw
-from jobs.common import gs1
+from jobs.common import gs1, paths
 
 from .config import SynthConfig, load_config
 
@@ -227,18 +226,7 @@ def _busday(dates: pl.Series, n: int) -> pl.Series:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    paths.write_atomic(path, data)
 
 
 def _corrupt(data: bytes, layout: fw.Layout, record_nos: Sequence[int], field: str) -> bytes:

@@ -240,6 +240,13 @@ def now_stamp() -> tuple[dt.date, str]:
     return now.date(), now.strftime("%H%M%S")
 
 
+def audit_columns(job_id: str, stamp: tuple[dt.date, str] | None = None) -> list[pl.Expr]:
+    """削除フラグ, 操作者ID (the job id), 操作年月日, 操作時刻 of rows a batch step writes."""
+    op_date, op_time = stamp or now_stamp()
+    return [pl.lit(False).alias("deleted"), pl.lit(job_id).alias("operator_id"),
+            pl.lit(op_date).alias("operated_date"), pl.lit(op_time).alias("operated_time")]
+
+
 def duckdb_path(url: str) -> Path | None:
     u = sa.engine.make_url(url)
     return Path(u.database) if u.get_backend_name() == "duckdb" and u.database not in (None, "", ":memory:") else None

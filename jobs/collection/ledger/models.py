@@ -69,6 +69,16 @@ class InstallmentKey:
     installment_no: Mapped[int] = col("期別", Integer, nullable=False)
 
 
+class InstallmentPK:
+    """The same key as the primary key of a table with one row per 期別."""
+
+    municipality_code: Mapped[str] = col("市区町村コード", String(6), pk=True)
+    levy_year: Mapped[int] = col("賦課年度", Integer, pk=True)
+    target_year: Mapped[int] = col("対象年度", Integer, pk=True)
+    notice_number: Mapped[str] = col("通知書番号", String(11), pk=True)
+    installment_no: Mapped[int] = col("期別", Integer, pk=True)
+
+
 class Notice(Audit, Base):
     __tablename__ = "notice"
     __table_args__ = {"info": {"label": "通知書情報"}}
@@ -88,15 +98,10 @@ class Notice(Audit, Base):
     insured_symbol_number: Mapped[str | None] = col("国保記号番号", String(20))
 
 
-class Installment(InstallmentKey, Audit, Base):
+class Installment(InstallmentPK, Audit, Base):
     __tablename__ = "installment"
     __table_args__ = {"info": {"label": "期別情報"}}
 
-    municipality_code: Mapped[str] = col("市区町村コード", String(6), pk=True)
-    levy_year: Mapped[int] = col("賦課年度", Integer, pk=True)
-    target_year: Mapped[int] = col("対象年度", Integer, pk=True)
-    notice_number: Mapped[str] = col("通知書番号", String(11), pk=True)
-    installment_no: Mapped[int] = col("期別", Integer, pk=True)
     business_code: Mapped[str] = col("国保業務詳細コード", String(4), nullable=False)
     collection_method: Mapped[str] = col("徴収方法区分", String(1), nullable=False)
     latest_flag: Mapped[bool] = col("最新フラグ", Boolean, nullable=False, default=True)
@@ -252,15 +257,10 @@ class RefundOffset(Audit, Base):
     job_id: Mapped[str] = col("ジョブID", String(8), nullable=False)
 
 
-class WriteOff(InstallmentKey, Audit, Base):
+class WriteOff(InstallmentPK, Audit, Base):
     __tablename__ = "write_off"
     __table_args__ = {"info": {"label": "不納欠損情報"}}
 
-    municipality_code: Mapped[str] = col("市区町村コード", String(6), pk=True)
-    levy_year: Mapped[int] = col("賦課年度", Integer, pk=True)
-    target_year: Mapped[int] = col("対象年度", Integer, pk=True)
-    notice_number: Mapped[str] = col("通知書番号", String(11), pk=True)
-    installment_no: Mapped[int] = col("期別", Integer, pk=True)
     business_code: Mapped[str] = col("国保業務詳細コード", String(4), nullable=False)
     collection_method: Mapped[str] = col("徴収方法区分", String(1), nullable=False)
     latest_flag: Mapped[bool] = col("最新フラグ", Boolean, nullable=False, default=True)
