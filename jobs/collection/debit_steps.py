@@ -92,7 +92,8 @@ def request_debits(ctx: StepContext) -> int | None:
                 sel = dd.select_requests(tx, debit_date, run)
                 rows = _record_requests(tx, sel, debit_date, run, ctx)
         frames.append(rows.with_columns(pl.lit(debit_date).alias("debit_date")))
-        for bank, part in rows.sort("bank_code").group_by("bank_code", maintain_order=True):
+        # a stable sort: each bank's records stay in branch, account, 顧客番号 order (same bytes on a rerun)
+        for bank, part in rows.sort("bank_code", maintain_order=True).group_by("bank_code", maintain_order=True):
             bank_code = bank[0]
             final = paths.outbox("bank") / bank_code / f"KOUFURI_{bank_code}_{debit_date:%Y%m%d}.dat"
             figs = dd.write_request_file(ctx.stage_file(final), part, bank_code=bank_code, debit_date=debit_date,
@@ -190,9 +191,16 @@ def _failure_notices(ctx: StepContext, failed: pl.DataFrame) -> None:
                                   pl.lit("宛名番号").alias("field_label"),
                                   pl.format("宛名がありません (宛名番号 {})", "person_id").alias("reason")))
         rows = rows.filter(pl.col("address").is_not_null())
-    slots = rows.select(pl.col("household_id"), pl.col("installment_no"), pl.col("pay_by").alias("due_date"),
-                        "amount", pl.lit(0).alias("_revision"))
-    rows = rows.with_columns(print_data.barcode_series(slots, cfg, fy=ctx.fy).alias("barcode"))
+    # the barcode's 年度 is each 期別's 賦課年度 (the key a CVS payment is matched by), not the run's
+    # fiscal year: the 3/31 振替日 of the last 期 is checked in April
+    parts = []
+    for (levy_year,), part in rows.with_row_index("_i").group_by("levy_year", maintain_order=True):
+        slots = part.select(pl.col("household_id"), pl.col("installment_no"), pl.col("pay_by").alias("due_date"),
+                            "amount", pl.lit(0).alias("_revision"))
+        parts.append(part.with_columns(print_data.barcode_series(
+            slots, cfg, fy=int(levy_year) if levy_year is not None else ctx.fy).alias("barcode")))
+    rows = pl.concat(parts).sort("_i").drop("_i") if parts else rows.with_columns(
+        pl.lit(None, dtype=pl.String).alias("barcode"))
     final = paths.reports_root() / "collection" / ctx.generation / "koufuri_funou.pdf"
     stats = rc.render_debit_failure_notices(rows.select(*rc.DEBIT_FAILURE_COLUMNS), cfg, ctx.stage_file(final),
                                             issue_date=ctx.business_date)

@@ -39,7 +39,7 @@ def overpayments(ctx: StepContext) -> int | None:
     src = f"SN300:{ctx.generation}"
     with ledger.transaction() as tx:
         done = int(tx.scalar("SELECT COUNT(*) FROM refund_offset WHERE decision_id LIKE :p",
-                             {"p": f"{ctx.generation}%"}) or 0)
+                             {"p": f"{refund_prefix(ctx)}%"}) or 0)
         over = tx.frame(
             "SELECT i.person_id, i.levy_year, i.notice_number, i.installment_no, "
             "i.paid_amount - i.levy_amount AS overpaid, i.last_paid_date AS paid_date, i.due_date, "
@@ -118,8 +118,9 @@ def _decide(ctx: StepContext, tx, over: pl.DataFrame, src: str) -> None:
                        pl.lit(None, dtype=pl.String).alias("to_notice_number"),
                        pl.lit(None, dtype=pl.Int32).alias("to_installment_no"), "amount", "interest", "cause"),
     ], how="vertical_relaxed").join(ids, on="person_id", how="left").with_row_index("line_no", 1)
-    lines = lines.with_columns(pl.format("{}:{}", pl.lit(gen), pl.col("line_no").cast(pl.String).str.zfill(7))
-                               .alias("decision_id"))
+    # 還付充当決議番号 (20 characters): 市区町村コード 6 + 決議日 8 + 明細連番 6
+    lines = lines.with_columns(pl.format("{}{}", pl.lit(refund_prefix(ctx)),
+                                         pl.col("line_no").cast(pl.String).str.zfill(6)).alias("decision_id"))
     tx.insert("refund_offset", lines.select(
         "decision_id", pl.lit(1, dtype=pl.Int32).alias("line_no"), "kind", pl.lit(ctx.municipality).alias("municipality_code"),
         "person_id", "from_levy_year", "from_notice_number", "from_installment_no", "to_levy_year",
@@ -167,7 +168,8 @@ def _outputs(ctx: StepContext, ledger) -> None:
     lines = ledger.frame(
         "SELECT o.decision_id, o.kind, o.person_id, o.refund_id, o.from_levy_year, o.from_notice_number, "
         "o.from_installment_no, o.to_levy_year, o.to_notice_number, o.to_installment_no, o.amount, o.interest, "
-        "o.cause_code FROM refund_offset o WHERE o.decision_id LIKE :p ORDER BY o.decision_id", {"p": f"{gen}%"})
+        "o.cause_code FROM refund_offset o WHERE o.decision_id LIKE :p ORDER BY o.decision_id",
+        {"p": f"{refund_prefix(ctx)}%"})
     refunds = ledger.frame(
         "SELECT * FROM refund WHERE refund_id LIKE :p AND job_id = :j ORDER BY refund_id",
         {"p": f"{refund_prefix(ctx)}%", "j": ctx.job_id})

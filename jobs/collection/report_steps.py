@@ -18,7 +18,7 @@ from jobs.common import paths
 from jobs.common.step import StepContext, StepError
 
 from .ledger.db import now_stamp
-from .steps import open_ledger
+from .steps import RawReader, open_ledger
 
 DAILY_KINDS = {"posted": "消込済", "provisional": "速報", "cancel": "速報取消", "debit_failed": "振替不能",
                "unmatched": "調定なし(保留)", "error": "消込エラー", "duplicate": "重複",
@@ -49,6 +49,7 @@ def lapse_provisionals(ctx: StepContext) -> int | None:
                        "FROM _lapse_amt l WHERE installment.levy_year = l.levy_year "
                        "AND installment.notice_number = l.notice_number AND installment.installment_no = l.installment_no")
     ledger.dispose()
+    old = _with_raw(ctx, old)
     ctx.totals.count("lapsed", label="速報失効", read=old.height, rejected=old.height)
     ctx.totals.add_money("lapsed", int(old["amount"].sum() or 0) if old.height else 0, label="速報失効額")
     ctx.reject(old.select(
@@ -56,12 +57,27 @@ def lapse_provisionals(ctx: StepContext) -> int | None:
         pl.lit("data_kind").alias("field"), pl.lit("データ種別").alias("field_label"),
         pl.format("速報 ({}) の確報が{}営業日を過ぎても届きません。督促の保留を解除しました", "business_date",
                   pl.lit(days)).alias("reason"),
-        pl.col("raw_hex").str.decode("hex").alias("raw")).rename({"source_file": "file_name"}))
+        "raw").rename({"source_file": "file_name"}))
     if old.height:
         ctx.message("KKB470W", f"確報のない速報 {old.height:,}件 を失効しました ({limit} 以前の速報)")
     else:
         ctx.message("KKB471I", "失効する速報はありません")
     return None
+
+
+def _with_raw(ctx: StepContext, old: pl.DataFrame) -> pl.DataFrame:
+    """The records' bytes for the error list: the ledger keeps them (raw_hex) only for rejected
+    records, so a 速報's are read from the archived intake file at its byte offset."""
+    raw = [bytes.fromhex(h) if h else None for h in old["raw_hex"].to_list()]
+    todo: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for i, (name, sha, off) in enumerate(old.select("source_file", "source_sha256", "byte_offset").iter_rows()):
+        if raw[i] is None and off is not None:
+            todo.setdefault((name, sha), []).append((i, int(off)))
+    for (name, sha), items in todo.items():
+        got = RawReader(ctx, "cvs", name, sha)([off for _, off in items])  # CVS・クレジット・アプリ: inbox cvs
+        for (i, _), data in zip(items, got, strict=True):
+            raw[i] = data
+    return old.with_columns(pl.Series("raw", raw, dtype=pl.Binary))
 
 
 def daily_report(ctx: StepContext) -> int | None:

@@ -342,3 +342,51 @@ def register_levy_direct(src: Path | bytes, name: str = "levy.dat", business_dat
     if isinstance(src, (bytes, bytearray)):
         path.unlink()  # not left for a later SN100 run
     return rows.height
+
+
+# --- 口座振替依頼書 (SN010 / SN020), 宛名, PDFs ---------------------------------------------------------
+
+
+def mandate_record(person_id: str, kind: str, *, bank_code: str = "0001", branch_code: str = "001",
+                   account_number: str = "1234567", account_type: str = "1", holder: str = "ﾃｽﾄ ﾀﾛｳ",
+                   received_date: dt.date = D(2026, 4, 1), start_month: str = "202604",
+                   stop_reason: str | None = None) -> dict:
+    """One 口座振替依頼書 record (layout direct_debit_mandate): kind 1 新規 2 変更 3 停止."""
+    return {"record_kind": "2", "municipality_code": MUNI, "payer_person_id": person_id, "household_id": person_id,
+            "registration_kind": kind, "received_date": received_date, "start_month": start_month,
+            "bank_code": bank_code, "branch_code": branch_code, "account_type": account_type,
+            "account_number": account_number, "account_holder": holder,
+            "stop_reason": stop_reason if kind == "3" else None}
+
+
+def mandate_file(records: list[dict], *, creation_date: dt.date = D(2026, 4, 1)) -> bytes:
+    layout = fw.load_layout("direct_debit_mandate")
+    header = {"record_kind": "1", "municipality_code": MUNI, "creation_date": creation_date}
+    return fw.write(layout, {"header": pl.DataFrame([header]), "data": pl.DataFrame(records),
+                             "trailer": pl.DataFrame([{"record_kind": "8", "municipality_code": MUNI}])})
+
+
+def write_qualification(person_ids: list[str], *, business_date: dt.date = D(2026, 4, 1)) -> None:
+    """A minimal ``nhi_qualification`` generation (宛名 of the 通知書: SN130 / SN300 read it)."""
+    frame = pl.DataFrame({
+        "person_id": person_ids,
+        "name_kanji": [f"収納　太郎{i + 1}" for i in range(len(person_ids))],
+        "postal_code": ["3300001"] * len(person_ids),
+        "address_kanji": [f"さいたま市浦和区常盤{i + 1}丁目" for i in range(len(person_ids))],
+    })
+    datasets.write("nhi_qualification", datasets.generation_name(MUNI, 2026, business_date), frame)
+
+
+def pdf_text(path: Path) -> str:
+    """All the text of a PDF (every page, characters in content order, whitespace dropped)."""
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(str(path))
+    try:
+        out = []
+        for i in range(len(doc)):
+            tp = doc[i].get_textpage()
+            out.append(tp.get_text_range())
+        return "".join("".join(out).split())
+    finally:
+        doc.close()
