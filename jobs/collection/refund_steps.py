@@ -85,10 +85,11 @@ def _decide(ctx: StepContext, tx, over: pl.DataFrame, src: str) -> None:
     gen = ctx.generation
     # refund per person: Σ refunds + the interest of its offsets
     per_person = pl.concat([
-        refunds.select("person_id", "amount", "interest", pl.col("cause")),
-        offsets.select("person_id", pl.lit(0, dtype=pl.Int64).alias("amount"), "interest", "cause"),
+        refunds.select("person_id", "amount", "interest", pl.col("cause"), "start_date"),
+        offsets.select("person_id", pl.lit(0, dtype=pl.Int64).alias("amount"), "interest", "cause", "start_date"),
     ], how="vertical_relaxed").group_by("person_id", maintain_order=True).agg(
-        pl.col("amount").sum(), pl.col("interest").sum(), pl.col("cause").first())
+        pl.col("amount").sum(), pl.col("interest").sum(), pl.col("cause").first(),
+        pl.col("start_date").min().alias("interest_start_date"))
     per_person = per_person.filter((pl.col("amount") + pl.col("interest")) > 0).sort("person_id").with_row_index("n", 1)
     # 還付処理番号: 市区町村コード 6 + 決議日 8 + 連番 6 (digits: its last 10 are the transfer's 顧客コード1)
     per_person = per_person.with_columns(
@@ -98,7 +99,7 @@ def _decide(ctx: StepContext, tx, over: pl.DataFrame, src: str) -> None:
         "refund_id", pl.lit(ctx.municipality).alias("municipality_code"), "person_id",
         pl.col("cause").replace_strict(CAUSE_CODES).alias("cause_code"),
         pl.lit(ctx.business_date).alias("occurred_date"), "amount", "interest",
-        pl.lit(None, dtype=pl.Date).alias("interest_start_date"), pl.lit(ctx.business_date).alias("decision_date"),
+        "interest_start_date", pl.lit(ctx.business_date).alias("decision_date"),
         pl.lit(None, dtype=pl.Date).alias("payment_decision_date"), pl.lit(None, dtype=pl.Date).alias("payment_date"),
         pl.lit(None, dtype=pl.Date).alias("limitation_date"),
         pl.when(pl.col("bank_code").is_not_null()).then(pl.lit("2")).otherwise(pl.lit("1")).alias("status"),
@@ -235,4 +236,8 @@ def _outputs(ctx: StepContext, ledger) -> None:
             pl.col("account_holder_kana").alias("account_holder"), pl.col("amount").cast(pl.Int64),
             pl.col("interest").cast(pl.Int64), pl.col("refund_id").str.slice(-10).alias("customer_code")),
             ctx.config, transfer_date=tdate)
+        with ledger.transaction() as tx:  # the refunds name their transfer file and are 振込依頼 (2)
+            tx.stage("_tf", acct.select("refund_id"))
+            tx.execute("UPDATE refund SET transfer_file = :f, payment_date = :t FROM _tf "
+                       "WHERE refund.refund_id = _tf.refund_id", {"f": tf.name, "t": tdate})
         ctx.message("KKB463I", f"還付振込 {acct.height:,}件 (振込日 {tdate}) → {paths.relative(tf)}")
