@@ -23,7 +23,7 @@ from jobs.common import datasets, paths
 from jobs.common.step import StepContext, StepError
 
 from . import direct_debit as dd
-from .ledger.db import now_stamp
+from .ledger.db import audit_columns, now_stamp
 from .reconcile import posted_file, register_file
 from .steps import open_ledger, run_of
 
@@ -124,8 +124,7 @@ def _record_requests(tx, sel: pl.DataFrame, debit_date: dt.date, run, ctx: StepC
         "account_number", "account_holder_kana", "amount",
         pl.concat_str([pl.lit("KOUFURI_"), "bank_code", pl.lit(f"_{debit_date:%Y%m%d}.dat")]).alias("request_file"),
         pl.lit(None, dtype=pl.String).alias("result_code"), pl.lit(None, dtype=pl.String).alias("result_sha256"),
-        pl.lit("requested").alias("status"), pl.lit(False).alias("deleted"), pl.lit(run.job_id).alias("operator_id"),
-        pl.lit(op_date).alias("operated_date"), pl.lit(op_time).alias("operated_time"))
+        pl.lit("requested").alias("status"), *audit_columns(run.job_id, (op_date, op_time)))
     tx.insert("debit_request", rows)
     return rows.with_columns(sel["new_code"])
 

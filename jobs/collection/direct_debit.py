@@ -21,7 +21,7 @@ from jobs.common.bizcal import BusinessCalendar
 from jobs.common.config import Config
 
 from . import keys
-from .ledger.db import Tx, now_stamp
+from .ledger.db import Tx, audit_columns, now_stamp
 from .reconcile import Run
 
 REQUEST_LAYOUT = "zengin_91_request"
@@ -57,8 +57,7 @@ def apply_mandates(tx: Tx, rows: pl.DataFrame, sha256: str, run: Run) -> dict[st
         "household_id", "registration_kind", "received_date", "start_month",
         *[e.fill_null("").alias(c) for c, e in acct.items()], "stop_reason",
         pl.lit(sha256).alias("source_sha256"), pl.col("record_no").cast(pl.Int64),
-        pl.lit(False).alias("deleted"), pl.lit(run.job_id).alias("operator_id"),
-        pl.lit(op_date).alias("operated_date"), pl.lit(op_time).alias("operated_time"))
+        *audit_columns(run.job_id, (op_date, op_time)))
     tx.execute("UPDATE debit_mandate SET latest_flag = FALSE FROM _m WHERE debit_mandate.person_id = _m.person_id "
                "AND debit_mandate.latest_flag AND debit_mandate.municipality_code = :m", {"m": run.municipality})
     tx.insert("debit_mandate", out)

@@ -21,10 +21,11 @@ import polars as pl
 from jobs.common import datasets, paths
 from jobs.common.step import StepContext
 
+from . import reconcile
 from . import refunds as rf
-from .ledger.db import now_stamp
+from .ledger.db import audit_columns, now_stamp
 from .reconcile import BUSINESS_CODE
-from .steps import open_ledger
+from .steps import open_ledger, run_of
 
 CAUSE_CODES = {"correction": "01", "duplicate": "02", "excess": "03"}
 CAUSE_LABELS = {"01": "減額更正による過納", "02": "二重納付", "03": "納め過ぎ"}
@@ -80,8 +81,7 @@ def _decide(ctx: StepContext, tx, over: pl.DataFrame, src: str) -> None:
         "m.account_holder_kana FROM debit_mandate m JOIN _op ON _op.person_id = m.person_id "
         "WHERE m.latest_flag AND m.registration_kind IN ('1', '2')")
     op_date, op_time = now_stamp()
-    audit = [pl.lit(False).alias("deleted"), pl.lit(ctx.job_id).alias("operator_id"),
-             pl.lit(op_date).alias("operated_date"), pl.lit(op_time).alias("operated_time")]
+    audit = audit_columns(ctx.job_id, (op_date, op_time))
     gen = ctx.generation
     # refund per person: Σ refunds + the interest of its offsets
     per_person = pl.concat([
@@ -151,12 +151,10 @@ def _decide(ctx: StepContext, tx, over: pl.DataFrame, src: str) -> None:
         pl.lit(None, dtype=pl.String).alias("bank_code"), pl.lit(None, dtype=pl.String).alias("branch_code"),
         pl.lit(None, dtype=pl.String).alias("cvs_store_code"), pl.lit(None, dtype=pl.String).alias("agent_code"),
         pl.lit(ctx.job_id).alias("job_id"), pl.lit(gen).alias("generation"), *audit))
-    delta = pay.group_by("levy_year", "notice_number", "installment_no").agg(pl.col("tax_amount").sum().alias("d"))
-    tx.stage("_rd", delta)
-    tx.execute("UPDATE installment SET paid_amount = installment.paid_amount + r.d, operator_id = :op, "
-               "operated_date = :od, operated_time = :ot FROM _rd r WHERE installment.levy_year = r.levy_year "
-               "AND installment.notice_number = r.notice_number AND installment.installment_no = r.installment_no",
-               {"op": ctx.job_id, "od": op_date, "ot": op_time})
+    reconcile.apply_installment_delta(tx, pay.select(
+        "levy_year", "notice_number", "installment_no", pl.col("tax_amount").alias("paid"),
+        pl.lit(0, dtype=pl.Int64).alias("prov"), pl.lit(None, dtype=pl.Date).alias("paid_date"),
+        pl.lit(None, dtype=pl.Date).alias("received_date")), run_of(ctx), op_date, op_time)
     ctx.message("KKB462I", f"過誤納 {over.height:,}件 {int(over['overpaid'].sum()):,}円: 充当 {offsets.height:,}件 "
                            f"{int(offsets['amount'].sum() or 0):,}円, 還付 {refunds.height:,}件 "
                            f"{int(refunds['amount'].sum() or 0):,}円 (還付加算金 {int(per_person['interest'].sum() or 0):,}円)")

@@ -124,12 +124,14 @@ def post_channel(ctx: StepContext) -> int | None:
     gens = [g for g in datasets.generations(source, municipality=ctx.municipality) if g <= ctx.generation]
     posted_now = 0
     for gen in gens:
+        data = None  # the generation is read once, and only when one of its files is new
         for inp in datasets.read_totals(source, gen).get("inputs") or []:
             sha, name = inp["sha256"], inp["name"]
             with ledger.transaction() as tx:
                 if reconcile.posted_file(tx, sha) is not None:
                     continue
-            frame = datasets.read(source, gen).filter(pl.col("source_sha256") == sha)
+            data = datasets.read(source, gen) if data is None else data
+            frame = data.filter(pl.col("source_sha256") == sha)
             pay = adapt(ctx, channel, source, frame, name, sha)
             trailer_check(ctx, channel, source, name, sha, pay)
             raw = RawReader(ctx, channel, name, sha)
