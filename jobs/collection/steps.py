@@ -192,51 +192,37 @@ def _trailers(ctx: StepContext, source: str, shas: list[str]) -> pl.DataFrame:
 
 
 def adapt(ctx: StepContext, channel: str, source: str, frame: pl.DataFrame, name: str, sha: str) -> pl.DataFrame:
+    """The normalized payment frame of one intake file: its accepted records from the intake
+    dataset, plus what only the archived file holds — the records the codec rejected (they reach
+    the 消込データ as errors, so every record of a file is there), the record stride (CRLF or
+    not) for byte offsets, and for 口座振替 the group headers (the 引落日 of each record)."""
     src = channels.Source(Path(name), name, sha)
     if channel == "pension":
         return channels.pension(frame, ctx.config)
     layout = fw.load_layout(channels.LAYOUTS[channel])
-    stride = layout.record_length + 2  # only the offsets of accepted records use it; fixed below
-    res = _Frames({"data": frame}, stride)
+    path = _archived(ctx, channel, name, sha)
+    try:
+        archived = fw.read(layout, path, source=name)
+    except (OSError, fw.FileRefused) as exc:
+        raise StepError(f"取込済みファイルの保管がありません (または読めません): {paths.relative(path)}: {exc}",
+                        rc=RC_SEVERE, msg_id="KKB426S") from exc
+    res = _Frames({"data": frame}, archived)
     if channel == "debit":
-        heads = _intake_headers(source, sha)
-        res.frames["header"] = heads
-        res.debit_year = debit_year(ctx, heads)
-    res.stride = _stride(ctx, channel, name, sha, layout)
-    res.rejects = _codec_rejects(ctx, channel, name, sha, layout)
+        res.frames["header"] = archived.frames["header"]
+        res.debit_year = debit_year(ctx, archived.frames["header"])
     return channels.ADAPTERS[channel](res, src, ctx.config)
 
 
-def _codec_rejects(ctx: StepContext, channel: str, name: str, sha: str, layout) -> pl.DataFrame:
-    """The data records the intake's codec rejected (they are not in the dataset): read again
-    from the archived file, so they reach the 消込データ as errors (every record of a file)."""
-    p = _archived(ctx, channel, name, sha)
-    if not p.is_file():
-        return pl.DataFrame(schema=fw.reader.REJECT_SCHEMA)
-    try:
-        return fw.read(layout, p, source=name).rejects
-    except fw.FileRefused:
-        return pl.DataFrame(schema=fw.reader.REJECT_SCHEMA)
-
-
 class _Frames:
-    """What an adapter needs of a ReadResult, rebuilt from the intake dataset."""
+    """A ReadResult whose data records are the intake dataset's (the archived file's read gives
+    the rest)."""
 
-    def __init__(self, frames: dict, stride: int):
+    def __init__(self, frames: dict, archived: fw.ReadResult):
         self.frames = frames
-        self.rejects = pl.DataFrame(schema=fw.reader.REJECT_SCHEMA)
-        self.lead_in_length = 0
-        self.stride = stride
+        self.rejects = archived.rejects
+        self.lead_in_length = archived.lead_in_length
+        self.stride = archived.stride
         self.debit_year = 0
-
-
-def _intake_headers(source: str, sha: str) -> pl.DataFrame:
-    ds = f"{source}_header"
-    out = []
-    for g in datasets.generations(ds):
-        h = datasets.read(ds, g)
-        out.append(h.filter(pl.col("source_sha256") == sha))
-    return pl.concat(out, how="diagonal_relaxed") if out else pl.DataFrame()
 
 
 def debit_year(ctx: StepContext, heads: pl.DataFrame) -> int:
@@ -252,17 +238,6 @@ def debit_year(ctx: StepContext, heads: pl.DataFrame) -> int:
 def _archived(ctx: StepContext, channel: str, name: str, sha: str) -> Path:
     inbox = {"debit": "bank", "counter": "counter", "cvs": "cvs"}[channel]
     return paths.archive(inbox) / f"{sha}_{name}"
-
-
-def _stride(ctx: StepContext, channel: str, name: str, sha: str, layout) -> int:
-    p = _archived(ctx, channel, name, sha)
-    n = layout.record_length
-    try:
-        with open(p, "rb") as fh:
-            fh.seek(n)
-            return n + 2 if fh.read(2) == b"\r\n" else n
-    except OSError:
-        return n + 2
 
 
 class RawReader:
