@@ -87,7 +87,8 @@ def counter(res: ReadResult, src: Source, cfg: Config) -> pl.DataFrame:
         # the same slip paid twice has the same 通し番号; without one, the same key/amount/day/branch
         pl.concat_str([pl.lit("counter"), "levy_year", "notice_number", pl.col("installment_no").cast(pl.String),
                        pl.col("amount").cast(pl.String), pl.col("paid_date").cast(pl.String), "bank_code",
-                       "branch_code", pl.col("slip_serial").fill_null("")], separator=":").alias("dedup_key"))
+                       "branch_code", pl.col("slip_serial").fill_null("")], separator=":").alias("dedup_key"),
+        pl.col("slip_serial").alias("serial_number"))
     return pl.concat([normalize(rows), codec_errors(res, src, "counter", cfg)], how="vertical")
 
 
@@ -123,6 +124,7 @@ def cvs(res: ReadResult, src: Source, cfg: Config) -> pl.DataFrame:
         pl.col("amount").cast(pl.Int64), "paid_date",
         pl.when(pl.col("data_kind") == "02").then(pl.col("transfer_date")).alias("received_date"),
         payment_kind(cfg, channel).alias("payment_kind"), pl.col("agent_code"), "store_code", "barcode",
+        pl.col("paid_time").alias("store_time"), pl.col("transfer_date").alias("scheduled_payment_date"),
         # one store transaction: the same barcode paid at the same store and minute
         pl.concat_str(["barcode", pl.col("store_code").fill_null(""), pl.col("paid_date").cast(pl.String),
                        pl.col("paid_time").fill_null("")], separator=":").alias("dedup_key"),

@@ -40,6 +40,7 @@ PAYMENT_SCHEMA: dict[str, pl.DataType] = {
     "agent_code": pl.String(), "store_code": pl.String(), "bank_code": pl.String(),
     "branch_code": pl.String(), "barcode": pl.String(), "dedup_key": pl.String(),
     "result_code": pl.String(), "parse_error": pl.String(), "error_field": pl.String(),
+    "store_time": pl.String(), "serial_number": pl.String(), "scheduled_payment_date": pl.Date(),
 }
 KEY = ["levy_year", "notice_number", "installment_no"]
 KINDS = ("confirmed", "provisional", "cancel", "debit_failed")
@@ -249,7 +250,8 @@ def _write(tx: Tx, df: pl.DataFrame, settled: pl.DataFrame, in_ledger: pl.DataFr
         pl.col("late_fee").fill_null(0).alias("late_fee_amount"), pl.col("dunning_fee").fill_null(0).alias("dunning_fee_amount"),
         "paid_date", "received_date", "payment_kind",
         "channel", "kind", "bank_code", "branch_code", pl.col("store_code").alias("cvs_store_code"), "agent_code",
-        "barcode", "result_code", "dedup_key", "status", "reason", "source_file", "byte_offset",
+        "barcode", "result_code", "store_time", "serial_number", "scheduled_payment_date",
+        "dedup_key", "status", "reason", "source_file", "byte_offset",
         pl.when(pl.col("status").is_in(list(REJECTED))).then(pl.col("raw").bin.encode("hex"))
         .alias("raw_hex"),
         pl.lit(run.business_date).alias("business_date"), pl.lit(None, dtype=pl.Date).alias("resolved_date"),
