@@ -14,7 +14,6 @@ file always holds all of its data records and the money reconciles with the trai
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +52,7 @@ def payment_kind(cfg: Config, channel: pl.Expr) -> pl.Expr:
     return channel.replace_strict(kinds, default=None, return_dtype=pl.String)
 
 
-def _base(res: ReadResult, src: Source, data: pl.DataFrame) -> list[pl.Expr]:
+def _base(res: ReadResult, src: Source) -> list[pl.Expr]:
     lead, stride = res.lead_in_length, res.stride
     return [pl.lit(src.name).alias("source_file"), pl.lit(src.sha256).alias("source_sha256"),
             pl.col("record_no").cast(pl.Int64),
@@ -79,7 +78,7 @@ def codec_errors(res: ReadResult, src: Source, channel: str, cfg: Config) -> pl.
 def counter(res: ReadResult, src: Source, cfg: Config) -> pl.DataFrame:
     d = res.frames["data"]
     rows = d.select(
-        pl.lit("counter").alias("channel"), *_base(res, src, d), pl.lit("confirmed").alias("kind"),
+        pl.lit("counter").alias("channel"), *_base(res, src), pl.lit("confirmed").alias("kind"),
         pl.col("levy_year").cast(pl.Int32, strict=False), "notice_number",
         pl.col("installment_no").cast(pl.Int32), pl.col("amount").cast(pl.Int64),
         pl.col("late_fee").cast(pl.Int64), pl.col("dunning_fee").cast(pl.Int64), "paid_date", "received_date",
@@ -116,7 +115,7 @@ def cvs(res: ReadResult, src: Source, cfg: Config) -> pl.DataFrame:
         .alias("error_field"))
     channel = channel_of_agent(cfg, pl.col("agent_code"))
     rows = df.select(
-        channel.alias("channel"), *_base(res, src, df),
+        channel.alias("channel"), *_base(res, src),
         pl.col("data_kind").replace_strict(CVS_KINDS, default="unknown").alias("kind"),
         free["fy"].cast(pl.Int32, strict=False).alias("levy_year"),
         pl.when(free["household_id"].is_not_null()).then(pl.lit("1") + free["household_id"]).alias("notice_number"),
@@ -140,7 +139,7 @@ def debit(res: ReadResult, src: Source, cfg: Config) -> pl.DataFrame:
     d = _with_group_debit_date(d, heads, res)
     k = keys.parse_customer_number(pl.col("customer_number"))
     rows = d.select(
-        pl.lit("debit").alias("channel"), *_base(res, src, d),
+        pl.lit("debit").alias("channel"), *_base(res, src),
         pl.when(pl.col("result_code") == "0").then(pl.lit("confirmed")).otherwise(pl.lit("debit_failed"))
         .alias("kind"),
         k["levy_year"].alias("levy_year"), k["notice_number"].alias("notice_number"),
@@ -157,13 +156,15 @@ def debit(res: ReadResult, src: Source, cfg: Config) -> pl.DataFrame:
 
 def _with_group_debit_date(d: pl.DataFrame, heads: pl.DataFrame | None, res: ReadResult) -> pl.DataFrame:
     """The 引落日 (MMDD in the group's header) as a date for each data record: the header record
-    before it; the year is the one that puts the date nearest the file's processing (set later
-    by the step through ``debit_year``)."""
+    before it; the year is ``res.debit_year`` (the step's ``debit_year``: the 振替日 at or before
+    the business date)."""
     if heads is None or heads.height == 0:
         return d.with_columns(pl.lit(None, dtype=pl.Date).alias("debit_date"))
     h = heads.select(pl.col("record_no").alias("_hno"), pl.col("debit_date").alias("_mmdd")).sort("_hno")
     out = d.sort("record_no").join_asof(h, left_on="record_no", right_on="_hno", strategy="backward")
-    year = int(getattr(res, "debit_year", 0) or dt.date.today().year)
+    year = int(getattr(res, "debit_year", 0) or 0)
+    if not year:  # the header carries MMDD only: the caller knows the year (steps.debit_year)
+        raise ValueError("debit: the year of the 引落日 (res.debit_year) is required")
     return out.with_columns(
         pl.concat_str([pl.lit(str(year)), pl.col("_mmdd")]).str.to_date("%Y%m%d", strict=False).alias("debit_date")
     ).drop("_hno", "_mmdd")
