@@ -179,11 +179,7 @@ class Tx:
     def stage(self, name: str, frame: pl.DataFrame) -> str:
         """A temporary table ``name`` holding ``frame`` (dropped at the end of the transaction)."""
         if self.dialect == "duckdb":
-            raw = self._duck()
-            view = f"_arrow_{name}"
-            raw.register(view, frame.to_arrow())
-            raw.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {view}")
-            raw.unregister(view)
+            self._duck_from_arrow(frame, f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {{view}}")
             return name
         cols = ", ".join(f'"{c}" {_pg_type(t)}' for c, t in frame.schema.items())
         self.execute(f"DROP TABLE IF EXISTS {name}")
@@ -198,11 +194,7 @@ class Tx:
             return 0
         cols = ", ".join(f'"{c}"' for c in frame.columns)
         if self.dialect == "duckdb":
-            raw = self._duck()
-            view = f"_arrow_ins_{table}"
-            raw.register(view, frame.to_arrow())
-            raw.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {view}")
-            raw.unregister(view)
+            self._duck_from_arrow(frame, f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {{view}}")
         else:
             self._pg_copy(table, frame)
         return frame.height
@@ -211,6 +203,16 @@ class Tx:
 
     def _duck(self):
         return self.conn.connection.driver_connection
+
+    def _duck_from_arrow(self, frame: pl.DataFrame, sql: str) -> None:
+        """Run ``sql`` (with ``{view}``) over ``frame`` registered as an Arrow view (no copy)."""
+        raw = self._duck()
+        view = "_arrow_frame"
+        raw.register(view, frame.to_arrow())
+        try:
+            raw.execute(sql.format(view=view))
+        finally:
+            raw.unregister(view)
 
     def _pg_copy(self, table: str, frame: pl.DataFrame, chunk: int = 500_000) -> None:
         cols = ", ".join(f'"{c}"' for c in frame.columns)
