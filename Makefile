@@ -143,13 +143,9 @@ demo: $(MIGRATED) $(POOLS) ## synthesize a city (DEMO_INSURED), run the intake, 
 	  || { tail -n 80 var/airflow/demo-direct-debit.log; echo "airflow dags test failed: var/airflow/demo-direct-debit.log" >&2; exit 1; }; \
 	PYTHONPATH=dags python -m _kokuho.totals kokuho_direct_debit; \
 	echo "==> the banks' result files (kokuho synth-payments --channels debit) into var/demo/inbox/bank"; \
-	mkdir -p $(DEMO_VAR)/inbox/bank; \
-	for f in $(DEMO_VAR)/outbox/bank/*/KOUFURI_*_$${due//-/}.dat; do \
-	  bank=$$(basename "$$(dirname "$$f")"); tmp=$(DEMO_VAR)/tmp-bank-$$bank; \
-	  KOKUHO_VAR=$(DEMO_VAR) kokuho synth-payments --levy $(DEMO_VAR)/outbox/ledger/*.dat --date $$due \
-	    --seed $(DEMO_SEED) --channels debit --debit-request "$$f" --out $$tmp; \
-	  mv $$tmp/bank/KOUFURI_KEKKA_$${due//-/}.dat $(DEMO_VAR)/inbox/bank/KOUFURI_KEKKA_$${bank}_$${due//-/}.dat; \
-	  rm -rf $$tmp; done; \
+	KOKUHO_VAR=$(DEMO_VAR) kokuho synth-payments --levy $(DEMO_VAR)/outbox/ledger/*.dat --date $$due \
+	  --seed $(DEMO_SEED) --channels debit --out $(DEMO_VAR)/inbox \
+	  --debit-request $(DEMO_VAR)/outbox/bank/*/KOUFURI_*_$${due//-/}.dat; \
 	echo "==> the kokuho_bank_result DAG (KB210) through Airflow, 業務日 $$due (log: var/airflow/demo-bank-result.log)"; \
 	$(DEMO_ENV) airflow dags test kokuho_bank_result $$due -c "{\"business_date\": \"$$due\"}" \
 	  > var/airflow/demo-bank-result.log 2>&1 \

@@ -451,7 +451,7 @@ def write_debit_result_file(request_path: str | Path, result_path: str | Path, *
 
 def generate(levy_paths: Sequence[str | Path], out: str | Path, *, business_date: dt.date, seed: int,
              channels: Sequence[str] = ALL_OUTPUTS, since: dt.date | None = None,
-             debit_request: str | Path | None = None, municipality: str | None = None,
+             debit_request: str | Path | Sequence[str | Path] | None = None, municipality: str | None = None,
              cfg: SynthConfig | None = None) -> list[dict[str, Any]]:
     """Write the chosen channels' files under ``out`` (the inbox folders of
     config/common/collection.yaml: counter/, cvs/, bank/; pension/ for the dataset's Parquet)."""
@@ -462,7 +462,8 @@ def generate(levy_paths: Sequence[str | Path], out: str | Path, *, business_date
     levy = load_levy(levy_paths)
     out = Path(out)
     ymd = f"{business_date:%Y%m%d}"
-    exclude = debit_keys(debit_request) if debit_request else None
+    requests = ([debit_request] if isinstance(debit_request, (str, Path)) else list(debit_request or []))
+    exclude = pl.concat([debit_keys(r) for r in requests], how="vertical").unique() if requests else None
     done = []
     kw = dict(business_date=business_date, seed=seed, municipality=municipality, since=since, exclude=exclude, cfg=cfg)
     if "counter" in channels:
@@ -478,10 +479,13 @@ def generate(levy_paths: Sequence[str | Path], out: str | Path, *, business_date
         done.append({"file": str(target), "layout": "pension_withholding_result", "records": frame.height,
                      "amount": int(frame["amount"].sum() or 0), "bytes": target.stat().st_size})
     if "debit" in channels:
-        if not debit_request:
+        if not requests:
             raise ValueError("debit: 口座振替依頼ファイル (--debit-request) を指定してください")
-        done.append(write_debit_result_file(debit_request, out / "bank" / f"KOUFURI_KEKKA_{ymd}.dat",
-                                            rng=np.random.default_rng([int(seed), 3]), cfg=cfg))
+        for i, req in enumerate(requests):  # one result per request file (per bank)
+            name = (f"KOUFURI_KEKKA_{ymd}.dat" if len(requests) == 1
+                    else f"KEKKA_{Path(req).stem}.dat")  # KOUFURI_<bank>_<振替日> → KEKKA_KOUFURI_…
+            rng = np.random.default_rng([int(seed), 3] if i == 0 else [int(seed), 3, i])
+            done.append(write_debit_result_file(req, out / "bank" / name, rng=rng, cfg=cfg))
     return done
 
 
@@ -502,7 +506,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--out", type=Path, required=True, help="出力先フォルダ (counter/ cvs/ pension/ bank/ を作る)")
     ap.add_argument("--channels", default=",".join(c for c in ALL_OUTPUTS if c != "debit"),
                     help=f"カンマ区切り: {','.join(ALL_OUTPUTS)} (既定: debit 以外; debit は --debit-request が必要)")
-    ap.add_argument("--debit-request", type=Path, default=None, help="口座振替依頼ファイル (全銀91): 結果ファイルを作り、その期別を窓口・コンビニから除く")
+    ap.add_argument("--debit-request", type=Path, nargs="+", default=None, help="口座振替依頼ファイル (全銀91): 結果ファイルを作り、その期別を窓口・コンビニから除く")
     ap.add_argument("--municipality", default=None, help="団体コード6桁 (既定: 設定の既定団体)")
     ap.add_argument("--config", type=Path, default=None, help="設定ファイル (既定: config/synth.yaml)")
     return ap
