@@ -17,8 +17,9 @@ import polars as pl
 from jobs.common import paths
 from jobs.common.step import StepContext, StepError
 
+from . import reconcile
 from .ledger.db import now_stamp
-from .steps import RawReader, open_ledger
+from .steps import RawReader, open_ledger, run_of
 
 DAILY_KINDS = {"posted": "消込済", "provisional": "速報", "cancel": "速報取消", "debit_failed": "振替不能",
                "unmatched": "調定なし(保留)", "error": "消込エラー", "duplicate": "重複",
@@ -43,11 +44,12 @@ def lapse_provisionals(ctx: StepContext) -> int | None:
                        "FROM _lapse l WHERE reconciliation.source_sha256 = l.source_sha256 "
                        "AND reconciliation.record_no = l.record_no",
                        {"d": ctx.business_date, "op": ctx.job_id, "od": op_date, "ot": op_time})
-            agg = old.group_by("levy_year", "notice_number", "installment_no").agg(pl.col("amount").sum().alias("a"))
-            tx.stage("_lapse_amt", agg)
-            tx.execute("UPDATE installment SET provisional_amount = installment.provisional_amount - l.a "
-                       "FROM _lapse_amt l WHERE installment.levy_year = l.levy_year "
-                       "AND installment.notice_number = l.notice_number AND installment.installment_no = l.installment_no")
+            # the lapsed amounts off the 期別's 速報額 (the one 期別 update, joined on the whole key)
+            reconcile.apply_installment_delta(tx, old.select(
+                pl.col("levy_year").cast(pl.Int32), "notice_number", pl.col("installment_no").cast(pl.Int32),
+                pl.lit(0, dtype=pl.Int64).alias("paid"), (-pl.col("amount").cast(pl.Int64)).alias("prov"),
+                pl.lit(None, dtype=pl.Date).alias("paid_date"), pl.lit(None, dtype=pl.Date).alias("received_date")),
+                run_of(ctx), op_date, op_time)
     ledger.dispose()
     old = _with_raw(ctx, old)
     ctx.totals.count("lapsed", label="速報失効", read=old.height, rejected=old.height)
