@@ -150,9 +150,13 @@ def _collection_jobs() -> list[JobSpec]:
     """収納: 調定登録 and 消込 per channel; see jobs/collection/steps.py."""
     from jobs.collection import steps
 
-    def post(job_id: str, name: str, channel: str, source: str, after: tuple[str, ...], text: str) -> JobSpec:
+    def post(job_id: str, name: str, channel: str, source: str, after: tuple[str, ...], text: str,
+             inbox: str | None = None) -> JobSpec:
+        # the archived file a 消込 reads beside its dataset: the intake step's inbox and layout
+        opts = {"channel": channel} if inbox is None else {"channel": channel, "source": MappingProxyType(
+            {"inbox": inbox, "layout": source, "job_id": after[0]})}
         return JobSpec(job_id, name, steps.post_channel, inputs=(source,), outputs=(f"reconciliation_{channel}",),
-                       after=after, options=MappingProxyType({"channel": channel}), description=text)
+                       after=after, options=MappingProxyType(opts), description=text)
 
     from jobs.collection import debit_steps, refund_steps, report_steps
 
@@ -179,11 +183,11 @@ def _collection_jobs() -> list[JobSpec]:
                 description="賦課の調定ファイル (var/outbox/ledger/) を収納台帳の通知書・期別・調定履歴に登録し、"
                             "調定待ちの保留納付を消込する"),
         post("SN115", "口座振替結果消込", "debit", "zengin_91_result", ("SN110", "SN100"),
-             "口座振替結果 (振替済) を消込し、振替不能を記録する"),
+             "口座振替結果 (振替済) を消込し、振替不能を記録する", inbox="bank"),
         post("SN205", "窓口収納消込", "counter", "counter_payment", ("SN200", "SN100"),
-             "窓口・指定金融機関の収納データを通知書番号・期別で消込する"),
+             "窓口・指定金融機関の収納データを通知書番号・期別で消込する", inbox="counter"),
         post("SN215", "コンビニ等収納消込", "cvs", "cvs_payment", ("SN210", "SN100"),
-             "コンビニ・クレジット・スマホ決済の速報 (督促保留)・確報 (消込)・速報取消を処理する"),
+             "コンビニ・クレジット・スマホ決済の速報 (督促保留)・確報 (消込)・速報取消を処理する", inbox="cvs"),
         post("SN235", "年金特徴収納消込", "pension", "pension_withholding_result", ("SN100",),
              "年金特別徴収の徴収結果 (pension_withholding_result) を消込する"),
     ]

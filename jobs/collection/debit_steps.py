@@ -21,11 +21,10 @@ import polars as pl
 
 from jobs.common import datasets, paths
 from jobs.common.step import StepContext, StepError
+from jobs.ledger import audit_columns, now_stamp, open_ledger, run_of
 
 from . import direct_debit as dd
-from .ledger.db import audit_columns, now_stamp
 from .reconcile import posted_file, register_file
-from .steps import open_ledger, run_of
 
 RESULT_LABELS = {"0": "振替済", "1": "資金不足", "2": "取引なし", "3": "預金者の都合による振替停止",
                  "4": "預金口座振替依頼書なし", "8": "委託者の都合による振替停止", "9": "その他"}
@@ -57,8 +56,7 @@ def register_mandates(ctx: StepContext) -> int | None:
             ctx.message("KKB430I", f"{name}: 新規 {n['new']:,}件, 変更 {n['change']:,}件, 停止 {n['stop']:,}件 を登録")
     if applied == 0:
         ctx.message("KKB431I", "新しく登録する口座振替依頼書ファイルはありません")
-    active = ledger.scalar("SELECT COUNT(*) FROM debit_mandate WHERE latest_flag AND registration_kind IN ('1','2') "
-                           "AND municipality_code = :m", {"m": ctx.municipality})
+    active = ledger.value("collection/mandates_active_count", {"m": ctx.municipality})
     ctx.totals.add_figure("active_mandates", int(active or 0), label="有効な口座振替")
     ledger.dispose()
     return None
@@ -74,18 +72,14 @@ def request_debits(ctx: StepContext) -> int | None:
     if given:
         targets = [dt.date.fromisoformat(str(given))]
     else:
-        upcoming = ledger.frame(
-            "SELECT DISTINCT due_date FROM installment WHERE collection_method = '1' AND due_date > :d "
-            "AND municipality_code = :m", {"d": ctx.business_date, "m": ctx.municipality})
+        upcoming = ledger.query("collection/debit_due_dates", {"d": ctx.business_date, "m": ctx.municipality})
         targets = dd.due_dates_for(ctx.calendar, ctx.config, ctx.business_date, upcoming["due_date"].to_list())
     if not targets:
         ctx.message("KKB440I", "本日作成する口座振替請求はありません")
     frames = []
     for debit_date in targets:
         with ledger.transaction() as tx:
-            rows = tx.frame("SELECT * FROM debit_request WHERE debit_date = :d AND municipality_code = :m "
-                            "ORDER BY bank_code, branch_code, account_number, customer_number",
-                            {"d": debit_date, "m": ctx.municipality})
+            rows = tx.query("collection/debit_requests_of_date", {"d": debit_date, "m": ctx.municipality})
             if rows.height:
                 ctx.message("KKB441I", f"振替日 {debit_date} の請求は登録済みです ({rows.height:,}件): 同じファイルを再作成します")
             else:
@@ -134,21 +128,12 @@ def _record_requests(tx, sel: pl.DataFrame, debit_date: dt.date, run, ctx: StepC
 
 def debit_results(ctx: StepContext) -> int | None:
     ledger = open_ledger(ctx)
-    results = ledger.frame(
-        "SELECT r.source_sha256, r.record_no, r.dedup_key, r.result_code, r.status, r.amount, r.levy_year, "
-        "r.notice_number, r.installment_no, r.paid_date AS debit_date, i.household_id, i.person_id, i.due_date "
-        "FROM reconciliation r LEFT JOIN installment i ON i.levy_year = r.levy_year "
-        "AND i.notice_number = r.notice_number AND i.installment_no = r.installment_no "
-        "WHERE r.channel = 'debit' AND r.business_date = :d AND r.municipality_code = :m "
-        "ORDER BY r.source_sha256, r.record_no", {"d": ctx.business_date, "m": ctx.municipality})
+    results = ledger.query("collection/debit_results_of_day", {"d": ctx.business_date, "m": ctx.municipality})
     if results.height:
         results = results.with_columns(pl.col("dedup_key").str.split(":").list.get(1).alias("customer_number"))
         with ledger.transaction() as tx:
             tx.stage("_res", results.select("customer_number", "result_code", "source_sha256"))
-            tx.execute(
-                "UPDATE debit_request SET result_code = s.result_code, result_sha256 = s.source_sha256, "
-                "status = CASE WHEN s.result_code = '0' THEN 'done' ELSE 'failed' END FROM _res s "
-                "WHERE debit_request.customer_number = s.customer_number")
+            tx.run("collection/debit_request_results")
     failed = results.filter(pl.col("status") == "debit_failed") if results.height else results
     done = results.filter(pl.col("result_code") == "0") if results.height else results
     ctx.totals.count("done", label="振替済", read=done.height, accepted=done.height)

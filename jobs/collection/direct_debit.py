@@ -19,10 +19,9 @@ import polars as pl
 from jobs.common import fixedwidth as fw
 from jobs.common.bizcal import BusinessCalendar
 from jobs.common.config import Config
+from jobs.ledger import Run, Tx, audit_columns, now_stamp
 
 from . import keys
-from .ledger.db import Tx, audit_columns, now_stamp
-from .reconcile import Run
 
 REQUEST_LAYOUT = "zengin_91_request"
 
@@ -33,10 +32,7 @@ def apply_mandates(tx: Tx, rows: pl.DataFrame, sha256: str, run: Run) -> dict[st
         return {"new": 0, "change": 0, "stop": 0}
     op_date, op_time = now_stamp()
     tx.stage("_m", rows.select(pl.col("payer_person_id").alias("person_id")).unique())
-    prev = tx.frame(
-        "SELECT d.person_id, d.history_no, d.bank_code, d.branch_code, d.account_type, d.account_number, "
-        "d.account_holder_kana FROM debit_mandate d JOIN _m ON d.person_id = _m.person_id "
-        "WHERE d.latest_flag AND d.municipality_code = :m", {"m": run.municipality})
+    prev = tx.query("collection/mandates_current", {"m": run.municipality})
     base = prev.select("person_id", pl.col("history_no").cast(pl.Int32).alias("_base"))
     df = rows.sort("record_no").with_columns(pl.col("payer_person_id").alias("person_id"))
     df = df.join(base, on="person_id", how="left").with_columns(
@@ -58,8 +54,7 @@ def apply_mandates(tx: Tx, rows: pl.DataFrame, sha256: str, run: Run) -> dict[st
         *[e.fill_null("").alias(c) for c, e in acct.items()], "stop_reason",
         pl.lit(sha256).alias("source_sha256"), pl.col("record_no").cast(pl.Int64),
         *audit_columns(run.job_id, (op_date, op_time)))
-    tx.execute("UPDATE debit_mandate SET latest_flag = FALSE FROM _m WHERE debit_mandate.person_id = _m.person_id "
-               "AND debit_mandate.latest_flag AND debit_mandate.municipality_code = :m", {"m": run.municipality})
+    tx.run("collection/mandates_supersede", {"m": run.municipality})
     tx.insert("debit_mandate", out)
     kinds = out["registration_kind"].value_counts()
     n = dict(zip(kinds["registration_kind"].to_list(), kinds["count"].to_list(), strict=True))
@@ -81,19 +76,7 @@ def select_requests(tx: Tx, debit_date: dt.date, run: Run) -> pl.DataFrame:
     payer whose 開始年月 is not after the debit month; the 顧客番号 sequence continues any earlier
     request of the same installment (a re-debit)."""
     month = f"{debit_date.year:04d}{debit_date.month:02d}"
-    df = tx.frame(
-        "SELECT i.levy_year, i.notice_number, i.installment_no, i.person_id, i.due_date, "
-        "i.levy_amount - i.paid_amount - i.provisional_amount AS amount, "
-        "m.bank_code, m.branch_code, m.account_type, m.account_number, m.account_holder_kana, "
-        "COALESCE(r.seq, 0) AS prev_seq "
-        "FROM installment i JOIN debit_mandate m ON m.person_id = i.person_id AND m.latest_flag "
-        "AND m.registration_kind IN ('1', '2') AND m.start_month <= :month AND m.municipality_code = i.municipality_code "
-        "LEFT JOIN (SELECT levy_year, notice_number, installment_no, COUNT(*) AS seq FROM debit_request "
-        "  GROUP BY levy_year, notice_number, installment_no) r ON r.levy_year = i.levy_year "
-        "  AND r.notice_number = i.notice_number AND r.installment_no = i.installment_no "
-        "WHERE i.due_date = :d AND i.collection_method = '1' AND NOT i.deleted AND i.municipality_code = :m "
-        "AND i.levy_amount - i.paid_amount - i.provisional_amount > 0",
-        {"month": month, "d": debit_date, "m": run.municipality})
+    df = tx.query("collection/debit_request_candidates", {"month": month, "d": debit_date, "m": run.municipality})
     if df.height == 0:
         return df
     df = df.cast({"levy_year": pl.Int32, "installment_no": pl.Int32, "amount": pl.Int64, "prev_seq": pl.Int64})

@@ -10,17 +10,12 @@ from __future__ import annotations
 
 import polars as pl
 
-from .ledger.db import Tx, audit_columns
-from .reconcile import BUSINESS_CODE, Run
+from jobs.ledger import Run, Tx, audit_columns
+
+from .reconcile import BUSINESS_CODE
 
 COMPONENTS = ("medical_general", "medical_retired", "care_general", "care_retired", "support_general",
               "support_retired", "child_general")
-INSTALLMENT_COLUMNS = (
-    "municipality_code", "levy_year", "target_year", "notice_number", "installment_no", "business_code",
-    "collection_method", "latest_flag", "person_id", "household_id", "due_date", "statutory_due_date",
-    "assessed_correction_date", "correction_seq", "levy_amount", *COMPONENTS, "payer_code",
-    "deleted", "operator_id", "operated_date", "operated_time",
-)
 
 
 def levy_rows(data: pl.DataFrame) -> pl.DataFrame:
@@ -48,13 +43,7 @@ def register(tx: Tx, rows: pl.DataFrame, run: Run) -> dict[str, int]:
         pl.lit(BUSINESS_CODE).alias("business_code"), pl.lit(True).alias("latest_flag"), "person_id",
         "household_id", "collection_method", pl.lit(None, dtype=pl.Date).alias("statutory_due_date"), *audit)
     tx.stage("_notice", notices)
-    cols = ", ".join(notices.columns)
-    new_notices = tx.execute(
-        f"INSERT INTO notice ({cols}) SELECT {cols} FROM _notice "
-        "ON CONFLICT (municipality_code, levy_year, target_year, notice_number) DO UPDATE SET "
-        "person_id = EXCLUDED.person_id, household_id = EXCLUDED.household_id, "
-        "operator_id = EXCLUDED.operator_id, operated_date = EXCLUDED.operated_date, "
-        "operated_time = EXCLUDED.operated_time").rowcount
+    new_notices = tx.run("collection/levy_notice_upsert").rowcount
 
     inst = latest.select(
         "municipality_code", "levy_year", "target_year", "notice_number", "installment_no",
@@ -63,17 +52,8 @@ def register(tx: Tx, rows: pl.DataFrame, run: Run) -> dict[str, int]:
         pl.when(pl.col("levy_kind") == "2").then(pl.col("levy_date")).alias("assessed_correction_date"),
         "correction_seq", "levy_amount", *COMPONENTS, "payer_code", *audit)
     tx.stage("_inst", inst)
-    cols = ", ".join(INSTALLMENT_COLUMNS)
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in (
-        "levy_amount", *COMPONENTS, "due_date", "assessed_correction_date", "correction_seq", "payer_code",
-        "person_id", "household_id", "operator_id", "operated_date", "operated_time"))
-    before = int(tx.scalar("SELECT COUNT(*) FROM installment i JOIN _inst s ON i.levy_year = s.levy_year "
-                           "AND i.notice_number = s.notice_number AND i.installment_no = s.installment_no "
-                           "AND i.municipality_code = s.municipality_code AND i.target_year = s.target_year"))
-    tx.execute(
-        f"INSERT INTO installment ({cols}) SELECT {cols} FROM _inst "
-        "ON CONFLICT (municipality_code, levy_year, target_year, notice_number, installment_no) "
-        f"DO UPDATE SET {updates} WHERE EXCLUDED.correction_seq >= installment.correction_seq")
+    before = int(tx.value("collection/levy_installments_existing"))
+    tx.run("collection/levy_installment_upsert")
 
     history = rows.select(
         "source_sha256", "record_no", "municipality_code", "levy_year", "target_year", "notice_number",

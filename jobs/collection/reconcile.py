@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from .ledger.db import Tx, audit_columns, now_stamp
+from jobs.ledger import Run, Tx, audit_columns, now_stamp
 
 PAYMENT_SCHEMA: dict[str, pl.DataType] = {
     "channel": pl.String(), "source_file": pl.String(), "source_sha256": pl.String(),
@@ -85,14 +85,6 @@ class PostResult:
         return sum(self.counts.get(s, 0) for s in REJECTED)
 
 
-@dataclass(frozen=True)
-class Run:
-    municipality: str
-    business_date: dt.date
-    job_id: str
-    generation: str
-
-
 def post_payments(tx: Tx, pay: pl.DataFrame, run: Run) -> PostResult:
     pay = normalize(pay)
     in_order = pay["source_sha256"].n_unique() <= 1 and pay["record_no"].is_sorted()
@@ -114,10 +106,7 @@ def post_payments(tx: Tx, pay: pl.DataFrame, run: Run) -> PostResult:
     open_ = df.filter(pl.col("status").is_null())
     if open_.height:
         tx.stage("_dedup", open_.select("dedup_key", "kind").unique())
-        seen = tx.frame(
-            "SELECT r.dedup_key, r.kind, MIN(r.source_file) AS prev_file, MIN(r.record_no) AS prev_record "
-            "FROM reconciliation r JOIN _dedup d ON r.dedup_key = d.dedup_key AND r.kind = d.kind "
-            "WHERE r.status NOT IN ('error', 'duplicate') GROUP BY r.dedup_key, r.kind")
+        seen = tx.query("collection/dedup_seen")
         if seen.height:
             m = df.select("dedup_key", "kind").join(seen, on=["dedup_key", "kind"], how="left", maintain_order="left")
             df = df.with_columns(m["prev_file"], m["prev_record"])
@@ -213,12 +202,7 @@ def _installments(tx: Tx, keys: pl.DataFrame, municipality: str) -> pl.DataFrame
         return pl.DataFrame(schema=schema)
     tx.stage("_keys", keys.with_columns(pl.lit(municipality).alias("municipality_code"),
                                         pl.col("levy_year").alias("target_year")))
-    got = tx.frame(
-        "SELECT i.levy_year, i.notice_number, i.installment_no, i.levy_amount AS levy_amount_right, "
-        "i.collection_method, TRUE AS _found FROM installment i "
-        "JOIN _keys k ON i.municipality_code = k.municipality_code AND i.levy_year = k.levy_year "
-        "AND i.target_year = k.target_year AND i.notice_number = k.notice_number "
-        "AND i.installment_no = k.installment_no WHERE NOT i.deleted")
+    got = tx.query("collection/installments_by_key")
     return got.cast({k: v for k, v in schema.items()})
 
 
@@ -229,10 +213,7 @@ def _open_provisionals(tx: Tx, df: pl.DataFrame, settle: pl.DataFrame) -> pl.Dat
     if settle.height == 0:
         return here.head(0)
     tx.stage("_settle", settle.select("dedup_key").unique())
-    there = tx.frame(
-        "SELECT r.dedup_key, r.source_sha256, r.record_no, r.amount, r.levy_year, r.notice_number, "
-        "r.installment_no FROM reconciliation r JOIN _settle s ON r.dedup_key = s.dedup_key "
-        "WHERE r.status = 'provisional' AND r.kind = 'provisional'")
+    there = tx.query("collection/open_provisionals")
     there = there.cast({"levy_year": pl.Int32, "installment_no": pl.Int32, "record_no": pl.Int64, "amount": pl.Int64})
     both = pl.concat([here, there.select(cols)], how="vertical_relaxed")
     return both.unique(subset=["dedup_key"], keep="first", maintain_order=True).filter(
@@ -279,11 +260,8 @@ def _write(tx: Tx, df: pl.DataFrame, settled: pl.DataFrame, in_ledger: pl.DataFr
 
     if in_ledger.height:
         tx.stage("_settled", in_ledger.select("source_sha256", "record_no", "new_status"))
-        tx.execute(
-            "UPDATE reconciliation SET status = s.new_status, resolved_date = :d, operator_id = :op, "
-            "operated_date = :od, operated_time = :ot FROM _settled s "
-            "WHERE reconciliation.source_sha256 = s.source_sha256 AND reconciliation.record_no = s.record_no",
-            {"d": run.business_date, "op": run.job_id, "od": op_date, "ot": op_time})
+        tx.run("collection/reconciliation_settle",
+               {"d": run.business_date, "op": run.job_id, "od": op_date, "ot": op_time})
 
 
 def payment_rows(posted: pl.DataFrame, run: Run, audit: list[pl.Expr]) -> pl.DataFrame:
@@ -314,20 +292,7 @@ def apply_installment_delta(tx: Tx, delta: pl.DataFrame, run: Run, op_date: dt.d
     # beside it made DuckDB's UPDATE 20× slower, bench/bench_collection.py)
     tx.stage("_delta", agg.with_columns(pl.lit(run.municipality).alias("municipality_code"),
                                         pl.col("levy_year").alias("target_year")))
-    tx.execute(
-        "UPDATE installment SET paid_amount = installment.paid_amount + d.paid, "
-        "provisional_amount = installment.provisional_amount + d.prov, "
-        "last_paid_date = CASE WHEN d.paid_date IS NULL THEN installment.last_paid_date "
-        "  WHEN installment.last_paid_date IS NULL OR d.paid_date > installment.last_paid_date THEN d.paid_date "
-        "  ELSE installment.last_paid_date END, "
-        "last_received_date = CASE WHEN d.received_date IS NULL THEN installment.last_received_date "
-        "  WHEN installment.last_received_date IS NULL OR d.received_date > installment.last_received_date "
-        "  THEN d.received_date ELSE installment.last_received_date END, "
-        "operator_id = :op, operated_date = :od, operated_time = :ot "
-        "FROM _delta d WHERE installment.municipality_code = d.municipality_code "
-        "AND installment.levy_year = d.levy_year AND installment.target_year = d.target_year "
-        "AND installment.notice_number = d.notice_number AND installment.installment_no = d.installment_no",
-        {"op": run.job_id, "od": op_date, "ot": op_time})
+    tx.run("ledger/installment_apply_delta", {"op": run.job_id, "od": op_date, "ot": op_time})
     return agg.height
 
 
@@ -340,16 +305,7 @@ def _result(df: pl.DataFrame, without_prov: int) -> PostResult:
 
 def post_pending(tx: Tx, run: Run) -> pl.DataFrame:
     """Post the unmatched (保留) confirmed records whose 調定 now exists; returns them."""
-    rows = tx.frame(
-        "SELECT r.source_sha256, r.record_no, r.levy_year, r.notice_number, r.installment_no, r.amount, "
-        "r.paid_date, r.received_date, r.payment_kind, r.channel, r.bank_code, r.branch_code, "
-        "r.cvs_store_code AS store_code, r.agent_code, i.collection_method, i.levy_amount, "
-        "r.late_fee_amount AS late_fee, r.dunning_fee_amount AS dunning_fee "
-        "FROM reconciliation r JOIN installment i ON i.levy_year = r.levy_year "
-        "AND i.notice_number = r.notice_number AND i.installment_no = r.installment_no "
-        "AND i.municipality_code = r.municipality_code AND i.target_year = i.levy_year "
-        "WHERE r.status = 'unmatched' AND r.kind = 'confirmed' AND NOT i.deleted AND r.municipality_code = :m "
-        "ORDER BY r.source_sha256, r.record_no", {"m": run.municipality})
+    rows = tx.query("collection/pending_payments", {"m": run.municipality})
     if rows.height == 0:
         return rows
     rows = rows.cast({"levy_year": pl.Int32, "installment_no": pl.Int32})
@@ -360,11 +316,8 @@ def post_pending(tx: Tx, run: Run) -> pl.DataFrame:
                                             pl.lit(0, dtype=pl.Int64).alias("prov"), "paid_date", "received_date"),
                             run, op_date, op_time)
     tx.stage("_pending", rows.select("source_sha256", "record_no", "levy_amount"))
-    tx.execute(
-        "UPDATE reconciliation SET status = 'posted', levy_amount = p.levy_amount, resolved_date = :d, "
-        "reason = '調定登録により消込', operator_id = :op, operated_date = :od, operated_time = :ot FROM _pending p "
-        "WHERE reconciliation.source_sha256 = p.source_sha256 AND reconciliation.record_no = p.record_no",
-        {"d": run.business_date, "op": run.job_id, "od": op_date, "ot": op_time})
+    tx.run("collection/reconciliation_post_pending",
+           {"d": run.business_date, "op": run.job_id, "od": op_date, "ot": op_time})
     return rows
 
 
@@ -372,17 +325,14 @@ def post_pending(tx: Tx, run: Run) -> pl.DataFrame:
 
 
 def posted_file(tx: Tx, sha256: str) -> Mapping | None:
-    row = tx.execute("SELECT file_name, channel, job_id, generation, business_date, records, amount "
-                     "FROM posted_file WHERE source_sha256 = :s", {"s": sha256}).mappings().first()
+    row = tx.run("ledger/posted_file_get", {"s": sha256}).mappings().first()
     return dict(row) if row else None
 
 
 def register_file(tx: Tx, *, sha256: str, file_name: str, channel: str, records: int, amount: int,
                   run: Run) -> None:
     op_date, op_time = now_stamp()
-    tx.execute(
-        "INSERT INTO posted_file (source_sha256, municipality_code, file_name, channel, job_id, generation, "
-        "business_date, records, amount, deleted, operator_id, operated_date, operated_time) "
-        "VALUES (:s, :m, :f, :c, :j, :g, :b, :r, :a, FALSE, :j, :od, :ot)",
+    tx.run(
+        "ledger/posted_file_insert",
         {"s": sha256, "m": run.municipality, "f": file_name, "c": channel, "j": run.job_id, "g": run.generation,
          "b": run.business_date, "r": records, "a": amount, "od": op_date, "ot": op_time})

@@ -20,12 +20,11 @@ import polars as pl
 
 from jobs.common import datasets, paths
 from jobs.common.step import StepContext
+from jobs.ledger import audit_columns, now_stamp, open_ledger, run_of
 
 from . import reconcile
 from . import refunds as rf
-from .ledger.db import audit_columns, now_stamp
 from .reconcile import BUSINESS_CODE
-from .steps import open_ledger, run_of
 
 CAUSE_CODES = {"correction": "01", "duplicate": "02", "excess": "03"}
 CAUSE_LABELS = {"01": "減額更正による過納", "02": "二重納付", "03": "納め過ぎ"}
@@ -39,17 +38,8 @@ def overpayments(ctx: StepContext) -> int | None:
     ledger = open_ledger(ctx)
     src = f"SN300:{ctx.generation}"
     with ledger.transaction() as tx:
-        done = int(tx.scalar("SELECT COUNT(*) FROM refund_offset WHERE decision_id LIKE :p",
-                             {"p": f"{refund_prefix(ctx)}%"}) or 0)
-        over = tx.frame(
-            "SELECT i.person_id, i.levy_year, i.notice_number, i.installment_no, "
-            "i.paid_amount - i.levy_amount AS overpaid, i.last_paid_date AS paid_date, i.due_date, "
-            "i.correction_seq, COALESCE(p.n, 0) AS payments FROM installment i LEFT JOIN "
-            "(SELECT levy_year, notice_number, installment_no, COUNT(*) AS n FROM payment "
-            " WHERE refund_offset_kind = '0' GROUP BY 1, 2, 3) p ON p.levy_year = i.levy_year "
-            "AND p.notice_number = i.notice_number AND p.installment_no = i.installment_no "
-            "WHERE i.paid_amount > i.levy_amount AND i.municipality_code = :m AND NOT i.deleted "
-            "ORDER BY i.person_id, i.levy_year, i.notice_number, i.installment_no", {"m": ctx.municipality})
+        done = int(tx.value("collection/refund_decided_count", {"p": f"{refund_prefix(ctx)}%"}) or 0)
+        over = tx.query("collection/overpaid_installments", {"m": ctx.municipality})
         if over.height and not done:
             _decide(ctx, tx, over, src)
         elif done:
@@ -68,18 +58,11 @@ def _decide(ctx: StepContext, tx, over: pl.DataFrame, src: str) -> None:
         .when(pl.col("payments") > 1).then(pl.lit("duplicate")).otherwise(pl.lit("excess")).alias("cause"),
         pl.col("paid_date").fill_null(ctx.business_date))
     tx.stage("_op", over.select("person_id").unique())
-    unpaid = tx.frame(
-        "SELECT i.person_id, i.levy_year, i.notice_number, i.installment_no, i.due_date, "
-        "i.levy_amount - i.paid_amount - i.provisional_amount AS balance FROM installment i "
-        "JOIN _op ON _op.person_id = i.person_id WHERE i.levy_amount - i.paid_amount - i.provisional_amount > 0 "
-        "AND NOT i.deleted AND i.municipality_code = :m", {"m": ctx.municipality})
+    unpaid = tx.query("collection/unpaid_installments_of_payers", {"m": ctx.municipality})
     unpaid = unpaid.cast({"levy_year": pl.Int32, "installment_no": pl.Int32, "balance": pl.Int64})
     offsets, refunds = rf.allocate(over.drop("correction_seq", "payments"), unpaid,
                                    decision_date=ctx.business_date, cfg=ctx.config)
-    accounts = tx.frame(
-        "SELECT m.person_id, m.bank_code, m.branch_code, m.account_type, m.account_number, "
-        "m.account_holder_kana FROM debit_mandate m JOIN _op ON _op.person_id = m.person_id "
-        "WHERE m.latest_flag AND m.registration_kind IN ('1', '2')")
+    accounts = tx.query("collection/refund_accounts")
     op_date, op_time = now_stamp()
     audit = audit_columns(ctx.job_id, (op_date, op_time))
     gen = ctx.generation
@@ -164,14 +147,8 @@ def _outputs(ctx: StepContext, ledger) -> None:
     from reports import collection as rc
 
     gen = ctx.generation
-    lines = ledger.frame(
-        "SELECT o.decision_id, o.kind, o.person_id, o.refund_id, o.from_levy_year, o.from_notice_number, "
-        "o.from_installment_no, o.to_levy_year, o.to_notice_number, o.to_installment_no, o.amount, o.interest, "
-        "o.cause_code FROM refund_offset o WHERE o.decision_id LIKE :p ORDER BY o.decision_id",
-        {"p": f"{refund_prefix(ctx)}%"})
-    refunds = ledger.frame(
-        "SELECT * FROM refund WHERE refund_id LIKE :p AND job_id = :j ORDER BY refund_id",
-        {"p": f"{refund_prefix(ctx)}%", "j": ctx.job_id})
+    lines = ledger.query("collection/refund_offset_lines", {"p": f"{refund_prefix(ctx)}%"})
+    refunds = ledger.query("collection/refunds_decided", {"p": f"{refund_prefix(ctx)}%", "j": ctx.job_id})
     if lines.height == 0:
         ctx.write_dataset("refund_decisions", pl.DataFrame(schema={"decision_id": pl.String, "amount": pl.Int64}))
         return
@@ -236,6 +213,5 @@ def _outputs(ctx: StepContext, ledger) -> None:
             ctx.config, transfer_date=tdate)
         with ledger.transaction() as tx:  # the refunds name their transfer file and are 振込依頼 (2)
             tx.stage("_tf", acct.select("refund_id"))
-            tx.execute("UPDATE refund SET transfer_file = :f, payment_date = :t FROM _tf "
-                       "WHERE refund.refund_id = _tf.refund_id", {"f": tf.name, "t": tdate})
+            tx.run("collection/refund_transfer_file", {"f": tf.name, "t": tdate})
         ctx.message("KKB463I", f"還付振込 {acct.height:,}件 (振込日 {tdate}) → {paths.relative(tf)}")

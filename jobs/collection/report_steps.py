@@ -16,14 +16,17 @@ import polars as pl
 
 from jobs.common import paths
 from jobs.common.step import StepContext, StepError
+from jobs.intake.archive import ArchivedFile
+from jobs.ledger import now_stamp, open_ledger, run_of
 
-from . import reconcile
-from .ledger.db import now_stamp
-from .steps import RawReader, open_ledger, run_of
+from . import channels, reconcile
 
 DAILY_KINDS = {"posted": "消込済", "provisional": "速報", "cancel": "速報取消", "debit_failed": "振替不能",
                "unmatched": "調定なし(保留)", "error": "消込エラー", "duplicate": "重複",
                "offset_out": "充当(元)", "offset_in": "充当(先)", "refund": "還付", "pending": "保留分消込"}
+#: where the 速報 come from: the CVS・クレジット・アプリ files SN210 took in (inbox cvs); a JobSpec
+#: ``options["source"]`` (as the 消込 steps carry) overrides it
+CVS_SOURCE = {"inbox": "cvs", "layout": channels.LAYOUTS["cvs"], "job_id": "SN210"}
 
 
 def lapse_provisionals(ctx: StepContext) -> int | None:
@@ -31,19 +34,12 @@ def lapse_provisionals(ctx: StepContext) -> int | None:
     limit = ctx.calendar.add_business_days(ctx.business_date, -days)
     ledger = open_ledger(ctx)
     with ledger.transaction() as tx:
-        old = tx.frame(
-            "SELECT source_file, source_sha256, record_no, byte_offset, levy_year, notice_number, installment_no, "
-            "amount, paid_date, business_date, raw_hex FROM reconciliation WHERE status = 'provisional' "
-            "AND business_date <= :lim AND municipality_code = :m ORDER BY source_file, record_no",
-            {"lim": limit, "m": ctx.municipality})
+        old = tx.query("collection/provisionals_to_lapse", {"lim": limit, "m": ctx.municipality})
         if old.height:
             op_date, op_time = now_stamp()
             tx.stage("_lapse", old.select("source_sha256", "record_no"))
-            tx.execute("UPDATE reconciliation SET status = 'lapsed', resolved_date = :d, "
-                       "reason = '確報が届かないため速報を失効', operator_id = :op, operated_date = :od, operated_time = :ot "
-                       "FROM _lapse l WHERE reconciliation.source_sha256 = l.source_sha256 "
-                       "AND reconciliation.record_no = l.record_no",
-                       {"d": ctx.business_date, "op": ctx.job_id, "od": op_date, "ot": op_time})
+            tx.run("collection/reconciliation_lapse",
+                   {"d": ctx.business_date, "op": ctx.job_id, "od": op_date, "ot": op_time})
             # the lapsed amounts off the 期別's 速報額 (the one 期別 update, joined on the whole key)
             reconcile.apply_installment_delta(tx, old.select(
                 pl.col("levy_year").cast(pl.Int32), "notice_number", pl.col("installment_no").cast(pl.Int32),
@@ -75,8 +71,9 @@ def _with_raw(ctx: StepContext, old: pl.DataFrame) -> pl.DataFrame:
     for i, (name, sha, off) in enumerate(old.select("source_file", "source_sha256", "byte_offset").iter_rows()):
         if raw[i] is None and off is not None:
             todo.setdefault((name, sha), []).append((i, int(off)))
+    source = ctx.spec.options.get("source") or CVS_SOURCE
     for (name, sha), items in todo.items():
-        got = RawReader(ctx, "cvs", name, sha)([off for _, off in items])  # CVS・クレジット・アプリ: inbox cvs
+        got = ArchivedFile.of(source, name=name, sha256=sha).records([off for _, off in items])
         for (i, _), data in zip(items, got, strict=True):
             raw[i] = data
     return old.with_columns(pl.Series("raw", raw, dtype=pl.Binary))
@@ -85,21 +82,10 @@ def _with_raw(ctx: StepContext, old: pl.DataFrame) -> pl.DataFrame:
 def daily_report(ctx: StepContext) -> int | None:
     ledger = open_ledger(ctx)
     d, m = ctx.business_date, ctx.municipality
-    recon = ledger.frame(
-        "SELECT channel, kind, status, COUNT(*) AS n, SUM(amount) AS amount FROM reconciliation "
-        "WHERE business_date = :d AND municipality_code = :m GROUP BY channel, kind, status",
-        {"d": d, "m": m})
-    pays = ledger.frame(
-        "SELECT p.channel, p.refund_offset_kind, COUNT(*) AS n, SUM(p.tax_amount) AS amount FROM payment p "
-        "JOIN posted_file f ON f.source_sha256 = p.source_sha256 WHERE f.business_date = :d "
-        "AND p.municipality_code = :m AND p.refund_offset_kind = '0' GROUP BY p.channel, p.refund_offset_kind",
-        {"d": d, "m": m})
-    pending = ledger.frame(
-        "SELECT channel, COUNT(*) AS n, SUM(amount) AS amount FROM reconciliation WHERE status = 'posted' "
-        "AND resolved_date = :d AND business_date < :d AND municipality_code = :m GROUP BY channel", {"d": d, "m": m})
-    offsets = ledger.frame(
-        "SELECT refund_offset_kind, COUNT(*) AS n, SUM(tax_amount) AS amount FROM payment WHERE channel = 'offset' "
-        "AND received_date = :d AND municipality_code = :m GROUP BY refund_offset_kind", {"d": d, "m": m})
+    recon = ledger.query("collection/daily_totals", {"d": d, "m": m})
+    pays = ledger.query("collection/daily_payments", {"d": d, "m": m})
+    pending = ledger.query("collection/daily_pending", {"d": d, "m": m})
+    offsets = ledger.query("collection/daily_offsets", {"d": d, "m": m})
     ledger.dispose()
     labels = ctx.config.get("collection.channel_labels")
     cast = {"n": pl.Int64, "amount": pl.Int64}

@@ -6,6 +6,10 @@
     SN215 コンビニ等収納消込  dataset cvs_payment (SN210)          → 消込 (コンビニ・クレジット・アプリ)
     SN235 年金特徴収納消込    dataset pension_withholding_result   → 消込
 
+A 消込 step reads the file's records from the intake dataset, and what only the file holds (the
+rejected records, the record stride, the headers, the raw bytes) from the intake's archive copy:
+``options["source"]`` of its JobSpec names the intake step's inbox and layout (SN235 has none).
+
 A 消込 step posts every intake file of its channel that the ledger has not posted yet (by the
 file's SHA-256, ``posted_file``), each file in one transaction. Its outputs — the dataset
 ``reconciliation_<channel>`` and the 消込エラー list — are built from the ledger rows of the run's
@@ -23,24 +27,11 @@ from jobs.common import datasets, paths
 from jobs.common import fixedwidth as fw
 from jobs.common.step import RC_SEVERE, StepContext, StepError
 from jobs.intake import inputs as inputs_mod
+from jobs.intake.archive import ArchivedFile
+from jobs.ledger import Ledger, open_ledger, run_of
 
 from . import channels, levy, reconcile
-from .ledger import Ledger, LedgerError
-from .reconcile import REJECTED, STATUS_LABELS, Run
-
-
-def open_ledger(ctx: StepContext) -> Ledger:
-    try:
-        ledger = Ledger.open(cfg=ctx.config)
-    except LedgerError as exc:
-        raise StepError(str(exc), rc=RC_SEVERE, msg_id="KKB400S") from exc
-    ctx.message("KKB401I", f"収納台帳 {ledger.url} (スキーマ版 {ledger.schema_version()})")
-    return ledger
-
-
-def run_of(ctx: StepContext) -> Run:
-    return Run(ctx.municipality, ctx.business_date, ctx.job_id, ctx.generation)
-
+from .reconcile import REJECTED, STATUS_LABELS
 
 # --- SN100 調定登録 ------------------------------------------------------------------------------
 
@@ -134,7 +125,7 @@ def post_channel(ctx: StepContext) -> int | None:
             frame = data.filter(pl.col("source_sha256") == sha)
             pay = adapt(ctx, channel, source, frame, name, sha)
             trailer_check(ctx, channel, source, name, sha, pay)
-            raw = RawReader(ctx, channel, name, sha)
+            raw = archived_file(ctx, name, sha)
             with ledger.transaction() as tx:
                 res = reconcile.post_payments(tx, pay, run)
                 fill_raw(tx, res.rows, raw)
@@ -199,12 +190,14 @@ def adapt(ctx: StepContext, channel: str, source: str, frame: pl.DataFrame, name
     src = channels.Source(Path(name), name, sha)
     if channel == "pension":
         return channels.pension(frame, ctx.config)
-    layout = fw.load_layout(channels.LAYOUTS[channel])
-    path = _archived(ctx, channel, name, sha)
+    archive = archived_file(ctx, name, sha)
+    if archive is None:
+        raise StepError(f"{ctx.job_id}: 取込ファイルの保管先 (options['source']) が定義されていません",
+                        rc=RC_SEVERE, msg_id="KKB426S")
     try:
-        archived = fw.read(layout, path, source=name)
+        archived = archive.read()
     except (OSError, fw.FileRefused) as exc:
-        raise StepError(f"取込済みファイルの保管がありません (または読めません): {paths.relative(path)}: {exc}",
+        raise StepError(f"取込済みファイルの保管がありません (または読めません): {paths.relative(archive.path)}: {exc}",
                         rc=RC_SEVERE, msg_id="KKB426S") from exc
     res = _Frames({"data": frame}, archived)
     if channel == "debit":
@@ -235,49 +228,29 @@ def debit_year(ctx: StepContext, heads: pl.DataFrame) -> int:
     return y if (m, d) <= (ctx.business_date.month, ctx.business_date.day) else y - 1
 
 
-def _archived(ctx: StepContext, channel: str, name: str, sha: str) -> Path:
-    inbox = {"debit": "bank", "counter": "counter", "cvs": "cvs"}[channel]
-    return paths.archive(inbox) / f"{sha}_{name}"
+def archived_file(ctx: StepContext, name: str, sha: str) -> ArchivedFile | None:
+    """The intake's archive copy of an input file (``options["source"]``; None without one: SN235)."""
+    source = ctx.spec.options.get("source")
+    return ArchivedFile.of(source, name=name, sha256=sha) if source else None
 
 
-class RawReader:
-    """The bytes of records of an archived input file (for the 消込エラー list)."""
-
-    def __init__(self, ctx: StepContext, channel: str, name: str, sha: str):
-        self.path = _archived(ctx, channel, name, sha) if channel != "pension" else None
-        self.length = fw.load_layout(channels.LAYOUTS[channel]).record_length if channel != "pension" else 0
-
-    def __call__(self, offsets: list[int]) -> list[bytes | None]:
-        if self.path is None or not self.path.is_file():
-            return [None] * len(offsets)
-        out = []
-        with open(self.path, "rb") as fh:
-            for off in offsets:
-                fh.seek(off)
-                out.append(fh.read(self.length))
-        return out
-
-
-def fill_raw(tx, rows: pl.DataFrame, raw: RawReader) -> None:
+def fill_raw(tx, rows: pl.DataFrame, archive: ArchivedFile | None) -> None:
+    """The bytes of rejected records the adapter could not keep, from the archive copy (for the
+    消込エラー list)."""
     bad = rows.filter(pl.col("status").is_in(list(REJECTED)) & pl.col("raw").is_null())
     if bad.height == 0:
         return
-    data = raw(bad["byte_offset"].to_list())
+    offsets = bad["byte_offset"].to_list()
+    data = archive.records(offsets) if archive is not None else [None] * len(offsets)
     fix = bad.select("source_sha256", "record_no").with_columns(
         pl.Series("raw_hex", [d.hex() if d is not None else None for d in data], dtype=pl.String))
     tx.stage("_raw", fix)
-    tx.execute("UPDATE reconciliation SET raw_hex = r.raw_hex FROM _raw r "
-               "WHERE reconciliation.source_sha256 = r.source_sha256 AND reconciliation.record_no = r.record_no")
+    tx.run("collection/reconciliation_fill_raw")
 
 
 def report(ctx: StepContext, ledger: Ledger, channel: str) -> None:
     """The run's outputs from the ledger rows of this generation (the same bytes on a rerun)."""
-    rows = ledger.frame(
-        "SELECT source_file, source_sha256, record_no, byte_offset, channel, kind, status, reason, levy_year, "
-        "notice_number, installment_no, amount, levy_amount, paid_date, received_date, payment_kind, "
-        "agent_code, cvs_store_code, bank_code, branch_code, result_code, raw_hex "
-        "FROM reconciliation WHERE generation = :g AND job_id = :j ORDER BY source_file, record_no",
-        {"g": ctx.generation, "j": ctx.job_id})
+    rows = ledger.query("collection/reconciliation_of_run", {"g": ctx.generation, "j": ctx.job_id})
     rows = rows.cast({"record_no": pl.Int64, "byte_offset": pl.Int64, "amount": pl.Int64})
     labels = dict(STATUS_LABELS)
     for status, part in rows.sort("status").group_by("status", maintain_order=True):

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import polars as pl
 
-from jobs.collection.ledger import Ledger
 from jobs.common import datasets, errorlist, gs1, paths
 from jobs.common import fixedwidth as fw
 from jobs.common.step import StepResult, run_job
+from jobs.ledger import Ledger
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures"

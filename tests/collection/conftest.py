@@ -70,7 +70,7 @@ def pytest_configure(config):
 def _duckdb_template(tmp_path_factory) -> Path:
     """A DuckDB ledger migrated once per session; each test gets a copy (creating the schema
     takes about a second on DuckDB, the copy a millisecond)."""
-    from jobs.collection.ledger import Ledger
+    from jobs.ledger import Ledger
 
     path = tmp_path_factory.mktemp("ledger_template") / "ledger.duckdb"
     Ledger.open(f"duckdb:///{path}").dispose()

@@ -31,8 +31,8 @@ from collection_helpers import (
     run,
 )
 
-from jobs.collection.ledger import Ledger
 from jobs.common import bizcal, config, datasets, paths
+from jobs.ledger import Ledger
 
 D1 = D(2026, 10, 1)  # Thu
 D2 = D(2026, 10, 2)  # Fri

@@ -22,7 +22,7 @@ from collection_helpers import (
     scalar,
 )
 
-from jobs.collection.ledger import LedgerError, migrations, models
+from jobs.ledger import LedgerError, migrations, models
 
 D = dt.date
 TABLES = sorted(t.name for t in models.metadata.sorted_tables if t.name != "schema_migrations")

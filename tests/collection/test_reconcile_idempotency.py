@@ -37,9 +37,9 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from jobs.collection import levy, reconcile
-from jobs.collection.ledger import Ledger
 from jobs.common import datasets
 from jobs.common import fixedwidth as fw
+from jobs.ledger import Ledger
 
 ROOT = FIXTURES.parent
 

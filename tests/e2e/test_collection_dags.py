@@ -54,7 +54,7 @@ def _assert_all_success(dr) -> None:
 
 
 def _ledger_figures() -> dict:
-    from jobs.collection.ledger import Ledger
+    from jobs.ledger import Ledger
 
     ledger = Ledger.open()
     try:

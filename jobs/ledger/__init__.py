@@ -1,0 +1,22 @@
+"""The 収納 ledger (SQLAlchemy 2): DuckDB file by default, PostgreSQL in production.
+
+    models.py      the tables (別添2 収納 items), kept in step with sql/ledger/migrations/
+    migrations.py  the numbered migrations sql/ledger/migrations/NNN_<name>.sql (schema_migrations)
+    db.py          Ledger (open, migrate) and Tx (one transaction: named statements, stage, insert)
+    sql.py         the statement loader: sql/<area>/<name>.sql, Jinja2 per dialect
+    bulk.py        Polars frames in and out (Arrow on DuckDB, COPY on PostgreSQL)
+    session.py     open_ledger(ctx) / run_of(ctx) of a job step
+    audit.py       Run, the audit columns of the rows a step writes
+    errors.py      LedgerError
+
+It imports nothing of the job areas (collection, assessment, intake, registry): only jobs.common.
+"""
+
+from .audit import Run, audit_columns, now_stamp
+from .db import Ledger, Tx, ledger_url
+from .errors import LedgerError
+from .session import open_ledger, run_of
+from .sql import statement
+
+__all__ = ["Ledger", "LedgerError", "Run", "Tx", "audit_columns", "ledger_url", "now_stamp", "open_ledger",
+           "run_of", "statement"]

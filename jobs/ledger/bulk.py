@@ -1,0 +1,125 @@
+"""Bulk I/O per dialect: Polars frames in and out of the ledger.
+
+DuckDB: Arrow (a frame registered as a view, no copy). PostgreSQL: ``COPY … FROM STDIN`` /
+``COPY (…) TO STDOUT`` as CSV. The statements here are built from a frame's column names and a
+table name (staged tables are created from the frame's schema), so they are the one place
+besides ``sql.py`` that holds SQL text (tests/ledger/test_sql_files.py names it).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .errors import LedgerError
+
+_DUCK_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")  # :name (SQLAlchemy) → $name (DuckDB)
+
+_PG_TYPES = {
+    pl.Int64: "BIGINT", pl.Int32: "INTEGER", pl.Int16: "SMALLINT", pl.Int8: "SMALLINT",
+    pl.UInt32: "BIGINT", pl.UInt64: "NUMERIC", pl.Float64: "DOUBLE PRECISION", pl.Float32: "REAL",
+    pl.String: "TEXT", pl.Date: "DATE", pl.Boolean: "BOOLEAN", pl.Datetime: "TIMESTAMP",
+    pl.Binary: "BYTEA",
+}
+
+# PostgreSQL type OIDs → Polars
+_PG_OIDS = {20: pl.Int64, 23: pl.Int32, 21: pl.Int16, 25: pl.String, 1043: pl.String, 1042: pl.String,
+            1082: pl.Date, 16: pl.Boolean, 701: pl.Float64, 700: pl.Float32, 1700: pl.Int64,
+            1114: pl.Datetime}
+
+
+def _driver(conn: Connection):
+    return conn.connection.driver_connection
+
+
+def read_frame(conn: Connection, dialect: str, sql: str, params: Mapping[str, Any] | None = None) -> pl.DataFrame:
+    """The result of ``sql`` as a Polars frame (Arrow on DuckDB, COPY on PostgreSQL)."""
+    if dialect == "duckdb":
+        raw = _driver(conn)
+        rel = raw.sql(_DUCK_PARAM.sub(r"$\1", sql), params=dict(params)) if params else raw.sql(sql)
+        return pl.from_arrow(rel.to_arrow_table()) if rel is not None else pl.DataFrame()
+    if params:
+        result = conn.execute(sa.text(sql), dict(params))
+        schema = {c[0]: _PG_OIDS.get(c[1], pl.String) for c in result.cursor.description}
+        return pl.DataFrame([tuple(r) for r in result.fetchall()], schema=schema, orient="row")
+    # no parameters: COPY the result out as CSV (much faster than row fetches)
+    cur = _driver(conn).cursor()
+    try:
+        cur.execute(f"SELECT * FROM ({sql}) AS q LIMIT 0")
+        schema = {c.name: _PG_OIDS.get(c.type_code, pl.String) for c in cur.description}
+        buf = io.BytesIO()
+        with cur.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, NULL '\\N')") as cp:
+            for block in cp:
+                buf.write(block)
+    finally:
+        cur.close()
+    if buf.tell() == 0:
+        return pl.DataFrame(schema=schema)
+    buf.seek(0)
+    bools = [c for c, t in schema.items() if t == pl.Boolean]
+    read_schema = {c: (pl.String if t == pl.Boolean else t) for c, t in schema.items()}
+    out = pl.read_csv(buf, has_header=False, schema=read_schema, null_values="\\N")
+    return out.with_columns([(pl.col(c) == "t").alias(c) for c in bools]) if bools else out
+
+
+def stage(conn: Connection, dialect: str, name: str, frame: pl.DataFrame) -> str:
+    """A temporary table ``name`` holding ``frame`` (dropped at the end of the transaction)."""
+    if dialect == "duckdb":
+        _duck_from_arrow(conn, frame, f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {{view}}")
+        return name
+    cols = ", ".join(f'"{c}" {pg_type(t)}' for c, t in frame.schema.items())
+    conn.execute(sa.text(f"DROP TABLE IF EXISTS {name}"))
+    conn.execute(sa.text(f"CREATE TEMP TABLE {name} ({cols}) ON COMMIT DROP"))
+    _pg_copy(conn, name, frame)
+    conn.execute(sa.text(f"ANALYZE {name}"))  # the planner sees the real size of the staged rows
+    return name
+
+
+def insert(conn: Connection, dialect: str, table: str, frame: pl.DataFrame) -> int:
+    """Bulk insert ``frame`` into ``table`` (columns by name). Returns the row count."""
+    if frame.height == 0:
+        return 0
+    cols = ", ".join(f'"{c}"' for c in frame.columns)
+    if dialect == "duckdb":
+        _duck_from_arrow(conn, frame, f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {{view}}")
+    else:
+        _pg_copy(conn, table, frame)
+    return frame.height
+
+
+def _duck_from_arrow(conn: Connection, frame: pl.DataFrame, sql: str) -> None:
+    """Run ``sql`` (with ``{view}``) over ``frame`` registered as an Arrow view (no copy)."""
+    raw = _driver(conn)
+    view = "_arrow_frame"
+    raw.register(view, frame.to_arrow())
+    try:
+        raw.execute(sql.format(view=view))
+    finally:
+        raw.unregister(view)
+
+
+def _pg_copy(conn: Connection, table: str, frame: pl.DataFrame, chunk: int = 500_000) -> None:
+    cols = ", ".join(f'"{c}"' for c in frame.columns)
+    cur = _driver(conn).cursor()
+    try:
+        with cur.copy(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as cp:
+            for start in range(0, frame.height, chunk):
+                buf = io.BytesIO()
+                frame.slice(start, chunk).write_csv(buf, include_header=False, null_value="\\N",
+                                                    date_format="%Y-%m-%d")
+                cp.write(buf.getvalue())
+    finally:
+        cur.close()
+
+
+def pg_type(t: pl.DataType) -> str:
+    for k, v in _PG_TYPES.items():
+        if t == k:
+            return v
+    raise LedgerError(f"PostgreSQL に一時表を作れない型です: {t}")

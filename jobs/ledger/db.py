@@ -1,0 +1,183 @@
+"""The ledger connection: the one place where DuckDB and PostgreSQL differ.
+
+    ledger = Ledger.open()                           # var/ledger/ledger.duckdb, schema migrated
+    with ledger.transaction() as tx:                 # one transaction: all or nothing
+        tx.stage("_delta", frame)                    # a temporary table from a Polars frame
+        tx.run("ledger/installment_apply_delta", {"op": ...})   # sql/ledger/installment_apply_delta.sql
+        tx.insert("payment", rows)                   # bulk insert of a Polars frame
+        df = tx.query("collection/dedup_seen")       # a named statement's result as a Polars frame
+
+The statements are files, ``sql/<area>/<name>.sql`` (``jobs.ledger.sql``), rendered for the
+ledger's dialect. The URL: ``KOKUHO_LEDGER_URL``, else ``collection.ledger.url`` in config, else
+the DuckDB file ``var/ledger/ledger.duckdb``. Bulk transfers go through Arrow on DuckDB and
+``COPY`` on PostgreSQL (``jobs.ledger.bulk``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool, StaticPool
+
+from jobs.common import paths
+
+from . import bulk, migrations
+from .errors import LedgerError
+from .sql import statement
+
+ENV_URL = "KOKUHO_LEDGER_URL"
+
+
+def ledger_url(cfg=None) -> str:
+    url = os.environ.get(ENV_URL, "").strip()
+    if not url and cfg is not None:
+        url = str(cfg.get("collection.ledger.url", "") or "").strip()
+    if not url:
+        path = paths.var_root() / "ledger" / "ledger.duckdb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        url = f"duckdb:///{path}"
+    return url
+
+
+def redact(url: str) -> str:
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - a bad URL is reported as it was given, minus nothing secret
+        return url.split("@")[-1]
+
+
+class Ledger:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.dialect = engine.dialect.name  # duckdb | postgresql
+        if self.dialect not in ("duckdb", "postgresql"):
+            raise LedgerError(f"未対応のデータベースです: {self.dialect} (duckdb / postgresql)")
+
+    @classmethod
+    def open(cls, url: str | None = None, *, cfg=None, migrate: bool = True) -> Ledger:
+        url = url or ledger_url(cfg)
+        try:
+            duck = sa.engine.make_url(url).get_backend_name() == "duckdb"
+            memory = duck and duckdb_path(url) is None
+            args = {}
+            limit = str(cfg.get("collection.ledger.duckdb_memory_limit", "") or "") if cfg is not None else ""
+            if duck and limit:
+                args["connect_args"] = {"config": {"memory_limit": limit}}
+            # one connection for an in-memory DuckDB (each new one would be an empty database)
+            engine = sa.create_engine(url, poolclass=StaticPool if memory else NullPool, **args)
+            ledger = cls(engine)
+            if migrate:
+                ledger.migrate()
+        except LedgerError:
+            raise
+        except Exception as exc:
+            raise LedgerError(f"収納台帳に接続できません ({redact(url)}): {type(exc).__name__}: {exc}") from exc
+        return ledger
+
+    @property
+    def url(self) -> str:
+        return redact(str(self.engine.url))
+
+    def migrate(self) -> list[int]:
+        """Create or upgrade the schema (``schema_migrations``); returns the versions applied."""
+        return migrations.upgrade(self.engine)
+
+    def schema_version(self) -> int:
+        return migrations.current_version(self.engine)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        with self.engine.begin() as conn:
+            yield Tx(conn, self.dialect)
+
+    def frame(self, sql: str, params: Mapping[str, Any] | None = None) -> pl.DataFrame:
+        with self.engine.connect() as conn:
+            return Tx(conn, self.dialect).frame(sql, params)
+
+    def scalar(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.text(sql), dict(params or {})).scalar()
+
+    def statement(self, name: str, **variables) -> str:
+        """The text of ``sql/<name>.sql`` for this ledger's dialect."""
+        return statement(name, dialect=self.dialect, **variables)
+
+    def query(self, name: str, params: Mapping[str, Any] | None = None, **variables) -> pl.DataFrame:
+        """The result of the named statement as a Polars frame (outside a transaction)."""
+        return self.frame(self.statement(name, **variables), params)
+
+    def value(self, name: str, params: Mapping[str, Any] | None = None, **variables) -> Any:
+        """The first column of the first row of the named statement."""
+        return self.scalar(self.statement(name, **variables), params)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+# --- one transaction --------------------------------------------------------------------------
+
+
+class Tx:
+    """A connection inside one transaction, with the bulk operations of its database.
+
+    ``run`` / ``query`` / ``value`` take a statement name (``sql/<name>.sql``); ``execute`` /
+    ``frame`` / ``scalar`` take statement text (tests, ad-hoc checks)."""
+
+    def __init__(self, conn: Connection, dialect: str):
+        self.conn = conn
+        self.dialect = dialect
+
+    # --- named statements (sql/<area>/<name>.sql) -------------------------------------------
+
+    def statement(self, name: str, **variables) -> str:
+        return statement(name, dialect=self.dialect, **variables)
+
+    def run(self, name: str, params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+            **variables):
+        """Execute the named statement; returns the SQLAlchemy result (``rowcount``, ``mappings()``)."""
+        return self.execute(self.statement(name, **variables), params)
+
+    def query(self, name: str, params: Mapping[str, Any] | None = None, **variables) -> pl.DataFrame:
+        """The result of the named statement as a Polars frame."""
+        return self.frame(self.statement(name, **variables), params)
+
+    def value(self, name: str, params: Mapping[str, Any] | None = None, **variables) -> Any:
+        """The first column of the first row of the named statement (None without rows)."""
+        return self.scalar(self.statement(name, **variables), params)
+
+    # --- statement text ----------------------------------------------------------------------
+
+    def execute(self, sql: str, params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None):
+        return self.conn.execute(sa.text(sql), params if params is not None else {})
+
+    def scalar(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+        if self.dialect == "duckdb":  # through the native connection: no pending cursor left behind
+            f = self.frame(sql, params)
+            return f.item(0, 0) if f.height else None
+        return self.execute(sql, params).scalar()
+
+    def frame(self, sql: str, params: Mapping[str, Any] | None = None) -> pl.DataFrame:
+        """The result of ``sql`` as a Polars frame (Arrow on DuckDB, COPY on PostgreSQL)."""
+        return bulk.read_frame(self.conn, self.dialect, sql, params)
+
+    # --- bulk --------------------------------------------------------------------------------
+
+    def stage(self, name: str, frame: pl.DataFrame) -> str:
+        """A temporary table ``name`` holding ``frame`` (dropped at the end of the transaction)."""
+        return bulk.stage(self.conn, self.dialect, name, frame)
+
+    def insert(self, table: str, frame: pl.DataFrame) -> int:
+        """Bulk insert ``frame`` into ``table`` (columns by name). Returns the row count."""
+        return bulk.insert(self.conn, self.dialect, table, frame)
+
+
+def duckdb_path(url: str) -> Path | None:
+    u = sa.engine.make_url(url)
+    return Path(u.database) if u.get_backend_name() == "duckdb" and u.database not in (None, "", ":memory:") else None

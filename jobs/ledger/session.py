@@ -1,0 +1,24 @@
+"""The ledger of a job step: opened (and migrated) from the step's config, with the run's audit
+identity."""
+
+from __future__ import annotations
+
+from jobs.common.step import RC_SEVERE, StepContext, StepError
+
+from .audit import Run
+from .db import Ledger
+from .errors import LedgerError
+
+
+def open_ledger(ctx: StepContext) -> Ledger:
+    """The step's ledger; a ledger that cannot be opened ends the step (KKB400S, severe)."""
+    try:
+        ledger = Ledger.open(cfg=ctx.config)
+    except LedgerError as exc:
+        raise StepError(str(exc), rc=RC_SEVERE, msg_id="KKB400S") from exc
+    ctx.message("KKB401I", f"収納台帳 {ledger.url} (スキーマ版 {ledger.schema_version()})")
+    return ledger
+
+
+def run_of(ctx: StepContext) -> Run:
+    return Run(ctx.municipality, ctx.business_date, ctx.job_id, ctx.generation)
