@@ -27,6 +27,9 @@ temp folder:
    its own (created and dropped here; the URL gets ``options=-csearch_path=…``); skipped with a
    message when the server cannot be reached.
 
+The statements are the jobs' own files (sql/, ``Tx.run`` / ``Tx.query``); those of the checks and
+of the per-row reference are sql/bench/*.sql (tests/ledger checks them like the jobs').
+
 Prints a markdown table and writes var/bench/collection.json. Timings only: nothing asserts on time.
 """
 
@@ -206,7 +209,7 @@ def payment_frame(n_inst: int, n_pay: int):
 # --- timing of the ledger operations ------------------------------------------------------------
 
 def timed_tx_class():
-    from jobs.collection.ledger.db import Tx
+    from jobs.ledger import Tx
 
     class TimedTx(Tx):
         """A Tx that adds up the wall time of each ledger operation, by label."""
@@ -232,26 +235,29 @@ def timed_tx_class():
             finally:
                 self._add(f"insert {table} ({frame.height:,} rows)", t)
 
-        def frame(self, sql, params=None):
+        def query(self, name, params=None, **variables):
             t = time.perf_counter()
             out = None
             try:
-                out = super().frame(sql, params)
+                out = super().query(name, params, **variables)
                 return out
             finally:
-                src = next((w for w in ("_dedup", "_keys", "_settle") if w in sql), sql[:30])
-                what = {"_dedup": "dedup vs ledger", "_keys": "installment join", "_settle": "open 速報"}.get(src, src)
                 n = f" → {out.height:,} rows" if out is not None else ""
-                self._add(f"frame: {what}{n}", t)
+                self._add(f"query {name}{n}", t)
 
-        def execute(self, sql, params=None):
+        def run(self, name, params=None, **variables):
             t = time.perf_counter()
             try:
-                return super().execute(sql, params)
+                return super().run(name, params, **variables)
             finally:
-                words = sql.split()
-                label = " ".join(words[:3]) if words and words[0] in ("INSERT", "UPDATE") else " ".join(words[:2])
-                self._add(f"execute {label}", t)
+                self._add(f"run {name}", t)
+
+        def value(self, name, params=None, **variables):
+            t = time.perf_counter()
+            try:
+                return super().value(name, params, **variables)
+            finally:
+                self._add(f"value {name}", t)
 
     return TimedTx
 
@@ -259,7 +265,7 @@ def timed_tx_class():
 # --- the child processes ------------------------------------------------------------------------
 
 def _run(job: str):
-    from jobs.collection.reconcile import Run
+    from jobs.ledger import Run
 
     return Run(MUNICIPALITY, BUSINESS_DATE, job, f"bench-{job}")
 
@@ -268,7 +274,7 @@ def child_setup(url: str, n_inst: int) -> dict:
     import polars as pl
 
     from jobs.collection import levy
-    from jobs.collection.ledger.db import Ledger
+    from jobs.ledger import Ledger
 
     t = time.perf_counter()
     rows = levy_frame(n_inst)
@@ -285,8 +291,7 @@ def child_setup(url: str, n_inst: int) -> dict:
     done = time.perf_counter()
     times["commit"] = done - tc
     total = done - t
-    got = ledger.frame("SELECT COUNT(*) AS n, SUM(levy_amount) AS s, SUM(medical_general + care_general + "
-                       "support_general + child_general) AS c FROM installment")
+    got = ledger.query("bench/installment_totals")
     n, s, c = (int(x) for x in got.row(0))
     expect = int(rows["levy_amount"].sum())
     ledger.dispose()
@@ -302,7 +307,7 @@ def child_reference(url: str, n_inst: int, n_pay: int, sample: int, budget: floa
     import sqlalchemy as sa
 
     from jobs.collection import reconcile
-    from jobs.collection.ledger.db import Ledger
+    from jobs.ledger import Ledger
 
     pay, _ = payment_frame(n_inst, n_pay)
     rows = pay.head(sample).to_dicts()
@@ -312,38 +317,16 @@ def child_reference(url: str, n_inst: int, n_pay: int, sample: int, budget: floa
     statuses = []
     with ledger.engine.connect() as conn:
         trans = conn.begin()
-        before = conn.execute(sa.text("SELECT COALESCE(SUM(paid_amount), 0) FROM installment")).scalar()
+        before = conn.execute(sa.text(ledger.statement("bench/paid_total"))).scalar()
         t0 = time.perf_counter()
-        inst = {(r[0], r[1], r[2]): (r[3], r[4]) for r in conn.execute(sa.text(
-            "SELECT levy_year, notice_number, installment_no, levy_amount, collection_method FROM installment "
-            "WHERE NOT deleted"))}
-        seen = {(r[0], r[1]) for r in conn.execute(sa.text(
-            "SELECT dedup_key, kind FROM reconciliation WHERE status NOT IN ('error', 'duplicate')"))}
+        inst = {(r[0], r[1], r[2]): (r[3], r[4])
+                for r in conn.execute(sa.text(ledger.statement("bench/reference_installments")))}
+        seen = {(r[0], r[1]) for r in conn.execute(sa.text(ledger.statement("bench/reference_seen")))}
         load_s = time.perf_counter() - t0
         _log(f"reference: {len(inst):,} installments in a dict in {load_s:.1f} s")
-        recon_sql = sa.text(
-            "INSERT INTO reconciliation (source_sha256, record_no, municipality_code, business_code, "
-            "collection_method, levy_year, target_year, notice_number, installment_no, latest_flag, levy_amount, "
-            "amount, paid_date, received_date, payment_kind, channel, kind, bank_code, branch_code, cvs_store_code, "
-            "agent_code, barcode, result_code, dedup_key, status, reason, source_file, byte_offset, raw_hex, "
-            "business_date, job_id, generation, deleted, operator_id, operated_date, operated_time) VALUES "
-            "(:sha, :no, :m, :b, :cm, :ly, :ly, :nn, :ino, TRUE, :la, :amt, :pd, :rd, :pk, :ch, :kind, :bank, "
-            ":branch, :store, :agent, :barcode, :rc, :dk, :st, :reason, :file, :off, NULL, :bd, :job, :gen, FALSE, "
-            ":job, :od, :ot)")
-        pay_sql = sa.text(
-            "INSERT INTO payment (source_sha256, record_no, line_no, municipality_code, levy_year, target_year, "
-            "notice_number, installment_no, business_code, collection_method, latest_flag, refund_offset_kind, "
-            "cash_kind, tax_amount, late_fee_amount, dunning_fee_amount, received_date, paid_date, payment_kind, "
-            "channel, bank_code, branch_code, cvs_store_code, agent_code, job_id, generation, deleted, operator_id, "
-            "operated_date, operated_time) VALUES (:sha, :no, 1, :m, :ly, :ly, :nn, :ino, :b, :cm, TRUE, '0', '1', "
-            ":amt, 0, 0, :rd, :pd, :pk, :ch, :bank, :branch, :store, :agent, :job, :gen, FALSE, :job, :od, :ot)")
-        upd_sql = sa.text(
-            "UPDATE installment SET paid_amount = paid_amount + :amt, "
-            "last_paid_date = CASE WHEN last_paid_date IS NULL OR :pd > last_paid_date THEN :pd "
-            "ELSE last_paid_date END, "
-            "last_received_date = CASE WHEN last_received_date IS NULL OR :rd > last_received_date THEN :rd "
-            "ELSE last_received_date END, operator_id = :job, operated_date = :od, operated_time = :ot "
-            "WHERE levy_year = :ly AND notice_number = :nn AND installment_no = :ino")
+        recon_sql = sa.text(ledger.statement("bench/reference_reconciliation_insert"))
+        pay_sql = sa.text(ledger.statement("bench/reference_payment_insert"))
+        upd_sql = sa.text(ledger.statement("bench/reference_installment_add"))
         od, ot = dt.date.today(), time.strftime("%H%M%S")
         in_file: set = set()
         done = 0
@@ -393,7 +376,7 @@ def child_reference(url: str, n_inst: int, n_pay: int, sample: int, budget: floa
             if time.perf_counter() - t1 > budget:
                 break
         loop_s = time.perf_counter() - t1
-        after = conn.execute(sa.text("SELECT COALESCE(SUM(paid_amount), 0) FROM installment")).scalar()
+        after = conn.execute(sa.text(ledger.statement("bench/paid_total"))).scalar()
         trans.rollback()
     pl.DataFrame(statuses, schema={"record_no": pl.Int64, "status": pl.String}, orient="row").write_parquet(out)
     ledger.dispose()
@@ -408,7 +391,7 @@ def child_post(url: str, n_inst: int, n_pay: int, ref_statuses: str | None) -> d
     import sqlalchemy as sa
 
     from jobs.collection import reconcile
-    from jobs.collection.ledger.db import Ledger
+    from jobs.ledger import Ledger
 
     t = time.perf_counter()
     pay, expected = payment_frame(n_inst, n_pay)
@@ -420,11 +403,7 @@ def child_post(url: str, n_inst: int, n_pay: int, ref_statuses: str | None) -> d
     sha, name = pay["source_sha256"][0], pay["source_file"][0]
 
     def ledger_state():
-        return ledger.frame(
-            "SELECT (SELECT COALESCE(SUM(paid_amount), 0) FROM installment) AS paid, "
-            "(SELECT COUNT(*) FROM reconciliation) AS recon, (SELECT COUNT(*) FROM payment) AS pays, "
-            "(SELECT COALESCE(SUM(tax_amount), 0) FROM payment) AS pay_sum, "
-            "(SELECT COUNT(*) FROM posted_file) AS files").row(0, named=True)
+        return ledger.query("bench/ledger_state").row(0, named=True)
 
     before = ledger_state()
     TimedTx = timed_tx_class()
