@@ -42,13 +42,13 @@ def _env(folder: str) -> jinja2.Environment:
                               lstrip_blocks=True, auto_reload=False)
 
 
-def _template(name: str) -> jinja2.Template:
+def _template(folder: str, name: str) -> jinja2.Template:
     if not _NAME.match(name):
         raise LedgerError(f"SQL 文の名前が不正です: {name!r} (例: collection/daily_totals)")
     try:
-        return _env(str(root())).get_template(f"{name}.sql")
+        return _env(folder).get_template(f"{name}.sql")
     except jinja2.TemplateNotFound as exc:
-        raise LedgerError(f"SQL 文がありません: {root() / name}.sql") from exc
+        raise LedgerError(f"SQL 文がありません: {folder}/{name}.sql") from exc
 
 
 def _freeze(value):
@@ -58,9 +58,10 @@ def _freeze(value):
 
 
 @functools.lru_cache(maxsize=512)
-def _render(name: str, dialect: str, frozen: tuple) -> str:
-    text = _template(name).render(dialect=dialect, **dict(frozen))
-    # the comments go: a ``:word`` in a comment would be a bind parameter to SQLAlchemy
+def _render(folder: str, name: str, dialect: str, frozen: tuple) -> str:
+    text = _template(folder, name).render(dialect=dialect, **dict(frozen))
+    # the comments go: a ``:word`` in a comment would be a bind parameter to SQLAlchemy, and a last
+    # line of comment would swallow the ")" of PostgreSQL's ``COPY (…) TO STDOUT`` wrapper (bulk.py)
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("--")]
     return "\n".join(lines)
 
@@ -70,7 +71,7 @@ def statement(name: str, *, dialect: str, **variables) -> str:
     if dialect not in DIALECTS:
         raise LedgerError(f"未対応のデータベースです: {dialect} ({' / '.join(DIALECTS)})")
     frozen = tuple(sorted((k, _freeze(v)) for k, v in variables.items()))
-    return _render(name, dialect, frozen)
+    return _render(str(root()), name, dialect, frozen)
 
 
 def names(area: str | None = None) -> list[str]:
