@@ -155,3 +155,25 @@ def test_a_spec_states_its_rules():
     spec = registry.get("SN205")
     assert (spec.task_id, spec.pool, registry.get("SN200").pool) == ("sn205", "kokuho_ledger", None)
     assert registry.get("SN200").wait_filepath == "counter/*" and spec.wait_filepath is None
+
+
+def test_steps_of_other_job_nets_run_earlier_in_the_morning():
+    """A step's ``after`` in another scheduled job net is run order: that job net's cron fires
+    earlier the same weekday morning (KB100 06:30 < KB300/KB310 07:30 < KB400 08:30 < KB410 09:00)."""
+    net_of = {job_id: net for net in registry.JOBNETS.values() for job_id in net.steps}
+
+    def fire_time(net: JobNet) -> tuple[int, int]:
+        minute, hour, dom, month, dow = net.schedule.split()
+        assert (dom, month, dow) == ("*", "*", "1-5"), net.jobnet_id
+        return int(hour), int(minute)
+
+    checked = 0
+    for spec in registry.JOBS.values():
+        mine = net_of[spec.job_id]
+        for before in spec.after:
+            theirs = net_of[before]
+            if theirs is mine or mine.schedule is None or theirs.schedule is None:
+                continue  # an edge, or a manually triggered job net (KB210)
+            assert fire_time(theirs) < fire_time(mine), f"{spec.job_id} after {before}"
+            checked += 1
+    assert checked >= 6
