@@ -1,8 +1,5 @@
 """KB210 口座振替結果ジョブネット: the bank's 口座振替 result file (全銀 種別91 結果) and its 消込.
 
-    KB210-WAIT 振替結果ファイル到着待ち ─▶ SN110 口座振替結果取込 ─▶ SN115 口座振替結果消込
-        ─▶ SN130 口座振替結果確認 ─▶ KB210-END 統制合計表
-
 The operator triggers this job net after each 振替日 (or any time: if the file is already in
 var/inbox/bank/ the wait ends at once), with 業務日 = the day the results are posted. The wait is
 a deferrable FileSensor: it holds no worker slot while it waits (the triggerer polls), and it
@@ -18,36 +15,13 @@ write the ledger run in the Airflow pool ``kokuho_ledger`` (one writer at a time
 The inbox folder comes from the Airflow connection ``kokuho_inbox`` (conn type ``fs``, extra
 ``{"path": "<var>/inbox"}``), set by the Makefile as the environment variable
 AIRFLOW_CONN_KOKUHO_INBOX; production points it at the real drop folder. Wiring only: the steps
-are in jobs/ (jobs.registry), run through jobs.common.airflow_task.execute_job.
+are in jobs/ (jobs.registry), run through jobs.airflow_task.execute_job.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from _kokuho.defaults import jobnet_args
-from _kokuho.steps import file_wait, job_task, ledger_task
+from _kokuho.jobnet import jobnet_dag
 from _kokuho.tags import Tag
-from _kokuho.totals import totals_task
-from airflow.sdk import DAG
 
-#: Where SN110 finds its input, relative to the kokuho_inbox connection's path.
-BANK_RESULT_GLOB = "bank/*"
-
-with DAG(
-    dag_id="kokuho_bank_result",
-    dag_display_name="KB210 口座振替結果ジョブネット",
-    description="金融機関からの口座振替結果ファイルの到着を待って取り込み、消込して振替不能通知書を作る (随時起動)",
-    doc_md=__doc__,
-    **jobnet_args(None),
-    tags=[Tag.KOKUHO, Tag.COLLECTION, Tag.ON_DEMAND, Tag.FILE_ARRIVAL],
-) as dag:
-    wait = file_wait("wait_bank_result", "KB210-WAIT 振替結果ファイル到着待ち", BANK_RESULT_GLOB,
-                     timeout=timedelta(hours=24), soft_fail=False)
-    sn110 = job_task("SN110", "口座振替結果取込")
-    sn115 = ledger_task("SN115", "口座振替結果消込")
-    sn130 = ledger_task("SN130", "口座振替結果確認")
-
-    totals = totals_task("KB210", ["sn110", "sn115", "sn130"])
-
-    wait >> sn110 >> sn115 >> sn130 >> totals
+# The graph, names, pools, file waits and schedule: jobs.registry JOBNETS["KB210"] (the Airflow DAG is built from it).
+dag = jobnet_dag("KB210", doc=__doc__, tags=[Tag.KOKUHO, Tag.COLLECTION, Tag.ON_DEMAND, Tag.FILE_ARRIVAL])

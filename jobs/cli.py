@@ -96,7 +96,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from jobs.common import config as config_mod
-    from jobs.common.step import RC_ABEND, RC_SEVERE, StepAbend, run_job
+    from jobs.common.step import RC_ABEND, RC_SEVERE, StepAbend
+    from jobs.runner import run_job
 
     options = {}
     if args.files:

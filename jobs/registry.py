@@ -1,51 +1,54 @@
-"""The job-step catalogue (ジョブ一覧): job id → JobSpec.
+"""The job-step catalogue (ジョブ一覧) and the job nets (ジョブネット): the one statement of both.
 
 A job id is mainframe style: two letters for the business area (FK 賦課, SN 収納, TN 滞納 ...)
-and three digits. The Japanese name is what operators see (``FK010 住民税所得取込``); the DAGs
-use the same id and name. Add a step here and it is runnable with ``kokuho run <job-id>`` and
-from Airflow through ``jobs.common.airflow_task.execute_job``.
+and three digits. The Japanese name is what operators see (``FK010 住民税所得取込``). Each
+``JobSpec`` states a step once: id, name, function, inputs and outputs, predecessors (``after``),
+whether it writes the 収納台帳 (the ledger pool), its trigger rule and its file-arrival wait. Each
+``JobNet`` states a DAG once: id, dag_id, name, description, schedule, entry check and steps.
+
+The DAGs derive from it (``dags/_kokuho/jobnet.py``: task ids, display names, pools, trigger
+rules, sensors and edges, from ``tasks``); a step runs with ``kokuho run <job-id>`` or from
+Airflow, both through ``jobs.runner.run_job``.
+
+Importing this module is cheap (the DAG processor does it at parse time): a step's function is
+a lazy ``"module:function"`` reference, imported when the step first runs.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from datetime import timedelta
 from types import MappingProxyType
 from typing import Any
 
+from jobs.common.jobspec import (
+    CHECK,
+    NONE_FAILED,
+    STEP,
+    TOTALS,
+    WAIT,
+    EntryCheck,
+    FileWait,
+    JobNet,
+    JobSpec,
+    TaskNode,
+)
 
-@dataclass(frozen=True)
-class JobSpec:
-    job_id: str
-    name_ja: str
-    func: Callable[..., Any]  # func(ctx: StepContext) -> int | None
-    inbox: str | None = None  # source folder under var/inbox/
-    layout: str | None = None  # layouts/<id>.yaml
-    pattern: str = "*"  # file names picked up from the inbox (case-insensitive glob)
-    inputs: tuple[str, ...] = ()  # datasets read
-    outputs: tuple[str, ...] = ()  # datasets written (the runtime refuses undeclared ones)
-    datasets: Mapping[str, str] = field(default_factory=dict)  # intake: record type → dataset
-    after: tuple[str, ...] = ()  # job ids that must have run first (documentation; the DAG wires it)
-    options: Mapping[str, Any] = field(default_factory=dict)  # step-specific settings
-    description: str = ""
-
-    @property
-    def title(self) -> str:
-        return f"{self.job_id} {self.name_ja}"
+__all__ = ["JOBS", "JOBNETS", "EntryCheck", "FileWait", "JobNet", "JobSpec", "TaskNode", "get", "jobnet",
+           "register", "tasks", "intake_dataset_name", "edges", "diagram"]
 
 
 def _intake(job_id: str, name_ja: str, *, inbox: str, layout: str, record_types: tuple[str, ...],
             pattern: str = "*", extra_outputs: tuple[str, ...] = (), after: tuple[str, ...] = (),
             inputs: tuple[str, ...] = (), options: Mapping[str, Any] | None = None,
-            description: str = "") -> JobSpec:
-    from jobs.intake import intake_step  # the one generic intake step
-
+            wait: FileWait | None = None, description: str = "") -> JobSpec:
     ds = {rt: intake_dataset_name(layout, rt) for rt in record_types}
     return JobSpec(
-        job_id=job_id, name_ja=name_ja, func=intake_step, inbox=inbox, layout=layout, pattern=pattern,
+        job_id=job_id, name_ja=name_ja, func="jobs.intake:intake_step",  # the one generic intake step
+        inbox=inbox, layout=layout, pattern=pattern,
         inputs=inputs, outputs=tuple(ds.values()) + extra_outputs, datasets=MappingProxyType(ds),
-        after=after, options=MappingProxyType(dict(options or {})), description=description,
+        after=after, options=MappingProxyType(dict(options or {})), wait=wait, description=description,
     )
 
 
@@ -54,8 +57,22 @@ def intake_dataset_name(layout: str, record_type: str) -> str:
     return layout if record_type == "data" else f"{layout}_{record_type}"
 
 
-def _build() -> dict[str, JobSpec]:
-    specs = [
+# --- file-arrival waits ------------------------------------------------------------------------
+
+#: KB400: how long it waits for the day's counter / CVS file before that channel is skipped.
+PAYMENT_FILE_WAIT_ENV = "KOKUHO_PAYMENT_FILE_WAIT_MINUTES"
+PAYMENT_FILE_WAIT = timedelta(hours=3)
+
+#: KB410: how long it waits for a 口座振替依頼書 file before SN010 is skipped (most days have none).
+MANDATE_FILE_WAIT_ENV = "KOKUHO_MANDATE_FILE_WAIT_MINUTES"
+MANDATE_FILE_WAIT = timedelta(minutes=15)
+
+#: KB210: the bank's result file; a missing one fails after a day, visibly.
+BANK_RESULT_FILE_WAIT = timedelta(hours=24)
+
+
+def _intake_jobs() -> list[JobSpec]:
+    return [
         _intake(
             "FK020", "国保資格取込", inbox="shikaku", layout="nhi_qualification",
             record_types=("header", "data", "trailer"), extra_outputs=("person_key",),
@@ -70,59 +87,64 @@ def _build() -> dict[str, JobSpec]:
         ),
         _intake(
             "FK030", "年金特徴対象者取込", inbox="nenkin", layout="tokucho_z21", pattern="Z21*.dta",
-            record_types=("lead_in", "header", "data", "trailer"),
+            record_types=("lead_in", "header", "data", "trailer"), after=("FK020",),  # KB100: after 資格
             description="経由機関からの国保特別徴収対象者情報 (Z21, 通知内容 00) を取り込む",
         ),
         _intake(
             "SN010", "口座振替依頼書取込", inbox="koufuri", layout="direct_debit_mandate",
             record_types=("header", "data", "trailer"),
+            wait=FileWait("wait_mandate_file", "口座振替依頼書ファイル到着待ち", MANDATE_FILE_WAIT, soft_fail=True,
+                          timeout_env=MANDATE_FILE_WAIT_ENV),
             description="口座振替依頼書 (申込) データを取り込む",
         ),
         _intake(
             "SN110", "口座振替結果取込", inbox="bank", layout="zengin_91_result",
             record_types=("header", "data", "trailer", "end"),
+            wait=FileWait("wait_bank_result", "振替結果ファイル到着待ち", BANK_RESULT_FILE_WAIT, soft_fail=False),
             description="金融機関からの口座振替結果ファイル (全銀 種別91) を取り込む",
         ),
         _intake(
             "SN200", "窓口収納データ取込", inbox="counter", layout="counter_payment",
-            record_types=("header", "data", "trailer"),
+            record_types=("header", "data", "trailer"), after=("SN100",),  # KB400: after the day's 調定登録
+            wait=FileWait("wait_counter_file", "窓口収納ファイル到着待ち", PAYMENT_FILE_WAIT, soft_fail=True,
+                          timeout_env=PAYMENT_FILE_WAIT_ENV),
             description="指定金融機関・窓口で納付書により納付された収納データを取り込む",
         ),
         _intake(
             "SN210", "コンビニ等収納データ取込", inbox="cvs", layout="cvs_payment",
-            record_types=("header", "data", "trailer"),
+            record_types=("header", "data", "trailer"), after=("SN100",),  # KB400: after the day's 調定登録
+            wait=FileWait("wait_cvs_file", "コンビニ等収納ファイル到着待ち", PAYMENT_FILE_WAIT, soft_fail=True,
+                          timeout_env=PAYMENT_FILE_WAIT_ENV),
             description="収納代行会社からのコンビニ・クレジットカード・スマホ決済の速報・確報データを取り込む",
         ),
-    ] + _assessment_jobs() + _notice_jobs() + _collection_jobs()
-    return {s.job_id: s for s in specs}
+    ]
 
 
 def _assessment_jobs() -> list[JobSpec]:
     """賦課: 当初賦課 (FK110–FK140) and 異動賦課 (FK210–FK220); see jobs/assessment/steps.py."""
-    from jobs.assessment import steps
-
+    m = "jobs.assessment.steps"
     return [
-        JobSpec("FK110", "当初賦課", steps.initial_assessment,
+        JobSpec("FK110", "当初賦課", f"{m}:initial_assessment",
                 inputs=("nhi_qualification", "resident_tax_income"), outputs=("assessment", "assessment_members"),
                 after=("FK020", "FK010"),
                 description="資格・所得から世帯ごとの国保税 (医療・支援・介護・子ども分) を計算し assessment を作る"),
-        JobSpec("FK120", "特別徴収判定", steps.withholding_judgment,
+        JobSpec("FK120", "特別徴収判定", f"{m}:withholding_judgment",
                 inputs=("assessment", "assessment_members", "nhi_qualification", "tokucho_z21"),
                 outputs=("withholding",), after=("FK110", "FK030"),
                 description="年金からの特別徴収の対象世帯を判定し、仮徴収・本徴収・普通徴収の額を決める"),
-        JobSpec("FK130", "期割・納期限", steps.installment_split,
+        JobSpec("FK130", "期割・納期限", f"{m}:installment_split",
                 inputs=("assessment", "withholding"), outputs=("installments",), after=("FK120",),
                 description="年税額を期別に割り、納期限を付ける (普通徴収・特別徴収、区分別の内訳)"),
-        JobSpec("FK140", "調定ファイル作成", steps.initial_levy_file,
+        JobSpec("FK140", "調定ファイル作成", f"{m}:initial_levy_file",
                 inputs=("assessment", "installments", "withholding"), after=("FK130",),
                 description="当初調定ファイル (layouts/levy_file) を var/outbox/ledger/ に作る"),
-        JobSpec("FK210", "異動賦課", steps.reassessment_step,
+        JobSpec("FK210", "異動賦課", f"{m}:reassessment_step",
                 inputs=("assessment", "assessment_members", "installments", "nhi_qualification",
                         "resident_tax_income"),
                 outputs=("assessment", "assessment_members", "installments", "corrections", "change_notices"),
                 after=("FK020", "FK010"),
                 description="資格・住民税の異動があった世帯を再計算し、期別に更正する (変更通知書データ)"),
-        JobSpec("FK220", "異動調定ファイル作成", steps.correction_levy_file,
+        JobSpec("FK220", "異動調定ファイル作成", f"{m}:correction_levy_file",
                 inputs=("corrections", "change_notices", "installments", "withholding"), after=("FK210",),
                 description="更正分の調定ファイル (layouts/levy_file) を var/outbox/ledger/ に作る"),
     ]
@@ -131,14 +153,13 @@ def _assessment_jobs() -> list[JobSpec]:
 def _notice_jobs() -> list[JobSpec]:
     """通知書: FK150 (当初) and FK230 (異動); see jobs/assessment/notice_steps.py. Output paths and the
     PDF split are config (notice_output.*)."""
-    from jobs.assessment import notice_steps
-
+    m = "jobs.assessment.notice_steps"
     return [
-        JobSpec("FK150", "納税通知書作成", notice_steps.tax_notices,
+        JobSpec("FK150", "納税通知書作成", f"{m}:tax_notices",
                 inputs=("assessment", "installments", "withholding", "nhi_qualification"), after=("FK130",),
                 description="納税通知書・納付書・特別徴収開始通知書の印刷データ (var/outbox/print/) と PDF "
                             "(var/reports/notices/<世代>/) を作る"),
-        JobSpec("FK230", "変更通知書作成", notice_steps.change_notices,
+        JobSpec("FK230", "変更通知書作成", f"{m}:change_notices",
                 inputs=("change_notices", "corrections", "assessment", "installments", "nhi_qualification"),
                 after=("FK210",),
                 description="税額変更通知書・納付書の印刷データ (var/outbox/print/) と PDF "
@@ -146,54 +167,122 @@ def _notice_jobs() -> list[JobSpec]:
     ]
 
 
-def _collection_jobs() -> list[JobSpec]:
-    """収納: 調定登録 and 消込 per channel; see jobs/collection/steps.py."""
-    from jobs.collection import steps
+def _collection_jobs(intake: Mapping[str, JobSpec]) -> list[JobSpec]:
+    """収納: 調定登録 and 消込 per channel; see jobs/collection/steps.py. Every step here writes the
+    収納台帳 (``writes_ledger``: the ledger pool)."""
+    steps, debit, refund, report = ("jobs.collection.steps", "jobs.collection.debit_steps",
+                                    "jobs.collection.refund_steps", "jobs.collection.report_steps")
 
-    def post(job_id: str, name: str, channel: str, source: str, after: tuple[str, ...], text: str,
-             inbox: str | None = None) -> JobSpec:
-        # the archived file a 消込 reads beside its dataset: the intake step's inbox and layout
-        opts = {"channel": channel} if inbox is None else {"channel": channel, "source": MappingProxyType(
-            {"inbox": inbox, "layout": source, "job_id": after[0]})}
-        return JobSpec(job_id, name, steps.post_channel, inputs=(source,), outputs=(f"reconciliation_{channel}",),
-                       after=after, options=MappingProxyType(opts), description=text)
+    def source_of(spec: JobSpec) -> Mapping[str, str]:
+        """The archived inbound file a step reads beside its dataset: the intake step's inbox, layout, id."""
+        return MappingProxyType({"inbox": spec.inbox, "layout": spec.layout, "job_id": spec.job_id})
 
-    from jobs.collection import debit_steps, refund_steps, report_steps
+    def post(job_id: str, name: str, channel: str, source: JobSpec | str, after: tuple[str, ...], text: str) -> JobSpec:
+        """A 消込 step of ``channel``: it posts the data dataset of the intake step ``source`` (its
+        ``options["source"]``: that step's inbox, layout and job id), or a dataset by name."""
+        options: dict[str, Any] = {"channel": channel}
+        if isinstance(source, JobSpec):
+            options["source"] = source_of(source)
+            dataset = source.datasets["data"]
+        else:
+            dataset = source
+        return JobSpec(job_id, name, f"{steps}:post_channel", inputs=(dataset,), outputs=(f"reconciliation_{channel}",),
+                       after=after, options=MappingProxyType(options), description=text, writes_ledger=True)
 
     return [
-        JobSpec("SN020", "口座振替登録", debit_steps.register_mandates, inputs=("direct_debit_mandate",),
-                after=("SN010",), description="口座振替依頼書 (新規・変更・停止) を収納台帳の口座振替情報に登録する"),
-        JobSpec("SN120", "口座振替請求", debit_steps.request_debits, outputs=("debit_requests",),
-                after=("SN020", "SN100"),
+        JobSpec("SN020", "口座振替登録", f"{debit}:register_mandates", inputs=("direct_debit_mandate",),
+                after=("SN010",), writes_ledger=True, trigger_rule=NONE_FAILED,  # also on a day without a file
+                description="口座振替依頼書 (新規・変更・停止) を収納台帳の口座振替情報に登録する"),
+        JobSpec("SN120", "口座振替請求", f"{debit}:request_debits", outputs=("debit_requests",),
+                after=("SN020", "SN100"), writes_ledger=True,
                 description="振替日の所定営業日前に、金融機関ごとの口座振替請求ファイル (全銀 種別91) を "
                             "var/outbox/bank/ に作り、口座振替請求者リストを残す"),
-        JobSpec("SN130", "口座振替結果確認", debit_steps.debit_results, outputs=("debit_results",),
-                after=("SN115",), inputs=("nhi_qualification",),
+        JobSpec("SN130", "口座振替結果確認", f"{debit}:debit_results", outputs=("debit_results",),
+                after=("SN115",), inputs=("nhi_qualification",), writes_ledger=True,
                 description="口座振替結果を請求に記録し、振替不能の口座振替不能通知書兼納付書 (PDF) を作る"),
-        JobSpec("SN300", "過誤納整理", refund_steps.overpayments, outputs=("refund_decisions",),
-                inputs=("nhi_qualification",), after=("SN115", "SN205", "SN215", "SN235"),
+        # after the channels: run when they succeeded or were skipped (no file), not when one failed
+        JobSpec("SN300", "過誤納整理", f"{refund}:overpayments", outputs=("refund_decisions",),
+                inputs=("nhi_qualification",), after=("SN115", "SN205", "SN215", "SN235", "SN410"),
+                writes_ledger=True, trigger_rule=NONE_FAILED,
                 description="過誤納を検出し、未納の期へ充当 (古い順)、残りを還付加算金とともに還付決議する。"
                             "還付充当通知書 (PDF) と還付の総合振込ファイルを作る"),
-        JobSpec("SN410", "速報未確報チェック", report_steps.lapse_provisionals, after=("SN215",),
+        JobSpec("SN410", "速報未確報チェック", f"{report}:lapse_provisionals", after=("SN205", "SN215", "SN235"),
+                writes_ledger=True, trigger_rule=NONE_FAILED,
+                options=MappingProxyType({"source": source_of(intake["SN210"])}),  # the 速報 came in by SN210
                 description="確報が所定営業日を過ぎても届かないコンビニ速報を一覧にし、督促保留を解除する"),
-        JobSpec("SN400", "収納日計", report_steps.daily_report, outputs=("daily_collection",),
-                after=("SN115", "SN205", "SN215", "SN235", "SN300", "SN410"),
+        JobSpec("SN400", "収納日計", f"{report}:daily_report", outputs=("daily_collection",),
+                after=("SN115", "SN205", "SN215", "SN235", "SN300", "SN410"), writes_ledger=True,
+                trigger_rule=NONE_FAILED,
                 description="その日の収納をチャネル・種別ごとに集計し、納付履歴と照合した収納日計表 (CSV・PDF) を作る"),
-        JobSpec("SN100", "調定登録", steps.register_levy, after=("FK140",),
+        JobSpec("SN100", "調定登録", f"{steps}:register_levy", after=("FK140",), writes_ledger=True,
                 description="賦課の調定ファイル (var/outbox/ledger/) を収納台帳の通知書・期別・調定履歴に登録し、"
                             "調定待ちの保留納付を消込する"),
-        post("SN115", "口座振替結果消込", "debit", "zengin_91_result", ("SN110", "SN100"),
-             "口座振替結果 (振替済) を消込し、振替不能を記録する", inbox="bank"),
-        post("SN205", "窓口収納消込", "counter", "counter_payment", ("SN200", "SN100"),
-             "窓口・指定金融機関の収納データを通知書番号・期別で消込する", inbox="counter"),
-        post("SN215", "コンビニ等収納消込", "cvs", "cvs_payment", ("SN210", "SN100"),
-             "コンビニ・クレジット・スマホ決済の速報 (督促保留)・確報 (消込)・速報取消を処理する", inbox="cvs"),
+        post("SN115", "口座振替結果消込", "debit", intake["SN110"], ("SN110", "SN100"),
+             "口座振替結果 (振替済) を消込し、振替不能を記録する"),
+        post("SN205", "窓口収納消込", "counter", intake["SN200"], ("SN200", "SN100"),
+             "窓口・指定金融機関の収納データを通知書番号・期別で消込する"),
+        post("SN215", "コンビニ等収納消込", "cvs", intake["SN210"], ("SN210", "SN100"),
+             "コンビニ・クレジット・スマホ決済の速報 (督促保留)・確報 (消込)・速報取消を処理する"),
         post("SN235", "年金特徴収納消込", "pension", "pension_withholding_result", ("SN100",),
              "年金特別徴収の徴収結果 (pension_withholding_result) を消込する"),
     ]
 
 
+def _build() -> dict[str, JobSpec]:
+    intake = _intake_jobs()
+    specs = intake + _assessment_jobs() + _notice_jobs() + _collection_jobs({s.job_id: s for s in intake})
+    return {s.job_id: s for s in specs}
+
+
 JOBS: dict[str, JobSpec] = _build()
+
+
+# --- the job nets (one DAG each) ---------------------------------------------------------------
+
+#: Weekday mornings in jobs.common.tz.TIMEZONE. Holidays and 年末年始 are skipped by the entry
+#: check (jobs.common.bizcal), not by the cron: the calendar is data in config/.
+BUSINESS_MORNING_CRON = "30 6 * * 1-5"
+
+#: The assessment job nets (KB300 当初賦課, KB310 異動賦課): weekday mornings an hour after the
+#: intake (KB100), whose datasets they read. Their entry check goes on only on a run day of the
+#: configured 業務日程 (jobs.common.runcalendar; config/, not the cron).
+ASSESSMENT_MORNING_CRON = "30 7 * * 1-5"
+
+#: KB400 収納消込: weekday mornings after KB100 (06:30) and after the assessment job nets (07:30),
+#: so a 調定 file written that morning is registered (SN100) the same day. Its entry check is the
+#: business-day check; the channels' files are then awaited up to PAYMENT_FILE_WAIT.
+COLLECTION_MORNING_CRON = "30 8 * * 1-5"
+
+#: KB410 口座振替請求: weekday mornings after KB400 has registered the day's 調定 (SN100), so the
+#: request files hold every installment of the 振替日. SN120 decides which 振替日 are due today.
+DIRECT_DEBIT_MORNING_CRON = "0 9 * * 1-5"
+
+JOBNETS: dict[str, JobNet] = {n.jobnet_id: n for n in (
+    JobNet("KB100", "kokuho_intake", "取込ジョブネット",
+           "資格・住民税所得・年金特徴対象者の取込 (開庁日の朝)",
+           BUSINESS_MORNING_CRON, EntryCheck(), ("FK020", "FK010", "FK030")),
+    JobNet("KB210", "kokuho_bank_result", "口座振替結果ジョブネット",
+           "金融機関からの口座振替結果ファイルの到着を待って取り込み、消込して振替不能通知書を作る (随時起動)",
+           None, None, ("SN110", "SN115", "SN130")),
+    JobNet("KB300", "kokuho_initial_assessment", "当初賦課ジョブネット",
+           "当初賦課・特別徴収判定・期割・調定ファイル・納税通知書 (年度の当初賦課日の朝)",
+           ASSESSMENT_MORNING_CRON, EntryCheck("当初賦課日判定", rule="initial_assessment"),
+           ("FK110", "FK120", "FK130", "FK140", "FK150")),
+    JobNet("KB310", "kokuho_reassessment", "異動賦課ジョブネット",
+           "異動賦課・異動調定ファイル・税額変更通知書 (毎月の異動賦課日の朝)",
+           ASSESSMENT_MORNING_CRON, EntryCheck("異動賦課日判定", rule="reassessment"),
+           ("FK210", "FK220", "FK230")),
+    JobNet("KB400", "kokuho_collection", "収納消込ジョブネット",
+           "調定登録・窓口/コンビニ等/年金特徴の収納消込・過誤納整理・収納日計 (開庁日の朝)",
+           COLLECTION_MORNING_CRON, EntryCheck(),
+           ("SN100", "SN200", "SN205", "SN210", "SN215", "SN235", "SN410", "SN300", "SN400")),
+    JobNet("KB410", "kokuho_direct_debit", "口座振替請求ジョブネット",
+           "口座振替依頼書の取込・登録と、金融機関への口座振替請求ファイルの作成 (開庁日の朝)",
+           DIRECT_DEBIT_MORNING_CRON, EntryCheck(), ("SN010", "SN020", "SN120")),
+)}
+
+
+# --- lookups -----------------------------------------------------------------------------------
 
 
 def get(job_id: str) -> JobSpec:
@@ -205,9 +294,93 @@ def get(job_id: str) -> JobSpec:
     raise KeyError(f"ジョブIDがありません: {job_id}{hint}")
 
 
+def jobnet(key: str) -> JobNet:
+    """A job net by its id (``KB400``) or its dag_id (``kokuho_collection``)."""
+    for net in JOBNETS.values():
+        if key.strip().upper() == net.jobnet_id or key.strip() == net.dag_id:
+            return net
+    raise KeyError(f"ジョブネットがありません: {key} (候補: {', '.join(JOBNETS)})")
+
+
 def register(spec: JobSpec, *, replace: bool = False) -> JobSpec:
     """Add a step (tests, or a plug-in area). Refuses to overwrite unless ``replace``."""
     if spec.job_id in JOBS and not replace:
         raise ValueError(f"job id {spec.job_id} is already registered")
     JOBS[spec.job_id] = spec
     return spec
+
+
+# --- the graph of a job net --------------------------------------------------------------------
+
+CHECK_BUSINESS_DAY = "check_business_day"
+CHECK_RUN_DAY = "check_run_day"
+CONTROL_TOTALS = "control_totals"
+
+
+def edges(net: JobNet) -> dict[str, tuple[str, ...]]:
+    """job id → its direct predecessors within ``net``, in the net's step order.
+
+    The predecessors are the step's ``after`` within the job net, less those implied by another
+    one (the transitive reduction: SN205 is after SN200 and SN100, but SN200 is after SN100, so
+    the only edge into SN205 is from SN200). Steps of other job nets are run order, not edges.
+    """
+    order = {job_id: i for i, job_id in enumerate(net.steps)}
+    direct: dict[str, list[str]] = {}
+    for job_id in net.steps:
+        after = [p for p in get(job_id).after if p in order]
+        for p in after:
+            if order[p] >= order[job_id]:
+                raise ValueError(f"{net.jobnet_id}: {job_id} is after {p}, which comes later in the job net")
+        direct[job_id] = sorted(set(after), key=order.__getitem__)
+
+    ancestors: dict[str, set[str]] = {}
+    for job_id in net.steps:  # in order: predecessors come first
+        ancestors[job_id] = set(direct[job_id]).union(*(ancestors[p] for p in direct[job_id]))
+    return {job_id: tuple(p for p in preds if not any(p in ancestors[q] for q in preds if q != p))
+            for job_id, preds in direct.items()}
+
+
+def tasks(net: JobNet) -> list[TaskNode]:
+    """The tasks of ``net``'s DAG, in creation order, each with its upstream task ids: the entry
+    check (``KB400-CAL``), per step its file wait (``KB400-WAIT``) then the step, and the control
+    totals (``KB400-END 統制合計表``) after every step nothing else in the net follows."""
+    nodes: list[TaskNode] = []
+    first: tuple[str, ...] = ()
+    if net.entry is not None:
+        check = CHECK_RUN_DAY if net.entry.rule else CHECK_BUSINESS_DAY
+        nodes.append(TaskNode(check, f"{net.jobnet_id}-CAL {net.entry.name_ja}", CHECK, ()))
+        first = (check,)
+    preds = edges(net)
+    for job_id in net.steps:
+        spec = get(job_id)
+        upstream = tuple(get(p).task_id for p in preds[job_id]) or first
+        if spec.wait is not None:
+            nodes.append(TaskNode(spec.wait.task_id, f"{net.jobnet_id}-WAIT {spec.wait.name_ja}", WAIT, upstream,
+                                  job_id))
+            upstream = (spec.wait.task_id,)
+        nodes.append(TaskNode(spec.task_id, spec.title, STEP, upstream, job_id))
+    followed = {p for ps in preds.values() for p in ps}
+    last = tuple(get(j).task_id for j in net.steps if j not in followed)
+    nodes.append(TaskNode(CONTROL_TOTALS, f"{net.jobnet_id}-END 統制合計表", TOTALS, last))
+    return nodes
+
+
+def diagram(net: JobNet) -> str:
+    """The job net's graph as text, one task a line with the tasks it waits for (◀)."""
+    nodes = tasks(net)
+    # a step is named by its job id, another task (KB400-WAIT …) by its whole name
+    names = {n.task_id: n.job_id if n.kind == STEP else n.display_name for n in nodes}
+    width = max(_width(n.display_name) for n in nodes) + 2
+    lines = []
+    for n in nodes:
+        pad = " " * (width - _width(n.display_name))
+        after = "  ◀ " + ", ".join(names[u] for u in n.upstream) if n.upstream else ""
+        lines.append(f"{n.display_name}{pad}{after}".rstrip())
+    return "\n".join(lines)
+
+
+def _width(text: str) -> int:
+    """Display columns: East Asian wide characters count 2."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)

@@ -1,4 +1,7 @@
-"""Defaults every kokuho DAG shares: owner, retries, timezone, start date, business-day cron."""
+"""Defaults every kokuho DAG shares: owner, retries, timezone, start date, the file-wait timeout.
+
+The job nets themselves (schedules, steps, pools, file waits) are stated in jobs.registry.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,11 @@ from datetime import timedelta
 
 import pendulum
 
-TIMEZONE = "Asia/Tokyo"
+from jobs.common.jobspec import LEDGER_POOL, LEDGER_POOL_DESCRIPTION, LEDGER_POOL_SLOTS
+from jobs.common.tz import TIMEZONE
+
+__all__ = ["DEFAULT_ARGS", "LEDGER_POOL", "LEDGER_POOL_DESCRIPTION", "LEDGER_POOL_SLOTS", "OWNER", "START_DATE",
+           "TIMEZONE", "file_wait_timeout", "jobnet_args"]
 
 #: Shown in the UI's Owner column; the NHI tax section's batch operators.
 OWNER = "kokuho-ops"
@@ -15,48 +22,14 @@ OWNER = "kokuho-ops"
 #: Scheduled DAGs start counting from here. catchup is off, so this date never back-fills.
 START_DATE = pendulum.datetime(2026, 4, 1, tz=TIMEZONE)
 
-#: Weekday mornings, Asia/Tokyo. Holidays and 年末年始 are skipped by the business-calendar
-#: check task (jobs.common.bizcal), not by the cron: the calendar is data in config/.
-BUSINESS_MORNING_CRON = "30 6 * * 1-5"
 
-#: The assessment job nets (KB300 当初賦課, KB310 異動賦課): weekday mornings an hour after the
-#: intake (KB100), whose datasets they read. Their -CAL task goes on only on a run day of the
-#: configured 業務日程 (jobs.common.runcalendar; config/, not the cron).
-ASSESSMENT_MORNING_CRON = "30 7 * * 1-5"
-
-#: KB400 収納消込: weekday mornings after KB100 (06:30) and after the assessment job nets (07:30),
-#: so a 調定 file written that morning is registered (SN100) the same day. Its -CAL task is the
-#: business-day check; the channels' files are then awaited up to PAYMENT_FILE_WAIT.
-COLLECTION_MORNING_CRON = "30 8 * * 1-5"
-
-#: KB410 口座振替請求: weekday mornings after KB400 has registered the day's 調定 (SN100), so the
-#: request files hold every installment of the 振替日. SN120 decides which 振替日 are due today.
-DIRECT_DEBIT_MORNING_CRON = "0 9 * * 1-5"
-
-#: Every task that writes the 収納台帳 runs in this Airflow pool. The default ledger is one DuckDB
-#: file, which one process at a time may open for writing, so the pool has 1 slot (``make
-#: airflow-init`` creates it); with KOKUHO_LEDGER_URL on PostgreSQL it may be raised. The
-#: scheduler never starts a task of a pool that does not exist: create it on every deployment.
-LEDGER_POOL = "kokuho_ledger"
-LEDGER_POOL_SLOTS = 1
-LEDGER_POOL_DESCRIPTION = "収納台帳 (DuckDB: 書き込みは1プロセスずつ)"
-
-
-def file_wait(env_name: str, default: timedelta) -> timedelta:
+def file_wait_timeout(env_name: str | None, default: timedelta) -> timedelta:
     """How long a file-arrival sensor waits: ``default``, or the minutes in the environment
     variable ``env_name`` of the DAG processor (read when the DAG file is parsed; no Variable,
     so parsing never queries the metadata DB)."""
-    value = os.environ.get(env_name, "").strip()
+    value = os.environ.get(env_name, "").strip() if env_name else ""
     return timedelta(minutes=float(value)) if value else default
 
-
-#: KB400: how long it waits for the day's counter / CVS file before that channel is skipped.
-PAYMENT_FILE_WAIT_ENV = "KOKUHO_PAYMENT_FILE_WAIT_MINUTES"
-PAYMENT_FILE_WAIT = timedelta(hours=3)
-
-#: KB410: how long it waits for a 口座振替依頼書 file before SN010 is skipped (most days have none).
-MANDATE_FILE_WAIT_ENV = "KOKUHO_MANDATE_FILE_WAIT_MINUTES"
-MANDATE_FILE_WAIT = timedelta(minutes=15)
 
 #: Retries are for infrastructure faults (a killed worker, a full disk). A job that ends with
 #: RC >= 8 raises AirflowFailException, which fails at once without retrying: bad data does not

@@ -1,16 +1,20 @@
-"""Task factories: each Airflow task runs one job step through ``jobs.common.airflow_task``.
+"""Task factories of the DAG builder (``_kokuho.jobnet``): each job-step task runs one step
+through ``jobs.airflow_task``.
 
-Nothing here is imported from ``jobs`` at parse time: the DAG processor only builds the graph;
-the job code (Polars, DuckDB ...) is imported when a task runs.
+At parse time only the registry's light dataclasses are used (``JobSpec``); the job code
+(Polars, DuckDB ...) is imported when a task runs.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.standard.operators.python import PythonOperator, ShortCircuitOperator
 from airflow.providers.standard.sensors.filesystem import FileSensor
+
+if TYPE_CHECKING:
+    from jobs.common.jobspec import JobSpec
 
 #: The fs connection whose ``path`` is the inbox root (var/inbox/); the Makefile and the tests set
 #: it as AIRFLOW_CONN_KOKUHO_INBOX, production points it at the real drop folder.
@@ -23,28 +27,23 @@ def run_job_step(job_id: str, **context: Any) -> dict[str, Any]:
     RC 0 and 4 return normally (the task succeeds; RC 4 is flagged in the log and the XCom),
     RC >= 8 raises AirflowFailException (the task fails at once, no retry).
     """
-    from jobs.common.airflow_task import execute_job
+    from jobs.airflow_task import execute_job
 
     return execute_job(job_id, **context)
 
 
-def job_task(job_id: str, name_ja: str, **kwargs: Any) -> PythonOperator:
-    """The task of one job step: task_id ``fk020``, display name ``FK020 国保資格取込``."""
+def job_task(spec: JobSpec) -> PythonOperator:
+    """The task of one job step: task_id ``fk020``, display name ``FK020 国保資格取込``; a step
+    that writes the 収納台帳 runs in the ledger pool (one writer at a time on the default DuckDB
+    ledger, across all job nets)."""
     return PythonOperator(
-        task_id=job_id.lower(),
-        task_display_name=f"{job_id} {name_ja}",
+        task_id=spec.task_id,
+        task_display_name=spec.title,
         python_callable=run_job_step,
-        op_args=[job_id],
-        **kwargs,
+        op_args=[spec.job_id],
+        pool=spec.pool,
+        trigger_rule=spec.trigger_rule,
     )
-
-
-def ledger_task(job_id: str, name_ja: str, **kwargs: Any) -> PythonOperator:
-    """A job step that writes the 収納台帳: a job_task in the ledger pool (one writer at a time
-    on the default DuckDB ledger, across all job nets; _kokuho.defaults.LEDGER_POOL)."""
-    from _kokuho.defaults import LEDGER_POOL
-
-    return job_task(job_id, name_ja, pool=LEDGER_POOL, **kwargs)
 
 
 def file_wait(task_id: str, name_ja: str, filepath: str, *, timeout: timedelta, soft_fail: bool,
@@ -76,23 +75,13 @@ def is_business_day(**context: Any) -> bool:
     Manual runs always go on: the operator chose the date. Returning False skips every
     downstream task and the run ends as success (nothing to do today).
     """
+    from jobs.airflow_task import resolve_business_date
     from jobs.common import bizcal
-    from jobs.common.airflow_task import resolve_business_date
 
     if context["dag_run"].run_type != "scheduled":
         return True
     business_date = resolve_business_date(context)
     return bizcal.calendar(context["params"].get("municipality")).is_business_day(business_date)
-
-
-def business_day_check(jobnet_id: str) -> ShortCircuitOperator:
-    """The first task of a scheduled job net: ``KB100-CAL 開庁日判定``."""
-    return ShortCircuitOperator(
-        task_id="check_business_day",
-        task_display_name=f"{jobnet_id}-CAL 開庁日判定",
-        python_callable=is_business_day,
-        ignore_downstream_trigger_rules=True,
-    )
 
 
 def is_run_day(rule: str, **context: Any) -> bool:
@@ -101,8 +90,8 @@ def is_run_day(rule: str, **context: Any) -> bool:
     next business day). Manual runs always go on. False skips every downstream task."""
     import logging
 
+    from jobs.airflow_task import run_parameters
     from jobs.common import runcalendar
-    from jobs.common.airflow_task import run_parameters
 
     log = logging.getLogger("kokuho.runcalendar")
     if context["dag_run"].run_type != "scheduled":
@@ -115,11 +104,20 @@ def is_run_day(rule: str, **context: Any) -> bool:
     return decision.run
 
 
-def run_day_check(jobnet_id: str, name_ja: str, rule: str) -> ShortCircuitOperator:
-    """The first task of a job net that runs on configured days only: ``KB300-CAL 当初賦課日判定``."""
+def entry_check(task_id: str, display_name: str, rule: str | None) -> ShortCircuitOperator:
+    """The first task of a scheduled job net: on a business day (``KB400-CAL 開庁日判定``, rule
+    None) or on the run days of ``rule`` (``KB300-CAL 当初賦課日判定``). False skips every task
+    after it, whatever its trigger rule."""
+    if rule is None:
+        return ShortCircuitOperator(
+            task_id=task_id,
+            task_display_name=display_name,
+            python_callable=is_business_day,
+            ignore_downstream_trigger_rules=True,
+        )
     return ShortCircuitOperator(
-        task_id="check_run_day",
-        task_display_name=f"{jobnet_id}-CAL {name_ja}",
+        task_id=task_id,
+        task_display_name=display_name,
         python_callable=is_run_day,
         op_kwargs={"rule": rule},
         ignore_downstream_trigger_rules=True,

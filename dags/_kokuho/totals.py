@@ -22,7 +22,6 @@ from airflow.providers.standard.operators.python import PythonOperator
 
 log = logging.getLogger("kokuho.totals")
 
-RC_LABELS = {0: "正常終了", 4: "警告終了"}
 _COLUMNS = (("ジョブ", 28, False), ("RC", 5, True), ("状態", 10, False), ("読込", 11, True),
             ("正常", 11, True), ("エラー", 9, True), ("出力", 11, True))
 
@@ -40,18 +39,15 @@ def _row(values: Sequence[str]) -> str:
     return "  ".join(_cell(v, w, r) for v, (_, w, r) in zip(values, _COLUMNS, strict=True)).rstrip()
 
 
-def rc_label(rc: int | None) -> str:
-    if rc is None:
-        return "-"
-    return RC_LABELS.get(rc, "警告終了" if rc < 8 else "異常終了")
-
-
 def format_table(rows: Iterable[Mapping[str, Any]]) -> str:
     """One line per step, then its money totals (金額) one field a line, its other figures (PDF
     pages ...) and the output files it delivered (print data, PDF folder, 調定 file ...).
 
     A row is a step's XCom (``execute_job``'s return value), or for a step that returned
-    nothing ``{"job_id": ..., "state": "failed"}``."""
+    nothing ``{"job_id": ..., "state": "failed"}``. The RC labels are the job log's
+    (``jobs.common.step.rc_label``, imported here at run time, not when the DAG is parsed)."""
+    from jobs.common.step import rc_label
+
     lines = [_row([c for c, _, _ in _COLUMNS]), "-" * (sum(w for _, w, _ in _COLUMNS) + 2 * (len(_COLUMNS) - 1))]
     money_lines, figure_lines, file_lines = [], [], []
     for r in rows:
@@ -100,10 +96,11 @@ def report_totals(job_task_ids: Sequence[str], **context: Any) -> dict[str, Any]
     return {"max_rc": max_rc(rows), "steps": {r.get("job_id", "?"): r.get("rc") for r in rows}}
 
 
-def totals_task(jobnet_id: str, job_task_ids: Sequence[str]) -> PythonOperator:
+def totals_task(task_id: str, display_name: str, job_task_ids: Sequence[str]) -> PythonOperator:
+    """The last task of a job net (``KB400-END 統制合計表``): the table of ``job_task_ids``."""
     return PythonOperator(
-        task_id="control_totals",
-        task_display_name=f"{jobnet_id}-END 統制合計表",
+        task_id=task_id,
+        task_display_name=display_name,
         python_callable=report_totals,
         op_kwargs={"job_task_ids": list(job_task_ids)},
     )
@@ -119,6 +116,8 @@ def collect(dag_id: str, run_id: str | None = None) -> tuple[Any, list[dict[str,
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
     from sqlalchemy import select
+
+    from jobs import registry
 
     with create_session() as session:
         query = select(DagRun).where(DagRun.dag_id == dag_id)
@@ -141,7 +140,7 @@ def collect(dag_id: str, run_id: str | None = None) -> tuple[Any, list[dict[str,
             value = xcoms.get(ti.task_id)
             if isinstance(value, Mapping) and "job_id" in value:
                 rows.append(dict(value))
-            elif ti.task_id != "control_totals" and not ti.task_id.startswith(("check_", "wait_")):
+            elif ti.task_id.upper() in registry.JOBS:  # a job step without its XCom (failed, skipped ...)
                 rows.append({"job_id": ti.task_id.upper(), "state": getattr(ti.state, "value", ti.state)})
         session.expunge(dr)
         return dr, rows

@@ -49,6 +49,7 @@ from jobs.common.step import StepContext, StepError
 
 from . import reassessment as reass
 from . import steps
+from .lineage import stale_judgment
 
 INITIAL = "initial"
 CHANGE = "change"
@@ -128,7 +129,7 @@ def tax_notices(ctx: StepContext) -> int | None:
     assessment = datasets.read("assessment", agen)
     rows = datasets.read("installments", igen)
     judged = datasets.read("withholding", wgen)
-    stale = steps._stale_judgment(assessment, judged)
+    stale = stale_judgment(assessment, judged)
     if stale:
         raise StepError(f"特別徴収判定 (withholding 世代 {wgen}) が賦課 (assessment 世代 {agen}) と一致しません "
                         f"({stale})。FK120 から再実行してください", msg_id="KKB351E")

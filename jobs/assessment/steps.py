@@ -44,6 +44,7 @@ from . import installments as inst
 from . import levy_file
 from . import reassessment as reass
 from . import withholding as wh
+from .lineage import stale_judgment
 
 LEDGER_OUTBOX = "ledger"
 HOUSEHOLD = "household"
@@ -392,7 +393,7 @@ def installment_split(ctx: StepContext) -> int | None:
     judged = datasets.read("withholding", wgen)
     schedule = inst.Schedule.from_config(ctx.config, ctx.fy, ctx.calendar)
     rules = wh.WithholdingRules.from_config(ctx.config)
-    stale = _stale_judgment(assessment, judged)
+    stale = stale_judgment(assessment, judged)
     if stale:
         raise StepError(f"特別徴収判定 (世代 {wgen}) が賦課 (世代 {agen}) と一致しません ({stale})。"
                         "FK120 を再実行してください", msg_id="KKB331E")
@@ -406,13 +407,6 @@ def installment_split(ctx: StepContext) -> int | None:
     ctx.totals.count(HOUSEHOLD, label=HOUSEHOLD_LABEL, read=assessment.height, accepted=assessment.height)
     ctx.write_dataset("installments", rows, totals=_sources(ctx, assessment=agen, withholding=wgen))
     return None
-
-
-def _stale_judgment(assessment: pl.DataFrame, judged: pl.DataFrame) -> str | None:
-    j = assessment.select("household_id", pl.col("annual_tax").alias("_a")).join(
-        judged.select("household_id", pl.col("annual_tax").alias("_j")), on="household_id", how="full", coalesce=True)
-    bad = j.filter(pl.col("_a").is_null() | pl.col("_j").is_null() | (pl.col("_a") != pl.col("_j")))
-    return f"{bad.height:,}世帯" if bad.height else None
 
 
 def _reconcile(ctx: StepContext, rows: pl.DataFrame, assessment: pl.DataFrame, *,

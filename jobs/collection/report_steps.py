@@ -19,14 +19,11 @@ from jobs.common.step import StepContext, StepError
 from jobs.intake.archive import ArchivedFile
 from jobs.ledger import now_stamp, open_ledger, run_of
 
-from . import channels, reconcile
+from . import reconcile
 
 DAILY_KINDS = {"posted": "消込済", "provisional": "速報", "cancel": "速報取消", "debit_failed": "振替不能",
                "unmatched": "調定なし(保留)", "error": "消込エラー", "duplicate": "重複",
                "offset_out": "充当(元)", "offset_in": "充当(先)", "refund": "還付", "pending": "保留分消込"}
-#: where the 速報 come from: the CVS・クレジット・アプリ files SN210 took in (inbox cvs); a JobSpec
-#: ``options["source"]`` (as the 消込 steps carry) overrides it
-CVS_SOURCE = {"inbox": "cvs", "layout": channels.LAYOUTS["cvs"], "job_id": "SN210"}
 
 
 def lapse_provisionals(ctx: StepContext) -> int | None:
@@ -71,7 +68,9 @@ def _with_raw(ctx: StepContext, old: pl.DataFrame) -> pl.DataFrame:
     for i, (name, sha, off) in enumerate(old.select("source_file", "source_sha256", "byte_offset").iter_rows()):
         if raw[i] is None and off is not None:
             todo.setdefault((name, sha), []).append((i, int(off)))
-    source = ctx.spec.options.get("source") or CVS_SOURCE
+    source = ctx.spec.options.get("source")
+    if not source:  # the registry states where the 速報 came in (SN210's inbox and layout)
+        raise StepError("SN410 のジョブ定義に速報の取込元 (options['source']) がありません", msg_id="KKB472E")
     for (name, sha), items in todo.items():
         got = ArchivedFile.of(source, name=name, sha256=sha).records([off for _, off in items])
         for (i, _), data in zip(items, got, strict=True):

@@ -1,9 +1,10 @@
 """The step contract: a job step as on a mainframe (ジョブステップ).
 
-A step is a function ``func(ctx: StepContext) -> int | None`` registered in ``jobs.registry``
-with a job id and a Japanese name (``FK010 住民税所得取込``), its inbox/layout and the datasets
-it writes. ``run_job`` runs it with the run parameters (fiscal year, business date,
-municipality) and returns a ``StepResult``:
+A step is a function ``func(ctx: StepContext) -> int | None`` described by a ``JobSpec``
+(``jobs.common.jobspec``; ``jobs.registry`` states them) with a job id and a Japanese name
+(``FK010 住民税所得取込``), its inbox/layout and the datasets it writes. ``run_step`` runs it with
+the run parameters (fiscal year, business date, municipality) and returns a ``StepResult``
+(``jobs.runner.run_job`` does the same by job id):
 
 - ``rc``: 0 normal, 4 warning (records went to the error list; the stream goes on),
   8 error, 12 severe, 16 terminal/abend. The RC is the highest severity of the step's messages
@@ -31,15 +32,13 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import polars as pl
 
 from . import bizcal, datasets, errorlist, paths
 from . import config as config_mod
-
-if TYPE_CHECKING:
-    from jobs.registry import JobSpec
+from .jobspec import JobSpec
 
 T = TypeVar("T")
 logger = logging.getLogger("kokuho.step")
@@ -52,10 +51,14 @@ RC_ABEND = 16
 PROGRAM = "KOKUHO"  # the job name in IEF142I lines
 
 
-def rc_label(rc: int) -> str:
+def rc_label(rc: int | None) -> str:
+    """正常終了 (RC 0), 警告終了 (1–7: the stream goes on), 異常終了 (8–11), 重大エラー (12–15),
+    強制終了 (16 and above); ``-`` when there is no RC (a step that returned nothing)."""
+    if rc is None:
+        return "-"
     if rc == 0:
         return "正常終了"
-    if rc <= RC_WARNING:
+    if rc < RC_ERROR:
         return "警告終了"
     if rc < RC_SEVERE:
         return "異常終了"
@@ -380,20 +383,19 @@ class StepContext:
 # --- running -----------------------------------------------------------------------------------
 
 
-def run_job(job_id: str, *, fy: int | None = None, business_date: dt.date | str,
-            municipality: str | None = None, echo: Callable[[str], None] | None = None,
-            **options: Any) -> StepResult:
-    """Run the registered step ``job_id``. ``fy`` defaults to the fiscal year of the date."""
-    from jobs import registry
+def run_job(job_id: str, **kwargs: Any) -> StepResult:
+    """Run a step by its job id: ``jobs.runner.run_job``, where the registry lookup lives. Kept
+    here for its callers in tests/{assessment,collection,intake} until they import it from there
+    (the one upward import of jobs.common, allowed by name in tests/test_layers.py)."""
+    from jobs.runner import run_job as run_registered
 
-    return run_step(registry.get(job_id), fy=fy, business_date=business_date,
-                    municipality=municipality, echo=echo, **options)
+    return run_registered(job_id, **kwargs)
 
 
 def run_step(spec: JobSpec, *, fy: int | None = None, business_date: dt.date | str,
              municipality: str | None = None, echo: Callable[[str], None] | None = None,
              **options: Any) -> StepResult:
-    """Run ``spec.func`` under the step contract (see the module docstring)."""
+    """Run the step function of ``spec`` under the step contract (see the module docstring)."""
     bdate = _as_date(business_date)
     code = str(municipality or config_mod.default_municipality())
     cfg = config_mod.load(code, fy)
@@ -407,7 +409,7 @@ def run_step(spec: JobSpec, *, fy: int | None = None, business_date: dt.date | s
     abend: BaseException | None = None
     abend_cls: type[StepAbend] = StepAbend
     try:
-        returned = spec.func(ctx)
+        returned = spec.resolve()(ctx)
         forced_rc = int(returned or 0)
         problems = ctx.totals.imbalances()
         if problems:

@@ -8,10 +8,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from jobs import airflow_task as at
 from jobs import registry
-from jobs.common import airflow_task as at
+from jobs.common.jobspec import JobSpec
 from jobs.common.step import StepError
-from jobs.registry import JobSpec
 
 UTC = dt.timezone.utc
 
@@ -130,7 +130,7 @@ def test_module_does_not_import_airflow():
     import subprocess
     import sys
 
-    code = "import sys, jobs.common.airflow_task; print('airflow' in sys.modules)"
+    code = "import sys, jobs.airflow_task; print('airflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": str(__import__('pathlib').Path(__file__).resolve().parents[2])})
     assert out.stdout.strip() == "False"

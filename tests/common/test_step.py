@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 
 from jobs.common import datasets, errorlist
+from jobs.common.jobspec import JobSpec
 from jobs.common.step import ControlTotalsError, StepAbend, StepError, run_step
-from jobs.registry import JobSpec
 
 DATE = dt.date(2026, 6, 15)
 GEN = "m111007_fy2026_d20260615"
@@ -213,3 +213,12 @@ def test_staged_file_appears_only_on_commit(kokuho_var):
     assert list(out.parent.iterdir()) == []  # the failed run's staged file and the old leftover are gone
     r = run_step(spec(lambda ctx: step(ctx, False), outputs=()), business_date=DATE)
     assert r.rc == 0 and out.read_bytes() == b"new" and [p.name for p in out.parent.iterdir()] == ["RETURN.dat"]
+
+
+@pytest.mark.parametrize(("rc", "label"), [(None, "-"), (0, "正常終了"), (4, "警告終了"), (7, "警告終了"),
+                                           (8, "異常終了"), (12, "重大エラー"), (16, "強制終了")])
+def test_rc_label(rc, label):
+    """The one RC label of the job log and the 統制合計表 (RC 1–7 is a warning: the stream goes on)."""
+    from jobs.common.step import rc_label
+
+    assert rc_label(rc) == label

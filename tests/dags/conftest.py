@@ -38,6 +38,7 @@ for f in sorted(Path(sys.argv[1]).glob("*.py")):
     }
 new = set(sys.modules) - before
 out["new_top_level_modules"] = sorted({m.split(".")[0] for m in new})
+out["new_jobs_modules"] = sorted(m for m in new if m == "jobs" or m.startswith("jobs."))
 print("PARSE_REPORT " + json.dumps(out))
 """
 

@@ -1,8 +1,11 @@
 """DAG integrity and policy: what every kokuho DAG must satisfy before it reaches a scheduler.
 
-- every file in dags/ imports without error, quickly, and without importing the job code;
+- every file in dags/ imports without error, quickly, and without importing the job code (only
+  the registry's light modules);
+- every DAG is exactly what jobs.registry states of its job net: tasks, display names, edges,
+  pools, trigger rules, file waits, entry check, control totals, schedule (test_dag_is_its_job_net);
 - every DAG has a mainframe-style id and a Japanese display name (``KB100 取込ジョブネット``),
-  and so has every task (``FK020 国保資格取込``), matching jobs.registry where it is a job step;
+  and so has every task (``FK020 国保資格取込``);
 - tags only from dags/_kokuho/tags.py, owner, retries, catchup off, one active run;
 - a scheduled DAG uses an explicit CronTriggerTimetable in Asia/Tokyo;
 - parsing runs no DB query and looks up no Connection or Variable (Airflow's own example-DAG
@@ -16,16 +19,24 @@ from pathlib import Path
 
 import pytest
 
+from jobs import registry
+from jobs.common import runcalendar
+from jobs.common.jobspec import CHECK, LEDGER_POOL, STEP, TOTALS, WAIT
+from jobs.common.tz import TIMEZONE
+
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 DAG_FILES = sorted(p for p in DAGS_FOLDER.glob("*.py"))
-EXPECTED_DAGS = {"kokuho_intake", "kokuho_bank_result", "kokuho_initial_assessment", "kokuho_reassessment",
-                 "kokuho_collection", "kokuho_direct_debit"}
+EXPECTED_DAGS = {net.dag_id for net in registry.JOBNETS.values()}
+JOBNET_OF = {net.dag_id: net for net in registry.JOBNETS.values()}
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 DAG_DISPLAY = re.compile(r"^KB\d{3} \S")
 TASK_DISPLAY = re.compile(r"^(?P<id>[A-Z]{2}\d{3})(?:-[A-Z]+)? \S")
 #: Heavy libraries the job steps use; a DAG file that imports them at parse time is too fat.
-HEAVY_MODULES = {"polars", "duckdb", "pyarrow", "pandas", "numpy", "reportlab", "jobs"}
+HEAVY_MODULES = {"polars", "duckdb", "pyarrow", "pandas", "numpy", "reportlab", "numba"}
+#: The only modules of the jobs package a DAG file may import at parse time: the registry and the
+#: light dataclasses and constants under it.
+PARSE_TIME_JOBS_MODULES = {"jobs", "jobs.registry", "jobs.common", "jobs.common.jobspec", "jobs.common.tz"}
 MAX_PARSE_SECONDS = 2.0
 
 
@@ -56,6 +67,10 @@ def test_parse_is_fast_and_light(parse_report):
         assert info["seconds"] < MAX_PARSE_SECONDS, f"{name} took {info['seconds']:.2f}s to parse"
     heavy = HEAVY_MODULES & set(parse_report["new_top_level_modules"])
     assert not heavy, f"DAG files import {sorted(heavy)} at parse time: import inside the task instead"
+    jobs_modules = set(parse_report["new_jobs_modules"])
+    assert "jobs.registry" in jobs_modules
+    assert jobs_modules <= PARSE_TIME_JOBS_MODULES, \
+        f"DAG files import job code at parse time: {sorted(jobs_modules - PARSE_TIME_JOBS_MODULES)}"
 
 
 def test_helpers_are_not_parsed_as_dags(parse_report):
@@ -68,7 +83,6 @@ def test_helpers_are_not_parsed_as_dags(parse_report):
 
 @pytest.mark.parametrize("dag_id", sorted(EXPECTED_DAGS))
 def test_dag_policy(dagbag, dag_id):
-    from _kokuho.defaults import TIMEZONE
     from _kokuho.tags import ALLOWED_TAGS, Tag
 
     dag = dagbag.get_dag(dag_id)
@@ -102,77 +116,92 @@ def test_task_policy(dagbag, dag_id):
             assert task.retries >= 1 and task.retry_delay.total_seconds() > 0, task.task_id
 
 
-def test_job_tasks_match_registry(dagbag):
-    """A job task is named as jobs.registry names the step: ``fk020`` / ``FK020 国保資格取込``."""
-    registry = pytest.importorskip("jobs.registry", reason="jobs.registry not written yet")
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED_DAGS))
+def test_dag_is_its_job_net(dagbag, dag_id):
+    """The DAG is what jobs.registry states of its job net, task by task: id, display name,
+    operator, upstream tasks, pool, trigger rule, the file wait's path and bounds, the entry
+    check's rule, the control totals' steps; and the DAG's name, description and schedule."""
+    from _kokuho.defaults import file_wait_timeout
+    from airflow.providers.standard.operators.python import PythonOperator, ShortCircuitOperator
+    from airflow.providers.standard.sensors.filesystem import FileSensor
+
+    net = JOBNET_OF[dag_id]
+    dag = dagbag.get_dag(dag_id)
+    assert dag.dag_display_name == net.title
+    assert dag.description == net.description
+    assert getattr(dag.timetable, "expression", None) == net.schedule
+    nodes = registry.tasks(net)
+    assert [t.task_id for t in dag.tasks] == [n.task_id for n in nodes]
+    for node in nodes:
+        task = dag.get_task(node.task_id)
+        where = f"{dag_id}.{node.task_id}"
+        assert task.task_display_name == node.display_name, where
+        assert task.upstream_task_ids == set(node.upstream), where
+        if node.kind == STEP:
+            spec = registry.get(node.job_id)
+            assert type(task) is PythonOperator and task.op_args == [spec.job_id], where
+            assert task.pool == (spec.pool or "default_pool"), where
+            assert task.trigger_rule == spec.trigger_rule, where
+        elif node.kind == WAIT:
+            spec = registry.get(node.job_id)
+            assert type(task) is FileSensor, where
+            assert task.filepath == spec.wait_filepath == f"{spec.inbox}/*", where
+            assert task.timeout == file_wait_timeout(spec.wait.timeout_env, spec.wait.timeout).total_seconds(), where
+            assert task.soft_fail is spec.wait.soft_fail and task.downstream_task_ids == {spec.task_id}, where
+        elif node.kind == CHECK:
+            assert type(task) is ShortCircuitOperator and task.ignore_downstream_trigger_rules, where
+            assert task.op_kwargs == ({"rule": net.entry.rule} if net.entry.rule else {}), where
+        else:
+            assert node.kind == TOTALS and type(task) is PythonOperator, where
+            assert task.op_kwargs["job_task_ids"] == [registry.get(j).task_id for j in net.steps], where
+    assert dag.doc_md.startswith(Path(dag.fileloc).read_text(encoding="utf-8").split('"""')[1].split("\n\n")[0])
+    assert "\n".join("    " + line for line in registry.diagram(net).splitlines()) in dag.doc_md, \
+        "doc_md shows the graph rendered from the registry"
+
+
+def test_every_step_is_in_one_dag(dagbag):
+    """Every registered step runs in exactly one DAG, as its job net states."""
+    seen: dict[str, str] = {}
     for dag in _dags(dagbag):
         for task in dag.tasks:
-            job_id = task.task_id.upper()
-            if job_id in registry.JOBS:
-                spec = registry.JOBS[job_id]
-                assert task.task_display_name == f"{spec.job_id} {spec.name_ja}"
+            if task.task_id.upper() in registry.JOBS:
+                assert task.task_id.upper() not in seen, f"{task.task_id} in {seen.get(task.task_id.upper())} and {dag.dag_id}"
+                seen[task.task_id.upper()] = dag.dag_id
+    assert seen == {job_id: net.dag_id for net in registry.JOBNETS.values() for job_id in net.steps}
+    assert set(seen) == set(registry.JOBS)
 
 
-def test_intake_structure(dagbag):
-    dag = dagbag.get_dag("kokuho_intake")
-    down = {t.task_id: set(t.downstream_task_ids) for t in dag.tasks}
-    assert down == {
-        "check_business_day": {"fk020"},
-        "fk020": {"fk010", "fk030"},
-        "fk010": {"control_totals"},
-        "fk030": {"control_totals"},
-        "control_totals": set(),
-    }
-    assert "sn010" not in dag.task_dict, "SN010 口座振替依頼書取込 belongs to KB410 (kokuho_direct_debit)"
+def test_ledger_steps_run_in_the_ledger_pool(dagbag):
+    """Every step that writes the 収納台帳 is in the one-slot pool (DuckDB: one writer at a time,
+    across job nets); file intake, waits and the control tasks are not."""
+    from _kokuho.defaults import LEDGER_POOL as DAGS_LEDGER_POOL
+
+    assert DAGS_LEDGER_POOL == LEDGER_POOL
+    writers = {job_id for job_id, spec in registry.JOBS.items() if spec.writes_ledger}
+    assert writers and all(job_id.startswith("SN") for job_id in writers)
+    for dag in _dags(dagbag):
+        for task in dag.tasks:
+            in_pool = task.task_id.upper() in writers
+            assert (task.pool == LEDGER_POOL) is in_pool, f"{dag.dag_id}.{task.task_id}"
 
 
-def test_initial_assessment_structure(dagbag):
-    dag = dagbag.get_dag("kokuho_initial_assessment")
-    down = {t.task_id: set(t.downstream_task_ids) for t in dag.tasks}
-    assert down == {
-        "check_run_day": {"fk110"},
-        "fk110": {"fk120"},
-        "fk120": {"fk130"},
-        "fk130": {"fk140", "fk150"},
-        "fk140": {"control_totals"},
-        "fk150": {"control_totals"},
-        "control_totals": set(),
-    }
-    check = dag.get_task("check_run_day")
-    assert check.task_display_name == "KB300-CAL 当初賦課日判定"
-    assert check.op_kwargs == {"rule": "initial_assessment"}
-    assert dag.get_task("control_totals").op_kwargs["job_task_ids"] == ["fk110", "fk120", "fk130", "fk140", "fk150"]
+def test_intake_holds_no_mandates():
+    assert "SN010" not in registry.JOBNETS["KB100"].steps, "SN010 口座振替依頼書取込 belongs to KB410"
+    assert "SN010" in registry.JOBNETS["KB410"].steps
 
 
-def test_reassessment_structure(dagbag):
-    dag = dagbag.get_dag("kokuho_reassessment")
-    down = {t.task_id: set(t.downstream_task_ids) for t in dag.tasks}
-    assert down == {
-        "check_run_day": {"fk210"},
-        "fk210": {"fk220", "fk230"},
-        "fk220": {"control_totals"},
-        "fk230": {"control_totals"},
-        "control_totals": set(),
-    }
-    check = dag.get_task("check_run_day")
-    assert check.task_display_name == "KB310-CAL 異動賦課日判定"
-    assert check.op_kwargs == {"rule": "reassessment"}
-
-
-@pytest.mark.parametrize("dag_id", ["kokuho_initial_assessment", "kokuho_reassessment"])
-def test_assessment_job_nets_run_on_business_mornings(dagbag, dag_id):
+@pytest.mark.parametrize("jobnet_id", ["KB300", "KB310"])
+def test_assessment_job_nets_run_on_business_mornings(dagbag, jobnet_id):
     """Scheduled like KB100 (weekday mornings in Asia/Tokyo, after it); the run days are data in
     config/ (the -CAL task), so the cron holds no date."""
-    from _kokuho.defaults import ASSESSMENT_MORNING_CRON, BUSINESS_MORNING_CRON
-
-    dag = dagbag.get_dag(dag_id)
-    assert dag.timetable.expression == ASSESSMENT_MORNING_CRON
-    minute, hour, dom, month, dow = ASSESSMENT_MORNING_CRON.split()
-    assert (dom, month, dow) == ("*", "*", BUSINESS_MORNING_CRON.split()[4])  # no day or month in the cron
-    assert (int(hour), int(minute)) > tuple(int(x) for x in BUSINESS_MORNING_CRON.split()[1::-1])  # after KB100
-    runcalendar = pytest.importorskip("jobs.common.runcalendar")
-    rule = dag.get_task("check_run_day").op_kwargs["rule"]
-    assert rule in runcalendar.RULES
+    net = registry.JOBNETS[jobnet_id]
+    minute, hour, dom, month, dow = net.schedule.split()
+    kb100 = registry.JOBNETS["KB100"].schedule.split()
+    assert (dom, month, dow) == ("*", "*", kb100[4])  # no day or month in the cron
+    assert (int(hour), int(minute)) > (int(kb100[1]), int(kb100[0]))  # after KB100
+    assert net.entry is not None and net.entry.rule in runcalendar.RULES
+    check = dagbag.get_dag(net.dag_id).get_task(registry.CHECK_RUN_DAY)
+    assert check.op_kwargs == {"rule": net.entry.rule}
 
 
 def test_dag_files_hold_no_dates():
@@ -183,131 +212,69 @@ def test_dag_files_hold_no_dates():
         assert not date_like.search(code), f"{path.name}: a date in the DAG code"
 
 
-def test_bank_result_structure(dagbag):
+def test_dag_files_only_call_the_builder():
+    """A DAG file is its prose, its tags and one call of the builder: no operator, no edge."""
+    for path in DAG_FILES:
+        code = path.read_text(encoding="utf-8").split('"""', 2)[-1]
+        assert "jobnet_dag(" in code and ">>" not in code and "Operator" not in code, path.name
+        assert "airflow" in path.read_text(encoding="utf-8").lower(), f"{path.name}: DagBag safe mode skips it"
+
+
+def test_bank_result_is_manual_and_fails_without_the_file(dagbag):
     dag = dagbag.get_dag("kokuho_bank_result")
     assert dag.timetable.__class__.__name__ == "NullTimetable"  # manual trigger only
-    down = {t.task_id: set(t.downstream_task_ids) for t in dag.tasks}
-    assert down == {
-        "wait_bank_result": {"sn110"},
-        "sn110": {"sn115"},
-        "sn115": {"sn130"},
-        "sn130": {"control_totals"},
-        "control_totals": set(),
-    }
-    wait = dag.get_task("wait_bank_result")
-    assert wait.deferrable is True and wait.fs_conn_id == "kokuho_inbox"
-    assert wait.soft_fail is False and wait.timeout == 24 * 3600  # a missing bank file fails, visibly
-    registry = pytest.importorskip("jobs.registry", reason="jobs.registry not written yet")
-    assert wait.filepath == f"{registry.JOBS['SN110'].inbox}/*", "the sensor must watch SN110's inbox"
-    assert dag.get_task("control_totals").op_kwargs["job_task_ids"] == ["sn110", "sn115", "sn130"]
+    wait = registry.get("SN110").wait
+    assert wait.soft_fail is False and wait.timeout.total_seconds() == 24 * 3600  # a missing bank file fails, visibly
 
 
-def test_collection_structure(dagbag):
-    dag = dagbag.get_dag("kokuho_collection")
-    down = {t.task_id: set(t.downstream_task_ids) for t in dag.tasks}
-    assert down == {
-        "check_business_day": {"sn100"},
-        "sn100": {"wait_counter_file", "wait_cvs_file", "sn235"},
-        "wait_counter_file": {"sn200"},
-        "sn200": {"sn205"},
-        "sn205": {"sn410"},
-        "wait_cvs_file": {"sn210"},
-        "sn210": {"sn215"},
-        "sn215": {"sn410"},
-        "sn235": {"sn410"},
-        "sn410": {"sn300"},
-        "sn300": {"sn400"},
-        "sn400": {"control_totals"},
-        "control_totals": set(),
-    }
-    assert dag.get_task("check_business_day").task_display_name == "KB400-CAL 開庁日判定"
-    # after the channels: run when a channel was skipped (no file that day), not when one failed
-    for task_id in ("sn410", "sn300", "sn400"):
-        assert dag.get_task(task_id).trigger_rule == "none_failed", task_id
-    for task_id in ("sn200", "sn205", "sn210", "sn215", "sn235", "control_totals"):
-        assert dag.get_task(task_id).trigger_rule == "all_success", task_id
-    assert dag.get_task("control_totals").op_kwargs["job_task_ids"] == [
-        "sn100", "sn200", "sn205", "sn210", "sn215", "sn235", "sn410", "sn300", "sn400"]
-
-
-def test_direct_debit_structure(dagbag):
-    dag = dagbag.get_dag("kokuho_direct_debit")
-    down = {t.task_id: set(t.downstream_task_ids) for t in dag.tasks}
-    assert down == {
-        "check_business_day": {"wait_mandate_file"},
-        "wait_mandate_file": {"sn010"},
-        "sn010": {"sn020"},
-        "sn020": {"sn120"},
-        "sn120": {"control_totals"},
-        "control_totals": set(),
-    }
-    assert dag.get_task("sn020").trigger_rule == "none_failed"  # registers also on a day without a file
-    assert dag.get_task("control_totals").op_kwargs["job_task_ids"] == ["sn010", "sn020", "sn120"]
-
-
-@pytest.mark.parametrize(("dag_id", "task_id", "job_id", "soft_fail", "max_hours"), [
-    ("kokuho_collection", "wait_counter_file", "SN200", True, 6),
-    ("kokuho_collection", "wait_cvs_file", "SN210", True, 6),
-    ("kokuho_direct_debit", "wait_mandate_file", "SN010", True, 1),
-])
-def test_file_waits_are_bounded_and_skip_when_no_file(dagbag, dag_id, task_id, job_id, soft_fail, max_hours):
+@pytest.mark.parametrize(("job_id", "max_hours"), [("SN200", 6), ("SN210", 6), ("SN010", 1)])
+def test_file_waits_are_bounded_and_skip_when_no_file(dagbag, job_id, max_hours):
     """A channel's file that does not come that day skips its steps (soft_fail) after a bounded
-    wait; the sensor watches the inbox of the intake step after it."""
-    from _kokuho.defaults import PAYMENT_FILE_WAIT, PAYMENT_FILE_WAIT_ENV
-
-    wait = dagbag.get_dag(dag_id).get_task(task_id)
+    wait; the sensor watches the inbox of the intake step after it, and what comes after the
+    channels runs also when one was skipped (none_failed)."""
+    spec = registry.get(job_id)
+    net = next(n for n in registry.JOBNETS.values() if job_id in n.steps)
+    wait = dagbag.get_dag(net.dag_id).get_task(spec.wait.task_id)
     assert wait.deferrable is True and wait.fs_conn_id == "kokuho_inbox"
-    assert wait.soft_fail is soft_fail and wait.retries == 0
+    assert wait.soft_fail is True and wait.retries == 0
     assert 0 < wait.timeout <= max_hours * 3600
     assert wait.execution_timeout.total_seconds() > wait.timeout  # the wait is never cut short
-    assert wait.downstream_task_ids == {job_id.lower()}
-    registry = pytest.importorskip("jobs.registry", reason="jobs.registry not written yet")
-    assert wait.filepath == f"{registry.JOBS[job_id].inbox}/*"
-    if dag_id == "kokuho_collection":
-        assert PAYMENT_FILE_WAIT_ENV.startswith("KOKUHO_") and wait.timeout == PAYMENT_FILE_WAIT.total_seconds()
+    assert spec.wait.timeout_env.startswith("KOKUHO_")
+
+
+def test_what_follows_a_skipped_channel_still_runs():
+    """After the channels of KB400 and after SN010 of KB410: run when a channel was skipped (no
+    file that day), not when one failed; the channels' own steps are skipped with their file."""
+    for job_id in ("SN410", "SN300", "SN400", "SN020"):
+        assert registry.get(job_id).trigger_rule == "none_failed", job_id
+    for job_id in ("SN200", "SN205", "SN210", "SN215", "SN235", "SN010", "SN120"):
+        assert registry.get(job_id).trigger_rule == "all_success", job_id
 
 
 def test_file_wait_is_configurable(monkeypatch):
     from datetime import timedelta
 
-    from _kokuho.defaults import PAYMENT_FILE_WAIT_ENV, file_wait
+    from _kokuho.defaults import file_wait_timeout
 
-    monkeypatch.delenv(PAYMENT_FILE_WAIT_ENV, raising=False)
-    assert file_wait(PAYMENT_FILE_WAIT_ENV, timedelta(hours=3)) == timedelta(hours=3)
-    monkeypatch.setenv(PAYMENT_FILE_WAIT_ENV, "90")
-    assert file_wait(PAYMENT_FILE_WAIT_ENV, timedelta(hours=3)) == timedelta(minutes=90)
-
-
-def test_ledger_steps_run_in_the_ledger_pool(dagbag):
-    """Every step that writes the 収納台帳 is in the one-slot pool (DuckDB: one writer at a time,
-    across job nets); file intake and waits are not."""
-    from _kokuho.defaults import LEDGER_POOL
-
-    ledger_steps = {"SN020", "SN100", "SN115", "SN120", "SN130", "SN205", "SN215", "SN235", "SN300", "SN400", "SN410"}
-    seen = set()
-    for dag in _dags(dagbag):
-        for task in dag.tasks:
-            job_id = task.task_id.upper()
-            if job_id in ledger_steps:
-                seen.add(job_id)
-                assert task.pool == LEDGER_POOL, f"{dag.dag_id}.{task.task_id}"
-            else:
-                assert task.pool != LEDGER_POOL, f"{dag.dag_id}.{task.task_id}"
-    assert seen == ledger_steps
+    env = registry.PAYMENT_FILE_WAIT_ENV
+    monkeypatch.delenv(env, raising=False)
+    assert file_wait_timeout(env, timedelta(hours=3)) == timedelta(hours=3)
+    assert file_wait_timeout(None, timedelta(hours=3)) == timedelta(hours=3)
+    monkeypatch.setenv(env, "90")
+    assert file_wait_timeout(env, timedelta(hours=3)) == timedelta(minutes=90)
 
 
-@pytest.mark.parametrize("dag_id", ["kokuho_collection", "kokuho_direct_debit"])
-def test_collection_job_nets_run_on_business_mornings_after_the_intake(dagbag, dag_id):
-    from _kokuho.defaults import ASSESSMENT_MORNING_CRON, BUSINESS_MORNING_CRON
-
-    dag = dagbag.get_dag(dag_id)
-    minute, hour, dom, month, dow = dag.timetable.expression.split()
-    assert (dom, month, dow) == ("*", "*", BUSINESS_MORNING_CRON.split()[4])
-    after = tuple(int(x) for x in ASSESSMENT_MORNING_CRON.split()[1::-1])
+@pytest.mark.parametrize("jobnet_id", ["KB400", "KB410"])
+def test_collection_job_nets_run_on_business_mornings_after_the_intake(dagbag, jobnet_id):
+    net = registry.JOBNETS[jobnet_id]
+    minute, hour, dom, month, dow = net.schedule.split()
+    assert (dom, month, dow) == ("*", "*", registry.JOBNETS["KB100"].schedule.split()[4])
+    after = tuple(int(x) for x in registry.ASSESSMENT_MORNING_CRON.split()[1::-1])
     assert (int(hour), int(minute)) > after  # after KB100 and the assessment job nets
-    assert dag.get_task("check_business_day").task_display_name.endswith("-CAL 開庁日判定")
-    if dag_id == "kokuho_direct_debit":  # after KB400 has registered the day's 調定 (SN100)
-        kb400 = dagbag.get_dag("kokuho_collection").timetable.expression.split()
+    assert net.entry is not None and net.entry.rule is None  # the business-day check
+    assert dagbag.get_dag(net.dag_id).get_task(registry.CHECK_BUSINESS_DAY).task_display_name.endswith("-CAL 開庁日判定")
+    if jobnet_id == "KB410":  # after KB400 has registered the day's 調定 (SN100)
+        kb400 = registry.JOBNETS["KB400"].schedule.split()
         assert (int(hour), int(minute)) > (int(kb400[1]), int(kb400[0]))
 
 

@@ -1,7 +1,7 @@
 """The one wrapper the DAGs call: run a job step inside an Airflow task.
 
     def run_job_step(job_id, **context):
-        from jobs.common.airflow_task import execute_job
+        from jobs.airflow_task import execute_job
         return execute_job(job_id, **context)      # or execute_job(job_id) inside a task
 
 - The business date is resolved purely from the run (``resolve_business_date``): the
@@ -14,7 +14,9 @@
   ``AirflowFailException`` (fails at once, no retry: bad input does not improve by rereading).
   The step's control totals are the return value (XCom).
 
-Airflow is imported only inside functions, so this module and its tests run without it.
+It runs a job by its id (``jobs.runner.run_job`` over ``jobs.registry``), so it sits above the
+registry, beside jobs.cli. Airflow is imported only inside functions, so this module and its
+tests run without it.
 """
 
 from __future__ import annotations
@@ -25,16 +27,17 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from jobs.common.tz import TIMEZONE
+
 logger = logging.getLogger("kokuho.airflow")
 
-DEFAULT_TZ = "Asia/Tokyo"
 OUTCOME_SUCCESS = "success"
 OUTCOME_WARNING = "warning"
 OUTCOME_FAIL = "fail"
 
 
 def resolve_business_date(params: Mapping[str, Any] | None = None, dag_run_run_after: dt.datetime | None = None,
-                          data_interval_start: dt.datetime | None = None, *, tz: str = DEFAULT_TZ) -> dt.date:
+                          data_interval_start: dt.datetime | None = None, *, tz: str = TIMEZONE) -> dt.date:
     """The business date of a run (pure).
 
     ``params["business_date"]`` ("YYYY-MM-DD" or a date) wins; else ``data_interval_start``;
@@ -52,7 +55,7 @@ def resolve_business_date(params: Mapping[str, Any] | None = None, dag_run_run_a
     return to_local_date(moment, tz)
 
 
-def to_local_date(moment: dt.datetime, tz: str = DEFAULT_TZ) -> dt.date:
+def to_local_date(moment: dt.datetime, tz: str = TIMEZONE) -> dt.date:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.timezone.utc)
     return moment.astimezone(ZoneInfo(tz)).date()
@@ -104,7 +107,8 @@ def warning_banner(summary: Mapping[str, Any]) -> str:
 def execute_job(job_id: str, **context: Any) -> dict[str, Any]:
     """Run ``job_id`` for this task's DAG run; return the control totals (XCom)."""
     from jobs.common import config as config_mod
-    from jobs.common.step import StepAbend, run_job
+    from jobs.common.step import StepAbend
+    from jobs.runner import run_job
 
     if not context:
         context = _current_context()

@@ -1,0 +1,73 @@
+"""The one DAG builder: a job net of ``jobs.registry`` → its Airflow DAG.
+
+Everything about the graph comes from the registry (``jobs.registry.JOBNETS`` and ``tasks``):
+the dag_id, display name, description and schedule; the entry check (``KB400-CAL 開庁日判定``);
+per step its file wait (``KB400-WAIT …``, a deferrable FileSensor on the step's inbox) and its
+task (``SN100 調定登録``: pool, trigger rule); the control totals (``KB400-END 統制合計表``); and
+the edges. A DAG file states only its prose (the module docstring, shown above a diagram
+rendered from the registry) and its tags:
+
+    dag = jobnet_dag("KB400", doc=__doc__, tags=[Tag.KOKUHO, ...])
+
+The registry imports no step code (lazy function references), so parsing stays cheap.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from airflow.sdk import DAG, BaseOperator, CronTriggerTimetable
+
+from _kokuho.defaults import file_wait_timeout, jobnet_args
+from _kokuho.steps import entry_check, file_wait, job_task
+from _kokuho.totals import totals_task
+from jobs import registry
+from jobs.common.jobspec import CHECK, STEP, TOTALS, WAIT, JobNet, TaskNode
+from jobs.common.tz import TIMEZONE
+
+
+def jobnet_dag(jobnet_id: str, *, doc: str, tags: Sequence[str]) -> DAG:
+    """The DAG of job net ``jobnet_id``, with ``doc`` (the DAG file's prose) and ``tags``."""
+    net = registry.jobnet(jobnet_id)
+    schedule = CronTriggerTimetable(net.schedule, timezone=TIMEZONE) if net.schedule else None
+    with DAG(
+        dag_id=net.dag_id,
+        dag_display_name=net.title,
+        description=net.description,
+        doc_md=doc_md(net, doc),
+        **jobnet_args(schedule),
+        tags=list(tags),
+    ) as dag:
+        made: dict[str, BaseOperator] = {}
+        for node in registry.tasks(net):
+            made[node.task_id] = task = _operator(net, node)
+            for upstream in node.upstream:
+                made[upstream] >> task
+    # The DAG belongs to the file that called this (the DAG processor and the workers parse that
+    # file), not to this module, where DAG() was called.
+    dag.fileloc = sys._getframe(1).f_code.co_filename
+    return dag
+
+
+def _operator(net: JobNet, node: TaskNode) -> BaseOperator:
+    if node.kind == STEP:
+        return job_task(registry.get(node.job_id))
+    if node.kind == WAIT:
+        spec = registry.get(node.job_id)
+        return file_wait(node.task_id, node.display_name, spec.wait_filepath,
+                         timeout=file_wait_timeout(spec.wait.timeout_env, spec.wait.timeout),
+                         soft_fail=spec.wait.soft_fail, poke_interval=spec.wait.poke_interval)
+    if node.kind == CHECK:
+        return entry_check(node.task_id, node.display_name, net.entry.rule)
+    if node.kind == TOTALS:
+        steps = [registry.get(job_id).task_id for job_id in net.steps]
+        return totals_task(node.task_id, node.display_name, steps)
+    raise ValueError(f"{net.jobnet_id}: unknown task kind {node.kind!r}")
+
+
+def doc_md(net: JobNet, doc: str) -> str:
+    """The DAG file's prose with the job net's graph (from the registry) after its first paragraph."""
+    title, _, rest = doc.strip().partition("\n\n")
+    graph = "\n".join("    " + line for line in registry.diagram(net).splitlines())
+    return f"{title}\n\n{graph}\n\n{rest}\n" if rest else f"{title}\n\n{graph}\n"
