@@ -24,7 +24,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,7 +180,7 @@ class NoticeWriter:
             raise NoticeError("eL-QR (地方税統一QRコード) は仕様未入手のため印刷できません: notices.el_qr.enabled を false にしてください")
         self.cfg = cfg
         self.path = Path(path)
-        self.tmp = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}")
+        self.tmp = paths.temp_path(self.path)
         self.documents = tuple(documents)
         self.record_barcodes = record_barcodes
         self.font = register_font(cfg)
@@ -233,9 +232,8 @@ class NoticeWriter:
             return
         try:
             self.c.save()
-            with open(self.tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(self.tmp, self.path)
+            paths.fsync_file(self.tmp)
+            paths.commit_file(self.tmp, self.path)
         finally:
             self.tmp.unlink(missing_ok=True)
 
