@@ -47,18 +47,19 @@ def test_write_atomic_replaces_and_leaves_nothing(tmp_path):
 
 
 def test_atomic_path_failure_keeps_the_old_file(tmp_path):
-    target = tmp_path / "file.dat"
+    target = tmp_path / "out" / "file.dat"
+    target.parent.mkdir()
     target.write_bytes(b"old")
     with pytest.raises(RuntimeError), paths.atomic_path(target) as tmp:
         assert tmp.parent == target.parent and tmp.name.startswith(".file.dat.tmp-")
         tmp.write_bytes(b"half")
         raise RuntimeError("crash while writing")
     assert target.read_bytes() == b"old"
-    assert [p.name for p in tmp_path.iterdir()] == ["file.dat"]
+    assert [p.name for p in target.parent.iterdir()] == ["file.dat"]
 
 
 def test_atomic_path_failed_rename_removes_the_temp(tmp_path, monkeypatch):
-    target = tmp_path / "file.dat"
+    target = tmp_path / "out" / "file.dat"
 
     def broken(src, dst):
         raise OSError("disk gone")
@@ -66,7 +67,7 @@ def test_atomic_path_failed_rename_removes_the_temp(tmp_path, monkeypatch):
     monkeypatch.setattr(paths.os, "replace", broken)
     with pytest.raises(OSError), paths.atomic_path(target) as tmp:
         tmp.write_bytes(b"new")
-    assert list(tmp_path.iterdir()) == []
+    assert list(target.parent.iterdir()) == []
 
 
 def test_stage_then_commit(tmp_path):
