@@ -7,7 +7,6 @@
   the GS1-128 コンビニ barcode, fonts embedded (``reports/fonts``, IPAexゴシック). A package: drawing
   primitives (``notices.primitives``, also used by ``reports.collection``), the barcode
   (``notices.barcodes``) and one module per document.
-- ``reports.sample_data``: frames in the engine's shape for tests, benchmarks and previews.
 
 Settings: ``config/common/notices.yaml`` and ``config/municipalities/<code>/notices.yaml``.
 """
