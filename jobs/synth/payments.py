@@ -225,10 +225,6 @@ def _busday(dates: pl.Series, n: int) -> pl.Series:
 # --- writing ------------------------------------------------------------------------------------
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    paths.write_atomic(path, data)
-
-
 def _corrupt(data: bytes, layout: fw.Layout, record_nos: Sequence[int], field: str) -> bytes:
     """Make the date ``field`` of the given records (1-based record numbers) unreadable."""
     if not record_nos:
@@ -283,7 +279,7 @@ def write_counter_file(levy: pl.DataFrame, path: str | Path, *, business_date: d
                             "trailer": pl.DataFrame([{"record_kind": "8"}])})
     bad = [i + 2 for i in np.flatnonzero(data["malformed"].to_numpy())]
     out = _corrupt(out, layout, bad, "paid_date")
-    _atomic_write(Path(path), out)
+    paths.write_atomic(Path(path), out)
     return _summary(Path(path), layout.id, data)
 
 
@@ -372,7 +368,7 @@ def write_cvs_file(levy: pl.DataFrame, path: str | Path, *, business_date: dt.da
                             "trailer": pl.DataFrame([{"record_kind": "8"}])})
     bad = [i + 2 for i in np.flatnonzero(data["malformed"].to_numpy())]
     out = _corrupt(out, layout, bad, "paid_date")
-    _atomic_write(Path(path), out)
+    paths.write_atomic(Path(path), out)
     s = _summary(Path(path), layout.id, data)
     s.update({k: int((data["data_kind"] == v).sum()) for k, v in
               (("provisional", KIND_PROVISIONAL), ("confirmed", KIND_CONFIRMED), ("cancelled", KIND_CANCEL))})
@@ -437,7 +433,7 @@ def write_debit_result_file(request_path: str | Path, result_path: str | Path, *
     frames["data"] = data.with_columns(pl.Series("result_code", result.astype(str)))
     layout = fw.load_layout("zengin_91_result")
     out = fw.write(layout, frames, line_end=req.line_end)
-    _atomic_write(Path(result_path), out)
+    paths.write_atomic(Path(result_path), out)
     failed = frames["data"].filter(pl.col("result_code") != "0")
     return {"file": str(result_path), "layout": layout.id, "records": data.height,
             "amount": int(data["amount"].sum() or 0), "failed": failed.height,
@@ -473,7 +469,7 @@ def generate(levy_paths: Sequence[str | Path], out: str | Path, *, business_date
         target = out / "pension" / f"pension_result_{ymd}.parquet"
         buf = io.BytesIO()
         frame.write_parquet(buf)
-        _atomic_write(target, buf.getvalue())
+        paths.write_atomic(target, buf.getvalue())
         done.append({"file": str(target), "layout": "pension_withholding_result", "records": frame.height,
                      "amount": int(frame["amount"].sum() or 0), "bytes": target.stat().st_size})
     if "debit" in channels:
