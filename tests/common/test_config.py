@@ -187,3 +187,17 @@ def yaml_doc(path: Path) -> dict:
     import yaml
 
     return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def test_statutory_tax_files_agree_on_the_fiscal_year_start():
+    """config/common/tax/fy*.yaml still carry ``tax.fiscal_year_start`` because
+    jobs/assessment/rates.py reads it from there (outside this layer system); until it reads
+    calendar.fiscal_year_start they must say the same."""
+    import yaml
+
+    start = config.load_common().get("calendar.fiscal_year_start")
+    files = sorted((paths.config_root() / "common" / "tax").glob("fy*.yaml"))
+    assert files
+    for p in files:
+        tax = yaml.safe_load(p.read_text(encoding="utf-8"))["tax"]
+        assert tax.get("fiscal_year_start", start) == start, p
