@@ -34,7 +34,7 @@ DEMO_INSURED ?= 20000
 DEMO_SEED ?= 20260601
 DEMO_DATE ?= 2026-06-01
 # The 当初賦課 business date: empty = the first KB300 run day after DEMO_DATE in the city's
-# 業務日程 (`kokuho rundays KB300`, config/municipalities/<code>/fy<YYYY>/calendar.yaml).
+# 業務日程 (`kokuho rundays KB300`, config/municipalities/<code>/fy<YYYY>/run_calendar.yaml).
 DEMO_ASSESS_DATE ?=
 # 収納: KB400 runs on the first business day at least DEMO_PAY_DAYS days after the first 納期限 (普通徴収),
 # with the counter and CVS files `kokuho synth-payments` makes for that day; KB410 on that 納期限's

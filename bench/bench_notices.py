@@ -1,5 +1,5 @@
 """Benchmark: the notices (reports/) — PDF pages per second per core and print-data notices per
-second, on sample frames in the assessment engine's shape (reports.sample_data).
+second, on sample frames in the assessment engine's shape (tests/reports/sample_data.py).
 
   - PDF: ``reports.notices.render_pdf`` of N households (納税通知書, 特別徴収開始通知書, 納付書 with
     GS1-128), one process; pages ÷ CPU seconds of the process = pages/s per core (reportlab is
@@ -27,10 +27,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "reports"))  # sample_data: test and benchmark data, not shipped
+
+from sample_data import sample_frames  # noqa: E402
 
 from jobs.common import config  # noqa: E402
 from reports import notices, print_data  # noqa: E402
-from reports.sample_data import sample_frames  # noqa: E402
 
 ISSUE_DATE = dt.date(2026, 6, 15)
 

@@ -36,12 +36,11 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from reportlab.lib.pagesizes import A4
-from reportlab.pdfgen.canvas import Canvas
 
 from jobs.common.config import Config
 
-from .notices import NoticeError, NoticeWriter, _triangle, _wrap, yen
+from .notices import NoticeError, NoticeWriter
+from .notices.primitives import triangle, wrap_lines, yen
 
 __all__ = [
     "DAILY_COLUMNS",
@@ -158,11 +157,7 @@ class _Writer(NoticeWriter):
         self.stats = RenderStats(path=self.path)  # the slip updates slips / barcodes / drawn_barcodes
 
     def __enter__(self) -> _Writer:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.c = Canvas(str(self.tmp), pagesize=A4, invariant=1, pageCompression=1)
-        self.c.setTitle(self.doc_title)
-        self.c.setAuthor(str(self.issuer["name"]))
-        self.c.setCreator("kokuho-batch reports.collection")
+        self.open_canvas(self.doc_title, str(self.issuer["name"]), "kokuho-batch reports.collection")
         return self
 
     def end_page(self) -> None:
@@ -174,7 +169,7 @@ class _Writer(NoticeWriter):
         self.text(105, 60, str(self.cr.get("none", "該当なし")), 12, "c")
         self.end_page()
 
-    def _notice_no(self, row: dict[str, Any]) -> str:
+    def notice_no_text(self, row: dict[str, Any]) -> str:
         """The collection's 通知書番号 (11 digits: 徴収方法区分 + 世帯番号) or notice id, as it is."""
         return str(row["notice_no"] or "")
 
@@ -246,8 +241,8 @@ class _DebitFailureWriter(_Writer):
         addressee = {"postal_code": row["postal_code"], "address": row["address"], "address_building": None,
                      "addressee_name": row["taxpayer_name"] or "", "notice_no": row["notice_number"],
                      "issue_date": _date(issue_date)}
-        self._address_block(addressee)
-        self._issuer_block(addressee)
+        self.address_block(addressee)
+        self.issuer_block(addressee)
         self.id_table(125.0, 38.0, (("年度", fy), ("通知書番号", str(row["notice_number"])), ("期別", f"第{no}期"),
                                     ("世帯番号", str(row["household_id"] or ""))))
         self.bold(105, 72, f"{fy}　{self.cr['title']}", 14, "c")
@@ -279,7 +274,7 @@ class _DebitFailureWriter(_Writer):
                 "addressee_name": row["taxpayer_name"] or "", "address": row["address"], "address_building": None,
                 "household_id": row["household_id"], "ordinary_1_no": no, "ordinary_1_due_date": _date(row["pay_by"]),
                 "ordinary_1_amount": amount, "ordinary_1_barcode": row["barcode"] or None}
-        self._slip(slip, 1, SLIP_POS)
+        self.slip(slip, 1, SLIP_POS)
         self.end_page()
         self.stats.documents += 1
 
@@ -364,8 +359,8 @@ class _RefundWriter(_Writer):
                      "issue_date": _date(row["decision_date"])}
         self.line(3, 99, 7, 99, 0.3)
         self.line(3, 198, 7, 198, 0.3)
-        self._address_block(addressee)
-        self._issuer_block(addressee)
+        self.address_block(addressee)
+        self.issuer_block(addressee)
         self.id_table(125.0, 38.0, (("通知書番号", str(row["notice_id"])), ("宛名番号", str(row["person_id"] or "")),
                                     ("決定日", self.date(row["decision_date"]))))
         self.bold(105, 72, str(self.cr["title"]), 14, "c")
@@ -549,7 +544,7 @@ class _DailyWriter(_Writer):
         size = 10 if kind == "total" else 9
         draw = self.bold if kind == "total" else self.text
         draw(x + w[0] + w[1] + w[2] - 2, base, f"{ln['count']:,}", size, "r")
-        draw(x + sum(w) - 2, base, _triangle(ln["amount"]), size, "r")
+        draw(x + sum(w) - 2, base, triangle(ln["amount"]), size, "r")
 
 
 def _daily_lines(summary: pl.DataFrame) -> list[dict[str, Any]]:
@@ -623,4 +618,4 @@ def _date(v: Any) -> dt.date | None:
 
 
 def _lines(w: NoticeWriter, s: str, size: float, width: float) -> list[str]:
-    return _wrap(s, w.font, size, width)
+    return wrap_lines(s, w.font, size, width)

@@ -15,7 +15,7 @@ address, Σ installments = 年税額, at most ``notices.max_ordinary_installment
 
 The GS1-128 data (FORMATS.md §3.1) of every ordinary installment is built vectorized here (the
 same digits as ``jobs.common.gs1.build``; tests compare them). 自由使用欄 is laid out by
-``notices.cvs.free_field``; ``parse_free_field`` reads it back for the collection side.
+``notices.cvs.free_field`` (``jobs.common.matching_keys``, where the collection side reads it back).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import numpy as np
 import polars as pl
 
 from jobs.common import fixedwidth as fw
-from jobs.common import gs1
+from jobs.common import gs1, matching_keys
 from jobs.common.config import Config
 
 LAYOUT_ID = "tax_notice_print"
@@ -59,7 +59,7 @@ NOTICE_CHANGE = "2"  # 通知区分 2 変更 (税額変更通知書)
 METHOD_ORDINARY = "1"  # 徴収方法 1 普通徴収
 METHOD_WITHHOLDING = "2"  # 2 特別徴収
 METHOD_BOTH = "3"  # 3 併用
-FREE_FIELD_ITEMS = ("tax_code", "fy", "household_id", "installment_no", "revision")
+FREE_FIELD_ITEMS = matching_keys.FREE_FIELD_ITEMS
 
 
 class NoticeError(ValueError):
@@ -264,24 +264,18 @@ def notice_frame(
 
 
 def free_field_spec(cfg: Config) -> list[tuple[str, int]]:
-    """``notices.cvs.free_field`` as (item, width) pairs; the widths add up to 21."""
-    spec = [(str(p["item"]), int(p["width"])) for p in cfg.get("notices.cvs.free_field")]
-    unknown = [i for i, _ in spec if i not in FREE_FIELD_ITEMS]
-    if unknown:
-        raise NoticeError(f"notices.cvs.free_field に不明な項目があります: {unknown} (使える項目: {', '.join(FREE_FIELD_ITEMS)})")
-    width = sum(w for _, w in spec)
-    if width != gs1.FREE_FIELD_LENGTH:
-        raise NoticeError(f"notices.cvs.free_field の桁数の合計は{gs1.FREE_FIELD_LENGTH}桁です: {width}桁")
-    return spec
+    """``notices.cvs.free_field`` as (item, width) pairs (``jobs.common.matching_keys``); a bad
+    layout is a ``NoticeError`` here."""
+    try:
+        return matching_keys.free_field_spec(cfg)
+    except matching_keys.FreeFieldError as e:
+        raise NoticeError(str(e)) from e
 
 
 def parse_free_field(cfg: Config, free_field: str) -> dict[str, str]:
     """The 自由使用欄 of a barcode (21 digits) split into its items (for 消込 on the collection side)."""
-    out, pos = {}, 0
-    for item, width in free_field_spec(cfg):
-        out[item] = free_field[pos:pos + width]
-        pos += width
-    return out
+    free_field_spec(cfg)  # a bad layout is a NoticeError
+    return matching_keys.parse_free_field(cfg, free_field)
 
 
 def barcode_series(slots: pl.DataFrame, cfg: Config, *, fy: int) -> pl.Series:

@@ -14,6 +14,9 @@ imports before any test module) only sets environment variables and imports no A
   gives a test its own. KOKUHO_HOME is the checkout (config/, layouts/).
 
 Fixtures: ``airflow_db`` (session: migrate the temp metadata DB once), ``kokuho_var``.
+
+No silent skips: with ``CI=true`` or ``KOKUHO_STRICT_SKIPS=1`` a skip whose reason matches no entry
+of ``tests/skip_allowlist.yaml`` fails the run (``tests/skip_allowlist.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import skip_allowlist
 
 ROOT = Path(__file__).resolve().parents[1]
 DAGS_FOLDER = ROOT / "dags"
@@ -79,6 +83,10 @@ def _set_up_environment() -> None:
 
 
 _set_up_environment()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    skip_allowlist.configure(config)
 
 
 @pytest.fixture(scope="session")

@@ -23,11 +23,12 @@ from pathlib import Path
 import polars as pl
 
 from jobs.common import fixedwidth as fw
+from jobs.common import matching_keys
 
 from . import installments as inst
 
 LAYOUT_ID = "levy_file"
-METHOD_CODES = {inst.ORDINARY: "1", inst.WITHHOLDING: "2"}
+METHOD_CODES = {inst.ORDINARY: matching_keys.ORDINARY_CODE, inst.WITHHOLDING: matching_keys.WITHHOLDING_CODE}
 KIND_INITIAL = "1"
 KIND_CORRECTION = "2"
 FILE_INITIAL = "1"
@@ -47,7 +48,8 @@ def layout() -> fw.Layout:
 
 
 def notice_number(method: pl.Expr, household_id: pl.Expr) -> pl.Expr:
-    return method.replace_strict(METHOD_CODES, return_dtype=pl.String) + household_id
+    """通知書番号 (``jobs.common.matching_keys``) from the 徴収方法 (ordinary / withholding)."""
+    return matching_keys.notice_number(method.replace_strict(METHOD_CODES, return_dtype=pl.String), household_id)
 
 
 def _components(rows: pl.DataFrame) -> list[pl.Expr]:

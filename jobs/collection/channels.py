@@ -118,7 +118,8 @@ def cvs(res: ReadResult, src: Source, cfg: Config) -> pl.DataFrame:
         channel.alias("channel"), *_base(res, src),
         pl.col("data_kind").replace_strict(CVS_KINDS, default="unknown").alias("kind"),
         free["fy"].cast(pl.Int32, strict=False).alias("levy_year"),
-        pl.when(free["household_id"].is_not_null()).then(pl.lit("1") + free["household_id"]).alias("notice_number"),
+        pl.when(free["household_id"].is_not_null()).then(keys.ordinary_notice_number(free["household_id"]))
+        .alias("notice_number"),
         free["installment_no"].cast(pl.Int32, strict=False).alias("installment_no"),
         pl.col("amount").cast(pl.Int64), "paid_date",
         pl.when(pl.col("data_kind") == "02").then(pl.col("transfer_date")).alias("received_date"),

@@ -3,7 +3,9 @@
 A business day is not a closed weekday (土・日), not a national holiday (国民の祝日, 振替休日,
 国民の休日: the ``jpholiday`` package), not inside a closure period (年末年始 12/29–1/3) and not a
 one-off closed date. The rules are data in ``config/common/calendar.yaml`` (a municipality may
-override them); this module only applies them.
+override them); this module only applies them. The same file holds the fiscal-year start
+(``calendar.fiscal_year_start``), the one place of that value: ``fiscal_year``,
+``fiscal_year_first_day`` and ``fiscal_year_last_day`` derive from it.
 
     cal = bizcal.calendar()                      # the default municipality's calendar
     cal.is_business_day(date(2027, 1, 4))        # True
@@ -158,6 +160,14 @@ class BusinessCalendar:
         """The fiscal year (年度) containing ``d``: April 2026 – March 2027 → 2026."""
         d = _as_date(d)
         return d.year if (d.month, d.day) >= self.fiscal_year_start else d.year - 1
+
+    def fiscal_year_first_day(self, fy: int) -> dt.date:
+        """The first day of fiscal year ``fy`` (also its 賦課期日): 2026 → 2026-04-01."""
+        return dt.date(int(fy), *self.fiscal_year_start)
+
+    def fiscal_year_last_day(self, fy: int) -> dt.date:
+        """The last day of fiscal year ``fy``: 2026 → 2027-03-31."""
+        return self.fiscal_year_first_day(int(fy) + 1) - dt.timedelta(days=1)
 
 
 _CACHE: dict[int, tuple[config_mod.Config, BusinessCalendar]] = {}

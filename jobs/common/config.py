@@ -6,6 +6,11 @@ Three layers, each a folder of YAML files, merged in this order (later wins)::
     config/municipalities/<code>/*.yaml                one municipality (municipality.yaml, ...)
     config/municipalities/<code>/fy<YYYY>/*.yaml       one fiscal year of it (rates, schedule)
 
+File names say what a file holds, the same in every layer: ``calendar.yaml`` is the business-day
+calendar (開庁日, and the fiscal-year start ``calendar.fiscal_year_start``, its one place),
+``run_calendar.yaml`` the 業務日程 of the job nets (``reassessment.*`` in common,
+``initial_assessment.run_date`` per fiscal year).
+
 Every file is a mapping whose top-level keys are sections (``calendar:``, ``municipality:``,
 ``cvs:`` ...). Mappings merge key by key; any other value (list, scalar) in a later layer
 replaces the earlier one. Two files of the same layer may not define the same top-level key.

@@ -108,9 +108,9 @@ class StagedGeneration:
         if final.exists():
             aside = base / f".old-{self.generation}-{secrets.token_hex(4)}"
             _rename(final, aside)
-            _fsync_dir(base)
+            paths.fsync_dir(base)
         _rename(self.tmp_dir, final)
-        _fsync_dir(base)
+        paths.fsync_dir(base)
         if aside is not None:
             shutil.rmtree(aside)
         self.state = "committed"
@@ -135,7 +135,7 @@ def stage(
         doc = _totals_doc(dataset, generation, frame, totals)
         _write_parquet(frame, tmp / PART)
         _write_text(tmp / TOTALS, json.dumps(doc, ensure_ascii=False, sort_keys=True, indent=2, default=str) + "\n")
-        _fsync_dir(tmp)
+        paths.fsync_dir(tmp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -169,7 +169,7 @@ def recover(dataset: str) -> list[str]:
             shutil.rmtree(tmp, ignore_errors=True)
             done.append(f"削除 {tmp.name}")
     if done:
-        _fsync_dir(base)
+        paths.fsync_dir(base)
     return done
 
 
@@ -255,34 +255,16 @@ def _totals_doc(dataset: str, generation: str, frame: pl.DataFrame, extra: Mappi
 
 def _write_parquet(frame: pl.DataFrame, path: Path) -> None:
     frame.write_parquet(path, **PARQUET_OPTIONS)
-    _fsync_file(path)
+    paths.fsync_file(path)
 
 
 def _write_text(path: Path, text: str) -> None:
-    with open(path, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
+    path.write_bytes(text.encode("utf-8"))
+    paths.fsync_file(path)
 
 
 def _rename(src: Path, dst: Path) -> None:
     os.rename(src, dst)
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _aside_generation(name: str) -> str:

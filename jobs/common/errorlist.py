@@ -8,13 +8,11 @@ UTF-8 with BOM and CRLF (opens in Excel), Japanese column names::
 
 Inside the code an error list is a Polars frame with the English columns of ``SCHEMA``; ``raw``
 holds the record bytes as the codec returned them (secret fields already masked). Written
-atomically (temp file + ``os.replace``) and, like datasets, only when the step commits.
+atomically (``paths.stage_bytes`` + ``paths.commit_file``) and, like datasets, only when the step commits.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,8 +106,7 @@ class StagedErrorList:
     def commit(self) -> Path:
         if self.state != "staged":
             raise RuntimeError(f"error list {self.job_id}/{self.generation} is {self.state}")
-        os.replace(self.tmp_path, self.final_path)
-        _fsync_dir(self.final_path.parent)
+        paths.commit_file(self.tmp_path, self.final_path)
         self.state = "committed"
         return self.final_path
 
@@ -120,13 +117,7 @@ class StagedErrorList:
 
 
 def stage(job_id: str, generation: str, frame: pl.DataFrame) -> StagedErrorList:
-    folder = paths.ensure_dir(paths.errors(job_id))
-    tmp = folder / f".tmp-{generation}-{os.getpid()}-{secrets.token_hex(4)}.csv"
-    data = to_csv_bytes(frame)
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+    tmp = paths.stage_bytes(path(job_id, generation), to_csv_bytes(frame))
     return StagedErrorList(job_id, generation, tmp, frame.height)
 
 
@@ -154,11 +145,3 @@ def read(csv_path: Path) -> pl.DataFrame:
     if data.startswith(BOM.encode("utf-8")):
         data = data[len(BOM.encode("utf-8")):]
     return pl.read_csv(data, infer_schema=False)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

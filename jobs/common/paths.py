@@ -13,11 +13,18 @@ the versioned data (``config/``, ``layouts/``) and the runtime folder ``var/`` (
 
 ``$KOKUHO_VAR`` moves ``var/`` elsewhere (tests, or a bigger disk) without moving config/.
 Every function reads the environment when called, so a test can point them at a temp dir.
+
+Writing a file atomically is done here and nowhere else: ``write_atomic`` (bytes),
+``atomic_path`` (a temporary path to write to, renamed into place on success) and, for the
+files a step stages until it commits, ``stage_bytes`` + ``commit_file``.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 CHECKOUT = Path(__file__).resolve().parents[2]
@@ -77,20 +84,83 @@ def ensure_dir(path: Path, mode: int = 0o777) -> Path:
     return path
 
 
-def write_atomic(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` under a temporary name (fsync'ed), then rename it into place:
-    a reader sees the old file or the whole new one, never a part."""
+def temp_path(path: Path) -> Path:
+    """A temporary sibling of ``path``: the same folder (so the final rename is atomic), hidden
+    (folder listings and the inbox sensors skip dot files) and unique to this process."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+
+
+def fsync_file(path: Path) -> None:
+    """Flush the file's content to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(path: Path) -> None:
+    """Flush the folder's entries (a rename inside it) to disk."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def stage_bytes(path: Path, data: bytes) -> Path:
+    """Write ``data`` (fsync'ed) to a ``temp_path`` of ``path`` and return that temporary file;
+    ``commit_file`` puts it in place when the step commits, or the caller unlinks it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    tmp = temp_path(path)
     try:
         with open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def commit_file(tmp: Path, path: Path) -> Path:
+    """Rename the finished (fsync'ed) ``tmp`` onto ``path`` and flush the folder: a reader sees
+    the old file or the whole new one, never a part."""
+    os.replace(tmp, path)
+    fsync_dir(Path(path).parent)
+    return Path(path)
+
+
+@contextmanager
+def atomic_path(path: Path, *, mode: int | None = None) -> Iterator[Path]:
+    """Yield a temporary path next to ``path`` to write the file to; on a clean exit it is
+    fsync'ed (``mode``: chmod'ed first) and renamed onto ``path``; on an exception, or if the
+    rename fails, it is removed and ``path`` is untouched.
+
+        with paths.atomic_path(target) as tmp:
+            shutil.copyfile(src, tmp)
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path(path)
+    try:
+        yield tmp
+        if mode is not None:
+            os.chmod(tmp, mode)
+        fsync_file(tmp)
+        commit_file(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_atomic(path: Path, data: bytes, *, mode: int | None = None) -> Path:
+    """Write ``data`` to ``path`` atomically (``atomic_path``)."""
+    path = Path(path)
+    with atomic_path(path, mode=mode) as tmp:
+        tmp.write_bytes(data)
     return path
 
 

@@ -5,7 +5,7 @@ in the DAG), and their first task (``KB300-CAL`` / ``KB310-CAL``) asks this modu
 business date is one of their run days. The days are data in config/, never in code:
 
 - ``initial_assessment`` (KB300 当初賦課): one date per fiscal year,
-  ``initial_assessment.run_date`` in ``config/municipalities/<code>/fy<YYYY>/calendar.yaml``. A
+  ``initial_assessment.run_date`` in ``config/municipalities/<code>/fy<YYYY>/run_calendar.yaml``. A
   date on a closed day runs on the next business day.
 - ``reassessment`` (KB310 異動賦課): the days of the month in ``reassessment.run_days``
   (``config/common/run_calendar.yaml``, a municipality may override), each moved to the next

@@ -18,7 +18,6 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,26 +97,12 @@ def archive(source: str, f: InputFile, *, job_id: str, generation: str, private:
     target = folder / f.archive_name
     if f.origin != "archive":
         if not target.exists():
-            tmp = folder / f".tmp-{os.getpid()}-{f.archive_name}"
-            shutil.copyfile(f.path, tmp)
-            if private:
-                os.chmod(tmp, 0o600)
-            _fsync(tmp)
-            os.replace(tmp, target)
+            with paths.atomic_path(target, mode=0o600 if private else None) as tmp:
+                shutil.copyfile(f.path, tmp)
         if f.origin == "inbox":
             f.path.unlink(missing_ok=True)
     sidecar = folder / f"{f.archive_name}.json"
     if not sidecar.exists():
         doc = {"job_id": job_id, "generation": generation, **f.to_dict()}
-        tmp = folder / f".tmp-{os.getpid()}-{f.archive_name}.json"
-        tmp.write_text(json.dumps(doc, ensure_ascii=False, sort_keys=True, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, sidecar)
+        paths.write_atomic(sidecar, (json.dumps(doc, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode("utf-8"))
     return target
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

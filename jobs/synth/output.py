@@ -30,6 +30,7 @@ from pathlib import Path
 import polars as pl
 
 from jobs.common import fixedwidth as fw
+from jobs.common import paths
 
 from .config import SynthConfig
 
@@ -216,7 +217,7 @@ class CityWriter:
         for spec in self.specs.values():
             dest = self.out / spec.relpath
             dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(self.stage / spec.relpath, dest)
+            paths.commit_file(self.stage / spec.relpath, dest)
         return write_manifest(self.out, manifest)
 
     def _write_z21(self) -> None:
@@ -244,8 +245,5 @@ class CityWriter:
 
 
 def write_manifest(out: Path, manifest: dict) -> Path:
-    path = Path(out) / MANIFEST_NAME
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    text = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=False, default=str) + "\n"
+    return paths.write_atomic(Path(out) / MANIFEST_NAME, text.encode("utf-8"))

@@ -38,7 +38,7 @@ import numpy as np
 import polars as pl
 
 from jobs.common import fixedwidth as fw
-from jobs.common import gs1, paths
+from jobs.common import gs1, matching_keys, paths
 
 from .config import SynthConfig, load_config
 
@@ -83,11 +83,11 @@ def debit_keys(request_path: str | Path) -> pl.DataFrame:
     """The installments of a Zengin 91 request file (顧客番号 = 賦課年度 4 + 通知書番号 11 + 期別 2 +
     依頼回数 3, jobs/collection/README.md): they are paid by 口座振替, not at a counter or a store."""
     res = fw.read(fw.load_layout("zengin_91_request"), Path(request_path))
-    c = res.frames["data"]["customer_number"]
-    return pl.DataFrame({
-        "levy_year": c.str.slice(0, 4), "notice_number": c.str.slice(4, 11),
-        "installment_no": c.str.slice(15, 2).cast(pl.Int64),
-    }).unique(maintain_order=True)
+    k = matching_keys.customer_number_parts(pl.col("customer_number"))
+    return res.frames["data"].select(
+        k["levy_year"].alias("levy_year"), k["notice_number"].alias("notice_number"),
+        k["installment_no"].cast(pl.Int64).alias("installment_no"),
+    ).unique(maintain_order=True)
 
 
 def _payments_cfg(cfg: SynthConfig | None) -> dict[str, Any]:
@@ -225,10 +225,6 @@ def _busday(dates: pl.Series, n: int) -> pl.Series:
 # --- writing ------------------------------------------------------------------------------------
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    paths.write_atomic(path, data)
-
-
 def _corrupt(data: bytes, layout: fw.Layout, record_nos: Sequence[int], field: str) -> bytes:
     """Make the date ``field`` of the given records (1-based record numbers) unreadable."""
     if not record_nos:
@@ -265,7 +261,7 @@ def write_counter_file(levy: pl.DataFrame, path: str | Path, *, business_date: d
         pl.lit("2").alias("record_kind"),
         pl.lit(str(muni)).alias("municipality_code"),
         "levy_year", "target_year",
-        (pl.lit("1") + pl.col("pay_household_id")).alias("notice_number"),
+        matching_keys.ordinary_notice_number(pl.col("pay_household_id")).alias("notice_number"),
         pl.col("installment_no").cast(pl.Int64),
         pl.col("paid_amount").alias("amount"),
         pl.lit(0, pl.Int64).alias("late_fee"),   # 延滞金 is the collection side's computation [I]
@@ -283,7 +279,7 @@ def write_counter_file(levy: pl.DataFrame, path: str | Path, *, business_date: d
                             "trailer": pl.DataFrame([{"record_kind": "8"}])})
     bad = [i + 2 for i in np.flatnonzero(data["malformed"].to_numpy())]
     out = _corrupt(out, layout, bad, "paid_date")
-    _atomic_write(Path(path), out)
+    paths.write_atomic(Path(path), out)
     return _summary(Path(path), layout.id, data)
 
 
@@ -297,16 +293,14 @@ def _with_duplicates(data: pl.DataFrame) -> pl.DataFrame:
 
 def _barcodes(rows: pl.DataFrame, mcfg) -> pl.Series:
     """The 44 digits per row with jobs.common.gs1.build; 自由使用欄 by notices.cvs.free_field."""
-    from reports.print_data import free_field_spec
-
     company = str(mcfg.get("cvs.company_code"))
     tax_code = str(mcfg.get("notices.cvs.tax_code"))
-    spec = free_field_spec(mcfg)
+    spec = matching_keys.free_field_spec(mcfg)
     out = []
     for r in rows.iter_rows(named=True):
         items = {"tax_code": tax_code, "fy": int(r["levy_year"]), "household_id": int(r["pay_household_id"]),
                  "installment_no": int(r["installment_no"]), "revision": int(r["revision"])}
-        free = "".join(items[i] if i == "tax_code" else f"{items[i]:0{w}d}" for i, w in spec)
+        free = matching_keys.format_free_field(spec, items)
         out.append(gs1.build(gs1.CvsBarcode(company_code=company, free_field=free, due_date=r["deadline"],
                                             amount=int(r["paid_amount"])), max_amount=gs1.FIELD_MAX_AMOUNT))
     return pl.Series("barcode", out, dtype=pl.String)
@@ -374,7 +368,7 @@ def write_cvs_file(levy: pl.DataFrame, path: str | Path, *, business_date: dt.da
                             "trailer": pl.DataFrame([{"record_kind": "8"}])})
     bad = [i + 2 for i in np.flatnonzero(data["malformed"].to_numpy())]
     out = _corrupt(out, layout, bad, "paid_date")
-    _atomic_write(Path(path), out)
+    paths.write_atomic(Path(path), out)
     s = _summary(Path(path), layout.id, data)
     s.update({k: int((data["data_kind"] == v).sum()) for k, v in
               (("provisional", KIND_PROVISIONAL), ("confirmed", KIND_CONFIRMED), ("cancelled", KIND_CANCEL))})
@@ -439,7 +433,7 @@ def write_debit_result_file(request_path: str | Path, result_path: str | Path, *
     frames["data"] = data.with_columns(pl.Series("result_code", result.astype(str)))
     layout = fw.load_layout("zengin_91_result")
     out = fw.write(layout, frames, line_end=req.line_end)
-    _atomic_write(Path(result_path), out)
+    paths.write_atomic(Path(result_path), out)
     failed = frames["data"].filter(pl.col("result_code") != "0")
     return {"file": str(result_path), "layout": layout.id, "records": data.height,
             "amount": int(data["amount"].sum() or 0), "failed": failed.height,
@@ -475,7 +469,7 @@ def generate(levy_paths: Sequence[str | Path], out: str | Path, *, business_date
         target = out / "pension" / f"pension_result_{ymd}.parquet"
         buf = io.BytesIO()
         frame.write_parquet(buf)
-        _atomic_write(target, buf.getvalue())
+        paths.write_atomic(target, buf.getvalue())
         done.append({"file": str(target), "layout": "pension_withholding_result", "records": frame.height,
                      "amount": int(frame["amount"].sum() or 0), "bytes": target.stat().st_size})
     if "debit" in channels:

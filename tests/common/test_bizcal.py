@@ -65,6 +65,10 @@ def test_fiscal_year_starts_in_april():
     assert CAL.fiscal_year(D("2026-04-01")) == 2026
     assert CAL.fiscal_year(D("2027-03-31")) == 2026
     assert CAL.fiscal_year(D("2027-05-31")) == 2027
+    assert CAL.fiscal_year_first_day(2026) == D("2026-04-01")
+    assert CAL.fiscal_year_last_day(2026) == D("2027-03-31")
+    assert CAL.fiscal_year(CAL.fiscal_year_first_day(2027)) == 2027
+    assert CAL.fiscal_year(CAL.fiscal_year_last_day(2027)) == 2027
 
 
 def test_module_functions_use_the_default_calendar():

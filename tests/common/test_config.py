@@ -118,7 +118,86 @@ def test_saitama_profile_is_the_default():
     assert cfg.get("municipality.name") == "さいたま市"
     assert len(cfg.get("direct_debit.consignor_code")) == 10
     assert cfg.get("cvs.barcode.max_amount") == 300_000
-    assert cfg.get("fiscal_year.assessment_date") == dt.date(2026, 4, 1)
+    assert cfg.get("calendar.fiscal_year_start") == "04-01"
+    assert cfg.get("fiscal_year.accounts_closing") == dt.date(2027, 5, 31)
     assert [p["from"] for p in cfg.get("calendar.closure_periods")] == ["12-29"]
     assert "111007" in config.municipality_codes()
     assert (paths.config_root() / "common" / "eras.yaml") in cfg.sources
+
+
+# --- one name per thing, one place per value ---------------------------------------------------
+
+# Keys that must be set in exactly one file of config/ (no layer overrides them): each value has
+# one home, and everything that needs it reads it from there.
+UNIQUE_KEYS = {
+    "calendar.fiscal_year_start": "config/common/calendar.yaml",
+    "reassessment.run_days": "config/common/run_calendar.yaml",
+    "reassessment.after_initial_assessment": "config/common/run_calendar.yaml",
+}
+# Other names once used for a value that now has one home: they must not come back.
+RETIRED_KEYS = ("fiscal_year.starts", "fiscal_year.ends", "fiscal_year.assessment_date",
+                "calendar.fiscal_year_end")
+# The statutory tax files (config/common/tax/fy*.yaml) are read by jobs/assessment/rates.py
+# (``statutory``) on their own, not as a config layer; their ``tax.fiscal_year_start`` goes once
+# rates.py reads calendar.fiscal_year_start.
+LAYER_FILES = "*.yaml", "municipalities/*/*.yaml", "municipalities/*/fy*/*.yaml"
+
+
+def _dotted_keys(node, prefix=""):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            key = f"{prefix}.{k}" if prefix else str(k)
+            yield key
+            yield from _dotted_keys(v, key)
+
+
+def _where_defined() -> dict[str, list[str]]:
+    import yaml
+
+    root = paths.config_root()
+    files = sorted({p for pat in LAYER_FILES for p in root.glob(pat)} | set((root / "common").glob("*.yaml")))
+    out: dict[str, list[str]] = {}
+    for p in files:
+        for key in _dotted_keys(yaml.safe_load(p.read_text(encoding="utf-8")) or {}):
+            out.setdefault(key, []).append(str(p.relative_to(root.parent)))
+    return out
+
+
+def test_unique_config_keys_are_defined_once():
+    where = _where_defined()
+    for key, home in UNIQUE_KEYS.items():
+        assert where.get(key) == [home], f"{key}: {where.get(key)}"
+    assert {k: where[k] for k in RETIRED_KEYS if k in where} == {}
+
+
+def test_one_file_name_per_thing():
+    """calendar.yaml is the business-day calendar (only ``calendar:``) wherever it is;
+    run_calendar.yaml is the 業務日程 of the job nets (only run-day sections)."""
+    root = paths.config_root()
+    for p in root.rglob("calendar.yaml"):
+        assert set(yaml_doc(p)) <= {"calendar"}, p
+        assert not p.parent.name.startswith("fy"), f"{p}: a fiscal year's run days go in run_calendar.yaml"
+    run_files = list(root.rglob("run_calendar.yaml"))
+    assert run_files
+    for p in run_files:
+        assert set(yaml_doc(p)) <= {"initial_assessment", "reassessment"}, p
+
+
+def yaml_doc(path: Path) -> dict:
+    import yaml
+
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def test_statutory_tax_files_agree_on_the_fiscal_year_start():
+    """config/common/tax/fy*.yaml still carry ``tax.fiscal_year_start`` because
+    jobs/assessment/rates.py reads it from there (outside this layer system); until it reads
+    calendar.fiscal_year_start they must say the same."""
+    import yaml
+
+    start = config.load_common().get("calendar.fiscal_year_start")
+    files = sorted((paths.config_root() / "common" / "tax").glob("fy*.yaml"))
+    assert files
+    for p in files:
+        tax = yaml.safe_load(p.read_text(encoding="utf-8"))["tax"]
+        assert tax.get("fiscal_year_start", start) == start, p

@@ -21,8 +21,7 @@ FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "zengin_91_result" 
 
 
 def test_bank_result_file_drop(kokuho_var: Path):
-    if not FIXTURE.is_file():
-        pytest.skip(f"fixture missing: {FIXTURE}")
+    assert FIXTURE.is_file(), f"fixture missing: {FIXTURE}"  # committed (fixtures/build_golden.py)
     from jobs import registry
 
     inbox = kokuho_var / "inbox" / registry.JOBS["SN110"].inbox

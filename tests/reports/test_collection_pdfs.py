@@ -122,7 +122,7 @@ def test_debit_failure_pages_and_text(debit_pdf):
 
 
 def test_debit_failure_slip_barcode_decodes_with_zxing(debit_pdf):
-    zxingcpp = pytest.importorskip("zxingcpp")
+    import zxingcpp  # a test dependency (pyproject [test]): missing fails, not skips
     path, stats = debit_pdf
     rows = debit_rows()
     expected = {r["household_id"]: r["barcode"] for r in rows.iter_rows(named=True) if r["barcode"]}

@@ -7,15 +7,12 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
-import pytest
 
+from jobs.assessment import engine, installments
+from jobs.assessment import rates as rates_mod
 from jobs.common import config
 from jobs.common import fixedwidth as fw
 from reports import notices, print_data
-
-engine = pytest.importorskip("jobs.assessment.engine")
-installments = pytest.importorskip("jobs.assessment.installments")
-rates_mod = pytest.importorskip("jobs.assessment.rates")
 
 
 def _members() -> pl.DataFrame:

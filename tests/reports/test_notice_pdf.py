@@ -217,7 +217,7 @@ def test_human_readable_line_under_each_barcode(rendered):
 
 
 def test_barcode_image_decodes_with_zxing(rendered):
-    zxingcpp = pytest.importorskip("zxingcpp")
+    import zxingcpp  # a test dependency (pyproject [test]): missing fails, not skips
     path, stats = rendered["initial"]
     page = stats.drawn_barcodes[0][0]
     doc = pdfium.PdfDocument(str(path))
@@ -248,5 +248,5 @@ def test_wareki(cfg):
 def test_wrap_keeps_every_character():
     font = notices.register_font(config.load("111007", 2026))
     text = "この処分に不服がある場合は、この通知を受け取った日の翌日から起算して3か月以内に審査請求をすることができます。" * 3
-    lines = notices._wrap(text, font, 7, 60)
+    lines = notices.wrap_lines(text, font, 7, 60)
     assert "".join(lines) == text and len(lines) > 3

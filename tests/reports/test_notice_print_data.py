@@ -12,12 +12,12 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sample_data import sample_frames
 
 from jobs.common import config, gs1
 from jobs.common import fixedwidth as fw
 from reports import print_data
 from reports.print_data import NoticeError
-from reports.sample_data import sample_frames
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures" / "tax_notice_print"

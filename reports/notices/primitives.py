@@ -1,0 +1,275 @@
+"""Drawing primitives of the report PDFs (reportlab), shared by the notices and the collection
+reports: the embedded TrueType font, 和暦 and number formatting, and ``PdfWriter`` — one PDF
+written atomically (``jobs.common.paths``) with text, boxes, tables and form XObjects placed in
+millimetres from the top-left corner of an A4 page.
+
+Output is deterministic (reportlab invariant mode). Content streams are Flate-compressed without
+the ASCII85 wrapper (smaller files, faster).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from reportlab import rl_config
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+from jobs.common import paths
+from jobs.common.config import Config
+
+from ..print_data import NoticeError
+
+# Content streams are Flate-compressed without the ASCII85 wrapper (smaller files, faster).
+rl_config.useA85 = 0
+
+PAGE_W, PAGE_H = A4
+
+__all__ = ["PAGE_H", "PAGE_W", "Canvas", "PdfWriter", "Wareki", "char_width", "font_path", "postal",
+           "register_font", "signed", "triangle", "wrap_lines", "yen"]
+
+
+def register_font(cfg: Config) -> str:
+    """Register the configured TrueType font with reportlab (once per process); its name."""
+    return _register_font(str(font_path(cfg)))
+
+
+def font_path(cfg: Config) -> Path:
+    p = Path(str(cfg.get("notices.fonts.gothic")))
+    p = p if p.is_absolute() else paths.home() / p
+    if not p.is_file():
+        raise NoticeError(f"フォントファイルがありません: {p} (設定 notices.fonts.gothic)")
+    return p
+
+
+@functools.lru_cache(maxsize=4)
+def _register_font(path: str) -> str:
+    font = TTFont(f"KokuhoGothic{len(pdfmetrics.getRegisteredFontNames())}", path)
+    pdfmetrics.registerFont(font)
+    return font.fontName
+
+
+
+# --- formatting ---------------------------------------------------------------------------------
+
+
+class Wareki:
+    """和暦 dates from the configured eras (config/common/eras.yaml)."""
+
+    def __init__(self, eras: Iterable[dict[str, Any]]):
+        rows = []
+        for e in eras:
+            start = e["start"] if isinstance(e["start"], dt.date) else dt.date.fromisoformat(str(e["start"]))
+            rows.append((start, str(e["name"])))
+        self.eras = sorted(rows, reverse=True)
+        self.date = functools.lru_cache(maxsize=4096)(self._date)
+
+    def era(self, d: dt.date) -> tuple[str, str]:
+        for start, name in self.eras:
+            if d >= start:
+                n = d.year - start.year + 1
+                return name, "元" if n == 1 else str(n)
+        raise NoticeError(f"元号の設定より前の日付です: {d.isoformat()}")
+
+    def _date(self, d: dt.date | None) -> str:
+        if d is None:
+            return ""
+        name, year = self.era(d)
+        return f"{name}{year}年{d.month}月{d.day}日"
+
+    def fiscal_year(self, fy: int, fiscal_year_start: str) -> str:
+        month, day = (int(x) for x in fiscal_year_start.split("-"))
+        name, year = self.era(dt.date(fy, month, day))
+        return f"{name}{year}年度"
+
+
+def yen(v: int | None) -> str:
+    return "" if v is None else f"{v:,}"
+
+
+def postal(code: str | None) -> str:
+    return "" if not code else f"〒{code[:3]}-{code[3:]}"
+
+
+
+def triangle(v: int) -> str:
+    """Negative amounts with △ (the Japanese minus of ledgers)."""
+    return f"△{-v:,}" if v < 0 else f"{v:,}"
+
+
+def signed(v: int) -> str:
+    return f"+{v:,}" if v > 0 else (f"△{-v:,}" if v < 0 else "0")
+
+
+def wrap_lines(s: str, font: str, size: float, width_mm: float) -> list[str]:
+    if not s:
+        return []
+    limit = width_mm * mm
+    lines, cur, w = [], [], 0.0
+    for ch in s:
+        if ch == "\n":
+            lines.append("".join(cur))
+            cur, w = [], 0.0
+            continue
+        cw = char_width(font, size, ch)
+        if cur and w + cw > limit:
+            lines.append("".join(cur))
+            cur, w = [], 0.0
+        cur.append(ch)
+        w += cw
+    if cur:
+        lines.append("".join(cur))
+    return lines
+
+
+@functools.lru_cache(maxsize=65536)
+def char_width(font: str, size: float, ch: str) -> float:
+    return pdfmetrics.stringWidth(ch, font, size)
+
+
+
+# --- the writer base ---------------------------------------------------------------------------
+
+
+class PdfWriter:
+    """One A4 PDF written atomically: the subclass opens ``self.c`` (a ``Canvas`` on ``self.tmp``)
+    in ``__enter__``; on a clean exit the file is saved, fsync'ed and renamed onto ``self.path``,
+    on an exception it is removed. Sets ``font``/``ttf`` from the configured font."""
+
+    def __init__(self, cfg: Config, path: str | Path):
+        self.path = Path(path)
+        self.tmp = paths.temp_path(self.path)
+        self.font = register_font(cfg)
+        self.ttf = pdfmetrics.getFont(self.font)
+        self._ops: dict[tuple[str, float], str] = {}
+        self.c: Canvas | None = None
+        self._forms: set[str] = set()
+
+    def open_canvas(self, title: str, author: str, creator: str) -> Canvas:
+        """The canvas on the temporary file (invariant: the same input gives the same bytes)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.c = Canvas(str(self.tmp), pagesize=A4, invariant=1, pageCompression=1)
+        self.c.setTitle(title)
+        self.c.setAuthor(author)
+        self.c.setCreator(creator)
+        return self.c
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.tmp.unlink(missing_ok=True)
+            return
+        try:
+            self.c.save()
+            paths.fsync_file(self.tmp)
+            paths.commit_file(self.tmp, self.path)
+        finally:
+            self.tmp.unlink(missing_ok=True)
+
+    # --- drawing primitives (millimetres from the top-left corner) -----------------------------
+
+    def text(self, x: float, y: float, s: str, size: float = 9, align: str = "l") -> None:
+        """Draw ``s`` with its baseline at (x, y) mm; align l(eft), r(ight) or c(entre).
+
+        The text operators are written directly (``Canvas.addLiteral``) with the font's subset
+        encoding (``TTFont.splitString``, what ``drawString`` does), cached per string: a page
+        has dozens of strings and ``drawString`` costs ~80 µs each."""
+        if not s:
+            return
+        px = x * mm
+        if align != "l":
+            w = pdfmetrics.stringWidth(s, self.font, size)
+            px -= w if align == "r" else w / 2
+        key = (s, size)
+        ops = self._ops.get(key)
+        if ops is None:
+            doc = self.c._doc
+            parts, current = [], None
+            for subset, chunk in self.ttf.splitString(s, doc):
+                if subset != current:
+                    parts.append(f"{self.ttf.getSubsetInternalName(subset, doc)} {size:g} Tf")
+                    current = subset
+                parts.append(f"({self.c._escape(chunk)}) Tj")
+            ops = " ".join(parts)
+            if len(self._ops) > 200_000:
+                self._ops.clear()
+            self._ops[key] = ops
+        self.c.addLiteral(f"BT {px:.2f} {PAGE_H - y * mm:.2f} Td {ops} ET")
+
+    def fit(self, x: float, y: float, s: str, width: float, size: float, align: str = "l", min_size: float = 5) -> None:
+        """Draw ``s`` in at most ``width`` mm, shrinking the font down to ``min_size``."""
+        w = pdfmetrics.stringWidth(s, self.font, size) / mm
+        if w > width:
+            size = max(min_size, size * width / w)
+        self.text(x, y, s, size, align)
+
+    def bold(self, x: float, y: float, s: str, size: float, align: str = "l") -> None:
+        """Emphasised text (fill + thin stroke: the font has no bold face)."""
+        c = self.c
+        w = pdfmetrics.stringWidth(s, self.font, size)
+        px = x * mm - (w if align == "r" else w / 2 if align == "c" else 0)
+        t = c.beginText(px, PAGE_H - y * mm)
+        t.setFont(self.font, size)
+        t.setTextRenderMode(2)
+        c.setLineWidth(size * 0.03)
+        t.textOut(s)
+        t.setTextRenderMode(0)
+        c.drawText(t)
+        c.setLineWidth(0.5)
+
+    def wrap(self, x: float, y: float, s: str, width: float, size: float, leading: float) -> float:
+        """Draw ``s`` wrapped at ``width`` mm (character by character: Japanese has no spaces);
+        returns the y below the last line."""
+        for line in wrap_lines(s, self.font, size, width):
+            self.text(x, y, line, size)
+            y += leading
+        return y
+
+    def line(self, x1: float, y1: float, x2: float, y2: float, width: float = 0.5, dash: tuple | None = None) -> None:
+        c = self.c
+        c.setLineWidth(width)
+        if dash:
+            c.setDash(*dash)
+        c.line(x1 * mm, PAGE_H - y1 * mm, x2 * mm, PAGE_H - y2 * mm)
+        if dash:
+            c.setDash()
+
+    def box(self, x: float, y: float, w: float, h: float, width: float = 0.5, fill: float | None = None) -> None:
+        c = self.c
+        c.setLineWidth(width)
+        if fill is not None:
+            c.setFillGray(fill)
+        c.rect(x * mm, PAGE_H - (y + h) * mm, w * mm, h * mm, stroke=1, fill=1 if fill is not None else 0)
+        if fill is not None:
+            c.setFillGray(0)
+
+    def grid(self, x: float, y: float, widths: Sequence[float], heights: Sequence[float], width: float = 0.4,
+             head_fill: float | None = 0.92) -> None:
+        """A table's frame: outer box, row and column rules; the first row shaded."""
+        total_w, total_h = sum(widths), sum(heights)
+        if head_fill is not None:
+            self.box(x, y, total_w, heights[0], width=0, fill=head_fill)
+        self.box(x, y, total_w, total_h, width=width * 1.5)
+        yy = y
+        for h in heights[:-1]:
+            yy += h
+            self.line(x, yy, x + total_w, yy, width)
+        xx = x
+        for w in widths[:-1]:
+            xx += w
+            self.line(xx, y, xx, y + total_h, width)
+
+    def form(self, name: str, draw: Callable[[], None]) -> None:
+        """Draw the static part ``name`` (a form XObject made on first use) on the current page."""
+        if name not in self._forms:
+            self.c.beginForm(name)
+            draw()
+            self.c.endForm()
+            self._forms.add(name)
+        self.c.doForm(name)
