@@ -52,6 +52,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from jobs.common import matching_keys as mk  # noqa: E402  (the 通知書番号 the jobs use)
+
 MUNICIPALITY = "111007"
 LEVY_YEAR = 2026
 PER_HOUSEHOLD = 4  # 期別 1..4
@@ -118,7 +120,7 @@ def levy_frame(n_inst: int):
                          "chi": chi}).select(
         pl.lit(_sha("levy")).alias("source_sha256"), pl.int_range(1, n + 1, dtype=pl.Int64).alias("record_no"),
         pl.lit(MUNICIPALITY).alias("municipality_code"), pl.lit(LEVY_YEAR, dtype=pl.Int32).alias("levy_year"),
-        pl.lit(LEVY_YEAR, dtype=pl.Int32).alias("target_year"), ("1" + pl.col("hid")).alias("notice_number"),
+        pl.lit(LEVY_YEAR, dtype=pl.Int32).alias("target_year"), mk.ordinary_notice_number(pl.col("hid")).alias("notice_number"),
         pl.col("ino").alias("installment_no"), pl.lit("1").alias("collection_method"),
         pl.lit("1").alias("levy_kind"), pl.lit(0, dtype=pl.Int32).alias("correction_seq"),
         pl.lit(dt.date(2026, 7, 1)).alias("levy_date"), due.alias("due_date"),
@@ -183,7 +185,7 @@ def payment_frame(n_inst: int, n_pay: int):
         pl.int_range(1, n_pay + 1, dtype=pl.Int64).alias("record_no"),
         (pl.int_range(0, n_pay, dtype=pl.Int64) * 122 + 122).alias("byte_offset"),
         pl.lit(None, dtype=pl.Binary).alias("raw"), pl.lit("confirmed").alias("kind"),
-        pl.lit(LEVY_YEAR, dtype=pl.Int32).alias("levy_year"), ("1" + pl.col("hid")).alias("notice_number"),
+        pl.lit(LEVY_YEAR, dtype=pl.Int32).alias("levy_year"), mk.ordinary_notice_number(pl.col("hid")).alias("notice_number"),
         "installment_no", "amount", "paid_date",
         (pl.col("paid_date") + pl.when(pl.col("_counter")).then(pl.duration(days=2)).otherwise(pl.duration(days=5)))
         .alias("received_date"),
@@ -193,7 +195,7 @@ def payment_frame(n_inst: int, n_pay: int):
         ch.then(bank).alias("bank_code"), ch.then(branch).alias("branch_code"),
         ch.then(pl.lit(None, dtype=pl.String)).otherwise(barcode).alias("barcode"),
         # the adapters' keys (channels.counter / channels.cvs)
-        ch.then(pl.concat_str([pl.lit("counter"), pl.lit(str(LEVY_YEAR)), "1" + pl.col("hid"),
+        ch.then(pl.concat_str([pl.lit("counter"), pl.lit(str(LEVY_YEAR)), mk.ordinary_notice_number(pl.col("hid")),
                                pl.col("installment_no").cast(pl.String), amt_s, paid_s, bank, branch,
                                pl.col("_seq").cast(pl.String).str.zfill(9)], separator=":"))
         .otherwise(pl.concat_str([barcode, store, paid_s, hhmm], separator=":")).alias("dedup_key"),

@@ -8,7 +8,7 @@ the print-data file for the print vendor (var/outbox/print/) and the PDFs (納�
 (件数・金額, RC) as its XCom; the last task logs them as one table.
 
 On the city's calendar: the DAG is scheduled every weekday morning, and a scheduled run goes on
-only on the fiscal year's 当初賦課 date (config/municipalities/<code>/fy<YYYY>/calendar.yaml
+only on the fiscal year's 当初賦課 date (config/municipalities/<code>/fy<YYYY>/run_calendar.yaml
 ``initial_assessment.run_date``, a closed day moving to the next business day; KB300-CAL). A
 manual run (Trigger, with 業務日 = the assessment's business date) always goes on. Wiring only:
 the steps are in jobs/ (jobs.registry), run through jobs.airflow_task.execute_job.

@@ -213,7 +213,8 @@ class TaxRates:
         local = cfg.get("tax", {}) or {}
         files = (paths.relative(base_path),) + tuple(
             paths.relative(p) for p in cfg.sources if p.name == "tax.yaml")
-        return cls.from_mapping(config_mod.deep_merge(base, local), municipality=cfg.municipality, sources=files)
+        return cls.from_mapping(config_mod.deep_merge(base, local), municipality=cfg.municipality, sources=files,
+                                fiscal_year_start=cfg.get("calendar.fiscal_year_start"))
 
     @classmethod
     def from_overrides(cls, overrides: Mapping[str, Any], fy: int, *, municipality: str | None = None,
@@ -224,18 +225,23 @@ class TaxRates:
         year = int(body.get("fiscal_year", fy))
         base, base_path = statutory(year, root=root)
         merged = config_mod.deep_merge(base, body)
-        return cls.from_mapping(merged, municipality=municipality,
+        start = config_mod.load_common(root=root).get("calendar.fiscal_year_start")
+        return cls.from_mapping(merged, municipality=municipality, fiscal_year_start=start,
                                 sources=(paths.relative(base_path),) + ((source,) if source else ()))
 
     @classmethod
-    def from_mapping(cls, tax: Mapping[str, Any], *, municipality: str | None = None,
+    def from_mapping(cls, tax: Mapping[str, Any], *, fiscal_year_start: Any, municipality: str | None = None,
                      sources: tuple[str, ...] = ()) -> TaxRates:
-        """From a complete, merged ``tax`` mapping (see config/common/tax/fy*.yaml)."""
+        """From a complete, merged ``tax`` mapping (see config/common/tax/fy*.yaml) and the fiscal
+        year's first day (``calendar.fiscal_year_start``, its one place: config/common/calendar.yaml)."""
         t = _Reader(tax)
         fy = _int(t.get("fiscal_year"), "tax.fiscal_year")
-        fy_start = month_day(t.get("fiscal_year_start"), fy, "tax.fiscal_year_start")
+        if "fiscal_year_start" in tax:
+            raise RatesError("tax.fiscal_year_start は使えません: 年度の初日は calendar.fiscal_year_start "
+                             "(config/common/calendar.yaml) の1か所で設定します")
+        fy_start = month_day(fiscal_year_start, fy, "calendar.fiscal_year_start")
         if fy_start.day != 1:
-            raise RatesError("tax.fiscal_year_start: 月割は月単位なので年度の初日は1日である必要があります")
+            raise RatesError("calendar.fiscal_year_start: 月割は月単位なので年度の初日は1日である必要があります")
         comps = []
         given = t.get("components") or {}
         unknown = [k for k in given if k not in COMPONENTS]

@@ -297,11 +297,8 @@ def _replace(rules: wh.WithholdingRules, **changes) -> wh.WithholdingRules:
 
 
 def _fy_end(ctx: StepContext) -> dt.date:
-    end = ctx.config.get("fiscal_year.ends", None)
-    if end is not None:
-        return end if isinstance(end, dt.date) else dt.date.fromisoformat(str(end))
-    start = ctx.calendar.fiscal_year_start
-    return dt.date(ctx.fy + 1, *start) - dt.timedelta(days=1)
+    """The fiscal year's last day, from calendar.fiscal_year_start (its one place)."""
+    return ctx.calendar.fiscal_year_last_day(ctx.fy)
 
 
 def _pensions(ctx: StepContext, rules: wh.WithholdingRules, qualification: pl.DataFrame) -> tuple[pl.DataFrame, str | None]:

@@ -365,7 +365,7 @@ class StepContext:
         if self._staged_errors is not None:
             self._staged_errors.commit()
         for staged, final in self._staged_files:
-            os.replace(staged, final)
+            paths.commit_file(staged, final)
         for action in self._on_commit:
             action()
         return outs
@@ -381,15 +381,6 @@ class StepContext:
 
 
 # --- running -----------------------------------------------------------------------------------
-
-
-def run_job(job_id: str, **kwargs: Any) -> StepResult:
-    """Run a step by its job id: ``jobs.runner.run_job``, where the registry lookup lives. Kept
-    here for its callers in tests/{assessment,collection,intake} until they import it from there
-    (the one upward import of jobs.common, allowed by name in tests/test_layers.py)."""
-    from jobs.runner import run_job as run_registered
-
-    return run_registered(job_id, **kwargs)
 
 
 def run_step(spec: JobSpec, *, fy: int | None = None, business_date: dt.date | str,

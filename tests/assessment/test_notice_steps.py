@@ -1,4 +1,4 @@
-"""The notice steps through ``jobs.common.step.run_job`` on a small synthetic city with the real
+"""The notice steps through ``jobs.runner.run_job`` on a small synthetic city with the real
 tax engine: intake (FK020, FK010, FK030) → FK110–FK130 → FK150 納税通知書作成; then a 住民税 異動 →
 FK210 → FK230 変更通知書作成.
 
@@ -22,7 +22,7 @@ import pytest
 from jobs.assessment import notice_steps
 from jobs.common import config, datasets, errorlist, paths
 from jobs.common import fixedwidth as fw
-from jobs.common.step import run_job
+from jobs.runner import run_job
 from reports import print_data
 
 INSURED = 300

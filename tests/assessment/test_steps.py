@@ -1,4 +1,4 @@
-"""The assessment job steps through ``jobs.common.step.run_job``: a small synthetic city →
+"""The assessment job steps through ``jobs.runner.run_job``: a small synthetic city →
 intake (FK020, FK010, FK030) → FK110 当初賦課 → FK120 特別徴収判定 → FK130 期割・納期限 →
 FK140 調定ファイル作成, then a 住民税 異動 and a 資格 change → FK210 異動賦課 → FK220.
 
@@ -20,7 +20,7 @@ import pytest
 from jobs.assessment import installments as inst
 from jobs.assessment import levy_file, rates, steps
 from jobs.common import datasets, errorlist, paths
-from jobs.common.step import run_job
+from jobs.runner import run_job
 
 INSURED = 300
 SEED = 20260601

@@ -16,8 +16,9 @@ import polars as pl
 
 from jobs.common import datasets, errorlist, gs1, paths
 from jobs.common import fixedwidth as fw
-from jobs.common.step import StepResult, run_job
+from jobs.common.step import StepResult
 from jobs.ledger import Ledger
+from jobs.runner import run_job
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures"

@@ -85,7 +85,7 @@ def test_rerun_posts_nothing_twice_and_writes_the_same_bytes(ledger_url):
 CRASH_CODE = textwrap.dedent("""
     import os
     from jobs.collection import reconcile
-    from jobs.common.step import run_job
+    from jobs.runner import run_job
 
     real = reconcile.register_file
 

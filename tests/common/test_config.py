@@ -138,9 +138,8 @@ UNIQUE_KEYS = {
 RETIRED_KEYS = ("fiscal_year.starts", "fiscal_year.ends", "fiscal_year.assessment_date",
                 "calendar.fiscal_year_end")
 # The statutory tax files (config/common/tax/fy*.yaml) are read by jobs/assessment/rates.py
-# (``statutory``) on their own, not as a config layer; their ``tax.fiscal_year_start`` goes once
-# rates.py reads calendar.fiscal_year_start.
-LAYER_FILES = "*.yaml", "municipalities/*/*.yaml", "municipalities/*/fy*/*.yaml"
+# (``statutory``) on their own, not as a config layer: they are checked below.
+LAYER_FILES = "*.yaml", "municipalities/*/*.yaml", "municipalities/*/fy*/*.yaml", "common/tax/fy*.yaml"
 
 
 def _dotted_keys(node, prefix=""):
@@ -189,15 +188,15 @@ def yaml_doc(path: Path) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
 
-def test_statutory_tax_files_agree_on_the_fiscal_year_start():
-    """config/common/tax/fy*.yaml still carry ``tax.fiscal_year_start`` because
-    jobs/assessment/rates.py reads it from there (outside this layer system); until it reads
-    calendar.fiscal_year_start they must say the same."""
-    import yaml
+def test_the_tax_files_do_not_set_the_fiscal_year_start():
+    """The fiscal year's first day is calendar.fiscal_year_start only: rates.py reads it from there
+    and refuses a ``tax.fiscal_year_start`` (a second home that could disagree)."""
+    import pytest
 
-    start = config.load_common().get("calendar.fiscal_year_start")
-    files = sorted((paths.config_root() / "common" / "tax").glob("fy*.yaml"))
-    assert files
-    for p in files:
-        tax = yaml.safe_load(p.read_text(encoding="utf-8"))["tax"]
-        assert tax.get("fiscal_year_start", start) == start, p
+    from jobs.assessment import rates
+
+    assert not [k for k in _where_defined() if k.endswith("fiscal_year_start") and k != "calendar.fiscal_year_start"]
+    base, _ = rates.statutory(2026)
+    with pytest.raises(rates.RatesError, match="calendar.fiscal_year_start"):
+        rates.TaxRates.from_mapping({**base, "fiscal_year_start": "04-01"}, fiscal_year_start="04-01")
+    assert rates.TaxRates.load(None, 2026).fy_start.isoformat() == "2026-04-01"

@@ -41,7 +41,7 @@ def test_manual_runs_always_go_on():
 @pytest.mark.parametrize(
     ("rule", "fire_time_utc", "expected"),
     [
-        # config/municipalities/111007/fy2026/calendar.yaml: initial_assessment.run_date 2026-07-01 (Wed)
+        # config/municipalities/111007/fy2026/run_calendar.yaml: initial_assessment.run_date 2026-07-01 (Wed)
         ("initial_assessment", dt.datetime(2026, 6, 30, 22, 30, tzinfo=dt.UTC), True),   # 07:30 JST 7/1
         ("initial_assessment", dt.datetime(2026, 7, 1, 22, 30, tzinfo=dt.UTC), False),   # 7/2
         # config/common/run_calendar.yaml: the 1st and the 16th, closed days → next business day

@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("airflow_db")]
 INSURED = 300
 SEED = 20260701
 INTAKE_DATE = "2026-06-01"
-ASSESS_DATE = "2026-07-01"  # config/municipalities/111007/fy2026/calendar.yaml initial_assessment.run_date
+ASSESS_DATE = "2026-07-01"  # config/municipalities/111007/fy2026/run_calendar.yaml initial_assessment.run_date
 CHANGE_DATE = "2026-10-16"  # a 異動賦課 day (config/common/run_calendar.yaml: the 1st and the 16th)
 GEN = "m111007_fy2026_d"
 

@@ -11,7 +11,7 @@ from intake_builders import build, drop
 
 from jobs.common import datasets, errorlist, paths
 from jobs.common import fixedwidth as fw
-from jobs.common.step import run_job
+from jobs.runner import run_job
 
 LAYOUT = fw.load_layout("zengin_91_result")
 DATE = dt.date(2026, 6, 29)

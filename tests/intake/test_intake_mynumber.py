@@ -11,8 +11,8 @@ from intake_builders import bad_my_number, build, drop, my_number
 
 from jobs.common import datasets, errorlist, paths
 from jobs.common import fixedwidth as fw
-from jobs.common.step import run_job
 from jobs.intake import keys
+from jobs.runner import run_job
 
 QUAL = fw.load_layout("nhi_qualification")
 INCOME = fw.load_layout("resident_tax_income")

@@ -161,7 +161,7 @@ def test_cvs_file_reads_back_and_reconciles(levy, tmp_path):
 
 
 def test_cvs_barcodes_and_free_field(levy, tmp_path):
-    from reports.print_data import parse_free_field
+    from jobs.common.matching_keys import parse_free_field
 
     path = tmp_path / "cvs.dat"
     P.write_cvs_file(levy, path, business_date=DATE, seed=SEED)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from .. import paths
 from .fields import EncodeError, _block_from_fixed_str, _rows_error, encode_field
 from .layout import Binding, Layout, RecordType
 
@@ -310,8 +311,8 @@ def _write_ordered(layout, frames, fill_bindings, le, lead_in) -> bytes:
 
 
 class FileWriter:
-    """Streaming writer for large files, atomic: writes `<path>.tmp-<pid>` and renames on a
-    clean exit; on an exception the temporary file is removed and nothing appears.
+    """Streaming writer for large files, atomic: writes a hidden temporary sibling of `path`
+    (``paths.temp_path``) and renames it into place on a clean exit (``paths.commit_file``); on an exception the temporary file is removed and nothing appears.
 
         with FileWriter(layout, path) as w:
             w.begin_group({"consignor_code": "1234567890", ...})
@@ -323,7 +324,7 @@ class FileWriter:
     def __init__(self, layout: Layout, path: str | Path, *, line_end: str | None = None, lead_in: dict | None = None):
         self.layout = layout
         self.path = Path(path)
-        self.tmp = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}")
+        self.tmp = paths.temp_path(self.path)
         self.le = _line_end(layout, line_end)
         self.lead_in = lead_in
         self.fh = None
@@ -397,7 +398,7 @@ class FileWriter:
         self.fh.flush()
         os.fsync(self.fh.fileno())
         self.fh.close()
-        os.replace(self.tmp, self.path)
+        paths.commit_file(self.tmp, self.path)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
