@@ -7,7 +7,7 @@ functions and under TYPE_CHECKING).
 A module may import its own layer and the layers below it; layers on one rank are siblings and
 import neither each other (assessment and collection; ledger and reports: reports imports
 jobs.common only, and jobs.common imports no report). ``dags`` is dags/ (the DAG files and
-``_kokuho``). A layer with no module yet (jobs.ledger, while it is being made) checks nothing.
+``_kokuho``).
 
 KNOWN_BREACHES are the breaches that exist today, each named exactly (importer → imported), so
 no new one comes in unseen; remove an entry when its import is fixed.
