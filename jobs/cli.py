@@ -9,6 +9,7 @@
     kokuho synth-payments ...   (synthetic payment files from 調定 files: jobs.synth.payments)
     kokuho shisan ...           (試算 of one household's tax: jobs.assessment.shisan)
     kokuho rundays KB300|KB310 [--fy YYYY | --from D --to D]   (業務日程: jobs.common.runcalendar)
+    kokuho messages [ID]        (メッセージ一覧: jobs/common/messages.yaml)
 
 ``run`` prints the job log and exits with the step's return code (0, 4, 8, 12, 16).
 """
@@ -85,6 +86,10 @@ def _parser() -> argparse.ArgumentParser:
     rd.add_argument("--municipality", default=None, help="団体コード6桁 (既定: 設定の既定団体)")
     rd.set_defaults(func=cmd_rundays)
 
+    m = sub.add_parser("messages", help="メッセージ一覧 (ID・レベル・文言・対処)")
+    m.add_argument("msg_id", nargs="?", metavar="ID", help="メッセージID (KKBnnnX); 省略時は全件")
+    m.set_defaults(func=cmd_messages)
+
     sub.add_parser("synth", help="合成団体データを生成する (kokuho synth --help)", add_help=False)
     sub.add_parser("synth-payments", help="合成の収納データを生成する (kokuho synth-payments --help)", add_help=False)
     sub.add_parser("shisan", help="1世帯の国民健康保険税を試算する (kokuho shisan --help)", add_help=False)
@@ -96,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from jobs.common import config as config_mod
+    from jobs.common import messages
     from jobs.common.step import RC_ABEND, RC_SEVERE, StepAbend
     from jobs.runner import run_job
 
@@ -108,10 +114,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = run_job(args.job_id, fy=args.fy, business_date=args.date, municipality=args.municipality,
                          echo=_print, **options)
     except KeyError as exc:  # unknown job id
-        _print(f"KKB920E {exc.args[0] if exc.args else exc}", err=True)
+        _print(messages.line("KKB920E", error=exc.args[0] if exc.args else exc), err=True)
         return RC_SEVERE
     except config_mod.ConfigError as exc:
-        _print(f"KKB910S {exc}", err=True)
+        _print(messages.line("KKB910S", error=exc), err=True)
         return RC_SEVERE
     except StepAbend as exc:
         return min(exc.result.rc, 255) or RC_ABEND
@@ -186,7 +192,7 @@ def cmd_layout_listing(args: argparse.Namespace) -> int:
 
 def cmd_rundays(args: argparse.Namespace) -> int:
     """One run day a line (YYYY-MM-DD and the weekday), for the fiscal year or the range."""
-    from jobs.common import bizcal, runcalendar
+    from jobs.common import bizcal, messages, runcalendar
     from jobs.common import config as config_mod
 
     try:
@@ -200,12 +206,42 @@ def cmd_rundays(args: argparse.Namespace) -> int:
         end = args.end or dt.date(fy_start.year + 1, fy_start.month, fy_start.day) - dt.timedelta(days=1)
         days = runcalendar.run_days(rule, start, end, municipality=args.municipality)
     except (ValueError, config_mod.ConfigError, bizcal.CalendarError) as exc:
-        _print(f"KKB920E {exc}", err=True)
+        _print(messages.line("KKB920E", error=exc), err=True)
         return 8
     for d in days:
         _print(f"{d.isoformat()} {'月火水木金土日'[d.weekday()]}")
     if not days:
         _print(f"{runcalendar.RULE_LABELS[rule]}の定時実行日はありません ({start} 〜 {end})", err=True)
+    return 0
+
+
+def cmd_messages(args: argparse.Namespace) -> int:
+    """The message catalogue for the operators: id, level, text (fields in {}), action; one
+    entry with all its wordings when an id is given (RC 8 for an unknown id)."""
+    from jobs.common import messages
+    from jobs.common.step import SEVERITY_RC
+
+    if args.msg_id:
+        msg_id = args.msg_id.strip().upper()
+        try:
+            e = messages.entry(msg_id)
+        except messages.MessageError as exc:
+            _print(messages.line("KKB920E", error=exc), err=True)
+            return 8
+        _print(f"{e.msg_id}  {e.level} {messages.LEVEL_LABELS[e.level]} (RC {SEVERITY_RC[e.level]})")
+        _print(f"  文言: {e.text}")
+        for name, text in e.variants.items():
+            _print(f"  文言 ({name}): {text}")
+        for name, text in e.optional.items():
+            _print(f"  {{{name}}} の部分 (指定時のみ): {text}")
+        _print(f"  対処: {e.action or '-'}")
+        return 0
+    for e in messages.catalogue().values():
+        _print(f"{e.msg_id}  {e.level}  {e.text}")
+        for text in e.variants.values():
+            _print(f"{'':10}{text}")
+        if e.action:
+            _print(f"{'':10}対処: {e.action}")
     return 0
 
 

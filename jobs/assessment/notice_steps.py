@@ -131,8 +131,7 @@ def tax_notices(ctx: StepContext) -> int | None:
     judged = datasets.read("withholding", wgen)
     stale = stale_judgment(assessment, judged)
     if stale:
-        raise StepError(f"特別徴収判定 (withholding 世代 {wgen}) が賦課 (assessment 世代 {agen}) と一致しません "
-                        f"({stale})。FK120 から再実行してください", msg_id="KKB351E")
+        raise StepError.of("KKB351E", "withholding", withholding=wgen, assessment=agen, stale=stale)
     qgen = steps.require(ctx, "nhi_qualification", "FK020 国保資格取込")
     addresses = datasets.read("nhi_qualification", qgen)
 
@@ -147,11 +146,10 @@ def tax_notices(ctx: StepContext) -> int | None:
     _money(ctx, "ordinary", int(frame["ordinary_total"].sum() or 0))
     _money(ctx, "withholding", int(frame["withholding_total"].sum() or 0))
     if printed + unprinted != annual:
-        raise StepError(f"年税額が一致しません: 通知書 {printed:,}円 + 印刷不可 {unprinted:,}円 ≠ 賦課 {annual:,}円",
-                        msg_id="KKB359E")
+        raise StepError.of("KKB359E", printed=printed, unprinted=unprinted, annual=annual)
     withheld = judged.filter(pl.col("final_total") + pl.col("provisional_total") > 0).height
-    ctx.message("KKB356I", f"納税通知書 {frame.height:,}通 (うち特別徴収 {withheld:,}世帯) 年税額合計 {printed:,}円 = "
-                           f"賦課 {annual:,}円" + (f" − 印刷不可 {unprinted:,}円" if unprinted else ""))
+    ctx.message("KKB356I", notices=frame.height, withheld=withheld, printed=printed, annual=annual,
+                unprinted=unprinted or None)
     return None
 
 
@@ -161,15 +159,15 @@ def tax_notices(ctx: StepContext) -> int | None:
 def change_notices(ctx: StepContext) -> int | None:
     gen = steps.latest(ctx, "change_notices")
     if gen != ctx.generation:
-        raise StepError(f"本日 ({ctx.business_date}) の FK210 異動賦課の結果 (change_notices 世代 {ctx.generation}) が"
-                        "ありません。先に FK210 を実行してください", msg_id="KKB301E")
-    ctx.message("KKB302I", f"入力 change_notices, corrections, assessment, installments 世代 {gen}")
+        raise StepError.of("KKB301E", "reassessment", date=ctx.business_date, dataset="change_notices",
+                           generation=ctx.generation)
+    ctx.message("KKB302I", dataset="change_notices, corrections, assessment, installments", generation=gen)
     notices = datasets.read("change_notices", gen)
     issue = notices.filter(pl.col("issue_notice")) if "issue_notice" in notices.columns else \
         notices.filter(pl.col("installments_changed") > 0)
     skipped = notices.height - issue.height
     if skipped:
-        ctx.message("KKB357I", f"期別額に変更のない世帯 {skipped:,}件には変更通知書を作りません")
+        ctx.message("KKB357I", households=skipped)
     ids = issue.select("household_id")
     assessment = datasets.read("assessment", gen).join(ids, on="household_id", how="semi")
     codes = {label: code for code, label in reass.REASON_LABELS.items()}
@@ -198,9 +196,8 @@ def change_notices(ctx: StepContext) -> int | None:
     _money(ctx, "printed_change", printed_change)
     _money(ctx, "unprinted_change", unprinted_change)
     if printed_change + unprinted_change != change:
-        raise StepError(f"増減額が一致しません: 通知書 {printed_change:,}円 + 印刷不可 {unprinted_change:,}円 ≠ "
-                        f"異動賦課 {change:,}円", msg_id="KKB359E")
-    ctx.message("KKB358I", f"税額変更通知書 {frame.height:,}通 変更後年税額合計 {printed:,}円 増減額合計 {printed_change:,}円")
+        raise StepError.of("KKB359E", "change", printed=printed_change, unprinted=unprinted_change, change=change)
+    ctx.message("KKB358I", notices=frame.height, printed=printed, printed_change=printed_change)
     return None
 
 
@@ -234,13 +231,13 @@ def _issue(ctx: StepContext, kind: str, assessment: pl.DataFrame, rows: pl.DataF
     ctx.totals.count(HOUSEHOLD, label=HOUSEHOLD_LABEL, read=assessment.height, accepted=frame.height,
                      rejected=rejected.height)
     if rejected.height:
-        ctx.message("KKB352W", f"印刷できない世帯 {rejected.height:,}件 (通知書を作っていません; エラーリストを確認してください)")
+        ctx.message("KKB352W", households=rejected.height)
 
     name = out.names[kind]
     print_path = paths.outbox(out.print_outbox) / f"{name}_{ctx.generation}.dat"
     pdf_dir = paths.reports_root() / out.pdf_folder / ctx.generation
     if frame.height == 0:
-        ctx.message("KKB357I", "作成する通知書はありません (印刷データ・PDF なし; この世代の以前の出力は削除します)")
+        ctx.message("KKB357I", variant="none")
         ctx.on_commit(lambda: _remove_outputs(print_path, pdf_dir, name))
         return Issued(frame, rejected, print_path, pdf_dir, 0, 0)
     _write_print_file(ctx, frame, out, print_path)
@@ -377,8 +374,7 @@ def _check_lineage(ctx: StepContext, dataset: str, gen: str, expected: dict[str,
     wrong = {k: (inputs.get(k), v) for k, v in expected.items() if k in inputs and inputs[k] != v}
     if wrong:
         detail = ", ".join(f"{k} は世代 {got} から作成 (最新 {want})" for k, (got, want) in wrong.items())
-        raise StepError(f"{dataset} (世代 {gen}) が最新の入力から作られていません: {detail}。{job} から再実行してください",
-                        msg_id="KKB351E")
+        raise StepError.of("KKB351E", dataset=dataset, generation=gen, detail=detail, job=job)
 
 
 def _money(ctx: StepContext, name: str, amount: int) -> None:
@@ -403,10 +399,9 @@ def _write_print_file(ctx: StepContext, frame: pl.DataFrame, out: OutputSettings
             "withholding_total_sum": int(frame["withholding_total"].sum() or 0)}
     got = {k: trailer.get(k) for k in want}
     if got != want or summary.notices != frame.height:
-        raise StepError(f"印刷データのトレーラが通知書と一致しません: トレーラ {got} ≠ 通知書 {want}", msg_id="KKB353E")
+        raise StepError.of("KKB353E", trailer=got, notices=want)
     ctx.totals.written += frame.height
-    ctx.message("KKB354I", f"印刷データ {paths.relative(final)} {frame.height:,}件 年税額合計 "
-                           f"{want['annual_tax_total']:,}円 (トレーラと一致; 確定時に出力)")
+    ctx.message("KKB354I", path=paths.relative(final), records=frame.height, annual_tax=want['annual_tax_total'])
     return final
 
 
@@ -420,11 +415,11 @@ def read_trailer(path: Path) -> dict[str, Any]:
     with open(path, "rb") as fh:
         fh.seek(0, os.SEEK_END)
         if fh.tell() < size:
-            raise StepError(f"印刷データが短すぎます: {path}", msg_id="KKB353E")
+            raise StepError.of("KKB353E", "short", path=path)
         fh.seek(-size, os.SEEK_END)
         record = fh.read(layout.record_length)
     if record[:1] != str(rt.code).encode("ascii"):
-        raise StepError(f"印刷データの最終レコードがトレーラではありません: {path}", msg_id="KKB353E")
+        raise StepError.of("KKB353E", "no_trailer", path=path)
     out = {}
     for f in rt.fields:
         if f.type == "numeric":
@@ -449,7 +444,7 @@ def _write_pdfs(ctx: StepContext, frame: pl.DataFrame, out: OutputSettings, name
         jobs = [(part, ctx.config, str(staging / n), tuple(documents)) for part, n in zip(parts, names, strict=True)]
         workers = min(out.pdf_workers, len(jobs))
         if workers > 1:
-            ctx.message("KKB355I", f"PDF {len(jobs):,}ファイルを {workers} プロセスで作成します")
+            ctx.message("KKB355I", variant="start", files=len(jobs), workers=workers)
             with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
                 results = list(pool.map(_render_part, *zip(*jobs, strict=True)))
         else:
@@ -470,8 +465,8 @@ def _write_pdfs(ctx: StepContext, frame: pl.DataFrame, out: OutputSettings, name
     _figure(ctx, "barcodes", sum(r["barcodes"] for r in results))
     ctx.on_commit(lambda: _commit_pdfs(staging, final_dir, name))
     ctx.output_file(final_dir)
-    ctx.message("KKB355I", f"PDF {paths.relative(final_dir)}/{name}_*.pdf {len(names):,}ファイル {pages:,}ページ "
-                           f"({out.households_per_pdf:,}世帯ごと; 索引 {name}_index.csv; 確定時に出力)")
+    ctx.message("KKB355I", folder=paths.relative(final_dir), name=name, files=len(names), pages=pages,
+                households=out.households_per_pdf)
     return pages, len(names)
 
 

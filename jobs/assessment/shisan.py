@@ -34,6 +34,8 @@ from typing import Any
 import polars as pl
 import yaml
 
+from jobs.common import messages
+
 from . import engine
 from .rates import COMPONENTS, RatesError, TaxRates
 
@@ -74,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         members = member_frame(doc["members"], rates, household_id=str(doc.get("household_id") or "SHISAN"))
         exemptions = exemption_frame(doc.get("exemptions") or [], str(doc.get("household_id") or "SHISAN"))
     except (InputError, RatesError, OSError, json.JSONDecodeError, yaml.YAMLError) as exc:
-        print(f"KKB930E 試算の入力が不正です: {exc}", file=sys.stderr)
+        print(messages.line("KKB930E", error=exc), file=sys.stderr)
         return 2
     result = engine.assess(members, rates, exemptions=exemptions)
     row = result.row(0, named=True)

@@ -90,9 +90,8 @@ def latest(ctx: StepContext, dataset: str, *, fy: int | None = None, before: boo
 def require(ctx: StepContext, dataset: str, job: str, *, before: bool = False) -> str:
     gen = latest(ctx, dataset, before=before)
     if gen is None:
-        raise StepError(f"データセット {dataset} ({ctx.fy}年度) がありません。先に {job} を実行してください",
-                        msg_id="KKB301E")
-    ctx.message("KKB302I", f"入力 {dataset} 世代 {gen}")
+        raise StepError.of("KKB301E", dataset=dataset, fy=ctx.fy, job=job)
+    ctx.message("KKB302I", dataset=dataset, generation=gen)
     return gen
 
 
@@ -101,8 +100,7 @@ def current_income(ctx: StepContext) -> tuple[pl.DataFrame, list[str]]:
     generation order (a later record replaces an earlier one)."""
     gens = generations(ctx, "resident_tax_income")
     if not gens:
-        raise StepError(f"住民税所得 (resident_tax_income, {ctx.fy}年度) がありません。先に FK010 を実行してください",
-                        msg_id="KKB301E")
+        raise StepError.of("KKB301E", "income", fy=ctx.fy)
     parts = [datasets.read("resident_tax_income", g).with_columns(pl.lit(i).alias("_gen")) for i, g in enumerate(gens)]
     frame = pl.concat(parts, how="diagonal_relaxed").sort(["_gen", "record_no"])
     return frame.unique(subset=["person_id"], keep="last", maintain_order=True).drop("_gen"), gens
@@ -193,7 +191,7 @@ def initial_assessment(ctx: StepContext) -> int | None:
     qgen = require(ctx, "nhi_qualification", "FK020 国保資格取込")
     qualification = datasets.read("nhi_qualification", qgen)
     income, igens = current_income(ctx)
-    ctx.message("KKB302I", f"入力 resident_tax_income 世代 {', '.join(igens)}")
+    ctx.message("KKB302I", dataset="resident_tax_income", generation=", ".join(igens))
     members = build_members(qualification, income, ctx)
     households = members["household_id"].n_unique()
     problems = household_problems(members)
@@ -208,8 +206,8 @@ def initial_assessment(ctx: StepContext) -> int | None:
     _money(ctx, "annual_tax", assessed["annual_tax"].sum())
     _component_totals(ctx, assessed)
     if problems.height:
-        ctx.message("KKB310W", f"賦課できない世帯 {problems.height:,}件 (エラーリストを確認してください)")
-    ctx.message("KKB311I", f"当初賦課 {assessed.height:,}世帯 年税額合計 {int(assessed['annual_tax'].sum() or 0):,}円")
+        ctx.message("KKB310W", households=problems.height)
+    ctx.message("KKB311I", households=assessed.height, annual_tax=int(assessed['annual_tax'].sum() or 0))
     doc = _sources(ctx, nhi_qualification=qgen, resident_tax_income=igens[-1])
     ctx.write_dataset("assessment", assessed.sort("household_id"), totals=doc)
     kept = ok_members.filter(pl.col("household_id").is_in(assessed["household_id"].implode()))
@@ -259,12 +257,12 @@ def withholding_judgment(ctx: StepContext) -> int | None:
                       prior=prior, opt_out=opt_out)
     ctx.totals.count(HOUSEHOLD, label=HOUSEHOLD_LABEL, read=assessment.height, accepted=judged.height)
     for status, n, annual, prov, fin, ordi in wh.summary(judged).iter_rows():
-        ctx.message("KKB321I", f"{wh.STATUS_LABELS.get(status, status)} {n:,}世帯 年税額 {annual:,}円 "
-                               f"(仮徴収 {prov:,} 本徴収 {fin:,} 普通徴収 {ordi:,})")
+        ctx.message("KKB321I", status=wh.STATUS_LABELS.get(status, status), households=n, annual=annual,
+                    provisional=prov, final=fin, ordinary=ordi)
     if rules.ltc_premium_missing == "ignore":
         n = judged.filter(pl.col("ltc_premium_annual").is_null() & pl.col("pension_annual").is_not_null()).height
         if n:
-            ctx.message("KKB322W", f"介護保険料が不明なまま2分の1判定をした世帯 {n:,}件 (介護保険料を0円として判定)")
+            ctx.message("KKB322W", households=n)
     total = judged.select(pl.col("annual_tax").sum(), pl.col("provisional_total").sum(), pl.col("final_total").sum(),
                           pl.col("ordinary_total").sum()).row(0)
     _money(ctx, "annual_tax", total[0])
@@ -272,8 +270,7 @@ def withholding_judgment(ctx: StepContext) -> int | None:
     _money(ctx, "final", total[2])
     _money(ctx, "ordinary", total[3])
     if total[0] != total[1] + total[2] + total[3]:
-        raise StepError(f"金額が一致しません: 年税額 {total[0]:,} ≠ 仮徴収 {total[1]:,} + 本徴収 {total[2]:,} + "
-                        f"普通徴収 {total[3]:,}", msg_id="KKB329E")
+        raise StepError.of("KKB329E", annual=total[0], provisional=total[1], final=total[2], ordinary=total[3])
     doc = _sources(ctx, assessment=agen, tokucho_z21=zgen)
     ctx.write_dataset("withholding", judged, totals=doc)
     return None
@@ -286,7 +283,7 @@ def _opt_out(ctx: StepContext) -> pl.DataFrame | None:
     if gen is None:
         return None
     frame = datasets.read("withholding_opt_out", gen)
-    ctx.message("KKB320I", f"口座振替への変更申出 {frame.height:,}世帯 (withholding_opt_out 世代 {gen})")
+    ctx.message("KKB320I", households=frame.height, generation=gen)
     return frame
 
 
@@ -309,9 +306,9 @@ def _pensions(ctx: StepContext, rules: wh.WithholdingRules, qualification: pl.Da
                                  "basic_pension_number": pl.String, "pension_code": pl.String, "category": pl.String})
     zgen = latest(ctx, "tokucho_z21")
     if zgen is None:
-        ctx.message("KKB323W", f"特別徴収対象者情報 (tokucho_z21, {ctx.fy}年度) がありません: 全世帯を普通徴収で判定します")
+        ctx.message("KKB323W", fy=ctx.fy)
         return empty, None
-    ctx.message("KKB302I", f"入力 tokucho_z21 世代 {zgen}")
+    ctx.message("KKB302I", dataset="tokucho_z21", generation=zgen)
     z = datasets.read("tokucho_z21", zgen).filter(pl.col("category").fill_null("") != "70")  # 70 = ダミー
     key = ["name_kana", "birth_date", "sex"]
     q = qualification.select(pl.col("person_id").cast(pl.String), *key).unique()
@@ -329,9 +326,8 @@ def _pensions(ctx: StepContext, rules: wh.WithholdingRules, qualification: pl.Da
             pl.col("source_file").alias("file_name"), "record_no", pl.lit("データレコード").alias("record_type"),
             pl.lit("name_kana").alias("field"), pl.lit("カナ氏名").alias("field_label"),
             pl.lit("カナ氏名・生年月日・性別が同じ被保険者が複数いるため宛名番号を特定できない").alias("reason")))
-        ctx.message("KKB324W", f"宛名番号を特定できない特別徴収対象者 {ambiguous.height:,}件")
-    ctx.message("KKB325I", f"特別徴収対象者 {z.height:,}件: 国保被保険者と照合 {matched.height:,}件, "
-                           f"国保資格なし {unmatched.height:,}件")
+        ctx.message("KKB324W", persons=ambiguous.height)
+    ctx.message("KKB325I", persons=z.height, matched=matched.height, unmatched=unmatched.height)
     p = matched.select(
         "person_id",
         (pl.col("amount1").fill_null(0) * rules.amount1_payments_per_year).cast(pl.Int64).alias("pension_annual"),
@@ -339,15 +335,14 @@ def _pensions(ctx: StepContext, rules: wh.WithholdingRules, qualification: pl.Da
     ).sort(["person_id", pl.col("pension_annual"), "payer_code"], descending=[False, True, False])
     several = p.filter(pl.col("person_id").is_duplicated())["person_id"].n_unique()
     if several:
-        ctx.message("KKB326I", f"複数の年金がある対象者 {several:,}人: 年金額の最も大きい年金で判定")
+        ctx.message("KKB326I", persons=several)
     return p.unique(subset=["person_id"], keep="first", maintain_order=True), zgen
 
 
 def _with_ltc_premium(ctx: StepContext, pensions: pl.DataFrame) -> pl.DataFrame:
     gen = latest(ctx, "ltc_premium")
     if gen is None:
-        ctx.message("KKB327I", "介護保険料 (ltc_premium) のデータセットがありません: "
-                               "withholding.eligibility.ltc_premium_missing の規則で判定します")
+        ctx.message("KKB327I")
         return pensions.with_columns(pl.lit(None, dtype=pl.Int64).alias("ltc_premium_annual"))
     prem = datasets.read("ltc_premium", gen).select(pl.col("person_id").cast(pl.String),
                                                     pl.col("ltc_premium_annual").cast(pl.Int64))
@@ -360,7 +355,7 @@ def _prior_year(ctx: StepContext) -> pl.DataFrame | None:
     igen = latest(ctx, "installments", fy=ctx.fy - 1)
     agen = latest(ctx, "assessment", fy=ctx.fy - 1)
     if igen is None and agen is None:
-        ctx.message("KKB328I", f"前年度 ({ctx.fy - 1}年度) の賦課データがありません: 仮徴収の実績なしとして判定します")
+        ctx.message("KKB328I", fy=ctx.fy - 1)
         return None
     parts = []
     if igen is not None:
@@ -392,12 +387,11 @@ def installment_split(ctx: StepContext) -> int | None:
     rules = wh.WithholdingRules.from_config(ctx.config)
     stale = stale_judgment(assessment, judged)
     if stale:
-        raise StepError(f"特別徴収判定 (世代 {wgen}) が賦課 (世代 {agen}) と一致しません ({stale})。"
-                        "FK120 を再実行してください", msg_id="KKB331E")
-    ctx.message("KKB332I", "普通徴収 " + ", ".join(f"第{p.no}期 {p.due_date:%Y-%m-%d}" for p in schedule.periods))
+        raise StepError.of("KKB331E", withholding=wgen, assessment=agen, stale=stale)
+    ctx.message("KKB332I", periods=", ".join(f"第{p.no}期 {p.due_date:%Y-%m-%d}" for p in schedule.periods))
     if not ctx.config.get("installments.verified", False):
         unverified = ", ".join(str(x) for x in ctx.config.get("installments.unverified", []))
-        ctx.message("KKB335I", f"期割・納期の設定は未確認の既定値です (installments.verified: false; {unverified})")
+        ctx.message("KKB335I", unverified=unverified)
     rows = wh.installment_rows(judged, rules, schedule)
     rows = inst.allocate_components(rows, assessment)
     _reconcile(ctx, rows, assessment)
@@ -425,10 +419,10 @@ def _reconcile(ctx: StepContext, rows: pl.DataFrame, assessment: pl.DataFrame, *
     bad = inst.check_totals(rows, target)
     if bad.height:
         first = bad.row(0, named=True)
-        raise StepError(f"期別額の合計が年税額と一致しない世帯 {bad.height:,}件 (例: 世帯 {first['household_id']} "
-                        f"年税額 {first['expected']:,}円 期別計 {first['installments_total']:,}円)", msg_id="KKB333E")
-    ctx.message("KKB334I", f"期別額合計 {total:,}円 = 年税額合計 {annual:,}円"
-                + (f" + 過誤納見込額 {int(extra['overpayment'].sum()):,}円" if extra is not None else ""))
+        raise StepError.of("KKB333E", households=bad.height, household_id=first['household_id'],
+                           expected=first['expected'], installments_total=first['installments_total'])
+    ctx.message("KKB334I", total=total, annual=annual,
+                overpayment=int(extra['overpayment'].sum()) if extra is not None else None)
 
 
 # --- FK140 / FK220 調定ファイル ------------------------------------------------------------------------
@@ -450,18 +444,18 @@ def initial_levy_file(ctx: StepContext) -> int | None:
     figs = _write_levy(ctx, records, head, f"levy_initial_{ctx.generation}.dat")
     _money(ctx, "installments", figs["amount"])
     if figs["amount"] != annual or figs["amount"] != int(rows["amount"].sum() or 0):
-        raise StepError(f"調定額合計 {figs['amount']:,}円 が年税額合計 {annual:,}円 と一致しません", msg_id="KKB341E")
+        raise StepError.of("KKB341E", amount=figs['amount'], annual=annual)
     skipped = rows.height - records.height
     if skipped:
-        ctx.message("KKB342I", f"0円の期 {skipped:,}件は調定しません")
+        ctx.message("KKB342I", skipped=skipped)
     return None
 
 
 def correction_levy_file(ctx: StepContext) -> int | None:
     gen = latest(ctx, "corrections")
     if gen != ctx.generation:
-        raise StepError(f"本日 ({ctx.business_date}) の FK210 異動賦課の結果 (corrections 世代 {ctx.generation}) が"
-                        "ありません。先に FK210 を実行してください", msg_id="KKB301E")
+        raise StepError.of("KKB301E", "reassessment", date=ctx.business_date, dataset="corrections",
+                           generation=ctx.generation)
     corrections = datasets.read("corrections", gen)
     notices = datasets.read("change_notices", gen)
     rows = datasets.read("installments", gen)
@@ -476,8 +470,7 @@ def correction_levy_file(ctx: StepContext) -> int | None:
     _money(ctx, "overpayment", figs["overpayment"])
     expected = change + int(notices["overpayment"].sum() or 0)
     if figs["change"] + figs["overpayment"] != expected:
-        raise StepError(f"増減額合計 {figs['change']:,}円 + 過誤納見込額 {figs['overpayment']:,}円 が"
-                        f"年税額の増減 {change:,}円 + 過誤納 と一致しません", msg_id="KKB343E")
+        raise StepError.of("KKB343E", change_total=figs['change'], overpayment=figs['overpayment'], change=change)
     return None
 
 
@@ -490,8 +483,7 @@ def _write_levy(ctx: StepContext, records: pl.DataFrame, head: dict, name: str) 
     final = paths.outbox(LEDGER_OUTBOX) / name
     figs = levy_file.write(ctx.stage_file(final), records, head)
     ctx.totals.written += records.height
-    ctx.message("KKB340I", f"調定ファイル {paths.relative(final)} {records.height:,}件 "
-                           f"期別税額合計 {figs['amount']:,}円 (確定時に出力)")
+    ctx.message("KKB340I", path=paths.relative(final), records=records.height, amount=figs['amount'])
     return figs
 
 
@@ -501,12 +493,11 @@ def _write_levy(ctx: StepContext, records: pl.DataFrame, head: dict, name: str) 
 def reassessment_step(ctx: StepContext) -> int | None:
     base = latest(ctx, "assessment", before=True)
     if base is None:
-        raise StepError(f"{ctx.fy}年度の賦課 (assessment) がありません。先に FK110 当初賦課を実行してください",
-                        msg_id="KKB301E")
+        raise StepError.of("KKB301E", "assessment", fy=ctx.fy)
     ibase = latest(ctx, "installments", before=True)
     if ibase is None:
-        raise StepError("期別 (installments) がありません。先に FK130 を実行してください", msg_id="KKB301E")
-    ctx.message("KKB302I", f"現在の賦課 assessment 世代 {base}, installments 世代 {ibase}")
+        raise StepError.of("KKB301E", "installments")
+    ctx.message("KKB302I", variant="current", generation=base, installments=ibase)
     current = datasets.read("assessment", base)
     current_members = datasets.read("assessment_members", latest(ctx, "assessment_members", before=True) or base)
     rows = datasets.read("installments", ibase)
@@ -519,8 +510,8 @@ def reassessment_step(ctx: StepContext) -> int | None:
     changed_qual = _changed_persons_qualification(src.get("nhi_qualification"), qualification)
     persons = pl.concat([changed_income.select("person_id"), changed_qual.select("person_id")]).unique()
     affected = _affected_households(persons, qualification, current_members)
-    ctx.message("KKB360I", f"異動: 所得 {changed_income.height:,}人, 資格 {changed_qual.height:,}人 → "
-                           f"対象世帯 {affected.height:,}件")
+    ctx.message("KKB360I", income=changed_income.height, qualification=changed_qual.height,
+                households=affected.height)
     reasons = _reasons(affected, changed_income, changed_qual, qualification, current_members)
 
     q_aff = qualification.filter(pl.col("household_id").cast(pl.String).is_in(affected["household_id"].implode()))
@@ -572,10 +563,10 @@ def reassessment_step(ctx: StepContext) -> int | None:
     over = corrections.group_by("household_id").agg(pl.col("overpayment").sum())
     _reconcile(ctx, rows_after, assessment_after, extra=over)
     if problems.height:
-        ctx.message("KKB361W", f"再計算できない世帯 {problems.height:,}件 (現在の賦課のまま; エラーリストを確認してください)")
-    ctx.message("KKB362I", f"更正 {changed.height:,}世帯 (増額 {changed.filter(pl.col('change') > 0).height:,}, "
-                           f"減額 {changed.filter(pl.col('change') < 0).height:,}), "
-                           f"特別徴収中止 {notices['withholding_stopped'].sum():,}世帯")
+        ctx.message("KKB361W", households=problems.height)
+    ctx.message("KKB362I", households=changed.height, increased=changed.filter(pl.col('change') > 0).height,
+                decreased=changed.filter(pl.col('change') < 0).height,
+                withholding_stopped=notices['withholding_stopped'].sum())
     doc = _sources(ctx, nhi_qualification=qgen, resident_tax_income=igens[-1], base_assessment=base)
     ctx.write_dataset("assessment", assessment_after, totals=doc)
     ctx.write_dataset("assessment_members", members_after, totals=doc)
@@ -637,7 +628,7 @@ def _payments(ctx: StepContext) -> pl.DataFrame | None:
     method, installment_no, paid) — not fed yet: None means nothing is paid."""
     gen = latest(ctx, "payments")
     if gen is None:
-        ctx.message("KKB363I", "収納 (payments) のデータセットがありません: 全期を未納として更正します")
+        ctx.message("KKB363I")
         return None
     return datasets.read("payments", gen)
 

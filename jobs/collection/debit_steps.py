@@ -53,9 +53,9 @@ def register_mandates(ctx: StepContext) -> int | None:
             ctx.totals.count("mandate", label="口座振替依頼", read=rows.height, accepted=rows.height)
             ctx.totals.written += rows.height
             applied += 1
-            ctx.message("KKB430I", f"{name}: 新規 {n['new']:,}件, 変更 {n['change']:,}件, 停止 {n['stop']:,}件 を登録")
+            ctx.message("KKB430I", file=name, new=n['new'], change=n['change'], stop=n['stop'])
     if applied == 0:
-        ctx.message("KKB431I", "新しく登録する口座振替依頼書ファイルはありません")
+        ctx.message("KKB431I")
     active = ledger.value("collection/mandates_active_count", {"m": ctx.municipality})
     ctx.totals.add_figure("active_mandates", int(active or 0), label="有効な口座振替")
     ledger.dispose()
@@ -75,13 +75,13 @@ def request_debits(ctx: StepContext) -> int | None:
         upcoming = ledger.query("collection/debit_due_dates", {"d": ctx.business_date, "m": ctx.municipality})
         targets = dd.due_dates_for(ctx.calendar, ctx.config, ctx.business_date, upcoming["due_date"].to_list())
     if not targets:
-        ctx.message("KKB440I", "本日作成する口座振替請求はありません")
+        ctx.message("KKB440I")
     frames = []
     for debit_date in targets:
         with ledger.transaction() as tx:
             rows = tx.query("collection/debit_requests_of_date", {"d": debit_date, "m": ctx.municipality})
             if rows.height:
-                ctx.message("KKB441I", f"振替日 {debit_date} の請求は登録済みです ({rows.height:,}件): 同じファイルを再作成します")
+                ctx.message("KKB441I", debit_date=debit_date, records=rows.height)
             else:
                 sel = dd.select_requests(tx, debit_date, run)
                 rows = _record_requests(tx, sel, debit_date, run, ctx)
@@ -93,8 +93,8 @@ def request_debits(ctx: StepContext) -> int | None:
             figs = dd.write_request_file(ctx.stage_file(final), part, bank_code=bank_code, debit_date=debit_date,
                                          cfg=ctx.config)
             ctx.totals.add_figure("request_files", 1, label="請求ファイル")
-            ctx.message("KKB442I", f"振替日 {debit_date} 金融機関 {bank_code}: {figs['records']:,}件 "
-                                   f"{figs['amount']:,}円 → {paths.relative(final)}")
+            ctx.message("KKB442I", debit_date=debit_date, bank_code=bank_code, records=figs['records'],
+                        amount=figs['amount'], path=paths.relative(final))
         ctx.totals.count("request", label="口座振替請求", read=rows.height, accepted=rows.height)
         ctx.totals.add_money("request_amount", int(rows["amount"].sum() or 0) if rows.height else 0, label="請求額")
     out = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
@@ -144,7 +144,7 @@ def debit_results(ctx: StepContext) -> int | None:
         ctx.write_dataset("debit_results", results.drop("dedup_key").with_columns(
             pl.col("result_code").replace_strict(RESULT_LABELS, default="不明").alias("result_label")))
     else:
-        ctx.message("KKB450I", "本日の口座振替結果 (SN115) はありません")
+        ctx.message("KKB450I")
     if failed.height:
         _failure_notices(ctx, failed)
     ledger.dispose()
@@ -159,8 +159,7 @@ def _failure_notices(ctx: StepContext, failed: pl.DataFrame) -> None:
     days = int(cfg.get("collection.direct_debit.failure_pay_by_days"))
     qgen = datasets.latest("nhi_qualification", municipality=ctx.municipality, upto=ctx.generation)
     if qgen is None:
-        raise StepError("宛名 (nhi_qualification) がありません。先に FK020 国保資格取込 を実行してください",
-                        msg_id="KKB451E")
+        raise StepError.of("KKB451E")
     addr = datasets.read("nhi_qualification", qgen).select(
         pl.col("person_id").cast(pl.String), pl.col("name_kanji").alias("taxpayer_name"),
         pl.col("postal_code").cast(pl.String), pl.col("address_kanji").alias("address")).unique("person_id")
@@ -169,7 +168,7 @@ def _failure_notices(ctx: StepContext, failed: pl.DataFrame) -> None:
                                           return_dtype=pl.Date).alias("pay_by"))
     missing = rows.filter(pl.col("address").is_null())
     if missing.height:
-        ctx.message("KKB452W", f"宛名のない納税者 {missing.height:,}件 は通知書を作成しません (エラーリスト)")
+        ctx.message("KKB452W", taxpayers=missing.height)
         ctx.reject(missing.select(pl.lit("debit_result").alias("file_name"), "record_no",
                                   pl.lit("口座振替不能").alias("record_type"), pl.lit("person_id").alias("field"),
                                   pl.lit("宛名番号").alias("field_label"),
@@ -189,4 +188,4 @@ def _failure_notices(ctx: StepContext, failed: pl.DataFrame) -> None:
     stats = rc.render_debit_failure_notices(rows.select(*rc.DEBIT_FAILURE_COLUMNS), cfg, ctx.stage_file(final),
                                             issue_date=ctx.business_date)
     ctx.totals.add_figure("pdf_pages", stats.pages, label="不能通知書ページ")
-    ctx.message("KKB453I", f"口座振替不能通知書 {rows.height:,}件 → {paths.relative(final)}")
+    ctx.message("KKB453I", notices=rows.height, path=paths.relative(final))

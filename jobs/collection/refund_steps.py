@@ -43,9 +43,9 @@ def overpayments(ctx: StepContext) -> int | None:
         if over.height and not done:
             _decide(ctx, tx, over, src)
         elif done:
-            ctx.message("KKB461I", "本日の還付・充当は決議済みです: 同じ通知書・振込ファイルを再作成します")
+            ctx.message("KKB461I")
         else:
-            ctx.message("KKB460I", "過誤納はありません")
+            ctx.message("KKB460I")
     _outputs(ctx, ledger)
     ledger.dispose()
     return None
@@ -138,9 +138,10 @@ def _decide(ctx: StepContext, tx, over: pl.DataFrame, src: str) -> None:
         "levy_year", "notice_number", "installment_no", pl.col("tax_amount").alias("paid"),
         pl.lit(0, dtype=pl.Int64).alias("prov"), pl.lit(None, dtype=pl.Date).alias("paid_date"),
         pl.lit(None, dtype=pl.Date).alias("received_date")), run_of(ctx), op_date, op_time)
-    ctx.message("KKB462I", f"過誤納 {over.height:,}件 {int(over['overpaid'].sum()):,}円: 充当 {offsets.height:,}件 "
-                           f"{int(offsets['amount'].sum() or 0):,}円, 還付 {refunds.height:,}件 "
-                           f"{int(refunds['amount'].sum() or 0):,}円 (還付加算金 {int(per_person['interest'].sum() or 0):,}円)")
+    ctx.message("KKB462I", overpaid=over.height, overpaid_amount=int(over['overpaid'].sum()),
+                offsets=offsets.height, offset_amount=int(offsets['amount'].sum() or 0),
+                refunds=refunds.height, refund_amount=int(refunds['amount'].sum() or 0),
+                interest=int(per_person['interest'].sum() or 0))
 
 
 def _outputs(ctx: StepContext, ledger) -> None:
@@ -214,4 +215,4 @@ def _outputs(ctx: StepContext, ledger) -> None:
         with ledger.transaction() as tx:  # the refunds name their transfer file and are 振込依頼 (2)
             tx.stage("_tf", acct.select("refund_id"))
             tx.run("collection/refund_transfer_file", {"f": tf.name, "t": tdate})
-        ctx.message("KKB463I", f"還付振込 {acct.height:,}件 (振込日 {tdate}) → {paths.relative(tf)}")
+        ctx.message("KKB463I", transfers=acct.height, transfer_date=tdate, path=paths.relative(tf))

@@ -54,9 +54,9 @@ def lapse_provisionals(ctx: StepContext) -> int | None:
                   pl.lit(days)).alias("reason"),
         "raw").rename({"source_file": "file_name"}))
     if old.height:
-        ctx.message("KKB470W", f"確報のない速報 {old.height:,}件 を失効しました ({limit} 以前の速報)")
+        ctx.message("KKB470W", records=old.height, limit=limit)
     else:
-        ctx.message("KKB471I", "失効する速報はありません")
+        ctx.message("KKB471I")
     return None
 
 
@@ -70,7 +70,7 @@ def _with_raw(ctx: StepContext, old: pl.DataFrame) -> pl.DataFrame:
             todo.setdefault((name, sha), []).append((i, int(off)))
     source = ctx.spec.options.get("source")
     if not source:  # the registry states where the 速報 came in (SN210's inbox and layout)
-        raise StepError("SN410 のジョブ定義に速報の取込元 (options['source']) がありません", msg_id="KKB472E")
+        raise StepError.of("KKB472E")
     for (name, sha), items in todo.items():
         got = ArchivedFile.of(source, name=name, sha256=sha).records([off for _, off in items])
         for (i, _), data in zip(items, got, strict=True):
@@ -126,9 +126,8 @@ def daily_report(ctx: StepContext) -> int | None:
         ctx.totals.add_money(f"{row['channel']}.{row['kind']}", int(row["amount"]),
                              label=f"{row['channel_label']} {row['kind_label']}")
     if posted_recon != posted_pay:
-        raise StepError(f"日計が一致しません: 消込データの消込額 {posted_recon:,}円 ≠ 納付履歴の収入額 {posted_pay:,}円",
-                        msg_id="KKB480E")
-    ctx.message("KKB481I", f"収納日計 {d}: 消込額 {posted_recon:,}円 (消込データ = 納付履歴)")
+        raise StepError.of("KKB480E", posted_recon=posted_recon, posted_pay=posted_pay)
+    ctx.message("KKB481I", date=d, posted=posted_recon)
     ctx.write_dataset("daily_collection", summary)
     folder = paths.reports_root() / "collection" / ctx.generation
     csv = folder / f"shuno_nikkei_{d:%Y%m%d}.csv"

@@ -25,7 +25,7 @@ import polars as pl
 
 from jobs.common import datasets, paths
 from jobs.common import fixedwidth as fw
-from jobs.common.step import RC_SEVERE, StepContext, StepError
+from jobs.common.step import StepContext, StepError
 from jobs.intake import inputs as inputs_mod
 from jobs.intake.archive import ArchivedFile
 from jobs.ledger import Ledger, open_ledger, run_of
@@ -57,18 +57,17 @@ def register_levy(ctx: StepContext) -> int | None:
             continue
         todo.append((f, "new"))
     if not todo:
-        ctx.message("KKB410I", f"未登録の調定ファイルはありません ({paths.relative(folder)}/)")
+        ctx.message("KKB410I", folder=paths.relative(folder))
     # 当初 before 更正, then by date of creation (the header)
     parsed = []
     for f, state in todo:
         try:
             res = fw.read(layout, f.path, source=f.name)
         except fw.FileRefused as exc:
-            raise StepError(f"調定ファイル受付不可: {exc}", msg_id="KKB411E") from exc
+            raise StepError.of("KKB411E", error=exc) from exc
         head = res.frames["header"].row(0, named=True)
         if head["municipality_code"] != ctx.municipality:
-            raise StepError(f"他団体の調定ファイルです: {f.name} 市区町村コード={head['municipality_code']}",
-                            msg_id="KKB412E")
+            raise StepError.of("KKB412E", file=f.name, code=head['municipality_code'])
         parsed.append(((head["creation_date"], head["file_kind"], f.name), f, state, res))
     parsed.sort(key=lambda t: t[0])
     summary = []
@@ -85,19 +84,19 @@ def register_levy(ctx: StepContext) -> int | None:
         ctx.totals.add_money("levy_amount", amount, label="期別税額")
         ctx.totals.add_money("change_amount", int(rows["change_amount"].sum() or 0), label="増減額")
         if state is None:
-            ctx.message("KKB413I", f"{f.name} はこの世代で登録済みです (SHA-256={f.sha256[:16]}…)")
+            ctx.message("KKB413I", file=f.name, sha256=f.sha256)
             continue
         with ledger.transaction() as tx:
             figs = levy.register(tx, rows, run)
             reconcile.register_file(tx, sha256=f.sha256, file_name=f.name, channel="levy", records=rows.height,
                                     amount=amount, run=run)
-        ctx.message("KKB414I", f"{f.name}: 期別 {rows.height:,}件 登録 (新規 {figs['installments_new']:,}, "
-                               f"更正 {figs['installments_changed']:,}) 期別税額 {amount:,}円")
+        ctx.message("KKB414I", file=f.name, installments=rows.height, new=figs['installments_new'],
+                    changed=figs['installments_changed'], amount=amount)
         summary.append({"file_name": f.name, "sha256": f.sha256, "records": rows.height, "amount": amount})
     with ledger.transaction() as tx:
         pending = reconcile.post_pending(tx, run)
     if pending.height:
-        ctx.message("KKB415I", f"保留中の納付 {pending.height:,}件 ({int(pending['amount'].sum()):,}円) を消込しました")
+        ctx.message("KKB415I", payments=pending.height, amount=int(pending['amount'].sum()))
         ctx.totals.add_figure("pending_posted", pending.height, label="保留分消込")
     ctx.totals.written += sum(s["records"] for s in summary)
     ledger.dispose()
@@ -132,13 +131,13 @@ def post_channel(ctx: StepContext) -> int | None:
                 reconcile.register_file(tx, sha256=sha, file_name=name, channel=channel, records=pay.height,
                                         amount=int(pay["amount"].sum() or 0), run=run)
             posted_now += 1
-            ctx.message("KKB420I", f"{name}: 消込 {res.counts.get('posted', 0):,}件 "
-                                   f"{res.amounts.get('posted', 0):,}円, 速報 {res.counts.get('provisional', 0):,}件, "
-                                   f"エラー・保留 {res.rejected:,}件 (SHA-256={sha[:16]}…)")
+            ctx.message("KKB420I", file=name, posted=res.counts.get('posted', 0),
+                        posted_amount=res.amounts.get('posted', 0), provisional=res.counts.get('provisional', 0),
+                        rejected=res.rejected, sha256=sha)
             if res.without_provisional:
-                ctx.message("KKB421W", f"{name}: 速報のない確報 {res.without_provisional:,}件 (消込済、確認してください)")
+                ctx.message("KKB421W", file=name, records=res.without_provisional)
     if posted_now == 0:
-        ctx.message("KKB422I", "新しく消込するファイルはありません (この世代の消込結果を再出力します)")
+        ctx.message("KKB422I")
     report(ctx, ledger, channel)
     ledger.dispose()
     return None
@@ -167,12 +166,11 @@ def trailer_check(ctx: StepContext, channel: str, source: str, name: str, sha: s
         if expected == got:
             continue
         if unread:
-            ctx.message("KKB424W", f"{name}: トレーラ合計 {expected:,}円 − 読めたレコードの合計 {got:,}円 = "
-                                   f"{expected - got:,}円 は読めなかったレコード {unread:,}件 の金額です ({column})")
+            ctx.message("KKB424W", file=name, expected=expected, got=got, difference=expected - got,
+                        unread=unread, column=column)
         else:
-            raise StepError(f"{name}: トレーラ合計 {expected:,}円 がレコードの合計 {got:,}円 と一致しません ({column})",
-                            msg_id="KKB425E")
-    ctx.message("KKB423I", f"{name}: トレーラ照合 件数 {int(trailers['total_count'].sum() or 0):,} / レコード {pay.height:,}")
+            raise StepError.of("KKB425E", file=name, expected=expected, got=got, column=column)
+    ctx.message("KKB423I", file=name, trailer_count=int(trailers['total_count'].sum() or 0), records=pay.height)
 
 
 def _trailers(ctx: StepContext, source: str, shas: list[str]) -> pl.DataFrame:
@@ -192,13 +190,11 @@ def adapt(ctx: StepContext, channel: str, source: str, frame: pl.DataFrame, name
         return channels.pension(frame, ctx.config)
     archive = archived_file(ctx, name, sha)
     if archive is None:
-        raise StepError(f"{ctx.job_id}: 取込ファイルの保管先 (options['source']) が定義されていません",
-                        rc=RC_SEVERE, msg_id="KKB426S")
+        raise StepError.of("KKB426S", "no_source", job_id=ctx.job_id)
     try:
         archived = archive.read()
     except (OSError, fw.FileRefused) as exc:
-        raise StepError(f"取込済みファイルの保管がありません (または読めません): {paths.relative(archive.path)}: {exc}",
-                        rc=RC_SEVERE, msg_id="KKB426S") from exc
+        raise StepError.of("KKB426S", path=paths.relative(archive.path), error=exc) from exc
     res = _Frames({"data": frame}, archived)
     if channel == "debit":
         res.frames["header"] = archived.frames["header"]

@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 
 import polars as pl
 
-from . import bizcal, datasets, errorlist, paths
+from . import bizcal, datasets, errorlist, messages, paths
 from . import config as config_mod
 from .jobspec import JobSpec
 
@@ -44,6 +44,9 @@ T = TypeVar("T")
 logger = logging.getLogger("kokuho.step")
 
 SEVERITY_RC = {"I": 0, "W": 4, "E": 8, "S": 12, "U": 16}
+# the logging level of a message by its severity (the job log's text is the same for all)
+SEVERITY_LEVEL = {"I": logging.INFO, "W": logging.WARNING, "E": logging.ERROR,
+                  "S": logging.CRITICAL, "U": logging.CRITICAL}
 RC_WARNING = 4
 RC_ERROR = 8
 RC_SEVERE = 12
@@ -68,7 +71,11 @@ def rc_label(rc: int | None) -> str:
 
 
 class StepError(Exception):
-    """Raised by a step to end with RC >= 8 and an operator message (nothing is committed)."""
+    """Raised by a step to end with RC >= 8 and an operator message (nothing is committed).
+
+    Steps raise ``StepError.of("KKB451E", **fields)``: the text comes from the message
+    catalogue (``jobs.common.messages``) and the RC from the id's severity. A bare
+    ``StepError(text)`` is reported as KKB900E/S/U."""
 
     def __init__(self, text: str, *, rc: int = RC_ERROR, msg_id: str | None = None):
         if rc < RC_ERROR:
@@ -77,6 +84,13 @@ class StepError(Exception):
         self.text = text
         self.rc = rc
         self.msg_id = msg_id or ("KKB900E" if rc < RC_SEVERE else "KKB900S" if rc < RC_ABEND else "KKB900U")
+
+    @classmethod
+    def of(cls, msg_id: str, variant: str | None = None, **fields: Any) -> StepError:
+        """The error of catalogued message ``msg_id`` (an E, S or U id) with ``fields`` filled in."""
+        if msg_id[-1:] not in SEVERITY_RC or SEVERITY_RC[msg_id[-1]] < RC_ERROR:
+            raise ValueError(f"StepError needs an E, S or U message id: {msg_id!r}")
+        return cls(messages.text(msg_id, variant, **fields), rc=SEVERITY_RC[msg_id[-1]], msg_id=msg_id)
 
 
 class StepAbend(Exception):
@@ -93,7 +107,7 @@ class ControlTotalsError(StepAbend):
 
 @dataclass(frozen=True)
 class Message:
-    msg_id: str  # e.g. KKB110I; the last letter is the severity
+    msg_id: str  # e.g. KKB101I; the last letter is the severity
     text: str
 
     @property
@@ -279,20 +293,27 @@ class StepContext:
 
     # --- messages --------------------------------------------------------------------------
 
-    def message(self, msg_id: str, text: str) -> Message:
-        """Add a job-log message. The id's last letter (I/W/E/S/U) sets its severity/RC."""
+    def message(self, msg_id: str, text: str | None = None, /, *, variant: str | None = None,
+                **fields: Any) -> Message:
+        """Add a job-log message. The id's last letter (I/W/E/S/U) sets its severity/RC and the
+        level it is logged at. The text is the catalogued one with ``fields`` filled in
+        (``ctx.message("KKB430I", file=..., new=..., change=..., stop=...)``, see
+        ``jobs.common.messages``), or ``text`` as given."""
         if not msg_id or msg_id[-1] not in SEVERITY_RC:
             raise ValueError(f"message id must end in one of {sorted(SEVERITY_RC)}: {msg_id!r}")
+        if text is None:
+            text = messages.text(msg_id, variant, **fields)
+        elif fields or variant is not None:
+            raise TypeError(f"{msg_id}: give either the text or the catalogue fields, not both")
         msg = Message(msg_id, text)
         self.messages.append(msg)
-        self._emit(msg.line, msg.rc)
+        self._emit(msg.line, SEVERITY_LEVEL[msg.severity])
         return msg
 
     def fail(self, text: str, *, rc: int = RC_ERROR, msg_id: str | None = None):
         raise StepError(text, rc=rc, msg_id=msg_id)
 
-    def _emit(self, line: str, rc: int = 0) -> None:
-        level = logging.INFO if rc == 0 else logging.WARNING if rc < RC_ERROR else logging.ERROR
+    def _emit(self, line: str, level: int = logging.INFO) -> None:
         logger.log(level, line)
         if self._echo is not None:
             try:
@@ -393,8 +414,9 @@ def run_step(spec: JobSpec, *, fy: int | None = None, business_date: dt.date | s
     year = int(fy) if fy is not None else bizcal.BusinessCalendar.from_config(cfg).fiscal_year(bdate)
     ctx = StepContext(spec, fy=year, business_date=bdate, municipality=code, options=options, echo=echo)
     name = cfg.get("municipality.name", "")
-    ctx.message("KKB001I", f"{spec.job_id} {spec.name_ja} 開始")
-    ctx.message("KKB002I", f"年度={year} 業務日={bdate.isoformat()} 団体={code} {name} 世代={ctx.generation}")
+    ctx.message("KKB001I", job_id=spec.job_id, name=spec.name_ja)
+    ctx.message("KKB002I", fy=year, date=bdate.isoformat(), municipality=code, municipality_name=name,
+                generation=ctx.generation)
 
     forced_rc = 0
     abend: BaseException | None = None
@@ -404,16 +426,16 @@ def run_step(spec: JobSpec, *, fy: int | None = None, business_date: dt.date | s
         forced_rc = int(returned or 0)
         problems = ctx.totals.imbalances()
         if problems:
-            ctx.message("KKB990U", "件数が一致しません (読込 = 正常 + エラー): " + "; ".join(problems))
+            ctx.message("KKB990U", problems="; ".join(problems))
             abend, abend_cls = AssertionError("; ".join(problems)), ControlTotalsError
     except StepError as exc:
         ctx.message(exc.msg_id, exc.text)
         forced_rc = exc.rc
     except (config_mod.ConfigError, datasets.DatasetNotFound, bizcal.CalendarError) as exc:
-        ctx.message("KKB910S", str(exc))
+        ctx.message("KKB910S", error=exc)
     except Exception as exc:  # an abend: log it, commit nothing, re-raise below
         abend = exc
-        ctx.message("KKB999U", f"異常終了 {type(exc).__name__}: {exc}")
+        ctx.message("KKB999U", error_type=type(exc).__name__, error=exc)
         logger.error("%s", "".join(traceback.format_exception(exc)))
 
     rc = _final_rc(ctx, forced_rc)
@@ -426,7 +448,7 @@ def run_step(spec: JobSpec, *, fy: int | None = None, business_date: dt.date | s
             committed = True
         except Exception as exc:
             abend = exc
-            ctx.message("KKB998U", f"確定処理で異常終了 {type(exc).__name__}: {exc}")
+            ctx.message("KKB998U", error_type=type(exc).__name__, error=exc)
             rc = RC_ABEND
             outputs = ctx._discard()
     else:
@@ -434,7 +456,7 @@ def run_step(spec: JobSpec, *, fy: int | None = None, business_date: dt.date | s
 
     result = _result(ctx, rc, outputs, committed)
     for line in result.log_lines[len(ctx.messages):]:
-        ctx._emit(line, rc if line.startswith("IEF142I") else 0)
+        ctx._emit(line, _line_level(line, rc))
     if abend is not None:
         raise abend_cls(result, f"{spec.job_id} RC={rc:04d}: {abend}") from abend
     return result
@@ -465,37 +487,57 @@ def summary_lines(r: StepResult) -> list[str]:
     t = r.totals
     titles = {name: f"{name} {rt.label}".strip() for name, rt in t.by_record_type.items()}
     first = max([_width(x) + 2 for x in titles.values()] + [_WIDTHS[0]])
-    lines = ["KKB050I ---- 件数 ----------------------------------------------"]
-    lines.append("KKB051I " + _cols(["レコード種別", "読込件数", "正常件数", "エラー件数"], first))
+    lines = [messages.line("KKB050I")]
+    lines.append(messages.line("KKB051I", columns=_cols(list(_HEADINGS), first)))
     for name, rt in t.by_record_type.items():
-        lines.append("KKB052I " + _cols([titles[name], f"{rt.read:,}", f"{rt.accepted:,}", f"{rt.rejected:,}"], first))
-    lines.append("KKB053I " + _cols(["合計", f"{t.read:,}", f"{t.accepted:,}", f"{t.rejected:,}"], first))
+        lines.append(messages.line("KKB052I", columns=_cols([titles[name], f"{rt.read:,}", f"{rt.accepted:,}",
+                                                             f"{rt.rejected:,}"], first)))
+    lines.append(messages.line("KKB053I", columns=_cols([_TOTAL, f"{t.read:,}", f"{t.accepted:,}",
+                                                         f"{t.rejected:,}"], first)))
     lines.append(f"ICE054I 0 RECORDS - IN: {t.read}, OUT: {t.written}")
     for name, amount in t.money.items():
         label = t.money_labels.get(name, "")
-        lines.append(f"KKB060I 金額 {label}({name}) {amount:,}円" if label else f"KKB060I 金額 {name} {amount:,}円")
+        lines.append(messages.line("KKB060I", None if label else "unlabelled", label=label, name=name, amount=amount))
     for name, value in t.figures.items():
         label = t.figure_labels.get(name, "")
-        lines.append(f"KKB061I 件数 {label}({name}) {value:,}" if label else f"KKB061I 件数 {name} {value:,}")
+        lines.append(messages.line("KKB061I", None if label else "unlabelled", label=label, name=name, value=value))
     for o in r.outputs:
-        state = "確定" if o.path is not None else "未確定(破棄)"
-        lines.append(f"KKB070I 出力 {o.dataset} 世代 {o.generation} {o.rows:,}件 {state}")
+        lines.append(messages.line("KKB070I", None if o.path is not None else "discarded", dataset=o.dataset,
+                                   generation=o.generation, rows=o.rows))
     for f in r.files:
-        lines.append(f"KKB071I 出力ファイル {paths.relative(f)}")
+        lines.append(messages.line("KKB071I", path=paths.relative(f)))
     if r.error_list is not None:
-        sev = "W" if r.error_rows else "I"
-        lines.append(f"KKB080{sev} エラーリスト {paths.relative(r.error_list)} {r.error_rows:,}件")
+        lines.append(messages.line("KKB080W" if r.error_rows else "KKB080I", path=paths.relative(r.error_list),
+                                   rows=r.error_rows))
     if r.rc >= RC_ERROR:
-        lines.append("KKB081E 出力は確定していません (データセット・エラーリストとも書込みなし)")
+        lines.append(messages.line("KKB081E"))
     lines.append(f"IEF142I {PROGRAM} {r.job_id} - STEP WAS EXECUTED - COND CODE {r.rc:04d}")
-    sev = "I" if r.rc == 0 else "W" if r.rc < RC_ERROR else "E"
-    lines.append(f"KKB009{sev} {r.job_id} {r.name_ja} 終了 RC={r.rc:04d} ({rc_label(r.rc)})")
+    lines.append(messages.line("KKB009I" if r.rc == 0 else "KKB009W" if r.rc < RC_ERROR else "KKB009E",
+                               job_id=r.job_id, name=r.name_ja, rc=r.rc, label=rc_label(r.rc)))
     return lines
+
+
+def _line_level(line: str, rc: int) -> int:
+    """The logging level of a job-log line: its message id's severity; the IEF142I completion
+    code line the step's RC; other lines (ICE054I) INFO."""
+    if line.startswith("IEF142I"):
+        return _rc_level(rc)
+    head = line.split(" ", 1)[0]
+    if messages.ID_PATTERN.fullmatch(head):
+        return SEVERITY_LEVEL[head[-1]]
+    return logging.INFO
+
+
+def _rc_level(rc: int) -> int:
+    return (logging.INFO if rc == 0 else logging.WARNING if rc < RC_ERROR else logging.ERROR
+            if rc < RC_SEVERE else logging.CRITICAL)
 
 
 # --- helpers -----------------------------------------------------------------------------------
 
 _WIDTHS = (28, 12, 12, 12)
+_HEADINGS = ("レコード種別", "読込件数", "正常件数", "エラー件数")  # the KKB051I columns
+_TOTAL = "合計"  # the KKB053I row
 
 
 def _cols(values: list[str], first_width: int = _WIDTHS[0]) -> str:

@@ -28,7 +28,7 @@ import polars as pl
 
 from jobs.common import datasets, errorlist, paths
 from jobs.common import fixedwidth as fw
-from jobs.common.step import RC_SEVERE, StepContext, StepError
+from jobs.common.step import StepContext, StepError
 
 from . import inputs as inputs_mod
 from . import keys
@@ -53,7 +53,7 @@ def intake_step(ctx: StepContext) -> int | None:
         res = read_file(ctx, layout, f, keep_secrets=secrets is not None)
         check_municipality(ctx, layout, res, f)
         for w in res.warnings:
-            ctx.message("KKB111W", f"{f.name}: {w}")
+            ctx.message("KKB111W", file=f.name, warning=w)
         frames = dict(res.frames)
         rejects = codec_rejects(layout, res, f)
         if secrets is not None:
@@ -70,7 +70,7 @@ def intake_step(ctx: StepContext) -> int | None:
     if secrets is not None:
         secrets.finish(ctx, files)
     if ctx.totals.rejected:
-        ctx.message("KKB120W", f"エラーレコード {ctx.totals.rejected:,}件 (エラーリストを確認してください)")
+        ctx.message("KKB120W", rejected=ctx.totals.rejected)
     private = any(x.secret for rt in layout.record_types for x in rt.fields)
     ctx.on_commit(lambda: archive_inputs(ctx, files, private=private))
     return None
@@ -103,22 +103,19 @@ def select_files(ctx: StepContext, targets: Mapping[str, str]) -> list[inputs_mo
         for p in given:
             path = Path(p).expanduser()
             if not path.is_file():
-                raise StepError(f"指定された入力ファイルがありません: {p}", msg_id="KKB103E")
+                raise StepError.of("KKB103E", "given", path=p)
             out.append(inputs_mod.describe(path, "given"))
     else:
         out = [inputs_mod.describe(p, "inbox") for p in inputs_mod.inbox_files(spec.inbox, spec.pattern)]
         if not out:
             out = rerun_inputs(ctx, targets)
             if out:
-                ctx.message("KKB102I", f"受信箱にファイルがありません。世代 {ctx.generation} の保管ファイルを再取込します")
+                ctx.message("KKB102I", generation=ctx.generation)
     if not out:
-        raise StepError(
-            f"入力ファイルがありません: {paths.relative(paths.inbox(spec.inbox))}/ (ファイル名 {spec.pattern})",
-            msg_id="KKB103E",
-        )
-    label = {"inbox": "受信箱", "given": "指定", "archive": "保管"}
-    for f in out:
-        ctx.message("KKB101I", f"入力 {f.name} ({label[f.origin]}) {f.size:,}バイト SHA-256={f.sha256}")
+        raise StepError.of("KKB103E", inbox=paths.relative(paths.inbox(spec.inbox)), pattern=spec.pattern)
+    for f in out:  # the text names where the file came from: 受信箱 (inbox), 指定 (given) or 保管 (archive)
+        ctx.message("KKB101I", variant=None if f.origin == "inbox" else f.origin, file=f.name, size=f.size,
+                    sha256=f.sha256)
     return out
 
 
@@ -130,14 +127,14 @@ def rerun_inputs(ctx: StepContext, targets: Mapping[str, str]) -> list[inputs_mo
     try:
         return inputs_mod.archived_inputs(ctx.spec.inbox, recorded)
     except (FileNotFoundError, ValueError) as exc:
-        raise StepError(str(exc), rc=RC_SEVERE, msg_id="KKB105S") from exc
+        raise StepError.of("KKB105S", error=exc) from exc
 
 
 def check_duplicates(ctx: StepContext, files: list[inputs_mod.InputFile]) -> None:
     seen: dict[str, str] = {}
     for f in files:
         if f.sha256 in seen:
-            raise StepError(f"同じ内容のファイルが2つあります: {seen[f.sha256]}, {f.name}", msg_id="KKB106E")
+            raise StepError.of("KKB106E", first=seen[f.sha256], second=f.name)
         seen[f.sha256] = f.name
         if f.origin == "archive":
             continue
@@ -146,19 +143,19 @@ def check_duplicates(ctx: StepContext, files: list[inputs_mod.InputFile]) -> Non
         if not others:
             continue
         first = others[0]
-        text = (f"同じ内容のファイルは取込済みです: {f.name} = {first.get('name')} "
-                f"({first.get('job_id')} 世代 {first.get('generation')})")
         if ctx.options.get("force"):
-            ctx.message("KKB107W", text + " — force 指定により再度取り込みます")
+            ctx.message("KKB107W", file=f.name, claimed=first.get('name'), job_id=first.get('job_id'),
+                        generation=first.get('generation'))
         else:
-            raise StepError(text + "。再度取り込む場合は --force を指定してください", msg_id="KKB107E")
+            raise StepError.of("KKB107E", file=f.name, claimed=first.get('name'), job_id=first.get('job_id'),
+                               generation=first.get('generation'))
 
 
 def read_file(ctx: StepContext, layout, f: inputs_mod.InputFile, *, keep_secrets: bool):
     try:
         return fw.read(layout, f.path, source=f.name, keep_secrets=keep_secrets)
     except fw.FileRefused as exc:
-        raise StepError(f"ファイル受付不可: {exc}", msg_id="KKB104E") from exc
+        raise StepError.of("KKB104E", error=exc) from exc
 
 
 def check_municipality(ctx: StepContext, layout, res, f: inputs_mod.InputFile) -> None:
@@ -177,11 +174,7 @@ def check_municipality(ctx: StepContext, layout, res, f: inputs_mod.InputFile) -
         expected = code6 if width == 6 else code5 if width == 5 else None
         wrong = [v for v in values if v is not None and expected is not None and v != expected]
         if wrong:
-            raise StepError(
-                f"他団体のファイルです: {f.name} {label} 市区町村コード={','.join(sorted(wrong))} "
-                f"(実行団体 {expected})",
-                msg_id="KKB108E",
-            )
+            raise StepError.of("KKB108E", file=f.name, label=label, codes=','.join(sorted(wrong)), expected=expected)
 
 
 # --- rejects and totals -----------------------------------------------------------------------
@@ -252,7 +245,7 @@ def archive_inputs(ctx: StepContext, files: list[inputs_mod.InputFile], *, priva
         target = inputs_mod.archive(ctx.spec.inbox, f, job_id=ctx.job_id, generation=ctx.generation,
                                     private=private)
         if f.origin != "archive":
-            ctx.message("KKB190I", f"保管 {f.name} → {paths.relative(target)}")
+            ctx.message("KKB190I", file=f.name, target=paths.relative(target))
 
 
 # --- 個人番号 -----------------------------------------------------------------------------------
@@ -285,7 +278,7 @@ class SecretHandler:
         try:
             key = keys.mynumber_key()
         except keys.SecretKeyError as exc:
-            raise StepError(str(exc), rc=RC_SEVERE, msg_id="KKB130S") from exc
+            raise StepError.of("KKB130S", error=exc) from exc
         kid = keys.key_id(key)
         if mode == "register":
             base = datasets.latest(PERSON_KEY, municipality=ctx.municipality, before=ctx.generation)
@@ -293,19 +286,12 @@ class SecretHandler:
         if mode == "verify":
             gen = datasets.latest(PERSON_KEY, municipality=ctx.municipality, upto=ctx.generation)
             if gen is None:
-                raise StepError(
-                    "person_key (宛名番号と個人番号の対応) がありません。先に FK020 国保資格取込 を実行してください",
-                    msg_id="KKB131E",
-                )
+                raise StepError.of("KKB131E")
             stored_kid = datasets.read_totals(PERSON_KEY, gen).get("key_id")
             if stored_kid != kid:
-                raise StepError(
-                    f"個人番号HMAC鍵が person_key 世代 {gen} 作成時と違います (鍵ID {stored_kid} ≠ {kid})。"
-                    "鍵 (KOKUHO_MYNUMBER_KEY / var/secrets/mynumber.key) を確認してください",
-                    rc=RC_SEVERE, msg_id="KKB132S",
-                )
+                raise StepError.of("KKB132S", generation=gen, stored_kid=stored_kid, kid=kid)
             ref = datasets.read(PERSON_KEY, gen).select(person_field, HMAC_COLUMN)
-            ctx.message("KKB133I", f"個人番号照合: person_key 世代 {gen} ({ref.height:,}人)")
+            ctx.message("KKB133I", generation=gen, persons=ref.height)
             return cls(mode, person_field, key, kid, ref, [], base_generation=gen)
         raise ValueError(f"{ctx.job_id}: unknown secrets mode {mode!r}")
 
@@ -371,7 +357,7 @@ class SecretHandler:
 
     def finish(self, ctx: StepContext, files) -> None:
         if self.mode == "verify":
-            ctx.message("KKB134I", f"個人番号照合: 一致 {self.matched:,}件, person_key に宛名番号なし {self.unknown:,}件")
+            ctx.message("KKB134I", matched=self.matched, unknown=self.unknown)
         if self.mode != "register":
             return
         new = (pl.concat(self.collected, how="vertical") if self.collected
@@ -388,8 +374,8 @@ class SecretHandler:
             "inputs": [{"name": f.name, "sha256": f.sha256, "size": f.size} for f in files],
         })
         ctx.totals.written -= merged.height  # a key table, not intake records
-        base = f"前世代 {self.base_generation}" if self.base_generation else "前世代なし"
-        ctx.message("KKB135I", f"person_key 更新: 今回 {new.height:,}人, 累計 {merged.height:,}人 ({base})")
+        ctx.message("KKB135I", variant=None if self.base_generation else "first", new=new.height, total=merged.height,
+                    base=self.base_generation)
 
 
 def empty_rejects() -> pl.DataFrame:

@@ -3,7 +3,7 @@ identity."""
 
 from __future__ import annotations
 
-from jobs.common.step import RC_SEVERE, StepContext, StepError
+from jobs.common.step import StepContext, StepError
 
 from .audit import Run
 from .db import Ledger
@@ -15,8 +15,8 @@ def open_ledger(ctx: StepContext) -> Ledger:
     try:
         ledger = Ledger.open(cfg=ctx.config)
     except LedgerError as exc:
-        raise StepError(str(exc), rc=RC_SEVERE, msg_id="KKB400S") from exc
-    ctx.message("KKB401I", f"収納台帳 {ledger.url} (スキーマ版 {ledger.schema_version()})")
+        raise StepError.of("KKB400S", error=exc) from exc
+    ctx.message("KKB401I", url=ledger.url, schema_version=ledger.schema_version())
     return ledger
 
 
