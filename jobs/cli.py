@@ -63,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     j = sub.add_parser("jobs", help="ジョブ一覧")
     j.set_defaults(func=cmd_jobs)
 
+    jn = sub.add_parser("jobnets", help="ジョブネットの構成 (タスクと先行タスク; DAG はこれから作られる)")
+    jn.add_argument("jobnet", nargs="?", help="ジョブネットID (KB400) または dag_id; 省略時は全件")
+    jn.set_defaults(func=cmd_jobnets)
+
     e = sub.add_parser("errors", help="最新のエラーリストを表示する")
     e.add_argument("job_id")
     e.add_argument("--municipality", default=None)
@@ -131,6 +135,22 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         where = f"var/inbox/{spec.inbox}/{spec.pattern}" if spec.inbox else ""
         after = f" (先行: {', '.join(spec.after)})" if spec.after else ""
         _print(f"{spec.job_id}  {spec.name_ja}  {where}{after}".rstrip())
+    return 0
+
+
+def cmd_jobnets(args: argparse.Namespace) -> int:
+    from jobs import registry
+    from jobs.common import messages
+
+    try:
+        nets = [registry.jobnet(args.jobnet)] if args.jobnet else list(registry.JOBNETS.values())
+    except KeyError as exc:
+        _print(messages.line("KKB920E", error=exc.args[0]), err=True)
+        return 8
+    for i, net in enumerate(nets):
+        when = f"cron {net.schedule}" if net.schedule else "手動起動"
+        _print(("\n" if i else "") + f"{net.title}  ({net.dag_id}, {when})")
+        _print(registry.diagram(net))
     return 0
 
 

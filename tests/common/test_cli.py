@@ -53,3 +53,14 @@ def test_bad_date_is_a_usage_error(capsys):
         main(["run", "SN110", "--date", "2026-02-30"])
     assert exc.value.code == 2
     assert "YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_jobnets_prints_the_registry_graph(capsys):
+    from jobs import registry
+
+    assert main(["jobnets", "KB400"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "KB400 収納消込ジョブネット  (kokuho_collection, cron 30 8 * * 1-5)"
+    assert registry.diagram(registry.jobnet("KB400")) in out
+    assert main(["jobnets", "KB999"]) == 8
+    assert "KKB920E" in capsys.readouterr().err
