@@ -28,7 +28,18 @@ from jobs.common.fixedwidth import ReadResult
 from . import keys
 from .reconcile import empty_payments, normalize
 
-CVS_KINDS = {"01": "provisional", "02": "confirmed", "03": "cancel"}
+#: データ種別 of the 収納代行 file (FORMATS.md §3.2 a, DSK): 01 速報, 02 確報, 03 速報取消, 12 郵便振替
+#: (a settled payment, posted like a 確報), 22 郵便振替訂正 (the corrected amount of the same slip:
+#: the earlier posting is reversed and replaced). 確報取消 is NOT FOUND in FORMATS.md.
+CVS_KINDS = {"01": "provisional", "02": "confirmed", "03": "cancel", "12": "confirmed", "22": "correction"}
+
+#: The duplicate key (``dedup_key``) of each channel: the slip's identity, never its amount.
+SLIP_KEYS = {
+    "counter": "counter:金融機関コード:店舗番号:賦課年度:通知書番号:期別:領収年月日:通し番号",
+    "cvs": "cvs|credit|app:CVSコード:バーコード1–37桁 (AI…印紙フラグ):CVS受付店舗コード:収納年月日:収納時分",
+    "debit": "debit:引落銀行番号:引落支店番号:顧客番号:引落日",
+    "pension": "pension:賦課年度:通知書番号:期別:特別徴収義務者コード:収入日",
+}
 
 
 @dataclass(frozen=True)
@@ -83,10 +94,11 @@ def counter(res: ReadResult, src: Source, cfg: Config) -> pl.DataFrame:
         pl.col("installment_no").cast(pl.Int32), pl.col("amount").cast(pl.Int64),
         pl.col("late_fee").cast(pl.Int64), pl.col("dunning_fee").cast(pl.Int64), "paid_date", "received_date",
         pl.col("payment_kind").fill_null(payment_kind(cfg, pl.lit("counter"))), "bank_code", "branch_code",
-        # the same slip paid twice has the same 通し番号; without one, the same key/amount/day/branch
-        pl.concat_str([pl.lit("counter"), "levy_year", "notice_number", pl.col("installment_no").cast(pl.String),
-                       pl.col("amount").cast(pl.String), pl.col("paid_date").cast(pl.String), "bank_code",
-                       "branch_code", pl.col("slip_serial").fill_null("")], separator=":").alias("dedup_key"),
+        # the slip's identity, never its amount (``SLIP_KEYS``): a re-send with another amount
+        # is a conflict (reconcile step 2), not a second payment
+        pl.concat_str([pl.lit("counter"), "bank_code", "branch_code", "levy_year", "notice_number",
+                       pl.col("installment_no").cast(pl.String), pl.col("paid_date").cast(pl.String),
+                       pl.col("slip_serial").fill_null("")], separator=":").alias("dedup_key"),
         pl.col("slip_serial").alias("serial_number"))
     return pl.concat([normalize(rows), codec_errors(res, src, "counter", cfg)], how="vertical")
 
@@ -122,11 +134,13 @@ def cvs(res: ReadResult, src: Source, cfg: Config) -> pl.DataFrame:
         .alias("notice_number"),
         free["installment_no"].cast(pl.Int32, strict=False).alias("installment_no"),
         pl.col("amount").cast(pl.Int64), "paid_date",
-        pl.when(pl.col("data_kind") == "02").then(pl.col("transfer_date")).alias("received_date"),
+        pl.when(pl.col("data_kind").is_in(["02", "12", "22"])).then(pl.col("transfer_date")).alias("received_date"),
         payment_kind(cfg, channel).alias("payment_kind"), pl.col("agent_code"), "store_code", "barcode",
         pl.col("paid_time").alias("store_time"), pl.col("transfer_date").alias("scheduled_payment_date"),
-        # one store transaction: the same barcode paid at the same store and minute
-        pl.concat_str(["barcode", pl.col("store_code").fill_null(""), pl.col("paid_date").cast(pl.String),
+        # one store transaction of one slip (``SLIP_KEYS``): the agent, the barcode up to its
+        # 印紙フラグ (without 支払金額 and チェックデジット), the store, the day and the minute
+        pl.concat_str([channel, pl.col("agent_code").fill_null(""), pl.col("barcode").str.slice(0, 37),
+                       pl.col("store_code").fill_null(""), pl.col("paid_date").cast(pl.String),
                        pl.col("paid_time").fill_null("")], separator=":").alias("dedup_key"),
         "parse_error", "error_field")
     return pl.concat([normalize(rows), codec_errors(res, src, "cvs", cfg)], how="vertical")
@@ -148,8 +162,10 @@ def debit(res: ReadResult, src: Source, cfg: Config) -> pl.DataFrame:
         pl.col("debit_date").alias("paid_date"),
         pl.when(pl.col("result_code") == "0").then(pl.col("debit_date")).alias("received_date"),
         payment_kind(cfg, pl.lit("debit")).alias("payment_kind"), "bank_code", "branch_code", "result_code",
-        pl.concat_str([pl.lit("debit"), "customer_number", pl.col("debit_date").cast(pl.String)],
-                      separator=":").alias("dedup_key"),
+        # the request's identity (``SLIP_KEYS``): bank, branch, 顧客番号, 振替日 — never the amount
+        pl.concat_str([pl.lit("debit"), "bank_code", "branch_code", "customer_number",
+                       pl.col("debit_date").cast(pl.String)], separator=":").alias("dedup_key"),
+        "customer_number",
         pl.when(k["notice_number"].is_null()).then(pl.format("顧客番号 {} の形式が不正です", "customer_number"))
         .alias("parse_error"))
     return pl.concat([normalize(rows), codec_errors(res, src, "debit", cfg)], how="vertical")

@@ -130,7 +130,8 @@ def debit_results(ctx: StepContext) -> int | None:
     ledger = open_ledger(ctx)
     results = ledger.query("collection/debit_results_of_day", {"d": ctx.business_date, "m": ctx.municipality})
     if results.height:
-        results = results.with_columns(pl.col("dedup_key").str.split(":").list.get(1).alias("customer_number"))
+        # the 顧客番号 from the key debit:銀行:支店:顧客番号:振替日 (channels.SLIP_KEYS)
+        results = results.with_columns(pl.col("dedup_key").str.split(":").list.get(-2).alias("customer_number"))
         with ledger.transaction() as tx:
             tx.stage("_res", results.select("customer_number", "result_code", "source_sha256"))
             tx.run("collection/debit_request_results")

@@ -41,17 +41,21 @@ PAYMENT_SCHEMA: dict[str, pl.DataType] = {
     "branch_code": pl.String(), "barcode": pl.String(), "dedup_key": pl.String(),
     "result_code": pl.String(), "parse_error": pl.String(), "error_field": pl.String(),
     "store_time": pl.String(), "serial_number": pl.String(), "scheduled_payment_date": pl.Date(),
+    "customer_number": pl.String(),
 }
 KEY = ["levy_year", "notice_number", "installment_no"]
-KINDS = ("confirmed", "provisional", "cancel", "debit_failed")
-ACCEPTED = ("posted", "provisional", "confirmed", "cancelled", "debit_failed")
-REJECTED = ("unmatched", "error", "duplicate")
+KINDS = ("confirmed", "provisional", "cancel", "debit_failed", "correction")
+ACCEPTED = ("posted", "provisional", "confirmed", "cancelled", "debit_failed", "corrected", "reversed")
+REJECTED = ("unmatched", "error", "duplicate", "conflict")
+MONEY = ("amount", "late_fee", "dunning_fee")
 STATUS_LABELS = {
     "posted": "消込済", "provisional": "速報", "confirmed": "速報→確報済", "cancelled": "速報取消",
     "lapsed": "速報失効", "debit_failed": "振替不能", "unmatched": "調定なし(保留)", "error": "消込エラー",
-    "duplicate": "重複",
+    "duplicate": "重複", "conflict": "金額相違(保留)", "corrected": "訂正", "reversed": "訂正により取消",
 }
-KIND_LABELS = {"confirmed": "確報・入金", "provisional": "速報", "cancel": "速報取消", "debit_failed": "振替不能"}
+KIND_LABELS = {"confirmed": "確報・入金", "provisional": "速報", "cancel": "速報取消", "debit_failed": "振替不能",
+               "correction": "郵便振替訂正"}
+CASH_IN, CASH_REVERSAL = "1", "3"  # 出納区分: 1 収入; 3 収納取消 (the negative row of a 訂正) [project]
 BUSINESS_CODE = "0001"  # 国保業務詳細コード of 国民健康保険税 [project design]
 
 
@@ -75,6 +79,12 @@ class PostResult:
     amounts: dict[str, int] = field(default_factory=dict)  # status → yen
     without_provisional: int = 0  # CVS 確報 with no 速報 (posted, warned)
     pending_posted: int = 0
+    # conflicts (金額相違): record_no, amount, prev_file, prev_record, prev_amount
+    conflicts: pl.DataFrame = field(default_factory=pl.DataFrame)
+    # 口座振替 results rejected against the requests: record_no, customer_number, amount, req_amount
+    debit_rejects: pl.DataFrame = field(default_factory=pl.DataFrame)
+    # 訂正: record_no, amount, prev_file, prev_record, prev_amount
+    corrections: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     @property
     def accepted(self) -> int:
@@ -100,19 +110,17 @@ def post_payments(tx: Tx, pay: pl.DataFrame, run: Run) -> PostResult:
     # unknown kind
     df = _mark(df, ~pl.col("kind").is_in(KINDS), "error", pl.lit("データ種別が不明です"))
 
-    # 2. duplicates inside the file, then against the ledger
-    first = pl.col("dedup_key").is_first_distinct().over("kind")
-    df = _mark(df, ~first, "duplicate", pl.lit("同一ファイル内に同じ納付のレコードがあります"))
-    open_ = df.filter(pl.col("status").is_null())
-    if open_.height:
-        tx.stage("_dedup", open_.select("dedup_key", "kind").unique())
-        seen = tx.query("collection/dedup_seen")
-        if seen.height:
-            m = df.select("dedup_key", "kind").join(seen, on=["dedup_key", "kind"], how="left", maintain_order="left")
-            df = df.with_columns(m["prev_file"], m["prev_record"])
-            df = _mark(df, pl.col("prev_file").is_not_null(), "duplicate",
-                       pl.format("取込済みの納付と重複しています ({} 第{}レコード)", "prev_file", "prev_record"))
-            df = df.drop("prev_file", "prev_record")
+    # 2. the same slip (dedup_key: its identity, never its amount) and kind earlier in the file,
+    #    then in the ledger: with the same amounts a duplicate, with other amounts a conflict
+    #    (金額相違: held, not posted, for the operator)
+    df = _mark_repeats(tx, df)
+    conflicts = df.filter(pl.col("status") == "conflict").select(
+        "record_no", "amount", "_prev_file", "_prev_record", "_prev_amount")
+    df = df.drop("_prev_file", "_prev_record", "_prev_amount")
+
+    # 2b. 口座振替 results against the city's requests (debit_request): a result must name a
+    #     request of that 振替日 and report the requested amount
+    df, debit_rejects = _check_debit_requests(tx, df, run)
 
     # 3. match to the 期別
     keys = df.filter(pl.col("status").is_null() & pl.col("notice_number").is_not_null()).select(KEY).unique()
@@ -122,7 +130,7 @@ def post_payments(tx: Tx, pay: pl.DataFrame, run: Run) -> PostResult:
                          m["collection_method"].alias("collection_method"), m["_found"])
     no_key = pl.col("status").is_null() & pl.col("notice_number").is_null()
     df = _mark(df, no_key, "error", pl.lit("通知書番号・期別を読み取れません"))
-    unmatched = pl.col("status").is_null() & pl.col("_found").is_null() & (pl.col("kind") != "cancel")
+    unmatched = pl.col("status").is_null() & pl.col("_found").is_null() & ~pl.col("kind").is_in(["cancel", "correction"])
     df = _mark(df, unmatched, "unmatched",
                pl.format("調定が登録されていません (賦課年度 {} 通知書番号 {} 期別 {})",
                          "levy_year", "notice_number", "installment_no"))
@@ -159,6 +167,8 @@ def post_payments(tx: Tx, pay: pl.DataFrame, run: Run) -> PostResult:
                           for c in ("_p_sha", "_p_no", "_p_amount", "_p_ly", "_p_nn", "_p_in")]).drop("_claim")
     is_cancel = pl.col("status").is_null() & (pl.col("kind") == "cancel")
     df = _mark(df, is_cancel & pl.col("_p_sha").is_null(), "error", pl.lit("取消の対象となる速報がありません"))
+    df = _mark(df, is_cancel & (pl.col("_p_amount") != pl.col("amount")), "error",
+               pl.format("取消の金額 {}円 が速報の金額 {}円 と一致しません", "amount", "_p_amount"))
     df = _mark(df, is_cancel, "cancelled", pl.lit(None, dtype=pl.String))
     cvs_posted = (pl.col("status") == "posted") & pl.col("channel").is_in(["cvs", "credit", "app"])
     df = df.with_columns(
@@ -183,8 +193,16 @@ def post_payments(tx: Tx, pay: pl.DataFrame, run: Run) -> PostResult:
     in_ledger = settled.join(df.select("source_sha256", "record_no"), on=["source_sha256", "record_no"], how="anti")
     df = df.drop("_p_sha", "_p_no", "_p_amount", "_p_ly", "_p_nn", "_p_in")
 
-    _write(tx, df, settled, in_ledger, run)
-    return _result(df, without_prov)
+    # 5. 訂正 (CVS データ種別 22): reverses the posted 確報 of the same slip and posts the
+    #    corrected amount in its place
+    df, reversals = _corrections(tx, df)
+
+    _write(tx, df, settled, in_ledger, run, reversals)
+    res = _result(df, without_prov)
+    res.conflicts, res.debit_rejects = conflicts, debit_rejects
+    res.corrections = reversals.select("record_no", pl.col("new_amount").alias("amount"), "prev_file",
+                                       "prev_record", pl.col("old_amount").alias("prev_amount"))
+    return res
 
 
 def _mark(df: pl.DataFrame, cond: pl.Expr, status: str, reason: pl.Expr) -> pl.DataFrame:
@@ -193,6 +211,148 @@ def _mark(df: pl.DataFrame, cond: pl.Expr, status: str, reason: pl.Expr) -> pl.D
         pl.when(hit).then(pl.lit(status)).otherwise(pl.col("status")).alias("status"),
         pl.when(hit).then(reason).otherwise(pl.col("reason")).alias("reason"),
     )
+
+
+def _same_money(prefix: str) -> pl.Expr:
+    return pl.all_horizontal([pl.col(c).fill_null(0) == pl.col(f"{prefix}{c}").fill_null(0) for c in MONEY])
+
+
+def _mark_repeats(tx: Tx, df: pl.DataFrame) -> pl.DataFrame:
+    """Step 2: duplicates and conflicts. Adds ``_prev_file``, ``_prev_record``, ``_prev_amount``
+    (the earlier record of the same slip) for the caller's conflict messages."""
+    df = df.with_columns(pl.lit(None, dtype=pl.String).alias("_prev_file"),
+                         pl.lit(None, dtype=pl.Int64).alias("_prev_record"),
+                         pl.lit(None, dtype=pl.Int64).alias("_prev_amount"))
+    # inside the file: each later record against the first of its (slip, kind); only the few
+    # repeats are joined, never the whole frame
+    first = pl.col("dedup_key").is_first_distinct().over("kind")
+    idx = df.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_i"), first.alias("_first"),
+                    "status", "dedup_key", "kind", "record_no", "source_file", *MONEY)
+    later = idx.filter(~pl.col("_first") & pl.col("status").is_null())
+    if later.height:
+        firsts = idx.filter(pl.col("_first") & pl.col("dedup_key").is_in(later["dedup_key"].unique().implode())).select(
+            "dedup_key", "kind", pl.col("source_file").alias("_f_file"), pl.col("record_no").alias("_f_record"),
+            *[pl.col(c).alias(f"_f_{c}") for c in MONEY])
+        j = later.join(firsts, on=["dedup_key", "kind"], how="left", maintain_order="left").with_columns(
+            _same_money("_f_").alias("_same"))
+        i = j["_i"]
+        status = j.select(pl.when(pl.col("_same")).then(pl.lit("duplicate")).otherwise(pl.lit("conflict"))).to_series()
+        df = df.with_columns(
+            df["status"].scatter(i, status),
+            df["reason"].scatter(i, j.select(
+                pl.when(pl.col("_same")).then(pl.lit("同一ファイル内に同じ納付のレコードがあります"))
+                .otherwise(pl.format("同一ファイル第{}レコードと同じ納付で金額が異なります ({}円 / {}円)",
+                                     "_f_record", "_f_amount", "amount"))).to_series()),
+            df["_prev_file"].scatter(i, j["_f_file"]), df["_prev_record"].scatter(i, j["_f_record"]),
+            df["_prev_amount"].scatter(i, j["_f_amount"]))
+    # against the ledger
+    open_ = df.filter(pl.col("status").is_null())
+    if open_.height == 0:
+        return df
+    tx.stage("_dedup", open_.select("dedup_key", "kind").unique())
+    seen = tx.query("collection/dedup_seen")
+    if seen.height == 0:
+        return df
+    seen = seen.cast({"prev_record": pl.Int64, "prev_amount": pl.Int64, "prev_late_fee": pl.Int64,
+                      "prev_dunning_fee": pl.Int64})
+    m = df.select("dedup_key", "kind", *MONEY).join(seen, on=["dedup_key", "kind"], how="left",
+                                                   maintain_order="left")
+    m = m.with_columns(pl.all_horizontal([pl.col(c).fill_null(0) == pl.col(p).fill_null(0) for c, p in
+                                          zip(MONEY, ("prev_amount", "prev_late_fee", "prev_dunning_fee"))])
+                       .alias("_same"))
+    df = df.with_columns(m["prev_file"].alias("_pf"), m["prev_record"].alias("_pr"), m["prev_amount"].alias("_pa"),
+                         m["_same"])
+    df = _mark(df, pl.col("_pf").is_not_null() & pl.col("_same"), "duplicate",
+               pl.format("取込済みの納付と重複しています ({} 第{}レコード)", "_pf", "_pr"))
+    hit = pl.col("status").is_null() & pl.col("_pf").is_not_null()
+    df = df.with_columns(pl.when(hit).then(pl.col("_pf")).otherwise(pl.col("_prev_file")).alias("_prev_file"),
+                         pl.when(hit).then(pl.col("_pr")).otherwise(pl.col("_prev_record")).alias("_prev_record"),
+                         pl.when(hit).then(pl.col("_pa")).otherwise(pl.col("_prev_amount")).alias("_prev_amount"))
+    df = _mark(df, pl.col("_pf").is_not_null(), "conflict",
+               pl.format("取込済みの納付 ({} 第{}レコード {}円) と金額が異なります ({}円)", "_pf", "_pr", "_pa", "amount"))
+    return df.drop("_pf", "_pr", "_pa", "_same")
+
+
+def _check_debit_requests(tx: Tx, df: pl.DataFrame, run: Run) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Step 2b: each 口座振替 result against the request of its 顧客番号 and 振替日 (debit_request):
+    no such request, or another amount → 消込エラー (never posted). Returns the frame and the
+    rejected results (record_no, customer_number, amount, req_amount) for the messages."""
+    empty = pl.DataFrame(schema={"record_no": pl.Int64, "customer_number": pl.String, "amount": pl.Int64,
+                                 "req_amount": pl.Int64})
+    deb = df.filter(pl.col("status").is_null() & (pl.col("channel") == "debit")
+                    & pl.col("customer_number").is_not_null())
+    if deb.height == 0:
+        return df, empty
+    tx.stage("_cust", deb.select("customer_number").unique())
+    req = tx.query("collection/debit_requests_by_customer", {"m": run.municipality}).cast(
+        {"req_amount": pl.Int64, "req_debit_date": pl.Date})
+    req = req.unique(subset=["customer_number"], keep="first")
+    m = df.select("customer_number").join(req, on="customer_number", how="left", maintain_order="left")
+    df = df.with_columns(m["req_amount"], m["req_debit_date"])
+    is_debit = pl.col("channel") == "debit"
+    no_req = is_debit & (pl.col("req_amount").is_null() | (pl.col("req_debit_date") != pl.col("paid_date")).fill_null(True))
+    df = _mark(df, no_req, "error",
+               pl.format("口座振替の請求がありません (顧客番号 {} 振替日 {})", "customer_number", "paid_date"))
+    bad = pl.col("status").is_null() & is_debit & (pl.col("amount") != pl.col("req_amount"))
+    rejects = df.filter(bad | (pl.col("status") == "error") & no_req.fill_null(False)).select(
+        "record_no", "customer_number", "amount", "req_amount")
+    df = _mark(df, is_debit & (pl.col("amount") != pl.col("req_amount")), "error",
+               pl.format("振替結果の金額 {}円 が請求額 {}円 と一致しません (顧客番号 {})",
+                         "amount", "req_amount", "customer_number"))
+    return df.drop("req_amount", "req_debit_date"), rejects
+
+
+def _corrections(tx: Tx, df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Step 5: each 訂正 record (kind correction) reverses the posted 確報 of its slip — of this
+    file (an earlier record) or of the ledger — and posts its own (corrected) amount. Returns the
+    frame (訂正 → corrected; a target of this file → reversed) and the reversals: the 訂正's
+    record_no, new_amount, the target's prev_sha, prev_file, prev_record, old_amount, old_late_fee,
+    old_dunning_fee."""
+    cols = {"record_no": pl.Int64, "new_amount": pl.Int64, "prev_sha": pl.String, "prev_file": pl.String,
+            "prev_record": pl.Int64, "old_amount": pl.Int64, "old_late_fee": pl.Int64, "old_dunning_fee": pl.Int64,
+            "in_file": pl.Boolean}
+    corr = df.filter(pl.col("status").is_null() & (pl.col("kind") == "correction"))
+    if corr.height == 0:
+        return df, pl.DataFrame(schema=cols)
+    tcols = ["dedup_key", "source_sha256", "source_file", "record_no", "amount", "late_fee", "dunning_fee"]
+    here = df.filter((pl.col("status") == "posted") & (pl.col("kind") == "confirmed")
+                     & pl.col("dedup_key").is_in(corr["dedup_key"].implode())).select(tcols).with_columns(
+        pl.lit(True).alias("in_file"))
+    tx.stage("_correct", corr.select("dedup_key").unique())
+    there = tx.query("collection/correction_targets").cast(
+        {"record_no": pl.Int64, "amount": pl.Int64, "late_fee": pl.Int64, "dunning_fee": pl.Int64})
+    there = there.select(tcols).with_columns(pl.lit(False).alias("in_file"))
+    targets = pl.concat([there, here], how="vertical_relaxed").unique(subset=["dedup_key"], keep="first",
+                                                                      maintain_order=True)
+    j = corr.select("dedup_key", pl.col("record_no").alias("_c_no"), pl.col("amount").alias("new_amount")).join(
+        targets.rename({"source_sha256": "prev_sha", "source_file": "prev_file", "record_no": "prev_record",
+                        "amount": "old_amount", "late_fee": "old_late_fee", "dunning_fee": "old_dunning_fee"}),
+        on="dedup_key", how="inner")
+    # a target of this file must come before the 訂正
+    j = j.filter(~pl.col("in_file") | (pl.col("prev_record") < pl.col("_c_no")))
+    rev = j.select(pl.col("_c_no").alias("record_no"), "new_amount", "prev_sha", "prev_file", "prev_record",
+                   "old_amount", "old_late_fee", "old_dunning_fee", "in_file").cast(cols)
+    m = df.select("record_no").join(rev.select("record_no", "prev_file", "prev_record", "old_amount"),
+                                    on="record_no", how="left", maintain_order="left")
+    is_corr = pl.col("kind") == "correction"
+    df = df.with_columns(m["prev_file"].alias("_t_file"), m["prev_record"].alias("_t_no"),
+                         m["old_amount"].alias("_t_amount"))
+    df = _mark(df, is_corr & pl.col("_t_no").is_null(), "error",
+               pl.lit("訂正の対象となる消込済みの確報がありません"))
+    df = _mark(df, is_corr, "corrected",
+               pl.format("訂正: {} 第{}レコード {}円 を取消し {}円 に訂正", "_t_file", "_t_no", "_t_amount", "amount"))
+    # a target of this file: reversed in place (its 納付履歴 row is still written; the 訂正 reverses it)
+    inf = rev.filter(pl.col("in_file"))
+    if inf.height:
+        m2 = df.select("record_no").join(inf.select(pl.col("prev_record").alias("record_no"),
+                                                    pl.col("record_no").alias("_by")),
+                                         on="record_no", how="left", maintain_order="left")
+        df = df.with_columns(m2["_by"])
+        df = df.with_columns(
+            pl.when(pl.col("_by").is_not_null()).then(pl.lit("reversed")).otherwise(pl.col("status")).alias("status"),
+            pl.when(pl.col("_by").is_not_null()).then(pl.format("訂正により取消 (同一ファイル第{}レコード)", "_by"))
+            .otherwise(pl.col("reason")).alias("reason")).drop("_by")
+    return df.drop("_t_file", "_t_no", "_t_amount"), rev
 
 
 def _installments(tx: Tx, keys: pl.DataFrame, municipality: str) -> pl.DataFrame:
@@ -220,7 +380,8 @@ def _open_provisionals(tx: Tx, df: pl.DataFrame, settle: pl.DataFrame) -> pl.Dat
         pl.col("dedup_key").is_in(settle["dedup_key"].implode()))
 
 
-def _write(tx: Tx, df: pl.DataFrame, settled: pl.DataFrame, in_ledger: pl.DataFrame, run: Run) -> None:
+def _write(tx: Tx, df: pl.DataFrame, settled: pl.DataFrame, in_ledger: pl.DataFrame, run: Run,
+           reversals: pl.DataFrame) -> None:
     op_date, op_time = now_stamp()
     audit = audit_columns(run.job_id, (op_date, op_time))
     recon = df.select(
@@ -235,17 +396,38 @@ def _write(tx: Tx, df: pl.DataFrame, settled: pl.DataFrame, in_ledger: pl.DataFr
         "dedup_key", "status", "reason", "source_file", "byte_offset",
         pl.when(pl.col("status").is_in(list(REJECTED))).then(pl.col("raw").bin.encode("hex"))
         .alias("raw_hex"),
-        pl.lit(run.business_date).alias("business_date"), pl.lit(None, dtype=pl.Date).alias("resolved_date"),
+        pl.lit(run.business_date).alias("business_date"),
+        pl.when(pl.col("status") == "reversed").then(pl.lit(run.business_date)).otherwise(pl.lit(None, dtype=pl.Date))
+        .alias("resolved_date"),
         pl.lit(run.job_id).alias("job_id"), pl.lit(run.generation).alias("generation"), *audit)
     tx.insert("reconciliation", recon)
 
-    posted = df.filter(pl.col("status") == "posted")
-    tx.insert("payment", payment_rows(posted, run, audit))
+    # 納付履歴: the postings (a target a later 訂正 of this file reversed was posted first); a 訂正
+    # adds line 1, the negative of the posting it reverses (出納区分 3 収納取消), and line 2, its
+    # corrected amount (none when it corrects to 0)
+    posted = df.filter(pl.col("status").is_in(["posted", "reversed"]))
+    corrected = df.filter(pl.col("status") == "corrected")
+    rev = corrected.join(reversals.select("record_no", "old_amount", "old_late_fee", "old_dunning_fee"),
+                         on="record_no", how="inner")
+    tx.insert("payment", pl.concat([
+        payment_rows(posted, run, audit),
+        payment_rows(rev.with_columns((-pl.col("old_amount")).alias("amount"),
+                                      (-pl.col("old_late_fee")).alias("late_fee"),
+                                      (-pl.col("old_dunning_fee")).alias("dunning_fee")),
+                     run, audit, line_no=1, cash_kind=CASH_REVERSAL),
+        payment_rows(corrected.filter((pl.col("amount") != 0) | (pl.col("late_fee").fill_null(0) != 0)
+                                      | (pl.col("dunning_fee").fill_null(0) != 0)),
+                     run, audit, line_no=2),
+    ], how="vertical_relaxed"))
 
     # 期別: 累計収納額, 速報額, last dates
     delta = pl.concat([
         posted.select(*KEY, pl.col("amount").alias("paid"), pl.lit(0, dtype=pl.Int64).alias("prov"),
                       "paid_date", "received_date"),
+        # a 訂正: its amount in, the reversed posting's out
+        rev.select(*KEY, (pl.col("amount") - pl.col("old_amount")).alias("paid"),
+                   pl.lit(0, dtype=pl.Int64).alias("prov"), pl.lit(None, dtype=pl.Date).alias("paid_date"),
+                   pl.lit(None, dtype=pl.Date).alias("received_date")),
         # every 速報 accepted from this file adds to 速報額, also one a later record of the same
         # file already settled (status confirmed / cancelled): ``settled`` takes it off again
         df.filter((pl.col("kind") == "provisional")
@@ -258,21 +440,32 @@ def _write(tx: Tx, df: pl.DataFrame, settled: pl.DataFrame, in_ledger: pl.DataFr
     ], how="vertical_relaxed")
     apply_installment_delta(tx, delta, run, op_date, op_time)
 
+    led = reversals.filter(~pl.col("in_file"))
+    if led.height:
+        file_name = df["source_file"][0]
+        tx.stage("_reversed", led.select(
+            pl.col("prev_sha").alias("source_sha256"), pl.col("prev_record").alias("record_no"),
+            pl.format("訂正により取消 ({} 第{}レコード, {}円 → {}円)", pl.lit(file_name), "record_no", "old_amount",
+                      "new_amount").alias("reason")))
+        tx.run("collection/reconciliation_reverse",
+               {"d": run.business_date, "op": run.job_id, "od": op_date, "ot": op_time})
+
     if in_ledger.height:
         tx.stage("_settled", in_ledger.select("source_sha256", "record_no", "new_status"))
         tx.run("collection/reconciliation_settle",
                {"d": run.business_date, "op": run.job_id, "od": op_date, "ot": op_time})
 
 
-def payment_rows(posted: pl.DataFrame, run: Run, audit: list[pl.Expr]) -> pl.DataFrame:
-    """納付履歴 rows (還付充当区分 0 収納, 出納区分 1 収入) of posted records."""
+def payment_rows(posted: pl.DataFrame, run: Run, audit: list[pl.Expr], *, line_no: int = 1,
+                 cash_kind: str = CASH_IN) -> pl.DataFrame:
+    """納付履歴 rows (還付充当区分 0 収納, 出納区分 1 収入 or 3 収納取消) of posted records."""
     return posted.select(
-        "source_sha256", "record_no", pl.lit(1, dtype=pl.Int32).alias("line_no"),
+        "source_sha256", "record_no", pl.lit(line_no, dtype=pl.Int32).alias("line_no"),
         pl.lit(run.municipality).alias("municipality_code"), "levy_year",
         pl.col("levy_year").alias("target_year"), "notice_number", "installment_no",
         pl.lit(BUSINESS_CODE).alias("business_code"),
         pl.col("collection_method").fill_null(pl.col("notice_number").str.slice(0, 1)).alias("collection_method"),
-        pl.lit(True).alias("latest_flag"), pl.lit("0").alias("refund_offset_kind"), pl.lit("1").alias("cash_kind"),
+        pl.lit(True).alias("latest_flag"), pl.lit("0").alias("refund_offset_kind"), pl.lit(cash_kind).alias("cash_kind"),
         pl.col("amount").alias("tax_amount"),
         (pl.col("late_fee") if "late_fee" in posted.columns else pl.lit(None, dtype=pl.Int64)).fill_null(0)
         .alias("late_fee_amount"),

@@ -256,6 +256,31 @@ def debit_file(records: list[dict], *, debit_date: dt.date = D(2026, 9, 30)) -> 
                              "trailer": pl.DataFrame([{"data_kind": "8"}]), "end": pl.DataFrame([{"data_kind": "9"}])})
 
 
+def add_debit_requests(records: list[dict], *, debit_date: dt.date = D(2026, 9, 30),
+                       amounts: dict[str, int] | None = None) -> int:
+    """The city's 口座振替 requests (debit_request) for result records, as SN120 would have
+    recorded them: the record's 顧客番号, 振替日 and amount (``amounts`` overrides per 顧客番号)."""
+    from jobs.ledger import audit_columns, now_stamp
+
+    rows = []
+    for r in records:
+        cn = r["customer_number"]
+        rows.append({"customer_number": cn, "municipality_code": MUNI, "person_id": "P" + cn[5:14],
+                     "debit_date": debit_date, "due_date": debit_date, "bank_code": r["bank_code"],
+                     "branch_code": r["branch_code"], "account_type": "1", "account_number": r["account_number"],
+                     "account_holder_kana": r["account_holder"],
+                     "amount": (amounts or {}).get(cn, r["amount"]), "request_file": "KOUFURI_test.dat",
+                     "status": "requested", "levy_year": int(cn[:4]), "target_year": int(cn[:4]),
+                     "notice_number": cn[4:15], "installment_no": int(cn[15:17])})
+    frame = pl.DataFrame(rows).with_columns(*audit_columns("TEST", now_stamp()))
+    led = open_ledger()
+    try:
+        with led.transaction() as tx:
+            return tx.insert("debit_request", frame)
+    finally:
+        led.dispose()
+
+
 PENSION_SCHEMA = {
     "levy_year": pl.Int32, "notice_number": pl.String, "installment_no": pl.Int32, "person_id": pl.String,
     "payer_code": pl.String, "amount": pl.Int64, "received_date": pl.Date, "source_file": pl.String,

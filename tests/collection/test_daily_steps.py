@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import polars as pl
 from collection_helpers import (
+    add_debit_requests,
     MUNI,
     D,
     counter_file,
@@ -79,8 +80,9 @@ def setup_days() -> dict[str, bytes]:
         counter_record(n(36), 1, 7_000, received_date=D2, serial=2),
         counter_record("19999999990", 1, 3_000, received_date=D2, serial=3),  # no 調定: 保留
     ], creation_date=D2), "counter", "COUNTER_20261002.dat")
-    drop(debit_file([debit_record(n(37), 1, 15_000, "0"), debit_record(n(38), 1, 9_000, "1")],
-                    debit_date=D(2026, 9, 30)), "bank", "KOUFURI_KEKKA_20260930.dat")
+    debits = [debit_record(n(37), 1, 15_000, "0"), debit_record(n(38), 1, 9_000, "1")]
+    add_debit_requests(debits, debit_date=D(2026, 9, 30))
+    drop(debit_file(debits, debit_date=D(2026, 9, 30)), "bank", "KOUFURI_KEKKA_20260930.dat")
     for job in ("SN210", "SN215", "SN200", "SN205", "SN110", "SN115"):
         res = run(job, D2)
         assert res.rc in (0, 4), res.log_text

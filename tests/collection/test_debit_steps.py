@@ -14,6 +14,7 @@ import re
 
 import polars as pl
 from collection_helpers import (
+    add_debit_requests,
     COMPANY,
     MUNI,
     D,
@@ -264,8 +265,9 @@ def test_failure_notice_of_the_last_installment_in_the_next_fiscal_year(ledger_u
     still names 賦課年度 2026, so a payment with it at a CVS is matched to that 期別."""
     setup_ledger()
     write_qualification([A, B, C, Dp, E])
-    drop(debit_file([debit_record(n(E), 10, 30_000, "1", branch_code="003", account_number="7777777")],
-                    debit_date=D(2027, 3, 31)), "bank", "KOUFURI_KEKKA_0001_20270331.dat")
+    result = [debit_record(n(E), 10, 30_000, "1", branch_code="003", account_number="7777777")]
+    add_debit_requests(result, debit_date=D(2027, 3, 31))  # the request SN120 sent in March
+    drop(debit_file(result, debit_date=D(2027, 3, 31)), "bank", "KOUFURI_KEKKA_0001_20270331.dat")
     day = D(2027, 4, 5)
     for job in ("SN110", "SN115", "SN130"):
         res = run(job, day)

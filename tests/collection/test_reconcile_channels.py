@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 from collection_helpers import (
+    add_debit_requests,
     DAY1,
     DAY2,
     GOLDEN_COUNTER,
@@ -211,6 +212,7 @@ def test_debit_result_file(ledger_url):
         debit_record("10000001234", 10, 5_000, "9", levy_year=2025),  # その他
         debit_record("10000000003", 2, 13_000, "0", seq=2),  # 再振替 (請求連番 002)
     ]
+    add_debit_requests(recs, debit_date=D(2026, 9, 30))  # a result answers a request (else 消込エラー)
     path = drop(debit_file(recs, debit_date=D(2026, 9, 30)), "bank", "KOUFURI_KEKKA_20260930.dat")
     trailer = fw.read(fw.load_layout("zengin_91_result"), path).frames["trailer"].row(0, named=True)
     assert run("SN110").rc == 0
