@@ -5,21 +5,29 @@ record read, ``PAYMENT_SCHEMA``; see README.md) and, inside the caller's transac
 
 1. marks records the adapter could not read (``parse_error``) as **error**;
 2. marks a record whose ``(dedup_key, kind)`` appeared earlier in the file, or was already
-   taken from another file, as **duplicate** (the same payment is never posted twice, whatever
-   the file looks like);
+   taken from another file: the key is the slip's identity (channel, 収納機関, 通知書番号 or
+   barcode, 期別, 受付日, 受付番号 — ``channels.SLIP_KEYS``), never its amount, so with the same
+   amounts it is a **duplicate** (the same payment is never posted twice), with other amounts a
+   **conflict** (金額相違: not posted, held in the ledger and the 消込エラー list for the
+   operator; the earlier posting stays); a 口座振替 result is checked against the city's request
+   (debit_request of its 顧客番号 and 振替日): none, or another amount → **error**, never posted;
 3. matches the rest to the 期別 by (賦課年度, 通知書番号, 期別); a record with no 調定 is
    **unmatched**: kept in the ledger as 保留 and posted when the 調定 arrives (``post_pending``);
 4. by kind: **confirmed** (確報 / 入金 / 振替済) posts to 納付履歴 and the 期別's 累計収納額, and
    clears a matching 速報; **provisional** (CVS 速報) adds to the 期別's 速報額 (it holds back
    督促) and posts nothing; **cancel** (速報取消) removes its 速報 — a 取消 with no 速報 is an
-   **error**; **debit_failed** (振替不能) is recorded without money;
+   **error** (also one whose amount is not the 速報's); **debit_failed** (振替不能) is recorded
+   without money; **correction** (CVS 22 郵便振替訂正) reverses the posted 確報 of the same slip —
+   a negative 納付履歴 row (line 1, 出納区分 3 収納取消) and the corrected amount (line 2), the 期別's
+   累計収納額 moved by the difference, the earlier 消込データ row kept with status **reversed** and
+   the reason — and is itself **corrected**; a 訂正 with no posted 確報 is an **error**;
 5. writes every record to ``reconciliation`` (消込データ, keyed by source SHA-256 and record
    number, so a record can never be posted twice), the postings to ``payment`` and the sums to
    ``installment``.
 
 Partial payments stay partly unpaid; a payment above the balance is posted and the excess is
 the installment's 過誤納 (found by the daily 過誤納 step). Statuses that count as *rejected* in
-the control totals (they go to the 消込エラー list): unmatched, error, duplicate.
+the control totals (they go to the 消込エラー list): unmatched, error, duplicate, conflict.
 """
 
 from __future__ import annotations
@@ -115,7 +123,8 @@ def post_payments(tx: Tx, pay: pl.DataFrame, run: Run) -> PostResult:
     #    (金額相違: held, not posted, for the operator)
     df = _mark_repeats(tx, df)
     conflicts = df.filter(pl.col("status") == "conflict").select(
-        "record_no", "amount", "_prev_file", "_prev_record", "_prev_amount")
+        "record_no", "amount", pl.col("_prev_file").alias("prev_file"), pl.col("_prev_record").alias("prev_record"),
+        pl.col("_prev_amount").alias("prev_amount"))
     df = df.drop("_prev_file", "_prev_record", "_prev_amount")
 
     # 2b. 口座振替 results against the city's requests (debit_request): a result must name a

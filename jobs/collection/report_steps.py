@@ -21,8 +21,9 @@ from jobs.ledger import now_stamp, open_ledger, run_of
 
 from . import reconcile
 
-DAILY_KINDS = {"posted": "消込済", "provisional": "速報", "cancel": "速報取消", "debit_failed": "振替不能",
-               "unmatched": "調定なし(保留)", "error": "消込エラー", "duplicate": "重複",
+DAILY_KINDS = {"posted": "消込済", "correction": "訂正", "reversal": "訂正による取消", "provisional": "速報",
+               "cancel": "速報取消", "debit_failed": "振替不能", "unmatched": "調定なし(保留)", "error": "消込エラー",
+               "duplicate": "重複", "conflict": "金額相違(保留)",
                "offset_out": "充当(元)", "offset_in": "充当(先)", "refund": "還付", "pending": "保留分消込"}
 
 
@@ -85,6 +86,7 @@ def daily_report(ctx: StepContext) -> int | None:
     pays = ledger.query("collection/daily_payments", {"d": d, "m": m})
     pending = ledger.query("collection/daily_pending", {"d": d, "m": m})
     offsets = ledger.query("collection/daily_offsets", {"d": d, "m": m})
+    reversals = ledger.query("collection/daily_reversals", {"d": d, "m": m})
     ledger.dispose()
     labels = ctx.config.get("collection.channel_labels")
     cast = {"n": pl.Int64, "amount": pl.Int64}
@@ -94,10 +96,15 @@ def daily_report(ctx: StepContext) -> int | None:
     if recon.height:
         kind_of = (pl.when(pl.col("kind") == "provisional").then(pl.lit("provisional"))
                    .when(pl.col("kind") == "cancel").then(pl.lit("cancel"))
-                   .when(pl.col("status").is_in(["unmatched", "error", "duplicate", "debit_failed"]))
-                   .then(pl.col("status")).otherwise(pl.lit("posted")))
+                   .when(pl.col("status").is_in(["unmatched", "error", "duplicate", "conflict", "debit_failed"]))
+                   .then(pl.col("status")).when(pl.col("status") == "corrected").then(pl.lit("correction"))
+                   # a posting reversed later still counts on its own day (the reversal on the later day)
+                   .otherwise(pl.lit("posted")))
         r = recon.with_columns(kind_of.alias("k"))
         rows.append(r.group_by("channel", "k").agg(pl.col("n").sum(), pl.col("amount").sum()))
+    if reversals.height:  # postings a 訂正 reversed today, whatever day they were posted: money out
+        rows.append(reversals.cast(cast).select("channel", pl.lit("reversal").alias("k"), "n",
+                                                (-pl.col("amount")).alias("amount")))
     if pending.height:
         rows.append(pending.cast(cast).select("channel", pl.lit("pending").alias("k"), "n", "amount"))
     if offsets.height:
@@ -118,7 +125,8 @@ def daily_report(ctx: StepContext) -> int | None:
         pl.col("n").alias("count"), pl.col("amount"))
 
     # control: what the 消込データ says was posted today = what 納付履歴 received from today's files
-    posted_recon = int(summary.filter(pl.col("kind") == "posted")["amount"].sum() or 0)
+    # (a 訂正's new amount in, the posting it reversed out)
+    posted_recon = int(summary.filter(pl.col("kind").is_in(["posted", "correction", "reversal"]))["amount"].sum() or 0)
     posted_pay = int(pays.cast(cast)["amount"].sum() or 0) if pays.height else 0
     for row in summary.iter_rows(named=True):
         ctx.totals.count(f"{row['channel']}.{row['kind']}", label=f"{row['channel_label']} {row['kind_label']}",

@@ -136,11 +136,35 @@ def post_channel(ctx: StepContext) -> int | None:
                         rejected=res.rejected, sha256=sha)
             if res.without_provisional:
                 ctx.message("KKB421W", file=name, records=res.without_provisional)
+            record_messages(ctx, name, res)
     if posted_now == 0:
         ctx.message("KKB422I")
     report(ctx, ledger, channel)
     ledger.dispose()
     return None
+
+
+#: the records a file's conflicts, rejected 口座振替 results and 訂正 are each named in the job
+#: log (the rest are counted in one more message; every one is in the 消込エラー list / 消込データ)
+RECORD_MESSAGES = 20
+
+
+def record_messages(ctx: StepContext, name: str, res: reconcile.PostResult) -> None:
+    """KKB435W 金額相違 (保留), KKB436W 口座振替結果 ≠ 請求, KKB437I 訂正: one per record."""
+    for msg_id, frame in (("KKB435W", res.conflicts), ("KKB436W", res.debit_rejects),
+                          ("KKB437I", res.corrections)):
+        if frame.height == 0:
+            continue
+        for r in frame.head(RECORD_MESSAGES).iter_rows(named=True):
+            if msg_id == "KKB436W":
+                variant = "no_request" if r["req_amount"] is None else None
+                ctx.message(msg_id, variant=variant, file=name, record=r["record_no"],
+                            customer_number=r["customer_number"], amount=r["amount"], requested=r["req_amount"])
+            else:
+                ctx.message(msg_id, file=name, record=r["record_no"], amount=r["amount"], prev_file=r["prev_file"],
+                            prev_record=r["prev_record"], prev_amount=r["prev_amount"])
+        if frame.height > RECORD_MESSAGES:
+            ctx.message(msg_id, variant="more", file=name, records=frame.height - RECORD_MESSAGES)
 
 
 #: trailer money fields (summed over the file's trailers) ↔ payment frame columns (summed over records)

@@ -216,7 +216,7 @@ def cvs_record(household_id: str, installment_no: int, amount: int, *, data_kind
     cd = code[43]
     if bad_check_digit:
         cd = str((int(cd) + 1) % 10)
-    confirmed = data_kind == "02"
+    confirmed = data_kind in ("02", "12", "22")  # settled: 確報, 郵便振替, 郵便振替訂正 (with a 振込日)
     return {"record_kind": "2", "data_kind": data_kind, "paid_date": paid_date, "paid_time": paid_time,
             "ai": code[0:2], "company_code": code[2:8], "free_field": code[8:29], "reissue": code[29],
             "deadline": code[30:36], "stamp_flag": code[36], "amount": amount, "check_digit": cd,
