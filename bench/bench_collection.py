@@ -194,11 +194,13 @@ def payment_frame(n_inst: int, n_pay: int):
         ch.then(pl.lit(None, dtype=pl.String)).otherwise(store).alias("store_code"),
         ch.then(bank).alias("bank_code"), ch.then(branch).alias("branch_code"),
         ch.then(pl.lit(None, dtype=pl.String)).otherwise(barcode).alias("barcode"),
-        # the adapters' keys (channels.counter / channels.cvs)
-        ch.then(pl.concat_str([pl.lit("counter"), pl.lit(str(LEVY_YEAR)), mk.ordinary_notice_number(pl.col("hid")),
-                               pl.col("installment_no").cast(pl.String), amt_s, paid_s, bank, branch,
-                               pl.col("_seq").cast(pl.String).str.zfill(9)], separator=":"))
-        .otherwise(pl.concat_str([barcode, store, paid_s, hhmm], separator=":")).alias("dedup_key"),
+        # the adapters' keys (channels.counter / channels.cvs, channels.SLIP_KEYS): the slip's
+        # identity, never its amount
+        ch.then(pl.concat_str([pl.lit("counter"), bank, branch, pl.lit(str(LEVY_YEAR)),
+                               mk.ordinary_notice_number(pl.col("hid")), pl.col("installment_no").cast(pl.String),
+                               paid_s, pl.col("_seq").cast(pl.String).str.zfill(9)], separator=":"))
+        .otherwise(pl.concat_str([pl.lit("cvs"), pl.col("_agent"), barcode.str.slice(0, 37), store, paid_s, hhmm],
+                                 separator=":")).alias("dedup_key"),
         pl.lit(None, dtype=pl.String).alias("result_code"), pl.lit(None, dtype=pl.String).alias("parse_error"),
         pl.lit(None, dtype=pl.String).alias("error_field"),
     )

@@ -288,26 +288,30 @@ def _check_debit_requests(tx: Tx, df: pl.DataFrame, run: Run) -> tuple[pl.DataFr
     rejected results (record_no, customer_number, amount, req_amount) for the messages."""
     empty = pl.DataFrame(schema={"record_no": pl.Int64, "customer_number": pl.String, "amount": pl.Int64,
                                  "req_amount": pl.Int64})
-    deb = df.filter(pl.col("status").is_null() & (pl.col("channel") == "debit")
-                    & pl.col("customer_number").is_not_null())
+    deb = df.filter(pl.col("status").is_null() & (pl.col("channel") == "debit"))
     if deb.height == 0:
         return df, empty
-    tx.stage("_cust", deb.select("customer_number").unique())
+    tx.stage("_cust", deb.select("customer_number").drop_nulls().unique())
     req = tx.query("collection/debit_requests_by_customer", {"m": run.municipality}).cast(
-        {"req_amount": pl.Int64, "req_debit_date": pl.Date})
+        {"customer_number": pl.String, "req_amount": pl.Int64, "req_debit_date": pl.Date})
     req = req.unique(subset=["customer_number"], keep="first")
     m = df.select("customer_number").join(req, on="customer_number", how="left", maintain_order="left")
     df = df.with_columns(m["req_amount"], m["req_debit_date"])
-    is_debit = pl.col("channel") == "debit"
-    no_req = is_debit & (pl.col("req_amount").is_null() | (pl.col("req_debit_date") != pl.col("paid_date")).fill_null(True))
-    df = _mark(df, no_req, "error",
-               pl.format("口座振替の請求がありません (顧客番号 {} 振替日 {})", "customer_number", "paid_date"))
-    bad = pl.col("status").is_null() & is_debit & (pl.col("amount") != pl.col("req_amount"))
-    rejects = df.filter(bad | (pl.col("status") == "error") & no_req.fill_null(False)).select(
-        "record_no", "customer_number", "amount", "req_amount")
-    df = _mark(df, is_debit & (pl.col("amount") != pl.col("req_amount")), "error",
+    open_debit = pl.col("status").is_null() & (pl.col("channel") == "debit")
+    no_req = open_debit & (pl.col("req_amount").is_null() | (pl.col("req_debit_date") != pl.col("paid_date"))
+                           .fill_null(True))
+    other = open_debit & ~no_req & (pl.col("amount") != pl.col("req_amount"))
+    df = df.with_columns(no_req.fill_null(False).alias("_no_req"), other.fill_null(False).alias("_other"))
+    rejects = df.filter(pl.col("_no_req") | pl.col("_other")).select(
+        "record_no", "customer_number", "amount",
+        pl.when(pl.col("_other")).then(pl.col("req_amount")).alias("req_amount"))
+    df = _mark(df, pl.col("_no_req"), "error",
+               pl.format("口座振替の請求がありません (顧客番号 {} 振替日 {})", pl.col("customer_number").fill_null("-"),
+                         pl.col("paid_date").cast(pl.String).fill_null("-")))
+    df = _mark(df, pl.col("_other"), "error",
                pl.format("振替結果の金額 {}円 が請求額 {}円 と一致しません (顧客番号 {})",
                          "amount", "req_amount", "customer_number"))
+    df = df.drop("_no_req", "_other")
     return df.drop("req_amount", "req_debit_date"), rejects
 
 

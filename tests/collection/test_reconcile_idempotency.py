@@ -147,9 +147,10 @@ _sha = itertools.count(1)
 record = st.fixed_dictionaries({
     "key": st.sampled_from([*KEYS, UNKNOWN, None]),
     "kind": st.sampled_from(["confirmed", "confirmed", "provisional", "provisional", "cancel", "debit_failed",
-                             "bogus"]),
+                             "correction", "bogus"]),
     "amount": st.integers(min_value=0, max_value=40_000),
-    "group": st.integers(min_value=0, max_value=4),  # same group → same dedup key (duplicates, 速報↔確報)
+    # same group → same dedup key (the slip): duplicates or conflicts (金額相違), 速報↔確報, 訂正
+    "group": st.integers(min_value=0, max_value=4),
     "channel": st.sampled_from(["cvs", "cvs", "credit", "app", *CHANNELS]),
     "parse_error": st.sampled_from([None, None, None, None, "項目が不正です"]),
 })
@@ -219,6 +220,10 @@ def _cvs(kind: str, group: int = 99, amount: int = 1_000) -> dict:
 @example(recs=[_cvs("provisional"), _cvs("confirmed", 1, 0), _cvs("confirmed"), _cvs("cancel")])
 # a counter 確報 sharing the dedup key of a CVS 速報 settles nothing (was: PK violation)
 @example(recs=[{**_cvs("confirmed"), "channel": "counter"}, _cvs("provisional", 99, 0), _cvs("cancel", 99, 0)])
+# the same slip twice with other amounts: a conflict, posted once
+@example(recs=[_cvs("confirmed", 99, 1_000), _cvs("confirmed", 99, 2_000), _cvs("confirmed", 99, 1_000)])
+# a 確報 and its 訂正 in one file: reversed and replaced (Σ 納付履歴 = the corrected amount)
+@example(recs=[_cvs("confirmed", 99, 1_000), _cvs("correction", 99, 400), _cvs("correction", 98, 0)])
 def test_post_payments_properties(small_ledger, recs):
     fresh, run_ = small_ledger
     led = fresh()
@@ -234,14 +239,25 @@ def test_post_payments_properties(small_ledger, recs):
     assert res.accepted + res.rejected == n  # read = accepted + rejected
     assert sum(res.counts.values()) == n
     assert sum(res.amounts.values()) == int(pay["amount"].sum())  # Σ by status = Σ input
-    posted = res.amounts.get("posted", 0)
-    # Σ 納付履歴 = Σ increase of 累計収納額 = Σ posted
+    # a posting a 訂正 of the file reversed (status reversed) is posted and reversed: net 0; the
+    # 訂正 (corrected) posts its own amount
+    posted = res.amounts.get("posted", 0) + res.amounts.get("corrected", 0)
+    # Σ 納付履歴 = Σ increase of 累計収納額 = Σ posted − Σ reversed
     assert after["payments"] - before["payments"] == after["paid"] - before["paid"] == posted
-    assert after["payment_rows"] - before["payment_rows"] == res.counts.get("posted", 0)
+    corrected = res.rows.filter(pl.col("status") == "corrected")
+    assert after["payment_rows"] - before["payment_rows"] == (
+        res.counts.get("posted", 0) + res.counts.get("reversed", 0) + corrected.height
+        + corrected.filter(pl.col("amount") != 0).height)
+    assert res.counts.get("reversed", 0) == corrected.height  # one reversal per 訂正 (fresh ledger)
+    # a slip is posted at most once (a repeat is a duplicate or a conflict)
+    once = res.rows.filter(pl.col("status").is_in(["posted", "reversed"]))
+    assert once.select("dedup_key", "kind").is_unique().all()
     assert after["recon_rows"] - before["recon_rows"] == n
     # only records that can be posted were posted
-    bad = res.rows.filter(pl.col("status") == "posted")
-    assert bad.filter(pl.col("parse_error").is_not_null() | (pl.col("kind") != "confirmed")).height == 0
+    bad = res.rows.filter(pl.col("status").is_in(["posted", "reversed"]))
+    assert bad.filter(pl.col("parse_error").is_not_null() | (pl.col("kind") != "confirmed")
+                      | (pl.col("channel") == "debit")).height == 0  # a debit result needs its request
+    assert res.rows.filter((pl.col("status") == "corrected") & (pl.col("kind") != "correction")).height == 0
     # 速報額 of each 期別 = its open 速報 in the 消込データ (never negative)
     open_prov = led.frame(
         "SELECT i.levy_year, i.notice_number, i.installment_no, i.provisional_amount, "
