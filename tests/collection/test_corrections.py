@@ -121,8 +121,8 @@ def test_resend_with_another_amount_is_a_conflict(ledger_url):
     assert res.totals.rejected == 1 and res.totals.money["conflict"] == 19_000
     # the 日計 shows the 保留
     assert daily(DAY2)[("counter", "conflict")] == (1, 19_000)
-    # and a third send of the corrected amount is a duplicate of the conflict? no: a conflict is
-    # never a reference — it is compared with the posting again, and held again
+    # a third send of the other amount: a held conflict is never the reference — the record is
+    # compared with the posting again and held again (not a duplicate of the conflict)
     drop(counter_file([counter_record(N1, 1, 19_000, serial=7), counter_record(N1, 2, 13_000, serial=9)],
                       creation_date=DAY2), "counter", "COUNTER_1003.dat")
     assert run("SN200", DAY2).rc == 0

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import polars as pl
 from collection_helpers import (
-    add_debit_requests,
     MUNI,
     D,
+    add_debit_requests,
     counter_file,
     counter_record,
     cvs_file,

@@ -14,10 +14,10 @@ import re
 
 import polars as pl
 from collection_helpers import (
-    add_debit_requests,
     COMPANY,
     MUNI,
     D,
+    add_debit_requests,
     counter_file,
     counter_record,
     customer_number,

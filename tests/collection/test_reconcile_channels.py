@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import polars as pl
 from collection_helpers import (
-    add_debit_requests,
     DAY1,
     DAY2,
     GOLDEN_COUNTER,
     GOLDEN_CVS,
     D,
+    add_debit_requests,
     cvs_file,
     cvs_record,
     debit_file,
