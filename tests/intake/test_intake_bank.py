@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from intake_builders import build, drop
 
-from jobs.common import datasets, errorlist, paths
+from jobs.common import crypto, datasets, errorlist, paths
 from jobs.common import fixedwidth as fw
 from jobs.runner import run_job
 
