@@ -104,6 +104,27 @@ def private_umask() -> int:
     return os.umask(PRIVATE_UMASK)
 
 
+#: The folders of var/ only the runtime writes; ``tighten_runtime_dirs`` makes them 0700.
+RUNTIME_DIRS = ("datasets", "ledger", "outbox", "reports", "archive", "errors")
+
+
+def tighten_runtime_dirs() -> list[Path]:
+    """Make the runtime's folders of var/ (``RUNTIME_DIRS``) 0700 when an older version left them
+    open: a 0700 folder closes everything below it. The inbox is not touched (a transfer account
+    may deliver into it). Returns the folders changed."""
+    changed = []
+    for name in RUNTIME_DIRS:
+        p = var_root() / name
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        if st.st_uid == os.getuid() and st.st_mode & 0o077:
+            os.chmod(p, 0o700)
+            changed.append(p)
+    return changed
+
+
 def ensure_dir(path: Path, mode: int = 0o777) -> Path:
     """Create ``path`` (and parents) if missing; return it. Under ``private_umask`` a new
     folder is 0700 whatever ``mode`` says."""

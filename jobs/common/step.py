@@ -410,6 +410,7 @@ def run_step(spec: JobSpec, *, fy: int | None = None, business_date: dt.date | s
              **options: Any) -> StepResult:
     """Run the step function of ``spec`` under the step contract (see the module docstring)."""
     paths.private_umask()  # every file the step writes is 0600, every folder 0700 (paths.private_umask)
+    paths.tighten_runtime_dirs()  # and var/'s folders an older version left open become 0700
     bdate = _as_date(business_date)
     code = str(municipality or config_mod.default_municipality())
     cfg = config_mod.load(code, fy)
