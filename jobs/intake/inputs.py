@@ -93,6 +93,16 @@ def prepare(ctx: StepContext) -> None:
             p.unlink(missing_ok=True)
         if stale:
             ctx.message("KKB172I", count=len(stale), folder=paths.relative(folder))
+    inbox = paths.inbox(ctx.spec.inbox)
+    if inbox.is_dir():  # a .sha256 that came after its file was taken in: the archive has that content
+        for side in sorted(inbox.glob(f"*{handoff.SUFFIX}")):
+            data = side.with_name(side.name[: -len(handoff.SUFFIX)])
+            if data.exists():
+                continue
+            digest = handoff.parse_checksum(side.read_text(encoding="ascii", errors="replace"), data.name)
+            if digest and claims(ctx.spec.inbox, digest):
+                side.unlink(missing_ok=True)
+                ctx.message("KKB175I", checksum=side.name)
     old = paths.relative(paths.legacy_secrets_root() / keys.FILE_NAME)
     if keys.migrate_legacy_key():
         ctx.message("KKB173I", old=old, new=str(paths.secrets_root() / keys.FILE_NAME))

@@ -150,6 +150,20 @@ def test_inbound_checksum_good(kokuho_var):
     assert r.totals.read == 6  # the .sha256 itself is not an input
 
 
+def test_a_checksum_arriving_after_its_file_was_taken_in_is_cleared(kokuho_var):
+    src = drop("bank", "KFR.txt", bank_file())
+    digest = handoff.sha256_file(src)
+    assert run().rc == 0 and not src.exists()
+    late = handoff.checksum_path(src)
+    late.write_text(handoff.checksum_text(digest, src.name))
+    stranger = handoff.checksum_path(src.with_name("OTHER.txt"))
+    stranger.write_text(handoff.checksum_text("e" * 64, "OTHER.txt"))
+    drop("bank", "KFR2.txt", bank_file(2))
+    r = run_job("SN110", business_date=DATE + dt.timedelta(days=1))
+    assert r.rc == 0 and "KKB175I" in ids(r), r.log_text
+    assert not late.exists() and stranger.exists()  # only one whose content the archive holds
+
+
 def test_inbound_checksum_mismatch_refuses_the_file(kokuho_var):
     src = drop("bank", "KFR.txt", bank_file())
     side = _checksum(src, "0" * 64)
