@@ -328,9 +328,18 @@ def decrypt_stream(src: BinaryIO, dst: BinaryIO, keys: KeySource = None) -> str:
     return digest.hexdigest()
 
 
-def decrypt_bytes(path: Path, keys: KeySource = None) -> bytes:
+def decrypt_bytes(path: Path, keys: KeySource = None) -> bytearray:
+    """The whole plaintext in memory (one buffer of the plaintext's size, filled chunk by chunk)."""
     with open(path, "rb") as fh:
-        return b"".join(iter_decrypt(fh, keys))
+        out = bytearray(RandomAccess(fh, keys).size)
+        fh.seek(0)
+        pos = 0
+        for part in iter_decrypt(fh, keys):
+            out[pos:pos + len(part)] = part
+            pos += len(part)
+    if pos != len(out):
+        raise DecryptError("暗号化ファイルの長さが不正です / bad length")
+    return out
 
 
 class RandomAccess:

@@ -51,7 +51,7 @@ class ArchivedFile:
         ``crypto.DecryptError``)."""
         return fw.read(self.layout, self.content(), source=self.name)
 
-    def content(self) -> bytes:
+    def content(self) -> bytes | bytearray:
         """The file's plaintext bytes (decrypted in memory)."""
         if crypto.is_encrypted(self.path):
             return crypto.decrypt_bytes(self.path)

@@ -73,7 +73,7 @@ def describe(path: Path, origin: str, name: str | None = None) -> InputFile:
     return InputFile(p, name or p.name, sha256_of(p), p.stat().st_size, origin)
 
 
-def content(f: InputFile) -> Path | bytes:
+def content(f: InputFile) -> Path | bytearray:
     """What the codec reads: the file itself, or an encrypted archive copy decrypted in memory
     (the codec holds the whole file anyway; never a plaintext file on disk)."""
     if f.origin == "archive" and crypto.is_encrypted(f.path):
