@@ -105,7 +105,9 @@ $(POOLS): $(MIGRATED)
 
 demo: $(MIGRATED) $(POOLS) ## synthesize a city (DEMO_INSURED), run the intake, 当初賦課 and 収納 job nets through Airflow
 	@echo "==> synthetic city: $(DEMO_INSURED) insured, seed $(DEMO_SEED), into var/demo/inbox (var/demo is wiped first)"
-	rm -rf $(DEMO_VAR) && mkdir -p $(DEMO_VAR)
+	rm -rf $(DEMO_VAR) && mkdir -p -m 700 $(DEMO_VAR)
+	@echo "==> the keys (outside var/: KOKUHO_SECRETS_DIR or ~/.config/kokuho; kept when they exist)"
+	kokuho keys init
 	KOKUHO_VAR=$(DEMO_VAR) kokuho synth --insured $(DEMO_INSURED) --seed $(DEMO_SEED) --out $(DEMO_VAR)/inbox
 	@echo "==> the kokuho_intake DAG through Airflow (log: var/airflow/demo-dags-test.log)"
 	$(DEMO_ENV) airflow dags test kokuho_intake $(DEMO_DATE) -c '$(DEMO_CONF)' > var/airflow/demo-dags-test.log 2>&1 \
@@ -154,6 +156,13 @@ demo: $(MIGRATED) $(POOLS) ## synthesize a city (DEMO_INSURED), run the intake, 
 	@echo "==> 収納 outputs (var/demo = the demo's var/):"
 	@ls $(DEMO_VAR)/outbox/bank/*/ $(DEMO_VAR)/reports/collection/*/
 	@ls -l $(DEMO_VAR)/ledger/
+	@echo "==> trust: every hand-off has its .sha256, nothing under var/demo is readable by group or others"
+	@for f in $$(find $(DEMO_VAR)/outbox -type f -name '*.sha256'); do (cd "$$(dirname "$$f")" && sha256sum --quiet -c "$$(basename "$$f")"); done
+	@n=$$(find $(DEMO_VAR)/outbox -type f ! -name '*.sha256' ! -name '.*' | wc -l); m=$$(find $(DEMO_VAR)/outbox -type f -name '*.sha256' | wc -l); \
+	  echo "$$n hand-off files, $$m checksums"; [ "$$n" = "$$m" ] || { echo "hand-off files without a .sha256" >&2; exit 1; }
+	@loose=$$(find $(DEMO_VAR) -mindepth 1 -perm /077 | head -20); \
+	  if [ -n "$$loose" ]; then echo "group/world-accessible under var/demo:" >&2; echo "$$loose" >&2; exit 1; fi; \
+	  echo "var/demo: every file 0600 and folder 0700"
 
 test: $(INSTALLED) ## run every test (pytest); PYTEST_ARGS=... adds arguments
 	python -m pytest $(PYTEST_ARGS)

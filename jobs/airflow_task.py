@@ -107,9 +107,11 @@ def warning_banner(summary: Mapping[str, Any]) -> str:
 def execute_job(job_id: str, **context: Any) -> dict[str, Any]:
     """Run ``job_id`` for this task's DAG run; return the control totals (XCom)."""
     from jobs.common import config as config_mod
+    from jobs.common import paths
     from jobs.common.step import StepAbend
     from jobs.runner import run_job
 
+    paths.private_umask()  # owner-only files (0600) and folders (0700) from here on
     if not context:
         context = _current_context()
     try:

@@ -10,6 +10,8 @@
     kokuho shisan ...           (試算 of one household's tax: jobs.assessment.shisan)
     kokuho rundays KB300|KB310 [--fy YYYY | --from D --to D]   (業務日程: jobs.common.runcalendar)
     kokuho messages [ID]        (メッセージ一覧: jobs/common/messages.yaml)
+    kokuho archive cat <file|sha256> [--inbox SRC]   (保管ファイルの復号表示: jobs.intake.secure_cli)
+    kokuho keys init|rotate|list|pair                (保管鍵・個人番号HMAC鍵: jobs.intake.secure_cli)
 
 ``run`` prints the job log and exits with the step's return code (0, 4, 8, 12, 16).
 """
@@ -26,6 +28,13 @@ from collections.abc import Sequence
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.getLogger("kokuho").addHandler(logging.NullHandler())  # the CLI prints the job log itself
+    from jobs.common import paths
+
+    paths.private_umask()  # every file the command writes is 0600, every folder 0700
+    if argv and argv[0] in ("archive", "keys"):  # its own argument parser (jobs.intake.secure_cli)
+        from jobs.intake.secure_cli import main as secure_main
+
+        return int(secure_main(argv) or 0)
     if argv and argv[0] == "synth":  # its own argument parser
         from jobs.synth.cli import main as synth_main
 
@@ -97,6 +106,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("synth", help="合成団体データを生成する (kokuho synth --help)", add_help=False)
     sub.add_parser("synth-payments", help="合成の収納データを生成する (kokuho synth-payments --help)", add_help=False)
     sub.add_parser("shisan", help="1世帯の国民健康保険税を試算する (kokuho shisan --help)", add_help=False)
+    sub.add_parser("archive", help="保管ファイルを復号して表示する (kokuho archive cat --help)", add_help=False)
+    sub.add_parser("keys", help="鍵の作成・更新・一覧 (kokuho keys --help)", add_help=False)
     return p
 
 

@@ -12,6 +12,9 @@ imports before any test module) only sets environment variables and imports no A
   exports some) is dropped first, so the outcome does not depend on who runs pytest.
 - KOKUHO_VAR (the job runtime's var/) is a temp dir per session; the ``kokuho_var`` fixture
   gives a test its own. KOKUHO_HOME is the checkout (config/, layouts/).
+- KOKUHO_SECRETS_DIR (the keys' folder, outside var/; default ~/.config/kokuho) is a temp dir
+  per session, and per test with ``kokuho_var``: tests never read or write the real home's keys.
+  KOKUHO_ARCHIVE_KEY_FILE and KOKUHO_MYNUMBER_KEY inherited from the shell are dropped.
 
 Fixtures: ``airflow_db`` (session: migrate the temp metadata DB once), ``kokuho_var``.
 
@@ -37,6 +40,7 @@ DAGS_FOLDER = ROOT / "dags"
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="kokuho-test-"))
 AIRFLOW_TEST_HOME = _SESSION_DIR / "airflow"
 SESSION_VAR = _SESSION_DIR / "var"
+SESSION_SECRETS = _SESSION_DIR / "secrets"
 
 #: Options of airflow.cfg that tests set themselves instead of copying.
 _NOT_COPIED = {("core", "dags_folder"), ("core", "plugins_folder"), ("database", "sql_alchemy_conn")}
@@ -76,6 +80,9 @@ def _set_up_environment() -> None:
     os.environ["AIRFLOW_CONN_KOKUHO_INBOX"] = inbox_connection(SESSION_VAR)
     os.environ["KOKUHO_HOME"] = str(ROOT)
     os.environ["KOKUHO_VAR"] = str(SESSION_VAR)
+    os.environ["KOKUHO_SECRETS_DIR"] = str(SESSION_SECRETS)
+    os.environ.pop("KOKUHO_ARCHIVE_KEY_FILE", None)
+    os.environ.pop("KOKUHO_MYNUMBER_KEY", None)
     # The DAG processor and task runner put the bundle (dags/) on sys.path; a plain DagBag or
     # dag.test() in pytest does not, so the DAG files' `_kokuho` helpers need it here.
     if str(DAGS_FOLDER) not in sys.path:
@@ -100,9 +107,11 @@ def airflow_db() -> Path:
 
 @pytest.fixture
 def kokuho_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A var/ folder of this test's own: KOKUHO_VAR and the kokuho_inbox connection point at it."""
+    """A var/ folder of this test's own: KOKUHO_VAR and the kokuho_inbox connection point at it;
+    its own keys' folder too (KOKUHO_SECRETS_DIR = <tmp_path>/secrets, outside var/)."""
     var_dir = tmp_path / "var"
     (var_dir / "inbox").mkdir(parents=True)
     monkeypatch.setenv("KOKUHO_VAR", str(var_dir))
+    monkeypatch.setenv("KOKUHO_SECRETS_DIR", str(tmp_path / "secrets"))
     monkeypatch.setenv("AIRFLOW_CONN_KOKUHO_INBOX", inbox_connection(var_dir))
     return var_dir

@@ -9,9 +9,14 @@ the versioned data (``config/``, ``layouts/``) and the runtime folder ``var/`` (
     var/reports/             PDFs and printed ledgers
     var/archive/<source>/    every processed input, as <sha256>_<name>
     var/errors/<job_id>/     error lists (エラーリスト), one CSV per generation
-    var/secrets/             keys (the 個人番号 HMAC key); mode 0700
+
+The keys (the 個人番号 HMAC key, the archive keys) live OUTSIDE var/, in the user's config folder
+``secrets_root()``: ``$KOKUHO_SECRETS_DIR`` or ``$XDG_CONFIG_HOME/kokuho`` (``~/.config/kokuho``),
+mode 0700. ``var/secrets/`` is only the old place, migrated from (``legacy_secrets_root``).
 
 ``$KOKUHO_VAR`` moves ``var/`` elsewhere (tests, or a bigger disk) without moving config/.
+Every process that writes under var/ first calls ``private_umask()`` (umask 077): every file it
+creates is 0600 and every folder 0700 (owner only).
 Every function reads the environment when called, so a test can point them at a temp dir.
 
 Writing a file atomically is done here and nowhere else: ``write_atomic`` (bytes),
@@ -75,12 +80,68 @@ def errors(job_id: str) -> Path:
 
 
 def secrets_root() -> Path:
+    """The keys' folder, outside var/: ``$KOKUHO_SECRETS_DIR`` or ``$XDG_CONFIG_HOME/kokuho``
+    (default ``~/.config/kokuho``)."""
+    env = os.environ.get("KOKUHO_SECRETS_DIR")
+    if env:
+        return Path(env).expanduser().resolve()
+    xdg = os.environ.get("XDG_CONFIG_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".config"
+    return (base / "kokuho").resolve()
+
+
+def legacy_secrets_root() -> Path:
+    """Where the keys were before they moved out of var/ (only read to migrate them)."""
     return var_root() / "secrets"
 
 
+PRIVATE_UMASK = 0o077
+
+
+def private_umask() -> int:
+    """Set the process umask to 077 (files 0600, folders 0700: owner only); return the old one.
+    The step runtime, the ``kokuho`` command and the Airflow task wrapper call it before writing."""
+    return os.umask(PRIVATE_UMASK)
+
+
+#: The folders of var/ only the runtime writes; ``tighten_runtime_dirs`` makes them 0700.
+RUNTIME_DIRS = ("datasets", "ledger", "outbox", "reports", "archive", "errors")
+
+
+def tighten_runtime_dirs() -> list[Path]:
+    """Make the runtime's folders of var/ (``RUNTIME_DIRS``) 0700 when an older version left them
+    open: a 0700 folder closes everything below it. The inbox is not touched (a transfer account
+    may deliver into it). Returns the folders changed."""
+    changed = []
+    for name in RUNTIME_DIRS:
+        p = var_root() / name
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        if st.st_uid == os.getuid() and st.st_mode & 0o077:
+            os.chmod(p, 0o700)
+            changed.append(p)
+    return changed
+
+
 def ensure_dir(path: Path, mode: int = 0o777) -> Path:
-    """Create ``path`` (and parents) if missing; return it."""
+    """Create ``path`` (and parents) if missing; return it. Under ``private_umask`` a new
+    folder is 0700 whatever ``mode`` says."""
     path.mkdir(parents=True, exist_ok=True, mode=mode)
+    return path
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) 0700 and make sure ``path`` itself is 0700."""
+    path = Path(path)
+    old = os.umask(PRIVATE_UMASK)
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    finally:
+        os.umask(old)
+    if (path.stat().st_mode & 0o777) != 0o700:
+        os.chmod(path, 0o700)
     return path
 
 

@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 
 import polars as pl
 
-from . import bizcal, datasets, errorlist, messages, paths
+from . import bizcal, datasets, errorlist, handoff, messages, paths
 from . import config as config_mod
 from .jobspec import JobSpec
 
@@ -386,7 +386,8 @@ class StepContext:
         if self._staged_errors is not None:
             self._staged_errors.commit()
         for staged, final in self._staged_files:
-            paths.commit_file(staged, final)
+            # a file under var/outbox/ gets its <name>.sha256 (and is encrypted per profile): handoff.py
+            handoff.commit(staged, final, self.config)
         for action in self._on_commit:
             action()
         return outs
@@ -408,6 +409,8 @@ def run_step(spec: JobSpec, *, fy: int | None = None, business_date: dt.date | s
              municipality: str | None = None, echo: Callable[[str], None] | None = None,
              **options: Any) -> StepResult:
     """Run the step function of ``spec`` under the step contract (see the module docstring)."""
+    paths.private_umask()  # every file the step writes is 0600, every folder 0700 (paths.private_umask)
+    paths.tighten_runtime_dirs()  # and var/'s folders an older version left open become 0700
     bdate = _as_date(business_date)
     code = str(municipality or config_mod.default_municipality())
     cfg = config_mod.load(code, fy)

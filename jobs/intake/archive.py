@@ -8,6 +8,11 @@ offsets, the headers, and the raw bytes of any record (for an error list)::
     f = ArchivedFile.of(source, name=..., sha256=...)     # source: {"inbox", "layout", "job_id"}
     res = f.read()                                        # fw.ReadResult (frames, rejects, stride)
     raw = f.records([0, 120, 240])                        # the bytes at those offsets (None if gone)
+
+The archive copy is encrypted (``jobs.common.crypto``); both calls decrypt it transparently with
+the operator's archive keyring (``read`` in memory, ``records`` only the chunks it needs) and
+raise ``crypto.DecryptError`` when no key fits or the copy was changed. A plain copy archived
+before encryption is read as it is.
 """
 
 from __future__ import annotations
@@ -17,8 +22,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from jobs.common import crypto, paths
 from jobs.common import fixedwidth as fw
-from jobs.common import paths
 
 
 @dataclass(frozen=True)
@@ -42,8 +47,15 @@ class ArchivedFile:
         return fw.load_layout(self.layout_id)
 
     def read(self) -> fw.ReadResult:
-        """The whole file read with its layout (raises ``OSError`` / ``fw.FileRefused``)."""
-        return fw.read(self.layout, self.path, source=self.name)
+        """The whole file read with its layout (raises ``OSError`` / ``fw.FileRefused`` /
+        ``crypto.DecryptError``)."""
+        return fw.read(self.layout, self.content(), source=self.name)
+
+    def content(self) -> bytes | bytearray:
+        """The file's plaintext bytes (decrypted in memory)."""
+        if crypto.is_encrypted(self.path):
+            return crypto.decrypt_bytes(self.path)
+        return self.path.read_bytes()
 
     def records(self, offsets: Sequence[int]) -> list[bytes | None]:
         """The record bytes at each byte offset (one record length each); all None when the
@@ -53,6 +65,9 @@ class ArchivedFile:
         length = self.layout.record_length
         out = []
         with open(self.path, "rb") as fh:
+            if crypto.is_encrypted(self.path):
+                ra = crypto.RandomAccess(fh)
+                return [ra.read_at(off, length) for off in offsets]
             for off in offsets:
                 fh.seek(off)
                 out.append(fh.read(length))

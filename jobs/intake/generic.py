@@ -44,7 +44,9 @@ def intake_step(ctx: StepContext) -> int | None:
     spec = ctx.spec
     layout = fw.load_layout(spec.layout)
     targets = dataset_map(spec, layout)
+    inputs_mod.prepare(ctx)  # stale archive temporaries, the key out of var/ (inputs.py)
     files = select_files(ctx, targets)
+    inputs_mod.verify_checksums(ctx, files)  # <name>.sha256 beside an input (inputs.py)
     check_duplicates(ctx, files)
     secrets = SecretHandler.for_run(ctx, layout)
 
@@ -153,7 +155,7 @@ def check_duplicates(ctx: StepContext, files: list[inputs_mod.InputFile]) -> Non
 
 def read_file(ctx: StepContext, layout, f: inputs_mod.InputFile, *, keep_secrets: bool):
     try:
-        return fw.read(layout, f.path, source=f.name, keep_secrets=keep_secrets)
+        return fw.read(layout, inputs_mod.content(f), source=f.name, keep_secrets=keep_secrets)
     except fw.FileRefused as exc:
         raise StepError.of("KKB104E", error=exc) from exc
 

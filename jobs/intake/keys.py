@@ -1,23 +1,31 @@
 """The key of the 個人番号 HMAC (pseudonymous join key between 資格 and 住民税 files).
 
-``$KOKUHO_MYNUMBER_KEY`` (64 hex digits, or any text of 16+ bytes) or ``var/secrets/mynumber.key``
-(created on first use: 32 random bytes as hex, mode 0600, folder 0700). The key itself is never
-logged; ``key_id`` (a one-way fingerprint) is stored with person_key so a changed key is detected
+``$KOKUHO_MYNUMBER_KEY`` (64 hex digits, or any text of 16+ bytes) or ``<secrets_root>/mynumber.key``
+— the user's config folder OUTSIDE var/ (``$KOKUHO_SECRETS_DIR``, default ``~/.config/kokuho``),
+created on first use: 32 random bytes as hex, mode 0600, folder 0700.
+
+Migration: the key used to be ``var/secrets/mynumber.key``. If that file exists and the new one
+does not, it is moved to the new place (and the log says so); the old folder is removed when
+empty. The key itself is never logged; ``key_id`` (a one-way fingerprint) is stored with person_key so a changed key is detected
 instead of rejecting every record as a mismatch.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import secrets
+import shutil
 
 from jobs.common import paths
 
 ENV = "KOKUHO_MYNUMBER_KEY"
 FILE_NAME = "mynumber.key"
 MIN_BYTES = 16
+
+logger = logging.getLogger("kokuho.keys")
 
 
 class SecretKeyError(RuntimeError):
@@ -29,8 +37,9 @@ def mynumber_key() -> bytes:
     if env:
         return _decode(env.strip(), ENV)
     path = paths.secrets_root() / FILE_NAME
+    migrate_legacy_key()
     if not path.exists():
-        paths.ensure_dir(path.parent, mode=0o700)
+        paths.ensure_private_dir(path.parent)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
@@ -41,6 +50,37 @@ def mynumber_key() -> bytes:
                 fh.flush()
                 os.fsync(fh.fileno())
     return _decode(path.read_text(encoding="ascii").strip(), paths.relative(path))
+
+
+def migrate_legacy_key() -> bool:
+    """Move ``var/secrets/mynumber.key`` to ``<secrets_root>/mynumber.key`` when only the old one
+    exists; True when it moved."""
+    old = paths.legacy_secrets_root() / FILE_NAME
+    new = paths.secrets_root() / FILE_NAME
+    if not old.is_file() or new.exists():
+        if old.is_file():
+            logger.warning("旧い個人番号HMAC鍵が残っています (%s): %s を使用します。確認のうえ削除してください",
+                           paths.relative(old), new)
+        return False
+    paths.ensure_private_dir(new.parent)
+    tmp = paths.temp_path(new)
+    try:
+        shutil.copyfile(old, tmp)
+        os.chmod(tmp, 0o600)
+        paths.fsync_file(tmp)
+        os.link(tmp, new)  # fails if another process migrated first; never overwrites
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
+    paths.fsync_dir(new.parent)
+    old.unlink()
+    try:
+        old.parent.rmdir()
+    except OSError:
+        pass
+    logger.warning("個人番号HMAC鍵を var/ の外へ移しました: %s → %s", paths.relative(old), new)
+    return True
 
 
 def key_id(key: bytes) -> str:

@@ -14,7 +14,8 @@ def test_var_layout(kokuho_var):
     assert paths.datasets_root().name == "datasets" and paths.reports_root().name == "reports"
     assert paths.archive("bank").parent.name == "archive"
     assert paths.errors("FK010").parts[-2:] == ("errors", "FK010")
-    assert paths.secrets_root().name == "secrets"
+    assert kokuho_var.resolve() not in paths.secrets_root().parents  # the keys live outside var/
+    assert paths.legacy_secrets_root() == kokuho_var.resolve() / "secrets"
     assert paths.relative(paths.inbox("bank") / "x.txt") == "var/inbox/bank/x.txt"
     assert paths.relative(paths.config_root() / "common") == "config/common"
 

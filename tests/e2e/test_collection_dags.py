@@ -105,7 +105,7 @@ def bounded_waits(monkeypatch):
 
 def test_collection_job_nets(kokuho_var: Path, tmp_path: Path, bounded_waits):
     from jobs.collection import direct_debit as dd
-    from jobs.common import config
+    from jobs.common import config, crypto
     from jobs.common.bizcal import BusinessCalendar
     from jobs.synth import payments as sp
 
@@ -166,7 +166,8 @@ def test_collection_job_nets(kokuho_var: Path, tmp_path: Path, bounded_waits):
     for source, (src, sha) in dropped.items():
         assert not any((kokuho_var / "inbox" / source).iterdir()), source
         archived = kokuho_var / "archive" / source / f"{sha}_{src.name}"
-        assert archived.is_file() and _sha256(archived) == sha, archived
+        assert archived.is_file() and crypto.is_encrypted(archived), archived  # encrypted at rest
+        assert hashlib.sha256(crypto.decrypt_bytes(archived)).hexdigest() == sha, archived
 
     # --- the same files dropped again, KB400 re-run for the same date: nothing posted twice ------------
     for source, (src, _) in dropped.items():

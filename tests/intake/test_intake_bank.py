@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from intake_builders import build, drop
 
-from jobs.common import datasets, errorlist, paths
+from jobs.common import crypto, datasets, errorlist, paths
 from jobs.common import fixedwidth as fw
 from jobs.runner import run_job
 
@@ -56,7 +56,8 @@ def test_good_file(kokuho_var):
     # archived and gone from the inbox
     sha = data["source_sha256"][0]
     archived = paths.archive("bank") / f"{sha}_KFR0629.txt"
-    assert archived.read_bytes() == bank_file() and not src.exists()
+    assert crypto.is_encrypted(archived)  # encrypted at rest
+    assert crypto.decrypt_bytes(archived) == bank_file() and not src.exists()
     side = json.loads((paths.archive("bank") / f"{sha}_KFR0629.txt.json").read_text(encoding="utf-8"))
     assert (side["job_id"], side["generation"], side["sha256"]) == ("SN110", GEN, sha)
     assert errorlist.read(r.error_list).height == 0  # an empty list replaces any earlier one
