@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 
 import polars as pl
 import pytest
 
-from jobs.common import datasets, errorlist
+from jobs.common import datasets, errorlist, staging
 from jobs.common.jobspec import JobSpec
 from jobs.common.step import ControlTotalsError, StepAbend, StepError, run_step
 
@@ -198,7 +201,11 @@ def test_figures_and_delivered_files(tmp_path, fail):
 def test_staged_file_appears_only_on_commit(kokuho_var):
     out = kokuho_var / "outbox" / "bank" / "RETURN.dat"
     out.parent.mkdir(parents=True)
-    (out.parent / ".RETURN.dat.staged-99999").write_bytes(b"left by a run that died")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          check=True, text=True).stdout.strip()
+    (out.parent / f".RETURN.dat.staged-{staging.host()}-{dead}-0badc0de").write_bytes(b"left by a run that died")
+    live = out.parent / f".RETURN.dat.staged-{staging.host()}-{os.getppid()}-0badc0de"
+    live.write_bytes(b"a live writer's (another process)")
 
     def step(ctx, fail):
         ctx.totals.count("data", read=1, accepted=1)
@@ -210,7 +217,9 @@ def test_staged_file_appears_only_on_commit(kokuho_var):
 
     r = run_step(spec(lambda ctx: step(ctx, True), outputs=()), business_date=DATE)
     assert r.rc == 8 and not out.exists()
-    assert list(out.parent.iterdir()) == []  # the failed run's staged file and the old leftover are gone
+    # the failed run's staged file and the dead run's leftover are gone, a live writer's file stays
+    assert list(out.parent.iterdir()) == [live]
+    live.unlink()
     r = run_step(spec(lambda ctx: step(ctx, False), outputs=()), business_date=DATE)
     assert r.rc == 0 and out.read_bytes() == b"new" and [p.name for p in out.parent.iterdir()] == ["RETURN.dat"]
 
