@@ -33,12 +33,14 @@ Paths, file names and the households per PDF file are config (``notice_output.*`
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import multiprocessing
 import os
 import sys
-from collections.abc import Sequence
+import types
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -449,9 +451,9 @@ def _write_pdfs(ctx: StepContext, frame: pl.DataFrame, out: OutputSettings, name
         ctx.message("KKB355I", variant="start", files=len(jobs), workers=workers)
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                  initializer=_worker_init, initargs=(os.getpid(),)) as pool:
-            results = []
-            for res in pool.map(_render_part, *zip(*jobs, strict=True)):
-                results.append(_adopt(res))
+            with _workers_without_main():  # the workers start (spawn) while the jobs are submitted
+                futures = [pool.submit(_render_part, *j) for j in jobs]
+            results = [_adopt(f.result()) for f in futures]
     else:
         results = [_adopt(_render_part(*j)) for j in jobs]
     index = _index_csv(frame, names, results)
@@ -481,6 +483,20 @@ def _adopt(result: dict[str, Any]) -> dict[str, Any]:
 
 
 _PARENT_PID: int | None = None
+
+
+@contextlib.contextmanager
+def _workers_without_main() -> Iterator[None]:
+    """While the workers are spawned, ``__main__`` is an empty module: a spawned worker imports
+    only what it unpickles (this module), never the parent's main script (``kokuho``, an
+    Airflow entry point, a test runner) as ``__mp_main__``."""
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
 
 
 def _worker_init(parent_pid: int) -> None:

@@ -18,7 +18,8 @@ the dataset cleans up (``recover``). One writer per generation at a time (Airflo
 run per municipality and business date).
 
 Same frame + same totals → the same bytes: compression, level, statistics and row-group size
-are fixed below, and _totals.json holds no timestamps.
+are fixed below, and _totals.json holds no timestamps. Steps sort what they write by the
+dataset's natural key (``sort_by_key``), so the same inputs give the same frame.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -142,6 +143,18 @@ def stage(
         staging.release(tmp)
         raise
     return StagedGeneration(dataset, generation, tmp, frame.height, doc)
+
+
+def sort_by_key(frame: pl.DataFrame, key: Sequence[str]) -> pl.DataFrame:
+    """``frame`` in the order of its natural ``key`` (the columns of it that it has), rows equal
+    in the key in the order of their other columns: the same rows always give the same order,
+    so a step writes the same bytes whatever order its joins and group-bys produced them in."""
+    cols = [c for c in key if c in frame.columns]
+    rest = [c for c, t in frame.schema.items()
+            if c not in cols and not isinstance(t, (pl.List, pl.Array, pl.Struct, pl.Object))]
+    if frame.height < 2 or not cols + rest:
+        return frame
+    return frame.sort(cols + rest, maintain_order=True)
 
 
 def write(
