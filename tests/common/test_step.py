@@ -231,3 +231,28 @@ def test_rc_label(rc, label):
     from jobs.common.step import rc_label
 
     assert rc_label(rc) == label
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_staged_folder_is_swapped_in_whole_keeping_the_other_files(kokuho_var, fail):
+    final = kokuho_var / "reports" / "notices" / "m111007_fy2026_d20260401"
+    final.mkdir(parents=True)
+    for name, data in (("mine_0001.pdf", b"old 1"), ("mine_0002.pdf", b"old 2"), ("other_0001.pdf", b"other")):
+        (final / name).write_bytes(data)
+
+    def step(ctx):
+        ctx.totals.count("data", read=1, accepted=1)
+        folder = ctx.stage_dir(final, keep=lambda f: not f.startswith("mine_"))
+        (folder / "mine_0001.pdf").write_bytes(b"new 1")
+        assert (final / "mine_0002.pdf").exists()  # nothing changes before the commit
+        if fail:
+            raise StepError("invalid", rc=8)
+
+    r = run_step(spec(step, outputs=()), business_date=DATE)
+    got = {p.name: p.read_bytes() for p in final.iterdir()}
+    if fail:
+        assert r.rc == 8 and got == {"mine_0001.pdf": b"old 1", "mine_0002.pdf": b"old 2", "other_0001.pdf": b"other"}
+    else:
+        assert r.rc == 0 and r.files == [final]
+        assert got == {"mine_0001.pdf": b"new 1", "other_0001.pdf": b"other"}
+    assert [p.name for p in final.parent.iterdir()] == [final.name]  # no staging folder left
