@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import sys
 from pathlib import Path
 
@@ -33,6 +34,7 @@ class States:
     def __init__(self, root: Path):
         self.root = root
         self._built: dict[str, Path] = {}
+        self._clean: dict[tuple[str, str], tuple[dict, dict]] = {}
 
     def get(self, name: str) -> Path:
         if name not in self._built:
@@ -40,6 +42,17 @@ class States:
             getattr(self, f"_build_{name}")(path)
             self._built[name] = path
         return self._built[name]
+
+    def clean(self, name: str, jobs: list) -> tuple[dict, dict]:
+        """What ``jobs`` run in this process on state ``name`` leave (files, ledger totals); once."""
+        key = (name, repr(jobs))
+        if key not in self._clean:
+            var = ch.copy_var(self.get(name), self.root / f"clean-{len(self._clean)}")
+            with ch.use_var(var):
+                ch.run_jobs(jobs)
+            self._clean[key] = ch.outcome(var)
+            shutil.rmtree(var)
+        return self._clean[key]
 
     def _from(self, base: str, path: Path) -> Path:
         return ch.copy_var(self.get(base), path)
