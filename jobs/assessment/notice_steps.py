@@ -26,8 +26,9 @@ staged name and renamed (``ctx.stage_file``); the generation's PDF folder is sta
 replacing this kind's earlier files and keeping the other kind's. Worker processes render each
 PDF to a private hidden name that only the step renames, and die with the step
 (``PR_SET_PDEATHSIG``; they also check their parent). A killed run's staging leftovers are
-removed when the step next starts (``StepContext``). Everything depends only on the data and config (issue date and
-creation date = the business date, reportlab invariant mode), so a rerun gives the same bytes.
+removed when the step next starts (``StepContext``). Everything depends only on the data and
+config (issue date and creation date = the business date, reportlab invariant mode), so a rerun
+gives the same bytes.
 Paths, file names and the households per PDF file are config (``notice_output.*``).
 """
 

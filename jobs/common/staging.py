@@ -85,10 +85,13 @@ def sweep(folder: Path, *, recursive: bool = True) -> list[Path]:
         path = Path(entry.path)
         if is_leftover_name(entry.name):
             if is_dead(entry.name):
-                if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(path, ignore_errors=True)
-                else:
-                    path.unlink(missing_ok=True)
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        shutil.rmtree(path)
+                    else:
+                        path.unlink(missing_ok=True)
+                except OSError:  # not ours to remove after all (permissions): leave it
+                    continue
                 removed.append(path)
             continue
         if recursive and entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):

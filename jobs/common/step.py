@@ -15,6 +15,11 @@ the run parameters (fiscal year, business date, municipality) and returns a ``St
 
 Outputs are staged while the step runs and committed only when RC < 8: at RC >= 8 no dataset
 generation and no error list is renamed into place, and ``on_commit`` actions do not run.
+Staged names carry the writer's host and pid (``jobs.common.staging``); when a step starts it
+removes the staging files and folders a killed run left in its output places (KKB003I), so a
+rerun after ``kill -9`` at any point writes what a clean run writes. ``staging.crash_point``
+marks the points the kill tests (tests/crash) stop a step at: start, write (a dataset staged),
+staged (all staged), commit (after each output put in place); inert unless ``KOKUHO_CRASH_AT``.
 
 The runtime checks read == accepted + rejected (in total and per record type); a violation
 ends the step with RC 16 and raises ``ControlTotalsError``. Any unexpected exception ends it
