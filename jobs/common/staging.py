@@ -139,10 +139,12 @@ def swap_dir(staging: Path, final: Path) -> None:
     if not final.exists():
         os.rename(staging, final)
     elif exchange(staging, final):
+        crash_point("swap")
         shutil.rmtree(staging)  # now the old folder
     else:
         aside = final.with_name(f".{final.name}.staged-{tag()}")
         os.rename(final, aside)
+        crash_point("swap")
         os.rename(staging, final)
         shutil.rmtree(aside)
     _fsync_dir(final.parent)

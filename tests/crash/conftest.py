@@ -3,6 +3,7 @@
 
 - ``city``: a small synthetic city in the inbox (before KB100 取込);
 - ``intake``: FK020, FK010, FK030 done (before FK110); ``assessed``: FK110–FK130 done (before FK150);
+  ``printed``: FK150 done once (a reprint replaces its print file and PDF folder);
 - 収納 (the scenarios of tests/collection): ``levy`` (a 調定 file in the outbox, before SN100),
   ``counter`` (調定 registered, a 窓口 file in the inbox, before SN200), ``counter_taken`` (before
   SN205), ``overpaid`` (before SN300), ``bank_result`` (a 口座振替 result taken in, before SN115).
@@ -70,6 +71,10 @@ class States:
     def _build_assessed(self, path: Path) -> None:
         with ch.use_var(self._from("intake", path)):
             ch.run_jobs([(j, ASSESS_DATE, {}) for j in ("FK110", "FK120", "FK130")])
+
+    def _build_printed(self, path: Path) -> None:
+        with ch.use_var(self._from("assessed", path)):
+            ch.run_jobs([("FK150", ASSESS_DATE, {"households_per_pdf": 12, "pdf_workers": 1})])
 
     # --- 収納 --------------------------------------------------------------------------------------
 

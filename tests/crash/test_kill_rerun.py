@@ -6,7 +6,8 @@ starts again), and the same ledger totals.
 The child process kills itself at a named point of the step contract (``KOKUHO_CRASH_AT``,
 ``jobs.common.staging.crash_point``): ``start`` (before anything is staged), ``write`` (a dataset
 staged, the step still running), ``pdf`` (FK150: a PDF rendered, the others not), ``staged``
-(everything staged, nothing committed), ``commit#n`` (after the n-th output was put in place).
+(everything staged, nothing committed), ``swap`` (a folder swapped in, the old one not yet
+removed), ``commit#n`` (after the n-th output was put in place).
 The rerun runs in this process. Also: two runs of the 取込 and 賦課 steps in two processes write
 the same bytes, and FK150's PDF workers die with a killed step and write nothing after it.
 """
@@ -35,6 +36,7 @@ CASES = {
     "KB100": ("city", INTAKE, ["write#6", "staged#2", "commit#12"]),
     "FK110": ("intake", [("FK110", ASSESS_DATE, {})], ["write", "staged", "commit"]),
     "FK150": ("assessed", [FK150], ["pdf#2", "staged", "commit#2"], [FK150_HERE]),
+    "FK150-reprint": ("printed", [FK150_HERE], ["swap", "commit#3"]),
     "SN100": ("levy", [("SN100", "2026-06-15", {})], ["start", "staged"]),
     "SN200": ("counter", [("SN200", "2026-07-02", {})], ["write", "staged", "commit#2"]),
     "SN205": ("counter_taken", [("SN205", "2026-07-02", {})], ["write", "staged", "commit"]),
