@@ -152,3 +152,17 @@ def test_fk150_workers_die_with_the_killed_step_and_write_nothing_after(states, 
         r = ch.run_jobs([FK150_HERE])[0]
     assert "KKB003I" in [m.msg_id for m in r.messages]  # its staging folder was swept
     ch.assert_same(ch.outcome(var), want, "FK150 rerun after the kill")
+
+
+@pytest.mark.slow
+def test_fk150_workers_do_not_run_the_parents_main_script(states, tmp_path):
+    """A spawned worker imports only what it renders with, not the parent's ``__main__`` (a
+    script without a ``__main__`` guard, an entry point such as ``airflow``): the script runs once."""
+    var = ch.copy_var(states.get("assessed"), tmp_path / "var")
+    script = tmp_path / "no_guard.py"
+    script.write_text("import json, sys\nprint('main ran', flush=True)\n" + ch.CHILD, encoding="utf-8")
+    proc = subprocess.run([sys.executable, str(script), __import__("json").dumps([FK150])], env=ch.child_env(var),
+                          cwd=ch.ROOT, capture_output=True, timeout=180, check=False)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")[-3000:]
+    assert proc.stdout.decode().count("main ran") == 1
+    assert ch.files(var) == states.clean("assessed", [FK150_HERE])[0]
