@@ -114,11 +114,12 @@ def _tree(var: Path) -> dict[str, tuple[int, int]]:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG and /proc are Linux")
 def test_fk150_workers_die_with_the_killed_step_and_write_nothing_after(states, tmp_path):
     base = states.get("assessed")
-    want = states.clean("assessed", [FK150_HERE])
-    assert len([f for f in want[0] if f.startswith("reports/notices/") and f.endswith(".pdf")]) >= 2
+    many = {"households_per_pdf": 3}  # many small files: the kill finds the workers rendering
+    want = states.clean("assessed", [("FK150", ASSESS_DATE, {**many, "pdf_workers": 1})])
+    assert len([f for f in want[0] if f.startswith("reports/notices/") and f.endswith(".pdf")]) >= 10
 
     var = ch.copy_var(base, tmp_path / "killed")
-    proc = ch.start_child(var, [FK150])
+    proc = ch.start_child(var, [("FK150", ASSESS_DATE, {**many, "pdf_workers": 2})])
     notices = var / "reports" / "notices"
     workers: list[int] = []
     deadline = time.monotonic() + 120
@@ -149,7 +150,7 @@ def test_fk150_workers_die_with_the_killed_step_and_write_nothing_after(states, 
     assert not list(notices.glob("m*/tax_notice_*.pdf"))  # nothing delivered by the killed run
 
     with ch.use_var(var):
-        r = ch.run_jobs([FK150_HERE])[0]
+        r = ch.run_jobs([("FK150", ASSESS_DATE, {**many, "pdf_workers": 1})])[0]
     assert "KKB003I" in [m.msg_id for m in r.messages]  # its staging folder was swept
     ch.assert_same(ch.outcome(var), want, "FK150 rerun after the kill")
 
