@@ -434,7 +434,10 @@ class StepContext:
             if keep is not None and final.is_dir():
                 for f in sorted(final.iterdir()):
                     if keep(f.name) and f.is_file() and not f.name.startswith(".") and not (folder / f.name).exists():
-                        os.link(f, folder / f.name)
+                        try:
+                            os.link(f, folder / f.name)
+                        except OSError:  # a file system without hard links
+                            shutil.copy2(f, folder / f.name)
             staging.swap_dir(folder, final)
             staging.release(folder)
             crash_point("commit")
