@@ -21,20 +21,27 @@ trailer = Σ 年税額 of the assessment − Σ of the rejected households, to t
 delivered); figures: PDF files, pages, 納付書, barcodes.
 
 Outputs appear only when the step commits (RC < 8): the print file is written under a hidden
-staged name and renamed, the PDFs are rendered into a hidden staging folder and moved in, replacing
-this generation's earlier ones. Everything depends only on the data and config (issue date and
-creation date = the business date, reportlab invariant mode), so a rerun gives the same bytes.
+staged name and renamed (``ctx.stage_file``); the generation's PDF folder is staged whole
+(``ctx.stage_dir``: ``.<generation>.staged-<host>-<pid>-<token>``) and swapped in with one rename,
+replacing this kind's earlier files and keeping the other kind's. Worker processes render each
+PDF to a private hidden name that only the step renames, and die with the step
+(``PR_SET_PDEATHSIG``; they also check their parent). A killed run's staging leftovers are
+removed when the step next starts (``StepContext``). Everything depends only on the data and
+config (issue date and creation date = the business date, reportlab invariant mode), so a rerun
+gives the same bytes.
 Paths, file names and the households per PDF file are config (``notice_output.*``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import multiprocessing
 import os
-import shutil
-from collections.abc import Sequence
+import sys
+import types
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,10 +49,10 @@ from typing import Any
 
 import polars as pl
 
-from jobs.common import datasets, errorlist, paths
+from jobs.common import datasets, errorlist, paths, staging
 from jobs.common import fixedwidth as fw
 from jobs.common.config import Config, ConfigError
-from jobs.common.step import StepContext, StepError
+from jobs.common.step import StepContext, StepError, crash_point
 
 from . import reassessment as reass
 from . import steps
@@ -238,7 +245,9 @@ def _issue(ctx: StepContext, kind: str, assessment: pl.DataFrame, rows: pl.DataF
     pdf_dir = paths.reports_root() / out.pdf_folder / ctx.generation
     if frame.height == 0:
         ctx.message("KKB357I", variant="none")
-        ctx.on_commit(lambda: _remove_outputs(print_path, pdf_dir, name))
+        ctx.on_commit(lambda: print_path.unlink(missing_ok=True))
+        if pdf_dir.is_dir():  # this kind's PDFs go, the folder's other files stay (one swap)
+            ctx.stage_dir(pdf_dir, keep=lambda f: not _is_kind_file(f, name))
         return Issued(frame, rejected, print_path, pdf_dir, 0, 0)
     _write_print_file(ctx, frame, out, print_path)
     pages, files = _write_pdfs(ctx, frame, out, name, documents, pdf_dir)
@@ -432,28 +441,26 @@ def read_trailer(path: Path) -> dict[str, Any]:
 
 def _write_pdfs(ctx: StepContext, frame: pl.DataFrame, out: OutputSettings, name: str,
                 documents: Sequence[str], final_dir: Path) -> tuple[int, int]:
-    base = paths.ensure_dir(final_dir.parent)
-    prefix = f".{ctx.generation}.{name}.staged-"
-    for old in base.glob(prefix + "*"):
-        shutil.rmtree(old, ignore_errors=True)
-    staging = base / f"{prefix}{os.getpid()}"
-    staging.mkdir()
-    try:
-        parts = [frame.slice(k, out.households_per_pdf) for k in range(0, frame.height, out.households_per_pdf)]
-        names = [f"{name}_{i:04d}.pdf" for i in range(1, len(parts) + 1)]
-        jobs = [(part, ctx.config, str(staging / n), tuple(documents)) for part, n in zip(parts, names, strict=True)]
-        workers = min(out.pdf_workers, len(jobs))
-        if workers > 1:
-            ctx.message("KKB355I", variant="start", files=len(jobs), workers=workers)
-            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-                results = list(pool.map(_render_part, *zip(*jobs, strict=True)))
-        else:
-            results = [_render_part(*j) for j in jobs]
-        index = _index_csv(frame, names, results)
-        (staging / f"{name}_index.csv").write_bytes(index)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    # the whole generation folder is staged and swapped in with one rename at the commit; the
+    # other notice kind's files in it (FK150 and FK230 of one business date) are kept
+    folder = ctx.stage_dir(final_dir, keep=lambda f: not _is_kind_file(f, name))
+    parts = [frame.slice(k, out.households_per_pdf) for k in range(0, frame.height, out.households_per_pdf)]
+    names = [f"{name}_{i:04d}.pdf" for i in range(1, len(parts) + 1)]
+    jobs = [(part, ctx.config, str(folder / n), tuple(documents)) for part, n in zip(parts, names, strict=True)]
+    workers = min(out.pdf_workers, len(jobs))
+    if workers > 1:
+        ctx.message("KKB355I", variant="start", files=len(jobs), workers=workers)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_worker_init, initargs=(os.getpid(),)) as pool:
+            with _workers_without_main():  # the workers start (spawn) while the jobs are submitted
+                futures = [pool.submit(_render_part, *j) for j in jobs]
+            results = [_adopt(f.result()) for f in futures]
+    else:
+        results = [_adopt(_render_part(*j)) for j in jobs]
+    index = _index_csv(frame, names, results)
+    (folder / f"{name}_index.csv").write_bytes(index)
+    paths.fsync_file(folder / f"{name}_index.csv")
+    paths.fsync_dir(folder)
     pages = sum(r["pages"] for r in results)
     for key, doc in (("notice_pages", "notice"), ("withholding_start_pages", "withholding_start"),
                      ("slip_pages", "slips")):
@@ -463,26 +470,74 @@ def _write_pdfs(ctx: StepContext, frame: pl.DataFrame, out: OutputSettings, name
     _figure(ctx, "pages", pages)
     _figure(ctx, "slips", sum(r["slips"] for r in results))
     _figure(ctx, "barcodes", sum(r["barcodes"] for r in results))
-    ctx.on_commit(lambda: _commit_pdfs(staging, final_dir, name))
-    ctx.output_file(final_dir)
     ctx.message("KKB355I", folder=paths.relative(final_dir), name=name, files=len(names), pages=pages,
                 households=out.households_per_pdf)
     return pages, len(names)
 
 
+def _adopt(result: dict[str, Any]) -> dict[str, Any]:
+    """The step (the parent) renames a worker's finished PDF from its worker-private name to its
+    name in the staging folder: a worker never writes a name anybody reads."""
+    os.rename(result["private"], result["path"])
+    crash_point("pdf")
+    return result
+
+
+_PARENT_PID: int | None = None
+
+
+@contextlib.contextmanager
+def _workers_without_main() -> Iterator[None]:
+    """While the workers are spawned, ``__main__`` is an empty module: a spawned worker imports
+    only what it unpickles (this module), never the parent's main script (``kokuho``, an
+    Airflow entry point, a test runner) as ``__mp_main__``."""
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
+
+
+def _worker_init(parent_pid: int) -> None:
+    """Pool initializer: the worker dies with the step. Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)``,
+    then the parent is checked to be still the one that started the pool (it may have died
+    before the prctl); every PDF checks it again before it is written."""
+    global _PARENT_PID
+    _PARENT_PID = parent_pid
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    _check_parent()
+
+
+def _check_parent() -> None:
+    if _PARENT_PID is not None and os.getppid() != _PARENT_PID:
+        os._exit(1)
+
+
 def _render_part(frame: pl.DataFrame, cfg: Config, path: str, documents: tuple[str, ...]) -> dict[str, Any]:
-    """Render one PDF file (a worker process or the step's own); the pages of each row."""
+    """Render one PDF file (a worker process or the step's own) to a private hidden name beside
+    ``path`` (``.<file>.tmp-<host>-<pid>-<token>``); the step renames it (``_adopt``)."""
     from reports import notices
 
+    _check_parent()
+    target = Path(path)
+    private = target.with_name(f".{target.name}.tmp-{staging.tag()}")
     per_row = []
-    with notices.NoticeWriter(cfg, path, documents=documents) as w:
+    with notices.NoticeWriter(cfg, private, documents=documents) as w:
         for row in frame.iter_rows(named=True):
             before = w.stats.pages
             w.add(row)
             per_row.append(w.stats.pages - before)
+        _check_parent()
     st = w.stats
     return {"pages": st.pages, "by_document": dict(st.by_document), "slips": st.slips, "barcodes": st.barcodes,
-            "per_row": per_row}
+            "per_row": per_row, "private": str(private), "path": path}
 
 
 def _index_csv(frame: pl.DataFrame, names: list[str], results: list[dict[str, Any]]) -> bytes:
@@ -500,24 +555,10 @@ def _index_csv(frame: pl.DataFrame, names: list[str], results: list[dict[str, An
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
-def _commit_pdfs(staging: Path, final_dir: Path, name: str) -> None:
-    """Replace this generation's PDFs of ``name`` with the staged ones."""
-    final_dir.mkdir(parents=True, exist_ok=True)
-    _remove_pdfs(final_dir, name)
-    for f in sorted(staging.iterdir()):
-        os.replace(f, final_dir / f.name)
-    staging.rmdir()
-
-
-def _remove_pdfs(pdf_dir: Path, name: str) -> None:
-    for old in pdf_files(pdf_dir, name) + list(pdf_dir.glob(f"{name}_index.csv")):
-        old.unlink()
-
-
-def _remove_outputs(print_path: Path, pdf_dir: Path, name: str) -> None:
-    print_path.unlink(missing_ok=True)
-    if pdf_dir.is_dir():
-        _remove_pdfs(pdf_dir, name)
+def _is_kind_file(file_name: str, name: str) -> bool:
+    """A file of notice kind ``name`` in a generation's folder (its PDFs and index)."""
+    return file_name == f"{name}_index.csv" or (file_name.startswith(f"{name}_") and file_name.endswith(".pdf")
+                                                 and file_name[len(name) + 1:-4].isdigit())
 
 
 def pdf_files(pdf_dir: Path, name: str) -> list[Path]:

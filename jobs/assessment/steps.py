@@ -48,6 +48,7 @@ from .lineage import stale_judgment
 
 LEDGER_OUTBOX = "ledger"
 HOUSEHOLD = "household"
+MEMBER_KEY = ("household_id", "person_id")  # assessment_members
 HOUSEHOLD_LABEL = "世帯"
 MONEY_LABELS = {
     "annual_tax": "年税額",
@@ -211,6 +212,7 @@ def initial_assessment(ctx: StepContext) -> int | None:
     doc = _sources(ctx, nhi_qualification=qgen, resident_tax_income=igens[-1])
     ctx.write_dataset("assessment", assessed.sort("household_id"), totals=doc)
     kept = ok_members.filter(pl.col("household_id").is_in(assessed["household_id"].implode()))
+    kept = datasets.sort_by_key(kept, MEMBER_KEY)
     ctx.write_dataset("assessment_members", kept, totals=doc)
     ctx.totals.written -= kept.height  # the members are a by-product; written counts households
     return None
@@ -272,7 +274,7 @@ def withholding_judgment(ctx: StepContext) -> int | None:
     if total[0] != total[1] + total[2] + total[3]:
         raise StepError.of("KKB329E", annual=total[0], provisional=total[1], final=total[2], ordinary=total[3])
     doc = _sources(ctx, assessment=agen, tokucho_z21=zgen)
-    ctx.write_dataset("withholding", judged, totals=doc)
+    ctx.write_dataset("withholding", datasets.sort_by_key(judged, ("household_id",)), totals=doc)
     return None
 
 
@@ -569,10 +571,11 @@ def reassessment_step(ctx: StepContext) -> int | None:
                 withholding_stopped=notices['withholding_stopped'].sum())
     doc = _sources(ctx, nhi_qualification=qgen, resident_tax_income=igens[-1], base_assessment=base)
     ctx.write_dataset("assessment", assessment_after, totals=doc)
-    ctx.write_dataset("assessment_members", members_after, totals=doc)
-    ctx.write_dataset("installments", rows_after, totals=doc)
-    ctx.write_dataset("corrections", corrections, totals=doc)
-    ctx.write_dataset("change_notices", notices, totals=doc)
+    ctx.write_dataset("assessment_members", datasets.sort_by_key(members_after, MEMBER_KEY), totals=doc)
+    ctx.write_dataset("installments", rows_after, totals=doc)  # inst.sort_rows: household, 納期限, method, 期
+    ctx.write_dataset("corrections", datasets.sort_by_key(corrections, ("household_id", "installment_no", "method")),
+                      totals=doc)
+    ctx.write_dataset("change_notices", datasets.sort_by_key(notices, ("household_id",)), totals=doc)
     ctx.totals.written = notices.height  # the count operators read: households with a 変更通知書 record
     return None
 

@@ -101,7 +101,9 @@ def request_debits(ctx: StepContext) -> int | None:
     keep = [c for c in ("debit_date", "bank_code", "branch_code", "account_type", "account_number",
                         "customer_number", "levy_year", "notice_number", "installment_no", "person_id",
                         "due_date", "amount", "request_file") if c in out.columns]
-    ctx.write_dataset("debit_requests", out.select(keep) if out.height else pl.DataFrame(
+    ctx.write_dataset("debit_requests", datasets.sort_by_key(out.select(keep), (
+        "debit_date", "bank_code", "customer_number", "levy_year", "notice_number", "installment_no"))
+        if out.height else pl.DataFrame(
         schema={"debit_date": pl.Date, "customer_number": pl.String, "amount": pl.Int64}))
     ledger.dispose()
     return None
@@ -142,8 +144,9 @@ def debit_results(ctx: StepContext) -> int | None:
     if results.height:
         ctx.totals.add_money("done", int(done["amount"].sum() or 0), label="振替済")
         ctx.totals.add_money("failed", int(failed["amount"].sum() or 0), label="振替不能")
-        ctx.write_dataset("debit_results", results.drop("dedup_key").with_columns(
-            pl.col("result_code").replace_strict(RESULT_LABELS, default="不明").alias("result_label")))
+        ctx.write_dataset("debit_results", datasets.sort_by_key(results.drop("dedup_key").with_columns(
+            pl.col("result_code").replace_strict(RESULT_LABELS, default="不明").alias("result_label")),
+            ("source_sha256", "record_no")))
     else:
         ctx.message("KKB450I")
     if failed.height:

@@ -160,7 +160,7 @@ def _outputs(ctx: StepContext, ledger) -> None:
     ctx.totals.add_money("offset", int(off["amount"].sum() or 0), label="充当額")
     ctx.totals.add_money("refund", int(ref["amount"].sum() or 0), label="還付額")
     ctx.totals.add_money("interest", int(refunds["interest"].cast(pl.Int64).sum() or 0), label="還付加算金")
-    ctx.write_dataset("refund_decisions", lines)
+    ctx.write_dataset("refund_decisions", datasets.sort_by_key(lines, ("decision_id", "kind")))
     # 還付充当通知書: one notice per person
     qgen = datasets.latest("nhi_qualification", municipality=ctx.municipality, upto=ctx.generation)
     addr = (datasets.read("nhi_qualification", qgen).select(

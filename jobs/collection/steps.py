@@ -291,7 +291,7 @@ def report(ctx: StepContext, ledger: Ledger, channel: str) -> None:
         pl.lit("data").alias("record_type"), pl.lit(None, dtype=pl.String).alias("field"),
         pl.col("status").replace_strict(labels, default=None).alias("field_label"),
         "reason", pl.col("raw_hex").str.decode("hex").alias("raw")))
-    out = rows.drop("raw_hex")
+    out = datasets.sort_by_key(rows.drop("raw_hex"), ("source_file", "source_sha256", "record_no"))
     ctx.write_dataset(f"reconciliation_{channel}", out, totals={
         "channel": channel, "files": sorted(set(out["source_file"].to_list())),
         "money": {"total": int(out["amount"].sum() or 0)}})

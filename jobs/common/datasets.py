@@ -18,7 +18,8 @@ the dataset cleans up (``recover``). One writer per generation at a time (Airflo
 run per municipality and business date).
 
 Same frame + same totals → the same bytes: compression, level, statistics and row-group size
-are fixed below, and _totals.json holds no timestamps.
+are fixed below, and _totals.json holds no timestamps. Steps sort what they write by the
+dataset's natural key (``sort_by_key``), so the same inputs give the same frame.
 """
 
 from __future__ import annotations
@@ -29,15 +30,14 @@ import os
 import re
 import secrets
 import shutil
-import socket
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from . import paths
+from . import paths, staging
 
 PART = "part-0.parquet"
 TOTALS = "_totals.json"
@@ -110,6 +110,7 @@ class StagedGeneration:
             _rename(final, aside)
             paths.fsync_dir(base)
         _rename(self.tmp_dir, final)
+        staging.release(self.tmp_dir)
         paths.fsync_dir(base)
         if aside is not None:
             shutil.rmtree(aside)
@@ -119,6 +120,7 @@ class StagedGeneration:
     def discard(self) -> None:
         if self.state == "staged":
             shutil.rmtree(self.tmp_dir, ignore_errors=True)
+            staging.release(self.tmp_dir)
             self.state = "discarded"
 
 
@@ -129,7 +131,7 @@ def stage(
     _check_name(generation, "世代名")
     base = paths.ensure_dir(dataset_dir(dataset))
     recover(dataset)
-    tmp = base / f".tmp-{generation}-{_host()}-{os.getpid()}-{secrets.token_hex(4)}"
+    tmp = staging.hold(base / f".tmp-{generation}-{staging.tag()}")
     tmp.mkdir()
     try:
         doc = _totals_doc(dataset, generation, frame, totals)
@@ -138,8 +140,21 @@ def stage(
         paths.fsync_dir(tmp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        staging.release(tmp)
         raise
     return StagedGeneration(dataset, generation, tmp, frame.height, doc)
+
+
+def sort_by_key(frame: pl.DataFrame, key: Sequence[str]) -> pl.DataFrame:
+    """``frame`` in the order of its natural ``key`` (the columns of it that it has), rows equal
+    in the key in the order of their other columns: the same rows always give the same order,
+    so a step writes the same bytes whatever order its joins and group-bys produced them in."""
+    cols = [c for c in key if c in frame.columns]
+    rest = [c for c, t in frame.schema.items()
+            if c not in cols and not isinstance(t, (pl.List, pl.Array, pl.Struct, pl.Object))]
+    if frame.height < 2 or not cols + rest:
+        return frame
+    return frame.sort(cols + rest, maintain_order=True)
 
 
 def write(
@@ -273,24 +288,12 @@ def _aside_generation(name: str) -> str:
 
 
 def _host() -> str:
-    return re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:32] or "host"
+    return staging.host()
 
 
 def _tmp_is_dead(name: str) -> bool:
     """A .tmp-<gen>-<host>-<pid>-<token> folder whose writer (on this host) has exited."""
-    parts = name.rsplit("-", 3)
-    if len(parts) != 4 or parts[1] != _host() or not parts[2].isdigit():
-        return False
-    pid = int(parts[2])
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    return staging.is_dead(name)
 
 
 def _check_name(name: str, what: str) -> str:

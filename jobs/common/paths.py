@@ -27,10 +27,11 @@ files a step stages until it commits, ``stage_bytes`` + ``commit_file``.
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from . import staging
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 
@@ -147,9 +148,10 @@ def ensure_private_dir(path: Path) -> Path:
 
 def temp_path(path: Path) -> Path:
     """A temporary sibling of ``path``: the same folder (so the final rename is atomic), hidden
-    (folder listings and the inbox sensors skip dot files) and unique to this process."""
+    (folder listings and the inbox sensors skip dot files) and unique to this process: it names
+    the host and pid (``staging.tag``), so a leftover of a killed run is known as dead."""
     path = Path(path)
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    return staging.hold(path.with_name(f".{path.name}.tmp-{staging.tag()}"))
 
 
 def fsync_file(path: Path) -> None:
@@ -191,6 +193,7 @@ def commit_file(tmp: Path, path: Path) -> Path:
     """Rename the finished (fsync'ed) ``tmp`` onto ``path`` and flush the folder: a reader sees
     the old file or the whole new one, never a part."""
     os.replace(tmp, path)
+    staging.release(tmp)
     fsync_dir(Path(path).parent)
     return Path(path)
 
@@ -215,6 +218,7 @@ def atomic_path(path: Path, *, mode: int | None = None) -> Iterator[Path]:
         commit_file(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+        staging.release(tmp)
 
 
 def write_atomic(path: Path, data: bytes, *, mode: int | None = None) -> Path:

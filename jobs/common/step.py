@@ -15,6 +15,11 @@ the run parameters (fiscal year, business date, municipality) and returns a ``St
 
 Outputs are staged while the step runs and committed only when RC < 8: at RC >= 8 no dataset
 generation and no error list is renamed into place, and ``on_commit`` actions do not run.
+Staged names carry the writer's host and pid (``jobs.common.staging``); when a step starts it
+removes the staging files and folders a killed run left in its output places (KKB003I), so a
+rerun after ``kill -9`` at any point writes what a clean run writes. ``staging.crash_point``
+marks the points the kill tests (tests/crash) stop a step at: start, write (a dataset staged),
+staged (all staged), commit (after each output put in place); inert unless ``KOKUHO_CRASH_AT``.
 
 The runtime checks read == accepted + rejected (in total and per record type); a violation
 ends the step with RC 16 and raises ``ControlTotalsError``. Any unexpected exception ends it
@@ -26,6 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import shutil
 import sys
 import traceback
 import unicodedata
@@ -36,9 +42,10 @@ from typing import Any, TypeVar
 
 import polars as pl
 
-from . import bizcal, datasets, errorlist, handoff, messages, paths
+from . import bizcal, datasets, errorlist, handoff, messages, paths, staging
 from . import config as config_mod
 from .jobspec import JobSpec
+from .staging import crash_point
 
 T = TypeVar("T")
 logger = logging.getLogger("kokuho.step")
@@ -273,6 +280,7 @@ class StepContext:
         self._staged_errors: errorlist.StagedErrorList | None = None
         self._on_commit: list[Callable[[], None]] = []
         self._staged_files: list[tuple[Path, Path]] = []
+        self._staged_dirs: list[tuple[Path, Path, Callable[[str], bool] | None]] = []
         self._files: list[Path] = []
         self._config: config_mod.Config | None = None
         self._calendar: bizcal.BusinessCalendar | None = None
@@ -334,6 +342,7 @@ class StepContext:
                "municipality": self.municipality, **(totals or {})}
         self._staged.append(datasets.stage(dataset, self.generation, frame, totals=doc))
         self.totals.written += frame.height
+        crash_point("write")
 
     def reject(self, frame: pl.DataFrame, **constants: Any) -> None:
         """Add rejected records to the error list (columns of ``errorlist.SCHEMA``).
@@ -356,11 +365,25 @@ class StepContext:
         final = Path(final)
         final.parent.mkdir(parents=True, exist_ok=True)
         for old in final.parent.glob(f".{final.name}.staged-*"):
-            old.unlink(missing_ok=True)
-        staged = final.with_name(f".{final.name}.staged-{os.getpid()}")
+            if staging.is_dead(old.name):
+                old.unlink(missing_ok=True)
+        staged = staging.hold(final.with_name(f".{final.name}.staged-{staging.tag()}"))
         self._staged_files.append((staged, final))
         self.output_file(final)
         return staged
+
+    def stage_dir(self, final: Path, *, keep: Callable[[str], bool] | None = None) -> Path:
+        """A hidden staging folder beside ``final`` for a folder the step delivers whole (a
+        generation's PDFs): write into it; the commit puts it at ``final`` with one rename
+        (``staging.swap_dir``), after linking in the files of the folder it replaces whose name
+        ``keep`` keeps (another step's files there); a failed run removes it."""
+        final = Path(final)
+        paths.ensure_dir(final.parent)
+        folder = staging.hold(final.with_name(f".{final.name}.staged-{staging.tag()}"))
+        folder.mkdir()
+        self._staged_dirs.append((folder, final, keep))
+        self.output_file(final)
+        return folder
 
     def output_file(self, path: Path) -> None:
         """Name a file the step delivers (print data, a PDF ...): listed in the job log and the
@@ -374,6 +397,20 @@ class StepContext:
         return iter(tqdm(items, total=total, desc=desc or self.job_id, disable=not _isatty(sys.stderr),
                          file=sys.stderr, leave=False))
 
+    # --- leftovers and commit --------------------------------------------------------------
+
+    def _sweep_leftovers(self) -> None:
+        """Remove what killed runs left behind in this step's output places (staging files and
+        folders whose writer on this host is gone; never a live writer's): the temp folders of
+        its datasets (``datasets.recover``), its error-list folder, the outbox and the reports."""
+        removed: list[str] = []
+        for dataset in self.spec.outputs:
+            removed += [x.split(" ", 1)[1] for x in datasets.recover(dataset) if x.startswith("削除 .tmp")]
+        for folder in (paths.errors(self.job_id), paths.var_root() / "outbox", paths.reports_root()):
+            removed += [paths.relative(p) for p in staging.sweep(folder)]
+        if removed:
+            self.message("KKB003I", count=len(removed), names=", ".join(removed[:5]) + (" …" if len(removed) > 5 else ""))
+
     # --- commit ----------------------------------------------------------------------------
 
     def _stage_errors(self) -> None:
@@ -382,19 +419,41 @@ class StepContext:
             self._staged_errors = errorlist.stage(self.job_id, self.generation, frame)
 
     def _commit(self) -> list[OutputGeneration]:
-        outs = [OutputGeneration(s.dataset, s.generation, s.rows, s.commit()) for s in self._staged]
+        outs = []
+        for s in self._staged:
+            outs.append(OutputGeneration(s.dataset, s.generation, s.rows, s.commit()))
+            crash_point("commit")
         if self._staged_errors is not None:
             self._staged_errors.commit()
+            crash_point("commit")
         for staged, final in self._staged_files:
             # a file under var/outbox/ gets its <name>.sha256 (and is encrypted per profile): handoff.py
             handoff.commit(staged, final, self.config)
+            staging.release(staged)
+            crash_point("commit")
+        for folder, final, keep in self._staged_dirs:
+            if keep is not None and final.is_dir():
+                for f in sorted(final.iterdir()):
+                    if keep(f.name) and f.is_file() and not f.name.startswith(".") and not (folder / f.name).exists():
+                        try:
+                            os.link(f, folder / f.name)
+                        except OSError:  # a file system without hard links
+                            shutil.copy2(f, folder / f.name)
+            staging.swap_dir(folder, final)
+            staging.release(folder)
+            crash_point("commit")
         for action in self._on_commit:
             action()
+            crash_point("commit")
         return outs
 
     def _discard(self) -> list[OutputGeneration]:
         for staged, _final in self._staged_files:
             staged.unlink(missing_ok=True)
+            staging.release(staged)
+        for folder, _final, _keep in self._staged_dirs:
+            shutil.rmtree(folder, ignore_errors=True)
+            staging.release(folder)
         for s in self._staged:
             s.discard()
         if self._staged_errors is not None:
@@ -425,6 +484,8 @@ def run_step(spec: JobSpec, *, fy: int | None = None, business_date: dt.date | s
     abend: BaseException | None = None
     abend_cls: type[StepAbend] = StepAbend
     try:
+        ctx._sweep_leftovers()
+        crash_point("start")
         returned = spec.resolve()(ctx)
         forced_rc = int(returned or 0)
         problems = ctx.totals.imbalances()
@@ -447,6 +508,7 @@ def run_step(spec: JobSpec, *, fy: int | None = None, business_date: dt.date | s
     if rc < RC_ERROR:
         try:
             ctx._stage_errors()
+            crash_point("staged")
             outputs = ctx._commit()
             committed = True
         except Exception as exc:

@@ -238,6 +238,7 @@ def write_outputs(ctx: StepContext, layout, targets: Mapping[str, str], parts, f
                     amount = int(frame[fld.name].sum() or 0)
                     money[fld.name] = amount
                     ctx.totals.add_money(f"{rt_name}.{fld.name}", amount, label=fld.label)
+        frame = datasets.sort_by_key(frame, ("source_file", "record_no"))  # the files' record order
         ctx.write_dataset(dataset, frame, totals={"layout": layout.id, "record_type": rt_name,
                                                   "inputs": inputs_doc, "money": money})
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 
 import polars as pl
 import pytest
 
-from jobs.common import datasets, errorlist
+from jobs.common import datasets, errorlist, staging
 from jobs.common.jobspec import JobSpec
 from jobs.common.step import ControlTotalsError, StepAbend, StepError, run_step
 
@@ -198,7 +201,11 @@ def test_figures_and_delivered_files(tmp_path, fail):
 def test_staged_file_appears_only_on_commit(kokuho_var):
     out = kokuho_var / "outbox" / "bank" / "RETURN.dat"
     out.parent.mkdir(parents=True)
-    (out.parent / ".RETURN.dat.staged-99999").write_bytes(b"left by a run that died")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          check=True, text=True).stdout.strip()
+    (out.parent / f".RETURN.dat.staged-{staging.host()}-{dead}-0badc0de").write_bytes(b"left by a run that died")
+    live = out.parent / f".RETURN.dat.staged-{staging.host()}-{os.getppid()}-0badc0de"
+    live.write_bytes(b"a live writer's (another process)")
 
     def step(ctx, fail):
         ctx.totals.count("data", read=1, accepted=1)
@@ -210,7 +217,9 @@ def test_staged_file_appears_only_on_commit(kokuho_var):
 
     r = run_step(spec(lambda ctx: step(ctx, True), outputs=()), business_date=DATE)
     assert r.rc == 8 and not out.exists()
-    assert list(out.parent.iterdir()) == []  # the failed run's staged file and the old leftover are gone
+    # the failed run's staged file and the dead run's leftover are gone, a live writer's file stays
+    assert list(out.parent.iterdir()) == [live]
+    live.unlink()
     r = run_step(spec(lambda ctx: step(ctx, False), outputs=()), business_date=DATE)
     assert r.rc == 0 and out.read_bytes() == b"new"
     # a hand-off under var/outbox/ comes with its checksum (jobs.common.handoff)
@@ -224,3 +233,28 @@ def test_rc_label(rc, label):
     from jobs.common.step import rc_label
 
     assert rc_label(rc) == label
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_staged_folder_is_swapped_in_whole_keeping_the_other_files(kokuho_var, fail):
+    final = kokuho_var / "reports" / "notices" / "m111007_fy2026_d20260401"
+    final.mkdir(parents=True)
+    for name, data in (("mine_0001.pdf", b"old 1"), ("mine_0002.pdf", b"old 2"), ("other_0001.pdf", b"other")):
+        (final / name).write_bytes(data)
+
+    def step(ctx):
+        ctx.totals.count("data", read=1, accepted=1)
+        folder = ctx.stage_dir(final, keep=lambda f: not f.startswith("mine_"))
+        (folder / "mine_0001.pdf").write_bytes(b"new 1")
+        assert (final / "mine_0002.pdf").exists()  # nothing changes before the commit
+        if fail:
+            raise StepError("invalid", rc=8)
+
+    r = run_step(spec(step, outputs=()), business_date=DATE)
+    got = {p.name: p.read_bytes() for p in final.iterdir()}
+    if fail:
+        assert r.rc == 8 and got == {"mine_0001.pdf": b"old 1", "mine_0002.pdf": b"old 2", "other_0001.pdf": b"other"}
+    else:
+        assert r.rc == 0 and r.files == [final]
+        assert got == {"mine_0001.pdf": b"new 1", "other_0001.pdf": b"other"}
+    assert [p.name for p in final.parent.iterdir()] == [final.name]  # no staging folder left
