@@ -22,7 +22,7 @@ and, on the archived file, by the 消込 steps (the same rejects again, so no re
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -164,7 +164,7 @@ def _years_before(d: dt.date, years: int) -> dt.date:
         return d.replace(year=d.year - years, day=28)
 
 
-def apply(layout, res: fw.ReadResult, limits: Limits, data: Path | bytes) -> fw.ReadResult:
+def apply(layout, res: fw.ReadResult, limits: Limits, data: Path | bytes | Callable[[list[int]], list]) -> fw.ReadResult:
     """``res`` with the records failing a rule moved from its frames to its rejects (or
     ``Implausible`` for a header/trailer failing one, or every data record failing)."""
     fields = checked_fields(layout)
@@ -230,7 +230,11 @@ def apply(layout, res: fw.ReadResult, limits: Limits, data: Path | bytes) -> fw.
     return replace(res, frames=frames, rejects=rejects, totals=totals)
 
 
-def _records(data: Path | bytes, offsets: list[int], length: int, rt) -> list[bytes]:
+def _records(data, offsets: list[int], length: int, rt) -> list[bytes]:
+    """The records at ``offsets`` (secrets masked) from a path, the bytes, or a reader callable
+    (``ArchivedFile.records``)."""
+    if callable(data):
+        return [mask_secrets(rt, r) if r is not None else None for r in data(offsets)]
     if isinstance(data, (bytes, bytearray, memoryview)):
         buf = bytes(data)
         return [mask_secrets(rt, buf[o:o + length]) for o in offsets]
