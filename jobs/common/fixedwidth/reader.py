@@ -14,7 +14,16 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from .fields import CHARSET_FAULTS, EBCDIC_SPACE, FAULTS, SPACE, check_filler, check_shift, decode_field, first_bad_byte
+from .fields import (
+    CHARSET_FAULTS,
+    EBCDIC_SPACE,
+    FAULTS,
+    SPACE,
+    check_filler,
+    check_shift,
+    decode_field,
+    first_bad_byte,
+)
 from .layout import Layout, RecordType
 
 BOM_UTF8 = b"\xef\xbb\xbf"
