@@ -324,3 +324,36 @@ def test_payment_before_the_levy_exists(ledger_url):
     assert installments()[(2026, "10000000001", 1)]["paid_amount"] == 19_456
     pay = payments()
     assert pay.select("channel", "payment_kind", "tax_amount").rows() == [("cvs", "02", 19_456)]
+
+
+# --- plausibility (issue 13) ----------------------------------------------------------------------------
+
+
+def test_implausible_payments_are_rejected_at_intake_and_kept_at_reconciliation(ledger_url):
+    """A ¥9,999,999,999 payment, a ¥0 one and one dated after the 業務日: intake RC 4 (KKB112W)
+    with each in its error list; 消込 RC 4, each in the 消込データ as an error with its raw bytes,
+    the plausible one posted; read = accepted + rejected at both steps. One of them
+    (dated 2026-10-02) would pass the rule on the 消込 step's later business day: it is still an
+    error there, because the intake did not accept it."""
+    levy_initial()
+    recs = [counter_record("10000000001", 1, 9_999_999_999, serial=1),
+            counter_record("10000000001", 1, 0, serial=2),
+            counter_record("10000000001", 2, 13_000, serial=3, received_date=D(2026, 10, 2)),
+            counter_record("10000000001", 1, 19_456, serial=4)]
+    data = counter_file(recs)
+    drop(data, "counter", "COUNTER_implausible.dat")
+    intake = run("SN200", DAY1)
+    assert intake.rc == 4 and "KKB112W" in msg_ids(intake)
+    assert intake.totals.read == intake.totals.accepted + intake.totals.rejected
+    assert "counter_amount.max" in error_list_row(intake, 2)["理由"]
+    assert "counter_amount.min" in error_list_row(intake, 3)["理由"]
+    assert error_list_row(intake, 4)["項目"] == "received_date"
+    res = run("SN205", DAY2)
+    assert res.rc == 4, res.log_text
+    rows = recon("COUNTER_implausible.dat")
+    assert rows.select("record_no", "status").rows() == [(2, "error"), (3, "error"), (4, "error"), (5, "posted")]
+    assert "取込時に妥当性検査で不合格" in rows.row(2, named=True)["reason"]
+    for r in rows.filter(pl.col("status") == "error").iter_rows(named=True):
+        assert bytes.fromhex(r["raw_hex"]) == record_bytes(data, r["record_no"])
+    assert paid_total() == 19_456
+    assert res.totals.read == 4 == res.totals.accepted + res.totals.rejected
