@@ -23,7 +23,7 @@ from pathlib import Path
 
 import polars as pl
 
-from jobs.common import datasets, paths
+from jobs.common import datasets, paths, plausibility
 from jobs.common import fixedwidth as fw
 from jobs.common.step import StepContext, StepError
 from jobs.intake import inputs as inputs_mod
@@ -122,8 +122,8 @@ def post_channel(ctx: StepContext) -> int | None:
                     continue
             data = datasets.read(source, gen) if data is None else data
             frame = data.filter(pl.col("source_sha256") == sha)
-            pay = adapt(ctx, channel, source, frame, name, sha)
-            trailer_check(ctx, channel, source, name, sha, pay)
+            pay, archived = adapt(ctx, channel, source, frame, name, sha)
+            trailer_check(ctx, channel, source, name, sha, pay, archived)
             raw = archived_file(ctx, name, sha)
             with ledger.transaction() as tx:
                 res = reconcile.post_payments(tx, pay, run)
@@ -176,25 +176,29 @@ TRAILER_MONEY = {
 }
 
 
-def trailer_check(ctx: StepContext, channel: str, source: str, name: str, sha: str, pay: pl.DataFrame) -> None:
-    """The file's trailer totals against the records about to be posted, to the yen. The intake's
-    codec has checked the trailer against the records it read; here the records the codec could
-    not read (amount unknown, posted as 消込エラー with 0) make the difference, and it is reported."""
+def trailer_check(ctx: StepContext, channel: str, source: str, name: str, sha: str, pay: pl.DataFrame,
+                  archived: fw.ReadResult | None) -> None:
+    """The file's trailer against every record of the file, accepted and rejected (issue 13: any
+    disagreement is RC 8, the file is not posted). Count: the 消込 rows (one per data record, the
+    rejected ones included) against the trailers' 件数. Money: the trailers' sums against the sum
+    over all data records of the archived file (``money_all``: rejected records' amounts too) —
+    the codec refuses a file whose trailer disagrees, so a difference here means the intake
+    dataset and the archive copy are not the same file."""
     if channel not in TRAILER_MONEY:
         return
     trailers = _trailers(ctx, source, [sha])
-    unread = int(pay.filter(pl.col("parse_error").is_not_null() & pl.col("raw").is_not_null()).height)
+    stated = int(trailers["total_count"].sum() or 0) if "total_count" in trailers.columns else pay.height
+    if stated != pay.height:
+        raise StepError.of("KKB427E", file=name, expected=stated, got=pay.height)
+    money_all = (archived.totals.get("money_all") or {}) if archived is not None else {}
     for fields, column in TRAILER_MONEY[channel]:
         expected = sum(int(trailers[f].sum() or 0) for f in fields if f in trailers.columns)
-        got = int(pay[column].fill_null(0).sum() or 0)
-        if expected == got:
+        got = money_all.get(f"data.{column}")
+        if got is None:
             continue
-        if unread:
-            ctx.message("KKB424W", file=name, expected=expected, got=got, difference=expected - got,
-                        unread=unread, column=column)
-        else:
-            raise StepError.of("KKB425E", file=name, expected=expected, got=got, column=column)
-    ctx.message("KKB423I", file=name, trailer_count=int(trailers['total_count'].sum() or 0), records=pay.height)
+        if expected != int(got):
+            raise StepError.of("KKB425E", file=name, expected=expected, got=int(got), column=column)
+    ctx.message("KKB423I", file=name, trailer_count=stated, records=pay.height)
 
 
 def _trailers(ctx: StepContext, source: str, shas: list[str]) -> pl.DataFrame:
@@ -204,14 +208,16 @@ def _trailers(ctx: StepContext, source: str, shas: list[str]) -> pl.DataFrame:
     return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
 
 
-def adapt(ctx: StepContext, channel: str, source: str, frame: pl.DataFrame, name: str, sha: str) -> pl.DataFrame:
-    """The normalized payment frame of one intake file: its accepted records from the intake
-    dataset, plus what only the archived file holds — the records the codec rejected (they reach
-    the 消込データ as errors, so every record of a file is there), the record stride (CRLF or
-    not) for byte offsets, and for 口座振替 the group headers (the 引落日 of each record)."""
+def adapt(ctx: StepContext, channel: str, source: str, frame: pl.DataFrame, name: str,
+          sha: str) -> tuple[pl.DataFrame, fw.ReadResult | None]:
+    """The normalized payment frame of one intake file (and the archived file's reading): its
+    accepted records from the intake dataset, plus what only the archived file holds — the
+    records the codec or the plausibility rules rejected (they reach the 消込データ as errors,
+    so every record of a file is there), the record stride (CRLF or not) for byte offsets, and
+    for 口座振替 the group headers (the 引落日 of each record)."""
     src = channels.Source(Path(name), name, sha)
     if channel == "pension":
-        return channels.pension(frame, ctx.config)
+        return channels.pension(frame, ctx.config), None
     archive = archived_file(ctx, name, sha)
     if archive is None:
         raise StepError.of("KKB426S", "no_source", job_id=ctx.job_id)
@@ -219,11 +225,42 @@ def adapt(ctx: StepContext, channel: str, source: str, frame: pl.DataFrame, name
         archived = archive.read()
     except (OSError, fw.FileRefused) as exc:
         raise StepError.of("KKB426S", path=paths.relative(archive.path), error=exc) from exc
+    archived, frame = _plausible(ctx, archive, archived, frame)
     res = _Frames({"data": frame}, archived)
     if channel == "debit":
         res.frames["header"] = archived.frames["header"]
         res.debit_year = debit_year(ctx, archived.frames["header"])
-    return channels.ADAPTERS[channel](res, src, ctx.config)
+    return channels.ADAPTERS[channel](res, src, ctx.config), archived
+
+
+#: the reason of a record the intake rejected that the rules at this business date would pass
+REASON_INTAKE_REJECTED = "取込時に妥当性検査で不合格 (取込のエラーリスト参照) / rejected at intake by a plausibility rule"
+
+
+def _plausible(ctx: StepContext, archive: ArchivedFile, archived: fw.ReadResult,
+               frame: pl.DataFrame) -> tuple[fw.ReadResult, pl.DataFrame]:
+    """The plausibility rules again on the archived file, as at intake (jobs/common/plausibility):
+    its rejects join the codec's, and a data record the intake rejected — absent from the
+    dataset — is a reject here too, even if the rules at this business date would pass it."""
+    limits = plausibility.Limits.of(ctx.config, ctx.business_date, ctx.calendar)
+    try:
+        archived = plausibility.apply(archive.layout, archived, limits, archive.records)
+    except plausibility.Implausible as exc:
+        raise StepError.of("KKB113E", error=exc) from exc
+    data_rt = archive.layout.data_type.name
+    rejected = archived.rejects.filter(pl.col("record_type").is_null() | (pl.col("record_type") == data_rt))
+    frame = frame.filter(~pl.col("record_no").is_in(rejected["record_no"].implode()))
+    missing = archived.frames[data_rt].filter(~pl.col("record_no").is_in(frame["record_no"].implode()))
+    if missing.height:
+        nos = missing["record_no"].to_list()
+        offsets = [archived.byte_offset(int(n)) for n in nos]
+        extra = pl.DataFrame({
+            "record_no": pl.Series(nos, dtype=pl.Int64), "byte_offset": pl.Series(offsets, dtype=pl.Int64),
+            "record_type": [data_rt] * len(nos), "field": [None] * len(nos), "label": [None] * len(nos),
+            "reason": [REASON_INTAKE_REJECTED] * len(nos),
+            "raw": pl.Series(archive.records(offsets), dtype=pl.Binary)}, schema=archived.rejects.schema)
+        archived.rejects = pl.concat([archived.rejects, extra], how="vertical").sort("record_no")
+    return archived, frame
 
 
 class _Frames:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import polars as pl
 
-from jobs.common import datasets, errorlist, paths
+from jobs.common import datasets, errorlist, paths, plausibility
 from jobs.common import fixedwidth as fw
 from jobs.common.step import StepContext, StepError
 
@@ -49,11 +49,13 @@ def intake_step(ctx: StepContext) -> int | None:
     inputs_mod.verify_checksums(ctx, files)  # <name>.sha256 beside an input (inputs.py)
     check_duplicates(ctx, files)
     secrets = SecretHandler.for_run(ctx, layout)
+    limits = plausibility.Limits.of(ctx.config, ctx.business_date, ctx.calendar)
 
     parts: dict[str, list[pl.DataFrame]] = {rt: [] for rt in targets}
     for f in ctx.progress(files, total=len(files), desc=f"{spec.job_id} 取込"):
         res = read_file(ctx, layout, f, keep_secrets=secrets is not None)
         check_municipality(ctx, layout, res, f)
+        res = check_plausibility(ctx, layout, res, f, limits)
         for w in res.warnings:
             ctx.message("KKB111W", file=f.name, warning=w)
         frames = dict(res.frames)
@@ -177,6 +179,18 @@ def check_municipality(ctx: StepContext, layout, res, f: inputs_mod.InputFile) -
         wrong = [v for v in values if v is not None and expected is not None and v != expected]
         if wrong:
             raise StepError.of("KKB108E", file=f.name, label=label, codes=','.join(sorted(wrong)), expected=expected)
+
+
+def check_plausibility(ctx: StepContext, layout, res, f: inputs_mod.InputFile, limits) -> fw.ReadResult:
+    """The layout's ``check:`` rules (config ``plausibility``): implausible data records join the
+    rejects; an implausible header, or a file whose every data record is, refuses the file."""
+    try:
+        out = plausibility.apply(layout, res, limits, f.path)
+    except plausibility.Implausible as exc:
+        raise StepError.of("KKB113E", error=exc) from exc
+    if out.totals.get("implausible"):
+        ctx.message("KKB112W", file=f.name, rejected=out.totals["implausible"])
+    return out
 
 
 # --- rejects and totals -----------------------------------------------------------------------

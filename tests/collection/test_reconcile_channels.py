@@ -57,37 +57,43 @@ def money_by_status(rows: pl.DataFrame) -> dict[str, int]:
 
 
 def test_counter_golden_file(ledger_url):
+    """The golden file's widest amount, ¥9,999,999,999 (record 4), is above the counter's largest
+    single payment (config plausibility.rules.counter_amount.max, issue 13): intake and 消込 end
+    RC 4 with it in the error list and in the 消込データ as an error; the trailer agrees with all
+    four records, so the other three are posted. (It used to be posted, RC 0.)"""
     register_golden_levy()
     before = installments()
     trailer = fw.read(fw.load_layout("counter_payment"), GOLDEN_COUNTER).frames["trailer"].row(0, named=True)
     drop(GOLDEN_COUNTER, "counter", "counter_crlf.dat")
-    assert run("SN200").rc == 0
+    intake = run("SN200")
+    assert intake.rc == 4 and "KKB112W" in msg_ids(intake)
     res = run("SN205")
-    assert res.rc == 0, res.log_text
+    assert res.rc == 4, res.log_text
 
     rows = recon("counter_crlf.dat")
     assert_control(res, rows, trailer["total_count"])
-    assert rows["status"].to_list() == ["posted"] * 4
+    assert rows["status"].to_list() == ["posted", "posted", "error", "posted"]
     assert set(rows["payment_kind"]) == {"01"} and set(rows["channel"]) == {"counter"}
     posted = int(rows.filter(pl.col("status") == "posted")["amount"].sum())
     after = installments()
     increase = sum(after[k]["paid_amount"] - before[k]["paid_amount"] for k in after)
-    assert posted == increase == trailer["amount_total"] == 10_000_032_456
+    assert posted == increase == trailer["amount_total"] - 9_999_999_999 == 32_457
     assert res.totals.money["posted"] == posted
     assert after[(2026, "10000000001", 1)]["paid_amount"] == 19_456  # paid in full
-    assert after[(2025, "10000001234", 10)]["paid_amount"] == 9_999_999_999  # the widest amount
+    assert after[(2025, "10000001234", 10)]["paid_amount"] == 0  # the implausible amount is not posted
     assert after[(2026, "10000000005", 1)]["paid_amount"] == 1  # partial: 299,999 remain
 
     pay = payments(rows["source_sha256"][0])
-    assert pay.height == 4 and int(pay["tax_amount"].sum()) == posted
+    assert pay.height == 3 and int(pay["tax_amount"].sum()) == posted
     assert set(pay["payment_kind"]) == {"01"} and set(pay["channel"]) == {"counter"}
     assert set(pay["refund_offset_kind"]) == {"0"} and set(pay["cash_kind"]) == {"1"}
     first = pay.row(0, named=True)
     assert (first["paid_date"], first["received_date"]) == (D(2026, 7, 31), D(2026, 7, 31))
     # the output dataset: one row per record
     out = datasets.read("reconciliation_counter", res.generation)
-    assert out.height == 4 and int(out["amount"].sum()) == trailer["amount_total"]
-    assert error_rows(res).height == 0
+    assert out.height == 4
+    err = error_rows(res)
+    assert err.height == 1 and "plausibility.rules.counter_amount.max" in err["理由"][0]
 
 
 # --- コンビニ・クレジット・スマホ決済 ------------------------------------------------------------------------

@@ -205,30 +205,46 @@ def test_duplicate_cvs_file_is_refused(ledger_url):
     assert res.rc == 8 and "KKB107E" in msg_ids(res)
 
 
-def test_amount_above_the_ceiling_and_non_numeric_amount(ledger_url):
+def test_amount_above_the_ceiling(ledger_url):
     levy_initial()
     recs = [cvs_record("0000000001", 1, 350_000, paid_time="0900"),  # > cvs.barcode.max_amount 300,000
             cvs_record("0000000001", 2, 13_000, paid_time="1000"),
             cvs_record("0000000001", 1, 19_456, paid_time="1100")]
-    data = patch(cvs_file(recs), 3, 53, b"01A000")  # 支払金額 not numeric (the trailer sum cannot be checked)
+    data = patch(cvs_file(recs), 3, 1, b"9")  # an unknown record type code: rejected by the codec
+    data = patch(data, 5, 41, b"000000369456")  # the 確報 sum over the records the trailer can see
     drop(data, "cvs", "CVS_amounts.dat")
     intake = run("SN210")
-    assert intake.rc == 4  # the codec rejects the record: SN210's error list
-    e = error_list_row(intake, 3)
-    assert e["項目"] == "amount" and bytes.fromhex(e["生データ(16進)"]) == record_bytes(data, 3)
+    assert intake.rc == 8 and "KKB104E" in msg_ids(intake)  # the 確報 sums cannot be verified: refused
+    drop(cvs_file(recs), "cvs", "CVS_amounts.dat")
+    intake = run("SN210")
+    assert intake.rc == 0
     res = run("SN215")
     assert res.rc == 4
     rows = recon("CVS_amounts.dat")
-    assert rows.select("record_no", "status").rows() == [(2, "error"), (3, "error"), (4, "posted")]
+    assert rows.select("record_no", "status").rows() == [(2, "error"), (3, "posted"), (4, "posted")]
     over = rows.row(0, named=True)
     assert "取扱上限 300000円" in over["reason"] and over["amount"] == 350_000
-    assert bytes.fromhex(over["raw_hex"]) == record_bytes(data, 2)
-    nonnum = rows.row(1, named=True)
-    assert "支払金額" in nonnum["reason"] and bytes.fromhex(nonnum["raw_hex"]) == record_bytes(data, 3)
+    assert bytes.fromhex(over["raw_hex"]) == record_bytes(cvs_file(recs), 2)
     assert error_list_row(res, 2)["理由"] == over["reason"]
-    assert bytes.fromhex(error_list_row(res, 3)["生データ(16進)"]) == record_bytes(data, 3)
-    assert paid_total() == 19_456
+    assert paid_total() == 13_000 + 19_456
     assert res.totals.read == 3 == res.totals.accepted + res.totals.rejected
+
+
+def test_non_numeric_amount_refuses_the_file(ledger_url):
+    """Issue 13: a record whose 支払金額 cannot be read leaves the trailer's sums unverifiable: the
+    file is refused (RC 8, kept in the inbox, nothing posted). It used to be rejected alone with
+    the sum difference reported as a warning (KKB424W)."""
+    levy_initial()
+    recs = [cvs_record("0000000001", 2, 13_000, paid_time="1000"),
+            cvs_record("0000000001", 1, 19_456, paid_time="1100")]
+    data = patch(cvs_file(recs), 2, 53, b"01A000")
+    inbox = drop(data, "cvs", "CVS_nonnum.dat")
+    intake = run("SN210")
+    assert intake.rc == 8 and "KKB104E" in msg_ids(intake) and not intake.committed
+    assert "照合できません" in intake.log_text and "レコード 2" in intake.log_text
+    assert inbox.is_file() and inbox.read_bytes() == data
+    assert run("SN215").rc == 0
+    nothing_posted()
 
 
 # --- 速報・確報・取消 -----------------------------------------------------------------------------------
@@ -308,3 +324,36 @@ def test_payment_before_the_levy_exists(ledger_url):
     assert installments()[(2026, "10000000001", 1)]["paid_amount"] == 19_456
     pay = payments()
     assert pay.select("channel", "payment_kind", "tax_amount").rows() == [("cvs", "02", 19_456)]
+
+
+# --- plausibility (issue 13) ----------------------------------------------------------------------------
+
+
+def test_implausible_payments_are_rejected_at_intake_and_kept_at_reconciliation(ledger_url):
+    """A ¥9,999,999,999 payment, a ¥0 one and one dated after the 業務日: intake RC 4 (KKB112W)
+    with each in its error list; 消込 RC 4, each in the 消込データ as an error with its raw bytes,
+    the plausible one posted; read = accepted + rejected at both steps. One of them
+    (dated 2026-10-02) would pass the rule on the 消込 step's later business day: it is still an
+    error there, because the intake did not accept it."""
+    levy_initial()
+    recs = [counter_record("10000000001", 1, 9_999_999_999, serial=1),
+            counter_record("10000000001", 1, 0, serial=2),
+            counter_record("10000000001", 2, 13_000, serial=3, received_date=D(2026, 10, 2)),
+            counter_record("10000000001", 1, 19_456, serial=4)]
+    data = counter_file(recs)
+    drop(data, "counter", "COUNTER_implausible.dat")
+    intake = run("SN200", DAY1)
+    assert intake.rc == 4 and "KKB112W" in msg_ids(intake)
+    assert intake.totals.read == intake.totals.accepted + intake.totals.rejected
+    assert "counter_amount.max" in error_list_row(intake, 2)["理由"]
+    assert "counter_amount.min" in error_list_row(intake, 3)["理由"]
+    assert error_list_row(intake, 4)["項目"] == "received_date"
+    res = run("SN205", DAY2)
+    assert res.rc == 4, res.log_text
+    rows = recon("COUNTER_implausible.dat")
+    assert rows.select("record_no", "status").rows() == [(2, "error"), (3, "error"), (4, "error"), (5, "posted")]
+    assert "取込時に妥当性検査で不合格" in rows.row(2, named=True)["reason"]
+    for r in rows.filter(pl.col("status") == "error").iter_rows(named=True):
+        assert bytes.fromhex(r["raw_hex"]) == record_bytes(data, r["record_no"])
+    assert paid_total() == 19_456
+    assert res.totals.read == 4 == res.totals.accepted + res.totals.rejected

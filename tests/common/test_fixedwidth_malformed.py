@@ -106,10 +106,30 @@ def _reject_case(layout, records, index, start, value, sep=b"\r\n"):
     return res, rej
 
 
-def test_non_digit_amount_is_rejected_and_sum_reported_unverifiable():
-    res, rej = _reject_case(RES, R, 2, 81, b"00000A0000")
-    assert rej["field"] == "amount" and rej["label"] == "引落金額" and "non-digit" in rej["reason"]
-    assert any("not verifiable" in w for w in res.warnings)
+def test_non_digit_amount_refuses_the_file_the_trailer_sum_cannot_be_verified():
+    """Issue 13: a trailer that cannot be shown to agree with all records (accepted and rejected)
+    refuses the file; the old rule rejected the record and only warned ("not verifiable")."""
+    recs = list(R)
+    recs[2] = put(recs[2], 81, b"00000A0000")
+    e = refused(RES, join_crlf(recs))
+    assert "cannot be verified" in e.reason and "record 3" in e.reason and e.field == "total_amount"
+
+
+def test_rejected_record_with_a_readable_amount_counts_in_the_trailer_sum():
+    """A record rejected for another field still has its amount in the trailer's sum: the trailer
+    agrees with all records, the record alone is rejected (RC 4 at intake)."""
+    res, rej = _reject_case(RES, R, 2, 51, b"yamada")
+    assert rej["field"] == "account_holder" and res.warnings == []
+    assert "0x79" in rej["reason"] and "field byte 1" in rej["reason"]
+
+
+def test_utf8_bytes_in_a_cp932_field_are_rejected_naming_the_byte():
+    from jobs.common.fixedwidth.fields import utf8_text
+    assert utf8_text("ヤマダ　タロウ".encode("utf-8")) is not None
+    assert utf8_text("ヤマダ".encode("utf-8")[:-1]) is not None  # cut at the field's end
+    for genuine in ("山田太郎", "ヤマダ　タロウ", "さいたま市浦和区常盤６－４－４", "髙橋 﨑", "ABC 123"):
+        assert utf8_text(genuine.encode("cp932")) is None, genuine
+    assert utf8_text("é".encode("utf-8")) is None  # not Japanese: left to the cp932 decoder
 
 
 def test_character_outside_charset_is_rejected():
@@ -123,13 +143,19 @@ def test_lowercase_outside_zengin_charset_is_rejected():
 
 
 def test_value_not_allowed_is_rejected():
-    res, rej = _reject_case(RES, R, 1, 112, b"5")  # 振替結果コード 5 is not defined
+    # 振替結果コード 5 is not defined; record 3 was 1 (振替不能), so the trailer's 振替済/不能 counts
+    # and sums over all records still agree (a 0 made 5 would change them: the file is refused)
+    res, rej = _reject_case(RES, R, 2, 112, b"5")
     assert rej["field"] == "result_code" and "not allowed" in rej["reason"]
 
 
-def test_unknown_record_type_code_is_rejected_and_counted_as_data():
-    res, rej = _reject_case(RES, R, 2, 1, b"5")
-    assert rej["field"] is None and "unknown record type" in rej["reason"]
+def test_unknown_record_type_code_refuses_a_file_whose_trailer_sums_it():
+    """Issue 13: a record of unknown type inside a group whose trailer holds sums leaves the sums
+    unverifiable: the file is refused (it used to be rejected alone with a warning)."""
+    recs = list(R)
+    recs[2] = put(recs[2], 1, b"5")
+    e = refused(RES, join_crlf(recs))
+    assert "cannot be verified" in e.reason and "record 3" in e.reason
 
 
 def test_blank_required_field_is_rejected():

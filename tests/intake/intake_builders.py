@@ -14,6 +14,8 @@ DATE = dt.date(2026, 6, 1)
 
 
 def default_value(field, layout):
+    if field.check == "consignor":
+        return "1110070001"  # the synthetic city's 委託者コード (config municipality.yaml direct_debit)
     if field.values:
         return field.values[0]
     if field.type == "digits":

@@ -31,7 +31,72 @@ FAULTS = {
     8: "制御文字 / control character in a text field",
     9: "全角文字の途中で切れている / broken double-byte character",
     10: "元号コード不正 / unknown era code",
+    11: "UTF-8 の文字があります (文字化け) / UTF-8 bytes in a cp932 field (mojibake)",
 }
+
+#: fault codes of a character-set violation: the reject names the first offending byte
+CHARSET_FAULTS = (4, 8, 9, 11)
+
+#: Unicode ranges Japanese text takes (kana, CJK ideographs, full-width forms): a cp932 field
+#: whose bytes are valid UTF-8 decoding to characters in these ranges is UTF-8 text, not cp932
+_JAPANESE = ((0x3000, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xFF00, 0xFFEF))
+
+
+def utf8_text(raw: bytes) -> str | None:
+    """The UTF-8 reading of a cp932 field's bytes when it is one (the mojibake rule), else None.
+
+    Rule: the bytes decode as strict UTF-8 (a multi-byte character cut at the field's end is
+    allowed), hold at least one multi-byte character, and every non-ASCII character is kana, a
+    CJK ideograph or a full-width form. Genuine cp932 text meets this only when every double-byte
+    run happens to be aligned 3-byte UTF-8 (a level-2 kanji with lead E3–E9 and a trail 80–BF,
+    followed by a character whose lead byte is 80–BF ...): names and addresses in practice never
+    do; the corpus and tests/common/test_fixedwidth_malformed.py hold both sides."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.end < len(raw) or exc.start < len(raw) - 3 or "unexpected end" not in exc.reason:
+            return None
+        try:
+            text = raw[: exc.start].decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    wide = [ord(c) for c in text if ord(c) >= 0x80]
+    if not wide:
+        return None
+    return text if all(any(lo <= c <= hi for lo, hi in _JAPANESE) for c in wide) else None
+
+
+def utf8_rows(block: np.ndarray) -> np.ndarray:
+    """Rows of a cp932 block that are UTF-8 text (``utf8_text``). Vectorized prefilter: only rows
+    holding a 3-byte UTF-8 pattern (lead E3–EF, two bytes 80–BF) are decoded one by one."""
+    n, w = block.shape
+    out = np.zeros(n, dtype=bool)
+    if w < 3 or n == 0:
+        return out
+    lead = (block[:, :-2] >= 0xE3) & (block[:, :-2] <= 0xEF)
+    cont = (block >= 0x80) & (block <= 0xBF)
+    cand = (lead & cont[:, 1:-1] & cont[:, 2:]).any(axis=1)
+    for i in np.flatnonzero(cand).tolist():
+        out[i] = utf8_text(block[i].tobytes()) is not None
+    return out
+
+
+def first_bad_byte(kind: str, raw: bytes, byte_ok: np.ndarray | None = None, fault: int = 4) -> int | None:
+    """0-based position in a text field's bytes of the first byte that breaks its charset."""
+    if fault == 11:
+        return next((k for k, b in enumerate(raw) if b >= 0x80), None)
+    if kind == "sbcs" and byte_ok is not None:
+        return next((k for k, b in enumerate(raw) if not byte_ok[b]), None)
+    if kind == "jis0208":
+        return next((k for k, b in enumerate(raw) if not 0x21 <= b <= 0x7E), None)
+    bad = next((k for k, b in enumerate(raw) if b < 0x20 or b == 0x7F), None)
+    if bad is not None:
+        return bad
+    try:
+        raw.decode("cp932")
+    except UnicodeDecodeError as exc:
+        return exc.start
+    return None
 
 
 class EncodeError(ValueError):
@@ -299,6 +364,7 @@ def decode_text(f: Field, block: np.ndarray, cs: Charset) -> tuple[pl.Series, np
         fault[ctrl] = 8
         clean = np.where(ctrl[:, None], np.uint8(SPACE), block)
         values = _decode_rows(clean, "cp932", fault, 9)
+        fault[utf8_rows(clean) & (fault == 0)] = 11
         s = _strip_to_null(pl.Series(f.name, values, dtype=pl.String), f.pad, f.name)
     elif cs.kind == "jis0208":
         pair_ok = ((block >= 0x21) & (block <= 0x7E)).all(axis=1) & (w % 2 == 0)

@@ -49,6 +49,7 @@ class Field:
     value_hex: str | None = None
     positive: str = "overpunch"  # zoned: how the writer signs positive values (overpunch | digit)
     unsigned: bool = False  # packed: writer sign nibble F instead of C
+    check: str | None = None  # plausibility rule (config plausibility.rules.<check>; jobs/common/plausibility.py)
 
     @property
     def offset(self) -> int:
@@ -199,6 +200,7 @@ def _field(layout_id: str, rt_name: str, d: dict) -> Field:
             value_hex=d.get("value_hex"),
             positive=d.get("positive", "overpunch"),
             unsigned=bool(d.get("unsigned", False)),
+            check=d.get("check"),
         )
     except KeyError as e:
         raise LayoutError(f"{where}: missing key {e}") from None

@@ -14,7 +14,16 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from .fields import EBCDIC_SPACE, FAULTS, SPACE, check_filler, check_shift, decode_field
+from .fields import (
+    CHARSET_FAULTS,
+    EBCDIC_SPACE,
+    FAULTS,
+    SPACE,
+    check_filler,
+    check_shift,
+    decode_field,
+    first_bad_byte,
+)
 from .layout import Layout, RecordType
 
 BOM_UTF8 = b"\xef\xbb\xbf"
@@ -414,7 +423,7 @@ def read(layout: Layout, data: bytes | str | Path, *, source: str | None = None,
             rej_no.append(i + 1)
             rej_field.append(f.name)
             rej_label.append(f.label)
-            rej_reason.append(FAULTS[c])
+            rej_reason.append(_fault_reason(layout, f, c, text[i], base + i * stride))
             rej_type.append(rt.name)
             rej_raw.append(mask_secrets(rt, recs[i].tobytes()))
     rejects = pl.DataFrame({
@@ -437,7 +446,11 @@ def read(layout: Layout, data: bytes | str | Path, *, source: str | None = None,
         for f in rt.fields:
             if f.money and f.name in frames[rt.name].columns:
                 money[f"{rt.name}.{f.name}"] = int(frames[rt.name][f.name].sum() or 0)
+    _, d_cols, _ = decoded[layout.data_type.name]
+    money_all = {f"{layout.data_type.name}.{f.name}": int(d_cols[f.name].sum() or 0)
+                 for f in layout.data_type.fields if f.money and f.name in d_cols}
     totals = {
+        "money_all": money_all,
         "read": n,
         "accepted": n - rejected,
         "rejected": rejected,
@@ -447,6 +460,22 @@ def read(layout: Layout, data: bytes | str | Path, *, source: str | None = None,
     if unknown.any():
         totals["by_type"]["unknown"] = int(unknown.sum())
     return ReadResult(layout.id, source, frames, rejects, totals, warnings, line_end, lead_in_values, base, stride)
+
+
+def _fault_reason(layout: Layout, f, code: int, rec: np.ndarray, rec_offset: int) -> str:
+    """The reject reason; a character-set fault names its first offending byte (position in the
+    field, in the record and in the file, and its value)."""
+    reason = FAULTS[code]
+    if code not in CHARSET_FAULTS or f.type != "text":
+        return reason
+    cs = layout.charset_of(f)
+    raw = rec[f.offset:f.offset + f.length].tobytes()
+    k = first_bad_byte(cs.kind, raw, cs.byte_ok, code)
+    if k is None:
+        return reason
+    return (f"{reason}: 項目内 {k + 1} バイト目 (レコード内 {f.offset + k + 1} バイト目, ファイル内バイト位置 "
+            f"{rec_offset + f.offset + k}) = 0x{raw[k]:02X} / field byte {k + 1}, record byte {f.offset + k + 1},"
+            f" file offset {rec_offset + f.offset + k}")
 
 
 def _cond_mask(cols: dict[str, pl.Series], cond: dict[str, tuple[str, ...]] | None, negate: bool, n: int,
@@ -465,7 +494,11 @@ def _cond_mask(cols: dict[str, pl.Series], cond: dict[str, tuple[str, ...]] | No
 
 
 def _check_bindings(layout: Layout, groups, decoded, type_idx, source, base, stride) -> list[str]:
-    """Check each trailer binding against its group's data records (vectorized over groups)."""
+    """Check each trailer binding against ALL of its group's data records, accepted and rejected
+    (vectorized over groups). A rejected record's other fields are still decoded by the scan, so
+    its amount counts; when a rejected record's bound field (or a ``where`` field) cannot be read,
+    or a record of unknown type sits in the group, a sum cannot be verified and the file is
+    refused — a trailer that cannot be shown to agree is treated like one that disagrees."""
     warnings: list[str] = []
     if not groups:
         return warnings
@@ -478,8 +511,8 @@ def _check_bindings(layout: Layout, groups, decoded, type_idx, source, base, str
     lo, hi = np.searchsorted(d_rows, heads), np.searchsorted(d_rows, tails)
     all_count = np.searchsorted(data_like, tails) - np.searchsorted(data_like, heads)
     masks: dict = {}  # condition masks shared by the bindings (where / where_not on the same values)
-    bad_rows = np.sort(np.concatenate([d_rows[~d_ok], np.flatnonzero(type_idx < 0)]))
-    bad_in_group = np.searchsorted(bad_rows, tails) - np.searchsorted(bad_rows, heads)
+    unknown_rows = np.flatnonzero(type_idx < 0)
+    unread_cache: dict[tuple[str, ...], np.ndarray] = {}
     for rt in layout.record_types:
         if not rt.bindings:
             continue
@@ -489,28 +522,38 @@ def _check_bindings(layout: Layout, groups, decoded, type_idx, source, base, str
             f = rt.field(b.field)
             if b.kind == "constant":
                 actual = np.full(len(groups), b.constant, dtype=np.int64)
-                verifiable = np.ones(len(groups), dtype=bool)
+                unread = np.zeros(0, dtype=np.int64)
             elif b.kind == "count" and not b.where and not b.where_not:
-                actual, verifiable = all_count, np.ones(len(groups), dtype=bool)
+                actual, unread = all_count, np.zeros(0, dtype=np.int64)
             else:
-                m = (d_ok & _cond_mask(d_cols, b.where, False, len(d_ok), masks)
+                m = (_cond_mask(d_cols, b.where, False, len(d_ok), masks)
                      & _cond_mask(d_cols, b.where_not, True, len(d_ok), masks))
                 vals = m.astype(np.int64) if b.kind == "count" else np.where(m, d_cols[b.of].fill_null(0).to_numpy(), 0)
                 csum = np.concatenate([[0], np.cumsum(vals)])
                 actual = csum[hi] - csum[lo]
-                verifiable = bad_in_group == 0
+                used = tuple(sorted({*(b.where or {}), *(b.where_not or {}), *([b.of] if b.kind != "count" else [])}))
+                if used not in unread_cache:
+                    lost = np.zeros(len(d_ok), dtype=bool)
+                    for name in used:
+                        if not d_rt.field(name).blank:
+                            lost |= d_cols[name].is_null().to_numpy()
+                    unread_cache[used] = np.sort(np.concatenate([d_rows[lost & ~d_ok], unknown_rows]))
+                unread = unread_cache[used]
             stated_col = t_cols[b.field].to_numpy()
+            u_lo, u_hi = np.searchsorted(unread, heads), np.searchsorted(unread, tails)
             for gi in range(len(groups)):
                 t = int(tails[gi])
                 stated = int(stated_col[pos[gi]])
-                if not verifiable[gi]:
-                    warnings.append(
-                        f"グループ {gi + 1} の{f.label}は不良レコード {int(bad_in_group[gi])} 件を含むため照合できません"
-                        f" (トレーラ {stated}, 受付分 {int(actual[gi])}) / {f.name} not verifiable: rejected records in the group")
-                    continue
+                if u_hi[gi] > u_lo[gi]:
+                    r = int(unread[u_lo[gi]])
+                    raise FileRefused(source, f"トレーラの{f.label}を照合できません: レコード {r + 1} の項目が読めません"
+                                      f" (トレーラ {stated}, 読めたレコード {int(actual[gi])}) / trailer {f.name} cannot"
+                                      f" be verified: record {r + 1} is unreadable in a bound field",
+                                      t + 1, f.name, f.label, base + t * stride + f.offset)
                 if stated != int(actual[gi]):
-                    raise FileRefused(source, f"トレーラの{f.label}が一致しません: トレーラ {stated}, 実際 {int(actual[gi])}"
-                                      f" / trailer {f.name} says {stated}, the file has {int(actual[gi])}",
+                    raise FileRefused(source, f"トレーラの{f.label}が一致しません: トレーラ {stated}, 実際 {int(actual[gi])} (受付・エラーの全レコード)"
+                                      f" / trailer {f.name} says {stated}, the file has {int(actual[gi])}"
+                                      " (accepted and rejected records)",
                                       t + 1, f.name, f.label, base + t * stride + f.offset)
     return warnings
 
