@@ -12,15 +12,17 @@ A line (keys short, the values the 評価書 names):
 
     {"ts": 処理日時 (ISO, local), "op": 職員 (operator id), "why": 処理事由 (run id / command),
      "act": read|write|purge|export, "step": job id or command, "file": path or null,
-     "n": rows, "atena": [宛名番号 …], "notice": [通知書番号 …], "extra": {…}}
+     "n": rows, "atena": "宛名番号 …", "notice": "通知書番号 …", "extra": {…}}
+
+(``atena`` / ``notice``: the distinct ids, sorted, space-separated; ``lines()`` gives lists.)
 
 ``atena`` holds 宛名番号 (person_id / household_id), never 個人番号. Ledger rows keyed only by
 通知書番号 (payment, reconciliation: the 5M-row 消込) are logged by their distinct 通知書番号 —
 ``kokuho audit --atena`` maps a 宛名番号 to its 通知書番号 through the ledger's notice table —
-so a step costs one ``unique()`` per written frame and one line per table, not one per payment.
+so a step costs one ``unique()`` per written frame and one line per step, not one per payment.
 
 Ledger writes are collected by ``collect()`` (jobs.runner.run_job, around each step) from
-``Tx.insert`` / ``Tx.stage`` (``note_frame``) and written as one line per table when the step ends.
+``Tx.insert`` / ``Tx.stage`` (``note_frame``) and written as one line when the step ends.
 """
 
 from __future__ import annotations
@@ -54,13 +56,20 @@ def log_path(when: dt.datetime | None = None) -> Path:
     return audit_root() / f"access_{when:%Y%m}.jsonl"
 
 
-def _ids(values: Iterable[Any] | None) -> list[str]:
-    return sorted({str(v) for v in (values or ()) if v not in (None, "")})
+def _ids(values: Iterable[Any] | pl.Series | None) -> str:
+    """The distinct ids, sorted, as one space-separated string (compact: a 5M-row 消込 names ~2M
+    通知書番号; one string is dumped and parsed far faster than a JSON list of them)."""
+    if values is None:
+        return ""
+    series = values if isinstance(values, pl.Series) else pl.Series("id", [str(v) for v in values], dtype=pl.String)
+    series = series.cast(pl.String).drop_nulls()
+    series = series.filter(series != "").unique().sort()
+    return series.str.join(" ").item() if series.len() else ""
 
 
 def record(*, operator: str | None = None, reason: str | None = None, action: str, step: str,
-           file: str | os.PathLike | None = None, atena: Iterable[Any] | None = None,
-           notices: Iterable[Any] | None = None, rows: int | None = None,
+           file: str | os.PathLike | None = None, atena: Iterable[Any] | pl.Series | None = None,
+           notices: Iterable[Any] | pl.Series | None = None, rows: int | None = None,
            extra: dict[str, Any] | None = None, when: dt.datetime | None = None) -> dict[str, Any]:
     """Append one event to the access log and return it.
 
@@ -79,7 +88,7 @@ def record(*, operator: str | None = None, reason: str | None = None, action: st
     if extra:
         line["extra"] = extra
     append_line(log_path(when), json.dumps(line, ensure_ascii=False, default=str))
-    return line
+    return _parsed(line)
 
 
 def append_line(path: Path, text: str) -> None:
@@ -99,18 +108,20 @@ def append_line(path: Path, text: str) -> None:
 
 @dataclass
 class Touched:
-    """宛名番号 and 通知書番号 per table a step wrote (or staged) in the ledger."""
+    """Whose rows a step wrote (or staged) in the ledger: rows per table, and the distinct
+    宛名番号 and 通知書番号 as Polars series (no Python objects per row)."""
 
-    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    atena: list[pl.Series] = field(default_factory=list)
+    notice: list[pl.Series] = field(default_factory=list)
 
     def add(self, table: str, frame: pl.DataFrame) -> None:
-        entry = self.tables.setdefault(table, {"rows": 0, "atena": set(), "notice": set()})
-        entry["rows"] += frame.height
-        for name in PERSON_COLUMNS:
-            if name in frame.columns:
-                entry["atena"].update(frame.get_column(name).drop_nulls().unique().cast(pl.String).to_list())
-        if NOTICE_COLUMN in frame.columns and not any(c in frame.columns for c in PERSON_COLUMNS):
-            entry["notice"].update(frame.get_column(NOTICE_COLUMN).drop_nulls().unique().cast(pl.String).to_list())
+        self.rows[table] = self.rows.get(table, 0) + frame.height
+        persons = [c for c in PERSON_COLUMNS if c in frame.columns]
+        for name in persons:
+            self.atena.append(frame.get_column(name).cast(pl.String).unique())
+        if NOTICE_COLUMN in frame.columns and not persons:
+            self.notice.append(frame.get_column(NOTICE_COLUMN).cast(pl.String).unique())
 
 
 _TOUCHED: contextvars.ContextVar[Touched | None] = contextvars.ContextVar("kokuho_touched", default=None)
@@ -134,18 +145,27 @@ def collect() -> Iterator[Touched]:
 
 
 def flush(touched: Touched, *, step: str, file: str | None = None, extra: dict[str, Any] | None = None) -> int:
-    """One ``write`` line per table the step touched; returns the lines written."""
-    n = 0
-    for table, entry in sorted(touched.tables.items()):
-        if not (entry["atena"] or entry["notice"]):
-            continue
-        record(action="write", step=step, file=file, atena=entry["atena"], notices=entry["notice"],
-               rows=entry["rows"], extra={"table": table, **(extra or {})})
-        n += 1
-    return n
+    """One ``write`` line for the step (the tables and their row counts in ``extra``); 0 when it
+    touched nobody's rows."""
+    if not (touched.atena or touched.notice):
+        return 0
+    atena = pl.concat(touched.atena) if touched.atena else None
+    notices = pl.concat(touched.notice) if touched.notice else None
+    record(action="write", step=step, file=file, atena=atena, notices=notices, rows=sum(touched.rows.values()),
+           extra={"tables": dict(sorted(touched.rows.items())), **(extra or {})})
+    return 1
 
 
 # --- reading ---------------------------------------------------------------------------------
+
+def _parsed(event: dict[str, Any]) -> dict[str, Any]:
+    """An event with ``atena`` / ``notice`` as lists."""
+    for key in ("atena", "notice"):
+        value = event.get(key)
+        if isinstance(value, str):
+            event[key] = value.split() if value else []
+    return event
+
 
 def lines(root: Path | None = None) -> Iterator[dict[str, Any]]:
     """Every event of the log, oldest first."""
@@ -154,7 +174,7 @@ def lines(root: Path | None = None) -> Iterator[dict[str, Any]]:
         with path.open(encoding="utf-8") as fh:
             for raw in fh:
                 if raw.strip():
-                    yield json.loads(raw)
+                    yield _parsed(json.loads(raw))
 
 
 def history(atena: str, notices: Iterable[str] = (), root: Path | None = None) -> list[dict[str, Any]]:
@@ -162,14 +182,14 @@ def history(atena: str, notices: Iterable[str] = (), root: Path | None = None) -
     test skips the lines that cannot match before any JSON is parsed."""
     root = root or audit_root()
     wanted_notices = {str(n) for n in notices}
-    needles = [f'"{atena}"'] + [f'"{n}"' for n in wanted_notices]
+    needles = [atena, *wanted_notices]
     out = []
     for path in sorted(root.glob("access_*.jsonl")):
         with path.open(encoding="utf-8") as fh:
             for raw in fh:
                 if not any(n in raw for n in needles):
                     continue
-                event = json.loads(raw)
+                event = _parsed(json.loads(raw))
                 if atena in event.get("atena", ()) or wanted_notices.intersection(event.get("notice", ())):
                     out.append(event)
     return out

@@ -171,7 +171,8 @@ class Tx:
 
     def stage(self, name: str, frame: pl.DataFrame) -> str:
         """A temporary table ``name`` holding ``frame`` (dropped at the end of the transaction)."""
-        access_log.note_frame(name, frame)
+        if any(c in frame.columns for c in access_log.PERSON_COLUMNS):  # an upsert's rows (whose: 宛名番号)
+            access_log.note_frame(name, frame)
         return bulk.stage(self.conn, self.dialect, name, frame)
 
     def insert(self, table: str, frame: pl.DataFrame) -> int:

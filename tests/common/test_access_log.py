@@ -25,7 +25,8 @@ def test_record_appends_one_line_0600_in_a_0700_folder(kokuho_var):
     assert stat.S_IMODE(access_log.audit_root().stat().st_mode) == 0o700
     lines = path.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 2
-    first = json.loads(lines[0])
+    assert '"atena": "0000000001 0000000002"' in lines[0]  # sorted, distinct, one string
+    first = access_log._parsed(json.loads(lines[0]))
     assert (first["op"], first["why"], first["act"], first["step"]) == ("unyo01", "manual__1", "read", "archive cat")
     assert first["atena"] == ["0000000001", "0000000002"] and first["n"] == 3
     assert json.loads(lines[1])["op"] == "etsuran01"
@@ -49,15 +50,17 @@ def test_collect_notes_the_atena_and_notices_per_table(kokuho_var):
                                                            "notice_number": ["1", "1"]}))
         access_log.note_frame("payment", pl.DataFrame({"notice_number": ["10000000001", "10000000001",
                                                                          "20000000002"]}))
-        assert access_log.flush(touched, step="SN205") == 2
-    events = list(access_log.lines())
-    assert [e["extra"]["table"] for e in events] == ["installment", "payment"]
-    assert events[0]["atena"] == ["0000000001", "0000000011"] and events[0]["notice"] == []
-    assert events[1]["notice"] == ["10000000001", "20000000002"] and events[1]["n"] == 3
-    assert {e["op"] for e in events} == {"scheduler"}
+        assert access_log.flush(touched, step="SN205") == 1  # one line per step
+    [event] = list(access_log.lines())
+    assert event["extra"]["tables"] == {"installment": 2, "payment": 3} and event["n"] == 5
+    assert event["atena"] == ["0000000001", "0000000011"]
+    assert event["notice"] == ["10000000001", "20000000002"]  # only the tables without a 宛名番号
+    assert event["op"] == "scheduler" and event["why"] == "scheduled__2026-06-15"
+    raw = next(access_log.audit_root().glob("*.jsonl")).read_text(encoding="utf-8")
+    assert '"notice": "10000000001 20000000002"' in raw  # compact: one string, not a list
     # outside a step nothing is collected
     access_log.note_frame("payment", pl.DataFrame({"notice_number": ["x"]}))
-    assert len(list(access_log.lines())) == 2
+    assert len(list(access_log.lines())) == 1
 
 
 def test_kokuho_audit_lists_a_persons_history(kokuho_var, capsys):
