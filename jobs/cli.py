@@ -345,8 +345,7 @@ def _notices_of(atena: str, municipality: str | None) -> list[str]:
 def cmd_purge(args: argparse.Namespace) -> int:
     from jobs.common import config as config_mod
     from jobs.common import messages
-    from jobs.ledger import Ledger, LedgerError
-    from jobs.ledger import retention
+    from jobs.ledger import Ledger, LedgerError, retention
 
     municipality = args.municipality or config_mod.default_municipality()
     today = args.date or dt.date.today()

@@ -14,8 +14,14 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from jobs.common.operator import (SCHEDULER, Operator, clean_operator, cli_operator, current_operator,
-                                  operator_scope)
+from jobs.common.operator import (
+    SCHEDULER,
+    Operator,
+    clean_operator,
+    cli_operator,
+    current_operator,
+    operator_scope,
+)
 
 __all__ = ["SCHEDULER", "Operator", "Run", "audit_columns", "clean_operator", "cli_operator", "current_operator",
            "now_stamp", "operator_scope", "reason_text"]
