@@ -113,7 +113,7 @@ $(USERS): config/common/users.yaml $(INSTALLED)
 	python -m jobs.airflow_auth passwords $(PASSWORDS)
 	@touch $@
 
-demo: $(MIGRATED) $(POOLS) ## synthesize a city (DEMO_INSURED), run the intake, 当初賦課 and 収納 job nets through Airflow
+demo: $(MIGRATED) $(POOLS) $(USERS) ## synthesize a city (DEMO_INSURED), run the intake, 当初賦課 and 収納 job nets through Airflow
 	@echo "==> synthetic city: $(DEMO_INSURED) insured, seed $(DEMO_SEED), into var/demo/inbox (var/demo is wiped first)"
 	rm -rf $(DEMO_VAR) && mkdir -p $(DEMO_VAR)
 	KOKUHO_VAR=$(DEMO_VAR) kokuho synth --insured $(DEMO_INSURED) --seed $(DEMO_SEED) --out $(DEMO_VAR)/inbox

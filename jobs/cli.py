@@ -303,11 +303,11 @@ def cmd_audit(args: argparse.Namespace) -> int:
     """The access-log events naming a 宛名番号 (or the 通知書番号 it has in the ledger), oldest first."""
     import json
 
-    from jobs.common import access_log
+    from jobs.common import access_log, messages
 
     atena = args.atena.strip()
     if len(atena) == 12 and atena.isdigit():  # a 個人番号 is 12 digits; the log never holds one
-        _print(f"個人番号では検索できません。宛名番号を指定してください: {atena[:2]}**********", err=True)
+        _print(messages.line("KKB805E", masked=atena[:2] + "*" * 10), err=True)
         return 8
     access_log.record(action="read", step="audit", atena=[atena], extra={"command": "kokuho audit"})
     events = access_log.history(atena, _notices_of(atena, args.municipality))
