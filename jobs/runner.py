@@ -25,7 +25,7 @@ def run_job(job_id: str, *, fy: int | None = None, business_date: dt.date | str,
 
     ``operator`` (操作者ID: the Airflow user, ``scheduler``, the CLI login when None) and
     ``run_id`` (処理事由) go into every ledger row the step writes (jobs.common.operator); whose
-    records the step wrote goes to the access log (jobs.common.access_log), one line per table."""
+    records the step wrote goes to the access log (jobs.common.access_log), one line per step."""
     from jobs.common import access_log
     from jobs.common import operator as operator_module
     from jobs.common.step import run_step
