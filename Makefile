@@ -19,6 +19,8 @@ PIP_VERSION := 26.3
 INSTALLED := $(VENV)/.kokuho-installed
 MIGRATED := var/airflow/.migrated
 POOLS := var/airflow/.pools
+USERS := var/airflow/.users
+PASSWORDS := var/airflow/simple_auth_manager_passwords.json.generated
 
 # Airflow: the checkout is AIRFLOW_HOME (airflow.cfg expands ${AIRFLOW_HOME} itself), and the
 # venv's bin must be on PATH because `airflow standalone` starts its children as plain `airflow`.
@@ -64,8 +66,8 @@ endef
 export DEMO_DATES_PY
 
 # --- make up --------------------------------------------------------------------------------------
-UP_PID := var/airflow/standalone.pid
-UP_LOG := var/airflow/standalone.log
+UP_PID := var/airflow/up.pid
+UP_LOG := var/airflow/up.log
 
 .PHONY: help install airflow-init demo test test-fast bench up down status listings lint constraints clean distclean
 
@@ -84,7 +86,7 @@ $(INSTALLED): pyproject.toml $(CONSTRAINTS)
 	$(BIN)/python -m pip check
 	@touch $@
 
-airflow-init: $(MIGRATED) $(POOLS) ## create/upgrade the Airflow metadata DB under var/airflow/ and its pools
+airflow-init: $(MIGRATED) $(POOLS) $(USERS) ## create/upgrade the Airflow metadata DB under var/airflow/, its pools and the UI users
 
 $(MIGRATED): $(INSTALLED)
 	@mkdir -p var/airflow
@@ -103,7 +105,15 @@ $(POOLS): $(MIGRATED)
 	  || { cat var/airflow/pools.log; exit 1; }
 	@touch $@
 
-demo: $(MIGRATED) $(POOLS) ## synthesize a city (DEMO_INSURED), run the intake, 当初賦課 and 収納 job nets through Airflow
+# The UI users of config/common/users.yaml (jobs/airflow_auth.py): their passwords, generated (or
+# KOKUHO_AIRFLOW_PASSWORD_<LOGIN>), into $(PASSWORDS), mode 0600; redone when users.yaml changes.
+$(USERS): config/common/users.yaml $(INSTALLED)
+	@mkdir -p var/airflow
+	@echo "==> Airflow users from config/common/users.yaml (passwords: $(PASSWORDS), 0600)"
+	python -m jobs.airflow_auth passwords $(PASSWORDS)
+	@touch $@
+
+demo: $(MIGRATED) $(POOLS) $(USERS) ## synthesize a city (DEMO_INSURED), run the intake, 当初賦課 and 収納 job nets through Airflow
 	@echo "==> synthetic city: $(DEMO_INSURED) insured, seed $(DEMO_SEED), into var/demo/inbox (var/demo is wiped first)"
 	rm -rf $(DEMO_VAR) && mkdir -p -m 700 $(DEMO_VAR)
 	@echo "==> the keys (outside var/: KOKUHO_SECRETS_DIR or ~/.config/kokuho; kept when they exist)"
@@ -175,20 +185,21 @@ bench: $(INSTALLED) ## run every benchmark in bench/ (each prints its table and 
 	if [ $${#files[@]} -eq 0 ]; then echo "no benchmarks in bench/"; exit 0; fi; \
 	for f in "$${files[@]}"; do echo "==> $$f"; python "$$f"; done
 
-up: $(MIGRATED) $(POOLS) ## Airflow UI + scheduler on http://127.0.0.1:8080 (airflow standalone, background)
+up: $(MIGRATED) $(POOLS) $(USERS) ## Airflow UI + scheduler on http://127.0.0.1:8080 (background; users: config/common/users.yaml)
 	@if [ -s $(UP_PID) ] && kill -0 "$$(cat $(UP_PID))" 2>/dev/null; then \
 	  echo "already running (pid $$(cat $(UP_PID))); make down to stop"; exit 0; fi
-	@# setsid: its own process group, so `make down` stops the scheduler, API server,
-	@# DAG processor and triggerer with it (SIGTERM on the parent alone leaves them orphaned).
-	setsid airflow standalone > $(UP_LOG) 2>&1 < /dev/null & echo $$! > $(UP_PID)
-	@for i in $$(seq 1 90); do \
+	@# The four components `airflow standalone` would start, started here because standalone forces
+	@# the plain SimpleAuthManager (airflow.cfg names jobs.airflow_auth.KokuhoAuthManager).
+	@# setsid: their own process group, so `make down` stops them all.
+	setsid bash -c 'airflow scheduler & airflow dag-processor & airflow triggerer & airflow api-server & wait' \
+	  > $(UP_LOG) 2>&1 < /dev/null & echo $$! > $(UP_PID)
+	@for i in $$(seq 1 120); do \
 	  if curl -fsS -o /dev/null http://127.0.0.1:8080/api/v2/monitor/health 2>/dev/null; then break; fi; \
-	  if ! kill -0 "$$(cat $(UP_PID))" 2>/dev/null; then tail -n 40 $(UP_LOG); echo "standalone died" >&2; exit 1; fi; \
+	  if ! kill -0 "$$(cat $(UP_PID))" 2>/dev/null; then tail -n 40 $(UP_LOG); echo "airflow died" >&2; exit 1; fi; \
 	  sleep 1; done
 	@curl -fsS -o /dev/null http://127.0.0.1:8080/api/v2/monitor/health || { tail -n 40 $(UP_LOG); exit 1; }
-	@echo "Airflow UI: http://127.0.0.1:8080  user: admin  password: $$(python -c \
-	  'import json,sys; print(json.load(open(sys.argv[1]))["admin"])' \
-	  var/airflow/simple_auth_manager_passwords.json.generated 2>/dev/null || echo '(see $(UP_LOG))')"
+	@echo "Airflow UI: http://127.0.0.1:8080  users: python -m jobs.airflow_auth users"
+	@echo "passwords: $(PASSWORDS) (0600; KOKUHO_AIRFLOW_PASSWORD_<LOGIN> at airflow-init sets one)"
 	@echo "log: $(UP_LOG)   stop: make down"
 
 down: ## stop `make up`
@@ -223,7 +234,7 @@ constraints: ## re-resolve pyproject.toml in a scratch venv and rewrite constrai
 clean: ## remove caches and stamps (keeps .venv and var/)
 	rm -rf .pytest_cache .ruff_cache .hypothesis
 	find . -path ./.venv -prune -o -name __pycache__ -type d -exec rm -rf {} +
-	rm -f $(INSTALLED) $(MIGRATED) $(POOLS)
+	rm -f $(INSTALLED) $(MIGRATED) $(POOLS) $(USERS)
 
 distclean: down clean ## remove .venv and var/ too (all local data!)
 	rm -rf $(VENV) var

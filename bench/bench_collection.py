@@ -412,8 +412,13 @@ def child_post(url: str, n_inst: int, n_pay: int, ref_statuses: str | None) -> d
     before = ledger_state()
     TimedTx = timed_tx_class()
     times = defaultdict(float)
+    from jobs.common import access_log
+
+    if os.environ.get("KOKUHO_BENCH_NO_ACCESS_LOG"):  # the baseline without the access log
+        access_log.note_frame = lambda table, frame: None
     t0 = time.perf_counter()
-    with ledger.transaction() as tx0:
+    # as in a step (jobs.runner.run_job): the access log collects whose rows are written, one line at the end
+    with access_log.collect() as touched, ledger.transaction() as tx0:
         tx = TimedTx(tx0.conn, tx0.dialect, times)
         res = reconcile.post_payments(tx, pay, run)
         t_post = time.perf_counter()
@@ -422,6 +427,9 @@ def child_post(url: str, n_inst: int, n_pay: int, ref_statuses: str | None) -> d
         tc = time.perf_counter()
     t_end = time.perf_counter()
     times["commit"] = t_end - tc
+    access_log.flush(touched, step="BSN205 (bench)")
+    times["access_log_flush"] = time.perf_counter() - t_end
+    t_end = time.perf_counter()
     wall = t_end - t0
     post_s = t_post - t0
     peak = _rss_mb()

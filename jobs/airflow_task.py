@@ -85,6 +85,27 @@ def run_parameters(context: Mapping[str, Any]) -> dict[str, Any]:
     return {"business_date": bdate, "fy": int(fy), "municipality": str(municipality)}
 
 
+def run_operator(context: Mapping[str, Any]) -> tuple[str, str]:
+    """(操作者ID, run id) of a task context: the Airflow user who triggered the DAG run
+    (``dag_run.triggering_user_name``); ``scheduler`` for a scheduled, asset-triggered or backfill
+    run without one; else the ``operator`` of the run's conf (``airflow dags test -c``, which
+    has no user); else the login of the process. The run id is ``dag_run.run_id``."""
+    from jobs.common.operator import SCHEDULER, cli_operator
+
+    dag_run = _get(context, "dag_run")
+    run_id = str(getattr(dag_run, "run_id", "") or _get(context, "run_id") or "")
+    user = getattr(dag_run, "triggering_user_name", None) if dag_run is not None else None
+    if user:
+        return str(user), run_id
+    run_type = str(getattr(getattr(dag_run, "run_type", None), "value", getattr(dag_run, "run_type", "")) or "")
+    if run_type in ("scheduled", "asset_triggered", "backfill"):
+        return SCHEDULER, run_id
+    conf = getattr(dag_run, "conf", None) or {}
+    if isinstance(conf, Mapping) and conf.get("operator"):
+        return str(conf["operator"]), run_id
+    return cli_operator(), run_id
+
+
 def rc_outcome(rc: int) -> str:
     """success (RC 0), warning (RC 1–7: the task succeeds), fail (RC >= 8)."""
     if rc < 0:
@@ -118,9 +139,11 @@ def execute_job(job_id: str, **context: Any) -> dict[str, Any]:
         run = run_parameters(context)
     except (config_mod.ConfigError, ValueError) as exc:
         _fail(f"{job_id} パラメータ不正: {exc}", exc)
-    logger.info("%s 業務日=%s 年度=%s 団体=%s", job_id, run["business_date"], run["fy"], run["municipality"])
+    operator, run_id = run_operator(context)
+    logger.info("%s 業務日=%s 年度=%s 団体=%s 操作者=%s run=%s", job_id, run["business_date"], run["fy"],
+                run["municipality"], operator, run_id)
     try:
-        result = run_job(job_id, **run)
+        result = run_job(job_id, operator=operator, run_id=run_id, **run)
     except StepAbend as exc:
         _fail(f"{job_id} RC={exc.result.rc:04d} 異常終了: {exc}", exc)
     except config_mod.ConfigError as exc:

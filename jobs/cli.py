@@ -12,6 +12,8 @@
     kokuho messages [ID]        (メッセージ一覧: jobs/common/messages.yaml)
     kokuho archive cat <file|sha256> [--inbox SRC]   (保管ファイルの復号表示: jobs.intake.secure_cli)
     kokuho keys init|rotate|list|pair                (保管鍵・個人番号HMAC鍵: jobs.intake.secure_cli)
+    kokuho audit --atena <宛名番号> [--json]   (その人のアクセス記録: jobs.common.access_log)
+    kokuho purge [--dry-run] [--date D]        (管理外データ削除 KR900: jobs.ledger.retention)
 
 ``run`` prints the job log and exits with the step's return code (0, 4, 8, 12, 16).
 """
@@ -46,6 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and argv[0] == "shisan":  # its own argument parser
         from jobs.assessment.shisan import main as shisan_main
 
+        _record_shisan(argv[1:])
         return int(shisan_main(argv[1:]) or 0)
     parser = _parser()
     args = parser.parse_args(argv)
@@ -102,6 +105,19 @@ def _parser() -> argparse.ArgumentParser:
     m = sub.add_parser("messages", help="メッセージ一覧 (ID・レベル・文言・対処)")
     m.add_argument("msg_id", nargs="?", metavar="ID", help="メッセージID (KKBnnnX); 省略時は全件")
     m.set_defaults(func=cmd_messages)
+
+    a = sub.add_parser("audit", help="アクセス記録: ある宛名番号の記録を誰がいつ読み書きしたか")
+    a.add_argument("--atena", required=True, help="宛名番号 (個人または世帯; 個人番号は不可)")
+    a.add_argument("--municipality", default=None, help="団体コード6桁 (通知書番号の引き当てに使う台帳)")
+    a.add_argument("--json", action="store_true", help="JSON Lines で出力する")
+    a.set_defaults(func=cmd_audit)
+
+    pg = sub.add_parser("purge", help="管理外データ削除 (KR900): 保存期間を過ぎたファイルと台帳の行を削除する")
+    pg.add_argument("--dry-run", action="store_true", help="削除せず、削除予定を一覧にする")
+    pg.add_argument("--date", type=_date, default=None, help="基準日 YYYY-MM-DD (既定: 今日)")
+    pg.add_argument("--municipality", default=None, help="団体コード6桁 (既定: 設定の既定団体)")
+    pg.add_argument("--no-ledger", action="store_true", help="収納台帳には触れない (ファイルだけ)")
+    pg.set_defaults(func=cmd_purge)
 
     sub.add_parser("synth", help="合成団体データを生成する (kokuho synth --help)", add_help=False)
     sub.add_parser("synth-payments", help="合成の収納データを生成する (kokuho synth-payments --help)", add_help=False)
@@ -292,3 +308,105 @@ def _date(text: str) -> dt.date:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """The access-log events naming a 宛名番号 (or the 通知書番号 it has in the ledger), oldest first."""
+    import json
+
+    from jobs.common import access_log, messages
+
+    atena = args.atena.strip()
+    if len(atena) == 12 and atena.isdigit():  # a 個人番号 is 12 digits; the log never holds one
+        _print(messages.line("KKB805E", masked=atena[:2] + "*" * 10), err=True)
+        return 8
+    access_log.record(action="read", step="audit", atena=[atena], extra={"command": "kokuho audit"})
+    events = access_log.history(atena, _notices_of(atena, args.municipality))
+    for e in events:
+        if args.json:
+            _print(json.dumps(e, ensure_ascii=False))
+            continue
+        table = (e.get("extra") or {}).get("table", "")
+        _print(f"{e['ts']}  {e['op']:<16} {e['act']:<14} {e['step']:<12} {e.get('why') or '':<40} "
+               f"{table or ''} {e.get('file') or ''}".rstrip())
+    if not args.json:
+        _print(f"{len(events)}件 (宛名番号 {atena})")
+    return 0
+
+
+def _notices_of(atena: str, municipality: str | None) -> list[str]:
+    """The 通知書番号 of a 宛名番号 in the ledger (the access log names 消込 rows by them)."""
+    from jobs.common import config as config_mod
+    from jobs.ledger import Ledger, LedgerError
+
+    try:
+        cfg = config_mod.load(municipality or config_mod.default_municipality())
+        led = Ledger.open(cfg=cfg, migrate=False)
+    except (LedgerError, config_mod.ConfigError, Exception):  # no ledger yet: the 宛名番号 alone
+        return []
+    try:
+        frame = led.query("ledger/notices_of_atena", {"a": atena})
+        return [str(n) for n in frame["notice_number"].to_list()]
+    except Exception:
+        return []
+    finally:
+        led.dispose()
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    from jobs.common import config as config_mod
+    from jobs.common import messages
+    from jobs.ledger import Ledger, LedgerError, retention
+
+    municipality = args.municipality or config_mod.default_municipality()
+    today = args.date or dt.date.today()
+    try:
+        cfg = config_mod.load(municipality)
+        ledger = None if args.no_ledger else Ledger.open(cfg=cfg)
+    except (config_mod.ConfigError, LedgerError) as exc:
+        _print(messages.line("KKB910S", error=exc), err=True)
+        return 12
+    try:
+        result = retention.purge(cfg, today, municipality=municipality, dry_run=args.dry_run, ledger=ledger,
+                                 step="kokuho purge")
+    finally:
+        if ledger is not None:
+            ledger.dispose()
+    for item in result.items:
+        _print(f"{'削除予定' if args.dry_run else '削除'}  {item.label:<10} 年度{item.fiscal_year}  "
+               f"{item.expires_on}  {item.rel}")
+    for table, rows in result.ledger_rows.items():
+        if rows:
+            _print(f"{'削除予定' if args.dry_run else '削除'}  収納台帳   {table}: {rows:,}行 (賦課年度 {result.ledger_max_year} 以前)")
+    report = str(result.report)
+    if args.dry_run:
+        _print(messages.line("KKB803I", files=len(result.items), size=result.size, notices=result.notice_count,
+                             rows=result.row_count, report=report))
+    else:
+        _print(messages.line("KKB800I", files=len(result.items), size=result.size, report=report))
+    if result.unclassified:
+        _print(messages.line("KKB802W", files=len(result.unclassified), sample=", ".join(result.unclassified[:3])))
+        return 4
+    return 0
+
+
+def _record_shisan(argv: list[str]) -> None:
+    """kokuho shisan in the access log: the input file and the 宛名番号 it names (if any)."""
+    import json
+    from pathlib import Path
+
+    from jobs.common import access_log
+
+    source, atena = None, []
+    if "--input" in argv and argv.index("--input") + 1 < len(argv):
+        source = argv[argv.index("--input") + 1]
+        try:
+            data = json.loads(Path(source).read_text(encoding="utf-8"))
+            items = [data] + list(data.get("members") or []) if isinstance(data, dict) else []
+            atena = [m.get(k) for m in items if isinstance(m, dict) for k in ("atena", "person_id", "household_id")
+                     if m.get(k)]
+        except (OSError, ValueError):
+            pass
+    access_log.record(action="read", step="shisan", file=source, atena=atena,
+                      extra={"members": sum(a == "--member" for a in argv)})
+

@@ -228,9 +228,20 @@ def _collection_jobs(intake: Mapping[str, JobSpec]) -> list[JobSpec]:
     ]
 
 
+def _retention_jobs() -> list[JobSpec]:
+    return [
+        JobSpec("KR900", "管理外データ削除", "jobs.ledger.retention:purge_step",
+                writes_ledger=True,
+                description="保存期間 (config/common/retention.yaml) を過ぎたデータセット・受信ファイル原本・印刷データ・"
+                            "帳票と、完納・不納欠損の通知書の収納台帳の行を削除し、削除記録 (var/reports/retention/) と"
+                            "アクセス記録を残す。事前に kokuho purge --dry-run で削除予定を確認する"),
+    ]
+
+
 def _build() -> dict[str, JobSpec]:
     intake = _intake_jobs()
-    specs = intake + _assessment_jobs() + _notice_jobs() + _collection_jobs({s.job_id: s for s in intake})
+    specs = (intake + _assessment_jobs() + _notice_jobs() + _collection_jobs({s.job_id: s for s in intake})
+             + _retention_jobs())
     return {s.job_id: s for s in specs}
 
 
@@ -279,6 +290,9 @@ JOBNETS: dict[str, JobNet] = {n.jobnet_id: n for n in (
     JobNet("KB410", "kokuho_direct_debit", "口座振替請求ジョブネット",
            "口座振替依頼書の取込・登録と、金融機関への口座振替請求ファイルの作成 (開庁日の朝)",
            DIRECT_DEBIT_MORNING_CRON, EntryCheck(), ("SN010", "SN020", "SN120")),
+    JobNet("KB900", "kokuho_retention", "管理外データ削除ジョブネット",
+           "保存期間を過ぎたデータの削除 (管理 (admin) が kokuho purge --dry-run の一覧を確認してから随時起動)",
+           None, None, ("KR900",)),
 )}
 
 

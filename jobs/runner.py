@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -18,10 +19,33 @@ if TYPE_CHECKING:
 
 def run_job(job_id: str, *, fy: int | None = None, business_date: dt.date | str,
             municipality: str | None = None, echo: Callable[[str], None] | None = None,
-            **options: Any) -> StepResult:
+            operator: str | None = None, run_id: str | None = None, **options: Any) -> StepResult:
     """Run the registered step ``job_id``. ``fy`` defaults to the fiscal year of the date.
-    An unknown id raises KeyError (with the nearest ids)."""
+    An unknown id raises KeyError (with the nearest ids).
+
+    ``operator`` (操作者ID: the Airflow user, ``scheduler``, the CLI login when None) and
+    ``run_id`` (処理事由) go into every ledger row the step writes (jobs.common.operator); whose
+    records the step wrote goes to the access log (jobs.common.access_log), one line per step."""
+    from jobs.common import access_log
+    from jobs.common import operator as operator_module
     from jobs.common.step import run_step
 
-    return run_step(registry.get(job_id), fy=fy, business_date=business_date,
-                    municipality=municipality, echo=echo, **options)
+    spec = registry.get(job_id)
+    if operator is None and run_id is None and operator_module.in_scope():
+        scope = contextlib.nullcontext()  # inside a scope already (a job net run by the CLI)
+    else:
+        scope = operator_module.operator_scope(operator, run_id or _cli_run_id())
+    with scope, access_log.collect() as touched:
+        try:
+            result = run_step(spec, fy=fy, business_date=business_date, municipality=municipality, echo=echo,
+                              **options)
+        except BaseException:
+            access_log.flush(touched, step=job_id, extra={"business_date": str(business_date), "aborted": True})
+            raise
+        access_log.flush(touched, step=job_id, extra={"business_date": str(business_date), "rc": result.rc})
+        return result
+
+
+def _cli_run_id() -> str:
+    """The run id of a run started outside Airflow: ``cli__<local time>``."""
+    return f"cli__{dt.datetime.now():%Y-%m-%dT%H:%M:%S}"

@@ -2,7 +2,7 @@
 functions and under TYPE_CHECKING).
 
     jobs.common  <  jobs.ledger | reports  <  jobs.intake  <  jobs.assessment | jobs.collection
-                 <  jobs.synth  <  jobs.registry  <  jobs.runner  <  jobs.cli | jobs.airflow_task  <  dags
+                 <  jobs.synth  <  jobs.registry  <  jobs.runner  <  jobs.cli | jobs.airflow_task | jobs.airflow_auth  <  dags
 
 A module may import its own layer and the layers below it; layers on one rank are siblings and
 import neither each other (assessment and collection; ledger and reports: reports imports
@@ -35,6 +35,7 @@ LAYERS: dict[str, int] = {
     "jobs.runner": 6,
     "jobs.cli": 7,
     "jobs.airflow_task": 7,
+    "jobs.airflow_auth": 7,
     "dags": 8,
 }
 

@@ -20,6 +20,7 @@ class Tag(StrEnum):
     ANNUAL = "年次"
     ON_DEMAND = "随時"       # manual trigger
     FILE_ARRIVAL = "ファイル到着"  # waits for a counterparty file
+    RETENTION = "保存期間"   # 管理外データ削除 (KB900)
 
 
 ALLOWED_TAGS: frozenset[str] = frozenset(t.value for t in Tag)

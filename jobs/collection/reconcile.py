@@ -466,7 +466,8 @@ def _write(tx: Tx, df: pl.DataFrame, settled: pl.DataFrame, in_ledger: pl.DataFr
     if in_ledger.height:
         tx.stage("_settled", in_ledger.select("source_sha256", "record_no", "new_status"))
         tx.run("collection/reconciliation_settle",
-               {"d": run.business_date, "op": run.job_id, "od": op_date, "ot": op_time})
+               {"d": run.business_date, "op": run.operator_id, "od": op_date, "ot": op_time,
+                "rs": run.reason})
 
 
 def payment_rows(posted: pl.DataFrame, run: Run, audit: list[pl.Expr], *, line_no: int = 1,
@@ -498,7 +499,8 @@ def apply_installment_delta(tx: Tx, delta: pl.DataFrame, run: Run, op_date: dt.d
     # beside it made DuckDB's UPDATE 20× slower, bench/bench_collection.py)
     tx.stage("_delta", agg.with_columns(pl.lit(run.municipality).alias("municipality_code"),
                                         pl.col("levy_year").alias("target_year")))
-    tx.run("ledger/installment_apply_delta", {"op": run.job_id, "od": op_date, "ot": op_time})
+    tx.run("ledger/installment_apply_delta", {"op": run.operator_id, "od": op_date, "ot": op_time,
+                                                  "rs": run.reason})
     return agg.height
 
 
@@ -523,7 +525,8 @@ def post_pending(tx: Tx, run: Run) -> pl.DataFrame:
                             run, op_date, op_time)
     tx.stage("_pending", rows.select("source_sha256", "record_no", "levy_amount"))
     tx.run("collection/reconciliation_post_pending",
-           {"d": run.business_date, "op": run.job_id, "od": op_date, "ot": op_time})
+           {"d": run.business_date, "op": run.operator_id, "od": op_date, "ot": op_time,
+                "rs": run.reason})
     return rows
 
 
@@ -541,4 +544,5 @@ def register_file(tx: Tx, *, sha256: str, file_name: str, channel: str, records:
     tx.run(
         "ledger/posted_file_insert",
         {"s": sha256, "m": run.municipality, "f": file_name, "c": channel, "j": run.job_id, "g": run.generation,
-         "b": run.business_date, "r": records, "a": amount, "od": op_date, "ot": op_time})
+         "b": run.business_date, "r": records, "a": amount, "od": op_date, "ot": op_time,
+         "op": run.operator_id, "rs": run.reason})

@@ -31,19 +31,21 @@ def lapse_provisionals(ctx: StepContext) -> int | None:
     days = int(ctx.config.get("collection.cvs.provisional_lapse_business_days"))
     limit = ctx.calendar.add_business_days(ctx.business_date, -days)
     ledger = open_ledger(ctx)
+    run = run_of(ctx)
     with ledger.transaction() as tx:
         old = tx.query("collection/provisionals_to_lapse", {"lim": limit, "m": ctx.municipality})
         if old.height:
             op_date, op_time = now_stamp()
             tx.stage("_lapse", old.select("source_sha256", "record_no"))
             tx.run("collection/reconciliation_lapse",
-                   {"d": ctx.business_date, "op": ctx.job_id, "od": op_date, "ot": op_time})
+                   {"d": ctx.business_date, "op": run.operator_id, "od": op_date, "ot": op_time,
+                    "rs": run.reason})
             # the lapsed amounts off the 期別's 速報額 (the one 期別 update, joined on the whole key)
             reconcile.apply_installment_delta(tx, old.select(
                 pl.col("levy_year").cast(pl.Int32), "notice_number", pl.col("installment_no").cast(pl.Int32),
                 pl.lit(0, dtype=pl.Int64).alias("paid"), (-pl.col("amount").cast(pl.Int64)).alias("prov"),
                 pl.lit(None, dtype=pl.Date).alias("paid_date"), pl.lit(None, dtype=pl.Date).alias("received_date")),
-                run_of(ctx), op_date, op_time)
+                run, op_date, op_time)
     ledger.dispose()
     old = _with_raw(ctx, old)
     ctx.totals.count("lapsed", label="速報失効", read=old.height, rejected=old.height)

@@ -8,7 +8,7 @@
     kokuho keys pair --private-out FILE   a counterparty X25519 key pair (the public key on stdout)
 
 ``archive cat`` writes one line to stderr naming who read what (and records it in the audit
-log when ``jobs.common.audit`` is there); the plaintext goes only to stdout, never to a file.
+log, ``jobs.common.access_log``); the plaintext goes only to stdout, never to a file.
 """
 
 from __future__ import annotations
@@ -96,19 +96,15 @@ def operator() -> str:
     return f"{sudo} (sudo {user})" if sudo and sudo != user else user
 
 
-def audit_record(action: str, **fields: str) -> None:
-    """The audit-log hook: ``jobs.common.audit.record(action, **fields)`` when that module is
-    there (issue 13, built beside this); until then the stderr line is the record."""
+def audit_record(action: str, command: str, *, user: str, path: str | None = None, **extra: str) -> None:
+    """One line in the access log (``jobs.common.access_log``): who read or changed what through
+    this command. If it cannot be written, the action is refused (the caller has not acted yet)."""
+    from jobs.common import access_log
+
     try:
-        from jobs.common import audit  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    record = getattr(audit, "record", None)
-    if record is None:
-        return
-    try:
-        record(action, **fields)
-    except Exception as exc:  # noqa: BLE001 - the read is refused below if auditing fails
+        access_log.record(operator=user, reason="cli", action=action, step=f"kokuho {command}", file=path,
+                          extra=extra or None)
+    except Exception as exc:  # noqa: BLE001 - the read is refused if auditing fails
         raise crypto.CryptoError(f"監査ログに記録できません: {exc}") from exc
 
 
@@ -116,7 +112,7 @@ def cmd_cat(args: argparse.Namespace) -> int:
     path = find_archived(args.target, args.inbox)
     who = operator()
     where = paths.relative(path)
-    audit_record("archive.cat", user=who, path=where)
+    audit_record("read", "archive cat", user=who, path=where)
     print(f"KKB-AUDIT 保管ファイル復号表示: 利用者={who} ファイル={where} pid={os.getpid()}", file=sys.stderr)
     out = sys.stdout.buffer
     with open(path, "rb") as fh:
@@ -171,7 +167,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_rotate(args: argparse.Namespace) -> int:
     old, new = crypto.rotate_archive_key()
-    audit_record("keys.rotate", user=operator(), old=str(old), new=new)
+    audit_record("write", "keys rotate", user=operator(), old=str(old), new=new)
     print(f"保管鍵を更新しました: 旧鍵ID={old or '-'} → 新鍵ID={new} (旧鍵は {crypto.keyring_dir()} に保管)")
     return 0
 

@@ -12,11 +12,11 @@
 It imports nothing of the job areas (collection, assessment, intake, registry): only jobs.common.
 """
 
-from .audit import Run, audit_columns, now_stamp
+from .audit import Operator, Run, audit_columns, current_operator, now_stamp, operator_scope
 from .db import Ledger, Tx, ledger_url
 from .errors import LedgerError
 from .session import open_ledger, run_of
 from .sql import statement
 
-__all__ = ["Ledger", "LedgerError", "Run", "Tx", "audit_columns", "ledger_url", "now_stamp", "open_ledger",
+__all__ = ["Ledger", "LedgerError", "Operator", "Run", "current_operator", "operator_scope", "Tx", "audit_columns", "ledger_url", "now_stamp", "open_ledger",
            "run_of", "statement"]

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool, StaticPool
 
-from jobs.common import paths
+from jobs.common import access_log, paths
 
 from . import bulk, migrations
 from .errors import LedgerError
@@ -171,10 +171,13 @@ class Tx:
 
     def stage(self, name: str, frame: pl.DataFrame) -> str:
         """A temporary table ``name`` holding ``frame`` (dropped at the end of the transaction)."""
+        if any(c in frame.columns for c in access_log.PERSON_COLUMNS):  # an upsert's rows (whose: 宛名番号)
+            access_log.note_frame(name, frame)
         return bulk.stage(self.conn, self.dialect, name, frame)
 
     def insert(self, table: str, frame: pl.DataFrame) -> int:
         """Bulk insert ``frame`` into ``table`` (columns by name). Returns the row count."""
+        access_log.note_frame(table, frame)
         return bulk.insert(self.conn, self.dialect, table, frame)
 
 

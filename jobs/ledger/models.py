@@ -57,6 +57,8 @@ class Audit:
     operator_id: Mapped[str] = col("操作者ID", String(16), nullable=False)
     operated_date: Mapped[dt.date] = col("操作年月日", Date, nullable=False)
     operated_time: Mapped[str] = col("操作時刻", String(6), nullable=False)  # HHMMSS
+    # migration 002: the run that wrote the row ("<job id> <run id>"); NULL on rows written before
+    operation_reason: Mapped[str | None] = col("処理事由", String(100), nullable=True)
 
 
 class InstallmentKey:

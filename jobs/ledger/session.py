@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from jobs.common.step import StepContext, StepError
 
-from .audit import Run
+from .audit import Run, current_operator
 from .db import Ledger
 from .errors import LedgerError
 
@@ -21,4 +21,7 @@ def open_ledger(ctx: StepContext) -> Ledger:
 
 
 def run_of(ctx: StepContext) -> Run:
-    return Run(ctx.municipality, ctx.business_date, ctx.job_id, ctx.generation)
+    """The step's run; 操作者ID and the run id (処理事由) come from the run's ``operator_scope``
+    (jobs.runner.run_job: the Airflow user, ``scheduler``, or the CLI login)."""
+    op = current_operator()
+    return Run(ctx.municipality, ctx.business_date, ctx.job_id, ctx.generation, op.operator_id, op.run_id)

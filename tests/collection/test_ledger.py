@@ -29,13 +29,14 @@ TABLES = sorted(t.name for t in models.metadata.sorted_tables if t.name != "sche
 
 
 @pytest.mark.fresh_ledger
-def test_schema_created_by_migration_1_and_reopen_applies_nothing(ledger_url):
+def test_schema_created_by_the_migrations_and_reopen_applies_nothing(ledger_url):
     led = open_ledger(ledger_url, migrate=False)
     try:
-        assert led.migrate() == [1]
-        assert led.schema_version() == 1 == migrations.LATEST
+        every = list(range(1, migrations.LATEST + 1))
+        assert led.migrate() == every
+        assert led.schema_version() == migrations.LATEST >= 2  # 002: 処理事由 (operation_reason)
         rows = led.frame("SELECT version, name, applied_at FROM schema_migrations ORDER BY version")
-        assert rows["version"].to_list() == [1]
+        assert rows["version"].to_list() == every
         assert rows["name"][0].startswith("initial schema")
         dt.datetime.fromisoformat(rows["applied_at"][0])  # a timestamp
         names = set(led.frame("SELECT table_name FROM information_schema.tables "
@@ -47,7 +48,7 @@ def test_schema_created_by_migration_1_and_reopen_applies_nothing(ledger_url):
     again = open_ledger(ledger_url)
     try:
         assert again.migrate() == []
-        assert again.scalar("SELECT COUNT(*) FROM schema_migrations") == 1
+        assert again.scalar("SELECT COUNT(*) FROM schema_migrations") == migrations.LATEST
     finally:
         again.dispose()
 
@@ -85,7 +86,7 @@ def test_every_table_has_the_audit_columns(ledger_url):
 
 def test_sn100_registers_initial_levy_file(ledger_url):
     put_levy(FIXTURES / "levy_file" / "levy_initial.dat", "levy_initial.dat")
-    res = run("SN100", DAY1)
+    res = run("SN100", DAY1, operator="tanaka", run_id="manual__2026-06-01T00:00:00+00:00")  # the Airflow user
     assert res.rc == 0, res.log_text
     assert res.totals.read == 3 and res.totals.accepted == 3 and res.totals.rejected == 0
     assert res.totals.money["levy_amount"] == 58_712  # the trailer's 期別税額合計
@@ -93,16 +94,16 @@ def test_sn100_registers_initial_levy_file(ledger_url):
     notices = q("SELECT levy_year, notice_number, person_id, household_id, collection_method, business_code, "
                 "operator_id FROM notice ORDER BY notice_number")
     assert notices.rows() == [
-        (2026, "10000000001", "0000000011", "0000000001", "1", "0001", "SN100"),
-        (2026, "20000000002", "0000000021", "0000000002", "2", "0001", "SN100"),
+        (2026, "10000000001", "0000000011", "0000000001", "1", "0001", "tanaka"),
+        (2026, "20000000002", "0000000021", "0000000002", "2", "0001", "tanaka"),
     ]
     inst = q("SELECT notice_number, installment_no, levy_amount, medical_general, support_general, care_general, "
              "child_general, due_date, correction_seq, paid_amount, payer_code, collection_method, operator_id "
              "FROM installment ORDER BY notice_number, installment_no")
     assert inst.rows() == [
-        ("10000000001", 1, 19_456, 12_608, 5_272, 1_576, 0, D(2026, 7, 31), 0, 0, None, "1", "SN100"),
-        ("10000000001", 2, 13_000, 8_424, 3_523, 1_053, 0, D(2026, 8, 31), 0, 0, None, "1", "SN100"),
-        ("20000000002", 4, 26_256, 18_000, 6_756, 0, 1_500, D(2026, 10, 15), 0, 0, "001", "2", "SN100"),
+        ("10000000001", 1, 19_456, 12_608, 5_272, 1_576, 0, D(2026, 7, 31), 0, 0, None, "1", "tanaka"),
+        ("10000000001", 2, 13_000, 8_424, 3_523, 1_053, 0, D(2026, 8, 31), 0, 0, None, "1", "tanaka"),
+        ("20000000002", 4, 26_256, 18_000, 6_756, 0, 1_500, D(2026, 10, 15), 0, 0, "001", "2", "tanaka"),
     ]
     assert int(inst["levy_amount"].sum()) == 58_712
     hist = q("SELECT record_no, notice_number, installment_no, levy_kind, correction_seq, levy_amount, change_amount, "
@@ -117,7 +118,12 @@ def test_sn100_registers_initial_levy_file(ledger_url):
     # audit stamps on every row written
     for table in ("notice", "installment", "levy_history", "posted_file"):
         assert scalar(f"SELECT COUNT(*) FROM {table} WHERE operated_date IS NULL OR "
-                      f"operated_time IS NULL OR operator_id <> 'SN100'") == 0
+                      f"operated_time IS NULL OR operator_id <> 'tanaka'") == 0
+    # 処理事由: the job and the run (migration 002), on every row the step wrote
+    reasons = q("SELECT DISTINCT operation_reason FROM notice UNION SELECT DISTINCT operation_reason FROM installment "
+                "UNION SELECT DISTINCT operation_reason FROM levy_history")
+    assert reasons["operation_reason"].to_list() == ["SN100 manual__2026-06-01T00:00:00+00:00"]
+    assert q("SELECT DISTINCT operator_id FROM levy_history").rows() == [("tanaka",)]
 
 
 def test_sn100_correction_replaces_amount_and_keeps_history(ledger_url):

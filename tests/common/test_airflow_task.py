@@ -134,3 +134,51 @@ def test_module_does_not_import_airflow():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": str(__import__('pathlib').Path(__file__).resolve().parents[2])})
     assert out.stdout.strip() == "False"
+
+
+# --- who ran it: the operator (操作者ID) and the run id (処理事由) -----------------------------------
+
+
+@pytest.mark.parametrize("dag_run, expected", [
+    (SimpleNamespace(run_id="manual__1", triggering_user_name="unyo01", run_type="manual", conf={}),
+     ("unyo01", "manual__1")),
+    (SimpleNamespace(run_id="scheduled__2", triggering_user_name=None, run_type="scheduled", conf={}),
+     ("scheduler", "scheduled__2")),
+    (SimpleNamespace(run_id="manual__3", triggering_user_name=None, run_type=SimpleNamespace(value="manual"),
+                     conf={"operator": "tanaka"}), ("tanaka", "manual__3")),
+    # the conf never overrides the user Airflow authenticated
+    (SimpleNamespace(run_id="manual__4", triggering_user_name="unyo01", run_type="manual",
+                     conf={"operator": "someone_else"}), ("unyo01", "manual__4")),
+])
+def test_run_operator(dag_run, expected):
+    assert at.run_operator({"dag_run": dag_run}) == expected
+
+
+def test_run_operator_without_a_user_is_the_login(monkeypatch):
+    monkeypatch.setenv("USER", "batchuser")
+    monkeypatch.setenv("LOGNAME", "batchuser")
+    dag_run = SimpleNamespace(run_id="manual__5", triggering_user_name=None, run_type="manual", conf=None)
+    assert at.run_operator({"dag_run": dag_run}) == ("batchuser", "manual__5")
+
+
+def test_execute_job_runs_the_step_as_the_triggering_user(fake_job, monkeypatch):
+    from jobs.common.operator import current_operator
+    from jobs.ledger import audit_columns
+
+    seen = {}
+    original = registry.JOBS["ZZ900"].func
+
+    def step(ctx):
+        seen["op"] = current_operator()
+        import polars as pl
+        seen["row"] = pl.DataFrame({"x": [1]}).select(*audit_columns(ctx.job_id)).row(0, named=True)
+        return original(ctx)
+
+    monkeypatch.setitem(registry.JOBS, "ZZ900", JobSpec("ZZ900", "テスト", step))
+    dag_run = SimpleNamespace(run_after=None, run_id="manual__2026-06-15T01:00:00+00:00",
+                              triggering_user_name="unyo01", run_type="manual", conf={})
+    at.execute_job("ZZ900", params={"business_date": "2026-06-15"}, dag_run=dag_run)
+    assert seen["op"].operator_id == "unyo01"
+    assert seen["row"]["operator_id"] == "unyo01"
+    assert seen["row"]["operation_reason"] == "ZZ900 manual__2026-06-15T01:00:00+00:00"
+    assert current_operator().run_id == ""  # the scope ends with the step

@@ -98,6 +98,10 @@ def test_archive_cat_decrypts_for_an_operator(kokuho_var, capfdbinary):
     out, err = capfdbinary.readouterr()
     assert out == data
     assert "KKB-AUDIT" in err.decode() and "var/archive/bank/" in err.decode() and "利用者=" in err.decode()
+    from jobs.common import access_log
+
+    reads = [e for e in access_log.lines() if e["act"] == "read" and e["step"] == "kokuho archive cat"]
+    assert len(reads) == 1 and reads[0]["file"].startswith("var/archive/bank/") and reads[0]["op"]
     assert kokuho(["archive", "cat", str(p), "--inbox", "bank"]) == 0
     assert capfdbinary.readouterr().out == data
     assert kokuho(["archive", "cat", "0123456789abcdef"]) == 8

@@ -22,14 +22,21 @@ FORMER_PG_V1 = [
 ]
 
 
+V2_COLUMNS = {"operation_reason"}  # what migration 002 adds to every table (the Audit mixin's last column)
+
+
 def former_v1(url: str) -> None:
-    """A ledger as the former Python migration 1 made it (schema_migrations included)."""
+    """A ledger as the former Python migration 1 made it (schema_migrations included): the
+    models' tables without the columns later migrations added."""
     engine = sa.create_engine(url)
     try:
         with engine.begin() as conn:
             models.SchemaMigration.__table__.create(conn, checkfirst=True)
             models.metadata.create_all(conn, tables=[t for t in models.metadata.sorted_tables
                                                      if t.name != "schema_migrations"])
+            for table in models.metadata.sorted_tables:
+                for column in V2_COLUMNS & set(table.columns.keys()):
+                    conn.execute(sa.text(f"ALTER TABLE {table.name} DROP COLUMN {column}"))
             if conn.dialect.name == "postgresql":
                 for stmt in FORMER_PG_V1:
                     conn.execute(sa.text(stmt))
@@ -54,6 +61,13 @@ def catalog(url: str) -> dict[str, list[tuple]]:
                             "numeric_precision, is_nullable, column_default FROM information_schema.columns "
                             "WHERE table_schema = current_schema()"),
         }
+        # column order as a rank: PostgreSQL keeps the number of a dropped column (former_v1 drops
+        # the later migrations' columns), so ordinal positions may have gaps; the order must match
+        ranked, seen = [], {}
+        for row in sorted(out["columns"], key=lambda r: (r[0], r[2])):
+            seen[row[0]] = seen.get(row[0], 0) + 1
+            ranked.append((row[0], row[1], seen[row[0]], *row[3:]))
+        out["columns"] = sorted(ranked)
         if led.dialect == "duckdb":
             out["constraints"] = rows(
                 "SELECT table_name, constraint_type, CAST(constraint_column_names AS VARCHAR), "
@@ -83,10 +97,12 @@ def catalog(url: str) -> dict[str, list[tuple]]:
         led.dispose()
 
 
-def test_001_initial_creates_the_schema_of_create_all(new_ledger_url):
+def test_the_migrations_create_the_schema_of_create_all(new_ledger_url):
+    """001 + 002 + … on an empty ledger = the former migration 1 upgraded by 002 + … = the models."""
     by_sql, by_models = new_ledger_url(), new_ledger_url()
     Ledger.open(by_sql).dispose()  # the migration files
     former_v1(by_models)
+    Ledger.open(by_models).dispose()  # upgraded from version 1
     got, want = catalog(by_sql), catalog(by_models)
     assert got.keys() == want.keys()
     for part in want:
@@ -107,8 +123,26 @@ def test_a_ledger_made_by_the_former_migration_1_stays_valid(new_ledger_url):
     led = Ledger.open(url, migrate=False)
     try:
         assert led.schema_version() == 1
-        assert led.migrate() == []  # nothing to apply: same version number
-        assert led.frame("SELECT version, name FROM schema_migrations").rows() == [(1, V1_NAME)]
+        assert led.migrate() == list(range(2, migrations.LATEST + 1))  # 001 is not applied again
+        assert led.frame("SELECT version, name FROM schema_migrations ORDER BY version").rows()[0] == (1, V1_NAME)
+        assert led.schema_version() == migrations.LATEST
+    finally:
+        led.dispose()
+
+
+def test_002_adds_the_operation_reason_to_every_table_with_an_operator(new_ledger_url):
+    url = new_ledger_url()
+    Ledger.open(url).dispose()
+    led = Ledger.open(url, migrate=False)
+    try:
+        cols = led.frame("SELECT table_name, column_name, is_nullable, character_maximum_length "
+                         "FROM information_schema.columns WHERE table_schema = current_schema() "
+                         "AND column_name IN ('operator_id', 'operation_reason')").rows()
+        with_operator = {t for t, c, _, _ in cols if c == "operator_id"}
+        with_reason = {(t, n, w) for t, c, n, w in cols if c == "operation_reason"}
+        assert len(with_operator) == 12
+        assert {(t, n) for t, n, _ in with_reason} == {(t, "YES") for t in with_operator}
+        assert {w for _, _, w in with_reason} <= {100, None}  # DuckDB reports no VARCHAR length
     finally:
         led.dispose()
 
