@@ -25,7 +25,8 @@ def run_job(job_id: str, *, fy: int | None = None, business_date: dt.date | str,
 
     ``operator`` (操作者ID: the Airflow user, ``scheduler``, the CLI login when None) and
     ``run_id`` (処理事由) go into every ledger row the step writes (jobs.common.operator); whose
-    records the step wrote goes to the access log (jobs.common.access_log), one line per step."""
+    records each committed ledger transaction of the step wrote goes to the access log
+    (jobs.common.access_log), one line per transaction, written when it commits."""
     from jobs.common import access_log
     from jobs.common import operator as operator_module
     from jobs.common.step import run_step
@@ -35,15 +36,9 @@ def run_job(job_id: str, *, fy: int | None = None, business_date: dt.date | str,
         scope = contextlib.nullcontext()  # inside a scope already (a job net run by the CLI)
     else:
         scope = operator_module.operator_scope(operator, run_id or _cli_run_id())
-    with scope, access_log.collect() as touched:
-        try:
-            result = run_step(spec, fy=fy, business_date=business_date, municipality=municipality, echo=echo,
-                              **options)
-        except BaseException:
-            access_log.flush(touched, step=job_id, extra={"business_date": str(business_date), "aborted": True})
-            raise
-        access_log.flush(touched, step=job_id, extra={"business_date": str(business_date), "rc": result.rc})
-        return result
+    with scope, access_log.collect(job_id, {"business_date": str(business_date)}):
+        return run_step(spec, fy=fy, business_date=business_date, municipality=municipality, echo=echo,
+                        **options)
 
 
 def _cli_run_id() -> str:

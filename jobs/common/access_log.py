@@ -127,15 +127,41 @@ class Touched:
 _TOUCHED: contextvars.ContextVar[Touched | None] = contextvars.ContextVar("kokuho_touched", default=None)
 
 
+@dataclass(frozen=True)
+class _Step:
+    step: str
+    extra: dict[str, Any]
+
+
+_STEP: contextvars.ContextVar[_Step | None] = contextvars.ContextVar("kokuho_access_step", default=None)
+
+
 def note_frame(table: str, frame: pl.DataFrame) -> None:
-    """Called by the ledger (Tx.insert / Tx.stage): remember whose rows the step wrote."""
+    """Called by the ledger (Tx.insert / Tx.stage): remember whose rows this transaction writes."""
     touched = _TOUCHED.get()
     if touched is not None and frame.height:
         touched.add(table, frame)
 
 
 @contextlib.contextmanager
-def collect() -> Iterator[Touched]:
+def collect(step: str | None = None, extra: dict[str, Any] | None = None) -> Iterator[Touched]:
+    """The scope of one step (``jobs.runner.run_job``): the ledger transactions committed inside it
+    are logged under ``step``. Used alone (a test, a tool), it yields a Touched to ``flush``."""
+    touched = Touched()
+    token = _TOUCHED.set(touched)
+    step_token = _STEP.set(_Step(step, dict(extra or {})) if step else _STEP.get())
+    try:
+        yield touched
+    finally:
+        _STEP.reset(step_token)
+        _TOUCHED.reset(token)
+
+
+@contextlib.contextmanager
+def transaction() -> Iterator[Touched]:
+    """Whose rows one ledger transaction writes (``Ledger.transaction``). The caller logs them
+    with ``committed`` once the database has committed: a transaction that rolls back is never
+    logged, and one that committed is logged even if the step is killed a moment later."""
     touched = Touched()
     token = _TOUCHED.set(touched)
     try:
@@ -144,9 +170,16 @@ def collect() -> Iterator[Touched]:
         _TOUCHED.reset(token)
 
 
+def committed(touched: Touched) -> int:
+    """Log a committed transaction's writes under the running step (``collect``), or as
+    ``ledger`` outside a step; 0 when it wrote nobody's rows."""
+    scope = _STEP.get()
+    return flush(touched, step=scope.step if scope else "ledger", extra=scope.extra if scope else None)
+
+
 def flush(touched: Touched, *, step: str, file: str | None = None, extra: dict[str, Any] | None = None) -> int:
-    """One ``write`` line for the step (the tables and their row counts in ``extra``); 0 when it
-    touched nobody's rows."""
+    """One ``write`` line (the tables and their row counts in ``extra``); 0 when it touched
+    nobody's rows."""
     if not (touched.atena or touched.notice):
         return 0
     atena = pl.concat(touched.atena) if touched.atena else None

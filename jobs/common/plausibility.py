@@ -183,7 +183,11 @@ def apply(layout, res: fw.ReadResult, limits: Limits, data: Path | bytes | Calla
                 continue
             if f.check not in limits.rules:
                 raise ValueError(f"layout {layout.id} {rt.name}.{f.name}: check {f.check!r} is not in plausibility.rules")
-            b, r = _rule_exprs(rt, f, f.check, limits.rules[f.check], limits)
+            rule = limits.rules[f.check]
+            b, r = _rule_exprs(rt, f, f.check, rule, limits)
+            for other, values in (rule.get("not_for") or {}).items():  # records the rule does not apply to
+                if other in df.columns:
+                    b = b & ~pl.col(other).cast(pl.String).is_in([str(v) for v in values]).fill_null(False)
             bads.append((f, b))
             reasons.append(r)
         if not bads:

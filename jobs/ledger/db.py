@@ -94,8 +94,12 @@ class Ledger:
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
-        with self.engine.begin() as conn:
-            yield Tx(conn, self.dialect)
+        """One transaction: all or nothing. Once it has committed, whose rows it wrote goes to the
+        access log (``jobs.common.access_log``), one line; a rollback logs nothing."""
+        with access_log.transaction() as touched:
+            with self.engine.begin() as conn:
+                yield Tx(conn, self.dialect)
+        access_log.committed(touched)
 
     def frame(self, sql: str, params: Mapping[str, Any] | None = None) -> pl.DataFrame:
         with self.engine.connect() as conn:

@@ -87,3 +87,28 @@ def test_kokuho_shisan_is_logged(kokuho_var, tmp_path, capsys):
     assert event["atena"] == ["0000000001", "0000000011"] and event["file"] == str(src)
     assert event["op"] == access_log.current_operator().operator_id
     assert os.environ.get("KOKUHO_VAR")
+
+
+def test_a_ledger_transaction_is_logged_when_it_commits_never_when_it_rolls_back(kokuho_var, tmp_path):
+    """One line per committed transaction, under the running step: a step killed after a commit
+    still leaves the record of whose rows it changed; a rolled-back one leaves none."""
+    from jobs.ledger import Ledger
+
+    led = Ledger.open(f"duckdb:///{tmp_path / 'l.duckdb'}")
+    rows = pl.DataFrame({"person_id": ["0000000011"], "household_id": ["0000000001"]})
+    try:
+        with operator_scope("unyo01", "manual__1"), access_log.collect("SN100", {"business_date": "2026-07-01"}):
+            with led.transaction() as tx:
+                tx.stage("_people", rows)
+            assert [e["step"] for e in access_log.lines()] == ["SN100"]
+            with pytest.raises(RuntimeError), led.transaction() as tx:
+                tx.stage("_people", rows)
+                raise RuntimeError("rolled back")
+        with led.transaction() as tx:  # outside a step
+            tx.stage("_people", rows)
+    finally:
+        led.dispose()
+    events = list(access_log.lines())
+    assert [e["step"] for e in events] == ["SN100", "ledger"]
+    assert events[0]["op"] == "unyo01" and events[0]["atena"] == ["0000000001", "0000000011"]
+    assert events[0]["extra"]["business_date"] == "2026-07-01"

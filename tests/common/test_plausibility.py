@@ -74,3 +74,18 @@ def test_unknown_rule_kind_is_a_config_error():
     with pytest.raises(ValueError, match="unknown kind"):
         limits({"plausibility": {"rules": {"counter_amount": {"kind": "nope"}}}})
 
+
+
+def test_not_for_exempts_the_named_records():
+    """A rule's ``not_for`` (field → values) leaves those records alone: here 窓口 payment kind 02
+    may be 0円 while kind 01 may not (the CVS 22 郵便振替訂正 to 0円 is the real use)."""
+    import polars as pl
+
+    data = counter_file([0, 0, 5_000])
+    res = fw.read(COUNTER, data, source="C.dat")
+    res.frames["data"] = res.frames["data"].with_columns(pl.Series("payment_kind", ["02", "01", "01"]))
+    lim = limits({"plausibility": {"rules": {"counter_amount": {"not_for": {"payment_kind": ["02"]}}}}})
+    out = plausibility.apply(COUNTER, res, lim, data)
+    assert out.rejects["record_no"].to_list() == [3]
+    assert out.frames["data"]["amount"].to_list() == [0, 5_000]
+    assert limits().rules["cvs_amount"]["not_for"] == {"data_kind": ["22"]}

@@ -92,13 +92,25 @@ def run_jobs(jobs: list[tuple[str, str, dict]]) -> list:
 
 def files(var: Path) -> dict[str, str]:
     """Every file under ``var`` (hidden ones too: a leftover shows), by its SHA-256. The
-    ledger's database file is compared by its totals (``ledger_totals``) instead."""
+    ledger's database file is compared by its totals (``ledger_totals``) instead; an encrypted
+    archive file by its plaintext (each encryption draws a new salt, so its bytes differ from run
+    to run); the access log (var/audit/, timestamped lines) by its events without their times."""
+    from jobs.common import crypto
+
     out = {}
+    events = []
     for p in sorted(var.rglob("*")):
         rel = p.relative_to(var).as_posix()
         if rel.startswith("ledger/") or not p.is_file():
             continue
-        out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
+        if rel.startswith("audit/"):
+            for line in p.read_text(encoding="utf-8").splitlines():
+                e = json.loads(line)
+                events.append((e.get("act"), e.get("step"), e.get("file"), e.get("n"), e.get("atena"), e.get("notice")))
+            continue
+        data = bytes(crypto.decrypt_bytes(p)) if rel.startswith("archive/") and crypto.is_encrypted(p) else p.read_bytes()
+        out[rel] = hashlib.sha256(data).hexdigest()
+    out["audit/ (events)"] = hashlib.sha256(repr(sorted(events, key=repr)).encode()).hexdigest()
     return out
 
 
