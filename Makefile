@@ -173,6 +173,9 @@ demo: $(MIGRATED) $(POOLS) $(USERS) ## synthesize a city (DEMO_INSURED), run the
 	@loose=$$(find $(DEMO_VAR) -mindepth 1 -perm /077 | head -20); \
 	  if [ -n "$$loose" ]; then echo "group/world-accessible under var/demo:" >&2; echo "$$loose" >&2; exit 1; fi; \
 	  echo "var/demo: every file 0600 and folder 0700"
+	@echo "==> who did what (kokuho audit --summary: the access log per 職員 and job, the ledger's rows per 操作者ID;"
+	@echo "    it fails when a ledger row carries no 操作者ID or 処理事由)"
+	@KOKUHO_VAR=$(DEMO_VAR) kokuho audit --summary
 
 test: $(INSTALLED) ## run every test (pytest); PYTEST_ARGS=... adds arguments
 	python -m pytest $(PYTEST_ARGS)

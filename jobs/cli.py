@@ -12,7 +12,7 @@
     kokuho messages [ID]        (メッセージ一覧: jobs/common/messages.yaml)
     kokuho archive cat <file|sha256> [--inbox SRC]   (保管ファイルの復号表示: jobs.intake.secure_cli)
     kokuho keys init|rotate|list|pair                (保管鍵・個人番号HMAC鍵: jobs.intake.secure_cli)
-    kokuho audit --atena <宛名番号> [--json]   (その人のアクセス記録: jobs.common.access_log)
+    kokuho audit --atena <宛名番号> [--json] | --summary   (アクセス記録: jobs.common.access_log)
     kokuho purge [--dry-run] [--date D]        (管理外データ削除 KR900: jobs.ledger.retention)
 
 ``run`` prints the job log and exits with the step's return code (0, 4, 8, 12, 16).
@@ -107,7 +107,10 @@ def _parser() -> argparse.ArgumentParser:
     m.set_defaults(func=cmd_messages)
 
     a = sub.add_parser("audit", help="アクセス記録: ある宛名番号の記録を誰がいつ読み書きしたか")
-    a.add_argument("--atena", required=True, help="宛名番号 (個人または世帯; 個人番号は不可)")
+    who = a.add_mutually_exclusive_group(required=True)
+    who.add_argument("--atena", help="宛名番号 (個人または世帯; 個人番号は不可)")
+    who.add_argument("--summary", action="store_true",
+                     help="職員・ジョブごとの記録件数と、台帳の行の操作者ID別件数 (処理事由のない行は警告 RC 4)")
     a.add_argument("--municipality", default=None, help="団体コード6桁 (通知書番号の引き当てに使う台帳)")
     a.add_argument("--json", action="store_true", help="JSON Lines で出力する")
     a.set_defaults(func=cmd_audit)
@@ -316,6 +319,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     from jobs.common import access_log, messages
 
+    if args.summary:
+        return _audit_summary(args.municipality)
     atena = args.atena.strip()
     if len(atena) == 12 and atena.isdigit():  # a 個人番号 is 12 digits; the log never holds one
         _print(messages.line("KKB805E", masked=atena[:2] + "*" * 10), err=True)
@@ -331,6 +336,48 @@ def cmd_audit(args: argparse.Namespace) -> int:
                f"{table or ''} {e.get('file') or ''}".rstrip())
     if not args.json:
         _print(f"{len(events)}件 (宛名番号 {atena})")
+    return 0
+
+
+def _audit_summary(municipality: str | None) -> int:
+    """Who did what: the access log per 職員 × step × action (events, 宛名番号 and 通知書番号
+    named), then the ledger's rows per table and 操作者ID; RC 4 when a row carries no 操作者ID or
+    処理事由 (KKB806W)."""
+    from collections import defaultdict
+
+    from jobs.common import access_log, messages
+    from jobs.common import config as config_mod
+    from jobs.ledger import Ledger, models
+
+    groups: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for e in access_log.lines():
+        g = groups[(str(e.get("op")), str(e.get("step")), str(e.get("act")))]
+        g[0] += 1
+        g[1] += len(e.get("atena") or ())
+        g[2] += len(e.get("notice") or ())
+    _print("アクセス記録 (職員・ジョブ・操作ごと)")
+    _print(f"  {'職員':<16} {'ジョブ':<22} {'操作':<14} {'件数':>6} {'宛名番号':>10} {'通知書番号':>10}")
+    for (op, step, act), (n, atena, notices) in sorted(groups.items()):
+        _print(f"  {op:<16} {step:<22} {act:<14} {n:>6,} {atena:>10,} {notices:>10,}")
+    cfg = config_mod.load(municipality or config_mod.default_municipality())
+    led = Ledger.open(cfg=cfg, migrate=False)
+    bad: dict[str, int] = {}
+    try:
+        _print("収納台帳の行 (表・操作者IDごと)")
+        for table in models.metadata.sorted_tables:
+            if "operator_id" not in table.c or "operation_reason" not in table.c:
+                continue
+            for op, rows, without in led.query("ledger/rows_by_operator", table=table.name).iter_rows():
+                _print(f"  {table.name:<22} {op or '(なし)':<16} {rows:>10,}行")
+                missing = (rows if not op else 0) + int(without or 0) * (1 if op else 0)
+                if missing:
+                    bad[table.name] = bad.get(table.name, 0) + missing
+    finally:
+        led.dispose()
+    access_log.record(action="read", step="audit", extra={"command": "kokuho audit --summary"})
+    if bad:
+        _print(messages.line("KKB806W", rows=sum(bad.values()), tables=", ".join(sorted(bad))), err=True)
+        return 4
     return 0
 
 

@@ -112,3 +112,31 @@ def test_a_ledger_transaction_is_logged_when_it_commits_never_when_it_rolls_back
     assert [e["step"] for e in events] == ["SN100", "ledger"]
     assert events[0]["op"] == "unyo01" and events[0]["atena"] == ["0000000001", "0000000011"]
     assert events[0]["extra"]["business_date"] == "2026-07-01"
+
+
+def test_kokuho_audit_summary_shows_who_changed_the_ledger(kokuho_var, capsys, monkeypatch):
+    """`kokuho audit --summary`: the access log per 職員 × step, and the ledger's rows per 操作者ID;
+    a row without 操作者ID or 処理事由 (untraceable) makes it RC 4 (KKB806W)."""
+    from jobs.ledger import Ledger
+
+    monkeypatch.delenv("KOKUHO_LEDGER_URL", raising=False)
+    led = Ledger.open()
+    insert = ("INSERT INTO card_applicant (municipality_code, person_id, history_no, operator_id, operated_date, "
+              "operated_time, operation_reason) VALUES ('111007', :p, 1, :op, DATE '2026-07-01', '090000', :why)")
+    try:
+        with led.transaction() as tx:
+            tx.execute(insert, {"p": "0000000011", "op": "unyo01", "why": "SN020 manual__1"})
+    finally:
+        led.dispose()
+    access_log.record(action="write", step="SN020", atena=["0000000011"], operator="unyo01", reason="manual__1")
+    assert cli.main(["audit", "--summary"]) == 0
+    out = capsys.readouterr().out
+    assert "unyo01" in out and "SN020" in out and "card_applicant" in out
+    led = Ledger.open()
+    try:
+        with led.transaction() as tx:
+            tx.execute(insert, {"p": "0000000012", "op": "unyo01", "why": ""})
+    finally:
+        led.dispose()
+    assert cli.main(["audit", "--summary"]) == 4
+    assert "KKB806W" in capsys.readouterr().err
