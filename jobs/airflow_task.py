@@ -85,17 +85,22 @@ def run_parameters(context: Mapping[str, Any]) -> dict[str, Any]:
     return {"business_date": bdate, "fy": int(fy), "municipality": str(municipality)}
 
 
+#: what ``airflow dags test`` puts in ``triggering_user_name``: no person, so the run's conf
+#: ``operator`` or the login of the process that ran the command is the 操作者 instead
+DAGS_TEST_USER = "dag_test"
+
+
 def run_operator(context: Mapping[str, Any]) -> tuple[str, str]:
     """(操作者ID, run id) of a task context: the Airflow user who triggered the DAG run
     (``dag_run.triggering_user_name``); ``scheduler`` for a scheduled, asset-triggered or backfill
-    run without one; else the ``operator`` of the run's conf (``airflow dags test -c``, which
-    has no user); else the login of the process. The run id is ``dag_run.run_id``."""
+    run without one; else the ``operator`` of the run's conf (``airflow dags test -c``, whose
+    user is the placeholder ``dag_test``); else the login of the process. The run id is ``dag_run.run_id``."""
     from jobs.common.operator import SCHEDULER, cli_operator
 
     dag_run = _get(context, "dag_run")
     run_id = str(getattr(dag_run, "run_id", "") or _get(context, "run_id") or "")
     user = getattr(dag_run, "triggering_user_name", None) if dag_run is not None else None
-    if user:
+    if user and user != DAGS_TEST_USER:
         return str(user), run_id
     run_type = str(getattr(getattr(dag_run, "run_type", None), "value", getattr(dag_run, "run_type", "")) or "")
     if run_type in ("scheduled", "asset_triggered", "backfill"):

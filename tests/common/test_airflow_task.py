@@ -149,6 +149,9 @@ def test_module_does_not_import_airflow():
     # the conf never overrides the user Airflow authenticated
     (SimpleNamespace(run_id="manual__4", triggering_user_name="unyo01", run_type="manual",
                      conf={"operator": "someone_else"}), ("unyo01", "manual__4")),
+    # `airflow dags test` (make demo) names no person: its placeholder user gives way to the conf
+    (SimpleNamespace(run_id="manual__6", triggering_user_name="dag_test", run_type="manual",
+                     conf={"operator": "tanaka"}), ("tanaka", "manual__6")),
 ])
 def test_run_operator(dag_run, expected):
     assert at.run_operator({"dag_run": dag_run}) == expected
