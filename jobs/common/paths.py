@@ -163,13 +163,8 @@ def fsync_file(path: Path) -> None:
         os.close(fd)
 
 
-def fsync_dir(path: Path) -> None:
-    """Flush the folder's entries (a rename inside it) to disk."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+#: Flush a folder's entries (a rename inside it) to disk; defined beside the staging names.
+fsync_dir = staging.fsync_dir
 
 
 def stage_bytes(path: Path, data: bytes) -> Path:

@@ -147,10 +147,11 @@ def swap_dir(staging: Path, final: Path) -> None:
         crash_point("swap")
         os.rename(staging, final)
         shutil.rmtree(aside)
-    _fsync_dir(final.parent)
+    fsync_dir(final.parent)
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Flush the folder's entries (a rename inside it) to disk (``paths.fsync_dir``)."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         os.fsync(fd)

@@ -27,11 +27,13 @@ sys.path.insert(0, str(ROOT))
 from jobs.common import fixedwidth as fw  # noqa: E402
 from jobs.common import mynumber  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "tests" / "intake"))
+from intake_builders import default_value  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 CASES_FILE = HERE / "cases.yaml"
 FIXTURES = ROOT / "fixtures"
 BUSINESS_DATE = dt.date(2026, 6, 29)  # the corpus's 業務日 (fiscal year 2026)
-CITY, CITY5, CONSIGNOR = "111007", "11100", "1110070001"
 OTHER_CITY, OTHER_CITY5 = "131016", "13101"
 
 #: job, inbox and file name pattern of each inbound layout (jobs/registry.py)
@@ -54,22 +56,8 @@ def my_number(first11: str) -> str:
 
 
 def _default(field, layout):
-    if field.check == "consignor":
-        return CONSIGNOR
-    if field.check == "municipality" or field.name == "municipality_code":
-        return CITY if field.length == 6 else CITY5
-    if field.values:
-        return field.values[0]
-    if field.type == "digits":
-        return "0" * field.length
-    if field.type in ("numeric", "zoned", "packed"):
-        return 0
-    if field.type == "date":
-        return dt.date(2026, 6, 1).strftime("%m%d") if field.format == "mmdd" else dt.date(2026, 6, 1)
-    if field.type == "text":
-        kind = layout.charset_of(field).kind
-        return "ア" if kind in ("jis0208", "cp932") else "ｱ"
-    raise AssertionError(field.type)
+    """The intake tests' plausible value of a field (tests/intake/intake_builders.py)."""
+    return default_value(field, layout)
 
 
 def _frame(layout, rt_name: str, rows: list[dict]):

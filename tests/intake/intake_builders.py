@@ -11,11 +11,16 @@ from jobs.common import fixedwidth as fw
 from jobs.common import mynumber, paths
 
 DATE = dt.date(2026, 6, 1)
+CITY, CITY5, CONSIGNOR = "111007", "11100", "1110070001"  # the synthetic city (config municipality.yaml)
 
 
-def default_value(field, layout):
+def default_value(field, layout, *, date: dt.date = DATE):
+    """A plausible value of ``field``: the city's codes, the first allowed value, zeros, ``date``,
+    one kana (full-width where the charset is JIS X 0208 or cp932)."""
     if field.check == "consignor":
-        return "1110070001"  # the synthetic city's 委託者コード (config municipality.yaml direct_debit)
+        return CONSIGNOR
+    if field.check == "municipality" or field.name == "municipality_code":
+        return CITY if field.length == 6 else CITY5
     if field.values:
         return field.values[0]
     if field.type == "digits":
@@ -23,10 +28,10 @@ def default_value(field, layout):
     if field.type in ("numeric", "zoned", "packed"):
         return 0
     if field.type == "date":
-        return DATE.strftime("%m%d") if field.format == "mmdd" else DATE
+        return date.strftime("%m%d") if field.format == "mmdd" else date
     if field.type == "text":
-        kind = layout.charset_of(field).kind if hasattr(layout.charset_of(field), "kind") else "sbcs"
-        return "ア" if kind == "jis0208" else "ｱ"
+        kind = getattr(layout.charset_of(field), "kind", "sbcs")
+        return "ア" if kind in ("jis0208", "cp932") else "ｱ"
     raise AssertionError(f"no default for {field.type}")
 
 
