@@ -7,6 +7,9 @@
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
+# Every recipe's shell (and everything it starts: Airflow, its logs, the demo) runs with umask 077:
+# bash reads $BASH_ENV first (umask.sh).
+export BASH_ENV := $(CURDIR)/umask.sh
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
 MAKEFLAGS += --no-builtin-rules

@@ -115,6 +115,9 @@ def _child(kind: str, *args: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from jobs.common.paths import private_umask
+
+    private_umask()  # var/bench (synthetic persons, results) is for the owner only, as all of var/
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--insured", type=int, default=1_000_000)
     p.add_argument("--seed", type=int, default=20260601)

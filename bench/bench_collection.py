@@ -565,6 +565,9 @@ def report(results: list[dict], info: dict, pg_note: str | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from jobs.common.paths import private_umask
+
+    private_umask()  # var/bench (synthetic persons, results) is for the owner only, as all of var/
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--installments", type=int, default=10_000_000)
     p.add_argument("--payments", type=int, default=5_000_000)

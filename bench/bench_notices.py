@@ -77,6 +77,9 @@ def bench_print(cfg, n: int, repeat: int, workdir: Path) -> dict:
 
 
 def main() -> None:
+    from jobs.common.paths import private_umask
+
+    private_umask()  # var/bench (synthetic persons, results) is for the owner only, as all of var/
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--households", type=int, default=2000)
     ap.add_argument("--print-notices", type=int, default=200_000)

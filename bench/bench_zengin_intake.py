@@ -118,6 +118,9 @@ def peak_rss_mb() -> float:
 
 
 def main(argv=None) -> int:
+    from jobs.common.paths import private_umask
+
+    private_umask()  # var/bench (synthetic persons, results) is for the owner only, as all of var/
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sizes", default="1000000,10000000")
     ap.add_argument("--repeat", type=int, default=3)
