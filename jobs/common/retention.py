@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jobs.common import paths
+from jobs.common import bizcal, paths
+from jobs.common.bizcal import BusinessCalendar
 
 _GENERATION = re.compile(r"m\d{6}_fy(\d{4})_d(\d{8})")
 _DATE = re.compile(r"(?<!\d)(20\d{2})(0[1-9]|1[0-2])([0-3]\d)(?!\d)")
@@ -38,14 +39,14 @@ class Kind:
     verified: bool
     patterns: tuple[str, ...]
 
-    def expires_on(self, fy: int, fy_start_month: int = 4) -> dt.date:
-        """The first day the data of fiscal year ``fy`` may be deleted."""
-        return dt.date(fy + 1 + self.years + self.margin_years, fy_start_month, 1)
+    def expires_on(self, fy: int, cal: BusinessCalendar | None = None) -> dt.date:
+        """The first day the data of fiscal year ``fy`` may be deleted (its fiscal year's end plus
+        the kind's years; the fiscal-year start is calendar.fiscal_year_start)."""
+        return (cal or bizcal.calendar()).fiscal_year_first_day(fy + 1 + self.years + self.margin_years)
 
-    def newest_expired_fy(self, today: dt.date, fy_start_month: int = 4) -> int:
+    def newest_expired_fy(self, today: dt.date, cal: BusinessCalendar | None = None) -> int:
         """The newest fiscal year whose data has expired on ``today``."""
-        fy = today.year if today.month >= fy_start_month else today.year - 1
-        return fy - 1 - self.years - self.margin_years
+        return (cal or bizcal.calendar()).fiscal_year(today) - 1 - self.years - self.margin_years
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class Policy:
     never: tuple[str, ...]
     ledger_kind: str
     report_folder: str
-    fy_start_month: int = 4
+    calendar: BusinessCalendar  # the city's (fiscal years: calendar.fiscal_year_start)
 
     def kind(self, name: str) -> Kind:
         for k in self.kinds:
@@ -107,16 +108,11 @@ def policy(cfg) -> Policy:
                        " ".join(str(v.get("basis", "")).split()), bool(v.get("verified", False)),
                        tuple(v.get("paths") or ())) for name, v in section["kinds"].items())
     ledger = section.get("ledger") or {}
-    start = int(str(cfg.get("calendar.fiscal_year_start", "04-01")).split("-")[0])  # calendar.yaml
     return Policy(kinds, tuple(section.get("never") or ()), str(ledger.get("kind", "collection")),
-                  str(section.get("report_folder", "retention")), start)
+                  str(section.get("report_folder", "retention")), BusinessCalendar.from_config(cfg))
 
 
-def fiscal_year_of(day: dt.date, start_month: int = 4) -> int:
-    return day.year if day.month >= start_month else day.year - 1
-
-
-def dating(path: Path, rel: str, start_month: int = 4) -> tuple[int, str]:
+def dating(path: Path, rel: str, cal: BusinessCalendar) -> tuple[int, str]:
     """(fiscal year, how it was found) of a file."""
     m = _GENERATION.search(rel)
     if m:
@@ -124,11 +120,11 @@ def dating(path: Path, rel: str, start_month: int = 4) -> tuple[int, str]:
     m = _DATE.search(path.name)
     if m:
         try:
-            return fiscal_year_of(dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))), start_month), "name"
+            return cal.fiscal_year(dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))), "name"
         except ValueError:
             pass
     mtime = dt.datetime.fromtimestamp(path.stat().st_mtime).date()
-    return fiscal_year_of(mtime, start_month), "mtime"
+    return cal.fiscal_year(mtime), "mtime"
 
 
 def _newest_generations(var: Path) -> set[str]:
@@ -173,8 +169,8 @@ def plan(pol: Policy, today: dt.date, *, var: Path | None = None) -> tuple[list[
                 continue
             if any(rel.startswith(k + "/") for k in keep):
                 continue
-            fy, source = dating(path, rel, pol.fy_start_month)
-            until = kind.expires_on(fy, pol.fy_start_month)
+            fy, source = dating(path, rel, pol.calendar)
+            until = kind.expires_on(fy, pol.calendar)
             if today >= until:
                 expired.append(Item(path, rel, kind.name, kind.label, fy, source, until, path.stat().st_size))
     return expired, unclassified

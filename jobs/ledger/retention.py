@@ -74,8 +74,8 @@ def purge(cfg, today: dt.date, *, municipality: str, dry_run: bool = True, ledge
     result.items, result.unclassified = files.plan(pol, today, var=var)
     if ledger is not None:
         kind = pol.kind(pol.ledger_kind)
-        result.ledger_max_year = kind.newest_expired_fy(today, pol.fy_start_month)
-        first_kept = dt.date(result.ledger_max_year + 1, pol.fy_start_month, 1)
+        result.ledger_max_year = kind.newest_expired_fy(today, pol.calendar)
+        first_kept = pol.calendar.fiscal_year_first_day(result.ledger_max_year + 1)
         params = {"m": municipality, "y": result.ledger_max_year}
         with ledger.transaction() as tx:
             result.notices = tx.query("ledger/retention_notices", params)
