@@ -8,7 +8,7 @@
     kokuho synth ...            (the synthetic city generator: jobs.synth.cli)
     kokuho synth-payments ...   (synthetic payment files from 調定 files: jobs.synth.payments)
     kokuho shisan ...           (試算 of one household's tax: jobs.assessment.shisan)
-    kokuho rundays KB300|KB310 [--fy YYYY | --from D --to D]   (業務日程: jobs.common.runcalendar)
+    kokuho rundays KBnnn|<rule> [--fy YYYY | --from D --to D]   (業務日程: jobs.common.runcalendar)
     kokuho messages [ID]        (メッセージ一覧: jobs/common/messages.yaml)
     kokuho archive cat <file|sha256> [--inbox SRC]   (保管ファイルの復号表示: jobs.intake.secure_cli)
     kokuho keys init|rotate|list|pair                (保管鍵・個人番号HMAC鍵: jobs.intake.secure_cli)
@@ -94,8 +94,8 @@ def _parser() -> argparse.ArgumentParser:
     lst.add_argument("--all", action="store_true", help="全レイアウトを layouts/listings/ に書き出す")
     lst.set_defaults(func=cmd_layout_listing)
 
-    rd = sub.add_parser("rundays", help="業務日程: 当初賦課 (KB300) / 異動賦課 (KB310) の定時実行日の一覧")
-    rd.add_argument("rule", help="KB300 | KB310 (または initial_assessment | reassessment)")
+    rd = sub.add_parser("rundays", help="業務日程: ジョブネット (KB300, KB310 …) または業務日程の名前の定時実行日の一覧")
+    rd.add_argument("rule", help="KBnnn (業務日程を持つジョブネット) または run_calendar.yaml の業務日程の名前")
     rd.add_argument("--fy", type=int, default=None, help="年度 (既定: 今日の属する年度; --from/--to と併用不可)")
     rd.add_argument("--from", dest="start", type=_date, default=None, help="開始日 YYYY-MM-DD")
     rd.add_argument("--to", dest="end", type=_date, default=None, help="終了日 YYYY-MM-DD")
@@ -246,8 +246,12 @@ def cmd_rundays(args: argparse.Namespace) -> int:
     from jobs.common import config as config_mod
 
     try:
-        rule = runcalendar.rule_of(args.rule)
-        cal = bizcal.BusinessCalendar.from_config(config_mod.load(args.municipality))
+        from jobs import registry
+
+        base = config_mod.load(args.municipality)
+        nets = {n.jobnet_id: n.entry.rule for n in registry.JOBNETS.values() if n.entry and n.entry.rule}
+        rule = runcalendar.rule_of(args.rule, base, nets)
+        cal = bizcal.BusinessCalendar.from_config(base)
         if args.fy is not None and (args.start or args.end):
             raise ValueError("--fy と --from/--to は同時に指定できません")
         fy = args.fy if args.fy is not None else cal.fiscal_year(args.start or dt.date.today())
@@ -261,7 +265,7 @@ def cmd_rundays(args: argparse.Namespace) -> int:
     for d in days:
         _print(f"{d.isoformat()} {'月火水木金土日'[d.weekday()]}")
     if not days:
-        _print(f"{runcalendar.RULE_LABELS[rule]}の定時実行日はありません ({start} 〜 {end})", err=True)
+        _print(f"{runcalendar.label_of(rule, base)}の定時実行日はありません ({start} 〜 {end})", err=True)
     return 0
 
 
@@ -309,8 +313,6 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"日付は YYYY-MM-DD で指定してください: {text}") from exc
 
 
-if __name__ == "__main__":
-    sys.exit(main())
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -457,3 +459,6 @@ def _record_shisan(argv: list[str]) -> None:
     access_log.record(action="read", step="shisan", file=source, atena=atena,
                       extra={"members": sum(a == "--member" for a in argv)})
 
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -238,10 +238,46 @@ def _retention_jobs() -> list[JobSpec]:
     ]
 
 
+def _pension_intake_jobs() -> list[JobSpec]:
+    """年金特徴: 介護保険台帳取込 (FK035) と年金保険者ファイルの受信 (TK1nn)."""
+    return []
+
+
+def _pension_request_jobs() -> list[JobSpec]:
+    """年金特徴: 特別徴収依頼・追加依頼・各種異動の送信 (TK2nn)."""
+    return []
+
+
+def _pension_apply_jobs() -> list[JobSpec]:
+    """年金特徴: 依頼処理結果・特別徴収結果の反映 (TK3nn)."""
+    return []
+
+
+def _dunning_jobs() -> list[JobSpec]:
+    """滞納: 督促・延滞金 (TN0nn)."""
+    return []
+
+
+def _arrears_records_jobs() -> list[JobSpec]:
+    """滞納: 催告・分割納付・返戻公示・執行停止・滞納者把握 (TN1nn–TN4nn)."""
+    return []
+
+
+def _closing_jobs() -> list[JobSpec]:
+    """滞納: 月次締め・出納閉鎖/滞納繰越・不納欠損・決算帳票 (TN5nn, TN6nn)."""
+    return []
+
+
+def _loops_jobs() -> list[JobSpec]:
+    """収納→異動賦課 (FK210 の納付) と口座振替世帯の通知 (no new job net)."""
+    return []
+
+
 def _build() -> dict[str, JobSpec]:
     intake = _intake_jobs()
     specs = (intake + _assessment_jobs() + _notice_jobs() + _collection_jobs({s.job_id: s for s in intake})
-             + _retention_jobs())
+             + _retention_jobs() + _pension_intake_jobs() + _pension_request_jobs()
+             + _pension_apply_jobs() + _dunning_jobs() + _arrears_records_jobs() + _closing_jobs() + _loops_jobs())
     return {s.job_id: s for s in specs}
 
 
@@ -268,7 +304,7 @@ COLLECTION_MORNING_CRON = "30 8 * * 1-5"
 #: request files hold every installment of the 振替日. SN120 decides which 振替日 are due today.
 DIRECT_DEBIT_MORNING_CRON = "0 9 * * 1-5"
 
-JOBNETS: dict[str, JobNet] = {n.jobnet_id: n for n in (
+_BASE_NETS: tuple[JobNet, ...] = (
     JobNet("KB100", "kokuho_intake", "取込ジョブネット",
            "資格・住民税所得・年金特徴対象者の取込 (開庁日の朝)",
            BUSINESS_MORNING_CRON, EntryCheck(), ("FK020", "FK010", "FK030")),
@@ -293,7 +329,35 @@ JOBNETS: dict[str, JobNet] = {n.jobnet_id: n for n in (
     JobNet("KB900", "kokuho_retention", "管理外データ削除ジョブネット",
            "保存期間を過ぎたデータの削除 (管理 (admin) が kokuho purge --dry-run の一覧を確認してから随時起動)",
            None, None, ("KR900",)),
-)}
+)
+
+#: 年金特徴 受信 (KB500)
+_PENSION_INTAKE_NETS: tuple[JobNet, ...] = (
+)
+
+#: 年金特徴 依頼送信 (KB510)
+_PENSION_REQUEST_NETS: tuple[JobNet, ...] = (
+)
+
+#: 年金特徴 結果反映 (KB520)
+_PENSION_APPLY_NETS: tuple[JobNet, ...] = (
+)
+
+#: 督促 (KB600)
+_DUNNING_NETS: tuple[JobNet, ...] = (
+)
+
+#: 催告 (KB610)
+_REMINDER_NETS: tuple[JobNet, ...] = (
+)
+
+#: 月次締め・年次 (KB700, KB710)
+_CLOSING_NETS: tuple[JobNet, ...] = (
+)
+
+JOBNETS: dict[str, JobNet] = {n.jobnet_id: n for n in (
+    _BASE_NETS + _PENSION_INTAKE_NETS + _PENSION_REQUEST_NETS + _PENSION_APPLY_NETS
+    + _DUNNING_NETS + _REMINDER_NETS + _CLOSING_NETS)}
 
 
 # --- lookups -----------------------------------------------------------------------------------

@@ -2,10 +2,11 @@
 functions and under TYPE_CHECKING).
 
     jobs.common  <  jobs.ledger | reports  <  jobs.intake  <  jobs.assessment | jobs.collection
-                 <  jobs.synth  <  jobs.registry  <  jobs.runner  <  jobs.cli | jobs.airflow_task | jobs.airflow_auth  <  dags
+                 <  jobs.pension | jobs.arrears  <  jobs.synth  <  jobs.registry  <  jobs.runner
+                 <  jobs.cli | jobs.airflow_task | jobs.airflow_auth  <  dags
 
 A module may import its own layer and the layers below it; layers on one rank are siblings and
-import neither each other (assessment and collection; ledger and reports: reports imports
+import neither each other (assessment and collection; pension and arrears; ledger and reports: reports imports
 jobs.common only, and jobs.common imports no report). ``dags`` is dags/ (the DAG files and
 ``_kokuho``).
 
@@ -30,13 +31,15 @@ LAYERS: dict[str, int] = {
     "jobs.intake": 2,
     "jobs.assessment": 3,
     "jobs.collection": 3,
-    "jobs.synth": 4,
-    "jobs.registry": 5,
-    "jobs.runner": 6,
-    "jobs.cli": 7,
-    "jobs.airflow_task": 7,
-    "jobs.airflow_auth": 7,
-    "dags": 8,
+    "jobs.pension": 4,
+    "jobs.arrears": 4,
+    "jobs.synth": 5,
+    "jobs.registry": 6,
+    "jobs.runner": 7,
+    "jobs.cli": 8,
+    "jobs.airflow_task": 8,
+    "jobs.airflow_auth": 8,
+    "dags": 9,
 }
 
 #: (importing module, imported module) → why it is there and who removes it.
@@ -140,6 +143,7 @@ def test_the_check_sees_every_kind_of_import(monkeypatch, tmp_path, module, sour
 
 def test_siblings_import_neither_each_other():
     assert LAYERS["jobs.assessment"] == LAYERS["jobs.collection"]
+    assert LAYERS["jobs.pension"] == LAYERS["jobs.arrears"] == LAYERS["jobs.collection"] + 1
     assert LAYERS["jobs.ledger"] == LAYERS["reports"] == LAYERS["jobs.common"] + 1
     assert layer_of("jobs.ledger.models") == "jobs.ledger"  # there or not yet, it is placed
     assert layer_of("_kokuho.jobnet") == layer_of("kokuho_collection") == "dags"

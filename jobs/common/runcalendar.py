@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import calendar as _calendar
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from . import bizcal
@@ -33,9 +33,12 @@ from . import config as config_mod
 INITIAL_ASSESSMENT = "initial_assessment"
 REASSESSMENT = "reassessment"
 RULES = (INITIAL_ASSESSMENT, REASSESSMENT)
-#: The job nets and their rule (the CLI accepts either name).
+#: The job nets and their rule (the CLI accepts either name; it adds every job net of the
+#: registry whose entry check names a rule).
 JOBNET_RULES = {"KB300": INITIAL_ASSESSMENT, "KB310": REASSESSMENT}
 RULE_LABELS = {INITIAL_ASSESSMENT: "当初賦課", REASSESSMENT: "異動賦課"}
+#: The keys of a monthly rule's section in run_calendar.yaml (see ``MonthlyRule``).
+MONTHLY_RULE_KEYS = frozenset({"run_days", "months", "dates", "roll", "after_initial_assessment", "label"})
 
 
 @dataclass(frozen=True)
@@ -145,21 +148,184 @@ def next_monthly_run_day(d: dt.date, days: Iterable[int], cal: bizcal.BusinessCa
 # --- one entry point ---------------------------------------------------------------------------
 
 
-def rule_of(name: str) -> str:
-    """``initial_assessment`` / ``reassessment``, or a job net id (KB300 / KB310)."""
+def rule_of(name: str, cfg: config_mod.Config | None = None,
+            jobnet_rules: dict[str, str] | None = None) -> str:
+    """``initial_assessment`` / ``reassessment`` / any monthly rule of run_calendar.yaml (a section
+    with ``run_days`` or ``dates``), or a job net id (KB300, KB310, or one of ``jobnet_rules``)."""
     key = name.strip()
-    rule = JOBNET_RULES.get(key.upper(), key.lower())
-    if rule not in RULES:
-        raise ValueError(f"業務日程の種類が不明です: {name!r} (使えるもの: {', '.join(RULES)}, "
-                         f"{', '.join(JOBNET_RULES)})")
+    nets = {**JOBNET_RULES, **(jobnet_rules or {})}
+    rule = nets.get(key.upper(), key.lower())
+    known = set(RULES) | set(monthly_rule_names(cfg if cfg is not None else config_mod.load()))
+    if rule not in known:
+        raise ValueError(f"業務日程の種類が不明です: {name!r} (使えるもの: {', '.join(sorted(known))}, "
+                         f"{', '.join(sorted(nets))})")
     return rule
+
+
+# --- monthly rules of config (督促, 催告, 月次締め, 年金 …) ---------------------------------------
+
+
+@dataclass(frozen=True)
+class MonthlyRule:
+    """A run-day rule stated wholly in run_calendar.yaml, under the rule's name::
+
+        pension_apply:
+          label: 年金特徴結果反映        # for the task log and ``kokuho rundays``
+          run_days: [20]                # days of the month (past the month's end: its last day)
+          months: odd                   # all (default) | odd | even | a list of months 1–12
+          dates: ["05-31"]              # and/or fixed MM-DD days of every year
+          roll: forward                 # a closed day moves to the next (forward) or previous
+                                        # (backward) business day
+          after_initial_assessment: false   # true: only after the fiscal year's 当初賦課 run date
+
+    ``run_days`` [1] with roll forward is "the first business day of the month"; [31] with roll
+    backward "the last business day of the month"."""
+
+    name: str
+    label: str
+    run_days: tuple[int, ...]
+    months: tuple[int, ...]
+    dates: tuple[tuple[int, int], ...]
+    roll: str
+    after_initial_assessment: bool
+
+    def days_of_month(self, year: int, month: int, cal: bizcal.BusinessCalendar) -> list[dt.date]:
+        """The run days scheduled in ``year``-``month`` (rolled; a rolled day may leave the month)."""
+        last = _calendar.monthrange(year, month)[1]
+        wanted = []
+        if month in self.months:
+            wanted += [dt.date(year, month, min(day, last)) for day in self.run_days]
+        wanted += [dt.date(year, m, min(d, last)) for m, d in self.dates if m == month]
+        move = cal.roll_forward if self.roll == "forward" else _roll_backward(cal)
+        return sorted({move(day) for day in wanted})
+
+    def is_run_day(self, d: dt.date, cal: bizcal.BusinessCalendar) -> bool:
+        for delta in (-1, 0, 1):  # a day rolled across a month's end belongs to the month before/after
+            y, m = d.year, d.month + delta
+            y, m = (y - 1, 12) if m < 1 else (y + 1, 1) if m > 12 else (y, m)
+            if d in self.days_of_month(y, m, cal):
+                return True
+        return False
+
+    def next_run_day(self, d: dt.date, cal: bizcal.BusinessCalendar) -> dt.date | None:
+        year, month = d.year, d.month
+        for _ in range(14):
+            for day in self.days_of_month(year, month, cal):
+                if day > d:
+                    return day
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return None
+
+    def describe(self) -> str:
+        parts = []
+        if self.run_days:
+            months = "毎月" if len(self.months) == 12 else "/".join(map(str, self.months)) + "月"
+            parts.append(f"{months} {', '.join(map(str, self.run_days))} 日")
+        if self.dates:
+            parts.append("毎年 " + ", ".join(f"{m}月{d}日" for m, d in self.dates))
+        closed = "翌開庁日" if self.roll == "forward" else "前開庁日"
+        return f"{'・'.join(parts)}、閉庁日は{closed}"
+
+
+def _roll_backward(cal: bizcal.BusinessCalendar):
+    def move(day: dt.date) -> dt.date:
+        while not cal.is_business_day(day):
+            day -= dt.timedelta(days=1)
+        return day
+    return move
+
+
+def monthly_rule_names(cfg: config_mod.Config) -> list[str]:
+    """The monthly rules configured (every run_calendar section with ``run_days`` or ``dates``,
+    besides the 当初賦課)."""
+    names = []
+    for key in ("reassessment", *sorted(_sections(cfg))):
+        if key != INITIAL_ASSESSMENT and key not in names:
+            section = cfg.get(key, None)
+            if isinstance(section, Mapping) and ("run_days" in section or "dates" in section):
+                names.append(key)
+    return names
+
+
+def _sections(cfg: config_mod.Config) -> list[str]:
+    data = getattr(cfg, "data", None)
+    return [k for k, v in (data or {}).items() if isinstance(v, Mapping)]
+
+
+def monthly_rule(name: str, cfg: config_mod.Config) -> MonthlyRule:
+    """The rule ``name`` from config, checked (a ConfigError names the key)."""
+    section = cfg.get(name, None)
+    if not isinstance(section, Mapping):
+        raise config_mod.ConfigError(f"業務日程 {name} が run_calendar.yaml にありません")
+    unknown = set(section) - MONTHLY_RULE_KEYS
+    if unknown:
+        raise config_mod.ConfigError(f"{name} に不明な項目があります: {sorted(unknown)} "
+                                     f"(使えるもの: {sorted(MONTHLY_RULE_KEYS)})")
+    days = tuple(monthly_days(cfg, f"{name}.run_days")) if section.get("run_days") not in (None, []) else ()
+    raw_months = section.get("months", "all")
+    if raw_months in ("all", None):
+        months = tuple(range(1, 13))
+    elif raw_months == "odd":
+        months = tuple(range(1, 13, 2))
+    elif raw_months == "even":
+        months = tuple(range(2, 13, 2))
+    else:
+        try:
+            months = tuple(sorted({int(m) for m in raw_months}))
+        except (TypeError, ValueError) as exc:
+            raise config_mod.ConfigError(f"{name}.months は all / odd / even か月 (1〜12) のリストです: "
+                                         f"{raw_months!r}") from exc
+        if not months or months[0] < 1 or months[-1] > 12:
+            raise config_mod.ConfigError(f"{name}.months は all / odd / even か月 (1〜12) のリストです: {raw_months!r}")
+    dates = []
+    for value in section.get("dates") or []:
+        try:
+            m, d = (int(x) for x in str(value).split("-"))
+            dt.date(2024, m, d)  # a leap year: 02-29 is allowed (it means the month's last day)
+        except (TypeError, ValueError) as exc:
+            raise config_mod.ConfigError(f"{name}.dates は MM-DD のリストです: {value!r}") from exc
+        dates.append((m, d))
+    if not days and not dates:
+        raise config_mod.ConfigError(f"{name} に run_days も dates もありません")
+    roll = section.get("roll", "forward")
+    if roll not in ("forward", "backward"):
+        raise config_mod.ConfigError(f"{name}.roll は forward か backward です: {roll!r}")
+    label = section.get("label") or RULE_LABELS.get(name, name)
+    return MonthlyRule(name, str(label), days, months, tuple(sorted(dates)), roll,
+                       bool(section.get("after_initial_assessment", False)))
+
+
+def label_of(rule: str, cfg: config_mod.Config | None = None) -> str:
+    """The Japanese name of a rule (当初賦課, 異動賦課, or the ``label`` of its section)."""
+    if rule in RULE_LABELS:
+        return RULE_LABELS[rule]
+    try:
+        return monthly_rule(rule, cfg if cfg is not None else config_mod.load()).label
+    except config_mod.ConfigError:
+        return rule
+
+
+def decide_monthly(d: dt.date, rule: MonthlyRule, cal: bizcal.BusinessCalendar, *,
+                   not_before: dt.date | None, fy: int) -> RunDay:
+    if not rule.is_run_day(d, cal):
+        nxt = rule.next_run_day(d, cal)
+        nxt_text = f"; 次回 {nxt.isoformat()}" if nxt else ""
+        return RunDay(False, f"{d.isoformat()} は{rule.label}の実行日ではありません ({rule.describe()}{nxt_text})")
+    if rule.after_initial_assessment:
+        if not_before is None:
+            return RunDay(False, f"{fy}年度の当初賦課日 (initial_assessment.run_date) が設定されていないため、"
+                                 f"{rule.label}を定時実行しません (手動実行はできます)", warning=True)
+        if d <= not_before:
+            return RunDay(False, f"{d.isoformat()} は{fy}年度の当初賦課 ({not_before.isoformat()}) 以前のため、"
+                                 f"{rule.label}はしません")
+    return RunDay(True, f"{d.isoformat()} は{rule.label}の実行日です ({rule.describe()})")
 
 
 def decide(rule: str, d: dt.date, cfg: config_mod.Config, cal: bizcal.BusinessCalendar | None = None) -> RunDay:
     """Does the scheduled run of ``rule`` go on on business date ``d``? ``cfg`` is the config of
     the municipality and of ``d``'s fiscal year (``config.load(code, fy)``). A closed day never
     runs (the job nets run on business days only)."""
-    rule = rule_of(rule)
+    rule = rule_of(rule, cfg)
     cal = cal or bizcal.BusinessCalendar.from_config(cfg)
     reason = cal.closure_reason(d)
     if reason is not None:
@@ -168,10 +334,12 @@ def decide(rule: str, d: dt.date, cfg: config_mod.Config, cal: bizcal.BusinessCa
     run_date = initial_assessment_date(cfg)
     if rule == INITIAL_ASSESSMENT:
         return decide_initial_assessment(d, run_date, cal, fy)
-    days = monthly_days(cfg, "reassessment.run_days")
-    require = bool(cfg.get("reassessment.after_initial_assessment"))
     not_before = initial_assessment_run_day(run_date, cal) if run_date is not None else None
-    return decide_reassessment(d, days, cal, not_before=not_before, require_initial=require, fy=fy)
+    if rule == REASSESSMENT:
+        days = monthly_days(cfg, "reassessment.run_days")
+        require = bool(cfg.get("reassessment.after_initial_assessment"))
+        return decide_reassessment(d, days, cal, not_before=not_before, require_initial=require, fy=fy)
+    return decide_monthly(d, monthly_rule(rule, cfg), cal, not_before=not_before, fy=fy)
 
 
 def scheduled_run_day(rule: str, d: dt.date, *, municipality: str | None = None, fy: int | None = None) -> RunDay:

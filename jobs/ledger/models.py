@@ -473,3 +473,15 @@ class SchemaMigration(Base):
     version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     name: Mapped[str] = mapped_column(String(100), nullable=False)
     applied_at: Mapped[str] = mapped_column(String(32), nullable=False)
+
+
+# ---- 年金特徴 (jobs.pension): tables of this area go below this line (migration 003+)
+
+
+# ---- 督促・延滞金 (jobs.arrears: dunning): tables of this area go below this line (migration 003+)
+
+
+# ---- 催告・分割・返戻・執行停止 (jobs.arrears: records): tables of this area go below this line (migration 003+)
+
+
+# ---- 月次締め・年次 (jobs.arrears: closing): tables of this area go below this line (migration 003+)

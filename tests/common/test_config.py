@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jobs.common import config, paths
+from jobs.common import config, paths, runcalendar
 
 
 def write(path: Path, text: str) -> None:
@@ -179,7 +179,11 @@ def test_one_file_name_per_thing():
     run_files = list(root.rglob("run_calendar.yaml"))
     assert run_files
     for p in run_files:
-        assert set(yaml_doc(p)) <= {"initial_assessment", "reassessment"}, p
+        doc = yaml_doc(p)
+        for key, section in doc.items():  # 当初賦課, 異動賦課, or a monthly rule (runcalendar.MonthlyRule)
+            assert key in {"initial_assessment", "reassessment"} or (
+                isinstance(section, dict) and set(section) <= runcalendar.MONTHLY_RULE_KEYS
+                and ("run_days" in section or "dates" in section)), f"{p}: {key}"
 
 
 def yaml_doc(path: Path) -> dict:

@@ -150,3 +150,46 @@ def test_cli_lists_the_run_days(capsys):
     assert capsys.readouterr().out.split() == ["2026-12-01", "火", "2026-12-16", "水", "2027-01-04", "月",
                                               "2027-01-18", "月"]
     assert main(["rundays", "KB999"]) == 8
+
+
+# --- monthly rules stated in config (MonthlyRule) ---------------------------------------------------
+
+
+def cfg_rules(**rules) -> Config:
+    """The shipped config with extra monthly rules."""
+    return Config(data={**CFG_2026.data, **rules}, municipality="111007", fy=2026)
+
+
+def test_a_monthly_rule_on_the_first_business_day_of_every_month():
+    cfg = cfg_rules(month_close={"label": "月次締め", "run_days": [1]})
+    days = [d for d in CAL.business_days(D("2026-04-01"), D("2027-03-31")) if runcalendar.decide("month_close", d, cfg).run]
+    assert len(days) == 12
+    assert D("2026-08-03") in days  # 2026-08-01 is a Saturday: the next business day
+    assert D("2027-01-04") in days  # 年末年始: the 1st to the 3rd are closed
+    no = runcalendar.decide("month_close", D("2026-08-04"), cfg)
+    assert not no.run and "月次締め" in no.reason and "次回 2026-09-01" in no.reason
+
+
+def test_odd_months_dates_and_rolling_backwards():
+    cfg = cfg_rules(z24={"label": "特別徴収結果", "run_days": [20], "months": "odd"},
+                    close={"label": "出納閉鎖", "dates": ["05-31"], "roll": "backward"})
+    z24 = [d for d in CAL.business_days(D("2026-04-01"), D("2027-03-31")) if runcalendar.decide("z24", d, cfg).run]
+    assert [d.month for d in z24] == [5, 7, 9, 11, 1, 3]
+    close = [d for d in CAL.business_days(D("2026-04-01"), D("2027-03-31")) if runcalendar.decide("close", d, cfg).run]
+    assert close == [D("2026-05-29")]  # 2026-05-31 is a Sunday: the business day before
+    assert set(runcalendar.monthly_rule_names(cfg)) >= {"reassessment", "z24", "close"}
+    assert runcalendar.label_of("close", cfg) == "出納閉鎖"
+
+
+@pytest.mark.parametrize("section", [
+    {"run_days": [0]}, {"run_days": [1], "months": "weekly"}, {"run_days": [1], "months": [13]},
+    {"dates": ["5/31"]}, {"label": "x"}, {"run_days": [1], "roll": "sideways"}, {"run_days": [1], "when": "x"},
+])
+def test_a_bad_monthly_rule_is_a_config_error_naming_the_rule(section):
+    with pytest.raises((ConfigError, ValueError), match="bad"):
+        runcalendar.decide("bad", D("2026-06-01"), cfg_rules(bad=section))
+
+
+def test_an_unknown_rule_is_refused_with_the_known_ones():
+    with pytest.raises(ValueError, match="reassessment"):
+        runcalendar.decide("nothing_like_it", D("2026-06-01"), CFG_2026)
