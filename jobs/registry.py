@@ -254,8 +254,20 @@ def _pension_apply_jobs() -> list[JobSpec]:
 
 
 def _dunning_jobs() -> list[JobSpec]:
-    """滞納: 督促・延滞金 (TN0nn)."""
-    return []
+    """滞納: 督促・延滞金 (TN0nn); see jobs/arrears/dunning_steps.py. Every step here reads or
+    writes the 収納台帳 (the ledger pool)."""
+    m = "jobs.arrears.dunning_steps"
+    return [
+        JobSpec("TN010", "督促対象抽出", f"{m}:select_targets", outputs=("dunning_candidates",), writes_ledger=True,
+                description="督促日 (納期限後 dunning.days_after_due 日) が来た納期限の未納の普通徴収期別から、"
+                            "コンビニ速報・口座振替結果待ち・分割納付・執行停止を保留として除き、督促対象を抽出する"),
+        JobSpec("TN020", "督促状作成", f"{m}:issue_notices", inputs=("dunning_candidates", "nhi_qualification"),
+                after=("TN010",), writes_ledger=True,
+                description="督促対象に督促状を発行し (収納台帳に督促状発行日、二重発行なし)、指定期限までの延滞金と"
+                            "督促手数料を含む督促状 兼 納付書 (PDF) と印刷データ (var/outbox/print/) を作る"),
+        JobSpec("TN030", "延滞金調定", f"{m}:book_late_fees", after=("TN020",), writes_ledger=True,
+                description="督促済で本税が完納となった期別の延滞金 (完納日まで) を調定し、延滞金の収入を記録する"),
+    ]
 
 
 def _arrears_records_jobs() -> list[JobSpec]:
@@ -345,6 +357,10 @@ _PENSION_APPLY_NETS: tuple[JobNet, ...] = (
 
 #: 督促 (KB600)
 _DUNNING_NETS: tuple[JobNet, ...] = (
+    # weekday noon: after KB400 has posted the morning's payment files (its waits end by 11:30)
+    JobNet("KB600", "kokuho_dunning", "督促ジョブネット",
+           "督促日が来た納期限の督促対象抽出・督促状作成 (印刷データ・PDF)・延滞金調定 (開庁日の昼)",
+           "0 12 * * 1-5", EntryCheck(), ("TN010", "TN020", "TN030")),
 )
 
 #: 催告 (KB610)

@@ -481,6 +481,31 @@ class SchemaMigration(Base):
 # ---- 督促・延滞金 (jobs.arrears: dunning): tables of this area go below this line (migration 003+)
 
 
+class DunningNotice(InstallmentPK, Audit, Base):
+    """督促状: one row per installment that got a 督促状 (the key: never twice), with the 延滞金
+    stated on it and, once the 本税 is paid in full, the 延滞金 調定 and its 収入 (TN030)."""
+
+    __tablename__ = "dunning_notice"
+    __table_args__ = {"info": {"label": "督促状情報"}}
+
+    dunning_no: Mapped[str] = col("督促状番号", String(20), nullable=False)
+    person_id: Mapped[str] = col("宛名番号", String(10), nullable=False)
+    household_id: Mapped[str] = col("世帯番号", String(10), nullable=False)
+    due_date: Mapped[dt.date] = col("納期限", Date, nullable=False)
+    issue_date: Mapped[dt.date] = col("督促状発行日", Date, nullable=False)
+    pay_by: Mapped[dt.date] = col("指定期限", Date, nullable=False)
+    tax_amount: Mapped[int] = money("督促時未納本税額")
+    late_fee_amount: Mapped[int] = money("延滞金 (指定期限まで)")
+    dunning_fee_amount: Mapped[int] = money("督促手数料")
+    print_file: Mapped[str] = col("印刷データファイル", String(200), nullable=False)
+    job_id: Mapped[str] = col("ジョブID", String(8), nullable=False)
+    generation: Mapped[str] = col("世代", String(32), nullable=False)
+    completed_date: Mapped[dt.date | None] = col("本税完納日", Date)
+    late_fee_levy_date: Mapped[dt.date | None] = col("延滞金調定日", Date)
+    late_fee_levied: Mapped[int] = money("延滞金調定額")
+    late_fee_received: Mapped[int] = money("延滞金収入額")
+
+
 # ---- 催告・分割・返戻・執行停止 (jobs.arrears: records): tables of this area go below this line (migration 003+)
 
 
