@@ -340,7 +340,18 @@ def _arrears_records_jobs() -> list[JobSpec]:
 
 def _closing_jobs() -> list[JobSpec]:
     """滞納: 月次締め・出納閉鎖/滞納繰越・不納欠損・決算帳票 (TN5nn, TN6nn)."""
-    return []
+    closing = "jobs.arrears.closing"
+    return [
+        JobSpec("TN510", "月次締め", f"{closing}:close_month", outputs=("closing_month_books",),
+                writes_ledger=True,
+                description="前月の調定・収入・還付・充当・不納欠損・収入未済を年度区分 (現年度/滞納繰越分) と"
+                            "区分 (医療・支援・介護・子ども) ごとに集計し、収支保全 (Σ調定−Σ収入+Σ還付−Σ不納欠損="
+                            "Σ収入未済) を円単位で確認して、その月を締める (締め後の計上は拒否または翌月計上)"),
+        JobSpec("TN520", "決算帳票", f"{closing}:month_books", inputs=("closing_month_books",),
+                outputs=("closing_books",), after=("TN510",),
+                description="月次・年度累計の決算帳票 (調定額・収入済額・還付未済額・不納欠損額・収入未済額・収納率) を"
+                            "CSV と PDF (収納率の前年比較・滞納繰越の年度別残高のグラフ付き) で var/reports/closing/ に作る"),
+    ]
 
 
 def _loops_jobs() -> list[JobSpec]:
@@ -448,6 +459,9 @@ _REMINDER_NETS: tuple[JobNet, ...] = (
 
 #: 月次締め・年次 (KB700, KB710)
 _CLOSING_NETS: tuple[JobNet, ...] = (
+    JobNet("KB700", "kokuho_month_close", "月次締めジョブネット",
+           "前月の月次締め (収支保全の確認・締め)・決算帳票 (毎月の第1開庁日の朝)",
+           BUSINESS_MORNING_CRON, EntryCheck("月次締め日判定", rule="month_close"), ("TN510", "TN520")),
 )
 
 JOBNETS: dict[str, JobNet] = {n.jobnet_id: n for n in (

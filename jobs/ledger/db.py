@@ -28,7 +28,7 @@ from sqlalchemy.pool import NullPool, StaticPool
 
 from jobs.common import access_log, paths
 
-from . import bulk, migrations
+from . import bulk, closing_lock, migrations
 from .errors import LedgerError
 from .sql import statement
 
@@ -180,7 +180,10 @@ class Tx:
         return bulk.stage(self.conn, self.dialect, name, frame)
 
     def insert(self, table: str, frame: pl.DataFrame) -> int:
-        """Bulk insert ``frame`` into ``table`` (columns by name). Returns the row count."""
+        """Bulk insert ``frame`` into ``table`` (columns by name). Returns the row count.
+        納付履歴 / 調定履歴 rows dated in a closed month: refused or moved (closing_lock, 月次締め)."""
+        if table in closing_lock.DATE_COLUMN and frame.height:
+            frame = closing_lock.check(table, frame, self.query("ledger/closing_months"))
         access_log.note_frame(table, frame)
         return bulk.insert(self.conn, self.dialect, table, frame)
 

@@ -510,3 +510,26 @@ class DunningNotice(InstallmentPK, Audit, Base):
 
 
 # ---- 月次締め・年次 (jobs.arrears: closing): tables of this area go below this line (migration 003+)
+
+
+class ClosingMonth(Audit, Base):
+    """月次締め: one row per closed month (収入日 / 更正年月日 of the month are locked). A posting dated
+    in a closed month is refused or booked to the next open month (``late_posting_rule``, taken
+    from config/common/closing.yaml when the month was closed; jobs/ledger/closing_lock.py)."""
+
+    __tablename__ = "closing_month"
+    __table_args__ = {"info": {"label": "月次締め"}}
+
+    municipality_code: Mapped[str] = col("市区町村コード", String(6), pk=True)
+    closing_month: Mapped[str] = col("締め年月", String(6), pk=True)  # YYYYMM
+    fiscal_year: Mapped[int] = col("会計年度", Integer, nullable=False)
+    closed_date: Mapped[dt.date] = col("締め処理日", Date, nullable=False)
+    late_posting_rule: Mapped[str] = col("締め後計上区分", String(10), nullable=False)  # refuse | next_month
+    levy_total: Mapped[int] = money("調定額累計")
+    income_total: Mapped[int] = money("収入額累計")
+    refund_total: Mapped[int] = money("還付・充当戻出額累計")
+    write_off_total: Mapped[int] = money("不納欠損額累計")
+    unpaid_total: Mapped[int] = money("収入未済額")
+    current_levy_total: Mapped[int] = money("現年度調定額")
+    current_income_total: Mapped[int] = money("現年度収入済額")
+    job_id: Mapped[str] = col("ジョブID", String(8), nullable=False)
