@@ -72,7 +72,9 @@ LABELS = {
 }
 # notice codes a city may send, by file kind (FORMATS.md §2.1, §2.3)
 REQUEST_NOTICES = {"Z22": ("01", "31"), "Z2A": ("41", "61")}
-ANSWER_NOTICE = {"01": "02", "31": "32"}   # 依頼 → 依頼処理結果
+ANSWER_NOTICE = {"01": "02", "31": "32", "41": "42", "61": "62"}   # 依頼 / 異動 → 処理結果
+ANSWER_PREFIX = {"02": "Z23", "32": "Z23", "42": "Z2A", "62": "Z2A"}
+TARGET_CATEGORIES = ("01", "02")   # 01/31 各種区分 of a person to withhold (03 = 特別徴収非対象者)
 RESULT_NOTICE = "22"
 
 
@@ -255,8 +257,10 @@ def _data_record(r: bytes, rec: int, name: str, head: Mapping[str, str], group: 
     for j in (1, 2, 3):
         v = _digits(r, DATA[f"amount{j}"], name, rec, f"amount{j}", blank=True)
         amounts.append(None if v is None else int(v))
-    if head["notice_code"] in ("01", "31", "61") and not amounts[0]:
-        raise Refusal(name, rec, "amount1", f"通知内容 {head['notice_code']} の金額1 がありません")
+    if head["notice_code"] in ("01", "31") and cat is None:
+        raise Refusal(name, rec, "category", f"通知内容 {head['notice_code']} の各種区分がありません")
+    if head["notice_code"] in ("01", "31") and cat in TARGET_CATEGORIES and not amounts[0]:
+        raise Refusal(name, rec, "amount1", f"特別徴収対象者 (各種区分 {cat}) の金額1 がありません")
     return DataRecord(rec, head["municipality_code"], head["payer_code"], head["notice_code"], head["scheme_code"],
                       _date(r, COMMON["created_on"], name, rec, "created_on"), bpn, pcode, birth, sex, cat, res, ev,
                       amounts[0], amounts[1], amounts[2], _get(r, (22, 360)), _get(r, DATA["mutual_aid_certificate"]))
@@ -304,8 +308,11 @@ class InsurerConfig:
     payment_day: int
     provisional_months: tuple[int, ...]
     request_months: dict[int, str]
+    target_categories: tuple[str, ...]
     addition_start: dict[int, int]
     continue_provisional: bool
+    final_months: tuple[int, ...]
+    answer_months: dict[str, str]
     stop_odd_month_still_withheld: bool
     request_result_day: int
     result_day: int
@@ -326,8 +333,11 @@ class InsurerConfig:
             payment_day=int(m["payment_day"]),
             provisional_months=tuple(int(x) for x in m["provisional_months"]),
             request_months={int(k): str(v) for k, v in m["request_months"].items()},
+            target_categories=tuple(str(x) for x in m["target_categories"]),
             addition_start={int(k): int(v) for k, v in m["addition_start"].items()},
             continue_provisional=bool(m["continue_provisional"]),
+            final_months=tuple(int(x) for x in m["final_months"]),
+            answer_months={str(k): str(v) for k, v in m["answer_months"].items()},
             stop_odd_month_still_withheld=bool(m["stop_odd_month_still_withheld"]),
             request_result_day=int(m["request_result_day"]),
             result_day=int(m["result_day"]),
@@ -471,32 +481,39 @@ def _date_in(m: Month, day: int) -> dt.date:
 def _request_amounts(d: DataRecord, cfg: InsurerConfig) -> dict[Month, int]:
     start = cfg.fiscal_year_start_month
     fy = fiscal_year(d.created_on, start)
-    amt = {"amount1": d.amount1 or 0, "amount2": d.amount2 if d.amount2 is not None else (d.amount1 or 0),
-           "amount3": d.amount3 or 0}
-    last = _fy_month(fy, max(cfg.pension_months, key=lambda mo: (mo < start, mo)), start)  # February
+    a2 = d.amount2 if d.amount2 is not None else (d.amount1 or 0)
+    amt = {"amount1": d.amount1 or 0, "amount2": a2, "amount3": d.amount3 if d.amount3 is not None else a2}
+    last_month = max(cfg.pension_months, key=lambda mo: (mo < start, mo))     # February
     if d.notice_code == "01":
         return {_fy_month(fy, mo, start): amt[f] for mo, f in cfg.request_months.items() if amt[f] > 0}
-    # 31 追加依頼: start month from the capture month
-    cm = (d.created_on.year, d.created_on.month)
-    if cm[1] not in cfg.pension_months:
-        cm = _add_months(cm, -1)
-    sm = cfg.addition_start.get(cm[1])
-    if sm is None:
-        return {}
-    cur = _next_pension_month(cm, cfg)
-    while cur[1] != sm:
-        cur = _next_pension_month(cur, cfg)
+    # 31 追加依頼: 金額1 each month from the start month (各種年月日, else from the capture month) to February
+    if d.event_date is not None and d.event_date.month in cfg.pension_months:
+        cur = (d.event_date.year, d.event_date.month)
+    else:
+        cm = (d.created_on.year, d.created_on.month)
+        if cm[1] not in cfg.pension_months:
+            cm = _add_months(cm, -1)
+        sm = cfg.addition_start.get(cm[1])
+        if sm is None:
+            return {}
+        cur = _next_pension_month(cm, cfg)
+        while cur[1] != sm:
+            cur = _next_pension_month(cur, cfg)
     out: dict[Month, int] = {}
-    first = True
-    sfy = fiscal_year(cur, start)
-    lastm = _fy_month(sfy, last[1], start)
+    lastm = _fy_month(fiscal_year(cur, start), last_month, start)
     while cur <= lastm:
-        a = amt["amount1"] if first else amt["amount2"]
-        if a > 0:
-            out[cur] = a
-        first = False
+        if amt["amount1"] > 0:
+            out[cur] = amt["amount1"]
         cur = _next_pension_month(cur, cfg)
     return out
+
+
+def _answer_date(d: DataRecord, notice: str, cfg: InsurerConfig) -> dt.date:
+    rule = cfg.answer_months.get(notice, "all")
+    m = _add_months((d.created_on.year, d.created_on.month), 1)
+    while (rule == "even" and m[1] % 2) or (rule == "odd" and not m[1] % 2):
+        m = _add_months(m, 1)
+    return _date_in(m, cfg.request_result_day)
 
 
 def simulate(files: Sequence[RequestFile], *, as_of: dt.date, seed: int, cfg: InsurerConfig) -> Answer:
@@ -509,11 +526,15 @@ def simulate(files: Sequence[RequestFile], *, as_of: dt.date, seed: int, cfg: In
     refused: dict[str, int] = defaultdict(int)
     for f in reqs:
         for d in f.data:
-            if d.notice_code in ANSWER_NOTICE:
-                code = _pick(_u(seed, "request", d.key, d.notice_code, d.created_on.isoformat()), cfg.refusal_rates)
-                res_date = _date_in(_add_months((d.created_on.year, d.created_on.month), 1), cfg.request_result_day)
-                z23[(ANSWER_NOTICE[d.notice_code], res_date)].append(AnswerRecord(
-                    d, d.category, code or cfg.accepted_code, None, (d.amount1, d.amount2, d.amount3)))
+            notice = ANSWER_NOTICE[d.notice_code]
+            target = d.notice_code in ("01", "31") and d.category in cfg.target_categories
+            code = (_pick(_u(seed, "request", d.key, d.notice_code, d.created_on.isoformat()), cfg.refusal_rates)
+                    if target else None)
+            z23[(notice, _answer_date(d, notice, cfg))].append(AnswerRecord(
+                d, d.category, code or cfg.accepted_code, d.event_date, (d.amount1, d.amount2, d.amount3)))
+            if d.notice_code in ("01", "31"):
+                if not target:
+                    continue
                 if code:
                     refused[code] += 1
                     continue
@@ -544,11 +565,21 @@ def simulate(files: Sequence[RequestFile], *, as_of: dt.date, seed: int, cfg: In
                 if p is None:
                     continue
                 cm = (d.created_on.year, d.created_on.month)
-                fy = fiscal_year(cm, start)
-                for mo in cfg.provisional_months:
-                    m = _fy_month(fy, mo, start)
-                    if m > cm:
-                        p.schedule[m] = d.amount1 or 0
+                if d.event_date is not None and d.event_date.month in cfg.provisional_months + cfg.final_months:
+                    em = (d.event_date.year, d.event_date.month)
+                    half = cfg.provisional_months if em[1] in cfg.provisional_months else cfg.final_months
+                    fy = fiscal_year(em, start)
+                    amounts = (d.amount1, d.amount2, d.amount3)
+                    for i, mo in enumerate(half[:3]):
+                        m = _fy_month(fy, mo, start)
+                        if m >= em and amounts[i] is not None:
+                            p.schedule[m] = amounts[i]
+                else:
+                    fy = fiscal_year(cm, start)
+                    for mo in cfg.provisional_months:
+                        m = _fy_month(fy, mo, start)
+                        if m > cm:
+                            p.schedule[m] = d.amount1 or 0
     # Z24: walk each person's months in order
     z24: dict[Month, list[AnswerRecord]] = defaultdict(list)
     withheld: dict[Month, list[int]] = defaultdict(lambda: [0, 0])
@@ -590,14 +621,16 @@ def simulate(files: Sequence[RequestFile], *, as_of: dt.date, seed: int, cfg: In
                 refund_due.append((key, m, amount))
                 death = (death[0], death[1] - 1)
     out: list[AnswerFile] = []
-    for (notice, created), recs in sorted(z23.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+    for (notice, created), recs in sorted(z23.items(), key=lambda kv: (kv[0][1], ANSWER_PREFIX[kv[0][0]], kv[0][0])):
         if created <= as_of:
-            out.append(_answer_file(f"Z23_{notice}_{created:%Y%m%d}.dta", notice, created, None, recs, cfg))
+            out.append(_answer_file(f"{ANSWER_PREFIX[notice]}_{notice}_{created:%Y%m%d}.dta", notice, created, None,
+                                    recs, cfg))
     for m, recs in sorted(z24.items()):
         created = _date_in(_add_months(m, 1), cfg.result_day)
         if created <= as_of:
             recs = sorted(recs, key=lambda r: r.source.key)
             out.append(_answer_file(f"Z24_{RESULT_NOTICE}_{created:%Y%m%d}.dta", RESULT_NOTICE, created, m, recs, cfg))
+    out.sort(key=lambda f: (f.created_on, f.name))
     done = {f.pension_month for f in out if f.pension_month}
     lost: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for m, code, yen in not_withheld:

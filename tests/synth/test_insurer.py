@@ -345,3 +345,49 @@ def test_shuffled_files_same_answer(tmp_path):
     for _ in range(3):
         rnd.shuffle(files)
         assert [(f.name, f.data) for f in ins.simulate(files, as_of=dt.date(2027, 3, 31), seed=5, cfg=c).files] == base
+
+
+def test_aligned_with_the_city_sender(tmp_path):
+    """The request shapes of config/common/pension_request.yaml (branch pension-send): every Z21 candidate is
+    answered (各種区分 03 = 非対象者, amounts 0), 01 金額1–3 = October, December, February; 31 with 各種年月日 =
+    the start month and 金額1 each month; 61 on the final half with 金額1–3 = 10/12/2 from 各種年月日."""
+    target = Person(bpn="2000000001", amounts=(9100, 9000, 8900))
+    other = Person(bpn="2000000002", amounts=(0, 0, 0), category="03")
+    req = ins.parse_request(z22(tmp_path, [Group("001", "01", [target, other])], created="20260805",
+                                name="Z22_01_KK_20260805.dta"))
+    add = Person(bpn="2000000003", amounts=(4000, 0, 0), event_date="20261201")
+    data, _ = build([Group("001", "31", [add])], created="20260820")
+    req31 = ins.parse_request(write(tmp_path / "outbox", "Z22_31_KK_20260820.dta", data))
+    chg = Person(bpn=target.bpn, amounts=(9100, 5000, 5000), category="00", event_date="20261201")
+    data, _ = build([Group("001", "61", [chg])], created="20261105")
+    req61 = ins.parse_request(write(tmp_path / "outbox", "Z2A_KK_20261105.dta", data))
+    ans = ins.simulate([req, req31, req61], as_of=dt.date(2027, 3, 31), seed=1,
+                       cfg=cfg(refusal_rates={"01": 0.5, "02": 0.0, "03": 0.0}))
+    names = [f.name for f in ans.files]
+    # 02 in September (month after), 32 in the first even month after August (October), 62 in December
+    assert names[:3] == ["Z23_02_20260910.dta", "Z23_32_20261010.dta", "Z24_22_20261110.dta"]
+    assert "Z2A_62_20261210.dta" in names
+    z23 = ans.files[0]
+    non_target = [r for r in z23.records if r.source.basic_pension_number == other.bpn]
+    assert [(r.category, r.result) for r in non_target] == [("03", "00")]   # acknowledged, never refused
+    by = {f.pension_month: {r.source.basic_pension_number: r.amounts[0] for r in f.records}
+          for f in ans.files if f.pension_month}
+    t_ok = [r.result for r in z23.records if r.source.basic_pension_number == target.bpn] == ["00"]
+    exp_t = {(2026, 10): 9100, (2026, 12): 5000, (2027, 2): 5000} if t_ok else {}
+    for m in ((2026, 10), (2026, 12), (2027, 2)):
+        assert other.bpn not in by.get(m, {})
+        assert by.get(m, {}).get(target.bpn) == exp_t.get(m)
+    a_ok = ans.files[1].records[0].result == "00"
+    assert (by[(2026, 12)].get(add.bpn), by[(2027, 2)].get(add.bpn)) == ((4000, 4000) if a_ok else (None, None))
+    for f in ans.files:
+        df = _read_back(f.data, tmp_path, f.name)
+        assert df.height == len(f.records)
+
+
+def test_refusal_only_for_targets_and_the_seed_decides(tmp_path):
+    ppl = people(200)
+    f = ins.parse_request(z22(tmp_path, [Group("001", "01", ppl)]))
+    c = cfg(refusal_rates={"01": 0.1, "02": 0.1, "03": 0.1})
+    a = ins.simulate([f], as_of=dt.date(2026, 9, 30), seed=1, cfg=c)
+    n = sum(a.refused.values())
+    assert 30 <= n <= 90 and a.accepted + n == 200    # ~30 % of 200
