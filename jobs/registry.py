@@ -238,9 +238,45 @@ def _retention_jobs() -> list[JobSpec]:
     ]
 
 
+#: KB100: how long it waits for the monthly 介護保険 被保険者台帳 before FK035 is skipped (most days have none).
+KAIGO_FILE_WAIT_ENV = "KOKUHO_KAIGO_FILE_WAIT_MINUTES"
+KAIGO_FILE_WAIT = timedelta(minutes=15)
+
+#: KB500: how long it waits for a pension insurer's file (Z23/Z24/捕捉/異動) before TK110 is skipped.
+NENKIN_FILE_WAIT_ENV = "KOKUHO_NENKIN_FILE_WAIT_MINUTES"
+NENKIN_FILE_WAIT = timedelta(hours=2)
+
+#: 年金保険者 → 市町村 files received by TK110 (通知内容コード → dataset); FORMATS.md §2.3
+TOKUCHO_DATASETS: Mapping[str, str] = MappingProxyType({
+    "capture": "tokucho_capture",                # 30 追加候補者 (捕捉)
+    "request_result": "tokucho_request_result",  # 02 / 32 依頼処理結果 (Z23)
+    "result": "tokucho_result",                  # 22 特別徴収結果 (Z24)
+    "change": "tokucho_change",                  # 42 / 62 / 82 各種異動 (処理結果)
+})
+
+
 def _pension_intake_jobs() -> list[JobSpec]:
     """年金特徴: 介護保険台帳取込 (FK035) と年金保険者ファイルの受信 (TK1nn)."""
-    return []
+    ltc = {"header": "ltc_ledger_header", "data": "ltc_premium", "trailer": "ltc_ledger_trailer"}
+    return [
+        JobSpec(
+            "FK035", "介護保険台帳取込", "jobs.intake:intake_step", inbox="kaigo", layout="ltc_ledger",
+            pattern="*.dat", outputs=tuple(ltc.values()), datasets=MappingProxyType(ltc), after=("FK020",),
+            inputs=("person_key",), options=MappingProxyType({"secrets": "verify", "person_field": "person_id"}),
+            wait=FileWait("wait_kaigo_file", "介護保険台帳ファイル到着待ち", KAIGO_FILE_WAIT, soft_fail=True,
+                          timeout_env=KAIGO_FILE_WAIT_ENV),
+            description="介護保険システムの被保険者台帳 (毎月末) を取り込み、介護保険料 年額・特別徴収の有無と"
+                        "年金を宛名番号ごとの ltc_premium にする (特別徴収判定 FK120 の2分の1判定に使う)",
+        ),
+        JobSpec(
+            "TK110", "年金特徴ファイル受信", "jobs.pension.intake:receive_step", inbox="nenkin",
+            layout="tokucho_500", pattern="Z2[34A]*.dta", outputs=tuple(TOKUCHO_DATASETS.values()),
+            wait=FileWait("wait_nenkin_file", "年金特徴ファイル到着待ち", NENKIN_FILE_WAIT, soft_fail=True,
+                          timeout_env=NENKIN_FILE_WAIT_ENV),
+            description="経由機関からの年金特徴ファイル (追加候補者 30・依頼処理結果 02/32・特別徴収結果 22・"
+                        "各種異動 42/62/82) を通知内容コードで振り分け、件数・金額・月を検査して取り込む",
+        ),
+    ]
 
 
 def _pension_request_jobs() -> list[JobSpec]:
@@ -307,7 +343,7 @@ DIRECT_DEBIT_MORNING_CRON = "0 9 * * 1-5"
 _BASE_NETS: tuple[JobNet, ...] = (
     JobNet("KB100", "kokuho_intake", "取込ジョブネット",
            "資格・住民税所得・年金特徴対象者の取込 (開庁日の朝)",
-           BUSINESS_MORNING_CRON, EntryCheck(), ("FK020", "FK010", "FK030")),
+           BUSINESS_MORNING_CRON, EntryCheck(), ("FK020", "FK010", "FK030", "FK035")),
     JobNet("KB210", "kokuho_bank_result", "口座振替結果ジョブネット",
            "金融機関からの口座振替結果ファイルの到着を待って取り込み、消込して振替不能通知書を作る (随時起動)",
            None, None, ("SN110", "SN115", "SN130")),
@@ -331,8 +367,14 @@ _BASE_NETS: tuple[JobNet, ...] = (
            None, None, ("KR900",)),
 )
 
-#: 年金特徴 受信 (KB500)
+#: 年金特徴 受信 (KB500): on the run days of config run_calendar pension_intake (even months for
+#: 捕捉・依頼処理結果・異動, odd months for 特別徴収結果); the insurers' files are awaited up to NENKIN_FILE_WAIT.
+PENSION_INTAKE_CRON = "0 7 * * 1-5"
+
 _PENSION_INTAKE_NETS: tuple[JobNet, ...] = (
+    JobNet("KB500", "kokuho_pension_intake", "年金特徴受信ジョブネット",
+           "経由機関 (国保連合会) からの年金特徴ファイル (捕捉 30・依頼処理結果 02/32・特別徴収結果 22・各種異動) の受信・検査・取込",
+           PENSION_INTAKE_CRON, EntryCheck("年金特徴受信日判定", rule="pension_intake"), ("TK110",)),
 )
 
 #: 年金特徴 依頼送信 (KB510)

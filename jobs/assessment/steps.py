@@ -258,6 +258,7 @@ def withholding_judgment(ctx: StepContext) -> int | None:
     judged = wh.judge(assessment, members, pensions, rules, judgment_date=ctx.business_date, fy_end=fy_end,
                       prior=prior, opt_out=opt_out)
     ctx.totals.count(HOUSEHOLD, label=HOUSEHOLD_LABEL, read=assessment.height, accepted=judged.height)
+    _ltc_premium_missing(ctx, judged, rules)
     for status, n, annual, prov, fin, ordi in wh.summary(judged).iter_rows():
         ctx.message("KKB321I", status=wh.STATUS_LABELS.get(status, status), households=n, annual=annual,
                     provisional=prov, final=fin, ordinary=ordi)
@@ -342,13 +343,42 @@ def _pensions(ctx: StepContext, rules: wh.WithholdingRules, qualification: pl.Da
 
 
 def _with_ltc_premium(ctx: StepContext, pensions: pl.DataFrame) -> pl.DataFrame:
+    """The 介護保険料 (annual) and whether it is withheld from a pension, per person, from the
+    latest ``ltc_premium`` (FK035 介護保険台帳取込, up to the run's generation). A person whose 介護
+    資格 was lost by the judgment date has none (null); several rows of a person: the latest 資格取得."""
     gen = latest(ctx, "ltc_premium")
     if gen is None:
         ctx.message("KKB327I")
-        return pensions.with_columns(pl.lit(None, dtype=pl.Int64).alias("ltc_premium_annual"))
-    prem = datasets.read("ltc_premium", gen).select(pl.col("person_id").cast(pl.String),
-                                                    pl.col("ltc_premium_annual").cast(pl.Int64))
+        return pensions.with_columns(pl.lit(None, dtype=pl.Int64).alias("ltc_premium_annual"),
+                                     pl.lit(None, dtype=pl.Boolean).alias("ltc_withholding"))
+    frame = datasets.read("ltc_premium", gen)
+    live = pl.col("ltc_lost_date").is_null() | (pl.col("ltc_lost_date") > ctx.business_date)
+    prem = (frame.filter(live)
+            .sort(["person_id", "ltc_acquired_date"], descending=[False, True], nulls_last=True)
+            .unique(subset=["person_id"], keep="first", maintain_order=True)
+            .select(pl.col("person_id").cast(pl.String), pl.col("ltc_premium_annual").cast(pl.Int64),
+                    (pl.col("ltc_withholding") == "1").alias("ltc_withholding")))
+    ctx.message("KKB501I", generation=gen, persons=prem.height, withheld=int(prem["ltc_withholding"].sum() or 0))
     return pensions.join(prem, on="person_id", how="left")
+
+
+def _ltc_premium_missing(ctx: StepContext, judged: pl.DataFrame, rules: wh.WithholdingRules) -> None:
+    """Never silently withhold nobody: households that pass every test before the 2分の1 test but
+    have no 介護保険料 are collected by 普通徴収 (ltc_premium_missing: ordinary), and that is a
+    warning (RC 4) with the count in the log, the XCom (figure ltc_premium_missing) and the error list."""
+    missing = judged.filter(pl.col("reason") == "ltc_premium_unknown")
+    if rules.ltc_premium_missing != "ordinary" or not missing.height:
+        return
+    ctx.totals.add_figure("ltc_premium_missing", missing.height, label="介護保険料不明で普通徴収の世帯")
+    ctx.message("KKB500W", households=missing.height, reason=wh.REASONS["ltc_premium_unknown"])
+    ctx.reject(missing.select(
+        pl.lit("ltc_premium").alias("file_name"),
+        pl.lit("世帯").alias("record_type"),
+        pl.lit("ltc_premium_annual").alias("field"),
+        pl.lit("介護保険料 年額").alias("field_label"),
+        pl.format("世帯番号 {} 宛名番号 {}: {} のため普通徴収 (特別徴収対象年金 {}円)", "household_id",
+                  "taxpayer_person_id", pl.lit(wh.REASONS["ltc_premium_unknown"]),
+                  pl.col("pension_annual")).alias("reason")))
 
 
 def _prior_year(ctx: StepContext) -> pl.DataFrame | None:

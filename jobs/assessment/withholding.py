@@ -64,6 +64,7 @@ REASONS = {
     "member_age": "65歳未満または年度内に75歳に達する被保険者がいる",
     "pension_below_min": "対象年金額が基準額未満",
     "ltc_premium_unknown": "介護保険料が不明(2分の1判定不可)",
+    "ltc_not_withheld": "介護保険料が特別徴収されていない",
     "over_half": "国保税と介護保険料の合計が対象年金額の2分の1を超える",
     "no_tax": "年税額が0円",
 }
@@ -94,7 +95,7 @@ JUDGED_SCHEMA: dict[str, pl.DataType] = {
     "ordinary_total": pl.Int64(),
 }
 
-PENSION_COLUMNS = ("person_id", "pension_annual", "ltc_premium_annual", "payer_code",
+PENSION_COLUMNS = ("person_id", "pension_annual", "ltc_premium_annual", "ltc_withholding", "payer_code",
                    "basic_pension_number", "pension_code", "category")
 PRIOR_COLUMNS = ("household_id", "prior_february_amount", "prior_annual_tax", "prior_ltc_amount",
                  "provisional_start_month")
@@ -221,12 +222,13 @@ def judge(assessment: pl.DataFrame, members: pl.DataFrame, pensions: pl.DataFram
     ``members``: the member-year frame (``household_id``, ``person_id``, ``is_householder``,
     ``is_insured``, ``birth_date``, optional ``is_nominal_householder``, ``acquired_date``,
     ``lost_date``). ``pensions``: one row per person (``person_id``, ``pension_annual``, optional
-    ``ltc_premium_annual``, ``payer_code``, ``basic_pension_number``, ``pension_code``,
-    ``category``). ``prior``: per household ``prior_february_amount`` (withheld last February),
+    ``ltc_premium_annual``, ``ltc_withholding`` (介護保険料 is withheld from a pension; null = not
+    known), ``payer_code``, ``basic_pension_number``, ``pension_code``, ``category``). ``prior``: per household ``prior_february_amount`` (withheld last February),
     ``prior_annual_tax``, ``prior_ltc_amount``, ``provisional_start_month`` (any may be null).
     ``opt_out``: households (``household_id``) that applied to pay by 口座振替 instead (申出)."""
     pensions = _with_columns(pensions, PENSION_COLUMNS, {
-        "pension_annual": pl.Int64, "ltc_premium_annual": pl.Int64, "person_id": pl.String,
+        "pension_annual": pl.Int64, "ltc_premium_annual": pl.Int64, "ltc_withholding": pl.Boolean,
+        "person_id": pl.String,
         "payer_code": pl.String, "basic_pension_number": pl.String, "pension_code": pl.String,
         "category": pl.String})
     dup = pensions.filter(pl.col("person_id").is_duplicated())
@@ -260,6 +262,8 @@ def judge(assessment: pl.DataFrame, members: pl.DataFrame, pensions: pl.DataFram
         ("member_age", ~pl.col("_ages_ok").fill_null(False)),
         ("pension_below_min", pl.col("pension_annual") < rules.pension_min_annual),
         ("ltc_premium_unknown", ~ltc_known),
+        # 介護保険料が特別徴収されていること (FORMATS.md §2.7); null = not stated by the 介護 ledger
+        ("ltc_not_withheld", ltc.is_not_null() & ~pl.col("ltc_withholding").fill_null(True)),
         ("over_half", burden * den > pl.col("pension_annual") * num),
         ("no_tax", pl.col("annual_tax") <= 0),
     ]

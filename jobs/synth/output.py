@@ -7,6 +7,7 @@ Files, under ``out`` (default ``var/inbox``):
     juminzei/JUMINZEI_TOSHO_<FY>.dat          resident_tax_income    (住民税 当初)
     nenkin/Z2100001.dta                       tokucho_z21            (特別徴収対象者情報, 通知内容 00)
     koufuri/KOUFURI_IRAI_<base date>.dat      direct_debit_mandate   (口座振替依頼書)
+    kaigo/KAIGO_DAICHO_<base date>.dat        ltc_ledger             (介護保険 被保険者台帳, 第1号被保険者)
     synth_manifest.json
 
 The Z21 file has one group (header, data, trailer) per 特別徴収義務者; the data of each payer is
@@ -51,6 +52,7 @@ def file_specs(cfg: SynthConfig, as_of: dt.date) -> list[FileSpec]:
         FileSpec("juminzei", "resident_tax_income", f"juminzei/JUMINZEI_TOSHO_{cfg.fiscal_year}.dat"),
         FileSpec("nenkin", "tokucho_z21", "nenkin/Z2100001.dta"),
         FileSpec("koufuri", "direct_debit_mandate", f"koufuri/KOUFURI_IRAI_{ymd}.dat"),
+        FileSpec("kaigo", "ltc_ledger", f"kaigo/KAIGO_DAICHO_{ymd}.dat"),
     ]
 
 
@@ -129,6 +131,7 @@ class CityWriter:
             "juminzei": {"municipality_code": muni, "creation_date": self.cfg.date_in_year("juminzei_creation_month_day"),
                          "fiscal_year": str(fy), "change_kind": "1"},
             "koufuri": {"municipality_code": muni, "creation_date": self.as_of},
+            "kaigo": {"municipality_code": muni, "creation_date": self.as_of, "base_date": self.as_of},
         }
         for key, h in header.items():
             w = fw.FileWriter(self.layouts[key], self.stage / self.specs[key].relpath)
@@ -149,7 +152,8 @@ class CityWriter:
 
     # -- chunks -----------------------------------------------------------------------------
     def write_chunk(self, chunk) -> None:
-        for key, df in (("shikaku", chunk.qualification), ("juminzei", chunk.income), ("koufuri", chunk.mandate)):
+        for key, df in (("shikaku", chunk.qualification), ("juminzei", chunk.income), ("koufuri", chunk.mandate),
+                        ("kaigo", chunk.ltc)):
             self.writers[key].write(df)
             self.tallies[key].add(df)
         z = self.z21_frame(chunk.pension)

@@ -185,6 +185,7 @@ class Chunk:
     persons: int
     insured: int
     stats: dict[str, int] = field(default_factory=dict)
+    ltc: pl.DataFrame | None = None  # 介護保険 被保険者台帳 (layouts/ltc_ledger data columns)
 
 
 # --------------------------------------------------------------------------------------------
@@ -631,6 +632,8 @@ def generate_chunk(cfg: SynthConfig, consts: Constants, seed: int, chunk_no: int
         "pension_amount": inc["pension_revenue"][zi],
     })
 
+    ltc_rows = _ltc_ledger(cfg, q, my_number, age_f, total, zi, pension)
+
     # ---- figures for the manifest ----
     insured_rec = kind == KIND_INSURED
     base = np.maximum(aggregate - 430_000, 0) * (insured_rec & has_income)
@@ -667,12 +670,54 @@ def generate_chunk(cfg: SynthConfig, consts: Constants, seed: int, chunk_no: int
         "tokucho_candidate_households": int(cand.sum()),
         "my_numbers_broken": int((broken & ~mn_blank).sum()),
         "my_numbers_blank": int(mn_blank.sum()),
+        "ltc_first_insured": ltc_rows.height,
+        "ltc_withholding": int((ltc_rows["ltc_withholding"] == "1").sum()),
+        "ltc_premium_total": int(ltc_rows["ltc_premium_annual"].sum() or 0),
         **mstats,
     }
     for ti, name in enumerate(cfg["household_types"]):
         stats[f"households_{name}"] = int((htype == ti).sum())
     return Chunk(qualification=q, income=income, mandate=mandate, pension=pension, households=H, persons=P,
-                 insured=int(insured_rec.sum()), stats=stats)
+                 insured=int(insured_rec.sum()), stats=stats, ltc=ltc_rows)
+
+
+def _ltc_ledger(cfg: SynthConfig, q: pl.DataFrame, my_number: pl.Series, age_f: np.ndarray, total: np.ndarray,
+                zi: np.ndarray, pension: pl.DataFrame) -> pl.DataFrame:
+    """The 介護保険 被保険者台帳 rows (第1号被保険者: 65 and over on 4/1) of the chunk, without a draw
+    of the chunk's random stream (the other files stay as they were). The 介護保険料 is the
+    standard annual amount × the 段階 ratio of the person's 合計所得 (config kaigo); the persons of
+    the Z21 file (年金 ≥ 18万円) have it withheld from that same pension (特別徴収区分 1)."""
+    kc = cfg["kaigo"]
+    first = np.flatnonzero(age_f >= int(kc["age_min"]))
+    bounds = np.array([int(b) for b, _ in kc["income_steps"]], dtype=np.int64)
+    ratios = np.array([float(r) for _, r in kc["income_steps"]])
+    step = np.searchsorted(bounds, total[first], side="right")
+    step = np.minimum(step, len(ratios) - 1)
+    unit = int(kc["premium_unit"])
+    premium = (np.floor(int(kc["standard_annual"]) * ratios[step] / unit) * unit).astype(np.int64)
+    w = np.zeros(len(age_f), bool)
+    w[zi] = True
+    payer = pl.Series([None] * len(age_f), dtype=pl.String).scatter(zi, pension["payer_code"]) if len(zi) else \
+        pl.Series([None] * len(age_f), dtype=pl.String)
+    pcode = pl.Series([None] * len(age_f), dtype=pl.String).scatter(zi, pension["pension_code"]) if len(zi) else payer
+    bpn = pl.Series([None] * len(age_f), dtype=pl.String).scatter(zi, pension["basic_pension_number"]) if len(zi) else payer
+    birth = q["birth_date"].gather(first)
+    start = pl.select(pl.max_horizontal(birth.dt.offset_by(f"{int(kc['age_min'])}y").dt.offset_by("-1d"),
+                                        pl.lit(dt.date.fromisoformat(str(kc["scheme_start"]))))).to_series()
+    pid = q["person_id"].gather(first)
+    return pl.DataFrame({
+        "municipality_code": q["municipality_code"].gather(first),
+        "person_id": pid,
+        "my_number": my_number.gather(first),
+        "ltc_insured_number": pid.str.slice(1).str.pad_start(10, "9").str.replace("^.", "9"),
+        "ltc_acquired_date": start,
+        "ltc_lost_date": pl.Series([None] * len(first), dtype=pl.Date),
+        "ltc_premium_annual": pl.Series(premium, dtype=pl.Int64),
+        "ltc_withholding": pl.Series(np.where(w[first], "1", "0"), dtype=pl.String),
+        "ltc_payer_code": payer.gather(first),
+        "ltc_pension_code": pcode.gather(first),
+        "basic_pension_number": bpn.gather(first),
+    })
 
 
 def _incomes(rng, cfg, fy, P, H, hh, age_f, kind, rel, head_idx, spouse_idx, birth, invol, variant) -> dict[str, np.ndarray]:

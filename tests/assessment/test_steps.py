@@ -265,9 +265,14 @@ def test_steps_need_their_inputs(kokuho_var, monkeypatch):
 
 def test_ordinary_only_when_the_ltc_premium_is_unknown(city, fake_engine):
     """The city's default (withholding.eligibility.ltc_premium_missing: ordinary): without the
-    介護保険 link every household pays by 普通徴収."""
+    介護保険 link every household pays by 普通徴収, and that is a warning (RC 4, KKB500W) with
+    the count of the households it concerns in the log, the XCom figures and the error list."""
     _check(run_job("FK110", business_date=ASSESS_DATE))
-    r = _check(run_job("FK120", business_date=ASSESS_DATE))
+    r = _check(run_job("FK120", business_date=ASSESS_DATE), rc=4)
+    missing = r.totals.figures["ltc_premium_missing"]
+    assert missing > 0 and any(m.msg_id == "KKB500W" and f"{missing:,}件" in m.text for m in r.messages)
+    rows = errorlist.read(r.error_list)
+    assert rows.filter(pl.col("項目") == "ltc_premium_annual").height == missing
     judged = datasets.read("withholding", GEN + "20260701")
     assert set(judged["status"]) == {"ordinary"}
     assert r.totals.money["ordinary"] == r.totals.money["annual_tax"]

@@ -18,6 +18,7 @@ FILES = {
     "juminzei": ("resident_tax_income", "JUMINZEI_TOSHO_2026.dat"),
     "nenkin": ("tokucho_z21", "Z2100001.dta"),
     "koufuri": ("direct_debit_mandate", "KOUFURI_IRAI_20260601.dat"),
+    "kaigo": ("ltc_ledger", "KAIGO_DAICHO_20260601.dat"),
 }
 
 
