@@ -285,8 +285,35 @@ def _pension_request_jobs() -> list[JobSpec]:
 
 
 def _pension_apply_jobs() -> list[JobSpec]:
-    """年金特徴: 依頼処理結果・特別徴収結果の反映 (TK3nn)."""
-    return []
+    """年金特徴: 依頼処理結果・特別徴収結果の反映 (TK3nn); see jobs/pension/apply.py. TK340/TK350 are
+    FK220/FK230 again (the same functions, through apply.py's guards) on TK330's 更正."""
+    m = "jobs.pension.apply"
+    return [
+        JobSpec("TK310", "依頼結果反映", f"{m}:request_results",
+                inputs=("tokucho_request_result", "withholding"), outputs=("pension_request_stops",),
+                description="特別徴収依頼処理結果 (Z23, 通知内容 02/32) を照合し、受理されなかった世帯を"
+                            "特別徴収中止 (残りの期は普通徴収) の対象にする"),
+        JobSpec("TK320", "特別徴収結果反映", f"{m}:withholding_results",
+                inputs=("tokucho_result", "withholding", "installments"),
+                outputs=("pension_withholding_result", "pension_result_stops"), after=("TK310",),
+                trigger_rule=NONE_FAILED,
+                description="特別徴収結果 (Z24, 通知内容 22) をトレイラと照合し、徴収額を年金特徴の消込データ "
+                            "pension_withholding_result (SN235 が消込) に、失権・差止・年金額不足・他制度中止を"
+                            "特別徴収中止の対象にする。中止後に徴収された額は返納 (SN300 過誤納整理) に回る"),
+        JobSpec("TK330", "特徴中止期割変更", f"{m}:stop_withholding",
+                inputs=("pension_request_stops", "pension_result_stops", "assessment", "installments"),
+                outputs=("assessment", "installments", "corrections", "change_notices"), after=("TK320",),
+                description="特別徴収を中止する世帯の残りの特別徴収の期を普通徴収の開いている期に移し (新しい納期限)、"
+                            "更正と税額変更通知書のデータを作る。同じ業務日に FK210 異動賦課が動いていれば中止する"),
+        JobSpec("TK340", "特徴中止調定ファイル作成", f"{m}:correction_levy_file",
+                inputs=("corrections", "change_notices", "installments", "withholding"), after=("TK330",),
+                description="TK330 の更正分の調定ファイル (FK220 と同じ処理) を var/outbox/ledger/ に作る "
+                            "(KB400 の SN100 が登録)"),
+        JobSpec("TK350", "特徴中止変更通知書作成", f"{m}:change_notices",
+                inputs=("change_notices", "corrections", "assessment", "installments", "nhi_qualification"),
+                after=("TK330",),
+                description="TK330 の税額変更通知書・納付書 (FK230 と同じ処理) の印刷データと PDF を作る"),
+    ]
 
 
 def _dunning_jobs() -> list[JobSpec]:
@@ -381,8 +408,18 @@ _PENSION_INTAKE_NETS: tuple[JobNet, ...] = (
 _PENSION_REQUEST_NETS: tuple[JobNet, ...] = (
 )
 
-#: 年金特徴 結果反映 (KB520)
+#: 年金特徴 結果反映 (KB520): on the run days of config run_calendar pension_apply (the 20th of
+#: September and of each odd month), at 08:00: after KB500 has received the insurers' files on
+#: its own (earlier) days and before KB400 (08:30), whose SN100 registers TK340's 調定 file and
+#: whose SN235 posts TK320's pension_withholding_result the same morning (one posting path).
+PENSION_APPLY_CRON = "0 8 * * 1-5"
+
 _PENSION_APPLY_NETS: tuple[JobNet, ...] = (
+    JobNet("KB520", "kokuho_pension_apply", "年金特徴結果反映ジョブネット",
+           "依頼処理結果 (Z23) の不受理と特別徴収結果 (Z24) の失権・差止・年金額不足を普通徴収に切り替え "
+           "(期割変更・調定・税額変更通知書)、徴収額を年金特徴の消込データにする (消込は KB400 の SN235)",
+           PENSION_APPLY_CRON, EntryCheck("年金特徴結果反映日判定", rule="pension_apply"),
+           ("TK310", "TK320", "TK330", "TK340", "TK350")),
 )
 
 #: 督促 (KB600)

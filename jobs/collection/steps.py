@@ -124,6 +124,8 @@ def post_channel(ctx: StepContext) -> int | None:
             frame = data.filter(pl.col("source_sha256") == sha)
             pay, archived = adapt(ctx, channel, source, frame, name, sha)
             trailer_check(ctx, channel, source, name, sha, pay, archived)
+            if channel == "pension":
+                pension_trailer_check(ctx, inp, name, pay)
             raw = archived_file(ctx, name, sha)
             with ledger.transaction() as tx:
                 res = reconcile.post_payments(tx, pay, run)
@@ -199,6 +201,25 @@ def trailer_check(ctx: StepContext, channel: str, source: str, name: str, sha: s
         if expected != int(got):
             raise StepError.of("KKB425E", file=name, expected=expected, got=int(got), column=column)
     ctx.message("KKB423I", file=name, trailer_count=stated, records=pay.height)
+
+
+def pension_trailer_check(ctx: StepContext, inp: dict, name: str, pay: pl.DataFrame) -> None:
+    """年金特徴 (SN235): TK320 (jobs/pension/apply.py) records each Z24 file's trailer (合計件数,
+    合計金額 金額1) and what it did not pass on (不徴収 records, its rejects) in the dataset's
+    ``inputs``; the 消込 rows plus those must equal the trailer to the yen, or RC 8 (nothing posted).
+    A generation without these figures (written by hand, not by TK320) is posted unchecked."""
+    if "trailer_amount" not in inp:
+        return
+    rejected = int(inp.get("rejected_amount") or 0)
+    got = int(pay["amount"].sum() or 0)
+    if got + rejected != int(inp["trailer_amount"]):
+        raise StepError.of("KKB550E", file=name, field="合計金額 金額1", expected=int(inp["trailer_amount"]),
+                           got=got, rejected=rejected)
+    count = pay.height + int(inp.get("not_withheld") or 0) + int(inp.get("rejected") or 0)
+    if count != int(inp["trailer_count"]):
+        raise StepError.of("KKB550E", file=name, field="合計件数", expected=int(inp["trailer_count"]), got=count,
+                           rejected=int(inp.get("rejected") or 0))
+    ctx.message("KKB423I", file=name, trailer_count=int(inp["trailer_count"]), records=count)
 
 
 def _trailers(ctx: StepContext, source: str, shas: list[str]) -> pl.DataFrame:

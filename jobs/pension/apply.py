@@ -1,0 +1,499 @@
+"""年金特徴 結果反映 (KB520): the pension insurers' answers applied to the year's 特別徴収.
+
+    TK310 依頼結果反映        tokucho_request_result (Z23, 通知内容 02/32) → pension_request_stops
+    TK320 特別徴収結果反映    tokucho_result (Z24, 通知内容 22)          → pension_withholding_result
+                                                                         + pension_result_stops
+    TK330 特徴中止期割変更    the stops → assessment, installments, corrections, change_notices (更正)
+    TK340 特徴中止調定ファイル作成   = FK220 (jobs.assessment.steps.correction_levy_file) on TK330's 更正
+    TK350 特徴中止変更通知書作成     = FK230 (jobs.assessment.notice_steps.change_notices) on TK330's 更正
+
+Posting has ONE path: TK320 only writes ``pension_withholding_result`` (the columns SN235 reads,
+jobs/collection/channels.py ``pension``, plus the file's trailer figures in the generation's
+totals ``inputs``); SN235 年金特徴収納消込 in KB400 posts it (the same morning: KB520 runs at 08:00,
+KB400 at 08:30) and refuses (RC 8) a file whose rows plus TK320's rejects do not reconcile to the
+yen with the trailer (``trailer_of_input``). TK340's 調定 file is registered by SN100 in the same
+KB400 run, before SN235.
+
+Which households stop (``tokucho_apply.*`` in config/common/pension_apply.yaml):
+- Z23: a request the insurer did not accept (処理結果 not in ``request_result.accepted_results``):
+  every 特別徴収 期 due after the file's 作成年月日 goes to 普通徴収.
+- Z24: 各種区分 01 失権 / 02 差止 / 03 支払年金額不足 / 05 他制度による中止 (``result.stop``): the
+  pension month of the record and the later ones go to 普通徴収.
+The moved amount is spread over the open 普通徴収 期 (new 納期限; the 異動賦課 rule of
+reassessment.py: open 期 with nothing paid, 1,000円 units, or one 随時期); the annual tax is
+unchanged, so the 更正 has 増減額 0 and a 税額変更通知書 with the new 期別 and 納付書.
+
+返納: a Z24 amount withheld for a pension month whose 特別徴収 levy was already stopped (a death
+reported late, a stop the insurer applied too late) is posted all the same — the insurer remitted
+it — and is then the installment's 過誤納, which SN300 過誤納整理 offsets or refunds (the existing
+path). TK320 counts and names them (KKB546W, column ``refund``).
+
+Files are applied once: a file (by SHA-256) in an earlier generation of this step's output is
+skipped, so a rerun of the same day rewrites the same generation with the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+
+from jobs.assessment import installments as inst
+from jobs.assessment import levy_file
+from jobs.assessment import notice_steps
+from jobs.assessment import reassessment as reass
+from jobs.assessment import steps as asteps
+from jobs.assessment import withholding as wh
+from jobs.common import datasets, errorlist
+from jobs.common.step import StepContext, StepError
+
+REQUEST_RESULT = "tokucho_request_result"
+RESULT = "tokucho_result"
+REQUEST_STOPS = "pension_request_stops"
+RESULT_STOPS = "pension_result_stops"
+WITHHOLDING_RESULT = "pension_withholding_result"
+#: the datasets TK330 writes; another job's generation of the same business day is a 2nd 更正
+CORRECTION_DATASETS = ("assessment", "installments", "corrections", "change_notices")
+STOP_JOB = "TK330"
+
+STOP_SCHEMA: dict[str, pl.DataType] = {
+    "fy": pl.Int32(), "household_id": pl.String(), "taxpayer_person_id": pl.String(),
+    "basic_pension_number": pl.String(), "payer_code": pl.String(), "notice_code": pl.String(),
+    "cause": pl.String(), "cause_label": pl.String(), "stop_from": pl.Date(),
+    "source_file": pl.String(), "source_sha256": pl.String(), "record_no": pl.Int64(),
+}
+#: pension_withholding_result: what SN235 reads (channels.pension) + what the operator reads
+RESULT_SCHEMA: dict[str, pl.DataType] = {
+    "levy_year": pl.Int32(), "notice_number": pl.String(), "installment_no": pl.Int32(),
+    "person_id": pl.String(), "payer_code": pl.String(), "amount": pl.Int64(), "received_date": pl.Date(),
+    "source_file": pl.String(), "source_sha256": pl.String(), "record_no": pl.Int64(),
+    "household_id": pl.String(), "pension_month": pl.Int32(), "category": pl.String(),
+    "levied": pl.Int64(), "refund": pl.Boolean(),
+}
+
+
+@dataclass(frozen=True)
+class ApplyRules:
+    accepted_results: frozenset[str]
+    normal: dict[str, str]
+    stop: dict[str, str]
+    amount_field: str
+    change_reason: str
+
+    @classmethod
+    def from_config(cls, cfg) -> ApplyRules:
+        g = cfg.get
+        return cls(frozenset(str(x) for x in g("tokucho_apply.request_result.accepted_results")),
+                   {str(k): str(v) for k, v in g("tokucho_apply.result.normal").items()},
+                   {str(k): str(v) for k, v in g("tokucho_apply.result.stop").items()},
+                   str(g("tokucho_apply.result.amount_field")), str(g("tokucho_apply.change_reason")))
+
+
+# --- inputs: the received files not yet applied ---------------------------------------------------
+
+
+def _applied(ctx: StepContext, dataset: str) -> set[str]:
+    """SHA-256 of the files an earlier generation of ``dataset`` (this step's output) applied."""
+    out: set[str] = set()
+    for g in datasets.generations(dataset, municipality=ctx.municipality):
+        if g < ctx.generation:
+            out |= {i["sha256"] for i in datasets.read_totals(dataset, g).get("inputs") or []}
+    return out
+
+
+def _unapplied(ctx: StepContext, source: str, output: str) -> tuple[pl.DataFrame, pl.DataFrame, list[dict]]:
+    """(data records, trailer records, files) of ``source`` up to this generation whose file
+    ``output`` has not applied yet. The intake writes data records (レコード区分 2) to ``source``
+    and trailers either there (レコード区分 3) or to ``<source>_trailer``."""
+    done = _applied(ctx, output)
+    parts, trailers = [], []
+    for g in datasets.generations(source, municipality=ctx.municipality):
+        if g > ctx.generation:
+            continue
+        frame = datasets.read(source, g)
+        if frame.height == 0 or "source_sha256" not in frame.columns:
+            continue
+        frame = frame.filter(~pl.col("source_sha256").is_in(list(done)))
+        if "record_kind" in frame.columns:
+            trailers.append(frame.filter(pl.col("record_kind") == "3"))
+            frame = frame.filter(pl.col("record_kind") == "2")
+        parts.append(frame)
+    tds = f"{source}_trailer"
+    for g in datasets.generations(tds, municipality=ctx.municipality):
+        if g <= ctx.generation:
+            t = datasets.read(tds, g)
+            trailers.append(t.filter(~pl.col("source_sha256").is_in(list(done))))
+    data = pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
+    if data.height:
+        data = data.unique(subset=["source_sha256", "record_no"], keep="last").sort(["source_file", "record_no"])
+    trailer = pl.concat([t for t in trailers if t.height], how="diagonal_relaxed") if any(
+        t.height for t in trailers) else pl.DataFrame()
+    if trailer.height:
+        trailer = trailer.unique(subset=["source_sha256", "record_no"], keep="last")
+    names = {}
+    for f in (data, trailer):
+        if f.height:
+            names.update(dict(zip(f["source_sha256"].to_list(), f["source_file"].to_list(), strict=True)))
+    files = [{"name": n, "sha256": s} for s, n in sorted(names.items(), key=lambda kv: (kv[1], kv[0]))]
+    if files:
+        ctx.message("KKB540I", dataset=source, files=len(files), names=", ".join(f["name"] for f in files))
+    else:
+        ctx.message("KKB541I", dataset=source)
+    return data, trailer, files
+
+
+def _check_trailer(ctx: StepContext, file: dict, data: pl.DataFrame, trailer: pl.DataFrame,
+                   amount_field: str) -> dict:
+    """The file's data records against its trailers (合計件数, 合計金額 金額1), or RC 8."""
+    t = trailer.filter(pl.col("source_sha256") == file["sha256"]) if trailer.height else trailer
+    if t.height == 0:
+        raise StepError.of("KKB544E", "missing", file=file["name"])
+    d = data.filter(pl.col("source_sha256") == file["sha256"]) if data.height else data
+    count = int(t["total_count"].cast(pl.Int64).sum())
+    if count != d.height:
+        raise StepError.of("KKB544E", file=file["name"], field="合計件数", expected=count, got=d.height)
+    total_field = "total_" + amount_field
+    amount = int(t[total_field].cast(pl.Int64).fill_null(0).sum()) if total_field in t.columns else 0
+    got = int(d[amount_field].cast(pl.Int64).fill_null(0).sum()) if d.height else 0
+    if amount != got:
+        raise StepError.of("KKB544E", file=file["name"], field="合計金額 金額1", expected=amount, got=got)
+    return {"trailer_count": count, "trailer_amount": amount}
+
+
+def _households(ctx: StepContext, fy: int) -> pl.DataFrame:
+    """The withheld households of ``fy`` by 基礎年金番号 + 特別徴収義務者コード (FK120's judgment)."""
+    gen = asteps.latest(ctx, "withholding", fy=fy)
+    if gen is None:
+        raise StepError.of("KKB301E", dataset="withholding", fy=fy, job="FK120 特別徴収判定")
+    w = datasets.read("withholding", gen)
+    return w.filter(pl.col("basic_pension_number").is_not_null()).select(
+        pl.col("basic_pension_number").cast(pl.String), pl.col("payer_code").cast(pl.String),
+        pl.col("household_id").cast(pl.String), pl.col("taxpayer_person_id").cast(pl.String),
+    ).unique(subset=["basic_pension_number", "payer_code"], keep="first", maintain_order=True)
+
+
+def _reject(ctx: StepContext, frame: pl.DataFrame, reason: str, field: str = "basic_pension_number",
+            label: str = "基礎年金番号") -> pl.DataFrame:
+    return frame.select(
+        pl.col("source_file").alias("file_name"), pl.col("record_no").cast(pl.Int64),
+        pl.lit("data").alias("record_type"), pl.lit(field).alias("field"), pl.lit(label).alias("field_label"),
+        pl.lit(reason).alias("reason"))
+
+
+# --- TK310 依頼結果反映 ------------------------------------------------------------------------------
+
+
+def request_results(ctx: StepContext) -> int | None:
+    rules = ApplyRules.from_config(ctx.config)
+    data, trailer, files = _unapplied(ctx, REQUEST_RESULT, REQUEST_STOPS)
+    stops, rejects, inputs = [], [], []
+    households = _households(ctx, ctx.fy) if data.height else None
+    for f in files:
+        d = data.filter(pl.col("source_sha256") == f["sha256"]) if data.height else data
+        figs = _check_trailer(ctx, f, d, trailer, "amount1")
+        if d.height == 0:
+            inputs.append({**f, **figs, "records": 0, "refused": 0, "unmatched": 0})
+            continue
+        refused = d.filter(~pl.col("result").cast(pl.String).fill_null("").is_in(list(rules.accepted_results)))
+        j = refused.with_columns(pl.col("basic_pension_number").cast(pl.String), pl.col("payer_code").cast(pl.String)
+                                 ).join(households, on=["basic_pension_number", "payer_code"], how="left")
+        bad = j.filter(pl.col("household_id").is_null())
+        ok = j.filter(pl.col("household_id").is_not_null())
+        if bad.height:
+            rejects.append(_reject(ctx, bad, "依頼処理結果 (不受理) の基礎年金番号が特別徴収の世帯にありません"))
+            ctx.message("KKB542W", file=f["name"], records=bad.height)
+        stops.append(ok.select(
+            pl.lit(ctx.fy, dtype=pl.Int32).alias("fy"), "household_id", "taxpayer_person_id",
+            "basic_pension_number", "payer_code", pl.col("notice_code").cast(pl.String),
+            pl.lit("request_refused").alias("cause"),
+            pl.format("依頼不受理 (処理結果 {})", pl.col("result").cast(pl.String).fill_null("")).alias("cause_label"),
+            # every 特別徴収 期 due after the file's 作成年月日
+            (pl.col("created_on").cast(pl.Date) + pl.duration(days=1)).alias("stop_from"),
+            "source_file", "source_sha256", pl.col("record_no").cast(pl.Int64)))
+        ctx.totals.count("request_result", label="依頼処理結果", read=d.height, accepted=d.height - bad.height,
+                         rejected=bad.height)
+        ctx.message("KKB543I", file=f["name"], records=d.height, accepted=d.height - refused.height,
+                    refused=refused.height)
+        inputs.append({**f, **figs, "records": d.height, "refused": refused.height, "unmatched": bad.height})
+    ctx.reject(pl.concat(rejects, how="vertical") if rejects else errorlist.empty())
+    out = _stop_frame(stops)
+    ctx.write_dataset(REQUEST_STOPS, datasets.sort_by_key(out, ("household_id", "source_sha256", "record_no")),
+                      totals={"inputs": inputs})
+    return None
+
+
+def _stop_frame(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    parts = [p.select([pl.col(c).cast(t) for c, t in STOP_SCHEMA.items()]) for p in parts if p.height]
+    return pl.concat(parts, how="vertical") if parts else pl.DataFrame(schema=STOP_SCHEMA)
+
+
+# --- TK320 特別徴収結果反映 --------------------------------------------------------------------------
+
+
+def _pension_month(created: dt.date, event: dt.date | None, months: tuple[int, ...]) -> dt.date:
+    """The pension payment month a Z24 record reports: its 各種年月日 when that is in a pension
+    month, else the pension month before the file's month (Z24 comes in the odd month after it)."""
+    if event is not None and event.month in months:
+        return event.replace(day=1)
+    d = created.replace(day=1)
+    for _ in range(12):
+        d = (d - dt.timedelta(days=1)).replace(day=1)
+        if d.month in months:
+            return d
+    raise ValueError(f"no pension month before {created}")
+
+
+def withholding_results(ctx: StepContext) -> int | None:
+    rules = ApplyRules.from_config(ctx.config)
+    wrules = wh.WithholdingRules.from_config(ctx.config)
+    field = rules.amount_field
+    data, trailer, files = _unapplied(ctx, RESULT, WITHHOLDING_RESULT)
+    results, stops, rejects, inputs = [], [], [], []
+    cache: dict[int, tuple[pl.DataFrame, pl.DataFrame]] = {}
+    refund_n = refund_amount = 0
+    for f in files:
+        d = data.filter(pl.col("source_sha256") == f["sha256"]) if data.height else data
+        figs = _check_trailer(ctx, f, d, trailer, field)
+        if d.height == 0:
+            inputs.append({**f, **figs, "records": 0, "withheld": 0, "withheld_amount": 0, "not_withheld": 0,
+                           "rejected": 0, "rejected_amount": 0})
+            continue
+        d = d.with_columns(pl.col(field).cast(pl.Int64).fill_null(0).alias("_amount"),
+                           pl.col("category").cast(pl.String).fill_null("").alias("_cat"))
+        months = [_pension_month(c, e, wrules.pension_months) for c, e in
+                  zip(d["created_on"].to_list(), (d["event_date"].to_list() if "event_date" in d.columns
+                                                   else [None] * d.height), strict=True)]
+        d = d.with_columns(pl.Series("_pm", months, dtype=pl.Date))
+        d = d.with_columns(pl.col("_pm").map_elements(ctx.calendar.fiscal_year, return_dtype=pl.Int32).alias("_fy"))
+        matched_parts = []
+        for (fy,), part in d.group_by("_fy", maintain_order=True):
+            if int(fy) not in cache:
+                cache[int(fy)] = (_households(ctx, int(fy)), _levies(ctx, int(fy)))
+            hh, lev = cache[int(fy)]
+            matched_parts.append(part.with_columns(pl.col("basic_pension_number").cast(pl.String),
+                                                   pl.col("payer_code").cast(pl.String))
+                                 .join(hh, on=["basic_pension_number", "payer_code"], how="left"))
+        j = pl.concat(matched_parts, how="vertical")
+        known = set(rules.normal) | set(rules.stop)
+        bad_cat = j.filter(~pl.col("_cat").is_in(list(known)))
+        unmatched = j.filter(pl.col("_cat").is_in(list(known)) & pl.col("household_id").is_null())
+        ok = j.filter(pl.col("_cat").is_in(list(known)) & pl.col("household_id").is_not_null())
+        if bad_cat.height:
+            rejects.append(_reject(ctx, bad_cat, f"各種区分が不明です (正常 {', '.join(rules.normal)}; "
+                                                 f"中止 {', '.join(rules.stop)})", "category", "各種区分"))
+        if unmatched.height:
+            rejects.append(_reject(ctx, unmatched, "特別徴収結果の基礎年金番号が特別徴収の世帯にありません"))
+        if bad_cat.height or unmatched.height:
+            ctx.message("KKB542W", file=f["name"], records=bad_cat.height + unmatched.height)
+        ok = ok.with_columns(
+            pl.col("_pm").dt.month().cast(pl.Int32).alias("pension_month"),
+            pl.col("_pm").dt.month().map_elements(wrules.installment_no, return_dtype=pl.Int32).alias("installment_no"))
+        # the levy of that 特別徴収 期 now: less than withheld → 返納 (過誤納, SN300)
+        lev_all = pl.concat([cache[k][1] for k in sorted(cache)], how="vertical")
+        ok = ok.join(lev_all, left_on=["_fy", "household_id", "installment_no"],
+                     right_on=["fy", "household_id", "installment_no"], how="left")
+        paid = ok.filter(pl.col("_amount") > 0)
+        paid = paid.with_columns(pl.col("levied").fill_null(0),
+                                 (pl.col("_amount") > pl.col("levied").fill_null(0)).alias("refund"))
+        results.append(paid.select(
+            pl.col("_fy").cast(pl.Int32).alias("levy_year"),
+            levy_file.notice_number(pl.lit(inst.WITHHOLDING), pl.col("household_id")).alias("notice_number"),
+            "installment_no", pl.col("taxpayer_person_id").alias("person_id"), "payer_code",
+            pl.col("_amount").alias("amount"), pl.col("created_on").cast(pl.Date).alias("received_date"),
+            "source_file", "source_sha256", pl.col("record_no").cast(pl.Int64), "household_id", "pension_month",
+            pl.col("_cat").alias("category"), "levied", "refund"))
+        st = ok.filter(pl.col("_cat").is_in(list(rules.stop)))
+        stops.append(st.select(
+            pl.col("_fy").cast(pl.Int32).alias("fy"), "household_id", "taxpayer_person_id", "basic_pension_number",
+            "payer_code", pl.col("notice_code").cast(pl.String),
+            pl.col("_cat").replace_strict({k: f"result_{k}" for k in rules.stop}, default=None).alias("cause"),
+            pl.col("_cat").replace_strict(rules.stop, default=None).alias("cause_label"),
+            pl.col("_pm").alias("stop_from"), "source_file", "source_sha256", pl.col("record_no").cast(pl.Int64)))
+        refunds = paid.filter(pl.col("refund"))
+        refund_n += refunds.height
+        refund_amount += int((refunds["_amount"] - refunds["levied"]).sum() or 0)
+        rej_amount = int(bad_cat["_amount"].sum() or 0) + int(unmatched["_amount"].sum() or 0)
+        ctx.totals.count("result", label="特別徴収結果", read=d.height, accepted=ok.height,
+                         rejected=bad_cat.height + unmatched.height)
+        ctx.message("KKB545I", file=f["name"], records=d.height, withheld=paid.height,
+                    amount=int(paid["_amount"].sum() or 0), stopped=st.height,
+                    over75=ok.filter(pl.col("_cat") == "10").height)
+        inputs.append({**f, **figs, "records": d.height, "withheld": paid.height,
+                       "withheld_amount": int(paid["_amount"].sum() or 0),
+                       "not_withheld": ok.height - paid.height, "stopped": st.height,
+                       "rejected": bad_cat.height + unmatched.height, "rejected_amount": rej_amount})
+    if refund_n:
+        ctx.message("KKB546W", records=refund_n, amount=refund_amount)
+    ctx.reject(pl.concat(rejects, how="vertical") if rejects else errorlist.empty())
+    res = (pl.concat([r.select([pl.col(c).cast(t) for c, t in RESULT_SCHEMA.items()]) for r in results],
+                     how="vertical") if results else pl.DataFrame(schema=RESULT_SCHEMA))
+    total = int(res["amount"].sum() or 0)
+    ctx.totals.add_money("withheld", total, label="特別徴収額 (消込データ)")
+    ctx.totals.add_money("refund", refund_amount, label="返納 (過誤納)")
+    ctx.totals.add_money("trailer", sum(i["trailer_amount"] for i in inputs), label="トレイラ合計 金額1")
+    ctx.totals.add_money("rejected", sum(i["rejected_amount"] for i in inputs), label="不照合")
+    ctx.write_dataset(WITHHOLDING_RESULT, datasets.sort_by_key(res, ("source_file", "source_sha256", "record_no")),
+                      totals={"inputs": inputs, "money": {"total": total}})
+    ctx.write_dataset(RESULT_STOPS, datasets.sort_by_key(_stop_frame(stops), ("household_id", "source_sha256",
+                                                                             "record_no")),
+                      totals={"inputs": inputs})
+    return None
+
+
+def _levies(ctx: StepContext, fy: int) -> pl.DataFrame:
+    """The current 特別徴収 levy of each household and 期 of ``fy`` (latest installments)."""
+    gen = asteps.latest(ctx, "installments", fy=fy)
+    schema = {"fy": pl.Int32, "household_id": pl.String, "installment_no": pl.Int32, "levied": pl.Int64}
+    if gen is None:
+        return pl.DataFrame(schema=schema)
+    rows = datasets.read("installments", gen).filter(pl.col("method") == inst.WITHHOLDING)
+    return rows.group_by("household_id", "installment_no").agg(pl.col("amount").sum().alias("levied")).select(
+        pl.lit(fy, dtype=pl.Int32).alias("fy"), pl.col("household_id").cast(pl.String),
+        pl.col("installment_no").cast(pl.Int32), pl.col("levied").cast(pl.Int64))
+
+
+def trailer_of_input(inputs: list[dict], sha: str) -> dict | None:
+    """The trailer figures TK320 recorded for one Z24 file (SN235's reconciliation)."""
+    for i in inputs:
+        if i.get("sha256") == sha and "trailer_amount" in i:
+            return i
+    return None
+
+
+# --- TK330 特徴中止期割変更 -------------------------------------------------------------------------
+
+
+def _todays(ctx: StepContext, dataset: str) -> pl.DataFrame | None:
+    gen = asteps.latest(ctx, dataset)
+    return datasets.read(dataset, gen) if gen == ctx.generation else None
+
+
+def refuse_other_correction(ctx: StepContext) -> None:
+    """RC 8 when another job (FK210 異動賦課) wrote today's 更正 generation: two 更正 of one
+    business day would replace each other's datasets, 調定 file and notices."""
+    for ds in CORRECTION_DATASETS:
+        gen = asteps.latest(ctx, ds)
+        if gen == ctx.generation:
+            job = datasets.read_totals(ds, gen).get("job_id")
+            if job not in (None, ctx.job_id) and (ds != "assessment" or job != "FK110"):
+                raise StepError.of("KKB547E", date=ctx.business_date, job=job, generation=gen)
+
+
+def stop_withholding(ctx: StepContext) -> int | None:
+    rules = ApplyRules.from_config(ctx.config)
+    parts = [f for f in (_todays(ctx, REQUEST_STOPS), _todays(ctx, RESULT_STOPS)) if f is not None and f.height]
+    stops = pl.concat(parts, how="vertical_relaxed").filter(pl.col("fy") == ctx.fy) if parts else None
+    if stops is None or stops.height == 0:
+        ctx.message("KKB548I", households=0, refused=0, stopped=0, moved=0, already=0)
+        return None
+    refuse_other_correction(ctx)
+    base = asteps.latest(ctx, "assessment", before=True)
+    ibase = asteps.latest(ctx, "installments", before=True)
+    if base is None or ibase is None:
+        raise StepError.of("KKB301E", "installments")
+    ctx.message("KKB302I", variant="current", generation=base, installments=ibase)
+    current = datasets.read("assessment", base)
+    rows = datasets.read("installments", ibase)
+    first = stops.group_by("household_id").agg(pl.col("stop_from").min(), pl.col("cause").first())
+    schedule = inst.Schedule.from_config(ctx.config, ctx.fy, ctx.calendar)
+    paid = reass._paid_map(asteps._payments(ctx))
+    open_periods = schedule.open_periods(ctx.business_date)
+    corr_rows, inst_rows, notice_rows = [], [], []
+    taxpayer = dict(zip(current["household_id"].to_list(), current["taxpayer_person_id"].to_list(), strict=True))
+    annual = dict(zip(current["household_id"].to_list(), current["annual_tax"].to_list(), strict=True))
+    by_household: dict[str, list[reass.Slot]] = {}
+    ids = set(first["household_id"].to_list())
+    for hid, method, no, month, due, amount in rows.filter(pl.col("household_id").is_in(list(ids))).select(
+            "household_id", "method", "installment_no", "month", "due_date", "amount").iter_rows():
+        by_household.setdefault(hid, []).append(reass.Slot(
+            method, int(no), int(month), due, int(amount), paid=paid.get((hid, method, int(no)), 0),
+            is_open=schedule.is_open(due, ctx.business_date)))
+    moved_total = already = refused = stopped = 0
+    changed_ids = []
+    for hid, stop_from, cause in first.sort("household_id").iter_rows():
+        slots = by_household.get(hid, [])
+        for s in slots:
+            s.before = s.amount
+        moved = 0
+        for s in slots:
+            if s.method == inst.WITHHOLDING and s.due_date >= stop_from and s.amount > s.paid:
+                moved += s.amount - s.paid
+                s.amount = s.paid
+        if moved == 0:
+            already += 1
+            continue
+        targets = reass._ordinary_open_slots(slots, open_periods)
+        for s, add in zip(targets, inst.split_one(moved, len(targets), schedule.unit), strict=True):
+            s.amount += add
+        moved_total += moved
+        refused += cause == "request_refused"
+        stopped += cause != "request_refused"
+        changed_ids.append(hid)
+        n_changed = 0
+        for s in slots:
+            changed = s.amount != s.before
+            n_changed += changed
+            corr_rows.append((ctx.fy, hid, s.no, s.method, s.month, s.due_date, s.before, s.amount,
+                              s.amount - s.before, s.paid, 0, s.is_open, changed))
+            inst_rows.append((ctx.fy, hid, s.no, s.method, s.month, s.due_date, s.amount))
+        a = int(annual.get(hid, 0))
+        notice_rows.append((ctx.fy, hid, taxpayer.get(hid), ctx.business_date, rules.change_reason, a, a, 0, 0,
+                            True, n_changed))
+    ctx.message("KKB548I", households=len(changed_ids), refused=refused, stopped=stopped, moved=moved_total,
+                already=already)
+    ctx.totals.count("household", label="世帯", read=first.height, accepted=first.height)
+    if not changed_ids:
+        return None
+    corrections = pl.DataFrame(corr_rows, schema=reass.CORRECTION_SCHEMA, orient="row")
+    new_rows = pl.DataFrame(inst_rows, schema=inst.SCHEMA, orient="row")
+    affected = current.filter(pl.col("household_id").is_in(changed_ids))
+    new_rows = inst.allocate_components(new_rows, affected.select(
+        "household_id", *[pl.col(c).fill_null(0).cast(pl.Int64) for c in inst.component_columns(affected)]))
+    notices = pl.DataFrame(notice_rows, schema=reass.NOTICE_SCHEMA, orient="row")
+    notices = reass._with_components(notices, affected, affected)
+    seq = asteps._correction_seq(ctx)
+    notices = notices.join(seq, on="household_id", how="left").with_columns(
+        (pl.col("_prev").fill_null(0) + 1).cast(pl.Int32).alias("correction_seq"),
+        (pl.col("installments_changed") > 0).alias("issue_notice")).drop("_prev")
+    rows_after = inst.sort_rows(pl.concat([rows.filter(~pl.col("household_id").is_in(changed_ids)),
+                                           new_rows.select(rows.columns)], how="vertical_relaxed"))
+    bad = inst.check_totals(rows_after, current)
+    if bad.height:
+        r = bad.row(0, named=True)
+        raise StepError.of("KKB333E", households=bad.height, household_id=r["household_id"], expected=r["expected"],
+                           installments_total=r["installments_total"])
+    ctx.totals.add_money("moved", moved_total, label="特別徴収→普通徴収")
+    ctx.totals.add_money("change", 0, label="増減額")
+    doc = {"base_assessment": base, "base_installments": ibase,
+           "stops": sorted({*stops["source_file"].to_list()})}
+    ctx.write_dataset("assessment", current, totals=doc)
+    ctx.write_dataset("installments", rows_after, totals=doc)
+    ctx.write_dataset("corrections", datasets.sort_by_key(corrections, ("household_id", "installment_no", "method")),
+                      totals=doc)
+    ctx.write_dataset("change_notices", datasets.sort_by_key(notices, ("household_id",)), totals=doc)
+    ctx.totals.written = notices.height
+    return None
+
+
+# --- TK340 / TK350: FK220 / FK230 on TK330's 更正 ------------------------------------------------------
+
+
+def _stopped_today(ctx: StepContext) -> bool:
+    gen = asteps.latest(ctx, "corrections")
+    if gen == ctx.generation and datasets.read_totals("corrections", gen).get("job_id") == STOP_JOB:
+        return True
+    if gen == ctx.generation:  # FK210's 更正 of today: TK330 refused (RC 8) before; never print it twice
+        refuse_other_correction(ctx)
+    ctx.message("KKB549I", date=ctx.business_date, job=ctx.job_id)
+    return False
+
+
+def correction_levy_file(ctx: StepContext) -> int | None:
+    """TK340: the 更正 調定 file of TK330 (FK220's function), or nothing on a day without stops."""
+    return asteps.correction_levy_file(ctx) if _stopped_today(ctx) else None
+
+
+def change_notices(ctx: StepContext) -> int | None:
+    """TK350: the 税額変更通知書 of TK330 (FK230's function), or nothing on a day without stops."""
+    return notice_steps.change_notices(ctx) if _stopped_today(ctx) else None
