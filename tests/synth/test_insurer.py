@@ -391,3 +391,25 @@ def test_refusal_only_for_targets_and_the_seed_decides(tmp_path):
     a = ins.simulate([f], as_of=dt.date(2026, 9, 30), seed=1, cfg=c)
     n = sum(a.refused.values())
     assert 30 <= n <= 90 and a.accepted + n == 200    # ~30 % of 200
+
+
+def test_reads_the_codec_bytes_of_the_synthetic_z21(small_city, tmp_path):
+    """The synthetic city's Z21 (written by the project's codec, layouts/tokucho_z21) turned into a request
+    (通知内容 00 → 01 in every record, same bytes otherwise) is accepted by the simulator's own reader:
+    lead-in, shift codes, kanji padding and trailer sums of the codec agree with FORMATS.md as read here."""
+    out, manifest = small_city
+    raw = bytearray((out / manifest["files"]["nenkin"]["path"]).read_bytes())
+    n = (len(raw) - 96) // 500
+    kinds = {}
+    for i in range(n):
+        at = 96 + 500 * i
+        assert raw[at + 9:at + 11] == b"00"
+        raw[at + 9:at + 11] = b"01"
+        k = bytes(raw[at:at + 1])
+        kinds[k] = kinds.get(k, 0) + 1
+        if raw[at:at + 1] == b"2" and raw[at + 381:at + 383] not in (b"01", b"02"):
+            raw[at + 381:at + 383] = b"01"      # 各種区分 01 新規者 / 02 継続者 → 01 / 02 対象者
+    f = ins.parse_request(write(tmp_path / "ob", "Z22_01_20260515.dta", bytes(raw)), municipality=MUNI)
+    assert len(f.data) == kinds.get(b"2", 0) == manifest["files"]["nenkin"]["records"]["data"]
+    assert len(f.trailers) == kinds[b"3"]
+    assert sum(t["amounts"][0] for t in f.trailers) == sum(d.amount1 or 0 for d in f.data) > 0
