@@ -451,6 +451,7 @@ class Answer:
             "withheld_yen": sum(v[1] for v in self.withheld.values()),
             "refund_due_yen": sum(r[2] for r in self.refund_due),
             "refund_due_records": len(self.refund_due),
+            "not_withheld": {k: {"count": v[0], "yen": v[1]} for k, v in self.not_withheld.items()},
         }
 
 
@@ -833,6 +834,8 @@ def report(answer: Answer, files: Iterable[RequestFile], *, inbox: Path, as_of: 
         lines.append(f"  {f.name}  通知内容 {f.notice_code} {what}  {len(f.records):,}件  {parts}")
     s = answer.summary()
     lines.append(f"  受理 {s['accepted']:,}件  不能 {sum(s['refused'].values()):,}件 {s['refused']}")
+    if answer.not_withheld:
+        lines.append("  徴収不能 (金額2): " + "  ".join(f"{k}: {c:,}件 {y:,}円" for k, (c, y) in answer.not_withheld.items()))
     lines.append(f"  特別徴収額 合計 {s['withheld_persons']:,}件 {s['withheld_yen']:,}円"
                  f"  (うち死亡後の徴収・返納対象 {s['refund_due_records']:,}件 {s['refund_due_yen']:,}円)")
     return "\n".join(lines)
