@@ -7,6 +7,7 @@
     kokuho layout-listing <layout-id> | --all
     kokuho synth ...            (the synthetic city generator: jobs.synth.cli)
     kokuho synth-payments ...   (synthetic payment files from 調定 files: jobs.synth.payments)
+    kokuho synth-nenkin ...     (pension-insurer simulator: Z22/Z2A → Z23/Z24: jobs.synth.insurer)
     kokuho shisan ...           (試算 of one household's tax: jobs.assessment.shisan)
     kokuho rundays KBnnn|<rule> [--fy YYYY | --from D --to D]   (業務日程: jobs.common.runcalendar)
     kokuho messages [ID]        (メッセージ一覧: jobs/common/messages.yaml)
@@ -45,6 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from jobs.synth.payments import main as payments_main
 
         return int(payments_main(argv[1:]) or 0)
+    if argv and argv[0] == "synth-nenkin":  # its own argument parser
+        from jobs.synth.insurer import main as insurer_main
+
+        return int(insurer_main(argv[1:]) or 0)
     if argv and argv[0] == "shisan":  # its own argument parser
         from jobs.assessment.shisan import main as shisan_main
 
@@ -124,6 +129,8 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("synth", help="合成団体データを生成する (kokuho synth --help)", add_help=False)
     sub.add_parser("synth-payments", help="合成の収納データを生成する (kokuho synth-payments --help)", add_help=False)
+    sub.add_parser("synth-nenkin", help="年金保険者シミュレータ: Z22 に Z23/Z24 を返す (kokuho synth-nenkin --help)",
+                   add_help=False)
     sub.add_parser("shisan", help="1世帯の国民健康保険税を試算する (kokuho shisan --help)", add_help=False)
     sub.add_parser("archive", help="保管ファイルを復号して表示する (kokuho archive cat --help)", add_help=False)
     sub.add_parser("keys", help="鍵の作成・更新・一覧 (kokuho keys --help)", add_help=False)

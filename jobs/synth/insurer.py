@@ -1,0 +1,845 @@
+"""A pension insurer (年金保険者, via the 経由機関) for the synthetic city: answers the city's requests.
+
+    files = read_requests(outbox)                  # Z22 (01/31) and Z2A (41/61), checked; Refusal if malformed
+    answer = simulate(files, as_of=d, seed=1)      # the Z23 (02/32) and Z24 (22) files due by ``as_of``
+    write_answer(answer, inbox)                    # var/inbox/nenkin/Z23_02_20260910.dta (+ .sha256)
+
+    kokuho synth-nenkin --date 2026-11-10 --seed 1 [--outbox var/outbox/nenkin] [--inbox var/inbox/nenkin]
+
+Independence: the files are read and written with this module's own reading of
+``shared/docs/FORMATS.md`` §2 (500-byte records after a 96-byte lead-in, H D* T groups, trailer
+合計件数 and 合計金額 金額1–3), NOT with ``layouts/`` and the codec the city uses, so a mistake in
+the city's layout does not cancel out in the tests.
+
+Stateless: an answer is a function of (the request files, ``as_of``, seed, config). Every run
+writes all the answers due by ``as_of`` again, byte-identical (same names, same bytes), so the
+inbox of a later date is a superset of an earlier one's.
+
+The insurer's model (the knobs are ``insurer:`` in config/synth.yaml):
+- Z23: each 01/31 record is accepted (処理結果 ``accepted_code``) or refused with a 22-style code at
+  ``refusal_rates``; the answer is dated ``request_result_day`` of the month after the request.
+- Schedule of an accepted person: 01 → October (金額1), December and February (金額2); 31 → from the
+  start month of its capture month (金額1), then 金額2 up to February; 継続 → the next year's
+  provisional months at the February amount, replaced by a 61 (金額1) for the months after it.
+- 41 stops the person from the next pension month (odd-month notices: one month later).
+- Z24 for each pension month m, dated ``result_day`` of m+1: per scheduled person one record,
+  各種区分 00 with 金額1 = the amount withheld, or a stop code (01 失権, 02 差止, 03 年金額不足, 05)
+  with 金額1 = 0 and 金額2 = the amount not withheld, after which the person is not withheld again
+  that year; a "late death" person is withheld ``late_death_months`` more times (those yen must be
+  refunded) and then reported 01 with 各種年月日 = the date of death.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import sys
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jobs.common import paths
+
+LEAD_IN = 96
+RECORD = 500
+SHIFT_IN = b"\x1b$B"                      # ESC $ B (JIS X 0208 in)
+SHIFT_OUT = (b"\x1b(B", b"\x1b(J")        # ESC ( B / ESC ( J (back to one-byte)
+
+# --- FORMATS.md §2.2, own reading: (1-based start, length) --------------------------------------
+LEAD = {"municipality_code": (1, 5), "space1": (6, 1), "media_serial": (7, 3), "created_on": (10, 8),
+        "reserve1": (18, 31), "record_count": (49, 6), "reserve2": (55, 42)}
+COMMON = {"record_kind": (1, 1), "municipality_code": (2, 5), "payer_code": (7, 3), "notice_code": (10, 2),
+          "media_code": (12, 1), "scheme_code": (13, 1), "created_on": (14, 8)}
+DATA = {**COMMON, "basic_pension_number": (22, 10), "pension_code": (32, 4), "birth_date": (39, 8), "sex": (47, 1),
+        "shift1": (73, 3), "shift2": (126, 3), "shift3": (216, 3), "shift4": (379, 3),
+        "category": (382, 2), "result": (384, 2), "late_elderly_transfer": (386, 1), "event_date": (387, 8),
+        "amount1": (395, 11), "amount2": (406, 11), "amount3": (417, 11), "mutual_aid_certificate": (486, 15)}
+TRAILER = {**COMMON, "total_count": (22, 9), "total_amount1": (31, 11), "total_amount2": (42, 11),
+           "total_amount3": (53, 11)}
+LABELS = {
+    "record_kind": "レコード区分", "municipality_code": "市町村コード", "payer_code": "特別徴収義務者コード",
+    "notice_code": "通知内容コード", "media_code": "媒体コード", "scheme_code": "特別徴収制度コード",
+    "created_on": "作成年月日", "basic_pension_number": "基礎年金番号", "pension_code": "年金コード",
+    "birth_date": "生年月日", "sex": "性別", "shift1": "シフトコード1", "shift2": "シフトコード2",
+    "shift3": "シフトコード3", "shift4": "シフトコード4", "category": "各種区分", "result": "処理結果",
+    "event_date": "各種年月日", "amount1": "金額1", "amount2": "金額2", "amount3": "金額3",
+    "total_count": "合計件数", "total_amount1": "合計金額 金額1", "total_amount2": "合計金額 金額2",
+    "total_amount3": "合計金額 金額3", "record_count": "ファイル格納件数", "media_serial": "媒体通番",
+    "length": "レコード長", "structure": "レコード構成", "checksum": "チェックサム", "file": "ファイル名",
+}
+# notice codes a city may send, by file kind (FORMATS.md §2.1, §2.3)
+REQUEST_NOTICES = {"Z22": ("01", "31"), "Z2A": ("41", "61")}
+ANSWER_NOTICE = {"01": "02", "31": "32", "41": "42", "61": "62"}   # 依頼 / 異動 → 処理結果
+ANSWER_PREFIX = {"02": "Z23", "32": "Z23", "42": "Z2A", "62": "Z2A"}
+TARGET_CATEGORIES = ("01", "02")   # 01/31 各種区分 of a person to withhold (03 = 特別徴収非対象者)
+RESULT_NOTICE = "22"
+
+
+class Refusal(ValueError):
+    """A malformed request file: which file, which record (0 = the lead-in or the file), which field."""
+
+    def __init__(self, file: str, record: int, field: str, reason: str):
+        self.file, self.record, self.field, self.reason = file, record, field, reason
+        super().__init__(f"{file} レコード {record} 項目 {LABELS.get(field, field)}: {reason}")
+
+
+def _get(raw: bytes, spec: tuple[int, int]) -> bytes:
+    start, length = spec
+    return raw[start - 1:start - 1 + length]
+
+
+def _ascii(raw: bytes, spec, file: str, rec: int, name: str) -> str:
+    try:
+        return _get(raw, spec).decode("ascii")
+    except UnicodeDecodeError:
+        raise Refusal(file, rec, name, f"英数字でないバイトがあります ({_get(raw, spec).hex()})") from None
+
+
+def _digits(raw: bytes, spec, file: str, rec: int, name: str, *, blank: bool = False) -> str | None:
+    s = _ascii(raw, spec, file, rec, name)
+    if blank and s.strip() == "":
+        return None
+    if not s.isdigit():
+        raise Refusal(file, rec, name, f"数字ではありません ({s!r})")
+    return s
+
+
+def _date(raw: bytes, spec, file: str, rec: int, name: str, *, blank: bool = False) -> dt.date | None:
+    s = _digits(raw, spec, file, rec, name, blank=blank)
+    if s is None:
+        return None
+    try:
+        return dt.date(int(s[:4]), int(s[4:6]), int(s[6:]))
+    except ValueError:
+        raise Refusal(file, rec, name, f"日付ではありません ({s})") from None
+
+
+@dataclass(frozen=True)
+class DataRecord:
+    record_no: int                # position in the file, 1 = the first 500-byte record after the lead-in
+    municipality_code: str
+    payer_code: str
+    notice_code: str
+    scheme_code: str
+    created_on: dt.date
+    basic_pension_number: str
+    pension_code: str
+    birth_date: dt.date
+    sex: str
+    category: str | None
+    result: str | None
+    event_date: dt.date | None
+    amount1: int | None
+    amount2: int | None
+    amount3: int | None
+    person: bytes                 # bytes 22–381 (基礎年金番号 … シフトコード4), echoed in the answers
+    tail: bytes                   # bytes 486–500 (共済年金証書記号番号)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.payer_code, self.basic_pension_number, self.pension_code)
+
+
+@dataclass(frozen=True)
+class RequestFile:
+    name: str
+    kind: str                     # Z22 / Z2A
+    municipality_code: str
+    created_on: dt.date
+    records: int                  # 500-byte records (ファイル格納件数)
+    data: tuple[DataRecord, ...]
+    trailers: tuple[dict[str, Any], ...]
+
+
+def file_kind(name: str) -> str | None:
+    k = name[:3].upper()
+    return k if k in REQUEST_NOTICES else None
+
+
+def parse_request(path: Path | str, *, municipality: str | None = None, data: bytes | None = None) -> RequestFile:
+    """Read and check one Z22 / Z2A file; Refusal on the first fault (file, record, field)."""
+    path = Path(path)
+    name = path.name
+    kind = file_kind(name)
+    if kind is None:
+        raise Refusal(name, 0, "file", "ファイル名が Z22 (特別徴収依頼) / Z2A (各種異動) で始まりません")
+    raw = path.read_bytes() if data is None else data
+    if len(raw) < LEAD_IN or (len(raw) - LEAD_IN) % RECORD:
+        raise Refusal(name, 0, "length", f"ファイル長 {len(raw)} バイトが 96 + 500×n ではありません"
+                      f" (余り {(len(raw) - LEAD_IN) % RECORD if len(raw) >= LEAD_IN else len(raw)} バイト)")
+    n = (len(raw) - LEAD_IN) // RECORD
+    lead = raw[:LEAD_IN]
+    muni = _digits(lead, LEAD["municipality_code"], name, 0, "municipality_code")
+    if municipality and muni != municipality:
+        raise Refusal(name, 0, "municipality_code", f"市町村コード {muni} が団体 {municipality} と違います")
+    _digits(lead, LEAD["media_serial"], name, 0, "media_serial")
+    created = _date(lead, LEAD["created_on"], name, 0, "created_on")
+    count = int(_digits(lead, LEAD["record_count"], name, 0, "record_count"))
+    if count != n:
+        raise Refusal(name, 0, "record_count", f"ファイル格納件数 {count} ≠ レコード数 {n}")
+    if n == 0:
+        raise Refusal(name, 0, "structure", "レコードがありません")
+    records: list[DataRecord] = []
+    trailers: list[dict[str, Any]] = []
+    group: dict[str, Any] | None = None
+    allowed = REQUEST_NOTICES[kind]
+    for i in range(n):
+        rec = i + 1
+        r = raw[LEAD_IN + i * RECORD:LEAD_IN + (i + 1) * RECORD]
+        kind_code = _ascii(r, COMMON["record_kind"], name, rec, "record_kind")
+        if kind_code not in "123" or len(kind_code) != 1:
+            raise Refusal(name, rec, "record_kind", f"レコード区分 {kind_code!r} は 1/2/3 ではありません")
+        head = {
+            "municipality_code": _digits(r, COMMON["municipality_code"], name, rec, "municipality_code"),
+            "payer_code": _digits(r, COMMON["payer_code"], name, rec, "payer_code"),
+            "notice_code": _digits(r, COMMON["notice_code"], name, rec, "notice_code"),
+            "scheme_code": _digits(r, COMMON["scheme_code"], name, rec, "scheme_code"),
+        }
+        _date(r, COMMON["created_on"], name, rec, "created_on")
+        if head["municipality_code"] != muni:
+            raise Refusal(name, rec, "municipality_code",
+                          f"市町村コード {head['municipality_code']} が管理レコードの {muni} と違います")
+        if kind_code == "1":
+            if group is not None:
+                raise Refusal(name, rec, "structure", "トレイラレコードの前に次のヘッダレコードがあります")
+            if head["notice_code"] not in allowed:
+                raise Refusal(name, rec, "notice_code",
+                              f"通知内容コード {head['notice_code']} は {kind} では送れません (可: {'/'.join(allowed)})")
+            group = {**head, "count": 0, "sums": [0, 0, 0]}
+            continue
+        if group is None:
+            raise Refusal(name, rec, "structure", "ヘッダレコードがありません")
+        for k in ("payer_code", "notice_code", "scheme_code"):
+            if head[k] != group[k]:
+                raise Refusal(name, rec, k, f"{LABELS[k]} {head[k]} がヘッダレコードの {group[k]} と違います")
+        if kind_code == "2":
+            d = _data_record(r, rec, name, head, group)
+            group["count"] += 1
+            for j, a in enumerate((d.amount1, d.amount2, d.amount3)):
+                group["sums"][j] += a or 0
+            records.append(d)
+            continue
+        total = int(_digits(r, TRAILER["total_count"], name, rec, "total_count"))
+        if total != group["count"]:
+            raise Refusal(name, rec, "total_count", f"合計件数 {total} ≠ データレコード {group['count']} 件")
+        sums = []
+        for j in range(3):
+            fld = f"total_amount{j + 1}"
+            v = int(_digits(r, TRAILER[fld], name, rec, fld))
+            if v != group["sums"][j]:
+                raise Refusal(name, rec, fld, f"{LABELS[fld]} {v:,} ≠ データレコードの合計 {group['sums'][j]:,}")
+            sums.append(v)
+        trailers.append({"payer_code": group["payer_code"], "notice_code": group["notice_code"],
+                         "count": total, "amounts": tuple(sums)})
+        group = None
+    if group is not None:
+        raise Refusal(name, n, "structure", "最後のグループにトレイラレコードがありません")
+    return RequestFile(name, kind, muni, created, n, tuple(records), tuple(trailers))
+
+
+def _data_record(r: bytes, rec: int, name: str, head: Mapping[str, str], group: Mapping[str, Any]) -> DataRecord:
+    bpn = _digits(r, DATA["basic_pension_number"], name, rec, "basic_pension_number")
+    pcode = _digits(r, DATA["pension_code"], name, rec, "pension_code")
+    birth = _date(r, DATA["birth_date"], name, rec, "birth_date")
+    sex = _ascii(r, DATA["sex"], name, rec, "sex")
+    if sex not in ("1", "2"):
+        raise Refusal(name, rec, "sex", f"性別 {sex!r} は 1/2 ではありません")
+    for s, expected in (("shift1", (SHIFT_IN,)), ("shift2", SHIFT_OUT), ("shift3", (SHIFT_IN,)), ("shift4", SHIFT_OUT)):
+        if _get(r, DATA[s]) not in expected:
+            raise Refusal(name, rec, s, f"シフトコードではありません ({_get(r, DATA[s]).hex()})")
+    cat = _digits(r, DATA["category"], name, rec, "category", blank=True)
+    res = _digits(r, DATA["result"], name, rec, "result", blank=True)
+    ev = _date(r, DATA["event_date"], name, rec, "event_date", blank=True)
+    amounts = []
+    for j in (1, 2, 3):
+        v = _digits(r, DATA[f"amount{j}"], name, rec, f"amount{j}", blank=True)
+        amounts.append(None if v is None else int(v))
+    if head["notice_code"] in ("01", "31") and cat is None:
+        raise Refusal(name, rec, "category", f"通知内容 {head['notice_code']} の各種区分がありません")
+    if head["notice_code"] in ("01", "31") and cat in TARGET_CATEGORIES and not amounts[0]:
+        raise Refusal(name, rec, "amount1", f"特別徴収対象者 (各種区分 {cat}) の金額1 がありません")
+    return DataRecord(rec, head["municipality_code"], head["payer_code"], head["notice_code"], head["scheme_code"],
+                      _date(r, COMMON["created_on"], name, rec, "created_on"), bpn, pcode, birth, sex, cat, res, ev,
+                      amounts[0], amounts[1], amounts[2], _get(r, (22, 360)), _get(r, DATA["mutual_aid_certificate"]))
+
+
+def request_files(folder: Path) -> list[Path]:
+    """The Z22 / Z2A files of an outbox folder (not their .sha256), in name order."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and file_kind(p.name) and not p.name.endswith(".sha256")
+                  and not p.name.startswith("."))
+
+
+def check_sidecar(path: Path) -> None:
+    """A ``<name>.sha256`` beside the file (the city's hand-off) must match; absent is accepted."""
+    side = path.with_name(path.name + ".sha256")
+    if not side.exists():
+        return
+    words = side.read_text(encoding="ascii", errors="replace").split()
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if not words or words[0].lower() != digest:
+        raise Refusal(path.name, 0, "checksum", f"{side.name} の SHA-256 が内容と一致しません")
+
+
+def read_requests(folder: Path, *, municipality: str | None = None) -> tuple[list[RequestFile], list[Refusal]]:
+    """Every request file of ``folder``: the well-formed ones and the refusals (one per bad file)."""
+    ok, bad = [], []
+    for p in request_files(folder):
+        try:
+            check_sidecar(p)
+            ok.append(parse_request(p, municipality=municipality))
+        except Refusal as e:
+            bad.append(e)
+    return ok, bad
+
+
+# --- the insurer ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InsurerConfig:
+    fiscal_year_start_month: int
+    pension_months: tuple[int, ...]
+    payment_day: int
+    provisional_months: tuple[int, ...]
+    request_months: dict[int, str]
+    target_categories: tuple[str, ...]
+    addition_start: dict[int, int]
+    continue_provisional: bool
+    final_months: tuple[int, ...]
+    answer_months: dict[str, str]
+    stop_odd_month_still_withheld: bool
+    request_result_day: int
+    result_day: int
+    media_serial: str
+    accepted_code: str
+    refusal_rates: dict[str, float]
+    result_rates: dict[str, float]
+    late_death_rate: float
+    late_death_months: int
+    normal_code: str
+    scheme_code: str
+
+    @classmethod
+    def from_mapping(cls, m: Mapping[str, Any], scheme_code: str = "1") -> InsurerConfig:
+        c = cls(
+            fiscal_year_start_month=int(m["fiscal_year_start_month"]),
+            pension_months=tuple(sorted(int(x) for x in m["pension_months"])),
+            payment_day=int(m["payment_day"]),
+            provisional_months=tuple(int(x) for x in m["provisional_months"]),
+            request_months={int(k): str(v) for k, v in m["request_months"].items()},
+            target_categories=tuple(str(x) for x in m["target_categories"]),
+            addition_start={int(k): int(v) for k, v in m["addition_start"].items()},
+            continue_provisional=bool(m["continue_provisional"]),
+            final_months=tuple(int(x) for x in m["final_months"]),
+            answer_months={str(k): str(v) for k, v in m["answer_months"].items()},
+            stop_odd_month_still_withheld=bool(m["stop_odd_month_still_withheld"]),
+            request_result_day=int(m["request_result_day"]),
+            result_day=int(m["result_day"]),
+            media_serial=str(m["media_serial"]),
+            accepted_code=str(m["accepted_code"]),
+            refusal_rates={str(k): float(v) for k, v in m["refusal_rates"].items()},
+            result_rates={str(k): float(v) for k, v in m["result_rates"].items()},
+            late_death_rate=float(m["late_death_rate"]),
+            late_death_months=int(m["late_death_months"]),
+            normal_code=str(m["normal_code"]),
+            scheme_code=str(scheme_code),
+        )
+        for name, rates in (("refusal_rates", c.refusal_rates), ("result_rates", c.result_rates)):
+            if any(v < 0 for v in rates.values()) or sum(rates.values()) + (c.late_death_rate if name == "result_rates"
+                                                                             else 0) > 1:
+                raise ValueError(f"config/synth.yaml: insurer.{name} must be non-negative and sum to at most 1")
+        if not 0 <= c.late_death_rate <= 1:
+            raise ValueError("config/synth.yaml: insurer.late_death_rate must be between 0 and 1")
+        return c
+
+    def with_rates(self, *, refusal: Mapping[str, float] | None = None, result: Mapping[str, float] | None = None,
+                   late_death: float | None = None) -> InsurerConfig:
+        import dataclasses
+        return dataclasses.replace(
+            self, refusal_rates={**self.refusal_rates, **(refusal or {})},
+            result_rates={**self.result_rates, **(result or {})},
+            late_death_rate=self.late_death_rate if late_death is None else float(late_death))
+
+
+def load_insurer_config(path: Path | None = None) -> InsurerConfig:
+    from .config import load_config
+    cfg = load_config(path)
+    return InsurerConfig.from_mapping(cfg["insurer"], scheme_code=str(cfg["tokucho"]["scheme_code"]))
+
+
+def _u(seed: int, *parts: Any) -> float:
+    """A uniform draw in [0, 1) from (seed, parts): order-independent and stable across runs."""
+    h = hashlib.sha256("|".join([str(seed), *map(str, parts)]).encode()).digest()
+    return int.from_bytes(h[:8], "big") / 2.0 ** 64
+
+
+def _pick(u: float, rates: Mapping[str, float]) -> str | None:
+    acc = 0.0
+    for code in sorted(rates):
+        acc += rates[code]
+        if u < acc:
+            return code
+    return None
+
+
+Month = tuple[int, int]   # (year, month)
+
+
+def _add_months(m: Month, k: int) -> Month:
+    y, mo = m
+    t = y * 12 + mo - 1 + k
+    return (t // 12, t % 12 + 1)
+
+
+@dataclass
+class _Person:
+    key: tuple[str, str, str]
+    request: DataRecord            # the (latest) accepted 01/31 record: echoed in the Z24
+    schedule: dict[Month, int] = field(default_factory=dict)
+    stop_from: Month | None = None
+
+
+@dataclass(frozen=True)
+class AnswerRecord:
+    source: DataRecord
+    category: str | None
+    result: str | None
+    event_date: dt.date | None
+    amounts: tuple[int | None, int | None, int | None]
+
+
+@dataclass(frozen=True)
+class AnswerFile:
+    name: str
+    notice_code: str
+    created_on: dt.date
+    pension_month: Month | None         # Z24: the pension month answered
+    records: tuple[AnswerRecord, ...]
+    data: bytes
+
+    def totals(self) -> dict[str, tuple[int, int]]:
+        """(count, yen) per 各種区分 (Z24) or 処理結果 (Z23); yen = 金額1 withheld (Z24) / requested (Z23)."""
+        out: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for r in self.records:
+            code = (r.category if self.notice_code == RESULT_NOTICE else r.result) or ""
+            out[code][0] += 1
+            out[code][1] += r.amounts[0] or 0
+        return {k: (v[0], v[1]) for k, v in sorted(out.items())}
+
+
+@dataclass(frozen=True)
+class Answer:
+    files: tuple[AnswerFile, ...]
+    withheld: dict[Month, tuple[int, int]]        # pension month → (persons, yen) withheld (00/10)
+    refund_due: tuple[tuple[tuple[str, str, str], Month, int], ...]   # late death: (person key, month, yen)
+    not_withheld: dict[str, tuple[int, int]]      # stop code → (persons, yen scheduled but not withheld)
+    accepted: int
+    refused: dict[str, int]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "files": len(self.files),
+            "accepted": self.accepted,
+            "refused": dict(self.refused),
+            "withheld_persons": sum(v[0] for v in self.withheld.values()),
+            "withheld_yen": sum(v[1] for v in self.withheld.values()),
+            "refund_due_yen": sum(r[2] for r in self.refund_due),
+            "refund_due_records": len(self.refund_due),
+            "not_withheld": {k: {"count": v[0], "yen": v[1]} for k, v in self.not_withheld.items()},
+        }
+
+
+def fiscal_year(d: dt.date | Month, start_month: int) -> int:
+    y, m = (d.year, d.month) if isinstance(d, dt.date) else d
+    return y if m >= start_month else y - 1
+
+
+def _fy_month(fy: int, month: int, start_month: int) -> Month:
+    return (fy if month >= start_month else fy + 1, month)
+
+
+def _next_pension_month(m: Month, cfg: InsurerConfig, *, strictly_after: bool = True) -> Month:
+    cur = _add_months(m, 1) if strictly_after else m
+    for _ in range(13):
+        if cur[1] in cfg.pension_months:
+            return cur
+        cur = _add_months(cur, 1)
+    raise ValueError("insurer.pension_months is empty")
+
+
+def _date_in(m: Month, day: int) -> dt.date:
+    y, mo = m
+    import calendar
+    return dt.date(y, mo, min(day, calendar.monthrange(y, mo)[1]))
+
+
+def _request_amounts(d: DataRecord, cfg: InsurerConfig) -> dict[Month, int]:
+    start = cfg.fiscal_year_start_month
+    fy = fiscal_year(d.created_on, start)
+    a2 = d.amount2 if d.amount2 is not None else (d.amount1 or 0)
+    amt = {"amount1": d.amount1 or 0, "amount2": a2, "amount3": d.amount3 if d.amount3 is not None else a2}
+    last_month = max(cfg.pension_months, key=lambda mo: (mo < start, mo))     # February
+    if d.notice_code == "01":
+        return {_fy_month(fy, mo, start): amt[f] for mo, f in cfg.request_months.items() if amt[f] > 0}
+    # 31 追加依頼: 金額1 each month from the start month (各種年月日, else from the capture month) to February
+    if d.event_date is not None and d.event_date.month in cfg.pension_months:
+        cur = (d.event_date.year, d.event_date.month)
+    else:
+        cm = (d.created_on.year, d.created_on.month)
+        if cm[1] not in cfg.pension_months:
+            cm = _add_months(cm, -1)
+        sm = cfg.addition_start.get(cm[1])
+        if sm is None:
+            return {}
+        cur = _next_pension_month(cm, cfg)
+        while cur[1] != sm:
+            cur = _next_pension_month(cur, cfg)
+    out: dict[Month, int] = {}
+    lastm = _fy_month(fiscal_year(cur, start), last_month, start)
+    while cur <= lastm:
+        if amt["amount1"] > 0:
+            out[cur] = amt["amount1"]
+        cur = _next_pension_month(cur, cfg)
+    return out
+
+
+def _answer_date(d: DataRecord, notice: str, cfg: InsurerConfig) -> dt.date:
+    rule = cfg.answer_months.get(notice, "all")
+    m = _add_months((d.created_on.year, d.created_on.month), 1)
+    while (rule == "even" and m[1] % 2) or (rule == "odd" and not m[1] % 2):
+        m = _add_months(m, 1)
+    return _date_in(m, cfg.request_result_day)
+
+
+def simulate(files: Sequence[RequestFile], *, as_of: dt.date, seed: int, cfg: InsurerConfig) -> Answer:
+    """The insurer's answers due by ``as_of`` to ``files`` (any order)."""
+    start = cfg.fiscal_year_start_month
+    reqs = sorted(files, key=lambda f: (f.created_on, f.name))
+    people: dict[tuple[str, str, str], _Person] = {}
+    z23: dict[tuple[str, dt.date], list[AnswerRecord]] = defaultdict(list)
+    accepted = 0
+    refused: dict[str, int] = defaultdict(int)
+    for f in reqs:
+        for d in f.data:
+            notice = ANSWER_NOTICE[d.notice_code]
+            target = d.notice_code in ("01", "31") and d.category in cfg.target_categories
+            code = (_pick(_u(seed, "request", d.key, d.notice_code, d.created_on.isoformat()), cfg.refusal_rates)
+                    if target else None)
+            z23[(notice, _answer_date(d, notice, cfg))].append(AnswerRecord(
+                d, d.category, code or cfg.accepted_code, d.event_date, (d.amount1, d.amount2, d.amount3)))
+            if d.notice_code in ("01", "31"):
+                if not target:
+                    continue
+                if code:
+                    refused[code] += 1
+                    continue
+                accepted += 1
+                p = people.get(d.key)
+                if p is None:
+                    p = people[d.key] = _Person(d.key, d)
+                p.request = d
+                sched = _request_amounts(d, cfg)
+                p.schedule.update(sched)
+                p.stop_from = None if sched else p.stop_from
+                if cfg.continue_provisional and sched:
+                    last = max(sched)
+                    nfy = fiscal_year(last, start) + 1
+                    for mo in cfg.provisional_months:
+                        p.schedule[_fy_month(nfy, mo, start)] = sched[last]
+            elif d.notice_code == "41":
+                p = people.get(d.key)
+                if p is None:
+                    continue
+                cm = (d.created_on.year, d.created_on.month)
+                nxt = _next_pension_month(cm, cfg)
+                if cm[1] not in cfg.pension_months and cfg.stop_odd_month_still_withheld:
+                    nxt = _next_pension_month(nxt, cfg)
+                p.stop_from = nxt if p.stop_from is None else min(p.stop_from, nxt)
+            elif d.notice_code == "61":
+                p = people.get(d.key)
+                if p is None:
+                    continue
+                cm = (d.created_on.year, d.created_on.month)
+                if d.event_date is not None and d.event_date.month in cfg.provisional_months + cfg.final_months:
+                    em = (d.event_date.year, d.event_date.month)
+                    half = cfg.provisional_months if em[1] in cfg.provisional_months else cfg.final_months
+                    fy = fiscal_year(em, start)
+                    amounts = (d.amount1, d.amount2, d.amount3)
+                    for i, mo in enumerate(half[:3]):
+                        m = _fy_month(fy, mo, start)
+                        if m >= em and amounts[i] is not None:
+                            p.schedule[m] = amounts[i]
+                else:
+                    fy = fiscal_year(cm, start)
+                    for mo in cfg.provisional_months:
+                        m = _fy_month(fy, mo, start)
+                        if m > cm:
+                            p.schedule[m] = d.amount1 or 0
+    # Z24: walk each person's months in order
+    z24: dict[Month, list[AnswerRecord]] = defaultdict(list)
+    withheld: dict[Month, list[int]] = defaultdict(lambda: [0, 0])
+    refund_due: list[tuple[tuple[str, str, str], Month, int]] = []
+    not_withheld: list[tuple[Month, str, int]] = []
+    for key in sorted(people):
+        p = people[key]
+        stopped = False
+        death: tuple[dt.date, int] | None = None     # (date of death, payments still withheld)
+        for m in sorted(p.schedule):
+            if stopped or (p.stop_from is not None and m >= p.stop_from):
+                break
+            amount = p.schedule[m]
+            if amount <= 0:
+                continue
+            pay = _date_in(m, cfg.payment_day)
+            if death is None:
+                u = _u(seed, "result", key, m)
+                code = _pick(u, cfg.result_rates)
+                if code is None and u < sum(cfg.result_rates.values()) + cfg.late_death_rate:
+                    prev = _add_months(m, -2)
+                    death = (_date_in(prev, 1 + int(_u(seed, "death", key, m) * 27)), cfg.late_death_months)
+            else:
+                code = None
+            if death is not None and death[1] <= 0:
+                z24[m].append(AnswerRecord(p.request, "01", None, death[0], (0, amount, None)))
+                not_withheld.append((m, "01", amount))
+                stopped = True
+                continue
+            if code is not None:
+                z24[m].append(AnswerRecord(p.request, code, None, pay, (0, amount, None)))
+                not_withheld.append((m, code, amount))
+                stopped = True
+                continue
+            z24[m].append(AnswerRecord(p.request, cfg.normal_code, None, pay, (amount, None, None)))
+            withheld[m][0] += 1
+            withheld[m][1] += amount
+            if death is not None:
+                refund_due.append((key, m, amount))
+                death = (death[0], death[1] - 1)
+    out: list[AnswerFile] = []
+    for (notice, created), recs in sorted(z23.items(), key=lambda kv: (kv[0][1], ANSWER_PREFIX[kv[0][0]], kv[0][0])):
+        if created <= as_of:
+            out.append(_answer_file(f"{ANSWER_PREFIX[notice]}_{notice}_{created:%Y%m%d}.dta", notice, created, None,
+                                    recs, cfg))
+    for m, recs in sorted(z24.items()):
+        created = _date_in(_add_months(m, 1), cfg.result_day)
+        if created <= as_of:
+            recs = sorted(recs, key=lambda r: r.source.key)
+            out.append(_answer_file(f"Z24_{RESULT_NOTICE}_{created:%Y%m%d}.dta", RESULT_NOTICE, created, m, recs, cfg))
+    out.sort(key=lambda f: (f.created_on, f.name))
+    done = {f.pension_month for f in out if f.pension_month}
+    lost: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for m, code, yen in not_withheld:
+        if m in done:
+            lost[code][0] += 1
+            lost[code][1] += yen
+    return Answer(
+        files=tuple(out),
+        withheld={m: (v[0], v[1]) for m, v in sorted(withheld.items()) if m in done},
+        refund_due=tuple(r for r in refund_due if r[1] in done),
+        not_withheld={k: (v[0], v[1]) for k, v in sorted(lost.items())},
+        accepted=accepted, refused=dict(sorted(refused.items())),
+    )
+
+
+# --- writing (own writer, FORMATS.md §2.2) -------------------------------------------------------
+
+
+def _num(v: int | None, width: int) -> bytes:
+    if v is None:
+        return b" " * width
+    s = str(int(v)).rjust(width, "0").encode("ascii")
+    if len(s) != width:
+        raise ValueError(f"金額 {v} が {width} 桁を超えます")
+    return s
+
+
+def _put(buf: bytearray, spec: tuple[int, int], value: bytes) -> None:
+    start, length = spec
+    if len(value) != length:
+        raise ValueError(f"field at {start} needs {length} bytes, got {len(value)}")
+    buf[start - 1:start - 1 + length] = value
+
+
+def _common(kind: str, muni: str, payer: str, notice: str, scheme: str, created: dt.date) -> bytearray:
+    b = bytearray(b" " * RECORD)
+    _put(b, COMMON["record_kind"], kind.encode())
+    _put(b, COMMON["municipality_code"], muni.encode())
+    _put(b, COMMON["payer_code"], payer.encode())
+    _put(b, COMMON["notice_code"], notice.encode())
+    _put(b, COMMON["scheme_code"], scheme.encode())
+    _put(b, COMMON["created_on"], created.strftime("%Y%m%d").encode())
+    return b
+
+
+def _answer_file(name: str, notice: str, created: dt.date, month: Month | None, recs: Sequence[AnswerRecord],
+                 cfg: InsurerConfig) -> AnswerFile:
+    muni = recs[0].source.municipality_code
+    groups: dict[str, list[AnswerRecord]] = defaultdict(list)
+    for r in recs:
+        groups[r.source.payer_code].append(r)
+    body: list[bytes] = []
+    ordered: list[AnswerRecord] = []
+    for payer in sorted(groups):
+        scheme = groups[payer][0].source.scheme_code
+        body.append(bytes(_common("1", muni, payer, notice, scheme, created)))
+        sums = [0, 0, 0]
+        for r in groups[payer]:
+            b = _common("2", muni, payer, notice, scheme, created)
+            b[21:381] = r.source.person
+            _put(b, DATA["category"], (r.category or "  ").encode())
+            _put(b, DATA["result"], (r.result or "  ").encode())
+            _put(b, DATA["event_date"], r.event_date.strftime("%Y%m%d").encode() if r.event_date else b" " * 8)
+            for j, a in enumerate(r.amounts):
+                _put(b, DATA[f"amount{j + 1}"], _num(a, 11))
+                sums[j] += a or 0
+            _put(b, DATA["mutual_aid_certificate"], r.source.tail)
+            body.append(bytes(b))
+            ordered.append(r)
+        t = _common("3", muni, payer, notice, scheme, created)
+        _put(t, TRAILER["total_count"], _num(len(groups[payer]), 9))
+        for j in range(3):
+            _put(t, TRAILER[f"total_amount{j + 1}"], _num(sums[j], 11))
+        body.append(bytes(t))
+    lead = bytearray(b" " * LEAD_IN)
+    _put(lead, LEAD["municipality_code"], muni.encode())
+    _put(lead, LEAD["media_serial"], cfg.media_serial.encode())
+    _put(lead, LEAD["created_on"], created.strftime("%Y%m%d").encode())
+    _put(lead, LEAD["record_count"], _num(len(body), 6))
+    return AnswerFile(name, notice, created, month, tuple(ordered), bytes(lead) + b"".join(body))
+
+
+def write_answer(answer: Answer, inbox: Path) -> list[Path]:
+    """Write every answer file (atomically, then its ``.sha256``) into ``inbox``; same bytes on a re-run."""
+    inbox = Path(inbox)
+    paths.ensure_dir(inbox)
+    out = []
+    for f in answer.files:
+        p = inbox / f.name
+        paths.write_atomic(p, f.data)
+        digest = hashlib.sha256(f.data).hexdigest()
+        paths.write_atomic(p.with_name(p.name + ".sha256"), f"{digest}  {f.name}\n".encode("ascii"))
+        out.append(p)
+    return out
+
+
+# --- CLI ---------------------------------------------------------------------------------------
+
+
+def _date_arg(s: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"YYYY-MM-DD の日付ではありません: {s}") from None
+
+
+def _rates_arg(s: str) -> dict[str, float]:
+    out = {}
+    for part in s.split(","):
+        if not part.strip():
+            continue
+        try:
+            k, v = part.split("=")
+            out[k.strip()] = float(v)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"コード=割合 の並びではありません: {s}") from None
+        if not 0 <= out[k.strip()] <= 1:
+            raise argparse.ArgumentTypeError(f"0〜1 の数ではありません: {part}")
+    return out
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kokuho synth-nenkin",
+                                description="年金保険者シミュレータ: Z22/Z2A に Z23/Z24 を返す (合成団体)")
+    p.add_argument("--date", type=_date_arg, required=True, help="この日までに届く回答ファイルを書く (YYYY-MM-DD)")
+    p.add_argument("--seed", type=int, default=1, help="乱数シード (既定 1)")
+    p.add_argument("--outbox", type=Path, default=None, help="市の送信フォルダ (既定: var/outbox/nenkin)")
+    p.add_argument("--inbox", type=Path, default=None, help="回答の出力先 (既定: var/inbox/nenkin)")
+    p.add_argument("--config", type=Path, default=None, help="設定ファイル (既定: config/synth.yaml)")
+    p.add_argument("--municipality", default=None, help="市町村コード5桁 (既定: 設定の団体)")
+    p.add_argument("--refusal-rates", type=_rates_arg, default=None, metavar="01=R,02=R,03=R",
+                   help="Z23 の不能 (失権/差止/年金額不足) の割合")
+    p.add_argument("--result-rates", type=_rates_arg, default=None, metavar="01=R,02=R,03=R,05=R",
+                   help="Z24 の不能の割合 (人・月ごと)")
+    p.add_argument("--late-death-rate", type=float, default=None, help="死亡の遅れ報告の割合 (人・月ごと)")
+    p.add_argument("--json", action="store_true", help="合計を JSON でも出力する")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    from jobs.common import messages
+
+    from .config import load_config
+
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as e:
+        return int(e.code or 0)
+    try:
+        scfg = load_config(args.config)
+        cfg = InsurerConfig.from_mapping(scfg["insurer"], scheme_code=str(scfg["tokucho"]["scheme_code"]))
+        cfg = cfg.with_rates(refusal=args.refusal_rates, result=args.result_rates, late_death=args.late_death_rate)
+        cfg = InsurerConfig.from_mapping(_as_mapping(cfg), scheme_code=cfg.scheme_code)   # re-check the sums
+    except (ValueError, KeyError, OSError) as e:
+        print(f"synth-nenkin: 設定が不正です: {e}", file=sys.stderr)
+        return 2
+    outbox = args.outbox or paths.outbox("nenkin")
+    inbox = args.inbox or paths.inbox("nenkin")
+    muni = args.municipality or scfg.municipality_code[:5]
+    files, refusals = read_requests(outbox, municipality=muni)
+    for r in refusals:
+        print(messages.line("KKB560E", file=r.file, record=r.record, field=LABELS.get(r.field, r.field),
+                            reason=r.reason), file=sys.stderr)
+    answer = simulate(files, as_of=args.date, seed=args.seed, cfg=cfg)
+    try:
+        write_answer(answer, inbox)
+    except OSError as e:
+        print(f"synth-nenkin: 書けませんでした: {e}", file=sys.stderr)
+        return 8
+    print(report(answer, files, inbox=inbox, as_of=args.date))
+    if args.json:
+        import json
+        print(json.dumps(totals_json(answer), ensure_ascii=False, sort_keys=True))
+    if refusals:
+        print(messages.line("KKB561E", count=len(refusals)), file=sys.stderr)
+        return 8
+    return 0
+
+
+def _as_mapping(c: InsurerConfig) -> dict[str, Any]:
+    import dataclasses
+    d = dataclasses.asdict(c)
+    d.pop("scheme_code")
+    return d
+
+
+def totals_json(answer: Answer) -> dict[str, Any]:
+    return {
+        "summary": answer.summary(),
+        "files": {f.name: {k: {"count": v[0], "yen": v[1]} for k, v in f.totals().items()} for f in answer.files},
+        "withheld_by_month": {f"{m[0]:04d}-{m[1]:02d}": {"count": v[0], "yen": v[1]} for m, v in answer.withheld.items()},
+    }
+
+
+def report(answer: Answer, files: Iterable[RequestFile], *, inbox: Path, as_of: dt.date) -> str:
+    lines = [f"年金保険者シミュレータ 基準日 {as_of}  依頼ファイル {len(list(files))}  回答 → {inbox}"]
+    for f in answer.files:
+        what = "依頼処理結果" if f.notice_code != RESULT_NOTICE else f"特別徴収結果 {f.pension_month[0]}-{f.pension_month[1]:02d}月分"
+        parts = "  ".join(f"{k or '--'}: {c:,}件 {y:,}円" for k, (c, y) in f.totals().items())
+        lines.append(f"  {f.name}  通知内容 {f.notice_code} {what}  {len(f.records):,}件  {parts}")
+    s = answer.summary()
+    lines.append(f"  受理 {s['accepted']:,}件  不能 {sum(s['refused'].values()):,}件 {s['refused']}")
+    if answer.not_withheld:
+        lines.append("  徴収不能 (金額2): " + "  ".join(f"{k}: {c:,}件 {y:,}円" for k, (c, y) in answer.not_withheld.items()))
+    lines.append(f"  特別徴収額 合計 {s['withheld_persons']:,}件 {s['withheld_yen']:,}円"
+                 f"  (うち死亡後の徴収・返納対象 {s['refund_due_records']:,}件 {s['refund_due_yen']:,}円)")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,144 @@
+"""End to end through Airflow: a whole pension year (May → next March) with the insurer simulator
+(``kokuho synth-nenkin``, jobs/synth/insurer.py) between the city's job nets.
+
+    KB100 取込 (2026-06-01: 資格, 住民税, Z21 00, 介護保険台帳 FK035)
+    KB300 当初賦課 (2026-07-01: FK120 特別徴収判定 — withheld households > 0)
+    KB510 年金特徴依頼 (2026-08-05: Z22 01 → var/outbox/nenkin/)                       [pension-send]
+    simulator --date 2026-09-10 → Z23 02;  KB500 受信 (2026-09-10);  KB520 反映 (2026-09-24)
+    each odd month (Nov, Jan, Mar): simulator → Z24 22;  KB500;  KB520;  KB400 消込 (SN235)
+    assert: Z22 amounts = FK120's 本徴収; Z23/Z24 round trip; Σ 年金特徴 消込 = Σ simulator withheld (to the yen)
+
+Job nets a branch has not delivered yet make the test skip AT THAT POINT with the missing piece
+named (everything before it has already been asserted). Nothing is faked in their place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from pathlib import Path
+
+import pendulum
+import polars as pl
+import pytest
+from e2e_helpers import load_dag, run_rows, synth_city, ti_states
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("airflow_db")]
+
+INSURED = 400
+SEED = 20260510
+SIM_SEED = 1
+INTAKE_DATE = "2026-06-01"
+ASSESS_DATE = "2026-07-01"      # config/municipalities/111007/fy2026/run_calendar.yaml initial_assessment
+REQUEST_DATE = "2026-08-05"     # KB510: Z22 by August (FORMATS.md §2.5)
+# (simulator/KB500 receive date, KB520 apply date = `kokuho rundays KB520 --fy 2026`, KB400 date)
+CYCLE = [
+    ("2026-09-10", "2026-09-24", None),           # Z23 02 (依頼処理結果)
+    ("2026-11-10", "2026-11-20", "2026-11-24"),   # Z24 22 for October
+    ("2027-01-12", "2027-01-20", "2027-01-21"),   # Z24 22 for December
+    ("2027-03-10", "2027-03-23", "2027-03-24"),   # Z24 22 for February
+]
+WITHHELD_STATUSES = ("continuing", "new_provisional", "new_final")
+
+
+def _run(dag_id: str, business_date: str, n: int):
+    # one logical date per run: dag.test() replaces an earlier run of the same DAG and date
+    return load_dag(dag_id).test(logical_date=pendulum.datetime(2027, 4, 1, 0, 0, tz="Asia/Tokyo").add(hours=n),
+                                 run_conf={"business_date": business_date})
+
+
+def _ok(dr) -> dict:
+    states = ti_states(dr)
+    assert dr.state == "success", states
+    assert set(states.values()) <= {"success", "skipped"}, states
+    return run_rows(dr)
+
+
+def _need(jobnet_id: str, owner: str) -> str:
+    from e2e_helpers import DAGS_FOLDER
+
+    from jobs.registry import JOBNETS, JOBS
+
+    net = JOBNETS.get(jobnet_id)
+    missing = None
+    if net is None:
+        missing = f"job net {jobnet_id} is not in jobs/registry.py"
+    elif not (DAGS_FOLDER / f"{net.dag_id}.py").is_file():
+        missing = f"dags/{net.dag_id}.py does not exist"
+    else:
+        for job_id in net.steps:
+            func = JOBS[job_id].func
+            module = func.split(":")[0] if isinstance(func, str) else func.__module__
+            try:
+                importlib.import_module(module)
+            except ImportError:
+                missing = f"{job_id}'s module {module} does not exist"
+                break
+    if missing:
+        pytest.skip(f"MISSING PIECE ({owner}): {missing}; the lead finishes this test after the merge")
+    return net.dag_id
+
+
+def _pension_channel() -> tuple[int, int]:
+    from jobs.ledger import Ledger
+
+    ledger = Ledger.open()
+    try:
+        f = ledger.frame("SELECT COUNT(*) AS n, COALESCE(SUM(tax_amount), 0) AS yen FROM payment WHERE channel = 'pension'")
+        return int(f["n"][0]), int(f["yen"][0])
+    finally:
+        ledger.dispose()
+
+
+def test_pension_year(kokuho_var: Path):
+    from jobs.common import datasets
+    from jobs.synth import insurer as ins
+
+    synth_city(kokuho_var / "inbox", insured=INSURED, seed=SEED)
+    assert (kokuho_var / "inbox" / "nenkin" / "Z2100001.dta").is_file()
+    n = 0
+    _ok(_run("kokuho_intake", INTAKE_DATE, n := n + 1))
+    rows = _ok(_run("kokuho_initial_assessment", ASSESS_DATE, n := n + 1))
+    assert rows["FK120"]["rc"] == 0, rows["FK120"]["messages"]   # RC 4 = 介護保険料 missing (issue 10)
+    gen = rows["FK120"]["generation"]
+    judged = datasets.read("withholding", gen)
+    withheld = judged.filter(pl.col("status").is_in(WITHHELD_STATUSES))
+    assert withheld.height > 0, "特別徴収 never happens: FK120 withheld no household"
+    final_total = int(withheld["final_total"].sum())
+    print(f"withheld households {withheld.height:,}, 本徴収 {final_total:,}円")
+
+    # --- KB510: Z22 特別徴収依頼 -------------------------------------------------------------------------
+    _ok(_run(_need("KB510", "pension-send"), REQUEST_DATE, n := n + 1))
+    outbox = kokuho_var / "outbox" / "nenkin"
+    files, refusals = ins.read_requests(outbox, municipality="11100")
+    assert refusals == [], [str(r) for r in refusals]         # the simulator's own reading accepts the city's bytes
+    z22 = [f for f in files if f.kind == "Z22"]
+    assert z22
+    targets = [d for f in z22 for d in f.data if d.notice_code == "01" and d.category in ("01", "02")]
+    assert len({d.key for d in targets}) == withheld.height
+    assert sum((d.amount1 or 0) + (d.amount2 or 0) + (d.amount3 or 0) for d in targets) == final_total
+
+    # --- the year: simulator → KB500 → KB520 → KB400 ---------------------------------------------------
+    cfg = ins.load_insurer_config()
+    answer = None
+    for receive, apply, collect in CYCLE:
+        files, refusals = ins.read_requests(outbox, municipality="11100")
+        assert refusals == []
+        answer = ins.simulate(files, as_of=dt.date.fromisoformat(receive), seed=SIM_SEED, cfg=cfg)
+        ins.write_answer(answer, kokuho_var / "inbox" / "nenkin")
+        _ok(_run(_need("KB500", "pension-intake"), receive, n := n + 1))
+        rows = _ok(_run(_need("KB520", "pension-apply"), apply, n := n + 1))
+        if collect is not None:
+            _ok(_run("kokuho_collection", collect, n := n + 1))
+    assert answer is not None
+    # Z23: every target answered; those refused are no longer withheld (TK310 → TK330)
+    z23 = [f for f in answer.files if f.name.startswith("Z23_02_")]
+    assert len(z23) == 1 and len(z23[0].records) == sum(len(f.data) for f in z22 if f.data[0].notice_code == "01")
+    # Z24 round trip: one file per pension month, withheld yen = what the city posted (SN235), to the yen
+    months = [f.pension_month for f in answer.files if f.notice_code == "22"]
+    assert months == [(2026, 10), (2026, 12), (2027, 2)]
+    s = answer.summary()
+    posted_n, posted_yen = _pension_channel()
+    assert (posted_n, posted_yen) == (s["withheld_persons"], s["withheld_yen"])
+    print(f"simulator withheld {s['withheld_persons']:,} payments {s['withheld_yen']:,}円; "
+          f"refund due {s['refund_due_yen']:,}円; pension channel posted {posted_yen:,}円")
