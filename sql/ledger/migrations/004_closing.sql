@@ -1,4 +1,4 @@
--- Migration 3 (closing): 月次締め — the month lock of the 収納 ledger.
+-- Migration 4 (closing): 月次締め — the month lock of the 収納 ledger.
 -- name: closing_month (月次締め)
 --
 -- One row per closed month (YYYYMM) of a municipality, written by TN510 月次締め with the month's
