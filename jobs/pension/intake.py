@@ -122,9 +122,9 @@ def _months(spec) -> frozenset[int]:
 
 
 def receive_step(ctx: StepContext) -> int | None:
-    from jobs.registry import TOKUCHO_DATASETS
-
-    rules = PensionFiles.from_config(ctx.config, TOKUCHO_DATASETS)
+    # kind → dataset: the step's declared outputs tokucho_<kind> (jobs.registry.TOKUCHO_DATASETS)
+    by_kind = {ds.removeprefix("tokucho_"): ds for ds in ctx.spec.outputs}
+    rules = PensionFiles.from_config(ctx.config, by_kind)
     inputs_mod.prepare(ctx)
     files = select_files(ctx)
     inputs_mod.verify_checksums(ctx, files)
@@ -132,7 +132,7 @@ def receive_step(ctx: StepContext) -> int | None:
     limits = plausibility.Limits.of(ctx.config, ctx.business_date, ctx.calendar)
     code5 = str(ctx.config.get("municipality.code5"))
 
-    parts: dict[str, list[pl.DataFrame]] = {ds: [] for ds in TOKUCHO_DATASETS.values()}
+    parts: dict[str, list[pl.DataFrame]] = {ds: [] for ds in by_kind.values()}
     taken: list[inputs_mod.InputFile] = []
     refused = 0
     ctx.reject(errorlist.empty())  # the step always has an error list (header only when clean)
