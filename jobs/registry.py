@@ -270,7 +270,7 @@ def _pension_intake_jobs() -> list[JobSpec]:
         ),
         JobSpec(
             "TK110", "年金特徴ファイル受信", "jobs.pension.intake:receive_step", inbox="nenkin",
-            layout="tokucho_500", pattern="Z2[34A]*.dta", outputs=tuple(TOKUCHO_DATASETS.values()),
+            layout="tokucho_500", pattern="Z2*.dta", outputs=tuple(TOKUCHO_DATASETS.values()),
             wait=FileWait("wait_nenkin_file", "年金特徴ファイル到着待ち", NENKIN_FILE_WAIT, soft_fail=True,
                           timeout_env=NENKIN_FILE_WAIT_ENV),
             description="経由機関からの年金特徴ファイル (追加候補者 30・依頼処理結果 02/32・特別徴収結果 22・"

@@ -39,7 +39,7 @@ INSURED = 300
 SEED = 20260601
 BUSINESS_DATE = "2026-06-01"
 #: manifest key of each job's input (= its inbox folder in jobs.registry)
-JOB_FILES = {"FK020": "shikaku", "FK010": "juminzei", "FK030": "nenkin"}  # koufuri: KB410 (SN010)
+JOB_FILES = {"FK020": "shikaku", "FK010": "juminzei", "FK030": "nenkin", "FK035": "kaigo"}  # koufuri: KB410 (SN010)
 
 
 def _logical_date(day: int):
@@ -121,7 +121,7 @@ def test_operator_rerun_after_fixing_a_truncated_file(kokuho_var: Path, caplog):
     # The operator puts the complete file back and clicks Clear on FK020 (with downstream).
     shikaku.write_bytes(good)
     cleared = clear_like_the_ui(dr, ["fk020"])
-    assert set(cleared) == {"fk020", "fk010", "fk030", "control_totals"}
+    assert set(cleared) == {"fk020", "fk010", "fk030", "wait_kaigo_file", "fk035", "control_totals"}
     dr = drive_run(dag, dr)
 
     states = ti_states(dr)
