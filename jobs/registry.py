@@ -347,7 +347,7 @@ def _closing_jobs() -> list[JobSpec]:
                 description="前月の調定・収入・還付・充当・不納欠損・収入未済を年度区分 (現年度/滞納繰越分) と"
                             "区分 (医療・支援・介護・子ども) ごとに集計し、収支保全 (Σ調定−Σ収入+Σ還付−Σ不納欠損="
                             "Σ収入未済) を円単位で確認して、その月を締める (締め後の計上は拒否または翌月計上)"),
-        JobSpec("TN520", "決算帳票", f"{closing}:month_books", inputs=("closing_month_books",),
+        JobSpec("TN520", "決算帳票", f"{closing}:month_books",
                 outputs=("closing_books",), after=("TN510",),
                 description="月次・年度累計の決算帳票 (調定額・収入済額・還付未済額・不納欠損額・収入未済額・収納率) を"
                             "CSV と PDF (収納率の前年比較・滞納繰越の年度別残高のグラフ付き) で var/reports/closing/ に作る"),

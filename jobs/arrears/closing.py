@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import calendar as _calendar
 import datetime as dt
+import io
 from dataclasses import dataclass
 
 import polars as pl
 
+from jobs.common import paths
 from jobs.common.step import StepContext, StepError
 from jobs.ledger import now_stamp, open_ledger, run_of
 
@@ -208,8 +210,10 @@ def check_conservation(ctx: StepContext, fig: Figures, when: str) -> None:
                                                                "write_off": "Σ不納欠損"}[k])
     ctx.totals.add_money("conservation.unpaid", f["unpaid"], label="Σ収入未済(還付未済差引)")
     if f["lhs"] != f["unpaid"]:
-        raise StepError.of("KKB664E", diff=f["lhs"] - f["unpaid"], **f)
-    ctx.message("KKB661I", **f)
+        raise StepError.of("KKB664E", when=f["when"], levy=f["levy"], income=f["income"], refund=f["refund"],
+                           write_off=f["write_off"], lhs=f["lhs"], unpaid=f["unpaid"], diff=f["lhs"] - f["unpaid"])
+    ctx.message("KKB661I", when=f["when"], levy=f["levy"], income=f["income"], refund=f["refund"],
+                write_off=f["write_off"], lhs=f["lhs"], unpaid=f["unpaid"])
 
 
 def close_month(ctx: StepContext) -> int | None:
@@ -272,3 +276,58 @@ def _totals(ctx: StepContext, fig: Figures) -> None:
     for cat, label in CATEGORIES.items():
         for c in ("levy", "income", "refund", "write_off", "unpaid"):
             ctx.totals.add_money(f"{cat}.{c}", fig.total(c, cat), label=f"{label} {CSV_LABELS[c]}")
+
+
+def books_csv(books: pl.DataFrame) -> bytes:
+    """The book as the CSV operators open in Excel: Japanese headings, BOM, CRLF."""
+    buf = io.BytesIO()
+    books.select(BOOK_COLUMNS).rename(CSV_LABELS).write_csv(buf, line_terminator="\r\n")
+    return "\ufeff".encode() + buf.getvalue()
+
+
+def month_books(ctx: StepContext) -> int | None:
+    """TN520 決算帳票: the closed month's book (CSV + PDF with charts); in the fiscal year's last
+    month also the year's (kessan_nendo_<FY>)."""
+    period = _period(ctx)
+    ledger = open_ledger(ctx)
+    try:
+        if ledger.query("closing/month_get", {"m": ctx.municipality, "ym": period.ym}).height == 0:
+            raise StepError.of("KKB676E", month=period.ym)
+        fig = compute(ledger, ctx.municipality, period)
+        months = ledger.query("closing/months_of_year", {"m": ctx.municipality, "fy": period.fiscal_year,
+                                                          "fy_before": period.fiscal_year - 1})
+    finally:
+        ledger.dispose()
+    check_conservation(ctx, fig, f"{period.ym} 決算帳票")
+    start_month = period.fy_start.month
+    rates = pl.DataFrame(
+        [{"month": (int(ym[4:]) - start_month) % 12 + 1, "fiscal_year": int(fy),
+          "rate_bp": (int(ci) * 20000 // int(cl) + 1) // 2 if int(cl) > 0 else 0}
+         for ym, fy, cl, ci in months.select("closing_month", "fiscal_year", "current_levy_total",
+                                             "current_income_total").iter_rows()],
+        schema={"month": pl.Int64, "fiscal_year": pl.Int64, "rate_bp": pl.Int64})
+    ages = fig.by_year.sort("levy_year").select(pl.format("{}年度", "levy_year").alias("label"),
+                                                pl.col("unpaid").alias("amount"))
+    from reports import closing as rc
+
+    folder = paths.reports_root() / "closing" / ctx.generation
+    name = str(ctx.config.get("municipality.name", ""))
+    kinds = [("month", f"kessan_{period.ym}", f"国民健康保険税 決算帳票 (月次) {period.month_start:%Y年%m月}")]
+    if period.month_end == ctx.calendar.fiscal_year_last_day(period.fiscal_year):
+        kinds.append(("year", f"kessan_nendo_{period.fiscal_year}",
+                      f"国民健康保険税 決算帳票 ({period.fiscal_year}年度)"))
+    for kind, stem, title in kinds:
+        csv, pdf = folder / f"{stem}.csv", folder / f"{stem}.pdf"
+        ctx.stage_file(csv).write_bytes(books_csv(fig.books))
+        stats = rc.render_books(fig.books, ctx.config, ctx.stage_file(pdf), title=title,
+                                subtitle=f"{name} 会計年度 {period.fiscal_year} 締め年月 {period.ym} "
+                                         f"(作成 {ctx.business_date:%Y-%m-%d})",
+                                rates=rates, ages=ages, fiscal_year=period.fiscal_year)
+        ctx.totals.count(f"book.{kind}", label=f"決算帳票 ({'月次' if kind == 'month' else '年度'}) 行",
+                         read=stats.rows, accepted=stats.rows)
+        ctx.totals.add_figure(f"book.{kind}.pages", stats.pages, label="PDF ページ")
+        ctx.totals.add_figure(f"book.{kind}.charts", stats.charts, label="グラフ")
+        ctx.message("KKB667I", kind="月次" if kind == "month" else "年度", pdf=pdf, csv=csv)
+    _totals(ctx, fig)
+    ctx.write_dataset("closing_books", fig.books.with_columns(pl.lit(period.ym).alias("closing_month")))
+    return None

@@ -106,3 +106,30 @@ def test_allocate_adds_up():
         assert sum(parts.values()) == amount and parts["child"] == 0
     assert closing.rate(3, 2) == "66.67" and closing.rate(0, 5) == ""
     assert closing.previous_month(dt.date(2026, 1, 5)) == dt.date(2025, 12, 1)
+
+
+GOLDEN = ch.FIXTURES / "closing_books" / "kessan_202607.csv"
+
+
+def test_books_csv_golden_and_pdf_with_charts(ledger_url):
+    with book() as b:
+        seed(b)
+    assert ch.run("TN510", D(2026, 8, 3)).rc == 0
+    res = ch.run("TN520", D(2026, 8, 3))
+    assert res.rc == 0, res.log_text()
+    assert res.totals.figures["book.month.charts"] == 2
+    folder = next((ch.paths.reports_root() / "closing").iterdir())
+    csv = (folder / "kessan_202607.csv").read_bytes()
+    pdf = (folder / "kessan_202607.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF") and b"FontFile2" in pdf  # the font embedded
+    if not GOLDEN.exists() or GOLDEN.read_bytes() != csv:  # on mismatch: the actual beside the golden
+        GOLDEN.with_name(GOLDEN.stem + "_actual.csv").write_bytes(csv)
+    assert GOLDEN.exists() and GOLDEN.read_bytes() == csv, f"golden differs: see {GOLDEN.stem}_actual.csv"
+    # rerun: byte-identical
+    assert ch.run("TN520", D(2026, 8, 3)).rc == 0
+    assert (folder / "kessan_202607.pdf").read_bytes() == pdf
+
+
+def test_books_of_an_open_month_is_rc8(ledger_url):
+    res = ch.run("TN520", D(2026, 8, 3))
+    assert res.rc == 8 and "KKB676E" in ids(res)
