@@ -9,17 +9,19 @@ them again (``engine.assess``) and ``reassess`` compares the new assessment with
 - Increase (Δ > 0): spread over the open 普通徴収 期 (1,000円 units, remainder in the first open
   期; ``installments.split_one``); with no 期 open, one extra 期 (随時期). A withheld household's
   increase also goes to 普通徴収 (``withholding.midyear_change.increase: ordinary``).
-- Decrease (Δ < 0): taken from the unpaid part of the installments, latest 納期限 first. A paid
-  installment is never changed: what the decrease cannot take is the household's overpayment
-  (過誤納), recorded per paid installment (``overpayment``, latest first) and left to the
-  collection side (還付 or 充当 is theirs; no refund here).
+- Decrease (Δ < 0): taken from the unpaid part of the installments, latest 納期限 first; what is
+  left then lowers paid installments (latest first) below what was paid on them: the 期別税額
+  falls (減額更正) and the difference is the household's 過誤納, recorded per installment
+  (``overpayment``). The 収納台帳 then holds 累計収納額 > 期別税額 for that 期, which SN300
+  過誤納整理 finds (事由 01 減額更正) and refunds or offsets (還付・充当 are the collection side's).
 - A withheld household whose tax falls (``withholding.midyear_change.decrease: stop``): its open
   特別徴収 levies are stopped (set to what was paid of them) and what is still due goes to 普通徴収;
   ``withholding_stopped`` tells the notices and the pension-insurer file (通知内容 41).
 
-Per household: Σ amount_after = new annual tax + Σ overpayment. Paid amounts come from the
-``payments`` frame (``household_id``, ``method``, ``installment_no``, ``paid``); empty until the
-collection side feeds it (then nothing counts as paid).
+Per household: Σ amount_after = new annual tax (the 調定 follows the tax; the 過誤納 is money
+paid, not levied). Paid amounts come from the ``payments`` frame (``household_id``, ``method``,
+``installment_no``, ``paid``): FK210 reads them from the 収納台帳 (``steps._payments``:
+``sql/ledger/paid_by_installment.sql``, the 納付履歴 posted before the business date).
 
 Outputs (``Reassessment``): ``installments`` (the affected households' new rows, installments
 shape with components), ``corrections`` (one row per household × method × 期 before/after, the
@@ -32,7 +34,6 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import numpy as np
 import polars as pl
 
 from jobs.common import config as config_mod
@@ -143,11 +144,12 @@ def correct_household(slots: list[Slot], delta: int, open_periods: Iterable[inst
             take = min(s.unpaid, dec)
             s.amount -= take
             dec -= take
-        for s in order:  # what is left falls on paid installments: overpayment, levy unchanged
+        for s in order:  # what is left lowers paid installments: 減額更正 below the paid, 過誤納
             if dec == 0:
                 break
-            take = min(min(s.paid, s.amount), dec)
-            s.overpayment += take
+            take = min(s.amount, dec)
+            s.amount -= take
+            s.overpayment += take  # unpaid is 0 here: amount ≤ paid
             dec -= take
         if dec:
             raise inst.InstallmentError(f"減額 {-d:,} 円を期別に配分できません (残 {dec:,} 円)")
@@ -244,8 +246,7 @@ def reassess(current: pl.DataFrame, new: pl.DataFrame, installments: pl.DataFram
     corrections = pl.DataFrame(corr_rows, schema=CORRECTION_SCHEMA, orient="row")
     rows_after = pl.DataFrame(inst_rows, schema=inst.SCHEMA, orient="row")
     notices = pl.DataFrame(notice_rows, schema=NOTICE_SCHEMA, orient="row")
-    overpay = corrections.group_by("household_id").agg(pl.col("overpayment").sum())
-    targets = component_targets(new, current, overpay)
+    targets = component_targets(new)
     rows_after = inst.sort_rows(inst.allocate_components(rows_after, targets))
     notices = _with_components(notices, current, new)
     return Reassessment(rows_after, corrections.sort(["household_id", "due_date", "method", "installment_no"]),
@@ -259,25 +260,11 @@ def _paid_map(payments: pl.DataFrame | None) -> dict[tuple[str, str, int], int]:
     return {(h, m, int(n)): int(v) for h, m, n, v in p.iter_rows()}
 
 
-def component_targets(new: pl.DataFrame, current: pl.DataFrame, overpayment: pl.DataFrame) -> pl.DataFrame:
+def component_targets(new: pl.DataFrame) -> pl.DataFrame:
     """The per-component totals the corrected installments are split into: the new assessment's
-    components plus each household's overpayment split like its current components (the money
-    was levied under them)."""
+    components (Σ installments = the new annual tax; a 過誤納 is paid money, not a levy)."""
     cols = inst.component_columns(new)
-    t = new.select("household_id", *[pl.col(c).fill_null(0).cast(pl.Int64) for c in cols])
-    over = overpayment.filter(pl.col("overpayment") > 0)
-    if over.height == 0 or not cols:
-        return t
-    old = over.join(current.select("household_id", *[pl.col(c).fill_null(0).cast(pl.Int64).alias(f"_o_{c}")
-                                                    for c in cols if c in current.columns]),
-                    on="household_id", how="left")
-    weights = np.stack([old[f"_o_{c}"].fill_null(0).to_numpy() if f"_o_{c}" in old.columns
-                        else np.zeros(old.height, dtype=np.int64) for c in cols], axis=1)
-    extra = inst.proportional(old["overpayment"].to_numpy(), weights)
-    add = pl.DataFrame({"household_id": old["household_id"],
-                        **{f"_x_{c}": extra[:, i] for i, c in enumerate(cols)}})
-    t = t.join(add, on="household_id", how="left")
-    return t.select("household_id", *[(pl.col(c) + pl.col(f"_x_{c}").fill_null(0)).alias(c) for c in cols])
+    return new.select("household_id", *[pl.col(c).fill_null(0).cast(pl.Int64) for c in cols])
 
 
 def _with_components(notices: pl.DataFrame, current: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:

@@ -39,6 +39,7 @@ import polars as pl
 
 from jobs.common import datasets, errorlist, paths
 from jobs.common.step import StepContext, StepError
+from jobs.ledger import ledger_present, open_ledger
 
 from . import installments as inst
 from . import levy_file
@@ -63,6 +64,7 @@ MONEY_LABELS = {
     "final": "本徴収",
     "change": "増減額",
     "overpayment": "過誤納見込額",
+    "paid": "納付済額 (収納台帳)",
 }
 MEMBER_COLUMNS = ("household_id", "person_id", "is_householder", "is_insured", "is_nominal_householder",
                   "birth_date", "acquired_date", "lost_date")
@@ -566,7 +568,7 @@ def reassessment_step(ctx: StepContext) -> int | None:
 
     schedule = inst.Schedule.from_config(ctx.config, ctx.fy, ctx.calendar)
     rules = reass.ReassessmentRules.from_config(ctx.config)
-    payments = _payments(ctx)
+    payments = _payments(ctx, rows.join(new.select("household_id"), on="household_id", how="semi"))
     result = reass.reassess(current, new, rows, payments, schedule, rules, as_of=ctx.business_date)
     seq = _correction_seq(ctx)
     notices = result.notices.join(seq, on="household_id", how="left").with_columns(
@@ -592,8 +594,7 @@ def reassessment_step(ctx: StepContext) -> int | None:
                      accepted=affected.height - problems.height, rejected=problems.height)
     _money(ctx, "change", int(notices["change"].sum() or 0))
     _money(ctx, "overpayment", int(notices["overpayment"].sum() or 0))
-    over = corrections.group_by("household_id").agg(pl.col("overpayment").sum())
-    _reconcile(ctx, rows_after, assessment_after, extra=over)
+    _reconcile(ctx, rows_after, assessment_after)
     if problems.height:
         ctx.message("KKB361W", households=problems.height)
     ctx.message("KKB362I", households=changed.height, increased=changed.filter(pl.col('change') > 0).height,
@@ -656,14 +657,40 @@ def _reasons(affected: pl.DataFrame, income: pl.DataFrame, qual: pl.DataFrame, q
                     .when(pl.col("_i")).then(pl.lit("income")).otherwise(pl.lit("other")).alias("reason"))
 
 
-def _payments(ctx: StepContext) -> pl.DataFrame | None:
-    """Paid amounts per installment from the collection side (dataset ``payments``: household_id,
-    method, installment_no, paid) — not fed yet: None means nothing is paid."""
-    gen = latest(ctx, "payments")
-    if gen is None:
-        ctx.message("KKB363I")
+def _payments(ctx: StepContext, rows: pl.DataFrame) -> pl.DataFrame | None:
+    """What was paid on the affected households' installments (``rows``), from the 収納台帳:
+    household_id, method, installment_no, paid (``sql/ledger/paid_by_installment.sql``: the
+    納付履歴 posted before the business date, 還付・充当 included). A city without a ledger (賦課
+    only) gets None — every 期 counts as unpaid — with KKB690W (RC 4): a 減額 then produces no
+    過誤納. Households whose 通知書 the ledger does not have (調定 not yet registered by SN100):
+    unpaid, KKB691W (RC 4)."""
+    if not ledger_present(ctx.config):
+        ctx.message("KKB690W")
         return None
-    return datasets.read("payments", gen)
+    rows = rows.filter(pl.col("amount") != 0).with_columns(
+        levy_file.notice_number(pl.col("method"), pl.col("household_id").cast(pl.String)).alias("notice_number"))
+    ledger = open_ledger(ctx)
+    try:
+        with ledger.transaction() as tx:
+            tx.stage("_n", rows.select("notice_number").unique().sort("notice_number"))
+            paid = tx.query("ledger/paid_by_installment", {"m": ctx.municipality, "y": ctx.fy,
+                                                            "d": f"{ctx.business_date:%Y%m%d}"})
+    finally:
+        ledger.dispose()
+    codes = {code: method for method, code in levy_file.METHOD_CODES.items()}
+    paid = paid.select(
+        pl.col("notice_number").str.slice(1).alias("household_id"),
+        pl.col("collection_method").cast(pl.String).replace_strict(codes, return_dtype=pl.String).alias("method"),
+        pl.col("installment_no").cast(pl.Int64), pl.col("paid").cast(pl.Int64))
+    missing = rows.join(paid.select("household_id", "method").unique(), on=["household_id", "method"], how="anti")
+    if missing.height:
+        ids = missing["household_id"].unique().sort()
+        ctx.message("KKB691W", households=ids.len(), first=ids[0])
+    total = int(paid["paid"].sum() or 0)
+    _money(ctx, "paid", total)
+    ctx.message("KKB692I", installments=paid.filter(pl.col("paid") != 0).height, paid=total,
+                households=paid.filter(pl.col("paid") != 0)["household_id"].n_unique(), date=ctx.business_date)
+    return paid
 
 
 def _correction_seq(ctx: StepContext) -> pl.DataFrame:

@@ -13,10 +13,10 @@ It imports nothing of the job areas (collection, assessment, intake, registry): 
 """
 
 from .audit import Operator, Run, audit_columns, current_operator, now_stamp, operator_scope
-from .db import Ledger, Tx, ledger_url
+from .db import Ledger, Tx, ledger_present, ledger_url
 from .errors import LedgerError
 from .session import open_ledger, run_of
 from .sql import statement
 
-__all__ = ["Ledger", "LedgerError", "Operator", "Run", "current_operator", "operator_scope", "Tx", "audit_columns", "ledger_url", "now_stamp", "open_ledger",
+__all__ = ["Ledger", "LedgerError", "Operator", "Run", "current_operator", "operator_scope", "Tx", "audit_columns", "ledger_present", "ledger_url", "now_stamp", "open_ledger",
            "run_of", "statement"]

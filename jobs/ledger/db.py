@@ -46,6 +46,17 @@ def ledger_url(cfg=None) -> str:
     return url
 
 
+def ledger_present(cfg=None) -> bool:
+    """Whether this city keeps a 収納台帳 here: a URL is set (``KOKUHO_LEDGER_URL`` or
+    ``collection.ledger.url``) or the default DuckDB file exists. A city running 賦課 only has
+    neither; nothing is created by asking."""
+    if os.environ.get(ENV_URL, "").strip():
+        return True
+    if cfg is not None and str(cfg.get("collection.ledger.url", "") or "").strip():
+        return True
+    return (paths.var_root() / "ledger" / "ledger.duckdb").is_file()
+
+
 def redact(url: str) -> str:
     try:
         return sa.engine.make_url(url).render_as_string(hide_password=True)

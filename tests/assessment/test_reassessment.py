@@ -1,6 +1,6 @@
 """異動賦課 (jobs/assessment/reassessment.py): 更正 per installment. An increase is spread over
-the open installments, a decrease is taken from unpaid installments latest first, a paid
-installment never changes (what cannot be taken is the overpayment left to the collection side),
+the open installments, a decrease is taken from unpaid installments latest first, then lowers paid
+installments below what was paid (減額更正: the difference is the 過誤納 the collection side refunds),
 a withheld household whose tax falls has its open 特別徴収 stopped. Properties with hypothesis."""
 
 from __future__ import annotations
@@ -69,17 +69,18 @@ def test_decrease_from_unpaid_latest_first(schedule, rules):
     assert [ch[k][1] for k in range(1, 10)] == [10_000] * 6 + [5_000, 0, 0]
 
 
-def test_paid_installments_never_change_and_overpayment_is_recorded(schedule, rules):
+def test_decrease_below_paid_lowers_paid_installments_and_records_overpayment(schedule, rules):
     cur, new, rows = frames([90_000], [10_000], schedule)
     pay = pl.DataFrame({"household_id": ["0000000000"] * 5, "method": ["ordinary"] * 5,
                         "installment_no": [1, 2, 3, 4, 5], "paid": [10_000, 10_000, 10_000, 10_000, 4_000]})
     res = ra.reassess(cur, new, rows, pay, schedule, rules, as_of=D(2026, 10, 20))
     c = res.corrections.sort("installment_no")
-    assert c["amount_after"].to_list() == [10_000] * 4 + [4_000] + [0] * 4
-    assert c["overpayment"].to_list() == [0, 10_000, 10_000, 10_000, 4_000, 0, 0, 0, 0]  # latest paid first
+    assert c["amount_after"].to_list() == [10_000] + [0] * 8          # latest paid lowered first
+    assert c["overpayment"].to_list() == [0, 10_000, 10_000, 10_000, 4_000, 0, 0, 0, 0]
+    assert (c["paid"] - c["amount_after"]).clip(0).sum() == 34_000     # 累計収納額 > 期別税額: SN300's 過誤納
     n = res.notices.row(0, named=True)
     assert n["overpayment"] == 34_000 and n["annual_after"] == 10_000
-    assert res.installments["amount"].sum() == 10_000 + 34_000
+    assert res.installments["amount"].sum() == 10_000                  # the 調定 follows the tax
 
 
 def test_new_household_and_household_whose_tax_becomes_zero(schedule, rules):
@@ -151,13 +152,14 @@ def test_property_correction(schedule, slots_spec, delta, mode, n_open_periods):
     periods = schedule.periods[-n_open_periods:] if n_open_periods else (schedule.extra_period(D(2027, 3, 25)),)
     res = ra.correct_household(slots, delta, periods, schedule.unit, withholding_decrease=mode)
     after_total = sum(s.amount for s in res.slots)
-    assert after_total == before_total + delta + res.overpayment
+    assert after_total == before_total + delta                 # the 調定 follows the tax
     for s in res.slots:
         assert s.amount >= 0                                   # never negative
-        assert s.amount >= s.paid                              # never below what was paid
-        if s.paid and s.paid >= s.before:
-            assert s.amount == s.before                        # a paid installment never changes
         assert 0 <= s.overpayment <= s.paid
+        # the 過誤納 this correction makes is exactly how far the levy fell below the paid
+        assert s.overpayment == max(s.paid - s.amount, 0) - max(s.paid - s.before, 0)
+        if s.paid > 0:
+            assert s.amount <= s.before                        # a paid installment is never increased
     if res.overpayment:
         assert all(s.unpaid == 0 for s in res.slots)           # only once everything unpaid is gone
     if delta > 0:
@@ -182,12 +184,11 @@ def test_property_reassess_frames(schedule, rules, hs, as_of):
     res = ra.reassess(cur, new, rows, pay, schedule, rules, as_of=as_of)
     c = res.corrections.join(pay, on=["household_id", "method", "installment_no"], how="left", suffix="_p")
     paid = c.filter(pl.col("paid_p").fill_null(0) > 0)
-    assert (paid["amount_after"] == paid["amount_before"]).all()
+    assert (paid["amount_after"] <= paid["amount_before"]).all()   # a paid 期 is never increased
     assert (c["amount_after"] >= 0).all()
     closed_unchanged = c.filter(~pl.col("is_open") & (pl.col("change") > 0))
     assert closed_unchanged.height == 0                        # an increase never lands on a closed 期
-    over = res.corrections.group_by("household_id").agg(pl.col("overpayment").sum())
-    target = new.join(over, on="household_id").with_columns(pl.col("annual_tax") + pl.col("overpayment"))
-    assert inst.check_totals(res.installments, target).height == 0
+    assert (c["overpayment"] == (c["paid"] - c["amount_after"]).clip(0)).all()  # paid in full before
+    assert inst.check_totals(res.installments, new).height == 0
     cols = inst.component_columns(res.installments)
     assert (res.installments.select(pl.sum_horizontal(cols)).to_series() == res.installments["amount"]).all()

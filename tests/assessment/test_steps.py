@@ -195,7 +195,9 @@ def test_initial_chain_and_reassessment(city, engine):
                               .otherwise(pl.col("lost_date")).alias("lost_date"))
     datasets.write("nhi_qualification", GEN + "20261020", qual2)
 
-    r210 = _check(run_job("FK210", business_date=CHANGE_DATE))
+    # this test city keeps no 収納台帳 (賦課 only): FK210 says so (KKB690W, RC 4) and counts nothing as paid
+    r210 = _check(run_job("FK210", business_date=CHANGE_DATE), rc=4)
+    assert [m.msg_id for m in r210.messages if m.rc] == ["KKB690W"]
     gen = GEN + "20261020"
     notices = datasets.read("change_notices", gen)
     corrections = datasets.read("corrections", gen)
@@ -222,7 +224,7 @@ def test_initial_chain_and_reassessment(city, engine):
     assert r220.totals.written == t["total_count"] == corrections.filter(pl.col("changed")).height
 
     # a rerun of FK210 the same day gives the same 更正 (it reads the generation before its own)
-    _check(run_job("FK210", business_date=CHANGE_DATE))
+    _check(run_job("FK210", business_date=CHANGE_DATE), rc=4)
     assert datasets.read("corrections", gen).equals(corrections)
 
 
