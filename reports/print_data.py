@@ -201,6 +201,9 @@ def notice_frame(
         revision.alias("_revision"),
         reason.alias("change_reason"),
         *_component_exprs(a, levied_components(cfg, a)),
+        # 過誤納 of a 変更 notice, as the 異動賦課 decided it (paid 期 lowered below what was paid)
+        (pl.col("overpayment").cast(pl.Int64) if "overpayment" in a.columns else pl.lit(None, pl.Int64))
+        .alias("_overpayment_decided"),
     )
     base = _join_addresses(base, addresses)
     inst = _normalize_installments(installments, base)
@@ -229,6 +232,9 @@ def notice_frame(
         )
     if notice_kind == NOTICE_INITIAL:
         out = out.with_columns(pl.lit(None, pl.Int64).alias("overpayment"))
+    else:  # the 異動賦課 lowers paid 期 below what was paid: its decided 過誤納 is printed
+        out = out.with_columns(pl.coalesce(pl.col("_overpayment_decided"), pl.col("overpayment")).alias("overpayment"))
+    out = out.drop("_overpayment_decided")
     out = _spread(out, ordinary, "ordinary", max_ord, {"no": "installment_no", "due_date": "due_date",
                                                         "amount": "amount", "barcode": "barcode"})
     out = _spread(out, withholding, "withholding", max_wh, {"month": "month", "due_date": "due_date", "amount": "amount"})

@@ -186,6 +186,9 @@ def change_notices(ctx: StepContext) -> int | None:
     ), on="household_id", how="left")
     rows = datasets.read("installments", gen).join(ids, on="household_id", how="semi")
     corrections = datasets.read("corrections", gen).join(ids, on="household_id", how="semi")
+    if "overpayment" in corrections.columns:  # the 過誤納 the 異動賦課 decided, per household
+        assessment = assessment.join(corrections.group_by("household_id").agg(
+            pl.col("overpayment").fill_null(0).sum().cast(pl.Int64)), on="household_id", how="left")
     previous_assessment = issue.select("household_id", pl.col("annual_before").alias("annual_tax"))
     previous_installments = corrections.select("household_id", "installment_no", "method", "month",
                                                pl.col("amount_before").alias("amount"))

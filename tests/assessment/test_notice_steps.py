@@ -42,7 +42,7 @@ def assessed(kokuho_var: Path, monkeypatch) -> Path:
     monkeypatch.delenv("KOKUHO_MUNICIPALITY", raising=False)
     monkeypatch.setenv("KOKUHO_MYNUMBER_KEY", "ab" * 32)
     assert main(["--insured", str(INSURED), "--seed", str(SEED), "--out", str(kokuho_var / "inbox"), "--quiet"]) == 0
-    for job in ("FK020", "FK010", "FK030"):
+    for job in ("FK020", "FK010", "FK030", "FK035"):  # FK035: the 介護 data FK120's 2分の1 test reads
         assert run_job(job, business_date=INTAKE_DATE).rc == 0, job
     for job in ("FK110", "FK120", "FK130"):
         r = run_job(job, business_date=ASSESS_DATE)
