@@ -110,7 +110,8 @@ def send_files(ctx: StepContext, recs: pl.DataFrame, master: PayerMaster, rules:
         figs = rq.write_file(staged, part, layout_id=layout_id, municipality5=muni5, created_on=ctx.business_date,
                              rules=rules)
         _never_resend(final, staged)
-        ctx.message("KKB520I", notice=label, path=paths.relative(final), **figs)
+        ctx.message("KKB520I", notice=label, path=paths.relative(final), groups=figs["groups"], records=figs["records"],
+                    amount1=figs["amount1"], amount2=figs["amount2"], amount3=figs["amount3"])
         ctx.totals.add_figure("files", 1, label="送信ファイル")
         out.append(part.drop("_route").with_columns(pl.lit(final.name).alias("file_name")))
     return pl.concat(out, how="vertical")
@@ -213,7 +214,8 @@ def request_addition(ctx: StepContext) -> int | None:
         captures, qualification=qualification, assessment=assessment, members=members, ltc=ltc,
         already=targets, wrules=wrules, rules=rules, business_date=ctx.business_date,
         fy_end=ctx.calendar.fiscal_year_last_day(ctx.fy), fy_start_month=ctx.calendar.fiscal_year_start[0])
-    ctx.message("KKB527I", captured=captures.height, **figs)
+    ctx.message("KKB527I", captured=captures.height, targets=figs["targets"], non_targets=figs["non_targets"],
+                already=figs["already"])
     routed = route_unknown(ctx, recs, master, f"tokucho_capture {cgen}")
     ctx.totals.count("capture", label="捕捉", read=captures.height, accepted=captures.height - (recs.height - routed.height),
                      rejected=recs.height - routed.height)
@@ -271,7 +273,7 @@ def request_changes(ctx: StepContext) -> int | None:
         _reject(ctx, unknown, file_name=f"installments {igen}", record_type="送信済み特別徴収対象", field="household_id",
                 label="世帯番号", reason=pl.format("世帯 {} (基礎年金番号 {}) が賦課にない", "household_id",
                                                 "basic_pension_number"))
-    ctx.message("KKB528I", **{k: figs[k] for k in ("losses", "changes", "stops")})
+    ctx.message("KKB528I", losses=figs["losses"], changes=figs["changes"], stops=figs["stops"])
     if figs["increases"]:
         ctx.message("KKB530I", households=figs["increases"])
     routed = route_unknown(ctx, recs, master, "pension_request")
