@@ -63,7 +63,7 @@ def test_z23_refusals_go_to_ordinary_with_a_change_notice(city):
     assert r310.totals.read == sent["records"] and r310.totals.rejected == 1
     assert "KKB542W" in msg_ids(r310) and "KKB543I" in msg_ids(r310)
     err = errorlist.read(errorlist.path("TK310", gen(h.SEPT_RUN)))
-    assert err.height == 1 and err["record_no"][0] == sent["records"] + 1  # records start at 2 (after the header)
+    assert err.height == 1 and int(err["レコード番号"][0]) == sent["records"] + 1  # records start at 2 (after the header)
     stops = datasets.read("pension_request_stops", gen(h.SEPT_RUN))
     assert sorted(stops["household_id"]) == sorted(refused)
     assert set(stops["stop_from"]) == {h.Z23_DATE.replace(day=11)}
