@@ -64,7 +64,11 @@ cal = BusinessCalendar.from_config(cfg)
 pay = due + dt.timedelta(days=int(sys.argv[1]))
 while not cal.is_business_day(pay):
     pay += dt.timedelta(days=1)
-print(due, dd.request_day(cal, cfg, due), pay)
+from jobs.arrears import dunning
+from jobs.common import runcalendar
+dun = max(dunning.dunning_day(due, dunning.DunningRules.from_config(cfg), cal), pay)
+close = runcalendar.run_days("month_close", due + dt.timedelta(days=1), due + dt.timedelta(days=62))[0]
+print(due, dd.request_day(cal, cfg, due), pay, dun, close)
 endef
 export DEMO_DATES_PY
 
@@ -140,7 +144,7 @@ demo: $(MIGRATED) $(POOLS) $(USERS) ## synthesize a city (DEMO_INSURED), run the
 	  echo "$$d: $$(ls "$$d" | grep -c '\.pdf$$') PDF files, $$(du -sh "$$d" | cut -f1), index $$(ls "$$d" | grep '_index\.csv$$')"; done
 	@# 収納: the dates from the 調定 file and the city's calendar: first 納期限, its request day, the KB400 day
 	@set -- $$(KOKUHO_VAR=$(DEMO_VAR) python -c "$$DEMO_DATES_PY" $(DEMO_PAY_DAYS) $(DEMO_VAR)/outbox/ledger/*.dat); \
-	due=$$1; request=$$2; pay=$$3; \
+	due=$$1; request=$$2; pay=$$3; dun=$$4; close=$$5; \
 	echo "==> 収納: 第1期 納期限 $$due, 口座振替請求日 $$request, 収納消込の業務日 $$pay"; \
 	echo "==> kokuho synth-payments: the counter and CVS files up to $$pay into var/demo/inbox/counter, cvs"; \
 	KOKUHO_VAR=$(DEMO_VAR) kokuho synth-payments --levy $(DEMO_VAR)/outbox/ledger/*.dat --date $$pay \
@@ -165,7 +169,21 @@ demo: $(MIGRATED) $(POOLS) $(USERS) ## synthesize a city (DEMO_INSURED), run the
 	$(DEMO_ENV) airflow dags test kokuho_bank_result $$due -c "{\"business_date\": \"$$due\"}" \
 	  > var/airflow/demo-bank-result.log 2>&1 \
 	  || { tail -n 80 var/airflow/demo-bank-result.log; echo "airflow dags test failed: var/airflow/demo-bank-result.log" >&2; exit 1; }; \
-	PYTHONPATH=dags python -m _kokuho.totals kokuho_bank_result
+	PYTHONPATH=dags python -m _kokuho.totals kokuho_bank_result; \
+	echo "==> 月次締め: the kokuho_month_close DAG (KB700) through Airflow, 業務日 $$close (log: var/airflow/demo-month-close.log)"; \
+	$(DEMO_ENV) airflow dags test kokuho_month_close $$close -c "{\"business_date\": \"$$close\"}" \
+	  > var/airflow/demo-month-close.log 2>&1 \
+	  || { tail -n 80 var/airflow/demo-month-close.log; echo "airflow dags test failed: var/airflow/demo-month-close.log" >&2; exit 1; }; \
+	PYTHONPATH=dags python -m _kokuho.totals kokuho_month_close; \
+	echo "==> money conservation (Σ調定 − Σ収入 + Σ還付 − Σ不納欠損 = Σ収入未済, to the yen; RC 8 when it does not hold):"; \
+	grep -o 'KKB661I.*' var/airflow/demo-month-close.log | sort -u; \
+	echo "==> 決算帳票: $$(ls $(DEMO_VAR)/reports/closing/*/)"; \
+	echo "==> 督促: the kokuho_dunning DAG (KB600) through Airflow, 業務日 $$dun (log: var/airflow/demo-dunning.log)"; \
+	$(DEMO_ENV) airflow dags test kokuho_dunning $$dun -c "{\"business_date\": \"$$dun\"}" \
+	  > var/airflow/demo-dunning.log 2>&1 \
+	  || { tail -n 80 var/airflow/demo-dunning.log; echo "airflow dags test failed: var/airflow/demo-dunning.log" >&2; exit 1; }; \
+	PYTHONPATH=dags python -m _kokuho.totals kokuho_dunning; \
+	echo "==> 督促状: $$(ls $(DEMO_VAR)/outbox/print/ | grep dunning | grep -v sha256) and $$(ls $(DEMO_VAR)/reports/dunning/*/ | grep -c '\.pdf$$') PDF files"
 	@echo "==> 収納 outputs (var/demo = the demo's var/):"
 	@ls $(DEMO_VAR)/outbox/bank/*/ $(DEMO_VAR)/reports/collection/*/
 	@ls -l $(DEMO_VAR)/ledger/

@@ -509,6 +509,142 @@ class DunningNotice(InstallmentPK, Audit, Base):
 # ---- 催告・分割・返戻・執行停止 (jobs.arrears: records): tables of this area go below this line (migration 003+)
 
 
+class ArrearsReminder(Audit, Base):
+    """催告履歴 (記録管理): one row per 催告 sent to a taxpayer (現年催告書, 一斉催告書) or made by
+    telephone (電話催告), with its amount and the 約束期日 (promised payment date) if any."""
+
+    __tablename__ = "arrears_reminder"
+    __table_args__ = {"info": {"label": "催告履歴"}}
+
+    reminder_id: Mapped[str] = col("催告番号", String(40), pk=True)
+    municipality_code: Mapped[str] = col("市区町村コード", String(6), nullable=False)
+    person_id: Mapped[str] = col("納税義務者 宛名番号", String(10), nullable=False)
+    household_id: Mapped[str | None] = col("世帯番号", String(10))
+    reminder_kind: Mapped[str] = col("催告種別", String(8), nullable=False)  # current | bulk | phone
+    reminder_date: Mapped[dt.date] = col("催告日", Date, nullable=False)
+    amount: Mapped[int] = money("催告額")
+    installments: Mapped[int] = col("催告期別数", Integer, nullable=False, default=0)
+    oldest_due_date: Mapped[dt.date | None] = col("最古納期限", Date)
+    promise_date: Mapped[dt.date | None] = col("約束期日", Date)
+    note: Mapped[str | None] = col("備考", String(200))
+    job_id: Mapped[str] = col("ジョブID", String(8), nullable=False)
+
+
+class ArrearsReminderItem(Audit, Base):
+    """催告明細: the installments (期別) one 催告 named, with their unpaid balance."""
+
+    __tablename__ = "arrears_reminder_item"
+    __table_args__ = {"info": {"label": "催告明細"}}
+
+    reminder_id: Mapped[str] = col("催告番号", String(40), pk=True)
+    levy_year: Mapped[int] = col("賦課年度", Integer, pk=True)
+    notice_number: Mapped[str] = col("通知書番号", String(11), pk=True)
+    installment_no: Mapped[int] = col("期別", Integer, pk=True)
+    due_date: Mapped[dt.date] = col("納期限", Date, nullable=False)
+    balance: Mapped[int] = money("未納額")
+
+
+class ArrearsPlan(Audit, Base):
+    """分割納付 / 納付誓約: one plan for a taxpayer's 滞納. ``status``: active 履行中 | broken 不履行 |
+    completed 完了 | cancelled 取消."""
+
+    __tablename__ = "arrears_plan"
+    __table_args__ = {"info": {"label": "分割納付計画"}}
+
+    plan_id: Mapped[str] = col("計画番号", String(24), pk=True)
+    municipality_code: Mapped[str] = col("市区町村コード", String(6), nullable=False)
+    person_id: Mapped[str] = col("納税義務者 宛名番号", String(10), nullable=False)
+    household_id: Mapped[str | None] = col("世帯番号", String(10))
+    registered_date: Mapped[dt.date] = col("誓約日", Date, nullable=False)
+    first_due_date: Mapped[dt.date] = col("初回納付期日", Date, nullable=False)
+    last_due_date: Mapped[dt.date] = col("最終納付期日", Date, nullable=False)
+    plan_amount: Mapped[int] = money("計画額")
+    installment_count: Mapped[int] = col("分割回数", Integer, nullable=False)
+    paid_at_registration: Mapped[int] = money("誓約時収納額")
+    status: Mapped[str] = col("状態", String(10), nullable=False)
+    status_date: Mapped[dt.date | None] = col("状態変更日", Date)
+    source_sha256: Mapped[str] = col("入力ファイルSHA-256", String(64), nullable=False)
+    job_id: Mapped[str] = col("ジョブID", String(8), nullable=False)
+
+
+class ArrearsPlanTarget(Audit, Base):
+    """分割納付の対象期別: the 滞納 installments a plan covers (held from 督促 while the plan runs)."""
+
+    __tablename__ = "arrears_plan_target"
+    __table_args__ = {"info": {"label": "分割納付対象期別"}}
+
+    plan_id: Mapped[str] = col("計画番号", String(24), pk=True)
+    levy_year: Mapped[int] = col("賦課年度", Integer, pk=True)
+    notice_number: Mapped[str] = col("通知書番号", String(11), pk=True)
+    installment_no: Mapped[int] = col("期別", Integer, pk=True)
+    municipality_code: Mapped[str] = col("市区町村コード", String(6), nullable=False)
+    due_date: Mapped[dt.date] = col("納期限", Date, nullable=False)
+    balance: Mapped[int] = money("誓約時未納額")
+
+
+class ArrearsPlanInstallment(Audit, Base):
+    """分割納付の各回: amount and date, and the 期別 its 納付書's barcode names (the oldest open one)."""
+
+    __tablename__ = "arrears_plan_installment"
+    __table_args__ = {"info": {"label": "分割納付明細"}}
+
+    plan_id: Mapped[str] = col("計画番号", String(24), pk=True)
+    plan_no: Mapped[int] = col("回", Integer, pk=True)
+    due_date: Mapped[dt.date] = col("納付期日", Date, nullable=False)
+    amount: Mapped[int] = money("納付額")
+    slip_levy_year: Mapped[int] = col("納付書 賦課年度", Integer, nullable=False)
+    slip_notice_number: Mapped[str] = col("納付書 通知書番号", String(11), nullable=False)
+    slip_installment_no: Mapped[int] = col("納付書 期別", Integer, nullable=False)
+
+
+class ArrearsReturn(Audit, Base):
+    """返戻・公示送達: a returned 納税通知書 (document_kind 1) or 督促状 (2), the address search's result
+    (pending 調査中 | found 判明 | not_found 不明), the reissue, and the 公示送達 (掲示日, 送達日)."""
+
+    __tablename__ = "arrears_return"
+    __table_args__ = {"info": {"label": "返戻・公示送達"}}
+
+    return_id: Mapped[str] = col("返戻番号", String(40), pk=True)
+    municipality_code: Mapped[str] = col("市区町村コード", String(6), nullable=False)
+    person_id: Mapped[str] = col("宛名番号", String(10), nullable=False)
+    document_kind: Mapped[str] = col("文書種別", String(1), nullable=False)
+    levy_year: Mapped[int] = col("賦課年度", Integer, nullable=False)
+    notice_number: Mapped[str] = col("通知書番号", String(11), nullable=False)
+    installment_no: Mapped[int] = col("期別", Integer, nullable=False)  # 0: the whole 納税通知書
+    returned_date: Mapped[dt.date] = col("返戻日", Date, nullable=False)
+    return_reason: Mapped[str | None] = col("返戻事由", String(40))
+    search_result: Mapped[str] = col("調査結果", String(10), nullable=False)
+    search_date: Mapped[dt.date | None] = col("調査日", Date)
+    new_postal_code: Mapped[str | None] = col("判明 郵便番号", String(7))
+    new_address: Mapped[str | None] = col("判明 住所", String(200))
+    reissue_date: Mapped[dt.date | None] = col("再送付日", Date)
+    posting_date: Mapped[dt.date | None] = col("公示送達 掲示日", Date)
+    effective_date: Mapped[dt.date | None] = col("公示送達 送達日", Date)
+    source_sha256: Mapped[str] = col("入力ファイルSHA-256", String(64), nullable=False)
+    record_no: Mapped[int] = col("レコード番号", BigInteger, nullable=False)
+    job_id: Mapped[str] = col("ジョブID", String(8), nullable=False)
+
+
+class ArrearsSuspension(Audit, Base):
+    """執行停止 (地方税法15条の7): reason code (1 無財産, 2 生活困窮, 3 所在・財産不明), start date, 即時消滅
+    (15条の7 第5項), lifted date (取消)."""
+
+    __tablename__ = "arrears_suspension"
+    __table_args__ = {"info": {"label": "滞納処分の執行停止"}}
+
+    suspension_id: Mapped[str] = col("執行停止番号", String(40), pk=True)
+    municipality_code: Mapped[str] = col("市区町村コード", String(6), nullable=False)
+    person_id: Mapped[str] = col("納税義務者 宛名番号", String(10), nullable=False)
+    reason_code: Mapped[str] = col("停止事由コード", String(1), nullable=False)
+    start_date: Mapped[dt.date] = col("停止開始日", Date, nullable=False)
+    immediate_extinction: Mapped[bool] = col("即時消滅", Boolean, nullable=False, default=False)
+    lifted_date: Mapped[dt.date | None] = col("停止取消日", Date)
+    note: Mapped[str | None] = col("備考", String(200))
+    source_sha256: Mapped[str] = col("入力ファイルSHA-256", String(64), nullable=False)
+    record_no: Mapped[int] = col("レコード番号", BigInteger, nullable=False)
+    job_id: Mapped[str] = col("ジョブID", String(8), nullable=False)
+
+
 # ---- 月次締め・年次 (jobs.arrears: closing): tables of this area go below this line (migration 003+)
 
 
