@@ -397,7 +397,8 @@ def stop_withholding(ctx: StepContext) -> int | None:
     rows = datasets.read("installments", ibase)
     first = stops.group_by("household_id").agg(pl.col("stop_from").min(), pl.col("cause").first())
     schedule = inst.Schedule.from_config(ctx.config, ctx.fy, ctx.calendar)
-    paid = reass._paid_map(asteps._payments(ctx))
+    ids = set(first["household_id"].to_list())
+    paid = reass._paid_map(asteps._payments(ctx, rows.filter(pl.col("household_id").is_in(list(ids)))))
     open_periods = schedule.open_periods(ctx.business_date)
     corr_rows, inst_rows, notice_rows = [], [], []
     taxpayer = dict(zip(current["household_id"].to_list(), current["taxpayer_person_id"].to_list(), strict=True))
