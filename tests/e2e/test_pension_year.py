@@ -75,7 +75,7 @@ def _need(jobnet_id: str, owner: str) -> str:
                 missing = f"{job_id}'s module {module} does not exist"
                 break
     if missing:
-        pytest.skip(f"MISSING PIECE ({owner}): {missing}; the lead finishes this test after the merge")
+        pytest.skip(f"MISSING PIECE ({owner}): {missing} (issue 10: the send side is not wired yet)")
     return net.dag_id
 
 
