@@ -28,10 +28,11 @@ from jobs.common.config import Config, ConfigError
 from .late_fee import LateFeeRules, late_fee_frame
 
 KEY = ["levy_year", "notice_number", "installment_no"]
-#: hold reasons in priority order, with their Japanese labels (control totals, messages)
-HOLD_ORDER = ("cvs_provisional", "debit_pending", "installment_plan", "suspension")
+#: hold reasons in priority order, with their Japanese labels (control totals, messages); the
+#: values are those of sql/arrears/dunning_held.sql and held_installments.sql ('plan', 'suspension')
+HOLD_ORDER = ("cvs_provisional", "debit_pending", "plan", "suspension")
 HOLD_LABELS = {"cvs_provisional": "コンビニ速報", "debit_pending": "口座振替結果待ち",
-               "installment_plan": "分割納付", "suspension": "執行停止"}
+               "plan": "分割納付", "suspension": "執行停止"}
 
 
 @dataclass(frozen=True)
