@@ -16,4 +16,5 @@ _spec.loader.exec_module(_mod)
 isolated_var = _mod.isolated_var
 ledger_url = _mod.ledger_url
 _duckdb_template = _mod._duckdb_template
+duckdb_url = _mod.duckdb_url
 pytest_configure = _mod.pytest_configure
