@@ -1,7 +1,7 @@
 """TN010 督促対象抽出's holds through the real step, on DuckDB and PostgreSQL: an open CVS 速報, an
 active 分割納付 plan and an active 執行停止 (rows put straight into the migration-005 tables that
 sql/arrears/held_installments.sql reads) hold their 期別 from 督促 and are counted per reason; a
-broken plan and a lifted 執行停止 hold nothing any more."""
+速報 settled by its 確報, a broken plan and a lifted 執行停止 hold nothing any more."""
 
 from __future__ import annotations
 
@@ -48,13 +48,21 @@ def _insert(table: str, rows: list[dict]) -> None:
 
 
 def test_holds_of_dunning(ledger_url):
-    put_levy(levy_file([levy_row(_n(i), 1, 50_000, due_date=DUE) for i in range(1, 7)]), "levy_holds.dat")
+    put_levy(levy_file([levy_row(_n(i), 1, 50_000, due_date=DUE) for i in range(1, 8)]), "levy_holds.dat")
     assert run("SN100", D(2026, 7, 1)).rc == 0
-    write_qualification([f"{i:010d}" for i in range(1, 7)])
-    # 1: a CVS 速報 (part of the 本税) not settled by its 確報 yet
+    write_qualification([f"{i:010d}" for i in range(1, 8)])
+    # 1: a CVS 速報 (part of the 本税) not settled by its 確報 yet; 7: a 速報 settled by its 確報 the
+    # next day (10,000円 paid: 40,000円 left for the 督促状)
+    slip = {"paid_date": D(2026, 8, 17), "acquired_date": D(2026, 8, 17), "due": D(2026, 8, 31)}
+    drop(cvs_file([cvs_record(f"{7:010d}", 1, 10_000, data_kind="01", **slip)], creation_date=D(2026, 8, 18)),
+         "cvs", "CVS_SOKUHO_20260818.dat")
+    for job in ("SN210", "SN215"):
+        res = run(job, D(2026, 8, 18))
+        assert res.rc == 0, res.log_text
     drop(cvs_file([cvs_record(f"{1:010d}", 1, 10_000, data_kind="01", paid_date=D(2026, 8, 18),
-                              acquired_date=D(2026, 8, 18), due=D(2026, 8, 31))], creation_date=D(2026, 8, 19)),
-         "cvs", "CVS_SOKUHO_20260819.dat")
+                              acquired_date=D(2026, 8, 18), due=D(2026, 8, 31)),
+                   cvs_record(f"{7:010d}", 1, 10_000, data_kind="02", **slip)], creation_date=D(2026, 8, 19)),
+         "cvs", "CVS_20260819.dat")
     for job in ("SN210", "SN215"):
         res = run(job, D(2026, 8, 19))
         assert res.rc == 0, res.log_text
@@ -69,18 +77,18 @@ def test_holds_of_dunning(ledger_url):
     res = run("TN010", DAY)
     assert res.rc == 0, res.log_text
     by = res.totals.by_record_type
-    assert by["target"].read == 3
+    assert by["target"].read == 4
     assert by["held_cvs_provisional"].read == 1
     assert by["held_plan"].read == 1
     assert by["held_suspension"].read == 1
     assert res.totals.money["held_plan"] == 50_000 and res.totals.money["held_suspension"] == 50_000
-    assert res.totals.money["target_tax"] == 150_000
+    assert res.totals.money["target_tax"] == 190_000
     out = datasets.read("dunning_candidates", datasets.latest("dunning_candidates", municipality="111007"))
     got = {r["notice_number"]: (r["hold_reason"], r["hold_id"]) for r in out.iter_rows(named=True)}
     assert {k: v[0] for k, v in got.items()} == {
-        _n(1): "cvs_provisional", _n(2): "plan", _n(3): None, _n(4): "suspension", _n(5): None, _n(6): None}
+        _n(1): "cvs_provisional", _n(2): "plan", _n(3): None, _n(4): "suspension", _n(5): None, _n(6): None, _n(7): None}
     assert got[_n(2)][1] == "P0000000000000000000002" and got[_n(4)][1] == "S4"
     assert "分割納付" in res.log_text and "執行停止" in res.log_text and "コンビニ速報" in res.log_text
     res = run("TN020", DAY)
     assert res.rc == 0, res.log_text
-    assert res.totals.by_record_type["notice"].read == 3 and res.totals.money["tax"] == 150_000
+    assert res.totals.by_record_type["notice"].read == 4 and res.totals.money["tax"] == 190_000
