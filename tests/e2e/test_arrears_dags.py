@@ -1,6 +1,7 @@
 """End to end through Airflow: the 滞納 job nets KB700 月次締め and KB600 督促 on a small synthetic
 city, with ``dag.test()`` on the real DAG files (tests/conftest.py: the session's temporary metadata
-DB; the ``kokuho_var`` fixture: this test's own var/, so its own DuckDB ledger).
+DB; the ``kokuho_var`` fixture: this test's own var/; the ledger: its DuckDB file var/ledger/ledger.duckdb,
+or a PostgreSQL schema of its own, as the ledger tests do).
 
 1. KB100 取込, KB300 当初賦課, then KB400 収納消込 with synthetic counter and CVS files (as
    test_collection_dags.py builds the city), a week after the first 納期限.
@@ -16,6 +17,8 @@ DB; the ``kokuho_var`` fixture: this test's own var/, so its own DuckDB ledger).
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
+import secrets
 import shutil
 from pathlib import Path
 
@@ -32,6 +35,32 @@ PAY_SEED = 7
 INTAKE_DATE = "2026-06-01"
 ASSESS_DATE = "2026-07-01"  # config/municipalities/111007/fy2026/run_calendar.yaml initial_assessment.run_date
 WAIT_SECONDS = 3
+
+
+_COLLECTION_CONFTEST = Path(__file__).resolve().parents[1] / "collection" / "conftest.py"
+_spec = importlib.util.spec_from_file_location("_collection_conftest_e2e_arrears", _COLLECTION_CONFTEST)
+_pg = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_pg)  # the ledger tests' PostgreSQL server and its skip/fail rule (loaded, not copied)
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def ledger_backend(request, kokuho_var, monkeypatch) -> str:
+    """DuckDB: the default ledger of this test's var/; PostgreSQL: a random schema of its own
+    (KOKUHO_LEDGER_URL, read by the steps that dag.test() runs in this process)."""
+    if request.param == "duckdb":
+        monkeypatch.delenv("KOKUHO_LEDGER_URL", raising=False)
+        yield request.param
+        return
+    _pg.require_postgres()
+    schema = f"kb_{secrets.token_hex(6)}"
+    with _pg._pg_connect() as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    monkeypatch.setenv("KOKUHO_LEDGER_URL", f"{_pg.PG_SERVER}?options=-csearch_path%3D{schema}")
+    try:
+        yield request.param
+    finally:
+        with _pg._pg_connect() as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 def _run(dag_id: str, business_date: str | dt.date, day: int):
@@ -102,7 +131,7 @@ def _late_payment(on: dt.date) -> None:
         ledger.dispose()
 
 
-def test_month_close_and_dunning_job_nets(kokuho_var: Path, tmp_path: Path, bounded_waits):
+def test_month_close_and_dunning_job_nets(kokuho_var: Path, tmp_path: Path, bounded_waits, ledger_backend):
     from jobs.arrears import dunning as dn
     from jobs.common import config
     from jobs.common.bizcal import BusinessCalendar
@@ -126,6 +155,8 @@ def test_month_close_and_dunning_job_nets(kokuho_var: Path, tmp_path: Path, boun
     _assert_all_success(_run("kokuho_collection", pay_date, 3))
     payments = int(_scalar("SELECT COUNT(*) FROM payment"))
     assert payments > 0
+    # the steps used this test's ledger: DuckDB's file in var/ledger/ only when on DuckDB
+    assert (kokuho_var / "ledger" / "ledger.duckdb").is_file() == (ledger_backend == "duckdb")
 
     # --- KB700 月次締め on the first business day of the month after the first 納期限's month -----------
     next_month = (first_due.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
