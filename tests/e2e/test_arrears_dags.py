@@ -17,6 +17,7 @@ or a PostgreSQL schema of its own, as the ledger tests do).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import importlib.util
 import secrets
 import shutil
@@ -206,7 +207,9 @@ def test_month_close_and_dunning_job_nets(kokuho_var: Path, tmp_path: Path, boun
     assert rows["TN020"]["written"] == notices
     prints = sorted((kokuho_var / "outbox" / "print").glob("dunning_notice_*.dat"))
     assert len(prints) == 1, prints
-    assert prints[0].with_name(prints[0].name + ".sha256").is_file(), sorted((kokuho_var / "outbox" / "print").iterdir())
+    sidecar = prints[0].with_name(prints[0].name + ".sha256")
+    first_print = prints[0].read_bytes()
+    assert hashlib.sha256(first_print).hexdigest() in sidecar.read_text(encoding="utf-8")
 
     # --- the same day again: nothing new issued (never twice) ------------------------------------------
     dr = _run("kokuho_dunning", dunning_day, 6)
@@ -215,3 +218,6 @@ def test_month_close_and_dunning_job_nets(kokuho_var: Path, tmp_path: Path, boun
     again = run_rows(dr)
     assert int(_scalar("SELECT COUNT(*) FROM dunning_notice")) == notices
     assert any("KKB606I" in m for m in again["TN020"]["messages"]), again["TN020"]["messages"]
+    # the same day's print file written again, byte for byte (the generation is the business date's)
+    assert sorted((kokuho_var / "outbox" / "print").glob("dunning_notice_*.dat")) == prints
+    assert prints[0].read_bytes() == first_print
