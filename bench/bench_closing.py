@@ -12,8 +12,9 @@ For each size, in fresh child processes (each its own peak RSS) on a fresh DuckD
 2. closing — ``closing.compute`` for the month 2026-07 (調定 as of four dates from 調定履歴, 収入・
    還付 from 納付履歴, 不納欠損, the 期別 stock, the book by 年度区分 × component and the money
    conservation), what TN510 does before it locks the month.
-3. baseline (same run, same file) — a plain DuckDB SUM query of the same whole-ledger figures
-   (Σ調定 of 期別, Σ収入, Σ還付, Σ不納欠損, Σ収入未済 from the 期別 stock; and the month's 収入).
+3. baseline (same run, same file) — a plain DuckDB SUM query (sql/bench/closing_sums.sql) of the
+   same whole-ledger figures (Σ調定 of 期別, Σ収入, Σ還付, Σ不納欠損, Σ収入未済 from the 期別 stock;
+   and the month's 収入).
 
 The builder writes no 還付 and no 不納欠損 (Σ0 both; the queries still run over those rows/tables).
 
@@ -44,21 +45,6 @@ MUNICIPALITY = "111007"
 MONTH = dt.date(2026, 7, 1)
 COLLECTION = ROOT / "bench" / "bench_collection.py"
 
-BASELINE_SQL = f"""
-SELECT
-  (SELECT SUM(levy_amount) FROM installment WHERE municipality_code = '{MUNICIPALITY}' AND deleted = false) AS levy,
-  (SELECT SUM(tax_amount) FROM payment WHERE municipality_code = '{MUNICIPALITY}' AND deleted = false
-     AND refund_offset_kind IN ('0', '3')) AS income,
-  (SELECT -SUM(tax_amount) FROM payment WHERE municipality_code = '{MUNICIPALITY}' AND deleted = false
-     AND refund_offset_kind IN ('1', '2')) AS refund,
-  (SELECT SUM(tax_amount) FROM write_off WHERE municipality_code = '{MUNICIPALITY}' AND deleted = false
-     AND cancelled_date IS NULL) AS write_off,
-  (SELECT SUM(levy_amount - paid_amount - write_off_amount) FROM installment
-     WHERE municipality_code = '{MUNICIPALITY}' AND deleted = false) AS stock,
-  (SELECT SUM(tax_amount) FROM payment WHERE municipality_code = '{MUNICIPALITY}' AND deleted = false
-     AND refund_offset_kind IN ('0', '3') AND received_date BETWEEN DATE '{MONTH}'
-     AND LAST_DAY(DATE '{MONTH}')) AS income_month
-"""
 
 
 def _rss_mb() -> float:
@@ -69,9 +55,7 @@ def _log(msg: str) -> None:
     print(f"  [{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def child_closing(url: str, path: str) -> dict:
-    import duckdb
-
+def child_closing(url: str) -> dict:
     from jobs.arrears import closing
     from jobs.common import config
     from jobs.common.bizcal import BusinessCalendar
@@ -84,13 +68,12 @@ def child_closing(url: str, path: str) -> dict:
     fig = closing.compute(ledger, MUNICIPALITY, period)
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0
     peak = _rss_mb()
-    ledger.dispose()
     _log(f"closing.compute in {wall:.1f} s")
-    con = duckdb.connect(path, read_only=True)
     t = time.perf_counter()
-    row = con.execute(BASELINE_SQL).fetchone()
+    row = ledger.query("bench/closing_sums", {"m": MUNICIPALITY, "d_lo": period.month_start,
+                                              "d_hi": period.month_end}).row(0)
     base_s = time.perf_counter() - t
-    con.close()
+    ledger.dispose()
     base = dict(zip(("levy", "income", "refund", "write_off", "stock", "income_month"), (int(v or 0) for v in row)))
     c = fig.conservation
     got = {k: int(c[k]) for k in ("levy", "income", "refund", "write_off", "stock")}
@@ -118,7 +101,7 @@ def run_size(n_inst: int, n_pay: int) -> dict:
         _log(f"post {n_pay:,} payments (bench_collection post) …")
         post = _child(COLLECTION, "post", url, str(n_inst), str(n_pay), "")
         _log("closing …")
-        res = _child(Path(__file__).resolve(), "closing", url, str(path))
+        res = _child(Path(__file__).resolve(), "closing", url)
         res.update(installments=n_inst, payments=n_pay, setup_s=setup["register_s"], post_s=post["wall_s"],
                    setup_ok=bool(setup["ok"]) and all(post["checks"].values()),
                    ledger_mb=path.stat().st_size / 2**20)
@@ -135,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.child:
-        print(json.dumps(child_closing(a.child[1], a.child[2]), default=str))
+        print(json.dumps(child_closing(a.child[1]), default=str))
         return 0
     import duckdb
     import polars as pl
