@@ -1,6 +1,6 @@
 """Benchmark: 督促 selection and 延滞金 for N unpaid installments (default 1,000,000).
 
-    python bench/bench_dunning.py [--n 1000000] [--ref-sample 20000] [--repeat 1]
+    python bench/bench_dunning.py [--n 1000000] [--ref-sample 20000] [--ref-repeat 3]
 
 Data (deterministic seed): N unpaid 期別 of 賦課年度 2025 over 8 納期限 (2025-07-31 … 2026-03-02),
 本税 1,000 .. 200,000 yen; ~10% with one or two partial payments (本税 first), ~3% held (CVS 速報,
@@ -12,7 +12,7 @@ Data (deterministic seed): N unpaid 期別 of 賦課年度 2025 over 8 納期限
 2. per-row reference (baseline, same run): a Python loop over the first ``--ref-sample`` rows:
    ``dunning_day`` per row, a dict lookup of holds (first reason in HOLD_ORDER), ``late_fee`` per
    installment with its payments from a dict (the dicts built before the clock starts, which
-   favours the reference). Its per-row rate is extrapolated linearly to N (the
+   favours the reference), best of ``--ref-repeat`` runs (favours it too). Its per-row rate is extrapolated linearly to N (the
    ratio is EXTRAPOLATED, not measured at N).
 
 Check before any time is reported: on the sample, the reference's selection (targets, hold reasons)
@@ -95,9 +95,11 @@ def make_data(n: int):
     return inst, pay, holds
 
 
-def vectorised(inst, pay, holds, rules, lf_rules, cal):
+def vectorised(inst, pay, holds, rules, lf_rules, cal, times: dict | None = None):
     import polars as pl
 
+    times = {} if times is None else times
+    t = time.perf_counter()
     issue = BUSINESS_DATE
     pay_by = dn.pay_by(issue, rules, cal)
     dues = inst["due_date"].unique().to_list()
@@ -105,7 +107,10 @@ def vectorised(inst, pay, holds, rules, lf_rules, cal):
     cands = inst.filter(pl.col("due_date").is_in(ripe))
     held = dn.apply_holds(cands, holds)
     targets = held.filter(pl.col("hold_reason").is_null())
+    times["selection (ripe_due_dates, filter, apply_holds)"] = time.perf_counter() - t
+    t = time.perf_counter()
     fee = late_fee_frame(targets.select(*KEY, "base_amount", "due_date"), lf_rules, as_of=pay_by, payments=pay)
+    times["late_fee_frame (targets, partial payments)"] = time.perf_counter() - t
     return held.select(*KEY, "hold_reason"), targets.select(*KEY).with_columns(fee)
 
 
@@ -141,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=1_000_000, help="unpaid installments")
     p.add_argument("--ref-sample", type=int, default=20_000, help="rows the per-row reference computes")
+    p.add_argument("--ref-repeat", type=int, default=3, help="reference runs (the fastest one counts)")
     a = p.parse_args(argv)
     import polars as pl
 
@@ -152,16 +158,20 @@ def main(argv: list[str] | None = None) -> int:
     _log(f"{inst.height:,} installments, {pay.height:,} partial payments, {holds.height:,} holds in {gen_s:.1f} s")
 
     w0, c0 = time.perf_counter(), time.process_time()
-    held, fees = vectorised(inst, pay, holds, rules, lf_rules, cal)
+    parts: dict = {}
+    held, fees = vectorised(inst, pay, holds, rules, lf_rules, cal, parts)
     vec_s, vec_cpu = time.perf_counter() - w0, time.process_time() - c0
     _log(f"vectorised: {vec_s:.2f} s wall, {fees.height:,} targets")
 
     sample = inst.head(a.ref_sample)
     skeys = sample.select(KEY)
-    ref_sel, ref_fees, ref_s = reference(sample.select(*KEY, "base_amount", "due_date").iter_rows(),
-                                         pay.join(skeys, on=KEY, how="semi"), holds.join(skeys, on=KEY, how="semi"),
-                                         rules, lf_rules, cal)
-    _log(f"reference: {ref_s:.2f} s for {sample.height:,} rows")
+    s_pay, s_holds = pay.join(skeys, on=KEY, how="semi"), holds.join(skeys, on=KEY, how="semi")
+    ref_runs = [reference(sample.select(*KEY, "base_amount", "due_date").iter_rows(), s_pay, s_holds,
+                          rules, lf_rules, cal) for _ in range(a.ref_repeat)]
+    ref_sel, ref_fees, _ = ref_runs[0]
+    ref_all = [r[2] for r in ref_runs]
+    ref_s = min(ref_all)  # the best run: the reference's most favourable time on a shared machine
+    _log(f"reference: {', '.join(f'{x:.2f}' for x in ref_all)} s for {sample.height:,} rows")
     # check: the sample's selection and 延滞金 equal, row for row
     vs = held.join(skeys, on=KEY, how="semi")
     vf = fees.join(skeys, on=KEY, how="semi")
@@ -192,10 +202,11 @@ def main(argv: list[str] | None = None) -> int:
         "| path | rows | wall s | CPU s | rows/s | vs reference |", "|---|---:|---:|---:|---:|---:|",
         f"| vectorised (ripe_due_dates, apply_holds, late_fee_frame) | {inst.height:,} | {vec_s:.2f} | "
         f"{vec_cpu:.2f} | {inst.height / vec_s:,.0f} | {ratio:,.0f}× (extrapolated) |",
-        f"| per-row reference (late_fee per 期別), measured | {sample.height:,} | {ref_s:.2f} | – | "
+        f"| per-row reference (late_fee per 期別), measured (best of {len(ref_all)}) | {sample.height:,} | {ref_s:.2f} | – | "
         f"{sample.height / ref_s:,.0f} | 1× |",
         f"| per-row reference, extrapolated linearly to N | {inst.height:,} | {ref_n:.1f} (extrapolated) | – | "
         f"{inst.height / ref_n:,.0f} | 1× |", "",
+        "Vectorised wall time by part: " + ", ".join(f"{k} {v:.2f} s" for k, v in parts.items()) + ".", "",
         f"Result: {held.height:,} candidates (納期限 ripe: {held.height:,} of {inst.height:,}), "
         f"{held.height - fees.height:,} held, {fees.height:,} 督促 targets, Σ延滞金 {fee_total:,} yen "
         f"({int((fees['late_fee'] > 0).sum()):,} with 延滞金 > 0).",
@@ -208,8 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     out = ROOT / "var" / "bench"
     out.mkdir(parents=True, exist_ok=True)
     (out / "dunning.json").write_text(json.dumps({
-        "info": info, "n": inst.height, "vectorised_s": vec_s, "vectorised_cpu_s": vec_cpu, "ref_rows": sample.height,
-        "ref_s": ref_s, "ref_extrapolated_s": ref_n, "ratio_extrapolated": ratio, "targets": fees.height,
+        "info": info, "n": inst.height, "vectorised_s": vec_s, "vectorised_cpu_s": vec_cpu, "parts_s": parts, "ref_rows": sample.height,
+        "ref_s": ref_s, "ref_runs_s": ref_all, "ref_extrapolated_s": ref_n, "ratio_extrapolated": ratio, "targets": fees.height,
         "late_fee_total": fee_total, "checks": checks, "peak_rss_mb": _rss_mb()}, indent=2), encoding="utf-8")
     return 0
 
