@@ -19,7 +19,8 @@ from jobs.ledger import sql
 ROOT = Path(__file__).resolve().parents[2]
 #: the test folders whose ledger steps run the staged statements (the 滞納 areas keep theirs in
 #: tests/arrears, the 年金特徴 areas in tests/pension): the ones that exist are run
-STAGE_TEST_DIRS = ("tests/collection", "tests/arrears", "tests/pension")
+#: the tests that run every statement with a stage (FK210 reads the ledger: test_reassessment_ledger)
+STAGE_TEST_DIRS = ("tests/collection", "tests/arrears", "tests/pension", "tests/assessment/test_reassessment_ledger.py")
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,7 @@ def recorded(tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("stages") / "stages.json"
     env = {**os.environ, "KOKUHO_STAGE_RECORD": str(out),
            "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}
-    dirs = [d for d in STAGE_TEST_DIRS if (ROOT / d).is_dir()]
+    dirs = [d for d in STAGE_TEST_DIRS if (ROOT / d).exists()]
     proc = subprocess.run([sys.executable, "-m", "pytest", *dirs, "-q", "-x", "-p", "stage_recorder",
                            "-k", "not postgresql", "-p", "no:cacheprovider"],
                           cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=900)
