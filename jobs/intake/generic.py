@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 import polars as pl
 
@@ -99,17 +98,8 @@ def dataset_map(spec, layout) -> dict[str, str]:
 
 def select_files(ctx: StepContext, targets: Mapping[str, str]) -> list[inputs_mod.InputFile]:
     spec = ctx.spec
-    given = ctx.options.get("files") or ()
-    if isinstance(given, (str, bytes)) or hasattr(given, "__fspath__"):
-        given = [given]
-    if given:
-        out = []
-        for p in given:
-            path = Path(p).expanduser()
-            if not path.is_file():
-                raise StepError.of("KKB103E", "given", path=p)
-            out.append(inputs_mod.describe(path, "given"))
-    else:
+    out = inputs_mod.given_files(ctx)
+    if not out:
         out = [inputs_mod.describe(p, "inbox") for p in inputs_mod.inbox_files(spec.inbox, spec.pattern)]
         if not out:
             out = rerun_inputs(ctx, targets)

@@ -129,6 +129,21 @@ def verify_checksums(ctx: StepContext, files: list[InputFile]) -> None:
         ctx.message("KKB170I", file=f.name, checksum=side.name)
 
 
+def given_files(ctx: StepContext) -> list[InputFile]:
+    """The files a run names itself (option ``files``: one path or a list; ``kokuho run --file``),
+    each checked to exist (KKB103E); [] when none is given."""
+    given = ctx.options.get("files") or ()
+    if isinstance(given, (str, bytes)) or hasattr(given, "__fspath__"):
+        given = [given]
+    out = []
+    for p in given:
+        path = Path(p).expanduser()
+        if not path.is_file():
+            raise StepError.of("KKB103E", "given", path=p)
+        out.append(describe(path, "given"))
+    return out
+
+
 def inbox_files(source: str, pattern: str) -> list[Path]:
     folder = paths.inbox(source)
     if not folder.is_dir():

@@ -40,8 +40,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from jobs.assessment import installments as inst
-from jobs.assessment import levy_file
-from jobs.assessment import notice_steps
+from jobs.assessment import levy_file, notice_steps
 from jobs.assessment import reassessment as reass
 from jobs.assessment import steps as asteps
 from jobs.assessment import withholding as wh

@@ -179,17 +179,8 @@ def receive_step(ctx: StepContext) -> int | None:
 def select_files(ctx: StepContext) -> list[inputs_mod.InputFile]:
     """``files=[...]`` given; else the inbox's files of the pattern (less FK030's 通知内容 00 Z21
     files) and, on a rerun of a committed generation, the archived inputs it read."""
-    given = ctx.options.get("files") or ()
-    if isinstance(given, (str, bytes)) or hasattr(given, "__fspath__"):
-        given = [given]
-    if given:
-        out = []
-        for p in given:
-            path = Path(p).expanduser()
-            if not path.is_file():
-                raise StepError.of("KKB103E", "given", path=p)
-            out.append(inputs_mod.describe(path, "given"))
-    else:
+    out = inputs_mod.given_files(ctx)
+    if not out:
         out = []
         for p in inputs_mod.inbox_files(ctx.spec.inbox, ctx.spec.pattern):
             if _first_notice(p) == ANNUAL_NOTICE and p.name.upper().startswith("Z21"):

@@ -16,7 +16,6 @@ replaced (KKB523E).
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import polars as pl

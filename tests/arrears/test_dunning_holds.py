@@ -6,8 +6,18 @@ sql/arrears/held_installments.sql reads) hold their 期別 from 督促 and are c
 from __future__ import annotations
 
 import polars as pl
-from collection_helpers import D, cvs_file, cvs_record, drop, levy_file, levy_row, open_ledger, put_levy, run, \
-    write_qualification
+from collection_helpers import (
+    D,
+    cvs_file,
+    cvs_record,
+    drop,
+    levy_file,
+    levy_row,
+    open_ledger,
+    put_levy,
+    run,
+    write_qualification,
+)
 
 from jobs.common import datasets
 

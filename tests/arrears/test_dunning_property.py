@@ -8,13 +8,22 @@ from __future__ import annotations
 import shutil
 
 import polars as pl
-from collection_helpers import D, hold_duckdb, levy_file, levy_row, open_ledger, put_levy, release_duckdb, run, \
-    write_qualification
+from collection_helpers import (
+    D,
+    hold_duckdb,
+    levy_file,
+    levy_row,
+    open_ledger,
+    put_levy,
+    release_duckdb,
+    run,
+    write_qualification,
+)
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from test_dunning_holds import _insert, _plan, _suspension
 
 from jobs.common import datasets
-from test_dunning_holds import _insert, _plan, _suspension
 
 DAY = D(2026, 8, 20)  # the 督促 day of 7/31 (that of 8/31 is 9/20: not come)
 RIPE, LATER = D(2026, 7, 31), D(2026, 8, 31)

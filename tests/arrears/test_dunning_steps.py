@@ -3,8 +3,18 @@ day (納期限 + 20 days), holds (口座振替結果待ち), 督促状発行日 
 
 from __future__ import annotations
 
-from collection_helpers import D, add_debit_requests, debit_record, levy_file, levy_row, msg_ids, put_levy, q, run, \
-    write_qualification
+from collection_helpers import (
+    D,
+    add_debit_requests,
+    debit_record,
+    levy_file,
+    levy_row,
+    msg_ids,
+    put_levy,
+    q,
+    run,
+    write_qualification,
+)
 
 DUE = D(2026, 7, 31)
 DAY = D(2026, 8, 20)  # 7/31 + 20 days, a Thursday

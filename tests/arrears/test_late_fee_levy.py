@@ -5,11 +5,23 @@ rerun books nothing twice."""
 
 from __future__ import annotations
 
-from collection_helpers import MUNI, D, counter_file, counter_record, drop, levy_file, levy_row, msg_ids, put_levy, \
-    q, run, write_qualification
+from collection_helpers import (
+    MUNI,
+    D,
+    counter_file,
+    counter_record,
+    drop,
+    levy_file,
+    levy_row,
+    msg_ids,
+    put_levy,
+    q,
+    run,
+    write_qualification,
+)
 
-from jobs.common import config
 from jobs.arrears.late_fee import LateFeeRules, late_fee
+from jobs.common import config
 
 DUE = D(2026, 7, 31)
 DAY = D(2026, 8, 20)  # the 督促 day of 7/31

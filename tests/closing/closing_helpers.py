@@ -14,12 +14,11 @@ import datetime as dt
 import hashlib
 from contextlib import contextmanager
 
+import collection_helpers as ch
 import polars as pl
 
 from jobs.collection.reconcile import apply_installment_delta
 from jobs.ledger import Run, audit_columns
-
-import collection_helpers as ch
 
 MUNI = ch.MUNI
 D = dt.date

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import collection_helpers as ch
 import polars as pl
 import pytest
 from closing_helpers import D, book, scalar
 
-import collection_helpers as ch
 from jobs.arrears import closing
 from jobs.common import datasets
 from jobs.ledger import LedgerError
