@@ -209,21 +209,45 @@ bench: $(INSTALLED) ## run every benchmark in bench/ (each prints its table and 
 	if [ $${#files[@]} -eq 0 ]; then echo "no benchmarks in bench/"; exit 0; fi; \
 	for f in "$${files[@]}"; do echo "==> $$f"; python "$$f"; done
 
-up: $(MIGRATED) $(POOLS) $(USERS) ## Airflow UI + scheduler on http://127.0.0.1:8080 (background; users: config/common/users.yaml)
+# `make up PORT=…`: the API server (UI), the execution API the tasks report to, and the two log-server
+# ports all move together, so a second Airflow (another checkout, the e2e suite) never talks to
+# this one. With the default PORT the log servers keep Airflow's 8793/8794; otherwise PORT+1/PORT+2.
+PORT ?= 8080
+ifeq ($(PORT),8080)
+UP_WORKER_LOG_PORT ?= 8793
+UP_TRIGGER_LOG_PORT ?= 8794
+else
+UP_WORKER_LOG_PORT ?= $(shell echo $$(( $(PORT) + 1 )))
+UP_TRIGGER_LOG_PORT ?= $(shell echo $$(( $(PORT) + 2 )))
+endif
+UP_URL := http://127.0.0.1:$(PORT)
+UP_ENV := AIRFLOW__API__PORT=$(PORT) AIRFLOW__API__BASE_URL=$(UP_URL) \
+  AIRFLOW__CORE__EXECUTION_API_SERVER_URL=$(UP_URL)/execution/ \
+  AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=$(UP_WORKER_LOG_PORT) \
+  AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=$(UP_TRIGGER_LOG_PORT)
+
+up: $(MIGRATED) $(POOLS) $(USERS) ## Airflow UI + scheduler (background) on http://127.0.0.1:$(PORT); PORT=… moves every port
 	@if [ -s $(UP_PID) ] && kill -0 "$$(cat $(UP_PID))" 2>/dev/null; then \
-	  echo "already running (pid $$(cat $(UP_PID))); make down to stop"; exit 0; fi
+	  echo "already running (pid $$(cat $(UP_PID)), $$(cat $(UP_PID).url 2>/dev/null)); make down to stop"; exit 0; fi
+	@for p in $(PORT) $(UP_WORKER_LOG_PORT) $(UP_TRIGGER_LOG_PORT); do \
+	  if (exec 3<>/dev/tcp/127.0.0.1/$$p) 2>/dev/null; then \
+	    echo "port $$p is already in use on 127.0.0.1: choose another, e.g. make up PORT=8180" >&2; exit 2; fi; done
 	@# The four components `airflow standalone` would start, started here because standalone forces
 	@# the plain SimpleAuthManager (airflow.cfg names jobs.airflow_auth.KokuhoAuthManager).
 	@# setsid: their own process group, so `make down` stops them all.
-	setsid bash -c 'airflow scheduler & airflow dag-processor & airflow triggerer & airflow api-server & wait' \
+	$(UP_ENV) setsid bash -c 'airflow scheduler & airflow dag-processor & airflow triggerer & airflow api-server & wait' \
 	  > $(UP_LOG) 2>&1 < /dev/null & echo $$! > $(UP_PID)
-	@for i in $$(seq 1 120); do \
-	  if curl -fsS -o /dev/null http://127.0.0.1:8080/api/v2/monitor/health 2>/dev/null; then break; fi; \
+	@echo "$(UP_URL)" > $(UP_PID).url
+	@for i in $$(seq 1 180); do \
+	  if curl -fsS -o /dev/null $(UP_URL)/api/v2/monitor/health 2>/dev/null; then break; fi; \
 	  if ! kill -0 "$$(cat $(UP_PID))" 2>/dev/null; then tail -n 40 $(UP_LOG); echo "airflow died" >&2; exit 1; fi; \
 	  sleep 1; done
-	@curl -fsS -o /dev/null http://127.0.0.1:8080/api/v2/monitor/health || { tail -n 40 $(UP_LOG); exit 1; }
-	@echo "Airflow UI: http://127.0.0.1:8080  users: python -m jobs.airflow_auth users"
-	@echo "passwords: $(PASSWORDS) (0600; KOKUHO_AIRFLOW_PASSWORD_<LOGIN> at airflow-init sets one)"
+	@curl -fsS -o /dev/null $(UP_URL)/api/v2/monitor/health || { tail -n 40 $(UP_LOG); \
+	  echo "Airflow did not answer on $(UP_URL) within 180 s: stopping it (log: $(UP_LOG))" >&2; make --no-print-directory down; exit 1; }
+	@echo "Airflow UI: $(UP_URL)   (execution API $(UP_URL)/execution/, log servers $(UP_WORKER_LOG_PORT)/$(UP_TRIGGER_LOG_PORT))"
+	@echo "users and passwords (file $(PASSWORDS), 0600):"
+	@python -m jobs.airflow_auth users
+	@python -c 'import json,sys; [print(f"  {k}: {v}") for k, v in sorted(json.load(open(sys.argv[1])).items())]' $(PASSWORDS)
 	@echo "log: $(UP_LOG)   stop: make down"
 
 down: ## stop `make up`
@@ -233,7 +257,7 @@ down: ## stop `make up`
 	  for i in $$(seq 1 20); do pgrep -g "$$pgid" >/dev/null || break; sleep 1; done; \
 	  pgrep -g "$$pgid" >/dev/null && kill -TERM -- "-$$pgid" 2>/dev/null || true; \
 	  echo "stopped"; else echo "not running"; fi
-	@rm -f $(UP_PID)
+	@rm -f $(UP_PID) $(UP_PID).url
 
 status: ## is `make up` running?
 	@if [ -s $(UP_PID) ] && kill -0 "$$(cat $(UP_PID))" 2>/dev/null; then echo "running (pid $$(cat $(UP_PID)))"; else echo "not running"; fi
