@@ -52,10 +52,11 @@ def format_table(rows: Iterable[Mapping[str, Any]]) -> str:
     money_lines, figure_lines, file_lines = [], [], []
     for r in rows:
         rc = r.get("rc")
+        labels = r.get("labels") or {}
         for name, amount in (r.get("money") or {}).items():
-            money_lines.append(f"  {r.get('job_id', '?')}  {name:<40} {amount:>18,} 円")
+            money_lines.append(f"  {r.get('job_id', '?')}  {_cell(_label(labels, name), 40, False)} {amount:>18,} 円")
         for name, value in (r.get("figures") or {}).items():
-            figure_lines.append(f"  {r.get('job_id', '?')}  {name:<40} {value:>18,}")
+            figure_lines.append(f"  {r.get('job_id', '?')}  {_cell(_label(labels, name), 40, False)} {value:>18,}")
         for path in r.get("files") or ():
             file_lines.append(f"  {r.get('job_id', '?')}  {path}")
         state = rc_label(rc) if rc is not None else str(r.get("state") or "-")
@@ -72,6 +73,12 @@ def format_table(rows: Iterable[Mapping[str, Any]]) -> str:
     if file_lines:
         lines += ["", "出力ファイル"] + file_lines
     return "\n".join(lines)
+
+
+def _label(labels: Mapping[str, str], name: str) -> str:
+    """The step's Japanese label of a money or figure key (its log's KKB060I/KKB061I name); the
+    key itself only when the step gave none (every add_money/add_figure call gives one: tested)."""
+    return labels.get(name) or name
 
 
 def max_rc(rows: Iterable[Mapping[str, Any]]) -> int:

@@ -199,6 +199,11 @@ class ControlTotals:
         }
         if self.figures:
             out["figures"] = dict(self.figures)
+        # the operators' names of the money and figure keys (統制合計表 prints these, not the keys)
+        labels = {k: v for k, v in {**self.money_labels, **self.figure_labels}.items()
+                  if k in self.money or k in self.figures}
+        if labels:
+            out["labels"] = labels
         return out
 
 

@@ -41,6 +41,7 @@ def test_rc0_commits_and_logs_figures():
     assert r.totals.to_dict() == {
         "read": 2, "accepted": 2, "rejected": 0, "written": 2, "money": {"data.amount": 4600},
         "by_record_type": {"data": {"label": "データ", "read": 2, "accepted": 2, "rejected": 0}},
+        "labels": {"data.amount": "金額"},
     }
     assert lines == r.log_lines  # echoed live, in order
     log = r.log_text

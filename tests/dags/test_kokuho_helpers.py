@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -91,3 +92,37 @@ def test_totals_table_shows_figures_and_files():
     assert "123,400 円" in table
     assert "その他の件数" in table and "pages" in table and table.split("pages")[1].split()[0] == "12"
     assert "出力ファイル" in table and "FK150  /var/outbox/print/tax_notice_x.dat" in table
+
+
+def test_totals_table_prints_the_steps_japanese_labels_not_the_keys():
+    """Issue 12: the KB100-END table printed raw keys (``data.total_income``). A step's XCom now
+    carries the labels its log already used (ControlTotals.add_money/add_figure ``label=``)."""
+    from _kokuho.totals import format_table
+
+    from jobs.common.step import ControlTotals
+
+    t = ControlTotals()
+    t.add_money("data.total_income", 1_234_567, label="総所得金額等")
+    t.add_figure("pages", 12, label="PDF ページ数")
+    row = {"job_id": "FK010", "name": "住民税所得取込", "rc": 0, **t.to_dict()}
+    table = format_table([row])
+    assert "総所得金額等" in table and "1,234,567 円" in table
+    assert "PDF ページ数" in table and "data.total_income" not in table and " pages " not in table
+
+
+def test_every_money_and_figure_a_step_reports_has_a_label():
+    """Every ControlTotals.add_money / add_figure call in jobs/ and reports/ passes ``label=`` (a
+    Japanese name for the job log and the 統制合計表): checked on the source, so a new step cannot
+    add an unlabelled key."""
+    import ast
+
+    root = Path(__file__).resolve().parents[2]
+    missing = []
+    for folder in ("jobs", "reports"):
+        for path in sorted((root / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                        and node.func.attr in ("add_money", "add_figure")
+                        and not any(k.arg == "label" for k in node.keywords)):
+                    missing.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert missing == []
