@@ -154,6 +154,8 @@ def execute_job(job_id: str, **context: Any) -> dict[str, Any]:
     except config_mod.ConfigError as exc:
         _fail(f"{job_id} 設定エラー: {exc}", exc)
     summary = result.to_dict()
+    if result.skipped is not None:
+        _skip(f"{job_id} {result.name_ja}: {result.skipped}", summary, context)
     outcome = rc_outcome(result.rc)
     if outcome == OUTCOME_WARNING:
         logger.warning("\n%s", warning_banner(summary))
@@ -161,6 +163,18 @@ def execute_job(job_id: str, **context: Any) -> dict[str, Any]:
         errors = [m.line for m in result.messages if m.rc >= 8]
         _fail(f"{job_id} {result.name_ja} RC={result.rc:04d}: " + (" / ".join(errors) or "エラー"), None)
     return summary
+
+
+def _skip(text: str, summary: Mapping[str, Any], context: Mapping[str, Any]):
+    """A step with nothing due (StepSkip): the task ends skipped with the reason in its log; its
+    summary still goes to XCom, so the job net's 統制合計表 shows the step and why."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    logger.info("スキップ: %s", text)
+    ti = _get(context, "ti")
+    if ti is not None:
+        ti.xcom_push(key="return_value", value=dict(summary))
+    raise AirflowSkipException(text)
 
 
 def _fail(text: str, cause: BaseException | None):

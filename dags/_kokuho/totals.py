@@ -59,7 +59,8 @@ def format_table(rows: Iterable[Mapping[str, Any]]) -> str:
             figure_lines.append(f"  {r.get('job_id', '?')}  {_cell(_label(labels, name), 40, False)} {value:>18,}")
         for path in r.get("files") or ():
             file_lines.append(f"  {r.get('job_id', '?')}  {path}")
-        state = rc_label(rc) if rc is not None else str(r.get("state") or "-")
+        state = ("スキップ" if r.get("skipped") is not None else rc_label(rc)) if rc is not None \
+            else str(r.get("state") or "-")
         lines.append(_row([
             f"{r.get('job_id', '?')} {r.get('name', '')}".strip(),
             "-" if rc is None else f"{rc:04d}",
@@ -104,10 +105,12 @@ def report_totals(job_task_ids: Sequence[str], **context: Any) -> dict[str, Any]
 
 
 def totals_task(task_id: str, display_name: str, job_task_ids: Sequence[str]) -> PythonOperator:
-    """The last task of a job net (``KB400-END 統制合計表``): the table of ``job_task_ids``."""
+    """The last task of a job net (``KB400-END 統制合計表``): the table of ``job_task_ids``. It
+    runs when no step before it failed, also when some were skipped (a file not due today)."""
     return PythonOperator(
         task_id=task_id,
         task_display_name=display_name,
+        trigger_rule="none_failed",
         python_callable=report_totals,
         op_kwargs={"job_task_ids": list(job_task_ids)},
     )

@@ -216,6 +216,17 @@ class MonthlyRule:
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
         return None
 
+    def previous_run_day(self, d: dt.date, cal: bizcal.BusinessCalendar) -> dt.date | None:
+        """The last run day on or before ``d`` (None if there is none within 14 months)."""
+        year, month = d.year, d.month + 1
+        year, month = (year + 1, 1) if month > 12 else (year, month)
+        for _ in range(15):
+            for day in reversed(self.days_of_month(year, month, cal)):
+                if day <= d:
+                    return day
+            year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+        return None
+
     def describe(self) -> str:
         parts = []
         if self.run_days:

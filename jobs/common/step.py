@@ -100,6 +100,30 @@ class StepError(Exception):
         return cls(messages.text(msg_id, variant, **fields), rc=SEVERITY_RC[msg_id[-1]], msg_id=msg_id)
 
 
+class StepSkip(Exception):
+    """Raised by a step whose work is not due today (e.g. an intake whose file only comes in May):
+    the step ends at once with the message, commits nothing and is shown as skipped (Airflow: a
+    skipped task with the text as its reason; ``kokuho run``: RC 0 and the text). Never for work
+    that was due: a due file that is missing is a warning (RC 4) or an error, not a skip.
+    ``StepSkip.of("KKB109I", **fields)``."""
+
+    def __init__(self, text: str, *, msg_id: str):
+        super().__init__(text)
+        self.text = text
+        self.msg_id = msg_id
+
+    @classmethod
+    def of(cls, msg_id: str, variant: str | None = None, **fields: Any) -> StepSkip:
+        if msg_id[-1:] != "I":
+            raise ValueError(f"StepSkip needs an I message id: {msg_id!r}")
+        return cls(messages.text(msg_id, variant, **fields), msg_id=msg_id)
+
+
+class StepEnd(Exception):
+    """Raised by a step that must stop early with a warning already given (ctx.message of a W id):
+    it ends with RC 4 and commits nothing."""
+
+
 class StepAbend(Exception):
     """The step ended abnormally (RC 16). ``result`` carries the job log and totals."""
 
@@ -232,9 +256,12 @@ class StepResult:
     committed: bool
     log_lines: list[str]
     files: list[Path] = field(default_factory=list)  # output files delivered (committed only)
+    skipped: str | None = None  # StepSkip: why the step had nothing due (then rc 0, nothing written)
 
     @property
     def status(self) -> str:
+        if self.skipped is not None and self.rc == 0:
+            return "skipped"
         return "success" if self.rc == 0 else "warning" if self.rc < RC_ERROR else "failed"
 
     @property
@@ -261,6 +288,7 @@ class StepResult:
             "committed": self.committed,
             "files": [str(f) for f in self.files],
             "messages": [m.line for m in self.messages],
+            **({"skipped": self.skipped} if self.skipped is not None else {}),
         }
 
 
@@ -486,6 +514,7 @@ def run_step(spec: JobSpec, *, fy: int | None = None, business_date: dt.date | s
                 generation=ctx.generation)
 
     forced_rc = 0
+    skipped: str | None = None
     abend: BaseException | None = None
     abend_cls: type[StepAbend] = StepAbend
     try:
@@ -497,6 +526,12 @@ def run_step(spec: JobSpec, *, fy: int | None = None, business_date: dt.date | s
         if problems:
             ctx.message("KKB990U", problems="; ".join(problems))
             abend, abend_cls = AssertionError("; ".join(problems)), ControlTotalsError
+    except StepSkip as exc:
+        ctx.message(exc.msg_id, exc.text)
+        skipped = exc.text
+    except StepEnd:
+        forced_rc = RC_WARNING
+        skipped = ""  # not a skip: only "commit nothing"
     except StepError as exc:
         ctx.message(exc.msg_id, exc.text)
         forced_rc = exc.rc
@@ -510,7 +545,9 @@ def run_step(spec: JobSpec, *, fy: int | None = None, business_date: dt.date | s
     rc = _final_rc(ctx, forced_rc)
     outputs: list[OutputGeneration]
     committed = False
-    if rc < RC_ERROR:
+    if skipped is not None and rc < RC_ERROR:
+        outputs = ctx._discard()  # StepSkip / StepEnd: the step stopped before its work
+    elif rc < RC_ERROR:
         try:
             ctx._stage_errors()
             crash_point("staged")
@@ -525,6 +562,7 @@ def run_step(spec: JobSpec, *, fy: int | None = None, business_date: dt.date | s
         outputs = ctx._discard()
 
     result = _result(ctx, rc, outputs, committed)
+    result.skipped = skipped if (skipped and rc == 0) else None
     for line in result.log_lines[len(ctx.messages):]:
         ctx._emit(line, _line_level(line, rc))
     if abend is not None:

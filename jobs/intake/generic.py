@@ -29,8 +29,8 @@ from jobs.common import datasets, errorlist, paths, plausibility
 from jobs.common import fixedwidth as fw
 from jobs.common.step import StepContext, StepError
 
+from . import due, keys
 from . import inputs as inputs_mod
-from . import keys
 
 PERSON_KEY = "person_key"
 HMAC_COLUMN = "my_number_hmac"
@@ -106,6 +106,8 @@ def select_files(ctx: StepContext, targets: Mapping[str, str]) -> list[inputs_mo
             if out:
                 ctx.message("KKB102I", generation=ctx.generation)
     if not out:
+        # a file not due today is not an error (config intake_due; jobs/intake/due.py)
+        due.no_input(ctx, targets.get("data") or next(iter(targets.values())))
         raise StepError.of("KKB103E", inbox=paths.relative(paths.inbox(spec.inbox)), pattern=spec.pattern)
     for f in out:  # the text names where the file came from: 受信箱 (inbox), 指定 (given) or 保管 (archive)
         ctx.message("KKB101I", variant=None if f.origin == "inbox" else f.origin, file=f.name, size=f.size,

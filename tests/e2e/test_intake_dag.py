@@ -131,3 +131,35 @@ def test_operator_rerun_after_fixing_a_truncated_file(kokuho_var: Path, caplog):
     _assert_totals_match_manifest(rows, manifest)
     assert json.loads(json.dumps(rows))  # XComs are plain JSON
     assert try_numbers(dr)["fk020"] == 2 and try_numbers(dr)["check_business_day"] == 1
+
+
+def test_an_ordinary_day_stays_green_with_the_files_not_due_skipped(kokuho_var: Path, caplog, tmp_path: Path):
+    """Issue 12: KB100 runs every business day, but the 住民税 file comes 5月末 / the 1st and 16th and
+    the Z21 in May (config intake_due.yaml). On 2026-06-05 only the 資格 (and the month's 介護) file
+    is there: FK010 and FK030 are skipped with their reason (KKB109I, shown in the 統制合計表), the
+    run is green, and nothing of theirs is written."""
+    synth_city(kokuho_var / "inbox", insured=INSURED, seed=SEED + 3)
+    dag = load_dag(DAG_ID)
+    dr = dag.test(logical_date=_logical_date(4), run_conf={"business_date": BUSINESS_DATE})
+    assert dr.state == "success", ti_states(dr)
+
+    # the next days' deliveries: a new 資格 file (and a 介護 file), nothing else
+    other = synth_city(tmp_path / "other", insured=INSURED, seed=SEED + 4)
+    for key in ("shikaku", "kaigo"):
+        src = tmp_path / "other" / other["files"][key]["path"]
+        (kokuho_var / "inbox" / other["files"][key]["path"]).write_bytes(src.read_bytes())
+    income_generations = sorted((kokuho_var / "datasets" / "resident_tax_income").iterdir())
+    caplog.clear()
+
+    dr = dag.test(logical_date=_logical_date(5), run_conf={"business_date": "2026-06-05"})
+
+    states = ti_states(dr)
+    assert dr.state == "success", states
+    assert states["fk020"] == "success" and states["fk010"] == "skipped" and states["fk030"] == "skipped", states
+    rows = run_rows(dr)
+    assert rows["FK010"]["status"] == "skipped" and "次回 2026-06-16" in rows["FK010"]["skipped"]
+    assert rows["FK030"]["status"] == "skipped" and "年金特徴対象者ファイル" in rows["FK030"]["skipped"]
+    assert sorted((kokuho_var / "datasets" / "resident_tax_income").iterdir()) == income_generations
+    logs = task_logs(caplog.records)
+    assert "KKB109I" in logs["fk010"], sorted(logs)
+    assert re.search(r"FK010 住民税所得取込\s+0000\s+スキップ", logs["control_totals"]), logs["control_totals"]
