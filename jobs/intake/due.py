@@ -95,8 +95,7 @@ def no_input(ctx: StepContext, dataset: str) -> None:
     if due is None:
         return
     cal, today = ctx.calendar, ctx.business_date
-    where = {"inbox": paths.relative(paths.inbox(ctx.spec.inbox)), "pattern": ctx.spec.pattern,
-             "file_label": due.label}
+    inbox, pattern = paths.relative(paths.inbox(ctx.spec.inbox)), ctx.spec.pattern
     last = due.last_due(today, cal)
     taken = last_taken(dataset, ctx.municipality, today)
     nxt = due.next_due(today, cal)
@@ -104,12 +103,13 @@ def no_input(ctx: StepContext, dataset: str) -> None:
         last = None  # never taken, last due in an earlier fiscal year: a new installation
     if last is None or (taken is not None and taken >= last):
         received = f"、前回の取込 {taken.isoformat()}" if taken is not None else ""
-        raise StepSkip.of("KKB109I", **where, due_text=due.describe(), received_text=received,
-                          next_due=nxt.isoformat() if nxt else "なし")
+        raise StepSkip.of("KKB109I", inbox=inbox, pattern=pattern, file_label=due.label, due_text=due.describe(),
+                          received_text=received, next_due=nxt.isoformat() if nxt else "なし")
     missed = last if taken is None else (due.next_due(taken, cal) or last)
     late = max(cal.business_days_between(missed, today), 0)
-    fields = {**where, "due": missed.isoformat(), "late": late, "grace": due.grace}
     if late > due.grace:
-        raise StepError.of("KKB110E", **fields)
-    ctx.message("KKB110W", **fields)
+        raise StepError.of("KKB110E", inbox=inbox, pattern=pattern, file_label=due.label, due=missed.isoformat(),
+                           late=late, grace=due.grace)
+    ctx.message("KKB110W", inbox=inbox, pattern=pattern, file_label=due.label, due=missed.isoformat(),
+                late=late, grace=due.grace)
     raise StepEnd()
