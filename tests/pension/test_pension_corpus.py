@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from pension_corpus_helpers import Z24_DATE, Z24_NAME, join, put, split, valid_z24
 
-from jobs.common import datasets, paths
+from jobs.common import datasets, errorlist, paths
 from jobs.registry import TOKUCHO_DATASETS
 from jobs.runner import run_job
 
@@ -165,3 +165,24 @@ def test_identical_resend_is_refused(valid):
     assert again.name in msg and Z24_NAME in msg and "TK110" in msg
     assert again.read_bytes() == valid
     assert _no_tokucho_output() == before == {"tokucho_result": ["m111007_fy2026_d20261110"]}
+
+
+def test_refused_file_beside_a_good_one(valid):
+    """One malformed file among good ones: the good one is taken in (RC 4), the bad one stays in
+    the inbox with an error-list row naming file, record and field, and none of its records is
+    in the dataset."""
+    inbox = paths.ensure_dir(paths.inbox("nenkin"))
+    bad_name = "Z24_22_20261110_2.dta"
+    bad, record_no, field = mutate("amount_not_numeric", valid)
+    (inbox / Z24_NAME).write_bytes(valid)
+    (inbox / bad_name).write_bytes(bad)
+    r = run_job("TK110", business_date=Z24_DATE)
+    assert r.rc == 4 and r.committed, r.log_text
+    assert r.totals.by_record_type["file"].read == 2 and r.totals.by_record_type["file"].rejected == 1
+    rows = errorlist.read(r.error_list)
+    assert rows.height == 1
+    row = rows.row(0, named=True)
+    assert (row["ファイル名"], int(row["レコード番号"]), row["項目"]) == (bad_name, record_no, field), row
+    res = datasets.read("tokucho_result", "m111007_fy2026_d20261110")
+    assert set(res["source_file"]) == {Z24_NAME} and res.height == 3
+    assert sorted(p.name for p in inbox.glob("*.dta")) == [bad_name]
