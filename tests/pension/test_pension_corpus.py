@@ -72,6 +72,9 @@ def mutate(kind: str, data: bytes) -> tuple[bytes, int, str]:
     if kind == "created_month_13":
         put(recs[0], 14, b"20261310")
         return join(lead, recs), 1, "created_on"
+    if kind == "notice_in_wrong_month":  # a 22 dated in an even month (pension_files.notices: 22 odd months)
+        put(recs[0], 14, b"20261210")
+        return join(lead, recs), 1, "notice_code"
     if kind == "event_month_13":
         put(recs[1], 387, b"20261315")
         return join(lead, recs), 2, "event_date"
@@ -109,8 +112,8 @@ def _with_count(lead: bytearray, recs) -> bytes:
 CASES = ["lead_count_plus_one", "trailer_count_off_by_one", "trailer_amount1", "trailer_amount2", "trailer_amount3",
          "header_municipality", "data_municipality", "lead_municipality", "unknown_notice_code",
          "mixed_notice_in_group", "mixed_notice_second_group", "record_one_byte_long", "short_last_record",
-         "garbage_in_kana_name", "amount_not_numeric", "created_month_13", "event_month_13", "header_after_data",
-         "missing_trailer", "two_trailers", "duplicate_record", "record_kind_unknown", "category_unknown",
+         "garbage_in_kana_name", "amount_not_numeric", "created_month_13", "notice_in_wrong_month", "event_month_13",
+         "header_after_data", "missing_trailer", "two_trailers", "duplicate_record", "record_kind_unknown", "category_unknown",
          "empty_file", "lead_in_only"]
 
 
