@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 
@@ -151,7 +152,29 @@ def read_file(ctx: StepContext, layout, f: inputs_mod.InputFile, *, keep_secrets
     try:
         return fw.read(layout, inputs_mod.content(f), source=f.name, keep_secrets=keep_secrets)
     except fw.FileRefused as exc:
+        misrouted(ctx, layout, f, exc)
         raise StepError.of("KKB104E", error=exc) from exc
+
+
+def misrouted(ctx: StepContext, layout, f: inputs_mod.InputFile, exc: fw.FileRefused) -> None:
+    """A file of the step's inbox pattern that belongs to another step (config ``intake_routing``:
+    ``<job id>: {<field>: {<value>: the step that takes it}}``, e.g. a Z21 捕捉 file of 通知内容 30 in
+    FK030's ``Z21*.dta``) is refused with KKB562E naming that step, instead of a bare bad value."""
+    routes = ctx.config.get(f"intake_routing.{ctx.job_id}", None) or {}
+    by_value = routes.get(exc.field) if exc.field and exc.byte_offset is not None else None
+    if not by_value:
+        return
+    width = next((rt.field(exc.field).length for rt in layout.record_types
+                  if any(x.name == exc.field for x in rt.fields)), None)
+    if width is None:
+        return
+    data = inputs_mod.content(f)
+    blob = data.read_bytes() if isinstance(data, Path) else bytes(data)
+    value = blob[exc.byte_offset: exc.byte_offset + width].decode("ascii", "replace")
+    owner = by_value.get(value)
+    if owner is not None:
+        raise StepError.of("KKB562E", file=f.name, record=exc.record_no, label=exc.label, field=exc.field,
+                           value=value, owner=owner, job_id=ctx.job_id) from exc
 
 
 def check_municipality(ctx: StepContext, layout, res, f: inputs_mod.InputFile) -> None:

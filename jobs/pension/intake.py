@@ -29,7 +29,9 @@ Totals: per file (ファイル: read = accepted + refused) and per record type o
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -229,16 +231,20 @@ def read_checked(f: inputs_mod.InputFile, rules: PensionFiles, limits, code5: st
     if kind is None:
         raise Refused(f.name, f"ファイル名の種別 {f.name[:3]!r} は受信するファイルではありません "
                               f"(受信する種別: {', '.join(sorted(rules.files))}; config pension_files.files)")
-    layout = fw.load_layout(kind.layout)
+    layout = whole_file_layout(kind.layout)
     try:
         res = fw.read(layout, inputs_mod.content(f), source=f.name)
     except fw.FileRefused as exc:
-        raise Refused(f.name, exc.reason, record_no=exc.record_no, field=exc.field, label=exc.label,
-                      byte_offset=exc.byte_offset) from exc
+        raise _codec_refusal(f, layout, exc) from exc
     try:
         res = plausibility.apply(layout, res, limits, f.path if f.origin != "archive" else inputs_mod.content(f))
     except plausibility.Implausible as exc:
         raise Refused(f.name, exc.reason, record_no=exc.record_no, field=exc.field, label=exc.label) from exc
+    if res.rejects.height:  # an implausible record (e.g. another city's 市町村コード): the file, not the record
+        row = res.rejects.row(0, named=True)
+        raise Refused(f.name, row["reason"], record_no=row["record_no"], field=row["field"], label=row["label"],
+                      record_type=generic.record_type_title(layout, row["record_type"]),
+                      byte_offset=row["byte_offset"])
 
     lead = res.lead_in or {}
     if lead.get("municipality_code") != code5:
@@ -281,6 +287,7 @@ def read_checked(f: inputs_mod.InputFile, rules: PensionFiles, limits, code5: st
             raise _field(f, layout, rt, row, name, f"{row[name]} がヘッダー (レコード {row['_group']}) の "
                                                    f"{row['_notice'] if name == 'notice_code' else row['_payer']} と違います")
     data = res.frames["data"]
+    _check_unique_persons(f, layout, data)
     out: dict[tuple[str, str], pl.DataFrame] = {}
     for notice in sorted(head["notice_code"].unique().to_list()):
         ds = rules.notices[notice].dataset
@@ -288,6 +295,45 @@ def read_checked(f: inputs_mod.InputFile, rules: PensionFiles, limits, code5: st
         key = (ds, notice)
         out[key] = pl.concat([out[key], part]) if key in out else part
     return layout, res, out
+
+
+@functools.lru_cache(maxsize=16)
+def whole_file_layout(layout_id: str):
+    """The kind's layout with ``on_bad_record: refuse``: a pension file is taken whole or not at all
+    (its trailer totals are the insurer's, and a record left out would be a payment or a stop
+    never seen), so a record the codec cannot read refuses the file, naming that record and field,
+    before the trailer sums are compared (FK030 keeps the shared layout's per-record rejects)."""
+    return dataclasses.replace(fw.load_layout(layout_id), on_bad_record="refuse")
+
+
+def _codec_refusal(f, layout, exc: fw.FileRefused) -> Refused:
+    """The codec's refusal, always naming a record and a field: the lead-in's ファイル格納件数
+    (record 0) when the file has no record to name (empty, lead-in only, cut short), the レコード区分
+    when the fault is the record's type or its place in the H D* T order."""
+    record_no, field, label = exc.record_no, exc.field, exc.label
+    if record_no is None:
+        record_no = 0
+    if field is None:
+        if record_no == 0:
+            field, label = "record_count", layout.lead_in.field("record_count").label
+        else:
+            field, label = "record_kind", layout.record_types[0].field("record_kind").label
+    return Refused(f.name, exc.reason, record_no=record_no, field=field, label=label, byte_offset=exc.byte_offset)
+
+
+def _check_unique_persons(f, layout, data: pl.DataFrame) -> None:
+    """One record per person (基礎年金番号 + 年金コード) in a group (特別徴収義務者, 通知内容): a record
+    sent twice (and counted twice in the trailer) would post a withholding or a stop twice."""
+    if not data.height:
+        return
+    key = ["payer_code", "notice_code", "basic_pension_number", "pension_code"]
+    dup = data.sort("record_no").filter(pl.struct(key).is_duplicated() & ~pl.struct(key).is_first_distinct())
+    if dup.height:
+        row = dup.row(0, named=True)
+        first = data.filter(pl.all_horizontal(pl.col(k) == row[k] for k in key))["record_no"].min()
+        raise _field(f, layout, "data", row, "basic_pension_number",
+                     f"基礎年金番号 {row['basic_pension_number']} 年金コード {row['pension_code']} のレコードが"
+                     f"重複しています (レコード {first} と同じ人)")
 
 
 def _field(f, layout, rt: str, row: dict, name: str, reason: str) -> Refused:

@@ -76,6 +76,8 @@ ANSWER_NOTICE = {"01": "02", "31": "32", "41": "42", "61": "62"}   # 依頼 / �
 ANSWER_PREFIX = {"02": "Z23", "32": "Z23", "42": "Z2A", "62": "Z2A"}
 TARGET_CATEGORIES = ("01", "02")   # 01/31 各種区分 of a person to withhold (03 = 特別徴収非対象者)
 RESULT_NOTICE = "22"
+CAPTURE_NOTICE = "30"                     # 特別徴収追加候補者情報 (捕捉), file Z21 (FORMATS.md §2.3)
+CAPTURE_PREFIX = "Z21"
 
 
 class Refusal(ValueError):
@@ -324,6 +326,7 @@ class InsurerConfig:
     late_death_months: int
     normal_code: str
     scheme_code: str
+    capture: CaptureConfig = field(default_factory=lambda: CaptureConfig())   # 捕捉 files (none by default)
 
     @classmethod
     def from_mapping(cls, m: Mapping[str, Any], scheme_code: str = "1") -> InsurerConfig:
@@ -349,6 +352,7 @@ class InsurerConfig:
             late_death_months=int(m["late_death_months"]),
             normal_code=str(m["normal_code"]),
             scheme_code=str(scheme_code),
+            capture=CaptureConfig.from_mapping(m.get("capture") or {}),
         )
         for name, rates in (("refusal_rates", c.refusal_rates), ("result_rates", c.result_rates)):
             if any(v < 0 for v in rates.values()) or sum(rates.values()) + (c.late_death_rate if name == "result_rates"
@@ -358,6 +362,14 @@ class InsurerConfig:
             raise ValueError("config/synth.yaml: insurer.late_death_rate must be between 0 and 1")
         return c
 
+    def with_capture(self, candidates: int | None) -> InsurerConfig:
+        import dataclasses
+        if candidates is None:
+            return self
+        if candidates < 0:
+            raise ValueError("insurer.capture.candidates must be 0 or more")
+        return dataclasses.replace(self, capture=dataclasses.replace(self.capture, candidates=int(candidates)))
+
     def with_rates(self, *, refusal: Mapping[str, float] | None = None, result: Mapping[str, float] | None = None,
                    late_death: float | None = None) -> InsurerConfig:
         import dataclasses
@@ -365,6 +377,46 @@ class InsurerConfig:
             self, refusal_rates={**self.refusal_rates, **(refusal or {})},
             result_rates={**self.result_rates, **(result or {})},
             late_death_rate=self.late_death_rate if late_death is None else float(late_death))
+
+
+@dataclass(frozen=True)
+class CaptureConfig:
+    """追加候補者 (捕捉, 通知内容 30) files: ``insurer.capture`` in config/synth.yaml."""
+    candidates: int = 0                       # new candidates per capture file (0: no 捕捉 files)
+    months: tuple[int, ...] = (8, 10, 12, 2)  # capture months of a 年度 (even months from August)
+    day: int = 10                             # 作成年月日: this day of the capture month
+    payer_code: str = "001"
+    pension_code: str = "1150"
+    moved_in_rate: float = 0.0                # share of 各種区分 02 住所変更者 (moved in); the rest 01 新規者 (turn 65)
+    age_new: int = 65                         # a 新規者 turns this age in the two months before the capture month
+    age_moved_in: tuple[int, int] = (66, 89)  # a 住所変更者's age, inclusive range
+    payment: tuple[int, int] = (20000, 150000)   # 金額1: the pension of one payment (yen), inclusive range
+    payment_unit: int = 100
+
+    @classmethod
+    def from_mapping(cls, m: Mapping[str, Any]) -> CaptureConfig:
+        d = cls()
+        c = cls(
+            candidates=int(m.get("candidates", d.candidates)),
+            months=tuple(int(x) for x in m.get("months", d.months)),
+            day=int(m.get("day", d.day)),
+            payer_code=str(m.get("payer_code", d.payer_code)),
+            pension_code=str(m.get("pension_code", d.pension_code)),
+            moved_in_rate=float(m.get("moved_in_rate", d.moved_in_rate)),
+            age_new=int(m.get("age_new", d.age_new)),
+            age_moved_in=tuple(int(x) for x in m.get("age_moved_in", d.age_moved_in)),  # type: ignore[arg-type]
+            payment=tuple(int(x) for x in m.get("payment", d.payment)),  # type: ignore[arg-type]
+            payment_unit=int(m.get("payment_unit", d.payment_unit)),
+        )
+        if c.candidates < 0 or not 0 <= c.moved_in_rate <= 1 or c.payment_unit <= 0:
+            raise ValueError("config/synth.yaml: insurer.capture: candidates ≥ 0, moved_in_rate in 0–1, payment_unit > 0")
+        if any(mo % 2 or not 1 <= mo <= 12 for mo in c.months):
+            raise ValueError(f"config/synth.yaml: insurer.capture.months must be even months: {c.months}")
+        if not (0 < c.payment[0] <= c.payment[1]) or not (c.age_moved_in[0] <= c.age_moved_in[1]):
+            raise ValueError("config/synth.yaml: insurer.capture.payment / age_moved_in: [low, high]")
+        if len(c.payer_code) != 3 or not c.payer_code.isdigit() or len(c.pension_code) != 4:
+            raise ValueError("config/synth.yaml: insurer.capture.payer_code (3 digits) / pension_code (4)")
+        return c
 
 
 def load_insurer_config(path: Path | None = None) -> InsurerConfig:
@@ -424,10 +476,11 @@ class AnswerFile:
     data: bytes
 
     def totals(self) -> dict[str, tuple[int, int]]:
-        """(count, yen) per 各種区分 (Z24) or 処理結果 (Z23); yen = 金額1 withheld (Z24) / requested (Z23)."""
+        """(count, yen) per 各種区分 (Z24, 捕捉) or 処理結果 (Z23); yen = 金額1 withheld (Z24) / requested (Z23) /
+        the pension of one payment (捕捉)."""
         out: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         for r in self.records:
-            code = (r.category if self.notice_code == RESULT_NOTICE else r.result) or ""
+            code = (r.category if self.notice_code in (RESULT_NOTICE, CAPTURE_NOTICE) else r.result) or ""
             out[code][0] += 1
             out[code][1] += r.amounts[0] or 0
         return {k: (v[0], v[1]) for k, v in sorted(out.items())}
@@ -441,9 +494,10 @@ class Answer:
     not_withheld: dict[str, tuple[int, int]]      # stop code → (persons, yen scheduled but not withheld)
     accepted: int
     refused: dict[str, int]
+    captured: dict[dt.date, tuple[int, int]] = field(default_factory=dict)   # 捕捉 file date → (persons, Σ 金額1)
 
     def summary(self) -> dict[str, Any]:
-        return {
+        out = {
             "files": len(self.files),
             "accepted": self.accepted,
             "refused": dict(self.refused),
@@ -453,6 +507,10 @@ class Answer:
             "refund_due_records": len(self.refund_due),
             "not_withheld": {k: {"count": v[0], "yen": v[1]} for k, v in self.not_withheld.items()},
         }
+        if self.captured:   # only when 捕捉 files were asked for: the existing summaries stay as they were
+            out["captured"] = {"persons": sum(v[0] for v in self.captured.values()),
+                               "yen": sum(v[1] for v in self.captured.values())}
+        return out
 
 
 def fiscal_year(d: dt.date | Month, start_month: int) -> int:
@@ -517,8 +575,10 @@ def _answer_date(d: DataRecord, notice: str, cfg: InsurerConfig) -> dt.date:
     return _date_in(m, cfg.request_result_day)
 
 
-def simulate(files: Sequence[RequestFile], *, as_of: dt.date, seed: int, cfg: InsurerConfig) -> Answer:
-    """The insurer's answers due by ``as_of`` to ``files`` (any order)."""
+def simulate(files: Sequence[RequestFile], *, as_of: dt.date, seed: int, cfg: InsurerConfig,
+             municipality: str | None = None) -> Answer:
+    """The insurer's answers due by ``as_of`` to ``files`` (any order), and the 捕捉 files
+    (``cfg.capture.candidates`` new candidates each, for the 年度 of the requests)."""
     start = cfg.fiscal_year_start_month
     reqs = sorted(files, key=lambda f: (f.created_on, f.name))
     people: dict[tuple[str, str, str], _Person] = {}
@@ -631,6 +691,19 @@ def simulate(files: Sequence[RequestFile], *, as_of: dt.date, seed: int, cfg: In
         if created <= as_of:
             recs = sorted(recs, key=lambda r: r.source.key)
             out.append(_answer_file(f"Z24_{RESULT_NOTICE}_{created:%Y%m%d}.dta", RESULT_NOTICE, created, m, recs, cfg))
+    captured: dict[dt.date, tuple[int, int]] = {}
+    muni = municipality or (reqs[0].municipality_code if reqs else None)
+    if cfg.capture.candidates > 0 and muni:
+        fys = sorted({fiscal_year(f.created_on, start) for f in reqs} or {fiscal_year(as_of, start)})
+        for fy in fys:
+            for mo in cfg.capture.months:
+                created = _date_in(_fy_month(fy, mo, start), cfg.capture.day)
+                if created > as_of:
+                    continue
+                recs = capture_records(muni, created, seed=seed, cfg=cfg)
+                out.append(_answer_file(f"{CAPTURE_PREFIX}_{CAPTURE_NOTICE}_{created:%Y%m%d}.dta", CAPTURE_NOTICE,
+                                        created, None, recs, cfg))
+                captured[created] = (len(recs), sum(r.amounts[0] or 0 for r in recs))
     out.sort(key=lambda f: (f.created_on, f.name))
     done = {f.pension_month for f in out if f.pension_month}
     lost: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -643,8 +716,83 @@ def simulate(files: Sequence[RequestFile], *, as_of: dt.date, seed: int, cfg: In
         withheld={m: (v[0], v[1]) for m, v in sorted(withheld.items()) if m in done},
         refund_due=tuple(r for r in refund_due if r[1] in done),
         not_withheld={k: (v[0], v[1]) for k, v in sorted(lost.items())},
-        accepted=accepted, refused=dict(sorted(refused.items())),
+        accepted=accepted, refused=dict(sorted(refused.items())), captured=dict(sorted(captured.items())),
     )
+
+
+def _years_before(d: dt.date, years: int) -> dt.date:
+    try:
+        return d.replace(year=d.year - years)
+    except ValueError:           # 29 February
+        return d.replace(year=d.year - years, day=28)
+
+
+def _kanji_bytes(text: str, width: int) -> bytes:
+    """JIS X 0208 bytes of ``text`` (no escapes), padded with 全角空白 (0x2121) to ``width`` bytes."""
+    b = text.encode("iso2022_jp")
+    b = b.removeprefix(SHIFT_IN)
+    for out in SHIFT_OUT:
+        b = b.removesuffix(out)
+    return (b + b"\x21\x21" * width)[:width]
+
+
+def capture_records(muni: str, created: dt.date, *, seed: int, cfg: InsurerConfig) -> list[AnswerRecord]:
+    """The ``cfg.capture.candidates`` 追加候補者 of the 捕捉 file dated ``created``: 各種区分 01 新規者 (they
+    turned ``age_new`` in the two months before) or 02 住所変更者 (moved in, 各種年月日 = the move), 金額1 =
+    the pension of one payment. A function of (muni, created, seed, config): the same bytes on every run."""
+    from . import pools
+    cap = cfg.capture
+    out: list[AnswerRecord] = []
+    seen: set[str] = set()
+    surnames = pools.SURNAMES
+    given = {"1": [p for p in pools.MALE_NAMES if p[2] == 0], "2": [p for p in pools.FEMALE_NAMES if p[2] == 0]}
+    towns = pools.TOWNS
+    for i in range(cap.candidates):
+        def u(*k: Any, i: int = i) -> float:
+            return _u(seed, "capture", muni, created.isoformat(), i, *k)
+        moved = u("kind") < cap.moved_in_rate
+        category = "02" if moved else "01"
+        sex = "1" if u("sex") < 0.5 else "2"
+        if moved:
+            age = cap.age_moved_in[0] + int(u("age") * (cap.age_moved_in[1] - cap.age_moved_in[0] + 1))
+            birth = _years_before(created - dt.timedelta(days=1 + int(u("birth") * 365)), age)
+            event = created - dt.timedelta(days=1 + int(u("event") * 60))
+        else:
+            event = created - dt.timedelta(days=1 + int(u("event") * 60))   # the 65th birthday [I]
+            birth = _years_before(event, cap.age_new)
+        bpn_n = int(u("bpn") * 10 ** 9)
+        bpn = f"9{bpn_n:09d}"
+        while bpn in seen:
+            bpn_n = (bpn_n + 1) % 10 ** 9
+            bpn = f"9{bpn_n:09d}"
+        seen.add(bpn)
+        sn = surnames[int(u("surname") * len(surnames))]
+        gn = given[sex][int(u("given") * len(given[sex]))]
+        town = towns[int(u("town") * len(towns))]
+        chome = 1 + int(u("chome") * 5)
+        lo, hi = cap.payment
+        pay = max((lo + int(u("pay") * (hi - lo + 1))) // cap.payment_unit * cap.payment_unit, cap.payment_unit)
+        person = bytearray(b" " * 360)     # bytes 22–381 of the data record (FORMATS.md §2.2)
+
+        def put(pos: int, value: bytes, person: bytearray = person) -> None:
+            person[pos - 22:pos - 22 + len(value)] = value
+        put(22, bpn.encode())
+        put(32, cap.pension_code.encode())
+        put(39, birth.strftime("%Y%m%d").encode())
+        put(47, sex.encode())
+        put(48, pools.to_halfwidth(f"{sn[1]} {gn[1]}").encode("cp932")[:25].ljust(25))
+        put(73, SHIFT_IN)
+        put(76, _kanji_bytes(f"{sn[0]}　{gn[0]}", 50))
+        put(126, SHIFT_OUT[0])
+        put(129, f"{int(u('postal') * 10 ** 7):07d}".encode())
+        put(136, pools.to_halfwidth(f"{town[1]} {chome}-{1 + i % 30}").encode("cp932")[:80].ljust(80))
+        put(216, SHIFT_IN)
+        put(219, _kanji_bytes(f"{town[0]}{'一二三四五'[chome - 1]}丁目", 160))
+        put(379, SHIFT_OUT[0])
+        src = DataRecord(i + 1, muni, cap.payer_code, CAPTURE_NOTICE, cfg.scheme_code, created, bpn, cap.pension_code,
+                         birth, sex, category, None, event, pay, None, None, bytes(person), b" " * 15)
+        out.append(AnswerRecord(src, category, None, event, (pay, None, None)))
+    return sorted(out, key=lambda r: r.source.key)
 
 
 # --- writing (own writer, FORMATS.md §2.2) -------------------------------------------------------
@@ -767,6 +915,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--result-rates", type=_rates_arg, default=None, metavar="01=R,02=R,03=R,05=R",
                    help="Z24 の不能の割合 (人・月ごと)")
     p.add_argument("--late-death-rate", type=float, default=None, help="死亡の遅れ報告の割合 (人・月ごと)")
+    p.add_argument("--capture", type=int, default=None, metavar="N",
+                   help="捕捉 (追加候補者, 通知内容 30) ファイル1本あたりの新規候補者数 (既定: insurer.capture.candidates)")
     p.add_argument("--json", action="store_true", help="合計を JSON でも出力する")
     return p
 
@@ -784,6 +934,7 @@ def main(argv: list[str]) -> int:
         scfg = load_config(args.config)
         cfg = InsurerConfig.from_mapping(scfg["insurer"], scheme_code=str(scfg["tokucho"]["scheme_code"]))
         cfg = cfg.with_rates(refusal=args.refusal_rates, result=args.result_rates, late_death=args.late_death_rate)
+        cfg = cfg.with_capture(args.capture)
         cfg = InsurerConfig.from_mapping(_as_mapping(cfg), scheme_code=cfg.scheme_code)   # re-check the sums
     except (ValueError, KeyError, OSError) as e:
         print(f"synth-nenkin: 設定が不正です: {e}", file=sys.stderr)
@@ -795,7 +946,7 @@ def main(argv: list[str]) -> int:
     for r in refusals:
         print(messages.line("KKB560E", file=r.file, record=r.record, field=LABELS.get(r.field, r.field),
                             reason=r.reason), file=sys.stderr)
-    answer = simulate(files, as_of=args.date, seed=args.seed, cfg=cfg)
+    answer = simulate(files, as_of=args.date, seed=args.seed, cfg=cfg, municipality=muni)
     try:
         write_answer(answer, inbox)
     except OSError as e:
@@ -829,7 +980,8 @@ def totals_json(answer: Answer) -> dict[str, Any]:
 def report(answer: Answer, files: Iterable[RequestFile], *, inbox: Path, as_of: dt.date) -> str:
     lines = [f"年金保険者シミュレータ 基準日 {as_of}  依頼ファイル {len(list(files))}  回答 → {inbox}"]
     for f in answer.files:
-        what = "依頼処理結果" if f.notice_code != RESULT_NOTICE else f"特別徴収結果 {f.pension_month[0]}-{f.pension_month[1]:02d}月分"
+        what = ("追加候補者 (捕捉)" if f.notice_code == CAPTURE_NOTICE else "依頼処理結果" if f.notice_code != RESULT_NOTICE
+                else f"特別徴収結果 {f.pension_month[0]}-{f.pension_month[1]:02d}月分")
         parts = "  ".join(f"{k or '--'}: {c:,}件 {y:,}円" for k, (c, y) in f.totals().items())
         lines.append(f"  {f.name}  通知内容 {f.notice_code} {what}  {len(f.records):,}件  {parts}")
     s = answer.summary()
