@@ -1,0 +1,168 @@
+"""KB610 滞納者把握 and 催告 through the real steps, on DuckDB and PostgreSQL: TN110 (滞納 per taxpayer,
+現年度 / 過年度, the 管理帳票), TN120 (現年催告書 on a 催告 day, 一斉催告書 on a bulk_reminder day, held
+installments left out, never twice for a day and kind, the same bytes on a rerun), TN130 (the call
+centre's list) and TN140 (phone results with 約束期日, rejects, a re-sent file refused).
+
+The city: 督促状 issued on 2026-08-20 (TN010/TN020) for
+    0000000001  2026 第1期 50,000 (納期限 2026-07-31)  → 現年催告
+    0000000002  2026 第1期 30,000 (2026-07-31)          → held by an 執行停止 from 2026-09-01
+    0000000003  2025 第1期  5,000 (2025-07-31)          → 過年度: only in the 一斉催告
+and 0000000004  2026 第2期 20,000 (2026-08-31), unpaid but not yet 督促済 on 2026-09-10.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import polars as pl
+from collection_helpers import (
+    D,
+    drop,
+    error_rows,
+    levy_file,
+    levy_row,
+    msg_ids,
+    put_levy,
+    q,
+    run,
+    write_qualification,
+)
+
+from jobs.common import fixedwidth as fw
+from jobs.common import paths
+from jobs.ledger import Run, audit_columns
+
+DUNNING_DAY = D(2026, 8, 20)
+REMIND_DAY = D(2026, 9, 10)  # run_calendar reminder.run_days [10]
+PAY_BY = D(2026, 9, 24)  # 9/20 (Sun) → 9/21 敬老の日, 9/22 国民の休日, 9/23 秋分の日 → 9/24
+PHONE_DAY = D(2026, 9, 18)  # 8 days after the 催告 (phone.days_after_reminder 7)
+BULK_DAY = D(2026, 8, 25)  # bulk_reminder.dates 08-25 (a Tuesday; 12-25 needs the 2027 late_fee rate)
+
+
+def _city() -> None:
+    put_levy(levy_file([levy_row("10000000001", 1, 50_000, due_date=D(2026, 7, 31)),
+                        levy_row("10000000002", 1, 30_000, due_date=D(2026, 7, 31)),
+                        levy_row("10000000004", 2, 20_000, due_date=D(2026, 8, 31))]), "levy_2026.dat")
+    put_levy(levy_file([levy_row("10000000003", 1, 5_000, levy_year=2025, due_date=D(2025, 7, 31),
+                                 levy_date=D(2025, 7, 1))], levy_year=2025, creation_date=D(2025, 7, 1)),
+             "levy_2025.dat")
+    assert run("SN100", D(2026, 7, 1)).rc == 0
+    write_qualification(["0000000001", "0000000002", "0000000003", "0000000004"])
+    assert run("TN010", DUNNING_DAY).rc == 0
+    res = run("TN020", DUNNING_DAY)
+    assert res.rc == 0, res.log_text
+    assert res.totals.money["tax"] == 85_000
+    _suspend("0000000002", D(2026, 9, 1))
+
+
+def _suspend(person_id: str, start) -> None:
+    from collection_helpers import open_ledger
+
+    row = {"suspension_id": f"S{person_id}", "municipality_code": "111007", "person_id": person_id,
+           "reason_code": "1", "start_date": start, "immediate_extinction": False, "lifted_date": None,
+           "note": None, "source_sha256": "0" * 64, "record_no": 1, "job_id": "TEST"}
+    ledger = open_ledger()
+    try:
+        with ledger.transaction() as tx:
+            tx.insert("arrears_suspension", pl.DataFrame([row]).with_columns(
+                pl.col("lifted_date").cast(pl.Date), pl.col("note").cast(pl.String),
+                *audit_columns(Run("111007", start, "TEST", "g", operator_id="test", run_id="t"))))
+    finally:
+        ledger.dispose()
+
+
+def _csv(path) -> list[dict[str, str]]:
+    data = path.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    return list(csv.DictReader(io.StringIO(data[3:].decode("utf-8"))))
+
+
+def test_grasp_remind_phone(ledger_url):
+    _city()
+
+    # --- TN110 滞納者把握 ---------------------------------------------------------------------------
+    res = run("TN110", REMIND_DAY)
+    assert res.rc == 0, res.log_text
+    assert "KKB631I" in msg_ids(res)  # 0000000004's 第2期: past due, no 督促状 yet
+    m = res.totals.money
+    assert (m["arrears"], m["arrears_current"], m["arrears_past"], m["arrears_held"]) == (85_000, 80_000, 5_000, 30_000)
+    assert res.totals.by_record_type["taxpayer"].read == 3
+    folder = paths.reports_root() / "arrears" / "m111007_fy2026_d20260910"
+    listing = {r["宛名番号"]: r for r in _csv(folder / "taino_ichiran.csv")}
+    assert sorted(listing) == ["0000000001", "0000000002", "0000000003"]
+    assert listing["0000000003"]["過年度分"] == "5000" and listing["0000000003"]["経過日数"] == "406"
+    assert listing["0000000002"]["うち保留"] == "30000"
+    assert "個人番号" not in (folder / "taino_ichiran.csv").read_text(encoding="utf-8-sig").splitlines()[0]
+    kanri = _csv(folder / "taino_kanri.csv")
+    assert sum(int(r["滞納者数"]) for r in kanri) == 3 and sum(int(r["滞納額"]) for r in kanri) == 85_000
+    cell = [r for r in kanri if r["滞納額"] == "50000"]
+    assert [(c["滞納額区分"], c["経過日数区分"]) for c in cell] == [("5万円〜10万円未満", "0日〜90日未満")]
+    assert (folder / "taino_kanri.pdf").read_bytes().startswith(b"%PDF")
+
+    # --- TN120 現年催告書 ---------------------------------------------------------------------------
+    res = run("TN120", REMIND_DAY)
+    assert res.rc == 0, res.log_text
+    assert res.totals.money["tax"] == 50_000 and res.totals.by_record_type["reminder"].read == 1
+    assert q("SELECT reminder_id, person_id, reminder_kind, amount, installments FROM arrears_reminder").rows() == [
+        ("1202609100000000001", "0000000001", "current", 50_000, 1)]
+    assert q("SELECT levy_year, notice_number, installment_no, balance FROM arrears_reminder_item").rows() == [
+        (2026, "10000000001", 1, 50_000)]
+    dat = paths.outbox("print") / "reminder_current_m111007_fy2026_d20260910.dat"
+    got = fw.read(fw.load_layout("reminder_notice_print"), dat)
+    assert got.totals["rejected"] == 0
+    d = got.frames["data"].row(0, named=True)
+    assert (d["reminder_no"], d["tax_amount"], d["pay_by"], d["item_seq"], d["item_count"]) == (
+        "1202609100000000001", 50_000, PAY_BY, 1, 1)
+    assert d["late_fee_amount"] == 0  # 50,000 × (2.8% 31 days + 8.7% 24 days) = 404 → under 1,000: not collected
+    assert d["barcode"] and d["barcode"][30:43] == "2609240050000"  # 支払期限 指定期限, 印紙 0, 金額 本税
+    pdf = folder / "saikoku_current" / "saikoku_current_001.pdf"
+    assert res.totals.figures["pdf_pages"] == 2 and res.totals.figures["barcodes"] == 1
+    first = {p: p.read_bytes() for p in (dat, pdf)}
+    # rerun: nothing recorded twice, the same bytes
+    res = run("TN120", REMIND_DAY)
+    assert res.rc == 0 and "KKB642I" in msg_ids(res), res.log_text
+    assert {p: p.read_bytes() for p in first} == first
+    assert q("SELECT COUNT(*) AS n FROM arrears_reminder").item() == 1
+
+    # --- TN130 電話催告対象者リスト / TN140 電話催告結果取込 ----------------------------------------------
+    res = run("TN130", PHONE_DAY)
+    assert res.rc == 0, res.log_text
+    phone_csv = paths.reports_root() / "arrears" / "m111007_fy2026_d20260918" / "denwa_saikoku_taisho.csv"
+    rows = _csv(phone_csv)
+    assert [(r["宛名番号"], r["滞納額"], r["最終催告日"], r["最終催告種別"]) for r in rows] == [
+        ("0000000001", "50000", "2026-09-10", "現年催告")]  # 0000000003: under 10,000; 0000000002: held
+    assert "個人番号" not in rows[0]
+    content = ("宛名番号,架電日,結果,約束期日,備考\r\n"
+               "0000000001,2026-09-17,本人と話した,2026-09-30,分納の相談あり\r\n"
+               "0000000009,2026-09-17,不在,,\r\n"
+               "0000000003,2026-09-31,不在,,\r\n"
+               "0000000003,2026-09-17,本人,2026-09-01,\r\n").encode("utf-8")
+    drop(content, "arrears", "denwa_20260918.csv")
+    res = run("TN140", PHONE_DAY)
+    assert res.rc == 4, res.log_text
+    t = res.totals.by_record_type["phone"]
+    assert (t.read, t.accepted, t.rejected) == (4, 1, 3)
+    errs = error_rows(res)
+    assert len(errs) == 3
+    assert q("SELECT person_id, reminder_kind, reminder_date, promise_date, amount FROM arrears_reminder "
+             "WHERE reminder_kind = 'phone'").rows() == [("0000000001", "phone", D(2026, 9, 17), D(2026, 9, 30),
+                                                          50_000)]
+    # the same file again: refused, nothing registered
+    res = run("TN140", PHONE_DAY)
+    assert res.rc == 4 and "KKB651W" in msg_ids(res) and "KKB638I" in msg_ids(res)
+    assert q("SELECT COUNT(*) AS n FROM arrears_reminder WHERE reminder_kind = 'phone'").item() == 1
+    # a 約束期日 still to come takes the taxpayer off the list
+    res = run("TN130", PHONE_DAY)
+    assert res.rc == 0 and _csv(phone_csv) == []
+
+    # --- TN120 on a 一斉催告 day: every year (on 8/25 the 執行停止 of 0000000002 has not started) ------
+    res = run("TN120", BULK_DAY)
+    assert res.rc == 0, res.log_text
+    assert "KKB634I" in msg_ids(res)
+    bulk = q("SELECT person_id, amount FROM arrears_reminder WHERE reminder_kind = 'bulk' ORDER BY person_id").rows()
+    assert bulk == [("0000000001", 50_000), ("0000000002", 30_000), ("0000000003", 5_000)]
+    got = fw.read(fw.load_layout("reminder_notice_print"), paths.outbox("print") / "reminder_bulk_m111007_fy2026_d20260825.dat")
+    assert got.frames["header"]["reminder_kind"].to_list() == ["2"]
+    assert got.frames["trailer"].row(0, named=True)["tax_total"] == 85_000
+    assert got.frames["data"]["levy_year"].to_list() == ["2026", "2026", "2025"]
