@@ -275,31 +275,32 @@ def issue_reminders(ctx: StepContext) -> int | None:
                     pl.col("installment_no").cast(pl.Int32), "due_date", pl.col("balance").cast(pl.Int64),
                     *audit_columns(run, op)).sort("reminder_id", *KEY))
             issued = tx.query("arrears/reminders_of_day", {"m": m, "kind": kind, "d": d})
-            levy = pl.DataFrame()
-            pays = pl.DataFrame()
+            rows = None
             if issued.height:
                 tx.stage("_keys", issued.select(pl.col("levy_year").cast(pl.Int32), "notice_number",
                                                 pl.col("installment_no").cast(pl.Int32)).unique())
                 levy = tx.query("arrears/reminder_item_levy", {"m": m})
                 pays = tx.query("arrears/installment_payments", {"m": m})
+                # in the transaction: a 延滞金 that cannot be computed (KKB650E) records nothing
+                rows = _print_rows(ctx, kind, issued, levy, pays, addr, due_by)
     finally:
         ledger.dispose()
     ctx.totals.count("reminder", label=f"{label}書", read=issued["person_id"].n_unique() if issued.height else 0,
                      accepted=issued["person_id"].n_unique() if issued.height else 0)
-    if issued.height == 0:
+    if rows is None:
         ctx.message("KKB646I", kind=label)
         return None
-    _deliver(ctx, kind, issued, levy, pays, addr, due_by)
+    _deliver(ctx, kind, rows, due_by)
     return None
 
 
-def _deliver(ctx: StepContext, kind: str, issued: pl.DataFrame, levy: pl.DataFrame, pays: pl.DataFrame,
-             addr: pl.DataFrame, due_by: dt.date) -> None:
+def _print_rows(ctx: StepContext, kind: str, issued: pl.DataFrame, levy: pl.DataFrame, pays: pl.DataFrame,
+                addr: pl.DataFrame, due_by: dt.date) -> pl.DataFrame:
+    """The print rows (``reports.reminder.REMINDER_COLUMNS``) of the recorded 催告明細 ``issued``."""
     from reports import print_data
     from reports import reminder as rr
 
     d, cfg = ctx.business_date, ctx.config
-    label = rc.KIND_LABELS[kind]
     rows = issued.with_columns(pl.col("levy_year").cast(pl.Int64), pl.col("installment_no").cast(pl.Int64),
                                pl.col("balance").cast(pl.Int64)).sort("person_id", *KEY)
     base = rows.join(levy.select(pl.col("levy_year").cast(pl.Int64), "notice_number",
@@ -327,7 +328,14 @@ def _deliver(ctx: StepContext, kind: str, issued: pl.DataFrame, levy: pl.DataFra
         slots = part.select("household_id", "installment_no", pl.col("pay_by").alias("due_date"),
                             pl.col("tax_amount").alias("amount"), pl.lit(0).alias("_revision"))
         parts.append(part.with_columns(print_data.barcode_series(slots, cfg, fy=int(levy_year)).alias("barcode")))
-    rows = pl.concat(parts).sort("_i").drop("_i").select(*rr.REMINDER_COLUMNS)
+    return pl.concat(parts).sort("_i").drop("_i").select(*rr.REMINDER_COLUMNS)
+
+
+def _deliver(ctx: StepContext, kind: str, rows: pl.DataFrame, due_by: dt.date) -> None:
+    from reports import reminder as rr
+
+    d, cfg = ctx.business_date, ctx.config
+    label = rc.KIND_LABELS[kind]
     print_final = paths.outbox("print") / f"reminder_{kind}_{ctx.generation}.dat"
     summary = rr.write_print_file(rows, cfg, ctx.stage_file(print_final), reminder_date=d, kind=kind)
     ctx.message("KKB644I", records=summary.items, amount=summary.tax_total, path=paths.relative(print_final))

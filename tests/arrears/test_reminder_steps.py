@@ -172,6 +172,11 @@ def test_grasp_remind_phone(ledger_url):
     assert got.frames["trailer"].row(0, named=True)["tax_total"] == 85_000
     assert got.frames["data"]["levy_year"].to_list() == ["2026", "2026", "2025"]
 
+    # the 一斉催告 of 12-25: its 指定期限 falls in 2027, which has no 延滞金 rate yet → RC 8, nothing recorded
+    res = run("TN120", D(2026, 12, 25))
+    assert res.rc == 8 and "KKB650E" in msg_ids(res)
+    assert q("SELECT COUNT(*) AS n FROM arrears_reminder WHERE reminder_date = DATE '2026-12-25'").item() == 0
+
 
 def _insert(table: str, row: dict, day) -> None:
     from collection_helpers import open_ledger
