@@ -248,7 +248,10 @@ def issue_reminders(ctx: StepContext) -> int | None:
         ctx.totals.add_figure("held", held.height, label="保留期別")
         addr = rc.addresses(ctx)
         with_addr = targets.join(addr, on="person_id", how="left")
+        candidates = targets["person_id"].n_unique()
         targets = rc.reject_missing_addresses(ctx, with_addr, f"{label}対象").select(targets.columns)
+        ctx.totals.count("target", label=f"{label}対象者", read=candidates, accepted=targets["person_id"].n_unique(),
+                         rejected=candidates - targets["person_id"].n_unique())
         with ledger.transaction() as tx:
             already = tx.query("arrears/reminders_of_day", {"m": m, "kind": kind, "d": d})
             if already.height:
@@ -285,8 +288,7 @@ def issue_reminders(ctx: StepContext) -> int | None:
                 rows = _print_rows(ctx, kind, issued, levy, pays, addr, due_by)
     finally:
         ledger.dispose()
-    ctx.totals.count("reminder", label=f"{label}書", read=issued["person_id"].n_unique() if issued.height else 0,
-                     accepted=issued["person_id"].n_unique() if issued.height else 0)
+    ctx.totals.add_figure("reminders", issued["person_id"].n_unique() if issued.height else 0, label=f"{label}書")
     if rows is None:
         ctx.message("KKB646I", kind=label)
         return None

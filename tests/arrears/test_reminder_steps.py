@@ -104,11 +104,14 @@ def test_grasp_remind_phone(ledger_url):
     cell = [r for r in kanri if r["滞納額"] == "50000"]
     assert [(c["滞納額区分"], c["経過日数区分"]) for c in cell] == [("5万円〜10万円未満", "0日〜90日未満")]
     assert (folder / "taino_kanri.pdf").read_bytes().startswith(b"%PDF")
+    outputs = {p: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    assert run("TN110", REMIND_DAY).rc == 0
+    assert {p: p.read_bytes() for p in folder.iterdir() if p.is_file()} == outputs  # a rerun: the same bytes
 
     # --- TN120 現年催告書 ---------------------------------------------------------------------------
     res = run("TN120", REMIND_DAY)
     assert res.rc == 0, res.log_text
-    assert res.totals.money["tax"] == 50_000 and res.totals.by_record_type["reminder"].read == 1
+    assert res.totals.money["tax"] == 50_000 and res.totals.figures["reminders"] == 1
     assert q("SELECT reminder_id, person_id, reminder_kind, amount, installments FROM arrears_reminder").rows() == [
         ("1202609100000000001", "0000000001", "current", 50_000, 1)]
     assert q("SELECT levy_year, notice_number, installment_no, balance FROM arrears_reminder_item").rows() == [
@@ -225,6 +228,8 @@ def test_plan_held_missing_address_and_plan_status(ledger_url):
     errs = error_rows(res)
     assert len(errs) == 1 and "0000000003" in str(errs.row(0))
     assert res.totals.figures["held"] == 1
+    t = res.totals.by_record_type["target"]
+    assert (t.read, t.accepted, t.rejected) == (2, 1, 1)
 
 
 @pytest.mark.parametrize("amount,band", [(0, 0), (9_999, 0), (10_000, 1), (49_999, 1), (50_000, 2),
