@@ -28,7 +28,7 @@ from jobs.common import fixedwidth as fw
 from jobs.common.config import Config
 
 from .notices import NoticeError, NoticeWriter
-from .notices.primitives import yen
+from .notices.primitives import postal, wrap_lines, yen
 
 __all__ = ["KIND_CODES", "LAYOUT_ID", "REMINDER_COLUMNS", "PrintSummary", "ReminderStats", "render_arrears_report",
            "render_reminder_notices", "write_print_file"]
@@ -133,6 +133,18 @@ class _ReminderWriter(NoticeWriter):
     def end_page(self) -> None:
         self.c.showPage()
         self.stats.pages += 1
+
+    def address_block(self, row: dict[str, Any]) -> None:
+        """The 宛名 in the envelope window, with the 宛名番号 under it (a 催告書 names many 通知書)."""
+        w = self.window
+        x, y, width = float(w["x"]) + 4, float(w["y"]), float(w["width"]) - 8
+        self.text(x, y + 6, postal(row["postal_code"]), 10)
+        yy = y + 12
+        for line in wrap_lines(row["address"] or "", self.font, 10, width)[:2]:
+            self.text(x, yy, line, 10)
+            yy += 5
+        self.fit(x + 4, y + 32, f"{row['addressee_name']}　様", width - 4, 14)
+        self.text(x, y + float(w["height"]) - 3, f"宛名番号 {row['notice_no']}", 7)
 
     def empty_page(self) -> None:
         self.bold(105, 40, str(self.rr["titles"]["current"]), 15, "c")
