@@ -335,7 +335,26 @@ def _dunning_jobs() -> list[JobSpec]:
 
 def _arrears_records_jobs() -> list[JobSpec]:
     """滞納: 催告・分割納付・返戻公示・執行停止・滞納者把握 (TN1nn–TN4nn)."""
-    return []
+    rem = "jobs.arrears.reminder_steps"
+    return [
+        JobSpec("TN110", "滞納者把握", f"{rem}:grasp_arrears", inputs=("nhi_qualification",),
+                outputs=("arrears_taxpayers",), writes_ledger=True,
+                description="督促済で未納の期別 (滞納) を納税者ごとに現年度・過年度で集計し、滞納者一覧と滞納額・経過日数別の"
+                            "管理帳票 (CSV・PDF)、分割納付の履行状況を var/reports/arrears/ に作る"),
+        JobSpec("TN120", "催告書作成", f"{rem}:issue_reminders", inputs=("nhi_qualification",), after=("TN110",),
+                writes_ledger=True,
+                description="督促済で未納の現年度の期別 (分割納付・執行停止を除く) に現年催告書を、一斉催告日には過年度分を"
+                            "含む全滞納者に一斉催告書を作り (催告履歴に記録、同じ日と種別で二重なし)、印刷データと PDF "
+                            "(本税の納付書・バーコード、指定期限までの延滞金を記載) を作る"),
+        JobSpec("TN130", "電話催告対象者リスト", f"{rem}:phone_list", inputs=("nhi_qualification",),
+                after=("TN120", "TN140"),
+                writes_ledger=True,
+                description="滞納額と最終催告からの日数 (config arrears_records.phone) でコールセンター向けの電話催告対象者"
+                            "リスト (CSV、個人番号なし) を作る (TN140 が取り込んだ約束期日の前の人は除く)"),
+        JobSpec("TN140", "電話催告結果取込", f"{rem}:phone_results", after=("TN110",), writes_ledger=True,
+                description="コールセンターの電話催告結果 (var/inbox/arrears/denwa*.csv) を催告履歴 (電話催告・約束期日) に"
+                            "登録する。不備の行はエラーリスト、再送のファイルは取り込まない"),
+    ]
 
 
 def _closing_jobs() -> list[JobSpec]:
@@ -453,8 +472,17 @@ _DUNNING_NETS: tuple[JobNet, ...] = (
            "0 12 * * 1-5", EntryCheck(), ("TN010", "TN020", "TN030")),
 )
 
-#: 催告 (KB610)
+#: 催告 (KB610): weekday mornings at 07:00, before KB400 (08:30) and KB600 (12:00) of the day, so it
+#: sees the 督促状 of KB600's earlier days and the payments KB400 posted up to the day before; its
+#: entry check goes on only on the run days of config run_calendar ``reminder`` (the 一斉催告 days
+#: of ``bulk_reminder`` among them).
+REMINDER_MORNING_CRON = "0 7 * * 1-5"
+
 _REMINDER_NETS: tuple[JobNet, ...] = (
+    JobNet("KB610", "kokuho_reminder", "催告ジョブネット",
+           "滞納者把握 (管理帳票)・現年催告書または一斉催告書 (印刷データ・PDF)・電話催告対象者リスト・電話催告結果取込 "
+           "(催告日の朝)",
+           REMINDER_MORNING_CRON, EntryCheck("催告日判定", rule="reminder"), ("TN110", "TN120", "TN140", "TN130")),
 )
 
 #: 月次締め・年次 (KB700, KB710)
