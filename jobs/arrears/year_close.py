@@ -148,8 +148,10 @@ def write_off(ctx: StepContext) -> int | None:
                 pl.format("{}-{}", pl.lit(f"{d:%Y%m%d}"), pl.col("n").cast(pl.String).str.zfill(5))
                 .alias("file_number"),
                 pl.lit(d).alias("drafted_date"), pl.lit(d).alias("approved_date"),
-                pl.format("{} 時効完成日 {}", pl.col("reason").replace_strict(REASON_LABELS),
-                          pl.col("limitation_date").cast(pl.String)).alias("note"),
+                pl.when(pl.col("reason") == "limitation")
+                .then(pl.format("時効完成日 {}", pl.col("limitation_date").cast(pl.String)))
+                .otherwise(pl.format("納税義務消滅日 {} (時効完成日 {})", pl.col("extinction_date").cast(pl.String),
+                                     pl.col("limitation_date").cast(pl.String))).alias("note"),
             )
             frame = rows.select("municipality_code", *KEY, "business_code", "collection_method", "latest_flag",
                                 "write_off_kind", "tax_amount", "late_fee_amount", "dunning_fee_amount",

@@ -66,6 +66,17 @@ def seed(b) -> None:
     suspend(b, "S2", "P000000003", D(2027, 1, 10), immediate=True)
 
 
+GOLDEN = ch.FIXTURES / "closing_books"
+
+
+def golden(name: str, actual: bytes) -> None:
+    """The file equals fixtures/closing_books/<name> (on mismatch: the actual written beside it)."""
+    path = GOLDEN / name
+    if not path.exists() or path.read_bytes() != actual:
+        path.with_name(path.stem + "_actual" + path.suffix).write_bytes(actual)
+    assert path.exists() and path.read_bytes() == actual, f"golden differs: see {path.stem}_actual{path.suffix}"
+
+
 def files(kind: str) -> dict[str, bytes]:
     root = ch.paths.reports_root() / "closing"
     return {p.name: p.read_bytes() for p in sorted(root.rglob(f"{kind}*"))}
@@ -88,6 +99,7 @@ def test_year_close_write_off_carry_over_handover_and_books(ledger_url):
     csv = files("funou_kesson")
     assert csv["funou_kesson_20270531.csv"].decode("utf-8-sig").splitlines()[0].startswith("整理番号,賦課年度")
     assert csv["funou_kesson_20270531.pdf"].startswith(b"%PDF")
+    golden("funou_kesson_20270531.csv", csv["funou_kesson_20270531.csv"])
     # rerun: nothing new, no double posting, the same 調書 bytes
     res2 = ch.run("TN620", DAY)
     assert res2.rc == 0 and "KKB678I" in ids(res2), res2.log_text()
@@ -115,6 +127,7 @@ def test_year_close_write_off_carry_over_handover_and_books(ledger_url):
     assert set(first) == {"taino_kurikoshi_2027.csv", "taino_kurikoshi_2027.pdf"}
     body = first["taino_kurikoshi_2027.csv"].decode("utf-8-sig").splitlines()
     assert body[0].startswith("賦課年度,通知書番号") and len(body) == 6
+    golden("taino_kurikoshi_2027.csv", first["taino_kurikoshi_2027.csv"])
     res2 = ch.run("TN610", DAY)
     assert res2.rc == 0 and "KKB674I" in ids(res2), res2.log_text()
     assert scalar("SELECT SUM(carried_tax_amount) FROM installment WHERE carried_year = 2027") == 100000
@@ -130,6 +143,7 @@ def test_year_close_write_off_carry_over_handover_and_books(ledger_url):
     assert rows == [["H000000001", "P000000001", "3", "80000", "20220520", "60", "1", "20270531"],
                     ["H000000004", "P000000004", "1", "8000", "20210831", "69", "1", "20270531"],
                     ["H000000005", "P000000005", "1", "12000", "20270430", "1", "0", "20270531"]]
+    golden("taino_jokyo_20270531.csv", out)
     assert ch.run("TN630", DAY).rc == 0
     assert (ch.paths.outbox("kyufu") / "taino_jokyo_20270531.csv").read_bytes() == out
 
