@@ -134,7 +134,13 @@ def write_off(ctx: StepContext) -> int | None:
         susp = ledger.query("arrears/suspension_limitation", {"m": ctx.municipality, "as_of": d,
                                                              "years": susp_years})
         targets = write_off_targets(cands, susp, d, years=years, days=days)
+        if cands.height == 0 and not ledger.value("closing/installment_count", {"m": ctx.municipality}):
+            ctx.message("KKB682W")
         run = run_of(ctx)
+        if targets.height and ledger.query("closing/month_get", {"m": ctx.municipality, "ym": f"{d:%Y%m}"}).height:
+            # a 不納欠損 dated in a closed month would change its closed figures (KKB666E at its rerun)
+            raise StepError.of("KKB681E", date=f"{d:%Y-%m-%d}", month=f"{d:%Y%m}", n=targets.height,
+                               amount=int(targets["balance"].sum() or 0))
         if targets.height:
             od, ot = now_stamp()
             base = ledger.value("closing/write_off_count_of_day", {"m": ctx.municipality, "d": d}) or 0

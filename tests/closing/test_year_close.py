@@ -178,3 +178,22 @@ def test_write_off_is_not_booked_on_another_day(ledger_url):
 def test_carry_over_before_the_cash_closing_is_rc8(ledger_url):
     res = ch.run("TN610", D(2027, 4, 30), year="2026")
     assert res.rc == 8 and "KKB672E" in ids(res)
+
+
+def test_write_off_into_a_closed_month_is_rc8(ledger_url):
+    with book() as b:
+        seed(b)
+    assert ch.run("TN510", D(2027, 6, 1)).rc == 0  # May closed before the 不納欠損
+    res = ch.run("TN620", DAY)
+    assert res.rc == 8 and "KKB681E" in ids(res), res.log_text()
+    assert scalar("SELECT COUNT(*) FROM write_off") == 0
+    assert scalar("SELECT SUM(write_off_amount) FROM installment") == 0
+
+
+def test_an_empty_ledger_is_a_warning(ledger_url):
+    res = ch.run("TN620", DAY)
+    assert res.rc == 4 and "KKB682W" in ids(res), res.log_text()
+    res = ch.run("TN610", DAY)
+    assert res.rc == 4 and "KKB671W" in ids(res), res.log_text()
+    res = ch.run("TN630", DAY)
+    assert res.rc == 4 and "KKB684W" in ids(res), res.log_text()
