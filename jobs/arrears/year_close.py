@@ -187,9 +187,11 @@ def write_off(ctx: StepContext) -> int | None:
     ctx.totals.add_money("write_off.total", total, label="不納欠損額 計")
     if n_new == 0 and booked.height:
         ctx.message("KKB678I", date=f"{d:%Y-%m-%d}", n=booked.height, amount=total)
+    amt = {k: int(by[k]["tax_amount"].sum() or 0) for k in REASONS}
     ctx.message("KKB677I", date=f"{d:%Y-%m-%d}", n=booked.height, amount=total,
-                **{f"n_{k}": by[k].height for k in REASONS},
-                **{f"a_{k}": int(by[k]["tax_amount"].sum() or 0) for k in REASONS})
+                n_limitation=by["limitation"].height, a_limitation=amt["limitation"],
+                n_suspension_3y=by["suspension_3y"].height, a_suspension_3y=amt["suspension_3y"],
+                n_immediate=by["immediate"].height, a_immediate=amt["immediate"])
     _write_off_schedule(ctx, booked, codes, total)
     ctx.write_dataset("write_off_schedule", booked)
     return None
