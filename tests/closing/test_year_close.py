@@ -162,6 +162,9 @@ def test_year_close_write_off_carry_over_handover_and_books(ledger_url):
     # 調定 100,000 − 還付未済 1,000 (K's balance is carried as −1,000 in the 年度区分) ; 収入 5,000 in June
     assert (car["levy"], car["income"], car["write_off"]) == (99000, 5000, 0)
     assert car["unpaid"] == 94000
+    res = ch.run("TN520", D(2027, 7, 1))  # the June book (CSV + PDF) from the same figures
+    assert res.rc == 0, res.log_text()
+    assert res.totals.money["carried.levy"] == 99000 and res.totals.money["carried.write_off"] == 0
 
 
 def test_write_off_is_not_booked_on_another_day(ledger_url):
