@@ -104,12 +104,17 @@ def write_off_targets(cands: pl.DataFrame, susp: pl.DataFrame, as_of: dt.date, *
                            dunning_renewal_days=days)
            for r in cands.iter_rows(named=True)]
     out = cands.with_columns(pl.Series("limitation_date", lim, dtype=pl.Date))
+    out = out.cast({"levy_year": pl.Int32, "installment_no": pl.Int32})
+    k3 = ["levy_year", "notice_number", "installment_no"]
+    # a 執行停止 covers the 滞納 of its start (the 期別 whose 納期限 had passed), not a later 期別
     s = (susp.filter(pl.col("candidate"))
          .select(pl.col("levy_year").cast(pl.Int32), "notice_number", pl.col("installment_no").cast(pl.Int32),
-                 "extinction_date", pl.col("immediate_extinction").alias("immediate"))
-         .sort("extinction_date").unique(["levy_year", "notice_number", "installment_no"], keep="first"))
-    out = out.cast({"levy_year": pl.Int32, "installment_no": pl.Int32}).join(
-        s, on=["levy_year", "notice_number", "installment_no"], how="left")
+                 "start_date", "extinction_date", pl.col("immediate_extinction").alias("immediate"))
+         .join(out.select(*k3, "due_date"), on=k3, how="inner")
+         .filter(pl.col("due_date") < pl.col("start_date"))
+         .sort("extinction_date", *k3).unique(k3, keep="first", maintain_order=True)
+         .select(*k3, "extinction_date", "immediate"))
+    out = out.join(s, on=k3, how="left")
     # 時効 is complete the day after the 時効完成日; 執行停止 extinguishes on its 消滅日
     expired = pl.col("limitation_date") < pl.lit(as_of)
     extinct = pl.col("extinction_date").is_not_null() & (pl.col("extinction_date") <= pl.lit(as_of))
@@ -290,8 +295,11 @@ def carry_over(ctx: StepContext) -> int | None:
         run = run_of(ctx)
         od, ot = now_stamp()
         with ledger.transaction() as tx:
-            before = int(tx.value("closing/carried_count", {"m": ctx.municipality, "cy": n + 1}) or 0)
-            if staged.height:
+            prev = tx.query("closing/carried_of_year", {"m": ctx.municipality, "cy": n + 1})
+            before = prev.height
+            if before:  # a rerun: the carry stands as it was (never set twice with other figures)
+                _same_carry(prev, staged, n, d)
+            elif staged.height:
                 tx.stage("_carry", staged)
                 tx.run("closing/carry_over_apply", {"cy": n + 1, "d": d, "op": run.operator_id, "od": od, "ot": ot,
                                                     "rs": run.reason})
@@ -302,7 +310,7 @@ def carry_over(ctx: StepContext) -> int | None:
         ledger.dispose()
     closing.check_conservation(ctx, fig, f"{d:%Y-%m-%d} 出納閉鎖後")
     total = int(carried["carried_tax_amount"].sum() or 0)
-    if total != unpaid:  # carried earlier with other figures (a posting dated before 出納閉鎖 since)
+    if total != unpaid:  # cannot happen after _same_carry: the 調書 must say what was carried
         raise StepError.of("KKB670E", fy=n, date=f"{d:%Y-%m-%d}", unpaid=unpaid, overpaid=overpaid,
                            net=unpaid - overpaid, ledger=total - overpaid, diff=unpaid - total)
     if before:
@@ -318,6 +326,22 @@ def carry_over(ctx: StepContext) -> int | None:
     _carry_schedule(ctx, carried, n, d, total)
     ctx.write_dataset("carry_over_schedule", carried)
     return None
+
+
+def _same_carry(prev: pl.DataFrame, staged: pl.DataFrame, n: int, d: dt.date) -> None:
+    """KKB685E when the 期別 and 繰越調定額 of an earlier carry into N+1 differ from today's figures."""
+    cols = [*KEY, "carried_tax_amount"]
+
+    def norm(f: pl.DataFrame) -> pl.DataFrame:
+        return f.select(pl.col("levy_year").cast(pl.Int32), pl.col("target_year").cast(pl.Int32),
+                        pl.col("notice_number").cast(pl.String), pl.col("installment_no").cast(pl.Int32),
+                        pl.col("carried_tax_amount").cast(pl.Int64)).sort(cols)
+
+    a, b = norm(prev), norm(staged)
+    if not a.equals(b):
+        raise StepError.of("KKB685E", fy=n + 1, date=f"{d:%Y-%m-%d}", n_before=a.height,
+                           before=int(a["carried_tax_amount"].sum() or 0), n_after=b.height,
+                           after=int(b["carried_tax_amount"].sum() or 0))
 
 
 def _aggregate_unpaid(lv: pl.DataFrame, fl: pl.DataFrame, wo: pl.DataFrame, fy: int) -> int:

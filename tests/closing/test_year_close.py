@@ -9,7 +9,8 @@ The ledger (business date 2027-05-31, 出納閉鎖 of FY2026):
     A  FY2020 P1 30,000 due 2020-07-31, nothing since      → 時効完成 2025-07-31: 不納欠損 01
     B  FY2021 P1 20,000 due 2022-05-20, 督促 2022-06-10     → 2027-05-20 renewed to 2027-06-20: kept, carried
     C  FY2021 P4 10,000 due 2021-08-31, 2,000 paid 2022-06-15 → 2027-06-15 (承認): kept, 8,000 carried
-    D  FY2025 P2 40,000 due 2025-07-31, 執行停止 2024-05-01 → 消滅 2027-05-01: 不納欠損 02
+    D  FY2023 P2 40,000 due 2023-07-31, 執行停止 2024-05-01 → 消滅 2027-05-01: 不納欠損 02
+    L  FY2025 P2  6,000 due 2025-07-31: after the 執行停止's start, not covered by it → carried
     E  FY2026 P3 15,000 due 2026-07-31, 執行停止 2027-01-10 即時消滅 → 不納欠損 03
     F  FY2026 P1 50,000 due 2026-07-31, 10,000 paid 2026-07-20 → 40,000 carried
     G  FY2026 P1 25,000 due 2026-12-25, 5,000 paid 2027-04-15 (出納整理期間) → 20,000 carried
@@ -50,7 +51,8 @@ def seed(b) -> None:
     b.levy(2021, "0000000000B", 1, 20000, due=D(2022, 5, 20), person="P000000001")
     b.levy(2021, "0000000000C", 1, 10000, due=D(2021, 8, 31), person="P000000004")
     b.pay(2021, "0000000000C", 1, 2000, on=D(2022, 6, 15))
-    b.levy(2025, "0000000000D", 1, 40000, due=D(2025, 7, 31), person="P000000002")
+    b.levy(2023, "0000000000D", 1, 40000, due=D(2023, 7, 31), person="P000000002")
+    b.levy(2025, "0000000000L", 1, 6000, due=D(2025, 7, 31), person="P000000002")
     b.levy(2026, "0000000000E", 1, 15000, due=D(2026, 7, 31), person="P000000003")
     b.levy(2026, "0000000000F", 1, 50000, due=D(2026, 7, 31), person="P000000001")
     b.pay(2026, "0000000000F", 1, 10000, on=D(2026, 7, 20))
@@ -113,24 +115,24 @@ def test_year_close_write_off_carry_over_handover_and_books(ledger_url):
     carried = datasets.read("carry_over_schedule", municipality=ch.MUNI).sort("notice_number")
     assert carried.select("notice_number", "carried_tax_amount").rows() == [
         ("0000000000B", 20000), ("0000000000C", 8000), ("0000000000F", 40000), ("0000000000G", 20000),
-        ("0000000000H", 12000)]
-    # Σ 収入未済 of FY≤2026 at 2027-05-31 (100,000) − 還付未済 1,000 = the ledger's postings (99,000)
-    assert res.totals.money["carried.levy"] == res.totals.money["carried.unpaid"] == 100000
+        ("0000000000H", 12000), ("0000000000L", 6000)]
+    # Σ 収入未済 of FY≤2026 at 2027-05-31 (106,000) − 還付未済 1,000 = the ledger's postings (105,000)
+    assert res.totals.money["carried.levy"] == res.totals.money["carried.unpaid"] == 106000
     assert res.totals.money["carried.overpaid"] == 1000
     line = next(m.text for m in res.messages if m.msg_id == "KKB669I")
-    assert "99,000円 / 台帳" in line and "一致" in line
-    assert scalar("SELECT SUM(carried_tax_amount) FROM installment WHERE carried_year = 2027") == 100000
+    assert "105,000円 / 台帳" in line and "一致" in line
+    assert scalar("SELECT SUM(carried_tax_amount) FROM installment WHERE carried_year = 2027") == 106000
     # the components of the 繰越調定額 add up to it
     assert scalar("SELECT SUM(carried_medical_general + carried_support_general + carried_care_general) "
-                  "FROM installment WHERE carried_year = 2027") == 100000
+                  "FROM installment WHERE carried_year = 2027") == 106000
     first = files("taino_kurikoshi")
     assert set(first) == {"taino_kurikoshi_2027.csv", "taino_kurikoshi_2027.pdf"}
     body = first["taino_kurikoshi_2027.csv"].decode("utf-8-sig").splitlines()
-    assert body[0].startswith("賦課年度,通知書番号") and len(body) == 6
+    assert body[0].startswith("賦課年度,通知書番号") and len(body) == 7
     golden("taino_kurikoshi_2027.csv", first["taino_kurikoshi_2027.csv"])
     res2 = ch.run("TN610", DAY)
     assert res2.rc == 0 and "KKB674I" in ids(res2), res2.log_text()
-    assert scalar("SELECT SUM(carried_tax_amount) FROM installment WHERE carried_year = 2027") == 100000
+    assert scalar("SELECT SUM(carried_tax_amount) FROM installment WHERE carried_year = 2027") == 106000
     assert files("taino_kurikoshi") == first
 
     # --- TN630 滞納状況引継 -----------------------------------------------------------------------------
@@ -141,6 +143,7 @@ def test_year_close_write_off_carry_over_handover_and_books(ledger_url):
     assert "個人番号" not in text
     rows = [r.split(",") for r in text.splitlines()[1:]]
     assert rows == [["H000000001", "P000000001", "3", "80000", "20220520", "60", "1", "20270531"],
+                    ["H000000002", "P000000002", "1", "6000", "20250731", "22", "1", "20270531"],
                     ["H000000004", "P000000004", "1", "8000", "20210831", "69", "1", "20270531"],
                     ["H000000005", "P000000005", "1", "12000", "20270430", "1", "0", "20270531"]]
     golden("taino_jokyo_20270531.csv", out)
@@ -159,12 +162,12 @@ def test_year_close_write_off_carry_over_handover_and_books(ledger_url):
     assert res.rc == 0, res.log_text()
     june = datasets.read("closing_month_books", municipality=ch.MUNI)
     car = june.filter((pl.col("category") == "carried") & (pl.col("component") == "total")).row(0, named=True)
-    # 調定 100,000 − 還付未済 1,000 (K's balance is carried as −1,000 in the 年度区分) ; 収入 5,000 in June
-    assert (car["levy"], car["income"], car["write_off"]) == (99000, 5000, 0)
-    assert car["unpaid"] == 94000
+    # 調定 106,000 − 還付未済 1,000 (K's balance is carried as −1,000 in the 年度区分) ; 収入 5,000 in June
+    assert (car["levy"], car["income"], car["write_off"]) == (105000, 5000, 0)
+    assert car["unpaid"] == 100000
     res = ch.run("TN520", D(2027, 7, 1))  # the June book (CSV + PDF) from the same figures
     assert res.rc == 0, res.log_text()
-    assert res.totals.money["carried.levy"] == 99000 and res.totals.money["carried.write_off"] == 0
+    assert res.totals.money["carried.levy"] == 105000 and res.totals.money["carried.write_off"] == 0
 
 
 def test_write_off_is_not_booked_on_another_day(ledger_url):
@@ -200,3 +203,15 @@ def test_an_empty_ledger_is_a_warning(ledger_url):
     assert res.rc == 4 and "KKB671W" in ids(res), res.log_text()
     res = ch.run("TN630", DAY)
     assert res.rc == 4 and "KKB684W" in ids(res), res.log_text()
+
+
+def test_a_carry_rerun_with_other_figures_is_rc8_and_changes_nothing(ledger_url):
+    with book() as b:
+        seed(b)
+    assert ch.run("TN620", DAY).rc == 0
+    assert ch.run("TN610", DAY).rc == 0
+    with book("backdated") as b2:  # a payment dated before the 出納閉鎖, posted after the carry
+        b2.pay(2026, "0000000000H", 1, 2000, on=D(2027, 5, 20))
+    res = ch.run("TN610", DAY)
+    assert res.rc == 8 and "KKB685E" in ids(res), res.log_text()
+    assert scalar("SELECT carried_tax_amount FROM installment WHERE notice_number = '0000000000H'") == 12000

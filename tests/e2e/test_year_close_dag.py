@@ -70,10 +70,10 @@ def test_year_close_job_net(kokuho_var: Path, ledger_backend):  # noqa: F811
             - m["conservation.write_off"] == m["conservation.unpaid"], (job_id, m)
     assert rows["TN620"]["money"]["write_off.total"] == 85000
     assert rows["TN620"]["money"]["conservation.write_off"] == 85000
-    assert rows["TN610"]["money"]["carried.levy"] == rows["TN610"]["money"]["carried.unpaid"] == 100000
-    assert rows["TN630"]["money"]["handover.amount"] == 100000
+    assert rows["TN610"]["money"]["carried.levy"] == rows["TN610"]["money"]["carried.unpaid"] == 106000
+    assert rows["TN630"]["money"]["handover.amount"] == 106000
     assert int(_scalar("SELECT COUNT(*) FROM write_off")) == 3
-    assert int(_scalar("SELECT SUM(carried_tax_amount) FROM installment WHERE carried_year = 2027")) == 100000
+    assert int(_scalar("SELECT SUM(carried_tax_amount) FROM installment WHERE carried_year = 2027")) == 106000
     first = _files(kokuho_var)
     assert {"funou_kesson_20270531.csv", "funou_kesson_20270531.pdf", "taino_kurikoshi_2027.csv",
             "taino_kurikoshi_2027.pdf", "taino_jokyo_20270531.csv"} <= set(first)
@@ -86,5 +86,5 @@ def test_year_close_job_net(kokuho_var: Path, ledger_backend):  # noqa: F811
     assert any("KKB678I" in m for m in again["TN620"]["messages"]), again["TN620"]["messages"]
     assert any("KKB674I" in m for m in again["TN610"]["messages"]), again["TN610"]["messages"]
     assert int(_scalar("SELECT COUNT(*) FROM write_off")) == 3
-    assert int(_scalar("SELECT SUM(carried_tax_amount) FROM installment WHERE carried_year = 2027")) == 100000
+    assert int(_scalar("SELECT SUM(carried_tax_amount) FROM installment WHERE carried_year = 2027")) == 106000
     assert _files(kokuho_var) == first
