@@ -95,15 +95,30 @@ def _write_off_cfg(ctx: StepContext) -> tuple[int, int, int, dict[str, str]]:
     return years, days, susp, codes
 
 
+def period_end_expr(start: pl.Expr, years: int) -> pl.Expr:
+    """``period_end`` over a column (null stays null)."""
+    leap_day = (start.dt.month() == 2) & (start.dt.day() == 29)
+    return (pl.when(leap_day).then(start.dt.offset_by(f"{years}y"))  # 2/29 → 2/28 of the target year
+            .otherwise(start.dt.offset_by(f"{years}y") - pl.duration(days=1)))
+
+
+def limitation_expr(*, statutory_due: str, dunning_issued: str, acknowledgements: Iterable[str], years: int,
+                    dunning_renewal_days: int) -> pl.Expr:
+    """``limitation_date`` over columns: the latest period end of the 法定納期限 and the renewals."""
+    one = pl.duration(days=1)
+    events = [pl.col(statutory_due), pl.col(dunning_issued) + pl.duration(days=dunning_renewal_days),
+              *(pl.col(a) for a in acknowledgements)]
+    return pl.max_horizontal([period_end_expr(e + one, years) for e in events])
+
+
 def write_off_targets(cands: pl.DataFrame, susp: pl.DataFrame, as_of: dt.date, *, years: int, days: int
                       ) -> pl.DataFrame:
     """The 期別 to write off at ``as_of``: cands (write_off_candidates.sql) with their 時効完成日; susp
     (suspension_limitation.sql) with their 消滅日. Adds limitation_date, extinction_date, reason."""
-    lim = [limitation_date(r["statutory_due_date"], dunning_issued=r["dunning_date"],
-                           acknowledgements=(r["last_paid_date"], r["pledge_date"]), years=years,
-                           dunning_renewal_days=days)
-           for r in cands.iter_rows(named=True)]
-    out = cands.with_columns(pl.Series("limitation_date", lim, dtype=pl.Date))
+    out = cands.with_columns(
+        limitation_expr(statutory_due="statutory_due_date", dunning_issued="dunning_date",
+                        acknowledgements=("last_paid_date", "pledge_date"), years=years,
+                        dunning_renewal_days=days).alias("limitation_date"))
     out = out.cast({"levy_year": pl.Int32, "installment_no": pl.Int32})
     k3 = ["levy_year", "notice_number", "installment_no"]
     # a 執行停止 covers the 滞納 of its start (the 期別 whose 納期限 had passed), not a later 期別

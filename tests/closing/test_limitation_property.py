@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jobs.arrears.year_close import add_years, limitation_date, months_between, period_end
+from jobs.arrears.year_close import add_years, limitation_date, limitation_expr, months_between, period_end
 
 D = dt.date
 dates = st.dates(min_value=D(2000, 1, 1), max_value=D(2090, 12, 31))
@@ -123,3 +124,16 @@ def test_year_close_and_write_off_run_days():
     want = [D(2026, 5, 29), D(2027, 5, 31), D(2028, 5, 31)]
     assert runcalendar.run_days("year_close", D(2026, 1, 1), D(2028, 12, 31)) == want
     assert runcalendar.run_days("write_off", D(2026, 1, 1), D(2028, 12, 31)) == want
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(dates, st.one_of(st.none(), dates), st.one_of(st.none(), dates),
+                          st.one_of(st.none(), dates)), min_size=1, max_size=30))
+def test_the_column_form_is_the_scalar_one(rows):
+    """TN620 computes over the whole frame (polars); it equals ``limitation_date`` row by row."""
+    frame = pl.DataFrame(rows, schema={"due": pl.Date, "dun": pl.Date, "paid": pl.Date, "pledge": pl.Date},
+                         orient="row")
+    got = frame.select(limitation_expr(statutory_due="due", dunning_issued="dun", acknowledgements=("paid", "pledge"),
+                                       years=5, dunning_renewal_days=10).alias("x"))["x"].to_list()
+    want = [limitation_date(d, dunning_issued=k, acknowledgements=(p, q)) for d, k, p, q in rows]
+    assert got == want
