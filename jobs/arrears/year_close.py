@@ -148,6 +148,7 @@ def write_off(ctx: StepContext) -> int | None:
     if not day.run and not ctx.options.get("force"):
         ctx.message("KKB673I", date=f"{d:%Y-%m-%d}", reason=day.reason)
         return None
+    period = closing.period_of(d.replace(day=1), ctx.calendar)
     ledger = open_ledger(ctx)
     try:
         cands = ledger.query("closing/write_off_candidates", {"m": ctx.municipality})
@@ -161,7 +162,8 @@ def write_off(ctx: StepContext) -> int | None:
             # a 不納欠損 dated in a closed month would change its closed figures (KKB666E at its rerun)
             raise StepError.of("KKB681E", date=f"{d:%Y-%m-%d}", month=f"{d:%Y%m}", n=targets.height,
                                amount=int(targets["balance"].sum() or 0))
-        if targets.height:
+        if targets.height:  # the ledger must balance before anything is booked (else RC 8, nothing written)
+            closing.check_conservation(ctx, closing.compute(ledger, ctx.municipality, period), f"{d:%Y-%m-%d} 不納欠損前")
             od, ot = now_stamp()
             base = ledger.value("closing/write_off_count_of_day", {"m": ctx.municipality, "d": d}) or 0
             rows = targets.sort(KEY).with_row_index("n", offset=int(base) + 1).with_columns(
@@ -192,7 +194,7 @@ def write_off(ctx: StepContext) -> int | None:
                 tx.run("closing/write_off_apply", {"d": d, "op": run.operator_id, "od": od, "ot": ot,
                                                     "rs": run.reason})
         booked = ledger.query("closing/write_offs_of_day", {"m": ctx.municipality, "d": d})
-        fig = closing.compute(ledger, ctx.municipality, closing.period_of(d.replace(day=1), ctx.calendar))
+        fig = closing.compute(ledger, ctx.municipality, period)
     finally:
         ledger.dispose()
     closing.check_conservation(ctx, fig, f"{d:%Y-%m-%d} 不納欠損後")

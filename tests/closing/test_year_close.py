@@ -215,3 +215,13 @@ def test_a_carry_rerun_with_other_figures_is_rc8_and_changes_nothing(ledger_url)
     res = ch.run("TN610", DAY)
     assert res.rc == 8 and "KKB685E" in ids(res), res.log_text()
     assert scalar("SELECT carried_tax_amount FROM installment WHERE notice_number = '0000000000H'") == 12000
+
+
+def test_a_ledger_out_of_balance_books_no_write_off(ledger_url):
+    with book() as b:
+        seed(b)
+        with b.ledger.transaction() as tx:  # a 累計収納額 no posting explains
+            tx.execute("UPDATE installment SET paid_amount = paid_amount + 7 WHERE notice_number = '0000000000F'")
+    res = ch.run("TN620", DAY)
+    assert res.rc == 8 and "KKB664E" in ids(res), res.log_text()
+    assert scalar("SELECT COUNT(*) FROM write_off") == 0
