@@ -141,6 +141,8 @@ def test_year_close_write_off_carry_over_handover_and_books(ledger_url):
     out = (ch.paths.outbox("kyufu") / "taino_jokyo_20270531.csv").read_bytes()
     text = out.decode("utf-8-sig")
     assert "個人番号" not in text
+    side = ch.paths.outbox("kyufu") / "taino_jokyo_20270531.csv.sha256"  # the hand-off's checksum beside it
+    assert hashlib.sha256(out).hexdigest() in side.read_text(encoding="ascii")
     rows = [r.split(",") for r in text.splitlines()[1:]]
     assert rows == [["H000000001", "P000000001", "3", "80000", "20220520", "60", "1", "20270531"],
                     ["H000000002", "P000000002", "1", "6000", "20250731", "22", "1", "20270531"],
