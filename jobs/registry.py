@@ -360,6 +360,7 @@ def _arrears_records_jobs() -> list[JobSpec]:
 def _closing_jobs() -> list[JobSpec]:
     """滞納: 月次締め・出納閉鎖/滞納繰越・不納欠損・決算帳票 (TN5nn, TN6nn)."""
     closing = "jobs.arrears.closing"
+    year = "jobs.arrears.year_close"
     return [
         JobSpec("TN510", "月次締め", f"{closing}:close_month", outputs=("closing_month_books",),
                 writes_ledger=True,
@@ -370,6 +371,18 @@ def _closing_jobs() -> list[JobSpec]:
                 outputs=("closing_books",), after=("TN510",),
                 description="月次・年度累計の決算帳票 (調定額・収入済額・還付未済額・不納欠損額・収入未済額・収納率) を"
                             "CSV と PDF (収納率の前年比較・滞納繰越の年度別残高のグラフ付き) で var/reports/closing/ に作る"),
+        JobSpec("TN610", "出納閉鎖・滞納繰越", f"{year}:carry_over", outputs=("carry_over_schedule",),
+                after=("TN620",), writes_ledger=True,
+                description="出納閉鎖日 (翌年度5月31日) の前年度以前の期別の収入未済を翌年度の滞納繰越分 調定とし "
+                            "(期別の繰越年度・繰越調定額)、台帳の集計と円単位で照合して滞納繰越 調書 (CSV・PDF) を作る"),
+        JobSpec("TN620", "不納欠損", f"{year}:write_off", outputs=("write_off_schedule",), writes_ledger=True,
+                description="徴収権が時効 (法定納期限の翌日から5年、督促・納付・納付誓約で更新) で消滅した期別と、"
+                            "執行停止が3年継続・即時消滅の期別を不納欠損とし (不納欠損情報・事由コード)、"
+                            "不納欠損 調書 (CSV・PDF) を作る"),
+        JobSpec("TN630", "滞納状況引継", f"{year}:handover", outputs=("arrears_handover",), after=("TN610",),
+                writes_ledger=True,
+                description="世帯ごとの滞納 (期数・金額・最古納期限・1年以上滞納) を国保年金課 (給付) に引き継ぐ "
+                            "CSV (個人番号なし) を var/outbox/kyufu/ に作る"),
     ]
 
 
@@ -490,6 +503,9 @@ _CLOSING_NETS: tuple[JobNet, ...] = (
     JobNet("KB700", "kokuho_month_close", "月次締めジョブネット",
            "前月の月次締め (収支保全の確認・締め)・決算帳票 (毎月の第1開庁日の朝)",
            BUSINESS_MORNING_CRON, EntryCheck("月次締め日判定", rule="month_close"), ("TN510", "TN520")),
+    JobNet("KB710", "kokuho_year_close", "年次ジョブネット",
+           "出納閉鎖日 (5月31日) の不納欠損・滞納繰越 (調書)・滞納状況引継 (出納閉鎖日の朝)",
+           BUSINESS_MORNING_CRON, EntryCheck("出納閉鎖日判定", rule="year_close"), ("TN620", "TN610", "TN630")),
 )
 
 JOBNETS: dict[str, JobNet] = {n.jobnet_id: n for n in (

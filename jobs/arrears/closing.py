@@ -7,7 +7,9 @@
 
 年度区分: a 期別 of 賦課年度 ≥ the month's fiscal year is 現年度, an older one 滞納繰越分. The
 滞納繰越分's 調定額 is its 収入未済 at the fiscal year's start (繰越調定額) plus the 更正 since; its
-収入・還付・不納欠損 count from the fiscal year's start. 現年度 figures are cumulative.
+収入・還付・不納欠損 count from the fiscal year's start. Once TN610 (KB710, jobs/arrears/year_close.py)
+has recorded the 滞納繰越 at the 出納閉鎖 (5/31), the months after it count the 滞納繰越分 from that
+date instead (its 調定 = the recorded 繰越調定額 + 更正; ``_carry_basis``). 現年度 figures are cumulative.
 
 Components (医療・支援・介護・子ども・子育て支援金): the ledger keeps them on the 調定 only (期別 and
 調定履歴 columns), not on the 納付履歴. The 現年度 調定 is exact per component; every other figure is
@@ -110,6 +112,7 @@ def compute(ledger, municipality: str, period: Period) -> Figures:
     fy = period.fiscal_year
     y = y.with_columns(pl.when(pl.col("levy_year") >= fy).then(pl.lit("current")).otherwise(pl.lit("carried"))
                        .alias("category"))
+    y = _carry_basis(ledger, municipality, period, p, y)
 
     def u(s: str) -> pl.Expr:  # 収入未済 at a date
         return pl.col(f"levy_{s}") - pl.col(f"income_{s}") + pl.col(f"refund_{s}") - pl.col(f"write_off_{s}")
@@ -158,6 +161,30 @@ def compute(ledger, municipality: str, period: Period) -> Figures:
     flows["overpaid"] = int(stock["overpaid"].sum() or 0) if stock.height else 0
     by_year = y.select("levy_year", "category", "unpaid").filter(pl.col("category") == "carried")
     return Figures(period, books, by_year, flows)
+
+
+def _carry_basis(ledger, municipality: str, period: Period, p: dict, y: pl.DataFrame) -> pl.DataFrame:
+    """After the 出納閉鎖 (TN610 recorded the 滞納繰越 into the month's fiscal year, dated before the
+    month's end), the 滞納繰越分 counts from the 出納閉鎖 date: its 調定 is the 繰越調定額 (the
+    収入未済 at that date) plus the 更正 since, its 収入・還付・不納欠損 those after it (the 出納整理期間's
+    belong to the year closed)."""
+    c = ledger.value("closing/carry_date_of_year", {"m": municipality, "cy": period.fiscal_year})
+    if c is None or not (p["d0"] < c < period.month_end):
+        return y
+    pc = {**p, "d0": c}
+    cols = {"levy": "closing/levy_as_of", "flows": "closing/flows_as_of", "write_off": "closing/write_offs_as_of"}
+    names = {"levy": ["levy_d0"], "flows": ["income_d0", "refund_d0"], "write_off": ["write_off_d0"]}
+    for key, sql in cols.items():
+        f = ledger.query(sql, pc)
+        if f.height == 0:
+            f = pl.DataFrame(schema={"levy_year": pl.Int32, **{n: pl.Int64 for n in names[key]}})
+        f = f.select(pl.col("levy_year").cast(pl.Int32), *[pl.col(n).cast(pl.Int64).alias(n + "_c")
+                                                          for n in names[key]])
+        y = y.join(f, on="levy_year", how="left")
+        carried = pl.col("category") == "carried"
+        y = y.with_columns([pl.when(carried).then(pl.col(n + "_c").fill_null(0)).otherwise(pl.col(n)).alias(n)
+                            for n in names[key]]).drop([n + "_c" for n in names[key]])
+    return y
 
 
 def rate(levy: int, net_income: int) -> str:

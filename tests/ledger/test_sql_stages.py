@@ -18,9 +18,10 @@ from jobs.ledger import sql
 
 ROOT = Path(__file__).resolve().parents[2]
 #: the test folders whose ledger steps run the staged statements (the 滞納 areas keep theirs in
-#: tests/arrears, the 年金特徴 areas in tests/pension): the ones that exist are run
+#: tests/arrears and tests/closing, the 年金特徴 areas in tests/pension): the ones that exist are run
 #: the tests that run every statement with a stage (FK210 reads the ledger: test_reassessment_ledger)
-STAGE_TEST_DIRS = ("tests/collection", "tests/arrears", "tests/pension", "tests/assessment/test_reassessment_ledger.py")
+STAGE_TEST_DIRS = ("tests/collection", "tests/arrears", "tests/pension", "tests/closing",
+                   "tests/assessment/test_reassessment_ledger.py")
 
 
 @pytest.fixture(scope="module")
