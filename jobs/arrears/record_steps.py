@@ -67,9 +67,12 @@ def _new_files(ctx: StepContext, ledger: Ledger, kind: str, columns: Mapping[str
     return out
 
 
-def _finish_file(ctx: StepContext, f: rc.InputFile, record_type: str, label: str, accepted: int) -> None:
-    ctx.totals.count(record_type, label=label, read=len(f.records), accepted=accepted, rejected=len(f.rejects))
-    ctx.message("KKB700I", file=f.name, records=len(f.records), accepted=accepted, rejected=len(f.rejects))
+def _finish_file(ctx: StepContext, f: rc.InputFile, record_type: str, label: str) -> None:
+    """Counts of one file: a record is rejected once, whatever number of its fields failed."""
+    rejected = len({r["record_no"] for r in f.rejects})
+    accepted = len(f.records) - rejected
+    ctx.totals.count(record_type, label=label, read=len(f.records), accepted=accepted, rejected=rejected)
+    ctx.message("KKB700I", file=f.name, records=len(f.records), accepted=accepted, rejected=rejected)
 
 
 def _end_rejects(ctx: StepContext, files: list[rc.InputFile]) -> None:
@@ -144,10 +147,10 @@ def _slip_targets(targets: list[dict[str, Any]], amounts: list[int]) -> list[dic
 def register_plans(ctx: StepContext) -> int | None:
     d, m = ctx.business_date, ctx.municipality
     max_n = int(rc.cfg(ctx, "plan.max_installments"))
-    addr = rc.addresses(ctx)  # KKB636E before anything is posted
     ledger = open_ledger(ctx)
     run = run_of(ctx)
     files = _new_files(ctx, ledger, "plan", PLAN_INPUT, tuple(PLAN_INPUT))
+    addr = rc.addresses(ctx) if files else None  # KKB636E before anything is posted
     items = rc.arrears_items(ledger, ctx) if files else pl.DataFrame(schema=rc.ITEM_SCHEMA)
     by_key = {(r["levy_year"], r["notice_number"], r["installment_no"]): r for r in items.iter_rows(named=True)}
     taken: set[tuple[int, str, int]] = set()
@@ -237,7 +240,7 @@ def register_plans(ctx: StepContext) -> int | None:
                     pl.col("plan_no", "slip_levy_year", "slip_installment_no").cast(pl.Int32), *audit))
             rc.mark_posted(tx, f, PLAN_CHANNEL, run, records=len(f.records),
                            amount=sum(p["plan_amount"] for p in plan_rows))
-        _finish_file(ctx, f, "plan", "分割納付計画", len(plan_rows))
+        _finish_file(ctx, f, "plan", "分割納付計画")
         plans += len(plan_rows)
         installments_n += len(inst_rows)
         amount_total += sum(p["plan_amount"] for p in plan_rows)
@@ -251,7 +254,7 @@ def register_plans(ctx: StepContext) -> int | None:
     slips = ledger.query("arrears/plans_of_day", {"m": m, "d": d, "c": PLAN_CHANNEL}) if shas else None
     ledger.dispose()
     if slips is not None and slips.height:
-        _deliver_plan_slips(ctx, slips, addr)
+        _deliver_plan_slips(ctx, slips, addr if addr is not None else rc.addresses(ctx))
     return None
 
 
@@ -434,7 +437,7 @@ def register_returns(ctx: StepContext) -> int | None:
                     **dict.fromkeys(dates, pl.Date), **dict.fromkeys(strs, pl.String)}).with_columns(
                     pl.col("levy_year", "installment_no").cast(pl.Int32), *audit_columns(run, op)))
             rc.mark_posted(tx, f, RETURN_CHANNEL, run, records=len(f.records))
-        _finish_file(ctx, f, "returned", "返戻", len(rows))
+        _finish_file(ctx, f, "returned", "返戻")
         total += len(rows)
     ledger.dispose()
     if not files:
@@ -543,7 +546,7 @@ def record_searches(ctx: StepContext) -> int | None:
             if updates:
                 tx.run("arrears/return_search_set", [{**u, **_audit(run, op)} for u in updates])
             rc.mark_posted(tx, f, SEARCH_CHANNEL, run, records=len(f.records))
-        _finish_file(ctx, f, "search", "住所調査結果", len(f.records) - len(f.rejects))
+        _finish_file(ctx, f, "search", "住所調査結果")
     after = ledger.query("arrears/returns_all", {"m": m})
     ledger.dispose()
     if not files:
@@ -563,6 +566,7 @@ def record_searches(ctx: StepContext) -> int | None:
         addr = rc.addresses(ctx, required=False)
         rows = noticed.join(addr.select("person_id", "taxpayer_name", "address"), on="person_id", how="left",
                             maintain_order="left")
+        rc.reject_missing_addresses(ctx, rows, "公示送達")  # KKB635W; listed all the same (掲示 of the name known)
         path = _write_list(ctx, f"koji_soutatsu_{d:%Y%m%d}", rows, NOTICE_LIST, title="公示送達対象者一覧",
                            subtitle=f"掲示日 {posting.isoformat()}  送達日 {effective.isoformat()}",
                            footer=f"地方税法第20条の2第3項により、掲示を始めた日から起算して"
@@ -669,7 +673,7 @@ def register_suspensions(ctx: StepContext) -> int | None:
             if lifts:
                 tx.run("arrears/suspension_lift", [{**x, **_audit(run, op)} for x in lifts])
             rc.mark_posted(tx, f, SUSPENSION_CHANNEL, run, records=len(f.records))
-        _finish_file(ctx, f, "suspension", "執行停止", len(rows) + len(lifts))
+        _finish_file(ctx, f, "suspension", "執行停止")
         registered += len(rows)
         immediate += sum(1 for r in rows if r["immediate_extinction"])
         lifted += len(lifts)

@@ -148,6 +148,7 @@ RETURNS = """宛名番号,文書種別,賦課年度,通知書番号,期別,返�
 0000000002,2,2026,10000000002,1,2026-09-10,あて所に尋ねあたりません
 0000000002,納税通知書,2026,10000000001,,2026-09-10,
 0000000002,納税通知書,2026,10000000002,,2026-09-11,受取拒否
+x,9,2026,10000000002,,2026-09-11,
 """
 SEARCHES = """宛名番号,調査結果,調査日,郵便番号,住所
 0000000001,判明,2026-09-15,3300005,さいたま市浦和区新町1-2-3
@@ -162,8 +163,10 @@ def test_returns_search_and_public_notice(ledger_url):
     res = run("TN310", DAY)
     assert res.rc == 4, res.log_text
     t = res.totals.by_record_type["returned"]
-    assert (t.read, t.accepted, t.rejected) == (4, 2, 2)
-    assert sorted(error_rows(res).to_dicts()[i]["レコード番号"] for i in range(2)) == ["2", "3"]
+    assert (t.read, t.accepted, t.rejected) == (5, 2, 3)  # record 5: two fields wrong, one record rejected
+    errs = error_rows(res)
+    assert errs.height == 4 and sorted(set(errs["レコード番号"].to_list())) == ["2", "3", "5"]
+    assert set(errs.filter(errs["レコード番号"] == "5")["項目"].to_list()) == {"person_id", "document_kind"}
     assert q("SELECT person_id, document_kind, installment_no, search_result FROM arrears_return "
              "ORDER BY return_id").rows() == [("0000000001", "1", 0, "pending"), ("0000000002", "1", 0, "pending")]
     assert "KKB638I" in msg_ids(run("TN310", DAY))
