@@ -224,3 +224,18 @@ def test_suspensions_and_their_limitation(ledger_url):
     assert res.rc == 4 and res.totals.figures["lifted"] == 1, res.log_text
     assert q("SELECT lifted_date FROM arrears_suspension WHERE person_id = '0000000002'").item() == D(2026, 9, 18)
     assert pl.DataFrame(error_rows(res)).height == 1
+
+
+def test_quiet_day_and_a_returned_dunning_notice(ledger_url):
+    _city()
+    for job in ("TN210", "TN220", "TN310", "TN320", "TN410"):
+        res = run(job, DAY)
+        assert res.rc == 0 and not res.files, (job, res.log_text)
+    assert "KKB637I" in msg_ids(run("TN310", DAY)) and "KKB710I" in msg_ids(run("TN220", DAY))
+    for job in ("TN010", "TN020"):  # the 督促状 of 7/31 on its 督促 day
+        assert run(job, D(2026, 8, 20)).rc == 0
+    drop(_csv("宛名番号,文書種別,賦課年度,通知書番号,期別,返戻日\n0000000003,督促状,2026,10000000003,1,2026-09-01\n"),
+         "arrears", "henrei_b.csv")
+    res = run("TN310", DAY)
+    assert res.rc == 0 and res.totals.by_record_type["returned"].accepted == 1, res.log_text
+    assert q("SELECT document_kind, installment_no FROM arrears_return").rows() == [("2", 1)]
