@@ -187,6 +187,9 @@ def register_plans(ctx: StepContext) -> int | None:
                 if item is None or item["person_id"] != person:
                     problem = f"{k[0]}-{k[1]}-{k[2]} は宛名番号 {person} の滞納 (納期限を過ぎた未納の期別) ではありません"
                     break
+                if item["held"] == "suspension":
+                    problem = f"{k[0]}-{k[1]}-{k[2]} は執行停止中です (分割納付の対象にできません)"
+                    break
                 if k in taken:
                     problem = f"{k[0]}-{k[1]}-{k[2]} は履行中の分割納付計画の対象です (計画の重複)"
                     break
@@ -698,8 +701,9 @@ def register_suspensions(ctx: StepContext) -> int | None:
                                                         "candidate": pl.Boolean}))
         out = day.join(per, on="suspension_id", how="left", maintain_order="left").with_columns(
             pl.col("installments").fill_null(0), pl.col("balance").fill_null(0).cast(pl.Int64),
-            pl.when(pl.col("immediate_extinction")).then(pl.col("start_date"))
-            .otherwise(pl.col("start_date").dt.offset_by(f"{years}y")).alias("extinction_date"),
+            # the day suspension_limitation.sql gives the year close; the same rule when nothing is unpaid
+            pl.coalesce(pl.col("extinction_date"), pl.when(pl.col("immediate_extinction")).then(pl.col("start_date"))
+                        .otherwise(pl.col("start_date").dt.offset_by(f"{years}y"))).alias("extinction_date"),
             pl.when(pl.col("immediate_extinction")).then(pl.lit("有 (第5項)")).otherwise(pl.lit("")).alias(
                 "immediate_label"),
             pl.when(pl.col("lifted_date").is_not_null()).then(pl.format("取消 {}", pl.col("lifted_date")))

@@ -217,6 +217,11 @@ def test_suspensions_and_their_limitation(ledger_url):
     assert by == {"0000000002": (D(2029, 9, 10), False), "0000000003": (D(2026, 9, 10), True)}
     listed = next(v for p, v in _outputs(res).items() if p.suffix == ".csv").decode("utf-8-sig")
     assert "2029-09-10" in listed and "消滅 (不納欠損対象)" in listed
+    # a 期別 under 執行停止 cannot go into a 分割納付 plan
+    drop(_csv("宛名番号,誓約日,計画額,対象期別,納付期日,納付額\n"
+              "0000000002,2026-09-10,50000,2026-10000000002-1,2026-09-30,50000\n"), "arrears", "bunkatsu_s.csv")
+    res = run("TN210", DAY)
+    assert res.rc == 4 and "執行停止中" in "".join(str(v) for v in error_rows(res)["理由"].to_list()), res.log_text
     # 取消
     drop(_csv("区分,宛名番号,取消日\n取消,0000000002,2026-09-18\n取消,0000000001,2026-09-18\n"),
          "arrears", "teishi_20260918.csv")
