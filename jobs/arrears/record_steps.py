@@ -9,7 +9,8 @@
                              sql/arrears/held_installments.sql); every target paid → completed;
                              履行状況一覧 CSV/PDF
     TN310 返戻登録           henrei*.csv (returned 納税通知書 / 督促状) → arrears_return (pending 調査中)
-    TN320 住所調査結果・公示送達  chousa*.csv → found (判明): new address and 再送付日, 再送付一覧 CSV;
+    TN320 住所調査結果・公示送達  chousa*.csv → found (判明): new address and 再送付日, 再送付一覧 CSV and a
+                             returned 督促状 printed again to the new address (dunning_reissue_<世代>.dat);
                              not found (不明): 公示送達 掲示日 and 送達日 = 掲示日 + ``public_notice.effect_days``
                              (地方税法20条の2第3項), 公示送達対象者一覧 CSV/PDF
     TN410 執行停止登録       teishi*.csv → arrears_suspension (地方税法15条の7 第1項 各号, 第5項 即時消滅)
@@ -551,6 +552,7 @@ def record_searches(ctx: StepContext) -> int | None:
             rc.mark_posted(tx, f, SEARCH_CHANNEL, run, records=len(f.records))
         _finish_file(ctx, f, "search", "住所調査結果")
     after = ledger.query("arrears/returns_all", {"m": m})
+    dunning = ledger.query("arrears/reissue_dunning", {"m": m, "d": d})
     ledger.dispose()
     if not files:
         ctx.totals.count("search", label="住所調査結果")
@@ -565,6 +567,8 @@ def record_searches(ctx: StepContext) -> int | None:
         path = _write_list(ctx, f"saisoufu_{d:%Y%m%d}", reissued, REISSUE_LIST, title="返戻 再送付一覧",
                            subtitle=f"再送付日 {d.isoformat()}", pdf=False)
         ctx.message("KKB707I", records=reissued.height, path=path)
+    if dunning.height:
+        _reissue_dunning_notices(ctx, dunning)
     if noticed.height:
         addr = rc.addresses(ctx, required=False)
         rows = noticed.join(addr.select("person_id", "taxpayer_name", "address"), on="person_id", how="left",
@@ -576,6 +580,33 @@ def record_searches(ctx: StepContext) -> int | None:
                            f"{int(rc.cfg(ctx, 'public_notice.effect_days'))}日を経過したときに書類の送達があったものとみなす。")
         ctx.message("KKB708I", records=noticed.height, posting=posting, effective=effective, path=path)
     return None
+
+
+def _reissue_dunning_notices(ctx: StepContext, rows: pl.DataFrame) -> None:
+    """The returned 督促状 whose address was found, printed again as issued (督促状番号, amounts,
+    指定期限, barcode) to the new address: print file var/outbox/print/dunning_reissue_<世代>.dat
+    (layout dunning_notice_print) and tokusoku_saisoufu.pdf in the report folder."""
+    from reports import dunning as rd
+    from reports import print_data
+
+    cfg = ctx.config
+    names = rc.addresses(ctx, required=False).select("person_id", pl.col("taxpayer_name").alias("addressee_name"))
+    rows = rows.join(names, on="person_id", how="left", maintain_order="left").with_columns(
+        pl.col("levy_year").cast(pl.Int64), pl.col("installment_no").cast(pl.Int64),
+        pl.col("pay_by").alias("late_fee_date"),
+        (pl.col("tax_amount") + pl.col("late_fee_amount") + pl.col("dunning_fee_amount")).alias("total_amount"))
+    parts = []
+    for (levy_year,), part in rows.with_row_index("_i").group_by("levy_year", maintain_order=True):
+        slots = part.select("household_id", "installment_no", pl.col("pay_by").alias("due_date"),
+                            pl.col("total_amount").alias("amount"), pl.lit(0).alias("_revision"))
+        parts.append(part.with_columns(print_data.barcode_series(slots, cfg, fy=int(levy_year)).alias("barcode")))
+    rows = pl.concat(parts).sort("_i").select(*rd.DUNNING_COLUMNS)
+    final = paths.outbox("print") / f"dunning_reissue_{ctx.generation}.dat"
+    summary = rd.write_print_file(rows, cfg, ctx.stage_file(final), issue_date=ctx.business_date)
+    stats = rd.render_dunning_notices(rows, cfg, ctx.stage_file(rc.report_dir(ctx) / "tokusoku_saisoufu.pdf"))
+    ctx.totals.add_figure("reissued_dunning", rows.height, label="督促状 再送付")
+    ctx.totals.add_figure("reissue_pdf_pages", stats.pages, label="督促状 再送付 PDF頁")
+    ctx.message("KKB711I", records=rows.height, amount=summary.grand_total, path=paths.relative(final))
 
 
 # --- TN410 執行停止登録 ----------------------------------------------------------------------------

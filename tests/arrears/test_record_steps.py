@@ -244,3 +244,15 @@ def test_quiet_day_and_a_returned_dunning_notice(ledger_url):
     res = run("TN310", DAY)
     assert res.rc == 0 and res.totals.by_record_type["returned"].accepted == 1, res.log_text
     assert q("SELECT document_kind, installment_no FROM arrears_return").rows() == [("2", 1)]
+    # the address is found: the same 督促状 is printed again to it
+    drop(_csv("宛名番号,調査結果,調査日,郵便番号,住所\n0000000003,判明,2026-09-15,3300009,さいたま市緑区原山9-9\n"),
+         "arrears", "chousa_b.csv")
+    res = run("TN320", DAY)
+    assert res.rc == 0 and res.totals.figures["reissued_dunning"] == 1, res.log_text
+    reprint = next(p for p in res.files if p.name.startswith("dunning_reissue_"))
+    data = fw.read(fw.load_layout("dunning_notice_print"), reprint).frames["data"].row(0, named=True)
+    original = q("SELECT dunning_no, tax_amount FROM dunning_notice WHERE notice_number = '10000000003'").row(
+        0, named=True)
+    assert (data["dunning_no"], data["tax_amount"], data["address"], data["postal_code"]) == (
+        original["dunning_no"], original["tax_amount"], "さいたま市緑区原山9-9", "3300009")
+    assert data["issue_date"] == D(2026, 8, 20) and data["barcode"]
