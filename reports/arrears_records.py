@@ -241,7 +241,7 @@ class _ListWriter(NoticeWriter):
             for (k, _label, kind, wdt) in columns:
                 s = _cell(r[k], kind)
                 if kind == "yen":
-                    self.fit(xx + float(wdt) - 1 - min(float(wdt) - 2, len(s) * 1.8), y + 4.2, s, float(wdt) - 2, 7.5)
+                    self.text(xx + float(wdt) - 1.5, y + 4.2, s, 7.5, "r")
                 else:
                     self.fit(xx + 1, y + 4.2, s, float(wdt) - 2, 7.5)
                 xx += float(wdt)
