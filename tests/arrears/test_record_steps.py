@@ -8,6 +8,7 @@ a re-sent file not posted twice (KKB638I) and the outputs of a rerun byte for by
 from __future__ import annotations
 
 import polars as pl
+import pytest
 from collection_helpers import (
     D,
     drop,
@@ -24,6 +25,7 @@ from collection_helpers import (
 
 from jobs.common import fixedwidth as fw
 from jobs.common import paths
+from jobs.common.step import StepAbend
 
 DAY = D(2026, 9, 15)  # a Tuesday: 7/31 and 8/31 are past due
 
@@ -256,3 +258,26 @@ def test_quiet_day_and_a_returned_dunning_notice(ledger_url):
     assert (data["dunning_no"], data["tax_amount"], data["address"], data["postal_code"]) == (
         original["dunning_no"], original["tax_amount"], "さいたま市緑区原山9-9", "3300009")
     assert data["issue_date"] == D(2026, 8, 20) and data["barcode"]
+
+
+def test_plan_outputs_come_back_after_a_failed_delivery(ledger_url, monkeypatch):
+    """The ledger commits each file first; if the step then dies before its print data and PDF are
+    committed, the rerun finds the file posted (KKB638I) and writes them from the day's ledger rows."""
+    from jobs.arrears import record_steps
+
+    _city()
+    drop(_csv(PLANS.splitlines()[0] + "\n" + PLANS.splitlines()[1] + "\n"), "arrears", "bunkatsu_c.csv")
+
+    def boom(*_a, **_k):
+        raise OSError("printer share gone")
+
+    deliver = record_steps._deliver_plan_slips
+    monkeypatch.setattr(record_steps, "_deliver_plan_slips", boom)
+    with pytest.raises(StepAbend) as exc:
+        run("TN210", DAY)
+    assert exc.value.result.rc == 16 and not list(paths.outbox("print").glob("arrears_plan_*.dat"))
+    assert int(q("SELECT COUNT(*) AS n FROM arrears_plan").item()) == 1
+    monkeypatch.setattr(record_steps, "_deliver_plan_slips", deliver)  # (not undo(): the fixtures' var/ too)
+    res = run("TN210", DAY)
+    assert res.rc == 0 and "KKB638I" in msg_ids(res) and res.totals.figures["slips"] == 3, res.log_text
+    assert int(q("SELECT COUNT(*) AS n FROM arrears_plan").item()) == 1
