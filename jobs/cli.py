@@ -15,6 +15,7 @@
     kokuho keys init|rotate|list|pair                (保管鍵・個人番号HMAC鍵: jobs.intake.secure_cli)
     kokuho audit --atena <宛名番号> [--json] | --summary   (アクセス記録: jobs.common.access_log)
     kokuho purge [--dry-run] [--date D]        (管理外データ削除 KR900: jobs.ledger.retention)
+    kokuho arrears-record plan|suspension --date D --person 宛名番号 ...   (分割納付計画 / 執行停止 1件: TN210 / TN410)
 
 ``run`` prints the job log and exits with the step's return code (0, 4, 8, 12, 16).
 """
@@ -26,6 +27,7 @@ import datetime as dt
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -76,6 +78,27 @@ def _parser() -> argparse.ArgumentParser:
                    help="受信箱の代わりにこのファイルを取り込む (複数可)")
     r.add_argument("--force", action="store_true", help="取込済みと同じ内容のファイルも取り込む")
     r.set_defaults(func=cmd_run)
+
+    ar = sub.add_parser("arrears-record", help="分割納付計画 1件 / 執行停止 1件 を登録する (TN210 / TN410 を1行のファイルで実行)")
+    ars = ar.add_subparsers(dest="record", metavar="<plan|suspension>", required=True)
+    ap = ars.add_parser("plan", help="分割納付計画 1件 (TN210: 検査・登録・納付書)")
+    ap.add_argument("--person", required=True, help="宛名番号")
+    ap.add_argument("--pledged", required=True, type=_date, help="誓約日 YYYY-MM-DD")
+    ap.add_argument("--amount", required=True, help="計画額 (円)")
+    ap.add_argument("--targets", required=True, help="対象期別 年度-通知書番号-期別 (; 区切り)")
+    ap.add_argument("--dues", required=True, help="各回の納付期日 (; 区切り, 昇順)")
+    ap.add_argument("--amounts", required=True, help="各回の納付額 (; 区切り, 合計 = 計画額)")
+    asp = ars.add_parser("suspension", help="執行停止 1件 の登録または取消 (TN410)")
+    asp.add_argument("--person", required=True, help="宛名番号")
+    asp.add_argument("--reason", default="", help="停止事由コード (1 無財産 / 2 生活困窮 / 3 所在・財産不明)")
+    asp.add_argument("--start", type=_date, default=None, help="停止開始日 YYYY-MM-DD")
+    asp.add_argument("--immediate", action="store_true", help="即時消滅 (地方税法15条の7第5項, 事由1のみ)")
+    asp.add_argument("--lift", type=_date, default=None, help="停止取消日 YYYY-MM-DD (取消のとき)")
+    asp.add_argument("--note", default="", help="備考")
+    for x in (ap, asp):
+        x.add_argument("--date", required=True, type=_date, help="業務日 YYYY-MM-DD")
+        x.add_argument("--municipality", default=None, help="団体コード6桁 (既定: 設定の既定団体)")
+    ar.set_defaults(func=cmd_arrears_record)
 
     j = sub.add_parser("jobs", help="ジョブ一覧")
     j.set_defaults(func=cmd_jobs)
@@ -163,6 +186,32 @@ def cmd_run(args: argparse.Namespace) -> int:
     except StepAbend as exc:
         return min(exc.result.rc, 255) or RC_ABEND
     return min(result.rc, 255)
+
+
+def cmd_arrears_record(args: argparse.Namespace) -> int:
+    """One 分割納付計画 or 執行停止 as a one-record CSV run through TN210 / TN410 (``kokuho run --file``):
+    the same checks, error list and RC; the same command twice posts nothing twice (KKB638I)."""
+    import csv
+    import io
+    import tempfile
+
+    if args.record == "plan":
+        job, name = "TN210", "bunkatsu_kokuho_cli.csv"
+        header = ["宛名番号", "誓約日", "計画額", "対象期別", "納付期日", "納付額"]
+        row = [args.person, args.pledged.isoformat(), args.amount, args.targets, args.dues, args.amounts]
+    else:
+        job, name = "TN410", "teishi_kokuho_cli.csv"
+        header = ["区分", "宛名番号", "停止事由コード", "停止開始日", "即時消滅", "取消日", "備考"]
+        row = ["取消" if args.lift else "登録", args.person, args.reason, args.start.isoformat() if args.start else "",
+               "1" if args.immediate else "0", args.lift.isoformat() if args.lift else "", args.note]
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerows([header, row])
+    with tempfile.TemporaryDirectory(prefix="kokuho-cli-") as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(buf.getvalue().encode("utf-8"))
+        ns = argparse.Namespace(job_id=job, fy=None, date=args.date, municipality=args.municipality,
+                                files=[str(path)], force=False)
+        return cmd_run(ns)
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:

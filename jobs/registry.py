@@ -335,6 +335,7 @@ def _dunning_jobs() -> list[JobSpec]:
 
 def _arrears_records_jobs() -> list[JobSpec]:
     """滞納: 催告・分割納付・返戻公示・執行停止・滞納者把握 (TN1nn–TN4nn)."""
+    rs = "jobs.arrears.record_steps"
     rem = "jobs.arrears.reminder_steps"
     return [
         JobSpec("TN110", "滞納者把握", f"{rem}:grasp_arrears", inputs=("nhi_qualification",),
@@ -354,6 +355,25 @@ def _arrears_records_jobs() -> list[JobSpec]:
         JobSpec("TN140", "電話催告結果取込", f"{rem}:phone_results", after=("TN110",), writes_ledger=True,
                 description="コールセンターの電話催告結果 (var/inbox/arrears/denwa*.csv) を催告履歴 (電話催告・約束期日) に"
                             "登録する。不備の行はエラーリスト、再送のファイルは取り込まない"),
+        # --- 分割納付・返戻公示・執行停止 (KB620; jobs/arrears/record_steps.py)
+        JobSpec("TN210", "分割納付計画登録", f"{rs}:register_plans", inputs=("nhi_qualification",),
+                writes_ledger=True,
+                description="分割納付計画ファイル (var/inbox/arrears/bunkatsu*.csv) を検査して分割納付計画・対象期別・"
+                            "各回を登録し (督促・催告を保留)、各回の分割納付 納付書 (印刷データ・PDF、"
+                            "バーコードは最も古い未納の期別) を作る"),
+        JobSpec("TN220", "履行状況確認", f"{rs}:check_plans", after=("TN210",), writes_ledger=True,
+                description="履行中の分割納付計画の各回の納付を確認し、納付期日から plan.broken_after_days 日を過ぎても"
+                            "不足する計画を不履行 (保留解除)、対象期別が完納の計画を完了にして、履行状況一覧 (CSV・PDF) を作る"),
+        JobSpec("TN310", "返戻登録", f"{rs}:register_returns", writes_ledger=True,
+                description="返戻ファイル (var/inbox/arrears/henrei*.csv: 納税通知書・督促状の返戻) を検査して"
+                            "返戻 (調査中) を登録する"),
+        JobSpec("TN320", "住所調査結果・公示送達", f"{rs}:record_searches", inputs=("nhi_qualification",),
+                after=("TN310",), writes_ledger=True,
+                description="住所調査結果 (var/inbox/arrears/chousa*.csv) を返戻に記録し、判明は再送付一覧、不明は"
+                            "公示送達 (掲示日・送達日 = 掲示日 + 7日、地方税法20条の2) の対象者一覧 (CSV・PDF) を作る"),
+        JobSpec("TN410", "執行停止登録", f"{rs}:register_suspensions", writes_ledger=True,
+                description="執行停止ファイル (var/inbox/arrears/teishi*.csv) を検査して滞納処分の執行停止 (地方税法15条の7、"
+                            "即時消滅・取消を含む) を登録し、納付義務の消滅日を付けた執行停止一覧 (CSV・PDF) を作る"),
     ]
 
 
@@ -498,6 +518,15 @@ _REMINDER_NETS: tuple[JobNet, ...] = (
            REMINDER_MORNING_CRON, EntryCheck("催告日判定", rule="reminder"), ("TN110", "TN120", "TN140", "TN130")),
 )
 
+#: 分割納付・返戻公示・執行停止 (KB620): weekday late mornings, after KB400 has posted the morning's
+#: payment files (TN220 sees them) and before KB600 (12:00), whose TN010 reads the plans' and the
+#: suspensions' holds (sql/arrears/held_installments.sql).
+_RECORDS_NETS: tuple[JobNet, ...] = (
+    JobNet("KB620", "kokuho_arrears_records", "滞納記録ジョブネット",
+           "分割納付計画の登録・納付書と履行状況確認、返戻・住所調査結果・公示送達、執行停止の登録 (開庁日の昼前)",
+           "45 11 * * 1-5", EntryCheck(), ("TN210", "TN220", "TN310", "TN320", "TN410")),
+)
+
 #: 月次締め・年次 (KB700, KB710)
 _CLOSING_NETS: tuple[JobNet, ...] = (
     JobNet("KB700", "kokuho_month_close", "月次締めジョブネット",
@@ -510,7 +539,7 @@ _CLOSING_NETS: tuple[JobNet, ...] = (
 
 JOBNETS: dict[str, JobNet] = {n.jobnet_id: n for n in (
     _BASE_NETS + _PENSION_INTAKE_NETS + _PENSION_REQUEST_NETS + _PENSION_APPLY_NETS
-    + _DUNNING_NETS + _REMINDER_NETS + _CLOSING_NETS)}
+    + _DUNNING_NETS + _REMINDER_NETS + _RECORDS_NETS + _CLOSING_NETS)}
 
 
 # --- lookups -----------------------------------------------------------------------------------
