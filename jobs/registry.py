@@ -280,8 +280,28 @@ def _pension_intake_jobs() -> list[JobSpec]:
 
 
 def _pension_request_jobs() -> list[JobSpec]:
-    """年金特徴: 特別徴収依頼・追加依頼・各種異動の送信 (TK2nn)."""
-    return []
+    """年金特徴: 特別徴収依頼・追加依頼・各種異動の送信 (TK2nn); see jobs/pension/request_steps.py. Each step
+    sends only in the months of its own rule (run_calendar pension_request_*; other months RC 0, nothing
+    sent) into var/outbox/nenkin/ with a .sha256 beside each file."""
+    m = "jobs.pension.request_steps"
+    return [
+        JobSpec("TK210", "特別徴収依頼", f"{m}:request_withholding",
+                inputs=("withholding", "installments", "tokucho_z21"), outputs=("pension_request_z22",),
+                description="特別徴収判定 (FK120) の対象者の特別徴収依頼 (Z22, 通知内容 01: 仮徴収額・本徴収額) を"
+                            "経由機関ごとに var/outbox/nenkin/ に作る (年1回、7月)"),
+        JobSpec("TK220", "追加依頼", f"{m}:request_addition",
+                inputs=("tokucho_capture", "assessment", "assessment_members", "nhi_qualification", "ltc_premium",
+                        "pension_request_z22"),
+                outputs=("pension_request_addition",), after=("TK210",), trigger_rule=NONE_FAILED,
+                description="追加候補者 (捕捉, 通知内容 30) のうち特別徴収の対象となる者の追加依頼 (通知内容 31) を作る "
+                            "(偶数月、捕捉ファイルごとに1回)"),
+        JobSpec("TK230", "各種異動", f"{m}:request_changes",
+                inputs=("pension_request_z22", "pension_request_addition", "nhi_qualification", "installments",
+                        "assessment"),
+                outputs=("pension_request_change",), after=("TK220",), trigger_rule=NONE_FAILED,
+                description="送信済みの特別徴収対象者の資格喪失等 (Z2A 通知内容 41: 死亡・転出・特別事情・適用除外) と "
+                            "仮徴収額変更 (61) を作る (毎月)"),
+    ]
 
 
 def _pension_apply_jobs() -> list[JobSpec]:
@@ -427,8 +447,22 @@ _PENSION_INTAKE_NETS: tuple[JobNet, ...] = (
            PENSION_INTAKE_CRON, EntryCheck("年金特徴受信日判定", rule="pension_intake"), ("TK110",)),
 )
 
-#: 年金特徴 依頼送信 (KB510)
+#: 年金特徴 依頼送信 (KB510): on the run days of config run_calendar pension_send (the 20th of every month;
+#: a closed day: the business day before), at 08:00 like KB520 (PENSION_APPLY_CRON): after KB500 (07:00)
+#: has received the month's 捕捉 (30) files on its days (5th, 12th, 20th), which TK220 answers. In an
+#: odd month whose 20th is a business day KB520 runs the same morning; KB510 reads the installments
+#: as they are when TK230 starts, so a 特徴中止 that KB520's TK330 books that morning is sent (41) by
+#: next month's run (TK230 compares with what was sent, so nothing is lost or sent twice).
+#: Each step decides by its own rule whether this month is one of its months (TK210 July, TK220 even
+#: months, TK230 every month); other months it sends nothing (RC 0).
+PENSION_REQUEST_CRON = "0 8 * * 1-5"
+
 _PENSION_REQUEST_NETS: tuple[JobNet, ...] = (
+    JobNet("KB510", "kokuho_pension_request", "年金特徴依頼ジョブネット",
+           "経由機関 (国保連合会) への特別徴収依頼 (Z22 01)・追加依頼 (31)・各種異動 (Z2A 41/61) の作成 "
+           "(var/outbox/nenkin/、毎月20日)",
+           PENSION_REQUEST_CRON, EntryCheck("年金特徴依頼送信日判定", rule="pension_send"),
+           ("TK210", "TK220", "TK230")),
 )
 
 #: 年金特徴 結果反映 (KB520): on the run days of config run_calendar pension_apply (the 20th of
