@@ -3,10 +3,16 @@
 
     KB100 取込 (2026-06-01: 資格, 住民税, Z21 00, 介護保険台帳 FK035)
     KB300 当初賦課 (2026-07-01: FK120 特別徴収判定 — withheld households > 0)
-    KB510 年金特徴依頼 (2026-08-05: Z22 01 → var/outbox/nenkin/)                       [pension-send]
+    KB510 年金特徴依頼 (2026-07-17, the July pension_request_z22 day: Z22 01 → var/outbox/nenkin/)
     simulator --date 2026-09-10 → Z23 02;  KB500 受信 (2026-09-10);  KB520 反映 (2026-09-24)
     each odd month (Nov, Jan, Mar): simulator → Z24 22;  KB500;  KB520;  KB400 消込 (SN235)
     assert: Z22 amounts = FK120's 本徴収; Z23/Z24 round trip; Σ 年金特徴 消込 = Σ simulator withheld (to the yen)
+
+The simulator is stateless and writes every answer due by its date again; the insurer delivers each
+file once, so only the answers not delivered before are dropped (KB500 refuses a file it already took
+in, KKB107E). KB400 runs on days without counter or CVS files: its waits give up after a few seconds
+(``bounded_waits``: dag.test() runs the sensors' triggers inline and never times them out), skipped as
+in production after KOKUHO_PAYMENT_FILE_WAIT_MINUTES, and SN235 posts the pension channel.
 
 Job nets a branch has not delivered yet make the test skip AT THAT POINT with the missing piece
 named (everything before it has already been asserted). Nothing is faked in their place.
@@ -14,6 +20,7 @@ named (everything before it has already been asserted). Nothing is faked in thei
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import importlib
 from pathlib import Path
@@ -30,7 +37,7 @@ SEED = 20260510
 SIM_SEED = 1
 INTAKE_DATE = "2026-06-01"
 ASSESS_DATE = "2026-07-01"      # config/municipalities/111007/fy2026/run_calendar.yaml initial_assessment
-REQUEST_DATE = "2026-08-05"     # KB510: Z22 by August (FORMATS.md §2.5)
+REQUEST_DATE = "2026-07-17"     # KB510: pension_request_z22 (July 20th = 海の日 → the business day before)
 # (simulator/KB500 receive date, KB520 apply date = `kokuho rundays KB520 --fy 2026`, KB400 date)
 CYCLE = [
     ("2026-09-10", "2026-09-24", None),           # Z23 02 (依頼処理結果)
@@ -39,6 +46,33 @@ CYCLE = [
     ("2027-03-10", "2027-03-23", "2027-03-24"),   # Z24 22 for February
 ]
 WITHHELD_STATUSES = ("continuing", "new_provisional", "new_final")
+WAIT_SECONDS = 3
+
+
+@pytest.fixture
+def bounded_waits(monkeypatch):
+    """dag.test() runs a deferred sensor's trigger inline and ignores the sensor's timeout, so KB400's
+    counter/CVS waits would never end on a day without those files: the trigger gives up after a few
+    seconds, as the triggerer does at the timeout (the waits are soft_fail: skipped with their channel).
+    The same fixture as tests/e2e/test_collection_dags.py."""
+    import asyncio
+
+    from airflow.providers.standard.triggers.file import FileTrigger
+
+    original = FileTrigger.run
+
+    async def bounded(self):
+        event = None
+        try:
+            async with asyncio.timeout(WAIT_SECONDS):
+                async for event in original(self):
+                    break
+        except TimeoutError:
+            return
+        if event is not None:
+            yield event
+
+    monkeypatch.setattr(FileTrigger, "run", bounded)
 
 
 def _run(dag_id: str, business_date: str, n: int):
@@ -90,7 +124,7 @@ def _pension_channel() -> tuple[int, int]:
         ledger.dispose()
 
 
-def test_pension_year(kokuho_var: Path):
+def test_pension_year(kokuho_var: Path, bounded_waits):
     from jobs.common import datasets
     from jobs.synth import insurer as ins
 
@@ -121,15 +155,21 @@ def test_pension_year(kokuho_var: Path):
     # --- the year: simulator → KB500 → KB520 → KB400 ---------------------------------------------------
     cfg = ins.load_insurer_config()
     answer = None
+    delivered: set[str] = set()
     for receive, apply, collect in CYCLE:
         files, refusals = ins.read_requests(outbox, municipality="11100")
         assert refusals == []
         answer = ins.simulate(files, as_of=dt.date.fromisoformat(receive), seed=SIM_SEED, cfg=cfg)
-        ins.write_answer(answer, kokuho_var / "inbox" / "nenkin")
-        _ok(_run(_need("KB500", "pension-intake"), receive, n := n + 1))
+        new = tuple(f for f in answer.files if f.name not in delivered)
+        assert new, f"the insurer has nothing new to deliver on {receive}"
+        ins.write_answer(dataclasses.replace(answer, files=new), kokuho_var / "inbox" / "nenkin")
+        delivered |= {f.name for f in new}
+        rows = _ok(_run(_need("KB500", "pension-intake"), receive, n := n + 1))
+        assert rows["TK110"]["rc"] == 0, rows["TK110"]["messages"]
         rows = _ok(_run(_need("KB520", "pension-apply"), apply, n := n + 1))
         if collect is not None:
-            _ok(_run("kokuho_collection", collect, n := n + 1))
+            rows = _ok(_run("kokuho_collection", collect, n := n + 1))
+            assert rows["SN235"]["rc"] == 0, rows["SN235"]["messages"]
     assert answer is not None
     # Z23: every target answered; those refused are no longer withheld (TK310 → TK330)
     z23 = [f for f in answer.files if f.name.startswith("Z23_02_")]
