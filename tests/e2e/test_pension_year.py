@@ -6,7 +6,9 @@
     KB510 年金特徴依頼 (2026-07-17, the July pension_request_z22 day: Z22 01 → var/outbox/nenkin/)
     simulator --date 2026-09-10 → Z23 02;  KB500 受信 (2026-09-10);  KB520 反映 (2026-09-24)
     each odd month (Nov, Jan, Mar): simulator → Z24 22;  KB500;  KB520;  KB400 消込 (SN235)
-    assert: Z22 amounts = FK120's 本徴収; Z23/Z24 round trip; Σ 年金特徴 消込 = Σ simulator withheld (to the yen)
+    KB530 社会保険料控除引継 (after January's KB400: calendar year 2026 → var/outbox/shiminzei/)
+    assert: Z22 amounts = FK120's 本徴収; Z23/Z24 round trip; Σ 年金特徴 消込 = Σ simulator withheld (to the yen);
+            the hand-over's yen = the simulator's withheld of the pensions paid in 2026 (October, December)
 
 The simulator is stateless and writes every answer due by its date again; the insurer delivers each
 file once, so only the answers not delivered before are dropped (KB500 refuses a file it already took
@@ -30,6 +32,8 @@ import polars as pl
 import pytest
 from e2e_helpers import load_dag, run_rows, synth_city, ti_states
 
+from jobs.common import fixedwidth as fw
+
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("airflow_db")]
 
 INSURED = 400
@@ -46,6 +50,7 @@ CYCLE = [
     ("2027-03-10", "2027-03-23", "2027-03-24"),   # Z24 22 for February
 ]
 WITHHELD_STATUSES = ("continuing", "new_provisional", "new_final")
+HANDOVER_AFTER = "2027-01-21"   # KB530 (a manual run) after the KB400 that posted the December pension
 WAIT_SECONDS = 3
 
 
@@ -155,6 +160,7 @@ def test_pension_year(kokuho_var: Path, bounded_waits):
     # --- the year: simulator → KB500 → KB520 → KB400 ---------------------------------------------------
     cfg = ins.load_insurer_config()
     answer = None
+    handover = None
     delivered: set[str] = set()
     for receive, apply, collect in CYCLE:
         files, refusals = ins.read_requests(outbox, municipality="11100")
@@ -170,6 +176,10 @@ def test_pension_year(kokuho_var: Path, bounded_waits):
         if collect is not None:
             rows = _ok(_run("kokuho_collection", collect, n := n + 1))
             assert rows["SN235"]["rc"] == 0, rows["SN235"]["messages"]
+        if collect == HANDOVER_AFTER:
+            # KB530 社会保険料控除引継 of calendar year 2026, once the December Z24 is posted
+            rows = _ok(_run(_need("KB530", "pension-send"), HANDOVER_AFTER, n := n + 1))
+            handover = (rows["TK290"], {m: v for m, v in answer.withheld.items() if m[0] == 2026})
     assert answer is not None
     # Z23: every target answered; those refused are no longer withheld (TK310 → TK330)
     z23 = [f for f in answer.files if f.name.startswith("Z23_02_")]
@@ -182,3 +192,17 @@ def test_pension_year(kokuho_var: Path, bounded_waits):
     assert (posted_n, posted_yen) == (s["withheld_persons"], s["withheld_yen"])
     print(f"simulator withheld {s['withheld_persons']:,} payments {s['withheld_yen']:,}円; "
           f"refund due {s['refund_due_yen']:,}円; pension channel posted {posted_yen:,}円")
+
+    # TK290: the 2026 pensions (October, December) per person, to the yen (the layout has no 個人番号 field)
+    assert handover is not None
+    tk290, sim_2026 = handover
+    assert tk290["rc"] == 0, tk290["messages"]
+    path = kokuho_var / "outbox" / "shiminzei" / "NENKIN_KOJO_2026.dat"
+    assert (path.parent / (path.name + ".sha256")).is_file()
+    res = fw.read(fw.load_layout("pension_deduction_handover"), path)
+    data = res.frames["data"]
+    assert res.totals["rejected"] == 0 and data.height > 0
+    assert int(data["amount"].sum()) == sum(v[1] for v in sim_2026.values()) == tk290["money"]["withheld"]
+    assert int(data["payments"].sum()) == sum(v[0] for v in sim_2026.values())
+    assert data["person_id"].is_unique().all() and set(data["year"]) == {"2026"}
+    print(f"社会保険料控除引継 2026: {data.height:,}人 {int(data['amount'].sum()):,}円")
