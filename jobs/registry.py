@@ -297,7 +297,7 @@ def _pension_request_jobs() -> list[JobSpec]:
                             "(偶数月、捕捉ファイルごとに1回)"),
         JobSpec("TK230", "各種異動", f"{m}:request_changes",
                 inputs=("pension_request_z22", "pension_request_addition", "nhi_qualification", "installments",
-                        "assessment"),
+                        "assessment", "pension_request_stops", "pension_result_stops"),
                 outputs=("pension_request_change",), after=("TK220",), trigger_rule=NONE_FAILED,
                 description="送信済みの特別徴収対象者の資格喪失等 (Z2A 通知内容 41: 死亡・転出・特別事情・適用除外) と "
                             "仮徴収額変更 (61) を作る (毎月)"),

@@ -233,6 +233,33 @@ def request_addition(ctx: StepContext) -> int | None:
 
 # --- TK230 各種異動 (Z2A: 41 / 61) ----------------------------------------------------------------------
 
+#: KB520's datasets of the pensions the insurers themselves stopped: Z23 not accepted (TK310) and Z24
+#: 失権・差止・年金額不足・他制度中止 (TK320)
+INSURER_STOPS = ("pension_request_stops", "pension_result_stops")
+
+
+def _stopped_by_insurer(ctx: StepContext, state: pl.DataFrame) -> pl.DataFrame:
+    """``state`` with the pensions the insurers' own answers stopped this year marked ``stopped``: TK330
+    moved their 特別徴収 to 普通徴収, which is no 税額 decrease to tell the insurer (no 41 for them)."""
+    if state.height == 0:
+        return state
+    keys = set()
+    for ds in INSURER_STOPS:
+        for g in generations(ctx, ds):
+            f = datasets.read(ds, g)
+            if f.height:
+                keys |= set(f.select(pl.col("payer_code").cast(pl.String),
+                                     pl.col("basic_pension_number").cast(pl.String)).iter_rows())
+    if not keys:
+        return state
+    key = pl.concat_str([pl.col("payer_code"), pl.col("basic_pension_number")], separator=":")
+    hit = key.is_in([f"{p}:{b}" for p, b in sorted(keys)])
+    n = state.filter(hit & ~pl.col("stopped")).height
+    if n:
+        ctx.message("KKB533I", persons=n)
+    return state.with_columns((pl.col("stopped") | hit).alias("stopped"))
+
+
 
 def request_changes(ctx: StepContext) -> int | None:
     if not due(ctx, "pension_request_change"):
@@ -252,7 +279,7 @@ def request_changes(ctx: StepContext) -> int | None:
         ctx.totals.count("target", label="特別徴収対象", read=0, accepted=0)
         ctx.write_dataset(CHANGE_DATASET, _dataset(rq.empty_records(), ctx))
         return None
-    state = ch.insurer_state(history, fy=ctx.fy, wrules=wrules)
+    state = _stopped_by_insurer(ctx, ch.insurer_state(history, fy=ctx.fy, wrules=wrules))
     qualification = datasets.read("nhi_qualification", need(ctx, "nhi_qualification", "FK020 国保資格取込"))
     igen = latest(ctx, "installments")
     if igen is not None:
