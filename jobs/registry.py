@@ -455,10 +455,10 @@ _PENSION_INTAKE_NETS: tuple[JobNet, ...] = (
 
 #: 年金特徴 依頼送信 (KB510): on the run days of config run_calendar pension_send (the 20th of every month;
 #: a closed day: the business day before), at 08:00 like KB520 (PENSION_APPLY_CRON): after KB500 (07:00)
-#: has received the month's 捕捉 (30) files on its days (5th, 12th, 20th), which TK220 answers. In an
-#: odd month whose 20th is a business day KB520 runs the same morning; KB510 reads the installments
-#: as they are when TK230 starts, so a 特徴中止 that KB520's TK330 books that morning is sent (41) by
-#: next month's run (TK230 compares with what was sent, so nothing is lost or sent twice).
+#: has received the month's 捕捉 (30) files on its days (5th, 12th, 20th), which TK220 answers. In an odd
+#: month whose 20th is a business day KB520 runs the same morning; what it changes (TK330: the 特別徴収 the
+#: insurers' answers stopped) is no 各種異動 to send — TK230 leaves those pensions out, whether it reads the
+#: installments before or after TK330 (TK310/TK320 write the stops before TK330 writes the installments).
 #: Each step decides by its own rule whether this month is one of its months (TK210 July, TK220 even
 #: months, TK230 every month); other months it sends nothing (RC 0).
 PENSION_REQUEST_CRON = "0 8 * * 1-5"
