@@ -1,10 +1,12 @@
-"""KB510 年金特徴依頼送信: the job steps that send to the pension insurers (registered in ``jobs/registry.py``).
+"""KB510 年金特徴依頼: the job steps that send to the pension insurers (registered in ``jobs/registry.py``).
 
     TK210 特別徴収依頼作成     withholding + installments + tokucho_z21 → var/outbox/nenkin/Z22_01_<route>_<date>.dta,
                                dataset pension_request_z22 (what was sent)
     TK220 特別徴収追加依頼作成 tokucho_capture (30) + assessment → Z22_31_<route>_<date>.dta, pension_request_addition
     TK230 特別徴収各種異動作成 what was sent + nhi_qualification + installments → Z2A_<route>_<date>.dta
-                               (41 資格喪失等 / 61 仮徴収額変更), pension_request_change
+                               (41 資格喪失等 / 61 仮徴収額変更), pension_request_change; pensions the
+                               insurers' own answers stopped (KB520: pension_request_stops /
+                               pension_result_stops) get nothing (KKB533I)
 
 Each step sends only in its months (``config/common/run_calendar.yaml`` pension_request_*; ``--force``
 sends in another month). What was sent is a dataset per step: the next runs read it so nothing is sent

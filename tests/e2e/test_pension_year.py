@@ -148,8 +148,14 @@ def test_pension_year(kokuho_var: Path, bounded_waits):
     print(f"withheld households {withheld.height:,}, 本徴収 {final_total:,}円")
 
     # --- KB510: Z22 特別徴収依頼 -------------------------------------------------------------------------
-    _ok(_run(_need("KB510", "pension-send"), REQUEST_DATE, n := n + 1))
+    rows = _ok(_run(_need("KB510", "pension-send"), REQUEST_DATE, n := n + 1))
+    assert [rows[j]["rc"] for j in ("TK210", "TK220", "TK230")] == [0, 0, 0]
     outbox = kokuho_var / "outbox" / "nenkin"
+    sent = {p.name: p.read_bytes() for p in sorted(outbox.iterdir())}
+    assert sorted(sent) == ["Z22_01_KR_20260717.dta", "Z22_01_KR_20260717.dta.sha256"]
+    # the same business date again (an operator's re-run): the same bytes, nothing sent twice
+    _ok(_run("kokuho_pension_request", REQUEST_DATE, n := n + 1))
+    assert {p.name: p.read_bytes() for p in sorted(outbox.iterdir())} == sent
     files, refusals = ins.read_requests(outbox, municipality="11100")
     assert refusals == [], [str(r) for r in refusals]         # the simulator's own reading accepts the city's bytes
     z22 = [f for f in files if f.kind == "Z22"]
@@ -163,6 +169,7 @@ def test_pension_year(kokuho_var: Path, bounded_waits):
     answer = None
     handover = None
     delivered: set[str] = set()
+    tk230_messages: list[str] = []
     for receive, apply, collect in CYCLE:
         files, refusals = ins.read_requests(outbox, municipality="11100")
         assert refusals == []
@@ -177,6 +184,7 @@ def test_pension_year(kokuho_var: Path, bounded_waits):
         # KB510 again on its run day of the month (TK230 各種異動; TK210 has sent its Z22 once)
         rows = _ok(_run("kokuho_pension_request", apply, n := n + 1))
         assert rows["TK230"]["rc"] == 0 and rows["TK210"]["rc"] == 0, rows["TK230"]["messages"]
+        tk230_messages += rows["TK230"]["messages"]
         if collect is not None:
             rows = _ok(_run("kokuho_collection", collect, n := n + 1))
             assert rows["SN235"]["rc"] == 0, rows["SN235"]["messages"]
@@ -204,6 +212,7 @@ def test_pension_year(kokuho_var: Path, bounded_waits):
     sent_41 = {(d.payer_code, d.basic_pension_number) for f in ins.read_requests(outbox, municipality="11100")[0]
                if f.kind == "Z2A" for d in f.data if d.notice_code == "41"}
     assert stopped and not (sent_41 & stopped), sent_41 & stopped
+    assert any(m.startswith("KKB533I") for m in tk230_messages)
 
     # TK290: the 2026 pensions (October, December) per person, to the yen (the layout has no 個人番号 field)
     assert handover is not None
