@@ -19,6 +19,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jobs.common import datasets
 from jobs.runner import run_job
@@ -172,3 +174,28 @@ def test_tk290_nothing_posted_and_other_months(ledger_url, kokuho_var):
     assert res.rc == 0 and "KKB521I" in res.log_text
     assert sorted(p.name for p in out.parent.iterdir() if not p.name.startswith(".")) == [
         "NENKIN_KOJO_2026.dat", "NENKIN_KOJO_2026.dat.sha256"]
+
+
+# --- property: every posting lands in exactly one calendar year -----------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["1000000001", "1000000002", "1000000003"]), st.integers(2024, 2026),
+                          st.integers(1, 6), st.integers(1, 99_999), st.integers(1, 3)), max_size=40))
+def test_per_person_splits_the_postings_by_pension_year(rows):
+    from jobs.assessment import withholding as wh
+    from jobs.common import config
+    from jobs.pension import handover
+
+    wrules = wh.WithholdingRules.from_config(config.load(MUNI, 2026))
+    postings = pl.DataFrame(rows, schema={"person_id": pl.String, "levy_year": pl.Int32, "installment_no": pl.Int32,
+                                          "amount": pl.Int64, "payments": pl.Int32}, orient="row")
+    years = [handover.per_person(postings, y, wrules, 4) for y in range(2024, 2028)]
+    assert sum(int(f["amount"].sum() or 0) for f in years) == int(postings["amount"].sum() or 0)
+    assert sum(int(f["payments"].sum() or 0) for f in years) == int(postings["payments"].sum() or 0)
+    for y, f in zip(range(2024, 2028), years, strict=True):
+        assert (f["amount"] == f["amount_prior_fy"] + f["amount_current_fy"]).all()
+        assert f["person_id"].is_unique().all() and (f["year"] == y).all()
+        # 期 6 (February) of 賦課年度 y-1 is the only prior-year part; the rest is 期 1–5 of y
+        prior = postings.filter((pl.col("levy_year") == y - 1) & (pl.col("installment_no") == 6))
+        assert int(f["amount_prior_fy"].sum() or 0) == int(prior["amount"].sum() or 0)
