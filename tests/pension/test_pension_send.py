@@ -239,3 +239,50 @@ def test_tk230_provisional_change(tmp_path, rules, wrules):
     d = f.data[0]
     assert (d.notice_code, d.event_date, d.amount1, d.amount2, d.amount3) == ("61", D(2026, 6, 1), 9_000, 7_000, 7_000)
     assert [(t["notice_code"], t["count"], t["amounts"]) for t in f.trailers] == [("61", 1, (9_000, 7_000, 7_000))]
+
+
+# --- TK230 as a step (KB510): datasets in, the Z2A file out ------------------------------------------------
+
+
+def test_tk230_step_sends_the_loss_not_the_insurer_stop(kokuho_var, rules):
+    """From the datasets KB510's earlier run (TK210), KB100 (資格) and KB520 (the insurer's stops) wrote:
+    P1 died → 41 in var/outbox/nenkin/Z2A_KR_<date>.dta (with .sha256); P2's December/February went to
+    普通徴収 because the insurer reported 失権 (KB520) → nothing (KKB533I); P3 unchanged → nothing. A rerun
+    on the same date writes the same bytes; next month the 41 is not sent again."""
+    from jobs.common import datasets
+    from jobs.runner import run_job
+
+    muni = "111007"
+    sent = _sent(GEN_JULY, [(P1, "H1", BOOKED), (P2, "H2", BOOKED), (P3, "H3", BOOKED)]).drop("generation")
+    for c, t in rq.RECORD_SCHEMA.items():
+        if c not in sent.columns:
+            sent = sent.with_columns(pl.lit(None, dtype=t).alias(c))
+    datasets.write("pension_request_z22", GEN_JULY, sent.with_columns(
+        pl.lit(1_000).alias("amount1"), pl.lit(1_000).alias("amount2"), pl.lit(1_000).alias("amount3")))
+    datasets.write("nhi_qualification", "m111007_fy2026_d20261001", _qualification({"P1": (D(2026, 10, 2), "03")}))
+    rows = [{"household_id": h, "method": "withholding", "month": m, "amount": a}
+            for h, sched in (("H1", BOOKED), ("H2", {10: 10_000, 12: 0, 2: 0}), ("H3", BOOKED)) for m, a in sched.items()]
+    rows += [{"household_id": "H2", "method": "ordinary", "month": 12, "amount": 20_000}]
+    datasets.write("installments", "m111007_fy2026_d20261020", pl.DataFrame(rows))
+    datasets.write("pension_result_stops", "m111007_fy2026_d20261020", pl.DataFrame(
+        {"fy": [2026], "household_id": ["H2"], "basic_pension_number": [P2["basic_pension_number"]],
+         "payer_code": ["001"], "cause": ["result_01"]}))
+
+    def run(day):
+        res = run_job("TK230", business_date=day, municipality=muni)
+        assert res.rc == 0, res.log_text
+        assert res.totals.read == res.totals.accepted + res.totals.rejected
+        return res
+
+    res = run(D(2026, 10, 20))
+    assert "KKB533I" in res.log_text and res.totals.figures["loss"] == 1
+    out = kokuho_var / "outbox" / "nenkin" / "Z2A_KR_20261020.dta"
+    f = ins.parse_request(out, municipality=MUNI5)
+    assert [(d.notice_code, d.category, d.basic_pension_number, d.event_date) for d in f.data] == [
+        ("41", "01", P1["basic_pension_number"], D(2026, 10, 2))]
+    assert (out.parent / (out.name + ".sha256")).is_file()
+    before = out.read_bytes()
+    run(D(2026, 10, 20))                                   # an operator's rerun: same bytes
+    assert out.read_bytes() == before
+    res = run(D(2026, 11, 20))                             # next month: the 41 was sent, nothing new
+    assert res.totals.figures.get("loss", 0) == 0 and not (out.parent / "Z2A_KR_20261120.dta").exists()
