@@ -286,3 +286,40 @@ def test_tk230_step_sends_the_loss_not_the_insurer_stop(kokuho_var, rules):
     assert out.read_bytes() == before
     res = run(D(2026, 11, 20))                             # next month: the 41 was sent, nothing new
     assert res.totals.figures.get("loss", 0) == 0 and not (out.parent / "Z2A_KR_20261120.dta").exists()
+
+
+def test_tk220_step_answers_each_capture_file_once(kokuho_var):
+    """TK220 on the datasets as TK110 (KB500) and FK110/FK020/FK035 wrote them: the 捕捉 file's data and
+    trailer records in ``tokucho_capture`` → var/outbox/nenkin/Z22_31_KR_20260820.dta (P1 01 8,200 from
+    February; P2, P4 03; P3 already requested in July); a rerun writes the same bytes; October's run
+    does not answer the same capture file again (KKB526I)."""
+    from jobs.common import datasets
+    from jobs.runner import run_job
+
+    qualification, assessment, members, ltc = _city()
+    datasets.write("tokucho_capture", "m111007_fy2026_d20260812", _captures())
+    datasets.write("assessment", "m111007_fy2026_d20260701", assessment)
+    datasets.write("assessment_members", "m111007_fy2026_d20260701", members)
+    datasets.write("nhi_qualification", "m111007_fy2026_d20260601", qualification)
+    datasets.write("ltc_premium", "m111007_fy2026_d20260601", ltc)
+    july = _sent(GEN_JULY, [(P3, "H3", BOOKED)]).drop("generation")
+    datasets.write("pension_request_z22", GEN_JULY, july)
+
+    def run(day):
+        res = run_job("TK220", business_date=day, municipality="111007")
+        assert res.rc == 0, res.log_text
+        assert res.totals.read == res.totals.accepted + res.totals.rejected
+        return res
+
+    res = run(D(2026, 8, 20))
+    assert "KKB527I" in res.log_text and res.totals.money["amount1"] == 8_200
+    out = kokuho_var / "outbox" / "nenkin" / "Z22_31_KR_20260820.dta"
+    f = ins.parse_request(out, municipality=MUNI5)
+    assert sorted((d.basic_pension_number, d.category, d.amount1, d.event_date) for d in f.data) == [
+        (P1["basic_pension_number"], "01", 8_200, D(2027, 2, 1)), (P2["basic_pension_number"], "03", 0, D(2027, 2, 1)),
+        (P4["basic_pension_number"], "03", 0, D(2027, 2, 1))]   # 各種年月日 = the 特別徴収開始月 on every answer
+    before = out.read_bytes()
+    run(D(2026, 8, 20))
+    assert out.read_bytes() == before
+    res = run(D(2026, 10, 20))
+    assert "KKB526I" in res.log_text and not (out.parent / "Z22_31_KR_20261020.dta").exists()
