@@ -280,8 +280,34 @@ def _pension_intake_jobs() -> list[JobSpec]:
 
 
 def _pension_request_jobs() -> list[JobSpec]:
-    """年金特徴: 特別徴収依頼・追加依頼・各種異動の送信 (TK2nn)."""
-    return []
+    """年金特徴: 特別徴収依頼・追加依頼・各種異動の送信 (TK2nn); see jobs/pension/request_steps.py. Each step
+    sends only in the months of its own rule (run_calendar pension_request_*; other months RC 0, nothing
+    sent) into var/outbox/nenkin/ with a .sha256 beside each file."""
+    m = "jobs.pension.request_steps"
+    return [
+        JobSpec("TK210", "特別徴収依頼", f"{m}:request_withholding",
+                inputs=("withholding", "installments", "tokucho_z21"), outputs=("pension_request_z22",),
+                description="特別徴収判定 (FK120) の対象者の特別徴収依頼 (Z22, 通知内容 01: 仮徴収額・本徴収額) を"
+                            "経由機関ごとに var/outbox/nenkin/ に作る (年1回、7月)"),
+        JobSpec("TK220", "追加依頼", f"{m}:request_addition",
+                inputs=("tokucho_capture", "assessment", "assessment_members", "nhi_qualification", "ltc_premium",
+                        "pension_request_z22"),
+                outputs=("pension_request_addition",), after=("TK210",), trigger_rule=NONE_FAILED,
+                description="追加候補者 (捕捉, 通知内容 30) のうち特別徴収の対象となる者の追加依頼 (通知内容 31) を作る "
+                            "(偶数月、捕捉ファイルごとに1回)"),
+        JobSpec("TK230", "各種異動", f"{m}:request_changes",
+                inputs=("pension_request_z22", "pension_request_addition", "nhi_qualification", "installments",
+                        "assessment", "pension_request_stops", "pension_result_stops"),
+                outputs=("pension_request_change",), after=("TK220",), trigger_rule=NONE_FAILED,
+                description="送信済みの特別徴収対象者の資格喪失等 (Z2A 通知内容 41: 死亡・転出・特別事情・適用除外) と "
+                            "仮徴収額変更 (61) を作る (毎月)"),
+        # reads the ledger only; in the ledger pool all the same: the DuckDB file takes one process at a time
+        JobSpec("TK290", "社会保険料控除引継", "jobs.pension.handover:deduction_handover",
+                inputs=("pension_withholding_result",), outputs=("pension_deduction_handover",),
+                writes_ledger=True,
+                description="前年 (暦年) に年金から特別徴収した国保税を個人 (宛名番号) ごとに集計し、社会保険料控除のための"
+                            "引継ファイルを市民税課へ var/outbox/shiminzei/ に作る (年1回、1月; 個人番号は載せない)"),
+    ]
 
 
 def _pension_apply_jobs() -> list[JobSpec]:
@@ -479,8 +505,33 @@ _PENSION_INTAKE_NETS: tuple[JobNet, ...] = (
            PENSION_INTAKE_CRON, EntryCheck("年金特徴受信日判定", rule="pension_intake"), ("TK110",)),
 )
 
-#: 年金特徴 依頼送信 (KB510)
+#: 年金特徴 依頼送信 (KB510): on the run days of config run_calendar pension_send (the 20th of every month;
+#: a closed day: the business day before), at 08:00 like KB520 (PENSION_APPLY_CRON): after KB500 (07:00)
+#: has received the month's 捕捉 (30) files on its days (5th, 12th, 20th), which TK220 answers. In an odd
+#: month whose 20th is a business day KB520 runs the same morning; what it changes (TK330: the 特別徴収 the
+#: insurers' answers stopped) is no 各種異動 to send — TK230 leaves those pensions out, whether it reads the
+#: installments before or after TK330 (TK310/TK320 write the stops before TK330 writes the installments).
+#: Each step decides by its own rule whether this month is one of its months (TK210 July, TK220 even
+#: months, TK230 every month); other months it sends nothing (RC 0).
+PENSION_REQUEST_CRON = "0 8 * * 1-5"
+
+#: 社会保険料控除引継 (KB530): once a year on config run_calendar pension_deduction_handover (January 20th, a
+#: closed day: the next business day, as KB520's January run), at 13:00: after KB520 (08:00) has turned the
+#: December Z24 into pension_withholding_result and KB400 (08:30; its file waits end by 11:30) has posted it
+#: (SN235), so the December pension of the year handed over is in the ledger. Not in KB510 (08:00), which
+#: would run before that posting.
+PENSION_HANDOVER_CRON = "0 13 * * 1-5"
+
 _PENSION_REQUEST_NETS: tuple[JobNet, ...] = (
+    JobNet("KB510", "kokuho_pension_request", "年金特徴依頼ジョブネット",
+           "経由機関 (国保連合会) への特別徴収依頼 (Z22 01)・追加依頼 (31)・各種異動 (Z2A 41/61) の作成 "
+           "(var/outbox/nenkin/、毎月20日)",
+           PENSION_REQUEST_CRON, EntryCheck("年金特徴依頼送信日判定", rule="pension_send"),
+           ("TK210", "TK220", "TK230")),
+    JobNet("KB530", "kokuho_pension_handover", "社会保険料控除引継ジョブネット",
+           "前年 (暦年) に年金から特別徴収した国保税の個人別の額を、社会保険料控除のために市民税課へ引き継ぐ "
+           "(var/outbox/shiminzei/、年1回 1月)",
+           PENSION_HANDOVER_CRON, EntryCheck("社会保険料控除引継日判定", rule="pension_deduction_handover"), ("TK290",)),
 )
 
 #: 年金特徴 結果反映 (KB520): on the run days of config run_calendar pension_apply (the 20th of

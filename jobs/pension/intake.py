@@ -15,7 +15,9 @@ header's 通知内容コード routes the records to a dataset:
 =========  =========================  ==========================
 
 Columns of each dataset: ``source_file``, ``source_sha256``, ``record_no``, then the data record's
-fields of ``layouts/tokucho_500.yaml`` in their order (``record_kind`` レコード区分 first).
+fields of ``layouts/tokucho_500.yaml`` in their order (``record_kind`` レコード区分 first), then the
+trailer's ``total_*``: each group's trailer record (レコード区分 3) is kept beside its data records (2),
+for KB520's check of the file against its trailer.
 
 Checks, each naming the file, the record and the field: record length and structure, the lead-in
 ファイル格納件数, trailer 合計件数 and 合計金額 金額1–3 (the codec); the lead-in's, headers' and data
@@ -155,7 +157,7 @@ def receive_step(ctx: StepContext) -> int | None:
             ctx.message("KKB111W", file=f.name, warning=w)
         for (dataset, notice), frame in by_dataset.items():
             ctx.message("KKB502I", file=f.name, notice=notice, label=rules.notices[notice].label,
-                        records=frame.height, dataset=dataset)
+                        records=int((frame["record_kind"] == "2").sum()), dataset=dataset)
             parts[dataset].append(generic.with_source(frame, f))
         taken.append(f)
     if not taken:
@@ -165,7 +167,7 @@ def receive_step(ctx: StepContext) -> int | None:
     for dataset, frames in parts.items():
         if not frames:
             continue
-        frame = datasets.sort_by_key(pl.concat(frames, how="vertical_relaxed"), ("source_file", "record_no"))
+        frame = datasets.sort_by_key(pl.concat(frames, how="diagonal_relaxed"), ("source_file", "record_no"))
         money = {}
         for name in ("amount1", "amount2", "amount3"):
             money[name] = int(frame[name].sum() or 0)
@@ -288,10 +290,14 @@ def read_checked(f: inputs_mod.InputFile, rules: PensionFiles, limits, code5: st
                                                    f"{row['_notice'] if name == 'notice_code' else row['_payer']} と違います")
     data = res.frames["data"]
     _check_unique_persons(f, layout, data)
+    trailers = res.frames["trailer"]
     out: dict[tuple[str, str], pl.DataFrame] = {}
     for notice in sorted(head["notice_code"].unique().to_list()):
         ds = rules.notices[notice].dataset
-        part = data.filter(pl.col("notice_code") == notice)
+        # the group's trailers (レコード区分 3) go with its data records: KB520 (TK310/TK320) checks each
+        # file's data against them (合計件数, 合計金額) before applying it (KKB544E)
+        part = pl.concat([data.filter(pl.col("notice_code") == notice),
+                          trailers.filter(pl.col("notice_code") == notice)], how="diagonal_relaxed")
         key = (ds, notice)
         out[key] = pl.concat([out[key], part]) if key in out else part
     return layout, res, out

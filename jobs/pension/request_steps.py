@@ -1,10 +1,12 @@
-"""KB510 年金特徴依頼送信: the job steps that send to the pension insurers (registered in ``jobs/registry.py``).
+"""KB510 年金特徴依頼: the job steps that send to the pension insurers (registered in ``jobs/registry.py``).
 
     TK210 特別徴収依頼作成     withholding + installments + tokucho_z21 → var/outbox/nenkin/Z22_01_<route>_<date>.dta,
                                dataset pension_request_z22 (what was sent)
     TK220 特別徴収追加依頼作成 tokucho_capture (30) + assessment → Z22_31_<route>_<date>.dta, pension_request_addition
     TK230 特別徴収各種異動作成 what was sent + nhi_qualification + installments → Z2A_<route>_<date>.dta
-                               (41 資格喪失等 / 61 仮徴収額変更), pension_request_change
+                               (41 資格喪失等 / 61 仮徴収額変更), pension_request_change; pensions the
+                               insurers' own answers stopped (KB520: pension_request_stops /
+                               pension_result_stops) get nothing (KKB533I)
 
 Each step sends only in its months (``config/common/run_calendar.yaml`` pension_request_*; ``--force``
 sends in another month). What was sent is a dataset per step: the next runs read it so nothing is sent
@@ -233,6 +235,33 @@ def request_addition(ctx: StepContext) -> int | None:
 
 # --- TK230 各種異動 (Z2A: 41 / 61) ----------------------------------------------------------------------
 
+#: KB520's datasets of the pensions the insurers themselves stopped: Z23 not accepted (TK310) and Z24
+#: 失権・差止・年金額不足・他制度中止 (TK320)
+INSURER_STOPS = ("pension_request_stops", "pension_result_stops")
+
+
+def _stopped_by_insurer(ctx: StepContext, state: pl.DataFrame) -> pl.DataFrame:
+    """``state`` with the pensions the insurers' own answers stopped this year marked ``stopped``: TK330
+    moved their 特別徴収 to 普通徴収, which is no 税額 decrease to tell the insurer (no 41 for them)."""
+    if state.height == 0:
+        return state
+    keys = set()
+    for ds in INSURER_STOPS:
+        for g in generations(ctx, ds):
+            f = datasets.read(ds, g)
+            if f.height:
+                keys |= set(f.select(pl.col("payer_code").cast(pl.String),
+                                     pl.col("basic_pension_number").cast(pl.String)).iter_rows())
+    if not keys:
+        return state
+    key = pl.concat_str([pl.col("payer_code"), pl.col("basic_pension_number")], separator=":")
+    hit = key.is_in([f"{p}:{b}" for p, b in sorted(keys)])
+    n = state.filter(hit & ~pl.col("stopped")).height
+    if n:
+        ctx.message("KKB533I", persons=n)
+    return state.with_columns((pl.col("stopped") | hit).alias("stopped"))
+
+
 
 def request_changes(ctx: StepContext) -> int | None:
     if not due(ctx, "pension_request_change"):
@@ -252,7 +281,7 @@ def request_changes(ctx: StepContext) -> int | None:
         ctx.totals.count("target", label="特別徴収対象", read=0, accepted=0)
         ctx.write_dataset(CHANGE_DATASET, _dataset(rq.empty_records(), ctx))
         return None
-    state = ch.insurer_state(history, fy=ctx.fy, wrules=wrules)
+    state = _stopped_by_insurer(ctx, ch.insurer_state(history, fy=ctx.fy, wrules=wrules))
     qualification = datasets.read("nhi_qualification", need(ctx, "nhi_qualification", "FK020 国保資格取込"))
     igen = latest(ctx, "installments")
     if igen is not None:

@@ -3,10 +3,19 @@
 
     KB100 取込 (2026-06-01: 資格, 住民税, Z21 00, 介護保険台帳 FK035)
     KB300 当初賦課 (2026-07-01: FK120 特別徴収判定 — withheld households > 0)
-    KB510 年金特徴依頼 (2026-08-05: Z22 01 → var/outbox/nenkin/)                       [pension-send]
-    simulator --date 2026-09-10 → Z23 02;  KB500 受信 (2026-09-10);  KB520 反映 (2026-09-24)
-    each odd month (Nov, Jan, Mar): simulator → Z24 22;  KB500;  KB520;  KB400 消込 (SN235)
-    assert: Z22 amounts = FK120's 本徴収; Z23/Z24 round trip; Σ 年金特徴 消込 = Σ simulator withheld (to the yen)
+    KB510 年金特徴依頼 (2026-07-17, the July pension_request_z22 day: Z22 01 → var/outbox/nenkin/)
+    simulator --date 2026-09-10 → Z23 02;  KB500 受信 (2026-09-10);  KB520 反映 (2026-09-24);  KB510 (TK230)
+    each odd month (Nov, Jan, Mar): simulator → Z24 22;  KB500;  KB520;  KB510 (TK230);  KB400 消込 (SN235)
+    KB530 社会保険料控除引継 (after January's KB400: calendar year 2026 → var/outbox/shiminzei/)
+    assert: Z22 amounts = FK120's 本徴収; Z23/Z24 round trip; Σ 年金特徴 消込 = Σ simulator withheld (to the yen);
+            the hand-over's yen = the simulator's withheld of the pensions paid in 2026 (October, December);
+            TK230 sends no 41 for a pension the insurer stopped itself
+
+The simulator is stateless and writes every answer due by its date again; the insurer delivers each
+file once, so only the answers not delivered before are dropped (KB500 refuses a file it already took
+in, KKB107E). KB400 runs on days without counter or CVS files: its waits give up after a few seconds
+(``bounded_waits``: dag.test() runs the sensors' triggers inline and never times them out), skipped as
+in production after KOKUHO_PAYMENT_FILE_WAIT_MINUTES, and SN235 posts the pension channel.
 
 Job nets a branch has not delivered yet make the test skip AT THAT POINT with the missing piece
 named (everything before it has already been asserted). Nothing is faked in their place.
@@ -14,6 +23,7 @@ named (everything before it has already been asserted). Nothing is faked in thei
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import importlib
 from pathlib import Path
@@ -23,14 +33,16 @@ import polars as pl
 import pytest
 from e2e_helpers import load_dag, run_rows, synth_city, ti_states
 
+from jobs.common import fixedwidth as fw
+
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("airflow_db")]
 
-INSURED = 400
+INSURED = 300
 SEED = 20260510
 SIM_SEED = 1
 INTAKE_DATE = "2026-06-01"
 ASSESS_DATE = "2026-07-01"      # config/municipalities/111007/fy2026/run_calendar.yaml initial_assessment
-REQUEST_DATE = "2026-08-05"     # KB510: Z22 by August (FORMATS.md §2.5)
+REQUEST_DATE = "2026-07-17"     # KB510: pension_request_z22 (July 20th = 海の日 → the business day before)
 # (simulator/KB500 receive date, KB520 apply date = `kokuho rundays KB520 --fy 2026`, KB400 date)
 CYCLE = [
     ("2026-09-10", "2026-09-24", None),           # Z23 02 (依頼処理結果)
@@ -39,6 +51,34 @@ CYCLE = [
     ("2027-03-10", "2027-03-23", "2027-03-24"),   # Z24 22 for February
 ]
 WITHHELD_STATUSES = ("continuing", "new_provisional", "new_final")
+HANDOVER_AFTER = "2027-01-21"   # KB530 (a manual run) after the KB400 that posted the December pension
+WAIT_SECONDS = 1   # no counter/CVS file ever comes in this test: give up at once
+
+
+@pytest.fixture
+def bounded_waits(monkeypatch):
+    """dag.test() runs a deferred sensor's trigger inline and ignores the sensor's timeout, so KB400's
+    counter/CVS waits would never end on a day without those files: the trigger gives up after a few
+    seconds, as the triggerer does at the timeout (the waits are soft_fail: skipped with their channel).
+    The same fixture as tests/e2e/test_collection_dags.py."""
+    import asyncio
+
+    from airflow.providers.standard.triggers.file import FileTrigger
+
+    original = FileTrigger.run
+
+    async def bounded(self):
+        event = None
+        try:
+            async with asyncio.timeout(WAIT_SECONDS):
+                async for event in original(self):
+                    break
+        except TimeoutError:
+            return
+        if event is not None:
+            yield event
+
+    monkeypatch.setattr(FileTrigger, "run", bounded)
 
 
 def _run(dag_id: str, business_date: str, n: int):
@@ -90,7 +130,7 @@ def _pension_channel() -> tuple[int, int]:
         ledger.dispose()
 
 
-def test_pension_year(kokuho_var: Path):
+def test_pension_year(kokuho_var: Path, bounded_waits):
     from jobs.common import datasets
     from jobs.synth import insurer as ins
 
@@ -108,8 +148,14 @@ def test_pension_year(kokuho_var: Path):
     print(f"withheld households {withheld.height:,}, 本徴収 {final_total:,}円")
 
     # --- KB510: Z22 特別徴収依頼 -------------------------------------------------------------------------
-    _ok(_run(_need("KB510", "pension-send"), REQUEST_DATE, n := n + 1))
+    rows = _ok(_run(_need("KB510", "pension-send"), REQUEST_DATE, n := n + 1))
+    assert [rows[j]["rc"] for j in ("TK210", "TK220", "TK230")] == [0, 0, 0]
     outbox = kokuho_var / "outbox" / "nenkin"
+    sent = {p.name: p.read_bytes() for p in sorted(outbox.iterdir())}
+    assert sorted(sent) == ["Z22_01_KR_20260717.dta", "Z22_01_KR_20260717.dta.sha256"]
+    # the same business date again (an operator's re-run): the same bytes, nothing sent twice
+    _ok(_run("kokuho_pension_request", REQUEST_DATE, n := n + 1))
+    assert {p.name: p.read_bytes() for p in sorted(outbox.iterdir())} == sent
     files, refusals = ins.read_requests(outbox, municipality="11100")
     assert refusals == [], [str(r) for r in refusals]         # the simulator's own reading accepts the city's bytes
     z22 = [f for f in files if f.kind == "Z22"]
@@ -121,15 +167,31 @@ def test_pension_year(kokuho_var: Path):
     # --- the year: simulator → KB500 → KB520 → KB400 ---------------------------------------------------
     cfg = ins.load_insurer_config()
     answer = None
+    handover = None
+    delivered: set[str] = set()
+    tk230_messages: list[str] = []
     for receive, apply, collect in CYCLE:
         files, refusals = ins.read_requests(outbox, municipality="11100")
         assert refusals == []
         answer = ins.simulate(files, as_of=dt.date.fromisoformat(receive), seed=SIM_SEED, cfg=cfg)
-        ins.write_answer(answer, kokuho_var / "inbox" / "nenkin")
-        _ok(_run(_need("KB500", "pension-intake"), receive, n := n + 1))
+        new = tuple(f for f in answer.files if f.name not in delivered)
+        assert new, f"the insurer has nothing new to deliver on {receive}"
+        ins.write_answer(dataclasses.replace(answer, files=new), kokuho_var / "inbox" / "nenkin")
+        delivered |= {f.name for f in new}
+        rows = _ok(_run(_need("KB500", "pension-intake"), receive, n := n + 1))
+        assert rows["TK110"]["rc"] == 0, rows["TK110"]["messages"]
         rows = _ok(_run(_need("KB520", "pension-apply"), apply, n := n + 1))
+        # KB510 again on its run day of the month (TK230 各種異動; TK210 has sent its Z22 once)
+        rows = _ok(_run("kokuho_pension_request", apply, n := n + 1))
+        assert rows["TK230"]["rc"] == 0 and rows["TK210"]["rc"] == 0, rows["TK230"]["messages"]
+        tk230_messages += rows["TK230"]["messages"]
         if collect is not None:
-            _ok(_run("kokuho_collection", collect, n := n + 1))
+            rows = _ok(_run("kokuho_collection", collect, n := n + 1))
+            assert rows["SN235"]["rc"] == 0, rows["SN235"]["messages"]
+        if collect == HANDOVER_AFTER:
+            # KB530 社会保険料控除引継 of calendar year 2026, once the December Z24 is posted
+            rows = _ok(_run(_need("KB530", "pension-send"), HANDOVER_AFTER, n := n + 1))
+            handover = (rows["TK290"], {m: v for m, v in answer.withheld.items() if m[0] == 2026})
     assert answer is not None
     # Z23: every target answered; those refused are no longer withheld (TK310 → TK330)
     z23 = [f for f in answer.files if f.name.startswith("Z23_02_")]
@@ -142,3 +204,26 @@ def test_pension_year(kokuho_var: Path):
     assert (posted_n, posted_yen) == (s["withheld_persons"], s["withheld_yen"])
     print(f"simulator withheld {s['withheld_persons']:,} payments {s['withheld_yen']:,}円; "
           f"refund due {s['refund_due_yen']:,}円; pension channel posted {posted_yen:,}円")
+
+    # TK230 never sends a 41 for a pension the insurer stopped itself (TK330 moved it to 普通徴収: no decrease)
+    stops = pl.concat([datasets.read(ds, g) for ds in ("pension_request_stops", "pension_result_stops")
+                       for g in datasets.generations(ds)], how="diagonal_relaxed")
+    stopped = set(stops.select("payer_code", "basic_pension_number").iter_rows())
+    sent_41 = {(d.payer_code, d.basic_pension_number) for f in ins.read_requests(outbox, municipality="11100")[0]
+               if f.kind == "Z2A" for d in f.data if d.notice_code == "41"}
+    assert stopped and not (sent_41 & stopped), sent_41 & stopped
+    assert any(m.startswith("KKB533I") for m in tk230_messages)
+
+    # TK290: the 2026 pensions (October, December) per person, to the yen (the layout has no 個人番号 field)
+    assert handover is not None
+    tk290, sim_2026 = handover
+    assert tk290["rc"] == 0, tk290["messages"]
+    path = kokuho_var / "outbox" / "shiminzei" / "NENKIN_KOJO_2026.dat"
+    assert (path.parent / (path.name + ".sha256")).is_file()
+    res = fw.read(fw.load_layout("pension_deduction_handover"), path)
+    data = res.frames["data"]
+    assert res.totals["rejected"] == 0 and data.height > 0
+    assert int(data["amount"].sum()) == sum(v[1] for v in sim_2026.values()) == tk290["money"]["withheld"]
+    assert int(data["payments"].sum()) == sum(v[0] for v in sim_2026.values())
+    assert data["person_id"].is_unique().all() and set(data["year"]) == {"2026"}
+    print(f"社会保険料控除引継 2026: {data.height:,}人 {int(data['amount'].sum()):,}円")

@@ -54,7 +54,10 @@ def test_tk110_routes_z24_and_refuses_bad_files(kokuho_var):
     assert t.by_record_type["file"].read == 3 and t.by_record_type["file"].rejected == 2
     res = datasets.read("tokucho_result", "m111007_fy2026_d20261110")
     assert res.columns[:7] == RESULT_COLUMNS_HEAD and "amount3" in res.columns
-    assert res.height == 2 and res["amount1"].sum() == 12300
+    data, trailer = res.filter(pl.col("record_kind") == "2"), res.filter(pl.col("record_kind") == "3")
+    assert data.height == 2 and data["amount1"].sum() == 12300
+    # the group's trailer is kept beside the data: KB520 checks the file against it (KKB544E)
+    assert trailer.height == 1 and trailer["total_count"].to_list() == [2] and trailer["total_amount1"].to_list() == [12300]
     assert t.money["tokucho_result.amount1"] == 12300
     rows = errorlist.read(r.error_list)
     reasons = "\n".join(rows["理由"].to_list())
@@ -70,7 +73,7 @@ def test_tk110_capture_and_other_city(kokuho_var):
     r = run_job("TK110", business_date="2026-09-07")
     assert r.rc == 4, r.log_text
     cap = datasets.read("tokucho_capture", "m111007_fy2026_d20260907")
-    assert cap.height == 1 and cap["notice_code"].to_list() == ["30"]
+    assert cap["record_kind"].to_list() == ["2", "3"] and cap["notice_code"].to_list() == ["30", "30"]
     rows = errorlist.read(r.error_list)
     assert "13101" in "\n".join(rows["理由"].to_list())
 
