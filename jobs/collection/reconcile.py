@@ -21,7 +21,10 @@ record read, ``PAYMENT_SCHEMA``; see README.md) and, inside the caller's transac
    a negative 納付履歴 row (line 1, 出納区分 3 収納取消) and the corrected amount (line 2), the 期別's
    累計収納額 moved by the difference, the earlier 消込データ row kept with status **reversed** and
    the reason — and is itself **corrected**; a 訂正 with no posted 確報 is an **error**;
-5. writes every record to ``reconciliation`` (消込データ, keyed by source SHA-256 and record
+5. splits a posted 収納代行 record of a 期別 with a 督促状 (the 督促状's barcode carries 本税 + 延滞金 +
+   督促手数料): 本税 first up to the 期別's balance, then the 延滞金 and the 督促手数料 still open of the
+   督促状 (地方税法: 本税 first; ``_split_dunned``); the 消込データ keeps the amount as read;
+6. writes every record to ``reconciliation`` (消込データ, keyed by source SHA-256 and record
    number, so a record can never be posted twice), the postings to ``payment`` and the sums to
    ``installment``.
 
@@ -93,6 +96,8 @@ class PostResult:
     debit_rejects: pl.DataFrame = field(default_factory=pl.DataFrame)
     # 訂正: record_no, amount, prev_file, prev_record, prev_amount
     corrections: pl.DataFrame = field(default_factory=pl.DataFrame)
+    # 督促状 barcode payments split (step 5): records, 本税, 延滞金, 督促手数料 (yen)
+    dunned: tuple[int, int, int, int] = (0, 0, 0, 0)
 
     @property
     def accepted(self) -> int:
@@ -206,8 +211,14 @@ def post_payments(tx: Tx, pay: pl.DataFrame, run: Run) -> PostResult:
     #    corrected amount in its place
     df, reversals = _corrections(tx, df)
 
+    # 6. a 収納代行 payment of a 期別 with a 督促状 (its barcode: 本税 + 延滞金 + 督促手数料): 本税 first
+    df = _split_dunned(tx, df, run.municipality)
+
     _write(tx, df, settled, in_ledger, run, reversals)
-    res = _result(df, without_prov)
+    res = _result(df.drop(SPLIT, strict=False), without_prov)
+    if SPLIT[0] in df.columns:
+        sp = df.filter(pl.col(SPLIT[0]).is_not_null())
+        res.dunned = (sp.height, *(int(sp[c].sum() or 0) for c in SPLIT))
     res.conflicts, res.debit_rejects = conflicts, debit_rejects
     res.corrections = reversals.select("record_no", pl.col("new_amount").alias("amount"), "prev_file",
                                        "prev_record", pl.col("old_amount").alias("prev_amount"))
@@ -368,6 +379,52 @@ def _corrections(tx: Tx, df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return df.drop("_t_file", "_t_no", "_t_amount"), rev
 
 
+SPLIT = ("_split_tax", "_split_late_fee", "_split_dunning_fee")
+CVS_CHANNELS = ("cvs", "credit", "app")
+
+
+def _split_dunned(tx: Tx, df: pl.DataFrame, municipality: str) -> pl.DataFrame:
+    """Step 6: a posted 収納代行 record carries one amount, the barcode's. For a 期別 with a 督促状
+    (``collection/dunned_balances``) that amount is 本税 + 延滞金 + 督促手数料: it goes to 本税 first, up
+    to the 期別's balance, then to the 延滞金 still open of the 督促状, then to its 督促手数料 (地方税法:
+    本税 first); anything beyond stays 本税 (the 期別's 過誤納, as for any payment above the balance).
+    Records of the same 期別 in one file take their shares in record order. Adds ``SPLIT`` columns
+    (null where nothing is split); the 消込データ keeps the amount as read."""
+    cand = (pl.col("status") == "posted") & pl.col("channel").is_in(list(CVS_CHANNELS)) \
+        & pl.col("notice_number").is_not_null()
+    keys = df.filter(cand).select(KEY).unique()
+    if keys.height == 0:
+        return df
+    tx.stage("_keys", keys.with_columns(pl.lit(municipality).alias("municipality_code"),
+                                        pl.col("levy_year").alias("target_year")))
+    open_ = tx.query("collection/dunned_balances")
+    if open_.height == 0:
+        return df
+    open_ = open_.cast({"levy_year": pl.Int32, "installment_no": pl.Int32, "balance": pl.Int64,
+                        "late_fee_open": pl.Int64, "dunning_fee_open": pl.Int64})
+    idx = df.with_row_index("_i").filter(cand).select("_i", *KEY, "amount").join(
+        open_, on=KEY, how="inner", maintain_order="left")
+    if idx.height == 0:
+        return df
+    bal = pl.max_horizontal(pl.col("balance"), pl.lit(0))
+    late = pl.max_horizontal(pl.col("late_fee_open"), pl.lit(0))
+    fee = pl.max_horizontal(pl.col("dunning_fee_open"), pl.lit(0))
+
+    def shares(x: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+        """本税 (incl. any excess), 延滞金, 督促手数料 of a cumulative amount ``x`` of the 期別."""
+        to_tax = pl.min_horizontal(x, bal)
+        to_late = pl.min_horizontal(pl.max_horizontal(x - bal, pl.lit(0)), late)
+        to_fee = pl.min_horizontal(pl.max_horizontal(x - bal - late, pl.lit(0)), fee)
+        excess = pl.max_horizontal(x - bal - late - fee, pl.lit(0))
+        return to_tax + excess, to_late, to_fee
+
+    cum = pl.col("amount").cum_sum().over(KEY)
+    now, before = shares(cum), shares(cum - pl.col("amount"))
+    split = idx.select("_i", *[(a - b).alias(name) for a, b, name in zip(now, before, SPLIT, strict=True)])
+    m = df.with_row_index("_i").select("_i").join(split, on="_i", how="left", maintain_order="left")
+    return df.with_columns([m[c] for c in SPLIT])
+
+
 def _installments(tx: Tx, keys: pl.DataFrame, municipality: str) -> pl.DataFrame:
     schema = {"levy_year": pl.Int32, "notice_number": pl.String, "installment_no": pl.Int32,
               "levy_amount_right": pl.Int64, "collection_method": pl.String, "_found": pl.Boolean}
@@ -419,6 +476,12 @@ def _write(tx: Tx, df: pl.DataFrame, settled: pl.DataFrame, in_ledger: pl.DataFr
     # adds line 1, the negative of the posting it reverses (出納区分 3 収納取消), and line 2, its
     # corrected amount (none when it corrects to 0)
     posted = df.filter(pl.col("status").is_in(["posted", "reversed"]))
+    if SPLIT[0] in posted.columns:  # step 6: a 督促状 barcode's amount split into 本税 / 延滞金 / 督促手数料
+        split = pl.col(SPLIT[0]).is_not_null()
+        posted = posted.with_columns(
+            pl.when(split).then(pl.col(SPLIT[0])).otherwise(pl.col("amount")).alias("amount"),
+            pl.when(split).then(pl.col(SPLIT[1])).otherwise(pl.col("late_fee")).alias("late_fee"),
+            pl.when(split).then(pl.col(SPLIT[2])).otherwise(pl.col("dunning_fee")).alias("dunning_fee"))
     corrected = df.filter(pl.col("status") == "corrected")
     rev = corrected.join(reversals.select("record_no", "old_amount", "old_late_fee", "old_dunning_fee"),
                          on="record_no", how="inner")
