@@ -498,13 +498,14 @@ ACCOUNT_MASK, ACCOUNT_SHOWN = "****", 3
 
 
 def debited_slots(row: Mapping) -> list[int]:
-    """The ordinary slots (1..10) of a notice row that the bank will debit (口座振替): those whose
-    期別 is at or after 振替開始期別."""
+    """The ordinary slots (1..10) of a notice row that the bank will debit (口座振替): those with an
+    amount whose 期別 is at or after 振替開始期別."""
     if row.get("debit_kind") != DEBIT_YES or row.get("debit_first_installment") is None:
         return []
     first = int(row["debit_first_installment"])
     return [i for i in range(1, 11)
-            if row.get(f"ordinary_{i}_no") is not None and int(row[f"ordinary_{i}_no"]) >= first]
+            if row.get(f"ordinary_{i}_no") is not None and int(row[f"ordinary_{i}_no"]) >= first
+            and row.get(f"ordinary_{i}_amount")]
 
 
 def _debit(out: pl.DataFrame, base: pl.DataFrame, ordinary: pl.DataFrame,

@@ -10,6 +10,9 @@
   whose installments changed → the same outputs for the 税額変更通知書 (``change_notice_*``), the
   amounts before the change from FK210's ``corrections``.
 
+Both read the 世帯主's 口座振替 account from the 収納台帳 (``debit_accounts``; none without a ledger,
+KKB695I): the 期 the bank debits are marked 口座振替 on the notice and get no 納付書 (KKB694I).
+
 Both print through ``reports.print_data`` (the notice frame and the fixed-width file) and
 ``reports.notices`` (the PDFs), so the vendor's file and the PDFs carry the same rows.
 
