@@ -384,7 +384,7 @@ CVS_CHANNELS = ("cvs", "credit", "app")
 
 
 def _split_dunned(tx: Tx, df: pl.DataFrame, municipality: str) -> pl.DataFrame:
-    """Step 6: a posted 収納代行 record carries one amount, the barcode's. For a 期別 with a 督促状
+    """Step 5 of the module docstring: a posted 収納代行 record carries one amount, the barcode's. For a 期別 with a 督促状
     (``collection/dunned_balances``) that amount is 本税 + 延滞金 + 督促手数料: it goes to 本税 first, up
     to the 期別's balance, then to the 延滞金 still open of the 督促状, then to its 督促手数料 (地方税法:
     本税 first); anything beyond stays 本税 (the 期別's 過誤納, as for any payment above the balance).
@@ -393,7 +393,7 @@ def _split_dunned(tx: Tx, df: pl.DataFrame, municipality: str) -> pl.DataFrame:
     cand = (pl.col("status") == "posted") & pl.col("channel").is_in(list(CVS_CHANNELS)) \
         & pl.col("notice_number").is_not_null()
     keys = df.filter(cand).select(KEY).unique()
-    if keys.height == 0:
+    if keys.height == 0 or not tx.value("collection/dunning_notices_any", {"m": municipality}):
         return df
     tx.stage("_keys", keys.with_columns(pl.lit(municipality).alias("municipality_code"),
                                         pl.col("levy_year").alias("target_year")))
