@@ -90,3 +90,38 @@ def test_dunning_barcode_paid_at_cvs_goes_to_tax_first(ledger_url):
     assert res.totals.money["late_fee_received_total"] == lf7 + lf8
     got = q("SELECT notice_number, completed_date, late_fee_received FROM dunning_notice ORDER BY notice_number")
     assert got.rows() == [("10000000007", PAID, lf7), ("10000000008", PAID, lf8)]
+
+
+def test_postal_correction_of_a_dunning_barcode_reverses_what_was_booked(ledger_url):
+    """郵便振替 (12) of a 督促状 barcode, split 本税 / 延滞金; its 訂正 (22) the next day reverses exactly
+    what was booked and splits the corrected amount again, 本税 first."""
+    put_levy(levy_file([levy_row("10000000011", 1, 250_000, due_date=DUE)]), "levy_dunning_postal.dat")
+    assert run("SN100", D(2026, 7, 1)).rc == 0
+    write_qualification(["0000000011"])
+    assert run("TN010", DUN).rc == 0 and run("TN020", DUN).rc == 0
+    lf = q("SELECT late_fee_amount FROM dunning_notice").item()
+    pay_by = q("SELECT pay_by FROM dunning_notice").item()
+    assert lf >= 1_000
+
+    slip = {"paid_date": PAID, "due": pay_by, "acquired_date": D(2026, 12, 5)}
+    drop(cvs_file([cvs_record("0000000011", 1, 250_000 + lf, data_kind="12", **slip)], creation_date=CVS_DAY),
+         "cvs", "CVS_20261207.dat")
+    assert run("SN210", CVS_DAY).rc == 0
+    res = run("SN215", CVS_DAY)
+    assert res.rc in (0, 4) and "KKB693I" in msg_ids(res), res.log_text
+    assert run("SN400", CVS_DAY).rc == 0
+
+    day2 = D(2026, 12, 8)  # the post office corrects the amount: 100円 less of the 延滞金
+    drop(cvs_file([cvs_record("0000000011", 1, 250_000 + lf - 100, data_kind="22", **slip)], creation_date=day2),
+         "cvs", "CVS_20261208.dat")
+    assert run("SN210", day2).rc == 0
+    res = run("SN215", day2)
+    assert res.rc in (0, 4) and "KKB437I" in msg_ids(res), res.log_text
+    rows = q("SELECT cash_kind, line_no, tax_amount, late_fee_amount FROM payment "
+             "ORDER BY received_date, line_no, cash_kind").rows()
+    assert sorted(rows) == sorted([("1", 1, 250_000, lf), ("3", 1, -250_000, -lf), ("1", 2, 250_000, lf - 100)])
+    assert q("SELECT paid_amount FROM installment").item() == 250_000
+    res = run("SN400", day2)
+    assert res.rc == 0 and "KKB481I" in msg_ids(res), res.log_text
+    res = run("TN030", D(2026, 12, 9))
+    assert res.rc == 0 and res.totals.money["late_fee_received_total"] == lf - 100, res.log_text
