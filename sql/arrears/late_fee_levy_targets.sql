@@ -1,5 +1,6 @@
 -- TN030 延滞金調定: the 督促済 期別 whose 本税 is now paid in full (by :d) and whose 延滞金 is not booked
--- yet: the 延滞金 runs to the day of full payment (the 期別's last 領収日). A deleted 期別 (削除フラグ) is left out.
+-- yet: the 延滞金 runs to the day of full payment (the 期別's last 領収日). A deleted 期別
+-- (installment.deleted, e.g. a 調定 cancelled by 更正) gets no 延滞金.
 -- Parameters: :d 業務日, :m 市区町村コード.
 -- Returns: municipality_code, levy_year, target_year, notice_number, installment_no, levy_amount,
 -- due_date, completed_date.

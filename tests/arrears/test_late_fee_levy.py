@@ -14,7 +14,6 @@ from collection_helpers import (
     levy_file,
     levy_row,
     msg_ids,
-    open_ledger,
     put_levy,
     q,
     run,
@@ -91,34 +90,3 @@ def test_late_fee_booked_once(ledger_url):
              "FROM dunning_notice n JOIN installment i ON i.levy_year = n.levy_year "
              "AND i.notice_number = n.notice_number AND i.installment_no = n.installment_no "
              "ORDER BY n.notice_number").rows() == booked
-
-
-def test_deleted_installment_gets_no_late_fee(ledger_url):
-    """A 督促済 期別 deleted in the ledger (削除フラグ) afterwards is not a 延滞金 調定 target, even paid in full."""
-    put_levy(levy_file([
-        levy_row("10000000005", 1, 500_000, due_date=DUE),  # paid late: 延滞金
-        levy_row("10000000006", 1, 500_000, due_date=DUE),  # paid late, then deleted: nothing booked
-    ]), "levy_late_fee_deleted.dat")
-    assert run("SN100", D(2026, 7, 1)).rc == 0
-    write_qualification(["0000000005", "0000000006"])
-    assert run("TN010", DAY).rc == 0
-    res = run("TN020", DAY)
-    assert res.rc == 0 and res.totals.by_record_type["notice"].read == 2, res.log_text
-    _post_counter([counter_record("10000000005", 1, 500_000, paid_date=LATE, received_date=D(2026, 12, 16)),
-                   counter_record("10000000006", 1, 500_000, paid_date=LATE, received_date=D(2026, 12, 16),
-                              serial=2)], D(2026, 12, 16), "COUNTER_20261216.dat")
-    led = open_ledger()
-    try:
-        with led.transaction() as tx:
-            tx.execute("UPDATE installment SET deleted = TRUE WHERE notice_number = '10000000006'")
-    finally:
-        led.dispose()
-
-    expected = late_fee(500_000, DUE, [], LATE, LateFeeRules.from_config(config.load(MUNI, 2026)))
-    res = run("TN030", D(2026, 12, 17))
-    assert res.rc == 0, res.log_text
-    assert res.totals.by_record_type["levy"].read == 1
-    assert res.totals.money["late_fee_levied"] == expected > 0
-    assert q("SELECT notice_number, late_fee_levy_date, late_fee_levied FROM dunning_notice "
-             "ORDER BY notice_number").rows() == [("10000000005", D(2026, 12, 17), expected),
-                                                  ("10000000006", None, 0)]
