@@ -96,12 +96,14 @@ def write_print_file(
     previous_installments: pl.DataFrame | None = None,
     creation_date: dt.date | None = None,
     chunk_rows: int = 50_000,
+    debit_accounts: pl.DataFrame | None = None,
 ) -> PrintSummary:
     """Write the print-data file (layout ``tax_notice_print``) atomically: a temporary file is
     renamed into place only when every record was written; on any error nothing appears."""
     frame = notice_frame(
         assessment, installments, addresses, cfg, issue_date=issue_date, notice_kind=notice_kind,
         previous_assessment=previous_assessment, previous_installments=previous_installments,
+        debit_accounts=debit_accounts,
     )
     return write_frame(frame, cfg, path, creation_date=creation_date, chunk_rows=chunk_rows)
 
@@ -162,6 +164,7 @@ def notice_frame(
     notice_kind: str = NOTICE_INITIAL,
     previous_assessment: pl.DataFrame | None = None,
     previous_installments: pl.DataFrame | None = None,
+    debit_accounts: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """One row per notice with every printed item (the data columns of the print layout), sorted
     by 郵便番号 then 世帯番号 (the order of the envelopes).
@@ -171,6 +174,9 @@ def notice_frame(
     amount. ``addresses``: person_id, name_kanji, postal_code, address_kanji (the nhi_qualification
     dataset's columns), joined on the 世帯主's 宛名番号. For 変更 notices (``notice_kind="2"``)
     pass the previous assessment and installments: their amounts are printed as 変更前.
+    ``debit_accounts`` (口座振替: person_id, bank_code, branch_code, account_type, account_number,
+    account_holder_kana, start_month YYYYMM), joined on the 世帯主's 宛名番号: the ordinary 期 due in
+    or after ``start_month`` are debited (``debit_*`` items; no 納付書 for them); None: none is.
     """
     if notice_kind not in (NOTICE_INITIAL, NOTICE_CHANGE):
         raise NoticeError(f"通知区分が不正です: {notice_kind!r} (1 当初 / 2 変更)")
@@ -238,6 +244,7 @@ def notice_frame(
     out = _spread(out, ordinary, "ordinary", max_ord, {"no": "installment_no", "due_date": "due_date",
                                                         "amount": "amount", "barcode": "barcode"})
     out = _spread(out, withholding, "withholding", max_wh, {"month": "month", "due_date": "due_date", "amount": "amount"})
+    out = _debit(out, base, ordinary, debit_accounts)
     out = out.with_columns(
         pl.col("ordinary_count").fill_null(0).cast(pl.Int64),
         pl.col("withholding_count").fill_null(0).cast(pl.Int64),
@@ -483,6 +490,56 @@ def _spread(out: pl.DataFrame, slots: pl.DataFrame, prefix: str, limit: int, ite
           for i in range(1, width + 1) for name in items],
     )
     return out.join(lists, on="household_id", how="left")
+
+
+DEBIT_NONE, DEBIT_YES = "0", "1"  # 口座振替区分
+#: the 口座番号 on a notice: its last digits only (as the 還付充当通知書 prints it)
+ACCOUNT_MASK, ACCOUNT_SHOWN = "****", 3
+
+
+def debited_slots(row: Mapping) -> list[int]:
+    """The ordinary slots (1..10) of a notice row that the bank will debit (口座振替): those with an
+    amount whose 期別 is at or after 振替開始期別."""
+    if row.get("debit_kind") != DEBIT_YES or row.get("debit_first_installment") is None:
+        return []
+    first = int(row["debit_first_installment"])
+    return [i for i in range(1, 11)
+            if row.get(f"ordinary_{i}_no") is not None and int(row[f"ordinary_{i}_no"]) >= first
+            and row.get(f"ordinary_{i}_amount")]
+
+
+def _debit(out: pl.DataFrame, base: pl.DataFrame, ordinary: pl.DataFrame,
+           accounts: pl.DataFrame | None) -> pl.DataFrame:
+    """口座振替 items of each notice: the 世帯主's mandate (``accounts``) and the first ordinary 期
+    due in or after its 開始年月 (振替開始期別); a household without a mandate, or whose 期 all fall
+    before it, gets 口座振替区分 0 and blanks."""
+    items = {"debit_bank_code": pl.String, "debit_branch_code": pl.String, "debit_account_type": pl.String,
+             "debit_account_number": pl.String, "debit_first_installment": pl.Int64,
+             "debit_account_holder": pl.String}
+    if accounts is None or accounts.height == 0 or ordinary.height == 0:
+        return out.with_columns(pl.lit(DEBIT_NONE).alias("debit_kind"),
+                                *[pl.lit(None, dtype=t).alias(c) for c, t in items.items()])
+    acc = accounts.select(
+        pl.col("person_id").cast(pl.String).alias("taxpayer_person_id"),
+        pl.col("bank_code").cast(pl.String).alias("debit_bank_code"),
+        pl.col("branch_code").cast(pl.String).alias("debit_branch_code"),
+        pl.col("account_type").cast(pl.String).alias("debit_account_type"),
+        (pl.lit(ACCOUNT_MASK) + pl.col("account_number").cast(pl.String).str.zfill(7).str.slice(-ACCOUNT_SHOWN))
+        .alias("debit_account_number"),
+        pl.col("account_holder_kana").cast(pl.String).str.strip_chars_end().alias("debit_account_holder"),
+        pl.col("start_month").cast(pl.String).alias("_start"))
+    if acc["taxpayer_person_id"].n_unique() != acc.height:
+        raise NoticeError("口座振替の口座が同じ宛名番号に複数あります")
+    first = ordinary.join(base.select("household_id", "taxpayer_person_id"), on="household_id", how="inner").join(
+        acc.select("taxpayer_person_id", "_start"), on="taxpayer_person_id", how="inner").filter(
+        (pl.col("due_date").dt.strftime("%Y%m") >= pl.col("_start")) & (pl.col("amount") > 0)).group_by(
+        "household_id").agg(pl.col("installment_no").min().cast(pl.Int64).alias("debit_first_installment"))
+    out = out.join(first, on="household_id", how="left").join(
+        acc.drop("_start"), on="taxpayer_person_id", how="left")
+    on = pl.col("debit_first_installment").is_not_null()
+    return out.with_columns(
+        pl.when(on).then(pl.lit(DEBIT_YES)).otherwise(pl.lit(DEBIT_NONE)).alias("debit_kind"),
+        *[pl.when(on).then(pl.col(c)).otherwise(pl.lit(None, dtype=t)).alias(c) for c, t in items.items()])
 
 
 def _previous(out: pl.DataFrame, prev_a: pl.DataFrame | None, prev_i: pl.DataFrame | None, kind: str,

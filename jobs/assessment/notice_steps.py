@@ -10,6 +10,9 @@
   whose installments changed → the same outputs for the 税額変更通知書 (``change_notice_*``), the
   amounts before the change from FK210's ``corrections``.
 
+Both read the 世帯主's 口座振替 account from the 収納台帳 (``debit_accounts``; none without a ledger,
+KKB695I): the 期 the bank debits are marked 口座振替 on the notice and get no 納付書 (KKB694I).
+
 Both print through ``reports.print_data`` (the notice frame and the fixed-width file) and
 ``reports.notices`` (the PDFs), so the vendor's file and the PDFs carry the same rows.
 
@@ -53,6 +56,7 @@ from jobs.common import datasets, errorlist, paths, staging
 from jobs.common import fixedwidth as fw
 from jobs.common.config import Config, ConfigError
 from jobs.common.step import StepContext, StepError, crash_point
+from jobs.ledger import ledger_present, open_ledger
 
 from . import reassessment as reass
 from . import steps
@@ -71,6 +75,7 @@ MONEY_LABELS = {
     "change": "増減額",
     "printed_change": "増減額 (通知書)",
     "unprinted_change": "増減額 (印刷不可)",
+    "debit": "口座振替 (納付書なし)",
 }
 FIGURE_LABELS = {
     "pdf_files": "PDFファイル数",
@@ -80,6 +85,8 @@ FIGURE_LABELS = {
     "slip_pages": "納付書ページ",
     "slips": "納付書",
     "barcodes": "バーコード",
+    "debit_households": "口座振替世帯",
+    "debit_installments": "口座振替の期 (納付書なし)",
 }
 INDEX_COLUMNS = ("ファイル", "開始ページ", "ページ数", "通知書番号", "世帯番号", "郵便番号", "年税額")
 
@@ -232,11 +239,13 @@ def _issue(ctx: StepContext, kind: str, assessment: pl.DataFrame, rows: pl.DataF
         previous_assessment=previous_assessment, previous_installments=(
             None if previous_installments is None else
             previous_installments.join(ok.select("household_id"), on="household_id", how="semi")),
+        debit_accounts=debit_accounts(ctx),
     )
     bad_text = text_problems(frame)
     if bad_text.height:
         frame = frame.join(bad_text, on="household_id", how="anti")
         rejected = pl.concat([rejected, bad_text], how="vertical")
+    _debit_totals(ctx, frame)
     _reject(ctx, rejected, assessment, addresses)
     ctx.totals.count(HOUSEHOLD, label=HOUSEHOLD_LABEL, read=assessment.height, accepted=frame.height,
                      rejected=rejected.height)
@@ -255,6 +264,38 @@ def _issue(ctx: StepContext, kind: str, assessment: pl.DataFrame, rows: pl.DataF
     _write_print_file(ctx, frame, out, print_path)
     pages, files = _write_pdfs(ctx, frame, out, name, documents, pdf_dir)
     return Issued(frame, rejected, print_path, pdf_dir, pages, files)
+
+
+def debit_accounts(ctx: StepContext) -> pl.DataFrame | None:
+    """The 口座振替 accounts as of the business date from the 収納台帳
+    (``sql/ledger/debit_accounts_as_of.sql``: the payers' 口座振替依頼 registered by KB410 SN010/SN020),
+    for the notices' 口座振替 items and to leave out the 納付書 of the 期 the bank debits. A city
+    without a ledger (賦課 only) gets None — every 期 gets a 納付書 — with KKB695I."""
+    if not ledger_present(ctx.config):
+        ctx.message("KKB695I")
+        return None
+    ledger = open_ledger(ctx)
+    try:
+        return ledger.query("ledger/debit_accounts_as_of", {"m": ctx.municipality, "d": ctx.business_date})
+    finally:
+        ledger.dispose()
+
+
+def _debit_totals(ctx: StepContext, frame: pl.DataFrame) -> None:
+    """KKB694I and the figures: households paying by 口座振替, and their 期 and amount debited (no 納付書)."""
+    from reports import print_data
+
+    debit = frame.filter(pl.col("debit_kind") == print_data.DEBIT_YES)
+    periods = amount = 0
+    for row in debit.iter_rows(named=True):
+        slots = print_data.debited_slots(row)
+        periods += len(slots)
+        amount += sum(int(row[f"ordinary_{i}_amount"] or 0) for i in slots)
+    if debit.height:
+        _figure(ctx, "debit_households", debit.height)
+        _figure(ctx, "debit_installments", periods)
+        _money(ctx, "debit", amount)
+        ctx.message("KKB694I", households=debit.height, installments=periods, amount=amount)
 
 
 def unprintable_households(assessment: pl.DataFrame, rows: pl.DataFrame, addresses: pl.DataFrame, cfg: Config, *,

@@ -21,7 +21,10 @@ record read, ``PAYMENT_SCHEMA``; see README.md) and, inside the caller's transac
    a negative 納付履歴 row (line 1, 出納区分 3 収納取消) and the corrected amount (line 2), the 期別's
    累計収納額 moved by the difference, the earlier 消込データ row kept with status **reversed** and
    the reason — and is itself **corrected**; a 訂正 with no posted 確報 is an **error**;
-5. writes every record to ``reconciliation`` (消込データ, keyed by source SHA-256 and record
+5. splits a posted 収納代行 record of a 期別 with a 督促状 (the 督促状's barcode carries 本税 + 延滞金 +
+   督促手数料): 本税 first up to the 期別's balance, then the 延滞金 and the 督促手数料 still open of the
+   督促状 (地方税法: 本税 first; ``_split_dunned``); the 消込データ keeps the amount as read;
+6. writes every record to ``reconciliation`` (消込データ, keyed by source SHA-256 and record
    number, so a record can never be posted twice), the postings to ``payment`` and the sums to
    ``installment``.
 
@@ -93,6 +96,8 @@ class PostResult:
     debit_rejects: pl.DataFrame = field(default_factory=pl.DataFrame)
     # 訂正: record_no, amount, prev_file, prev_record, prev_amount
     corrections: pl.DataFrame = field(default_factory=pl.DataFrame)
+    # 督促状 barcode payments split (step 5): records, 本税, 延滞金, 督促手数料 (yen)
+    dunned: tuple[int, int, int, int] = (0, 0, 0, 0)
 
     @property
     def accepted(self) -> int:
@@ -206,8 +211,14 @@ def post_payments(tx: Tx, pay: pl.DataFrame, run: Run) -> PostResult:
     #    corrected amount in its place
     df, reversals = _corrections(tx, df)
 
+    # 6. a 収納代行 payment of a 期別 with a 督促状 (its barcode: 本税 + 延滞金 + 督促手数料): 本税 first
+    df = _split_dunned(tx, df, run.municipality, reversals)
+
     _write(tx, df, settled, in_ledger, run, reversals)
-    res = _result(df, without_prov)
+    res = _result(df.drop(SPLIT, strict=False), without_prov)
+    if SPLIT[0] in df.columns:
+        sp = df.filter(pl.col(SPLIT[0]).is_not_null())
+        res.dunned = (sp.height, *(int(sp[c].sum() or 0) for c in SPLIT))
     res.conflicts, res.debit_rejects = conflicts, debit_rejects
     res.corrections = reversals.select("record_no", pl.col("new_amount").alias("amount"), "prev_file",
                                        "prev_record", pl.col("old_amount").alias("prev_amount"))
@@ -320,31 +331,41 @@ def _corrections(tx: Tx, df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     file (an earlier record) or of the ledger — and posts its own (corrected) amount. Returns the
     frame (訂正 → corrected; a target of this file → reversed) and the reversals: the 訂正's
     record_no, new_amount, the target's prev_sha, prev_file, prev_record, old_amount, old_late_fee,
-    old_dunning_fee."""
+    old_dunning_fee (as read) and old_tax, old_booked_late_fee, old_booked_dunning_fee (as its 納付履歴
+    booked them: a 督促状 barcode's amount was split, step 5 of the module docstring)."""
     cols = {"record_no": pl.Int64, "new_amount": pl.Int64, "prev_sha": pl.String, "prev_file": pl.String,
             "prev_record": pl.Int64, "old_amount": pl.Int64, "old_late_fee": pl.Int64, "old_dunning_fee": pl.Int64,
+            "old_tax": pl.Int64, "old_booked_late_fee": pl.Int64, "old_booked_dunning_fee": pl.Int64,
             "in_file": pl.Boolean}
     corr = df.filter(pl.col("status").is_null() & (pl.col("kind") == "correction"))
     if corr.height == 0:
         return df, pl.DataFrame(schema=cols)
-    tcols = ["dedup_key", "source_sha256", "source_file", "record_no", "amount", "late_fee", "dunning_fee"]
+    tcols = ["dedup_key", "source_sha256", "source_file", "record_no", "amount", "late_fee", "dunning_fee",
+             "posted_tax", "posted_late_fee", "posted_dunning_fee"]
+    # a target of this file is posted as read (a reversed record is not split)
     here = df.filter((pl.col("status") == "posted") & (pl.col("kind") == "confirmed")
-                     & pl.col("dedup_key").is_in(corr["dedup_key"].implode())).select(tcols).with_columns(
+                     & pl.col("dedup_key").is_in(corr["dedup_key"].implode())).with_columns(
+        pl.col("amount").alias("posted_tax"), pl.col("late_fee").fill_null(0).alias("posted_late_fee"),
+        pl.col("dunning_fee").fill_null(0).alias("posted_dunning_fee")).select(tcols).with_columns(
         pl.lit(True).alias("in_file"))
     tx.stage("_correct", corr.select("dedup_key").unique())
     there = tx.query("collection/correction_targets").cast(
-        {"record_no": pl.Int64, "amount": pl.Int64, "late_fee": pl.Int64, "dunning_fee": pl.Int64})
+        {"record_no": pl.Int64, "amount": pl.Int64, "late_fee": pl.Int64, "dunning_fee": pl.Int64,
+         "posted_tax": pl.Int64, "posted_late_fee": pl.Int64, "posted_dunning_fee": pl.Int64})
     there = there.select(tcols).with_columns(pl.lit(False).alias("in_file"))
     targets = pl.concat([there, here], how="vertical_relaxed").unique(subset=["dedup_key"], keep="first",
                                                                       maintain_order=True)
     j = corr.select("dedup_key", pl.col("record_no").alias("_c_no"), pl.col("amount").alias("new_amount")).join(
         targets.rename({"source_sha256": "prev_sha", "source_file": "prev_file", "record_no": "prev_record",
-                        "amount": "old_amount", "late_fee": "old_late_fee", "dunning_fee": "old_dunning_fee"}),
+                        "amount": "old_amount", "late_fee": "old_late_fee", "dunning_fee": "old_dunning_fee",
+                        "posted_tax": "old_tax", "posted_late_fee": "old_booked_late_fee",
+                        "posted_dunning_fee": "old_booked_dunning_fee"}),
         on="dedup_key", how="inner")
     # a target of this file must come before the 訂正
     j = j.filter(~pl.col("in_file") | (pl.col("prev_record") < pl.col("_c_no")))
     rev = j.select(pl.col("_c_no").alias("record_no"), "new_amount", "prev_sha", "prev_file", "prev_record",
-                   "old_amount", "old_late_fee", "old_dunning_fee", "in_file").cast(cols)
+                   "old_amount", "old_late_fee", "old_dunning_fee", "old_tax", "old_booked_late_fee",
+                   "old_booked_dunning_fee", "in_file").cast(cols)
     m = df.select("record_no").join(rev.select("record_no", "prev_file", "prev_record", "old_amount"),
                                     on="record_no", how="left", maintain_order="left")
     is_corr = pl.col("kind") == "correction"
@@ -366,6 +387,63 @@ def _corrections(tx: Tx, df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
             pl.when(pl.col("_by").is_not_null()).then(pl.format("訂正により取消 (同一ファイル第{}レコード)", "_by"))
             .otherwise(pl.col("reason")).alias("reason")).drop("_by")
     return df.drop("_t_file", "_t_no", "_t_amount"), rev
+
+
+SPLIT = ("_split_tax", "_split_late_fee", "_split_dunning_fee")
+CVS_CHANNELS = ("cvs", "credit", "app")
+
+
+def _split_dunned(tx: Tx, df: pl.DataFrame, municipality: str, reversals: pl.DataFrame) -> pl.DataFrame:
+    """Step 5 of the module docstring: a posted 収納代行 record carries one amount, the barcode's. For a 期別 with a 督促状
+    (``collection/dunned_balances``) that amount is 本税 + 延滞金 + 督促手数料: it goes to 本税 first, up
+    to the 期別's balance, then to the 延滞金 still open of the 督促状, then to its 督促手数料 (地方税法:
+    本税 first); anything beyond stays 本税 (the 期別's 過誤納, as for any payment above the balance).
+    Records of the same 期別 in one file take their shares in record order. A 訂正 (status corrected)
+    is split the same way, after the postings it reverses from the ledger gave back what they booked
+    (``reversals``). Adds ``SPLIT`` columns (null where nothing is split); the 消込データ keeps the
+    amount as read."""
+    cand = pl.col("status").is_in(["posted", "corrected"]) & pl.col("channel").is_in(list(CVS_CHANNELS)) \
+        & pl.col("notice_number").is_not_null()
+    keys = df.filter(cand).select(KEY).unique()
+    if keys.height == 0 or not tx.value("collection/dunning_notices_any", {"m": municipality}):
+        return df
+    tx.stage("_keys", keys.with_columns(pl.lit(municipality).alias("municipality_code"),
+                                        pl.col("levy_year").alias("target_year")))
+    open_ = tx.query("collection/dunned_balances")
+    if open_.height == 0:
+        return df
+    open_ = open_.cast({"levy_year": pl.Int32, "installment_no": pl.Int32, "balance": pl.Int64,
+                        "late_fee_open": pl.Int64, "dunning_fee_open": pl.Int64})
+    back = reversals.filter(~pl.col("in_file"))
+    if back.height:  # the ledger postings this file's 訂正 reverse: what they booked is open again
+        back = back.join(df.select("record_no", *KEY), on="record_no", how="inner").group_by(KEY).agg(
+            pl.col("old_tax").sum().alias("_t"), pl.col("old_booked_late_fee").sum().alias("_l"),
+            pl.col("old_booked_dunning_fee").sum().alias("_f"))
+        open_ = open_.join(back, on=KEY, how="left").with_columns(
+            (pl.col("balance") + pl.col("_t").fill_null(0)).alias("balance"),
+            (pl.col("late_fee_open") + pl.col("_l").fill_null(0)).alias("late_fee_open"),
+            (pl.col("dunning_fee_open") + pl.col("_f").fill_null(0)).alias("dunning_fee_open")).drop("_t", "_l", "_f")
+    idx = df.with_row_index("_i").filter(cand).select("_i", *KEY, "amount").join(
+        open_, on=KEY, how="inner", maintain_order="left")
+    if idx.height == 0:
+        return df
+    bal = pl.max_horizontal(pl.col("balance"), pl.lit(0))
+    late = pl.max_horizontal(pl.col("late_fee_open"), pl.lit(0))
+    fee = pl.max_horizontal(pl.col("dunning_fee_open"), pl.lit(0))
+
+    def shares(x: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+        """本税 (incl. any excess), 延滞金, 督促手数料 of a cumulative amount ``x`` of the 期別."""
+        to_tax = pl.min_horizontal(x, bal)
+        to_late = pl.min_horizontal(pl.max_horizontal(x - bal, pl.lit(0)), late)
+        to_fee = pl.min_horizontal(pl.max_horizontal(x - bal - late, pl.lit(0)), fee)
+        excess = pl.max_horizontal(x - bal - late - fee, pl.lit(0))
+        return to_tax + excess, to_late, to_fee
+
+    cum = pl.col("amount").cum_sum().over(KEY)
+    now, before = shares(cum), shares(cum - pl.col("amount"))
+    split = idx.select("_i", *[(a - b).alias(name) for a, b, name in zip(now, before, SPLIT, strict=True)])
+    m = df.with_row_index("_i").select("_i").join(split, on="_i", how="left", maintain_order="left")
+    return df.with_columns([m[c] for c in SPLIT])
 
 
 def _installments(tx: Tx, keys: pl.DataFrame, municipality: str) -> pl.DataFrame:
@@ -418,15 +496,15 @@ def _write(tx: Tx, df: pl.DataFrame, settled: pl.DataFrame, in_ledger: pl.DataFr
     # 納付履歴: the postings (a target a later 訂正 of this file reversed was posted first); a 訂正
     # adds line 1, the negative of the posting it reverses (出納区分 3 収納取消), and line 2, its
     # corrected amount (none when it corrects to 0)
-    posted = df.filter(pl.col("status").is_in(["posted", "reversed"]))
-    corrected = df.filter(pl.col("status") == "corrected")
-    rev = corrected.join(reversals.select("record_no", "old_amount", "old_late_fee", "old_dunning_fee"),
+    posted = _as_booked(df.filter(pl.col("status").is_in(["posted", "reversed"])))
+    corrected = _as_booked(df.filter(pl.col("status") == "corrected"))
+    rev = corrected.join(reversals.select("record_no", "old_tax", "old_booked_late_fee", "old_booked_dunning_fee"),
                          on="record_no", how="inner")
     tx.insert("payment", pl.concat([
         payment_rows(posted, run, audit),
-        payment_rows(rev.with_columns((-pl.col("old_amount")).alias("amount"),
-                                      (-pl.col("old_late_fee")).alias("late_fee"),
-                                      (-pl.col("old_dunning_fee")).alias("dunning_fee")),
+        payment_rows(rev.with_columns((-pl.col("old_tax")).alias("amount"),
+                                      (-pl.col("old_booked_late_fee")).alias("late_fee"),
+                                      (-pl.col("old_booked_dunning_fee")).alias("dunning_fee")),
                      run, audit, line_no=1, cash_kind=CASH_REVERSAL),
         payment_rows(corrected.filter((pl.col("amount") != 0) | (pl.col("late_fee").fill_null(0) != 0)
                                       | (pl.col("dunning_fee").fill_null(0) != 0)),
@@ -438,7 +516,7 @@ def _write(tx: Tx, df: pl.DataFrame, settled: pl.DataFrame, in_ledger: pl.DataFr
         posted.select(*KEY, pl.col("amount").alias("paid"), pl.lit(0, dtype=pl.Int64).alias("prov"),
                       "paid_date", "received_date"),
         # a 訂正: its amount in, the reversed posting's out
-        rev.select(*KEY, (pl.col("amount") - pl.col("old_amount")).alias("paid"),
+        rev.select(*KEY, (pl.col("amount") - pl.col("old_tax")).alias("paid"),
                    pl.lit(0, dtype=pl.Int64).alias("prov"), pl.lit(None, dtype=pl.Date).alias("paid_date"),
                    pl.lit(None, dtype=pl.Date).alias("received_date")),
         # every 速報 accepted from this file adds to 速報額, also one a later record of the same
@@ -468,6 +546,18 @@ def _write(tx: Tx, df: pl.DataFrame, settled: pl.DataFrame, in_ledger: pl.DataFr
         tx.run("collection/reconciliation_settle",
                {"d": run.business_date, "op": run.operator_id, "od": op_date, "ot": op_time,
                 "rs": run.reason})
+
+
+def _as_booked(rows: pl.DataFrame) -> pl.DataFrame:
+    """Rows with amount / late_fee / dunning_fee as 納付履歴 books them: a 督促状 barcode's amount split
+    into 本税 / 延滞金 / 督促手数料 (``SPLIT``, step 5 of the module docstring), else as read."""
+    if SPLIT[0] not in rows.columns:
+        return rows
+    split = pl.col(SPLIT[0]).is_not_null()
+    return rows.with_columns(
+        pl.when(split).then(pl.col(SPLIT[0])).otherwise(pl.col("amount")).alias("amount"),
+        pl.when(split).then(pl.col(SPLIT[1])).otherwise(pl.col("late_fee")).alias("late_fee"),
+        pl.when(split).then(pl.col(SPLIT[2])).otherwise(pl.col("dunning_fee")).alias("dunning_fee"))
 
 
 def payment_rows(posted: pl.DataFrame, run: Run, audit: list[pl.Expr], *, line_no: int = 1,

@@ -138,6 +138,9 @@ def post_channel(ctx: StepContext) -> int | None:
                         rejected=res.rejected, sha256=sha)
             if res.without_provisional:
                 ctx.message("KKB421W", file=name, records=res.without_provisional)
+            if res.dunned[0]:
+                ctx.message("KKB693I", file=name, records=res.dunned[0], tax=res.dunned[1], late_fee=res.dunned[2],
+                            fee=res.dunned[3])
             record_messages(ctx, name, res)
     if posted_now == 0:
         ctx.message("KKB422I")

@@ -1,5 +1,5 @@
 """納付書: one slip per ordinary installment with an amount (変更: those not yet due at the issue
-date), three to an A4 page — 領収済通知書 with the GS1-128 コンビニ barcode and its human-readable
+date), except those paid by 口座振替 (``print_data.debited_slots``), three to an A4 page — 領収済通知書 with the GS1-128 コンビニ barcode and its human-readable
 line, and 領収証書. The collection's 口座振替不能通知書 prints the same slip."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from reportlab.lib.units import mm
 
 from jobs.common import gs1
 
-from ..print_data import NOTICE_CHANGE
+from ..print_data import NOTICE_CHANGE, debited_slots
 from . import barcodes
 from .primitives import PAGE_H, yen
 
@@ -20,12 +20,15 @@ class PaymentSlip:
 
     def _slips_of(self, row: dict[str, Any]) -> list[int]:
         out = []
+        debited = set(debited_slots(row))
         for i in range(1, 11):
             amount = row[f"ordinary_{i}_amount"]
             if not amount:
                 continue
             if row["notice_kind"] == NOTICE_CHANGE and row[f"ordinary_{i}_due_date"] < row["issue_date"]:
                 continue  # already due: the collection side handles it
+            if i in debited:
+                continue  # 口座振替: the bank debits it on its 納期限, no 納付書
             out.append(i)
         return out
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..print_data import COMPONENT_ITEMS
+from ..print_data import COMPONENT_ITEMS, debited_slots
 from .primitives import signed, triangle, yen
 
 ITEM_LABELS = dict(COMPONENT_ITEMS)
@@ -127,6 +127,14 @@ class TaxNotice:
         fs = 8.0 if change else 8.5
         yy = y + 6
         tot_new = tot_prev = 0
+        debited = set(debited_slots(row))
+        if debited:  # 口座振替: the account, above the table's right end
+            kinds = {str(k): str(v) for k, v in (self.cfg.get("notices.account_types", None) or {}).items()}
+            kind = str(row["debit_account_type"] or "")
+            line = str(self.texts["debit_account"]).format(
+                bank=row["debit_bank_code"], branch=row["debit_branch_code"], kind=kinds.get(kind, kind),
+                number=row["debit_account_number"])
+            self.fit(x + sum(widths), y - 1.5, line, sum(widths) / 2, 7.5, "r")
         for i in range(1, 11):
             no = row[f"ordinary_{i}_no"]
             if no is None:
@@ -134,7 +142,11 @@ class TaxNotice:
             amount = int(row[f"ordinary_{i}_amount"] or 0)
             tot_new += amount
             self.text(x + widths[0] / 2, yy + 3.6, f"第{no}期", fs, "c")
-            self.text(x + widths[0] + 1.5, yy + 3.6, self.wareki.date(row[f"ordinary_{i}_due_date"]), fs)
+            due = self.wareki.date(row[f"ordinary_{i}_due_date"])
+            if i in debited:  # the 振替日 (= 納期限) with the mark: the bank debits it, no 納付書
+                self.fit(x + widths[0] + 1.5, yy + 3.6, f"{due}　{self.texts['debit_mark']}", widths[1] - 3, fs)
+            else:
+                self.text(x + widths[0] + 1.5, yy + 3.6, due, fs)
             if change:
                 prev = int(row[f"previous_ordinary_{i}_amount"] or 0)
                 tot_prev += prev

@@ -148,7 +148,8 @@ class NoticeWriter(PdfWriter, NoticePage, TaxNotice, ChangeNotice, WithholdingSt
 
 def pages_per_notice(row: dict[str, Any], slips_per_page: int = 3) -> int:
     """How many pages ``NoticeWriter.add`` makes for a row (all documents)."""
-    slips = sum(1 for i in range(1, 11) if row[f"ordinary_{i}_amount"])
+    debited = set(print_data.debited_slots(row))  # 口座振替: no 納付書
+    slips = sum(1 for i in range(1, 11) if row[f"ordinary_{i}_amount"] and i not in debited)
     wh = 1 if row["withholding_count"] and row["notice_kind"] != NOTICE_CHANGE else 0
     return 1 + wh + math.ceil(slips / slips_per_page)
 
