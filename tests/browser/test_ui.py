@@ -159,6 +159,11 @@ def test_trigger_form_shows_the_run_params(page, airflow_ui):
     assert titles[0].startswith("業務日")
     for title in titles:
         expect(dialog.get_by_text(title, exact=True)).to_be_visible()
+        group = dialog.get_by_role("group").filter(has=page.get_by_text(title, exact=True))
+        field = group.locator("input").first
+        expect(field).to_be_visible()
+        expect(field).to_be_editable()
+        expect(field).to_have_value("")  # all null by default: 業務日 from the 論理日付, 年度 and 団体 derived
     expect(dialog.get_by_role("button", name="トリガー", exact=True)).to_be_visible()
     _shot(page, "04_trigger")
     dialog.get_by_role("button", name="Close").click()
