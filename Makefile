@@ -201,8 +201,8 @@ demo: $(MIGRATED) $(POOLS) $(USERS) ## synthesize a city (DEMO_INSURED), run the
 test: $(INSTALLED) ## run every test (pytest); PYTEST_ARGS=... adds arguments
 	python -m pytest $(PYTEST_ARGS)
 
-test-fast: $(INSTALLED) ## the tests without the end-to-end Airflow runs
-	python -m pytest -m 'not e2e' $(PYTEST_ARGS)
+test-fast: $(INSTALLED) ## the tests without the end-to-end Airflow runs and the browser check
+	python -m pytest -m 'not e2e and not browser' $(PYTEST_ARGS)
 
 bench: $(INSTALLED) ## run every benchmark in bench/ (each prints its table and baseline)
 	@shopt -s nullglob; files=(bench/*.py); \
