@@ -17,7 +17,7 @@ def run_params() -> dict[str, Param]:
             type=["null", "string"],
             format="date",
             title="業務日 (business_date)",
-            description="処理対象の業務日 YYYY-MM-DD。空欄なら実行日 (日本時間) の日付。",
+            description="処理対象の業務日 YYYY-MM-DD。空欄なら論理日付 (日本時間) の日付 (定時実行はその起動日時、手動実行はトリガー画面の論理日付)。",
         ),
         "fiscal_year": Param(
             None,
