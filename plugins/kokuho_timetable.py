@@ -38,6 +38,9 @@ from airflow.timetables.base import DagRunInfo, DataInterval, TimeRestriction, T
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEZONE = "Asia/Tokyo"
+#: jobs.common.runcalendar.BUSINESS_DAY (not imported here: a DAG file parses without the job code;
+#: the rules are read only when the scheduler or the UI asks).
+BUSINESS_DAY = "business_day"
 #: How late (minutes) a slot may still start: see the module docstring.
 DEFAULT_GRACE_MINUTES = 60
 _CRON_TIME = re.compile(r"^\s*(\d{1,2})\s+(\d{1,2})\s+\*\s+\*\s+\S+\s*$")
@@ -57,41 +60,49 @@ def time_of_cron(cron: str) -> str:
 
 
 class KokuhoRunDayTimetable(Timetable):
-    """Runs at ``time`` (HH:MM in ``timezone``) on each run day of ``rule``
+    """Runs at the time of day of ``cron`` (in ``timezone``) on each run day of ``rule``
     (``jobs.common.runcalendar``; ``business_day`` = every 開庁日) of ``municipality`` (None: the
     default one, ``config/common/system.yaml``)."""
 
-    def __init__(self, time: str, *, rule: str | None = None, timezone: str = DEFAULT_TIMEZONE,
+    def __init__(self, cron: str, *, rule: str | None = None, timezone: str = DEFAULT_TIMEZONE,
                  municipality: str | None = None, grace_minutes: int = DEFAULT_GRACE_MINUTES) -> None:
-        from jobs.common import runcalendar
-
-        hh, _, mm = time.partition(":")
-        self._hour, self._minute = int(hh), int(mm)
-        if not (0 <= self._hour <= 23 and 0 <= self._minute <= 59):
-            raise ValueError(f"time must be HH:MM: {time!r}")
-        self._time = f"{self._hour:02d}:{self._minute:02d}"
-        self._rule = rule or runcalendar.BUSINESS_DAY
-        self._timezone = str(timezone)
+        self._expression = cron
+        self._time = time_of_cron(cron)
+        self._hour, self._minute = (int(x) for x in self._time.split(":"))
+        self._rule = rule or BUSINESS_DAY
+        self._timezone = str(getattr(timezone, "name", timezone))
         self._tz = pendulum.timezone(self._timezone)
         self._municipality = municipality
         self._grace = dt.timedelta(minutes=int(grace_minutes))
         self._grace_minutes = int(grace_minutes)
-        self.description = f"{self._label()}の {self._time} ({self._timezone}); 業務日程: kokuho rundays {self._rule}"
+        # Plain text, no config read: Airflow's isinstance(…, Timetable) reads these at parse time.
+        label = "開庁日" if self._rule == BUSINESS_DAY else self._rule
+        self._summary = f"{label} {self._time}"
+        self.description = (f"{label} の実行日の {self._time} ({self._timezone}); "
+                            f"実行日の一覧: kokuho rundays {self._rule}")
 
-    @classmethod
-    def for_cron(cls, cron: str, *, rule: str | None = None, **kwargs: Any) -> KokuhoRunDayTimetable:
-        """The timetable of a job net from its registry cron and its entry-check rule."""
-        return cls(time_of_cron(cron), rule=rule, **kwargs)
+    @property
+    def expression(self) -> str:
+        """The job net's cron in ``jobs/registry.py`` (only its time of day is used)."""
+        return self._expression
+
+    @property
+    def timezone(self) -> str:
+        return self._timezone
+
+    @property
+    def rule(self) -> str:
+        return self._rule
 
     # --- serialization (the DAG processor stores it; the scheduler and the UI read it back) ------
 
     def serialize(self) -> dict[str, Any]:
-        return {"time": self._time, "rule": self._rule, "timezone": self._timezone,
+        return {"cron": self._expression, "rule": self._rule, "timezone": self._timezone,
                 "municipality": self._municipality, "grace_minutes": self._grace_minutes}
 
     @classmethod
     def deserialize(cls, data: dict[str, Any]) -> KokuhoRunDayTimetable:
-        return cls(data["time"], rule=data.get("rule"), timezone=data.get("timezone", DEFAULT_TIMEZONE),
+        return cls(data["cron"], rule=data.get("rule"), timezone=data.get("timezone", DEFAULT_TIMEZONE),
                    municipality=data.get("municipality"),
                    grace_minutes=data.get("grace_minutes", DEFAULT_GRACE_MINUTES))
 
@@ -103,15 +114,8 @@ class KokuhoRunDayTimetable(Timetable):
 
     @property
     def summary(self) -> str:
-        return f"{self._label()} {self._time}"
-
-    def _label(self) -> str:
-        from jobs.common import runcalendar
-
-        try:
-            return runcalendar.label_of(self._rule)
-        except Exception:  # noqa: BLE001 - a label is only for display
-            return self._rule
+        """Shown in the UI's schedule column, e.g. ``開庁日 06:30``, ``initial_assessment 07:30``."""
+        return self._summary
 
     # --- scheduling ---------------------------------------------------------------------------
 

@@ -58,7 +58,7 @@ def schedule_of(net: JobNet) -> KokuhoRunDayTimetable | None:
     if not net.schedule:
         return None
     rule = net.entry.rule if net.entry is not None else None
-    return KokuhoRunDayTimetable.for_cron(net.schedule, rule=rule, timezone=TIMEZONE)
+    return KokuhoRunDayTimetable(net.schedule, rule=rule, timezone=TIMEZONE)
 
 
 def _operator(net: JobNet, node: TaskNode) -> BaseOperator:
