@@ -1,23 +1,29 @@
-"""Run days of the job nets that do not run every business day (業務日程).
+"""Run days of the job nets (業務日程): every business day, or the days of a rule.
 
-The assessment job nets are scheduled every weekday morning like the intake (a CronTriggerTimetable
-in the DAG), and their first task (``KB300-CAL`` / ``KB310-CAL``) asks this module whether the
-business date is one of their run days. The days are data in config/, never in code:
+Airflow schedules each job net on these days only (``plugins/kokuho_timetable.py``, which asks
+``next_run_days``), and the job net's first task (``KB300-CAL`` / ``KB310-CAL`` …) asks ``decide``
+again whether the business date is a run day (a safety net: the config may have changed since
+the run was planned). The days are data in config/, never in code:
 
-- ``initial_assessment`` (KB300 当初賦課): one date per fiscal year,
-  ``initial_assessment.run_date`` in ``config/municipalities/<code>/fy<YYYY>/run_calendar.yaml``. A
-  date on a closed day runs on the next business day.
+- ``business_day`` (開庁日): the daily job nets (KB100, KB400, KB410, KB600, KB620).
+- ``initial_assessment`` (KB300 当初賦課): one date per fiscal year, by rule
+  ``initial_assessment.month_day`` (``config/common/run_calendar.yaml``) in the fiscal year, or
+  ``initial_assessment.run_date`` in ``config/municipalities/<code>/fy<YYYY>/run_calendar.yaml``
+  for one year. A date on a closed day runs on the next business day. A new fiscal year needs
+  no file.
 - ``reassessment`` (KB310 異動賦課): the days of the month in ``reassessment.run_days``
   (``config/common/run_calendar.yaml``, a municipality may override), each moved to the next
   business day when closed (a day past the month's end means its last day). With
   ``reassessment.after_initial_assessment`` the runs of a fiscal year start only after that
   year's 当初賦課 run date: before it there is no assessment of the year to change.
+- the monthly rules of run_calendar.yaml (``MonthlyRule``: 督促, 催告, 月次締め, 年金 …).
 
 Manual runs always go on (the operator chose the date): that rule is the DAG task's, not this
 module's. Everything here is pure: a date, the config and the calendar in, a ``RunDay`` out.
 
     decide("initial_assessment", date(2026, 7, 1), config.load("111007", 2026))
     run_days("reassessment", date(2026, 7, 1), date(2026, 9, 30), municipality="111007")
+    next_run_days("business_day", date(2026, 12, 28), 2)   # [2027-01-04, 2027-01-05]
 """
 
 from __future__ import annotations
