@@ -427,8 +427,21 @@ def next_run_days(rule: str, after: dt.date, count: int = 1, *, municipality: st
                   horizon_days: int = 800) -> list[dt.date]:
     """The first ``count`` run days of ``rule`` strictly after ``after`` (fewer when the rule has
     none within ``horizon_days``): what the job nets' Airflow timetable schedules
-    (``plugins/kokuho_timetable.py``). The same days as ``run_days``."""
+    (``plugins/kokuho_timetable.py``). The same days as ``run_days``. Cached until a config file
+    changes: the DAG processor asks for every job net at each parse."""
     municipality = resolve_municipality(municipality)
+    return list(_next_run_days(rule, after, count, municipality, horizon_days, _config_stamp()))
+
+
+def _config_stamp() -> tuple:
+    """Names, modification times and sizes of every config file (a cache key)."""
+    root = paths.config_root()
+    return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(root.rglob("*.yaml")))
+
+
+@functools.lru_cache(maxsize=256)
+def _next_run_days(rule: str, after: dt.date, count: int, municipality: str, horizon_days: int,
+                   _stamp: tuple) -> tuple[dt.date, ...]:
     out: list[dt.date] = []
     start = after + dt.timedelta(days=1)
     limit = after + dt.timedelta(days=horizon_days)
@@ -437,7 +450,7 @@ def next_run_days(rule: str, after: dt.date, count: int = 1, *, municipality: st
         end = min(start + dt.timedelta(days=window), limit)
         out += run_days(rule, start, end, municipality=municipality)
         start, window = end + dt.timedelta(days=1), min(window * 3, 120)
-    return out[:count]
+    return tuple(out[:count])
 
 
 def previous_run_day(rule: str, before: dt.date, *, municipality: str | None = None,
