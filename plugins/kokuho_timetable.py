@@ -78,8 +78,8 @@ class KokuhoRunDayTimetable(Timetable):
         # Plain text, no config read: Airflow's isinstance(…, Timetable) reads these at parse time.
         label = "開庁日" if self._rule == BUSINESS_DAY else self._rule
         self._summary = f"{label} {self._time}"
-        self.description = (f"{label} の実行日の {self._time} ({self._timezone}); "
-                            f"実行日の一覧: kokuho rundays {self._rule}")
+        days = "開庁日" if self._rule == BUSINESS_DAY else f"{self._rule} の実行日"
+        self.description = f"{days}の {self._time} ({self._timezone}); 実行日の一覧: kokuho rundays {self._rule}"
 
     @property
     def expression(self) -> str:

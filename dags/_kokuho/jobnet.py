@@ -37,7 +37,7 @@ def jobnet_dag(jobnet_id: str, *, doc: str, tags: Sequence[str]) -> DAG:
         dag_id=net.dag_id,
         dag_display_name=net.title,
         description=net.description,
-        doc_md=doc_md(net, doc),
+        doc_md=doc_md(net, doc) + schedule_md(schedule),
         **jobnet_args(schedule),
         tags=list(tags),
     ) as dag:
@@ -59,6 +59,14 @@ def schedule_of(net: JobNet) -> KokuhoRunDayTimetable | None:
         return None
     rule = net.entry.rule if net.entry is not None else None
     return KokuhoRunDayTimetable(net.schedule, rule=rule, timezone=TIMEZONE)
+
+
+def schedule_md(schedule: KokuhoRunDayTimetable | None) -> str:
+    """The Docs tab's schedule line, from the timetable (the DAG file's prose may say less)."""
+    if schedule is None:
+        return "\n**定時実行**: なし (手動実行のみ)\n"
+    return (f"\n**定時実行**: {schedule.description}。実行日だけに予定され、次回は画面の Next Run に"
+            f"表示されます (plugins/kokuho_timetable.py)。\n")
 
 
 def _operator(net: JobNet, node: TaskNode) -> BaseOperator:
