@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pendulum
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT / "plugins") not in sys.path:  # Airflow puts [core] plugins_folder on sys.path
@@ -181,3 +183,26 @@ def test_every_dag_timetable_serializes_and_matches_rundays(dagbag, jobnet_id):
     rule = net.entry.rule if net.entry and net.entry.rule else "business_day"
     assert got == _rundays(rule, start, end)
     assert got, jobnet_id
+
+
+# --- property: after an unpause at any moment, the first run is the first slot not yet stale ------
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(jobnet_id=st.sampled_from(["KB100", "KB310", "KB700"]),
+       minutes=st.integers(min_value=0, max_value=3 * 366 * 24 * 60))
+def test_unpause_property(monkeypatch, jobnet_id, minutes):
+    from jobs.common import runcalendar
+
+    now = jst("2026-04-01 00:00").add(minutes=minutes)
+    monkeypatch.setattr(kokuho_timetable, "_utcnow", lambda: now.in_timezone("UTC"))
+    tt = timetable(jobnet_id)
+    info = tt.next_dagrun_info(last_automated_data_interval=None,
+                               restriction=TimeRestriction(earliest=START, latest=None, catchup=False))
+    run = info.run_after.in_timezone(TZ)
+    grace = pendulum.duration(minutes=kokuho_timetable.DEFAULT_GRACE_MINUTES)
+    assert run >= now - grace                                             # never a stale slot
+    assert run.strftime("%H:%M") == kokuho_timetable.time_of_cron(registry.JOBNETS[jobnet_id].schedule)
+    days = runcalendar.run_days(tt.rule, (now - grace).date(), run.date())
+    assert run.date() in days                                             # a real run day
+    assert [d for d in days if now - grace <= tt.fire_time(d) < run] == []  # and the first one
