@@ -73,7 +73,7 @@ def _set_up_environment() -> None:
     os.environ.update(_airflow_cfg_as_env(ROOT / "airflow.cfg", AIRFLOW_TEST_HOME))
     os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
     os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(DAGS_FOLDER)
-    os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(AIRFLOW_TEST_HOME / "plugins")
+    os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(ROOT / "plugins")  # the job nets' timetable
     os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
     # Four slashes: sqlite:/// + an absolute path.
     os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{AIRFLOW_TEST_HOME}/airflow.db"

@@ -1,7 +1,8 @@
 """The one DAG builder: a job net of ``jobs.registry`` → its Airflow DAG.
 
 Everything about the graph comes from the registry (``jobs.registry.JOBNETS`` and ``tasks``):
-the dag_id, display name, description and schedule; the entry check (``KB400-CAL 開庁日判定``);
+the dag_id, display name, description and schedule (``plugins/kokuho_timetable.py``: the job
+net's run days at its time); the entry check (``KB400-CAL 開庁日判定``);
 per step its file wait (``KB400-WAIT …``, a deferrable FileSensor on the step's inbox) and its
 task (``SN100 調定登録``: pool, trigger rule); the control totals (``KB400-END 統制合計表``); and
 the edges. A DAG file states only its prose (the module docstring, shown above a diagram
@@ -17,7 +18,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from airflow.sdk import DAG, BaseOperator, CronTriggerTimetable
+from airflow.sdk import DAG, BaseOperator
+from kokuho_timetable import KokuhoRunDayTimetable  # plugins/: by its plugins-relative path
 
 from _kokuho.defaults import file_wait_timeout, jobnet_args
 from _kokuho.steps import entry_check, file_wait, job_task
@@ -30,12 +32,12 @@ from jobs.common.tz import TIMEZONE
 def jobnet_dag(jobnet_id: str, *, doc: str, tags: Sequence[str]) -> DAG:
     """The DAG of job net ``jobnet_id``, with ``doc`` (the DAG file's prose) and ``tags``."""
     net = registry.jobnet(jobnet_id)
-    schedule = CronTriggerTimetable(net.schedule, timezone=TIMEZONE) if net.schedule else None
+    schedule = schedule_of(net)
     with DAG(
         dag_id=net.dag_id,
         dag_display_name=net.title,
         description=net.description,
-        doc_md=doc_md(net, doc),
+        doc_md=doc_md(net, doc) + schedule_md(schedule),
         **jobnet_args(schedule),
         tags=list(tags),
     ) as dag:
@@ -48,6 +50,23 @@ def jobnet_dag(jobnet_id: str, *, doc: str, tags: Sequence[str]) -> DAG:
     # file), not to this module, where DAG() was called.
     dag.fileloc = sys._getframe(1).f_code.co_filename
     return dag
+
+
+def schedule_of(net: JobNet) -> KokuhoRunDayTimetable | None:
+    """The job net's timetable: its run days (every business day, or its entry check's rule) at the
+    time of its registry cron, in Asia/Tokyo; None (manual trigger only) without a schedule."""
+    if not net.schedule:
+        return None
+    rule = net.entry.rule if net.entry is not None else None
+    return KokuhoRunDayTimetable(net.schedule, rule=rule, timezone=TIMEZONE)
+
+
+def schedule_md(schedule: KokuhoRunDayTimetable | None) -> str:
+    """The Docs tab's schedule line, from the timetable (the DAG file's prose may say less)."""
+    if schedule is None:
+        return "\n**定時実行**: なし (手動実行のみ)\n"
+    return (f"\n**定時実行**: {schedule.description}。実行日だけに予定され、次回は画面の Next Run に"
+            f"表示されます (plugins/kokuho_timetable.py)。\n")
 
 
 def _operator(net: JobNet, node: TaskNode) -> BaseOperator:

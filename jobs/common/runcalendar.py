@@ -1,42 +1,53 @@
-"""Run days of the job nets that do not run every business day (業務日程).
+"""Run days of the job nets (業務日程): every business day, or the days of a rule.
 
-The assessment job nets are scheduled every weekday morning like the intake (a CronTriggerTimetable
-in the DAG), and their first task (``KB300-CAL`` / ``KB310-CAL``) asks this module whether the
-business date is one of their run days. The days are data in config/, never in code:
+Airflow schedules each job net on these days only (``plugins/kokuho_timetable.py``, which asks
+``next_run_days``), and the job net's first task (``KB300-CAL`` / ``KB310-CAL`` …) asks ``decide``
+again whether the business date is a run day (a safety net: the config may have changed since
+the run was planned). The days are data in config/, never in code:
 
-- ``initial_assessment`` (KB300 当初賦課): one date per fiscal year,
-  ``initial_assessment.run_date`` in ``config/municipalities/<code>/fy<YYYY>/run_calendar.yaml``. A
-  date on a closed day runs on the next business day.
+- ``business_day`` (開庁日): the daily job nets (KB100, KB400, KB410, KB600, KB620).
+- ``initial_assessment`` (KB300 当初賦課): one date per fiscal year, by rule
+  ``initial_assessment.month_day`` (``config/common/run_calendar.yaml``) in the fiscal year, or
+  ``initial_assessment.run_date`` in ``config/municipalities/<code>/fy<YYYY>/run_calendar.yaml``
+  for one year. A date on a closed day runs on the next business day. A new fiscal year needs
+  no file.
 - ``reassessment`` (KB310 異動賦課): the days of the month in ``reassessment.run_days``
   (``config/common/run_calendar.yaml``, a municipality may override), each moved to the next
   business day when closed (a day past the month's end means its last day). With
   ``reassessment.after_initial_assessment`` the runs of a fiscal year start only after that
   year's 当初賦課 run date: before it there is no assessment of the year to change.
+- the monthly rules of run_calendar.yaml (``MonthlyRule``: 督促, 催告, 月次締め, 年金 …).
 
 Manual runs always go on (the operator chose the date): that rule is the DAG task's, not this
 module's. Everything here is pure: a date, the config and the calendar in, a ``RunDay`` out.
 
     decide("initial_assessment", date(2026, 7, 1), config.load("111007", 2026))
     run_days("reassessment", date(2026, 7, 1), date(2026, 9, 30), municipality="111007")
+    next_run_days("business_day", date(2026, 12, 28), 2)   # [2027-01-04, 2027-01-05]
 """
 
 from __future__ import annotations
 
 import calendar as _calendar
 import datetime as dt
+import functools
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from . import bizcal
+from . import bizcal, paths
 from . import config as config_mod
 
 INITIAL_ASSESSMENT = "initial_assessment"
 REASSESSMENT = "reassessment"
-RULES = (INITIAL_ASSESSMENT, REASSESSMENT)
+#: Every business day (開庁日): the daily job nets (KB100, KB400, KB410, KB600, KB620), whose entry
+#: check names no rule. ``kokuho rundays business_day`` lists their days.
+BUSINESS_DAY = "business_day"
+RULES = (INITIAL_ASSESSMENT, REASSESSMENT, BUSINESS_DAY)
 #: The job nets and their rule (the CLI accepts either name; it adds every job net of the
 #: registry whose entry check names a rule).
 JOBNET_RULES = {"KB300": INITIAL_ASSESSMENT, "KB310": REASSESSMENT}
-RULE_LABELS = {INITIAL_ASSESSMENT: "当初賦課", REASSESSMENT: "異動賦課"}
+RULE_LABELS = {INITIAL_ASSESSMENT: "当初賦課", REASSESSMENT: "異動賦課", BUSINESS_DAY: "開庁日"}
 #: The keys of a monthly rule's section in run_calendar.yaml (see ``MonthlyRule``).
 MONTHLY_RULE_KEYS = frozenset({"run_days", "months", "dates", "roll", "after_initial_assessment", "label"})
 
@@ -54,12 +65,26 @@ class RunDay:
 # --- 当初賦課 -------------------------------------------------------------------------------------
 
 
-def initial_assessment_date(cfg: config_mod.Config) -> dt.date | None:
-    """``initial_assessment.run_date`` of the fiscal-year config (None when not configured)."""
+def initial_assessment_date(cfg: config_mod.Config, fy: int | None = None) -> dt.date | None:
+    """The fiscal year's 当初賦課 date: ``initial_assessment.run_date`` of the fiscal-year config
+    (``config/municipalities/<code>/fy<YYYY>/run_calendar.yaml``) when a file states one, else by
+    rule: ``initial_assessment.month_day`` (MM-DD, ``config/common/run_calendar.yaml``, a
+    municipality may override) in the fiscal year ``fy`` (default ``cfg.fy``); a month before the
+    fiscal year's start month falls in the next calendar year. None when neither is configured
+    (or the config has no fiscal year)."""
     value = cfg.get("initial_assessment.run_date", None)
-    if value in (None, ""):
+    if value not in (None, ""):
+        return _as_date(value, "initial_assessment.run_date")
+    month_day = cfg.get("initial_assessment.month_day", None)
+    year = fy if fy is not None else cfg.fy
+    if month_day in (None, "") or year is None:
         return None
-    return _as_date(value, "initial_assessment.run_date")
+    try:
+        m, d = (int(x) for x in str(month_day).split("-"))
+        start_month = bizcal.BusinessCalendar.from_config(cfg).fiscal_year_start[0]
+        return dt.date(int(year) + (1 if m < start_month else 0), m, d)
+    except (TypeError, ValueError) as exc:
+        raise config_mod.ConfigError(f"initial_assessment.month_day は MM-DD です: {month_day!r}") from exc
 
 
 def initial_assessment_run_day(run_date: dt.date, cal: bizcal.BusinessCalendar) -> dt.date:
@@ -70,7 +95,7 @@ def initial_assessment_run_day(run_date: dt.date, cal: bizcal.BusinessCalendar) 
 def decide_initial_assessment(d: dt.date, run_date: dt.date | None, cal: bizcal.BusinessCalendar,
                               fy: int) -> RunDay:
     if run_date is None:
-        return RunDay(False, f"{fy}年度の当初賦課日 (initial_assessment.run_date) が設定されていません: "
+        return RunDay(False, f"{fy}年度の当初賦課日 (initial_assessment.run_date / month_day) が設定されていません: "
                              "定時実行はしません (手動実行はできます)", warning=True)
     if cal.fiscal_year(run_date) != fy:
         return RunDay(False, f"{fy}年度の当初賦課日 {run_date.isoformat()} が年度の外です "
@@ -341,8 +366,10 @@ def decide(rule: str, d: dt.date, cfg: config_mod.Config, cal: bizcal.BusinessCa
     reason = cal.closure_reason(d)
     if reason is not None:
         return RunDay(False, f"{d.isoformat()} は閉庁日です ({reason})")
+    if rule == BUSINESS_DAY:
+        return RunDay(True, f"{d.isoformat()} は開庁日です")
     fy = int(cfg.fy) if cfg.fy is not None else cal.fiscal_year(d)
-    run_date = initial_assessment_date(cfg)
+    run_date = initial_assessment_date(cfg, fy)
     if rule == INITIAL_ASSESSMENT:
         return decide_initial_assessment(d, run_date, cal, fy)
     not_before = initial_assessment_run_day(run_date, cal) if run_date is not None else None
@@ -361,8 +388,29 @@ def scheduled_run_day(rule: str, d: dt.date, *, municipality: str | None = None,
     return decide(rule, d, config_mod.load(municipality, year))
 
 
+def resolve_municipality(municipality: str | None = None) -> str:
+    """``municipality``, or the default one (``config.default_municipality``), read once per
+    change of config/common (the Airflow timetable asks many times a minute)."""
+    if municipality:
+        return str(municipality)
+    env = os.environ.get("KOKUHO_MUNICIPALITY")
+    if env:
+        return env
+    root = paths.config_root() / "common"
+    stamp = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(root.glob("*.yaml"))) if root.is_dir() else ()
+    return _default_municipality(str(paths.config_root()), stamp)
+
+
+@functools.lru_cache(maxsize=8)
+def _default_municipality(root: str, _stamp: tuple) -> str:
+    from pathlib import Path
+
+    return config_mod.default_municipality(root=Path(root))
+
+
 def run_days(rule: str, start: dt.date, end: dt.date, *, municipality: str | None = None) -> list[dt.date]:
     """Every run day of ``rule`` in [start, end] (for operators: ``kokuho rundays``)."""
+    municipality = resolve_municipality(municipality)
     base = config_mod.load(municipality)
     cal = bizcal.BusinessCalendar.from_config(base)
     out, cfgs = [], {}
@@ -373,6 +421,51 @@ def run_days(rule: str, start: dt.date, end: dt.date, *, municipality: str | Non
         if decide(rule, d, cfgs[fy], cal).run:
             out.append(d)
     return out
+
+
+def next_run_days(rule: str, after: dt.date, count: int = 1, *, municipality: str | None = None,
+                  horizon_days: int = 800) -> list[dt.date]:
+    """The first ``count`` run days of ``rule`` strictly after ``after`` (fewer when the rule has
+    none within ``horizon_days``): what the job nets' Airflow timetable schedules
+    (``plugins/kokuho_timetable.py``). The same days as ``run_days``. Cached until a config file
+    changes: the DAG processor asks for every job net at each parse."""
+    municipality = resolve_municipality(municipality)
+    return list(_next_run_days(rule, after, count, municipality, horizon_days, _config_stamp()))
+
+
+def _config_stamp() -> tuple:
+    """Names, modification times and sizes of every config file (a cache key)."""
+    root = paths.config_root()
+    return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(root.rglob("*.yaml")))
+
+
+@functools.lru_cache(maxsize=256)
+def _next_run_days(rule: str, after: dt.date, count: int, municipality: str, horizon_days: int,
+                   _stamp: tuple) -> tuple[dt.date, ...]:
+    out: list[dt.date] = []
+    start = after + dt.timedelta(days=1)
+    limit = after + dt.timedelta(days=horizon_days)
+    window = 7  # grows: most rules have a run day within days, the yearly ones within a year
+    while len(out) < count and start <= limit:
+        end = min(start + dt.timedelta(days=window), limit)
+        out += run_days(rule, start, end, municipality=municipality)
+        start, window = end + dt.timedelta(days=1), min(window * 3, 120)
+    return tuple(out[:count])
+
+
+def previous_run_day(rule: str, before: dt.date, *, municipality: str | None = None,
+                     horizon_days: int = 800) -> dt.date | None:
+    """The last run day of ``rule`` strictly before ``before`` (None within ``horizon_days``)."""
+    municipality = resolve_municipality(municipality)
+    end = before - dt.timedelta(days=1)
+    limit = before - dt.timedelta(days=horizon_days)
+    while end >= limit:
+        start = max(end - dt.timedelta(days=92), limit)
+        days = run_days(rule, start, end, municipality=municipality)
+        if days:
+            return days[-1]
+        end = start - dt.timedelta(days=1)
+    return None
 
 
 def _as_date(value, key: str) -> dt.date:

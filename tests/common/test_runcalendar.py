@@ -193,3 +193,71 @@ def test_a_bad_monthly_rule_is_a_config_error_naming_the_rule(section):
 def test_an_unknown_rule_is_refused_with_the_known_ones():
     with pytest.raises(ValueError, match="reassessment"):
         runcalendar.decide("nothing_like_it", D("2026-06-01"), CFG_2026)
+
+
+# --- a new fiscal year needs no file: the 当初賦課 date and the 納期 by rule ------------------------
+
+
+def test_kb300_runs_in_a_fiscal_year_without_a_folder():
+    """No config/municipalities/111007/fy2027/: the date comes from initial_assessment.month_day."""
+    from jobs.common import paths
+
+    assert not (paths.config_root() / "municipalities" / "111007" / "fy2027").exists()
+    assert runcalendar.run_days("KB300", D("2027-04-01"), D("2028-03-31"), municipality="111007") == [D("2027-07-01")]
+    assert runcalendar.run_days("KB300", D("2028-04-01"), D("2029-03-31"), municipality="111007") == [D("2028-07-03")]
+    decision = runcalendar.scheduled_run_day("KB300", D("2027-07-01"), municipality="111007")
+    assert decision.run and not decision.warning
+    # 異動賦課 of FY2027 starts after that 当初賦課, as in FY2026
+    assert runcalendar.run_days("KB310", D("2027-04-01"), D("2027-07-31"), municipality="111007") == [D("2027-07-16")]
+
+
+def test_kokuho_rundays_kb300_fy2027(capsys):
+    from jobs.cli import main
+
+    assert main(["rundays", "KB300", "--from", "2027-04-01", "--to", "2028-03-31"]) == 0
+    assert capsys.readouterr().out.split() == ["2027-07-01", "木"]
+
+
+def test_a_fiscal_year_file_still_overrides_the_rule():
+    cfg = Config(data={**cfg_with(run_date=D("2026-07-08")).data,
+                       "initial_assessment": {"run_date": "2026-07-08", "month_day": "07-01"}},
+                 municipality="111007", fy=2026)
+    assert runcalendar.initial_assessment_date(cfg) == D("2026-07-08")
+    assert runcalendar.decide("KB300", D("2026-07-08"), cfg).run
+    assert not runcalendar.decide("KB300", D("2026-07-01"), cfg).run
+
+
+@pytest.mark.parametrize("month_day, fy, expected", [
+    ("07-01", 2027, "2027-07-01"),
+    ("03-15", 2027, "2028-03-15"),   # a month before April belongs to the fiscal year's next calendar year
+    ("04-01", 2030, "2030-04-01"),
+])
+def test_initial_assessment_month_day_in_the_fiscal_year(month_day, fy, expected):
+    data = {k: v for k, v in CFG_2026.data.items() if k != "initial_assessment"}
+    cfg = Config(data={**data, "initial_assessment": {"month_day": month_day}}, municipality="111007", fy=fy)
+    assert runcalendar.initial_assessment_date(cfg) == D(expected)
+
+
+def test_bad_month_day_is_a_config_error():
+    data = {k: v for k, v in CFG_2026.data.items() if k != "initial_assessment"}
+    cfg = Config(data={**data, "initial_assessment": {"month_day": "July"}}, municipality="111007", fy=2027)
+    with pytest.raises(ConfigError):
+        runcalendar.initial_assessment_date(cfg)
+
+
+def test_installments_of_a_fiscal_year_without_a_folder():
+    """The 普通徴収 納期 come from config/municipalities/111007/installments.yaml for any year."""
+    cfg = load("111007", 2027)
+    assert cfg.get("installments.ordinary.months") == [7, 8, 9, 10, 11, 12, 1, 2, 3]
+    assert cfg.get("installments.ordinary.due_day") == "end"
+    assert cfg.get("installments.unit") == 1000
+    assert load("111007", 2026).get("installments.ordinary.months") == cfg.get("installments.ordinary.months")
+
+
+def test_business_day_rule_lists_the_open_days():
+    days = runcalendar.run_days("business_day", D("2026-12-24"), D("2027-01-05"), municipality="111007")
+    assert days == [D("2026-12-24"), D("2026-12-25"), D("2026-12-28"), D("2027-01-04"), D("2027-01-05")]
+    assert runcalendar.next_run_days("business_day", D("2026-12-28"), 2, municipality="111007") == \
+        [D("2027-01-04"), D("2027-01-05")]
+    assert runcalendar.next_run_days("KB300", D("2026-07-01"), 1, municipality="111007") == [D("2027-07-01")]
+    assert runcalendar.previous_run_day("KB300", D("2027-07-01"), municipality="111007") == D("2026-07-01")
