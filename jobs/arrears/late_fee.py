@@ -271,7 +271,7 @@ def late_fee_frame(installments: pl.DataFrame, rates, *, as_of: dt.date | str = 
 
 
 _EPOCH = dt.date(1970, 1, 1)
-_DENSE_LIMIT = 1 << 22  # a lookup table up to this many slots; np.unique (a sort) beyond
+_DENSE_LIMIT = 1 << 22  # a lookup table up to this many slots (and 4 per value); np.unique (a sort) beyond
 
 
 def _day_numbers(s: pl.Series) -> np.ndarray:
@@ -297,7 +297,7 @@ def _codes(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     small (no sort), np.unique otherwise."""
     lo = int(x.min())
     span = int(x.max()) - lo + 1
-    if span <= _DENSE_LIMIT:
+    if span <= min(_DENSE_LIMIT, max(4 * len(x), 1 << 16)):
         present = np.zeros(span, dtype=bool)
         present[x - lo] = True
         rank = np.cumsum(present) - 1
