@@ -417,6 +417,10 @@ def _closing_jobs() -> list[JobSpec]:
                 outputs=("closing_books",), after=("TN510",),
                 description="月次・年度累計の決算帳票 (調定額・収入済額・還付未済額・不納欠損額・収入未済額・収納率) を"
                             "CSV と PDF (収納率の前年比較・滞納繰越の年度別残高のグラフ付き) で var/reports/closing/ に作る"),
+        # TN530 is TN630 again (the same function) after each month closing: 滞納状況 "都度" (issue 11)
+        JobSpec("TN530", "月次滞納状況引継", f"{year}:handover", after=("TN520",), writes_ledger=True,
+                description="月次締めの後に TN630 と同じ処理で世帯ごとの滞納 (期数・金額・最古納期限・1年以上滞納) を"
+                            "国保年金課 (給付) に引き継ぐ CSV (個人番号なし) を var/outbox/kyufu/ に作る"),
         JobSpec("TN610", "出納閉鎖・滞納繰越", f"{year}:carry_over", outputs=("carry_over_schedule",),
                 after=("TN620",), writes_ledger=True,
                 description="出納閉鎖日 (翌年度5月31日) の前年度以前の期別の収入未済を翌年度の滞納繰越分 調定とし "
@@ -581,8 +585,8 @@ _RECORDS_NETS: tuple[JobNet, ...] = (
 #: 月次締め・年次 (KB700, KB710)
 _CLOSING_NETS: tuple[JobNet, ...] = (
     JobNet("KB700", "kokuho_month_close", "月次締めジョブネット",
-           "前月の月次締め (収支保全の確認・締め)・決算帳票 (毎月の第1開庁日の朝)",
-           BUSINESS_MORNING_CRON, EntryCheck("月次締め日判定", rule="month_close"), ("TN510", "TN520")),
+           "前月の月次締め (収支保全の確認・締め)・決算帳票・滞納状況引継 (毎月の第1開庁日の朝)",
+           BUSINESS_MORNING_CRON, EntryCheck("月次締め日判定", rule="month_close"), ("TN510", "TN520", "TN530")),
     JobNet("KB710", "kokuho_year_close", "年次ジョブネット",
            "出納閉鎖日 (5月31日) の不納欠損・滞納繰越 (調書)・滞納状況引継 (出納閉鎖日の朝)",
            BUSINESS_MORNING_CRON, EntryCheck("出納閉鎖日判定", rule="year_close"), ("TN620", "TN610", "TN630")),
