@@ -381,6 +381,12 @@ def _arrears_records_jobs() -> list[JobSpec]:
         JobSpec("TN140", "電話催告結果取込", f"{rem}:phone_results", after=("TN110",), writes_ledger=True,
                 description="コールセンターの電話催告結果 (var/inbox/arrears/denwa*.csv) を催告履歴 (電話催告・約束期日) に"
                             "登録する。不備の行はエラーリスト、再送のファイルは取り込まない"),
+        JobSpec("TN150", "財産調査照会", "jobs.arrears.inquiry_steps:property_inquiry", inputs=("nhi_qualification",),
+                after=("TN130",), writes_ledger=True,
+                description="滞納額と最終催告書からの日数 (config arrears_records.property_inquiry) で選んだ滞納者 "
+                            "(分割納付・執行停止・約束期日前を除く) について、照会先金融機関に預貯金等の照会書 (PDF、"
+                            "国税徴収法141条・地方税法728条7項、個人番号なし) と照会一覧 (CSV) を作り、催告履歴 "
+                            "(種別 inquiry) に記録する (同じ滞納者・金融機関には repeat_after_days 日間再照会しない)"),
         # --- 分割納付・返戻公示・執行停止 (KB620; jobs/arrears/record_steps.py)
         JobSpec("TN210", "分割納付計画登録", f"{rs}:register_plans", inputs=("nhi_qualification",),
                 writes_ledger=True,
@@ -568,9 +574,9 @@ REMINDER_MORNING_CRON = "0 7 * * 1-5"
 
 _REMINDER_NETS: tuple[JobNet, ...] = (
     JobNet("KB610", "kokuho_reminder", "催告ジョブネット",
-           "滞納者把握 (管理帳票)・現年催告書または一斉催告書 (印刷データ・PDF)・電話催告対象者リスト・電話催告結果取込 "
-           "(催告日の朝)",
-           REMINDER_MORNING_CRON, EntryCheck("催告日判定", rule="reminder"), ("TN110", "TN120", "TN140", "TN130")),
+           "滞納者把握 (管理帳票)・現年催告書または一斉催告書 (印刷データ・PDF)・電話催告対象者リスト・電話催告結果取込・"
+           "財産調査照会 (催告日の朝)",
+           REMINDER_MORNING_CRON, EntryCheck("催告日判定", rule="reminder"), ("TN110", "TN120", "TN140", "TN130", "TN150")),
 )
 
 #: 分割納付・返戻公示・執行停止 (KB620): weekday late mornings, after KB400 has posted the morning's
