@@ -21,6 +21,7 @@ import polars as pl
 from jobs.common.config import Config
 
 from .notices import NoticeError, NoticeWriter
+from .notices.primitives import postal
 
 __all__ = ["INQUIRY_COLUMNS", "InquiryStats", "render_inquiries"]
 
@@ -82,7 +83,7 @@ class _InquiryWriter(NoticeWriter):
         y += 12
         self.text(x, y, "１　照会対象者（滞納者）", 9.5)
         widths, rows = [30.0, 150.0], (("フリガナ", row["taxpayer_kana"] or ""), ("氏名", row["taxpayer_name"]),
-                                       ("住所", f"〒{row['postal_code'] or ''}　{row['address']}"))
+                                       ("住所", f"{postal(row['postal_code'])}　{row['address']}"))
         yy = y + 2
         self.grid(x, yy, widths, [7.0] * len(rows), head_fill=None)
         for k, (label, value) in enumerate(rows):
