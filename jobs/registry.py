@@ -424,7 +424,8 @@ def _closing_jobs() -> list[JobSpec]:
                 description="月次・年度累計の決算帳票 (調定額・収入済額・還付未済額・不納欠損額・収入未済額・収納率) を"
                             "CSV と PDF (収納率の前年比較・滞納繰越の年度別残高のグラフ付き) で var/reports/closing/ に作る"),
         # TN530 is TN630 again (the same function) after each month closing: 滞納状況 "都度" (issue 11)
-        JobSpec("TN530", "月次滞納状況引継", f"{year}:handover", after=("TN520",), writes_ledger=True,
+        JobSpec("TN530", "月次滞納状況引継", f"{year}:handover", outputs=("arrears_handover",), after=("TN520",),
+                writes_ledger=True,
                 description="月次締めの後に TN630 と同じ処理で世帯ごとの滞納 (期数・金額・最古納期限・1年以上滞納) を"
                             "国保年金課 (給付) に引き継ぐ CSV (個人番号なし) を var/outbox/kyufu/ に作る"),
         JobSpec("TN610", "出納閉鎖・滞納繰越", f"{year}:carry_over", outputs=("carry_over_schedule",),
