@@ -14,7 +14,9 @@ Legal basis (config ``arrears_records.property_inquiry.basis``): 国税徴収法
 第3号 the 滞納者's debtor — the bank holding a deposit), applied to 国民健康保険税 by 地方税法第728条
 第7項 (滞納処分は国税徴収法に規定する滞納処分の例による). 地方税法第20条の11 (官公署等への協力要請)
 is for 官公署・政府関係機関, not banks. No 個人番号: no statute requires it on this 照会書 (番号法 第19条
-allows its use for 滞納処分 but does not oblige it; the ledger has none); the 滞納者 is named by 氏名,
+allows its use for 滞納処分 but does not oblige it; the ledger has none), and the seed's 別添1 (②調査から
+滞納管理まで) marks only [19] (他自治体・税務署への実態調査) as "特定個人情報を含むもの、含まないものあり",
+not [18] (金融機関へ口座情報の照会); the 滞納者 is named by 氏名,
 フリガナ and 住所. The 宛名番号 is not printed either (a bank has no use for it); the 照会番号 links
 the reply to the record. A rerun the same day writes the same bytes from the recorded rows and
 records nothing.
