@@ -6,14 +6,16 @@ Data (deterministic seed): N unpaid 期別 of 賦課年度 2025 over 8 納期限
 本税 1,000 .. 200,000 yen; ~10% with one or two partial payments (本税 first), ~3% held (CVS 速報,
 口座振替結果待ち, 分割納付, 執行停止; some with two reasons). Business day 2026-03-16, config of 111007.
 
-1. vectorised (what KB600 does): ``dunning.ripe_due_dates`` over the distinct 納期限, the filter,
+1. vectorised (what KB600 does), best of ``--vec-repeat`` runs (the first, cold one is printed too):
+   ``dunning.ripe_due_dates`` over the distinct 納期限, the filter,
    ``dunning.apply_holds``, and ``late_fee.late_fee_frame`` of the targets with their partial
    payments up to the 指定期限 (``dunning.pay_by``) — all N rows.
 2. per-row reference (baseline, same run): a Python loop over the first ``--ref-sample`` rows:
    ``dunning_day`` per row, a dict lookup of holds (first reason in HOLD_ORDER), ``late_fee`` per
    installment with its payments from a dict (the dicts built before the clock starts, which
    favours the reference), best of ``--ref-repeat`` runs (favours it too). Its per-row rate is extrapolated linearly to N (the
-   ratio is EXTRAPOLATED, not measured at N).
+   ratio is EXTRAPOLATED, not measured at N). Wall and CPU seconds are both reported: on a shared
+   machine the wall ratio moves with the other processes' load, the CPU ratio much less.
 
 Check before any time is reported: on the sample, the reference's selection (targets, hold reasons)
 and 延滞金 equal the vectorised ones row for row; the run stops (exit 1) otherwise.
@@ -127,7 +129,7 @@ def reference(inst_rows, pay, holds, rules, lf_rules, cal):
     for k0, k1, k2, d, a in pay.iter_rows():
         pays.setdefault((k0, k1, k2), []).append((d, a))
     sel, fees = {}, {}
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     for ly, nn, ino, base, due in inst_rows:
         if dn.dunning_day(due, rules, cal) > BUSINESS_DATE:
             continue
@@ -136,7 +138,7 @@ def reference(inst_rows, pay, holds, rules, lf_rules, cal):
         sel[k] = r
         if r is None:
             fees[k] = late_fee(base, due, pays.get(k, ()), pay_by, lf_rules)
-    return sel, fees, time.perf_counter() - t
+    return sel, fees, time.perf_counter() - t, time.process_time() - c
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=1_000_000, help="unpaid installments")
     p.add_argument("--ref-sample", type=int, default=20_000, help="rows the per-row reference computes")
     p.add_argument("--ref-repeat", type=int, default=3, help="reference runs (the fastest one counts)")
+    p.add_argument("--vec-repeat", type=int, default=3, help="vectorised runs (the fastest one counts; the first "
+                   "is reported too)")
     a = p.parse_args(argv)
     import polars as pl
 
@@ -157,20 +161,26 @@ def main(argv: list[str] | None = None) -> int:
     gen_s = time.perf_counter() - t
     _log(f"{inst.height:,} installments, {pay.height:,} partial payments, {holds.height:,} holds in {gen_s:.1f} s")
 
-    w0, c0 = time.perf_counter(), time.process_time()
-    parts: dict = {}
-    held, fees = vectorised(inst, pay, holds, rules, lf_rules, cal, parts)
-    vec_s, vec_cpu = time.perf_counter() - w0, time.process_time() - c0
-    _log(f"vectorised: {vec_s:.2f} s wall, {fees.height:,} targets")
+    vec_runs = []
+    for _ in range(max(1, a.vec_repeat)):
+        w0, c0 = time.perf_counter(), time.process_time()
+        run_parts: dict = {}
+        held, fees = vectorised(inst, pay, holds, rules, lf_rules, cal, run_parts)
+        vec_runs.append((time.perf_counter() - w0, time.process_time() - c0, run_parts))
+    vec_all = [r[0] for r in vec_runs]
+    vec_s, vec_cpu, parts = min(vec_runs, key=lambda r: r[0])  # the best run, as for the reference
+    vec_cpu = min(r[1] for r in vec_runs)
+    _log(f"vectorised: {', '.join(f'{x:.2f}' for x in vec_all)} s wall, {fees.height:,} targets")
 
     sample = inst.head(a.ref_sample)
     skeys = sample.select(KEY)
     s_pay, s_holds = pay.join(skeys, on=KEY, how="semi"), holds.join(skeys, on=KEY, how="semi")
     ref_runs = [reference(sample.select(*KEY, "base_amount", "due_date").iter_rows(), s_pay, s_holds,
                           rules, lf_rules, cal) for _ in range(a.ref_repeat)]
-    ref_sel, ref_fees, _ = ref_runs[0]
+    ref_sel, ref_fees, _, _ = ref_runs[0]
     ref_all = [r[2] for r in ref_runs]
     ref_s = min(ref_all)  # the best run: the reference's most favourable time on a shared machine
+    ref_cpu = min(r[3] for r in ref_runs)
     _log(f"reference: {', '.join(f'{x:.2f}' for x in ref_all)} s for {sample.height:,} rows")
     # check: the sample's selection and 延滞金 equal, row for row
     vs = held.join(skeys, on=KEY, how="semi")
@@ -191,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     per_row = ref_s / sample.height
     ref_n = per_row * inst.height
     ratio = ref_n / vec_s
+    # CPU seconds (this process, all threads) — less sensitive to other processes on a shared machine
+    ref_cpu_n = ref_cpu / sample.height * inst.height
+    cpu_ratio = ref_cpu_n / vec_cpu if vec_cpu > 0 else float("inf")
     info = {"machine": f"{platform.machine()} {platform.system()}", "cpus": os.cpu_count(),
             "python": platform.python_version(), "polars": pl.__version__, "threads": pl.thread_pool_size()}
     fee_total = int(fees["late_fee"].sum())
@@ -200,11 +213,14 @@ def main(argv: list[str] | None = None) -> int:
         f"({info['threads']} threads). Data: {pay.height:,} partial payments, {holds.height:,} hold rows; "
         f"generated in {gen_s:.1f} s (not timed below).", "",
         "| path | rows | wall s | CPU s | rows/s | vs reference |", "|---|---:|---:|---:|---:|---:|",
-        f"| vectorised (ripe_due_dates, apply_holds, late_fee_frame) | {inst.height:,} | {vec_s:.2f} | "
+        f"| vectorised (ripe_due_dates, apply_holds, late_fee_frame), best of {len(vec_all)} "
+        f"(first run {vec_all[0]:.2f} s) | {inst.height:,} | {vec_s:.2f} | "
         f"{vec_cpu:.2f} | {inst.height / vec_s:,.0f} | {ratio:,.0f}× (extrapolated) |",
-        f"| per-row reference (late_fee per 期別), measured (best of {len(ref_all)}) | {sample.height:,} | {ref_s:.2f} | – | "
+        f"| per-row reference (late_fee per 期別), measured (best of {len(ref_all)}) | {sample.height:,} | {ref_s:.2f} | "
+        f"{ref_cpu:.2f} | "
         f"{sample.height / ref_s:,.0f} | 1× |",
-        f"| per-row reference, extrapolated linearly to N | {inst.height:,} | {ref_n:.1f} (extrapolated) | – | "
+        f"| per-row reference, extrapolated linearly to N | {inst.height:,} | {ref_n:.1f} (extrapolated) | "
+        f"{ref_cpu_n:.1f} | "
         f"{inst.height / ref_n:,.0f} | 1× |", "",
         "Vectorised wall time by part: " + ", ".join(f"{k} {v:.2f} s" for k, v in parts.items()) + ".", "",
         f"Result: {held.height:,} candidates (納期限 ripe: {held.height:,} of {inst.height:,}), "
@@ -213,14 +229,16 @@ def main(argv: list[str] | None = None) -> int:
         "Checks (before timing is reported): " + ", ".join(f"{k}: {'ok' if v else 'FAILED'}" for k, v in checks.items()),
         f"Peak RSS: {_rss_mb():,.0f} MB. Goal (issue 11): ≤ 20 s on 2 cores → "
         f"{'met' if vec_s <= 20 else 'NOT met'}; ≥ 50× the per-row reference → "
-        f"{'met' if ratio >= 50 else 'NOT met'} (ratio extrapolated from {sample.height:,} rows).",
+        f"{'met' if ratio >= 50 else 'NOT met'} (ratio extrapolated from {sample.height:,} rows; "
+        f"in CPU seconds {cpu_ratio:,.0f}×).",
     ]
     print("\n".join(lines))
     out = ROOT / "var" / "bench"
     out.mkdir(parents=True, exist_ok=True)
     (out / "dunning.json").write_text(json.dumps({
-        "info": info, "n": inst.height, "vectorised_s": vec_s, "vectorised_cpu_s": vec_cpu, "parts_s": parts, "ref_rows": sample.height,
-        "ref_s": ref_s, "ref_runs_s": ref_all, "ref_extrapolated_s": ref_n, "ratio_extrapolated": ratio, "targets": fees.height,
+        "info": info, "n": inst.height, "vectorised_s": vec_s, "vectorised_runs_s": vec_all, "vectorised_cpu_s": vec_cpu, "parts_s": parts, "ref_rows": sample.height,
+        "ref_s": ref_s, "ref_runs_s": ref_all, "ref_extrapolated_s": ref_n, "ratio_extrapolated": ratio,
+        "ref_cpu_s": ref_cpu, "cpu_ratio_extrapolated": cpu_ratio, "targets": fees.height,
         "late_fee_total": fee_total, "checks": checks, "peak_rss_mb": _rss_mb()}, indent=2), encoding="utf-8")
     return 0
 

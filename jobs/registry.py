@@ -381,6 +381,12 @@ def _arrears_records_jobs() -> list[JobSpec]:
         JobSpec("TN140", "電話催告結果取込", f"{rem}:phone_results", after=("TN110",), writes_ledger=True,
                 description="コールセンターの電話催告結果 (var/inbox/arrears/denwa*.csv) を催告履歴 (電話催告・約束期日) に"
                             "登録する。不備の行はエラーリスト、再送のファイルは取り込まない"),
+        JobSpec("TN150", "財産調査照会", "jobs.arrears.inquiry_steps:property_inquiry", inputs=("nhi_qualification",),
+                after=("TN130",), writes_ledger=True,
+                description="滞納額と最終催告書からの日数 (config arrears_records.property_inquiry) で選んだ滞納者 "
+                            "(分割納付・執行停止・約束期日前を除く) について、照会先金融機関に預貯金等の照会書 (PDF、"
+                            "国税徴収法141条・地方税法728条7項、個人番号なし) と照会一覧 (CSV) を作り、催告履歴 "
+                            "(種別 inquiry) に記録する (同じ滞納者・金融機関には repeat_after_days 日間再照会しない)"),
         # --- 分割納付・返戻公示・執行停止 (KB620; jobs/arrears/record_steps.py)
         JobSpec("TN210", "分割納付計画登録", f"{rs}:register_plans", inputs=("nhi_qualification",),
                 writes_ledger=True,
@@ -417,6 +423,11 @@ def _closing_jobs() -> list[JobSpec]:
                 outputs=("closing_books",), after=("TN510",),
                 description="月次・年度累計の決算帳票 (調定額・収入済額・還付未済額・不納欠損額・収入未済額・収納率) を"
                             "CSV と PDF (収納率の前年比較・滞納繰越の年度別残高のグラフ付き) で var/reports/closing/ に作る"),
+        # TN530 is TN630 again (the same function) after each month closing: 滞納状況 "都度" (issue 11)
+        JobSpec("TN530", "月次滞納状況引継", f"{year}:handover", outputs=("arrears_handover",), after=("TN520",),
+                writes_ledger=True,
+                description="月次締めの後に TN630 と同じ処理で世帯ごとの滞納 (期数・金額・最古納期限・1年以上滞納) を"
+                            "国保年金課 (給付) に引き継ぐ CSV (個人番号なし) を var/outbox/kyufu/ に作る"),
         JobSpec("TN610", "出納閉鎖・滞納繰越", f"{year}:carry_over", outputs=("carry_over_schedule",),
                 after=("TN620",), writes_ledger=True,
                 description="出納閉鎖日 (翌年度5月31日) の前年度以前の期別の収入未済を翌年度の滞納繰越分 調定とし "
@@ -564,9 +575,9 @@ REMINDER_MORNING_CRON = "0 7 * * 1-5"
 
 _REMINDER_NETS: tuple[JobNet, ...] = (
     JobNet("KB610", "kokuho_reminder", "催告ジョブネット",
-           "滞納者把握 (管理帳票)・現年催告書または一斉催告書 (印刷データ・PDF)・電話催告対象者リスト・電話催告結果取込 "
-           "(催告日の朝)",
-           REMINDER_MORNING_CRON, EntryCheck("催告日判定", rule="reminder"), ("TN110", "TN120", "TN140", "TN130")),
+           "滞納者把握 (管理帳票)・現年催告書または一斉催告書 (印刷データ・PDF)・電話催告対象者リスト・電話催告結果取込・"
+           "財産調査照会 (催告日の朝)",
+           REMINDER_MORNING_CRON, EntryCheck("催告日判定", rule="reminder"), ("TN110", "TN120", "TN140", "TN130", "TN150")),
 )
 
 #: 分割納付・返戻公示・執行停止 (KB620): weekday late mornings, after KB400 has posted the morning's
@@ -581,8 +592,8 @@ _RECORDS_NETS: tuple[JobNet, ...] = (
 #: 月次締め・年次 (KB700, KB710)
 _CLOSING_NETS: tuple[JobNet, ...] = (
     JobNet("KB700", "kokuho_month_close", "月次締めジョブネット",
-           "前月の月次締め (収支保全の確認・締め)・決算帳票 (毎月の第1開庁日の朝)",
-           BUSINESS_MORNING_CRON, EntryCheck("月次締め日判定", rule="month_close"), ("TN510", "TN520")),
+           "前月の月次締め (収支保全の確認・締め)・決算帳票・滞納状況引継 (毎月の第1開庁日の朝)",
+           BUSINESS_MORNING_CRON, EntryCheck("月次締め日判定", rule="month_close"), ("TN510", "TN520", "TN530")),
     JobNet("KB710", "kokuho_year_close", "年次ジョブネット",
            "出納閉鎖日 (5月31日) の不納欠損・滞納繰越 (調書)・滞納状況引継 (出納閉鎖日の朝)",
            BUSINESS_MORNING_CRON, EntryCheck("出納閉鎖日判定", rule="year_close"), ("TN620", "TN610", "TN630")),

@@ -7,8 +7,9 @@ or a PostgreSQL schema of its own, as the ledger tests do).
    test_collection_dags.py builds the city), a week after the first 納期限.
 2. KB700 on the first business day of the month after the first 納期限's month (a manual run
    always goes on): TN510 closes that month, Σ調定 − Σ収入 + Σ還付 − Σ不納欠損 = Σ収入未済 in its
-   control totals, TN520 writes the 決算帳票 CSV and PDF; a posting dated in the closed month is
-   then refused by the ledger (KKB662E, nothing posted).
+   control totals, TN520 writes the 決算帳票 CSV and PDF, TN530 (TN630's function) the 滞納状況 file
+   for 国保年金課; a posting dated in the closed month is then refused by the ledger (KKB662E, nothing
+   posted).
 3. KB600 on the 督促 day of the first 納期限 (jobs.arrears.dunning.dunning_day): TN010/TN020 issue
    the 督促状 (one dunning_notice row each, the print file and its .sha256 in var/outbox/print/);
    a second run the same day issues nothing new.
@@ -168,7 +169,7 @@ def test_month_close_and_dunning_job_nets(kokuho_var: Path, tmp_path: Path, boun
 
     _assert_all_success(dr)
     rows = run_rows(dr)
-    assert sorted(rows) == ["TN510", "TN520"]
+    assert sorted(rows) == ["TN510", "TN520", "TN530"]
     for job_id, row in rows.items():
         assert row["rc"] == 0 and row["business_date"] == close_day.isoformat(), (job_id, row["messages"])
     money = rows["TN510"]["money"]
@@ -185,6 +186,14 @@ def test_month_close_and_dunning_job_nets(kokuho_var: Path, tmp_path: Path, boun
     csv = next(p for p in books if p.suffix == ".csv")
     assert pdf.read_bytes().startswith(b"%PDF") and csv.read_bytes().startswith("\ufeff".encode())
     assert int(_scalar(f"SELECT COUNT(*) FROM closing_month WHERE closing_month = '{ym}'")) == 1
+    # TN530 (TN630's function) after the closing: the 滞納状況 for 国保年金課 (給付), no 個人番号
+    handover = kokuho_var / "outbox" / "kyufu" / f"taino_jokyo_{close_day:%Y%m%d}.csv"
+    assert handover.is_file(), rows["TN530"]["messages"]
+    kyufu = pl.read_csv(handover, infer_schema=False)
+    assert kyufu.columns[:3] == ["世帯番号", "納税義務者宛名番号", "滞納期数"] and "個人番号" not in kyufu.columns
+    assert any("KKB683I" in m for m in rows["TN530"]["messages"]), rows["TN530"]["messages"]
+    assert rows["TN530"]["money"]["handover.amount"] == sum(int(x) for x in kyufu["滞納額"])
+    assert 0 < kyufu.height <= int(_scalar("SELECT COUNT(DISTINCT notice_number) FROM installment"))
 
     # a posting dated in the closed month is refused, nothing posted
     with pytest.raises(LedgerError, match="月次締め済み"):

@@ -6,7 +6,8 @@ this test's own var/; the ledger: its DuckDB file, or a PostgreSQL schema of its
    (SN100) and the 督促状 of the first 納期限 (TN010, TN020) with ``kokuho run``'s runner: nobody pays.
 2. KB610 on the first 催告 day (run_calendar ``reminder``) after the 督促 day: TN110 writes the
    管理帳票, TN120 the 現年催告書 or, on a 一斉催告 day, the 一斉催告書 (one arrears_reminder per 督促済 taxpayer, the print file with its
-   .sha256 and the PDFs), TN130 the call centre's list, TN140 has no file (RC 0).
+   .sha256 and the PDFs), TN130 the call centre's list, TN140 has no file (RC 0), TN150 asks no bank
+   (no 催告書 is old enough yet; tests/arrears/test_property_inquiry.py has the 照会書).
 3. The call centre's result file is dropped and KB610 runs again the same day: nothing recorded
    twice (KKB642I), the print file byte for byte the same, the phone 催告 registered.
 """
@@ -112,7 +113,7 @@ def test_reminder_job_net(kokuho_var: Path, ledger_backend):
 
     _assert_all_success(dr)
     rows = run_rows(dr)
-    assert sorted(rows) == ["TN110", "TN120", "TN130", "TN140"]
+    assert sorted(rows) == ["TN110", "TN120", "TN130", "TN140", "TN150"]
     for job_id, row in rows.items():
         assert row["rc"] == 0 and row["business_date"] == remind_day.isoformat(), (job_id, row["messages"])
     assert rows["TN110"]["money"]["arrears"] == int(_scalar(
@@ -131,6 +132,9 @@ def test_reminder_job_net(kokuho_var: Path, ledger_backend):
     phone = next(reports.glob("*/denwa_saikoku_taisho.csv")).read_bytes()
     assert phone.startswith(b"\xef\xbb\xbf") and "個人番号".encode() not in phone
     person = _scalar("SELECT MIN(person_id) FROM arrears_reminder")
+    # TN150 財産調査照会: nobody's 催告書 is days_after_reminder old yet, so no 照会 (RC 0)
+    assert any("KKB656I" in m for m in rows["TN150"]["messages"]), rows["TN150"]["messages"]
+    assert int(_scalar("SELECT COUNT(*) FROM arrears_reminder WHERE reminder_kind = 'inquiry'")) == 0
 
     # --- the call centre's results, and the same day again ----------------------------------------------
     inbox = kokuho_var / "inbox" / "arrears"
