@@ -653,8 +653,10 @@ def stop_withholding(ctx: StepContext) -> int | None:
                            installments_total=r["installments_total"])
     ctx.totals.add_money("moved", moved_total, label="特別徴収→普通徴収")
     ctx.totals.add_money("change", 0, label="増減額")
-    doc = {"base_assessment": base, "base_installments": ibase,
-           "stops": sorted({*stops["source_file"].to_list()})}
+    # the base assessment's sources go on: FK210 finds the 資格・住民税 changes since them (without them it
+    # would take every person as changed and reassess the whole city after a TK330)
+    doc = {"inputs": datasets.read_totals("assessment", base).get("inputs", {}), "base_assessment": base,
+           "base_installments": ibase, "stops": sorted({*stops["source_file"].to_list()})}
     ctx.write_dataset("assessment", current, totals=doc)
     ctx.write_dataset("installments", rows_after, totals=doc)
     ctx.write_dataset("corrections", datasets.sort_by_key(corrections, ("household_id", "installment_no", "method")),

@@ -6,6 +6,12 @@
     KB510 年金特徴依頼 (2026-07-17, the July pension_request_z22 day: Z22 01 → var/outbox/nenkin/)
     simulator --date 2026-09-10 → Z23 02;  KB500 受信 (2026-09-10);  KB520 反映 (2026-09-24);  KB510 (TK230)
     each odd month (Nov, Jan, Mar): simulator → Z24 22;  KB500;  KB520;  KB510 (TK230);  KB400 消込 (SN235)
+    mid-year (after September): a 資格 file with one withheld taxpayer dead (資格喪失事由 03, KB100's FK020
+    run alone on 2026-10-02) and a 住民税 異動 lowering one withheld household's income and raising another's
+    (the income dataset as FK010 writes it, as tests/e2e/test_assessment_dags.py does) → KB310 FK210
+    (2026-10-16: the decreases stop the 特別徴収 of December and February, the increase goes to 普通徴収)
+    → KB510 TK230 (2026-10-20: 41 死亡 and 41 特別事情; nothing for the increase) → the simulator's Z2A 42
+    (2026-11-10) → KB500 → KB520 TK325 (2026-11-20: accepted, stop from December = already FK210's)
     KB530 社会保険料控除引継 (after January's KB400: calendar year 2026 → var/outbox/shiminzei/)
     assert: Z22 amounts = FK120's 本徴収; Z23/Z24 round trip; Σ 年金特徴 消込 = Σ simulator withheld (to the yen);
             the hand-over's yen = the simulator's withheld of the pensions paid in 2026 (October, December);
@@ -51,6 +57,12 @@ CYCLE = [
     ("2027-03-10", "2027-03-23", "2027-03-24"),   # Z24 22 for February
 ]
 WITHHELD_STATUSES = ("continuing", "new_provisional", "new_final")
+MIDYEAR_AFTER = "2026-09-10"   # the mid-year changes come after the September round
+DEATH_DATE = "2026-10-02"      # KB100: the 資格 file with the death (not a 住民税 day: FK010 is not due)
+DEATH_LOST = dt.date(2026, 10, 1)
+CHANGE_DATE = "2026-10-16"     # KB310 異動賦課 (config/common/run_calendar.yaml: the 1st and the 16th)
+SEND_DATE = "2026-10-20"       # KB510 in October (pension_send; TK230 41, TK220 even month)
+GEN = "m111007_fy2026_d"
 HANDOVER_AFTER = "2027-01-21"   # KB530 (a manual run) after the KB400 that posted the December pension
 WAIT_SECONDS = 1   # no counter/CVS file ever comes in this test: give up at once
 
@@ -130,6 +142,95 @@ def _pension_channel() -> tuple[int, int]:
         ledger.dispose()
 
 
+def _wh(frame: pl.DataFrame, hid: str, method: str = "withholding") -> list[int]:
+    return frame.filter((pl.col("household_id") == hid) & (pl.col("method") == method)).sort(
+        "installment_no")["amount"].to_list()
+
+
+def _death_file(var: Path, person_id: str) -> Path:
+    """The 資格 file of DEATH_DATE: the archived 2026-06-01 file with ``person_id`` lost on DEATH_LOST
+    (資格喪失事由 03 死亡), header dates moved (layouts/nhi_qualification.yaml: 300 bytes + CRLF)."""
+    from jobs.common import crypto
+
+    src = next((var / "archive" / "shikaku").glob("*KOKUHO_SHIKAKU_20260601.dat"))
+    lines = bytes(crypto.decrypt_bytes(src)).split(b"\r\n")
+    day = DEATH_DATE.replace("-", "").encode()
+    hit = 0
+    for i, rec in enumerate(lines):
+        if rec[:1] == b"1":
+            lines[i] = rec[:7] + day + rec[15:19] + day + rec[27:]
+        elif rec[:1] == b"2" and rec[7:17] == person_id.encode():
+            lines[i] = rec[:142] + DEATH_LOST.strftime("%Y%m%d").encode() + b"03" + rec[152:]
+            hit += 1
+    assert hit == 1, person_id
+    out = var / "inbox" / "shikaku" / f"KOKUHO_SHIKAKU_{day.decode()}.dat"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(b"\r\n".join(lines))
+    return out
+
+
+def _midyear(var: Path, n: int, withheld: pl.DataFrame) -> tuple[int, dict]:
+    """The mid-year changes: a death, a decrease, an increase (see the module docstring)."""
+    from jobs.common import datasets
+    from jobs.runner import run_job
+
+    stopped = {r for g in datasets.generations("pension_request_stops")
+               for r in datasets.read("pension_request_stops", g)["household_id"].to_list()}
+    base = datasets.read("assessment", GEN + "20260701")
+    income = datasets.read("resident_tax_income", GEN + "20260601")
+    cand = withheld.filter(~pl.col("household_id").is_in(list(stopped))).join(
+        base.select("household_id", "annual_tax"), on="household_id").join(
+        income.select(pl.col("person_id").alias("taxpayer_person_id"), "total_income"), on="taxpayer_person_id",
+        how="left").sort("household_id")
+    dead = cand.row(0, named=True)
+    rest = cand.slice(1).filter(pl.col("annual_tax") < 400_000)
+    lower = rest.sort(["total_income", "household_id"], descending=[True, False]).row(0, named=True)
+    raise_ = rest.filter(pl.col("household_id") != lower["household_id"]).sort(
+        ["total_income", "household_id"]).row(0, named=True)
+    before = datasets.read("installments", GEN + "20260701")
+
+    _death_file(var, dead["taxpayer_person_id"])
+    # FK020 alone (KB100's 資格 step): the whole of KB100 would end RC 8 in FK010, whose 住民税 異動 files
+    # this synthetic city never delivers after June (KKB110E)
+    res = run_job("FK020", business_date=dt.date.fromisoformat(DEATH_DATE), municipality="111007")
+    assert res.rc == 0, res.log_text
+    changed = income.filter(pl.col("person_id").is_in([lower["taxpayer_person_id"], raise_["taxpayer_person_id"]]))
+    changed = changed.with_columns(
+        pl.when(pl.col("person_id") == lower["taxpayer_person_id"]).then(0)
+        .otherwise(pl.col("total_income") + 1_000_000).alias("total_income"), pl.lit("2").alias("change_kind"))
+    datasets.write("resident_tax_income", GEN + CHANGE_DATE.replace("-", ""), changed)
+    rows = _ok(_run("kokuho_reassessment", CHANGE_DATE, n := n + 1))
+    # RC 4 = KKB690W only: no 収納台帳 yet (KB400 first runs in November in this test)
+    fk210 = rows["FK210"]
+    assert fk210["rc"] == 4 and [m for m in fk210["messages"] if m[6] in "WE"] == [
+        m for m in fk210["messages"] if m.startswith("KKB690W")], fk210["messages"]
+    assert any("対象世帯 3件" in m for m in fk210["messages"]), fk210["messages"]
+    after = datasets.read("installments", GEN + CHANGE_DATE.replace("-", ""))
+    annual = datasets.read("assessment", GEN + CHANGE_DATE.replace("-", ""))
+    tax = dict(zip(annual["household_id"].to_list(), annual["annual_tax"].to_list(), strict=True))
+    for r in (dead, lower):   # a decrease: December and February stopped (October, due before 10-16, is
+        hid = r["household_id"]  # lowered only when the decrease is larger than the open 期: no 収納台帳 yet)
+        assert tax[hid] < r["annual_tax"], (hid, tax[hid], r["annual_tax"])
+        assert _wh(after, hid)[1:] == [0, 0] and _wh(after, hid)[0] <= _wh(before, hid)[0]
+        assert sum(_wh(after, hid)) + sum(_wh(after, hid, "ordinary")) == tax[hid]
+    # an increase goes to 普通徴収: the 特別徴収 as it was, the ordinary 期 carry Δ to the yen
+    hid = raise_["household_id"]
+    delta = tax[hid] - raise_["annual_tax"]
+    assert delta > 0 and _wh(after, hid) == _wh(before, hid)
+    assert sum(_wh(after, hid, "ordinary")) == sum(_wh(before, hid, "ordinary")) + delta
+
+    rows = _ok(_run("kokuho_pension_request", SEND_DATE, n := n + 1))
+    assert rows["TK230"]["rc"] == 0, rows["TK230"]["messages"]
+    sent = datasets.read("pension_request_change", GEN + SEND_DATE.replace("-", ""))
+    got = sorted(sent.select("household_id", "notice_code", "category", "event_date").rows())
+    assert got == sorted([(dead["household_id"], "41", "01", DEATH_LOST),
+                          (lower["household_id"], "41", "03", dt.date.fromisoformat(SEND_DATE))]), got
+    print(f"mid-year: 死亡 {dead['household_id']}, 税額減 {lower['household_id']} "
+          f"({lower['annual_tax']:,} → {tax[lower['household_id']]:,}円), 税額増 {hid} (+{delta:,}円 普通徴収)")
+    return n, {"dead": dead, "lower": lower, "raise": raise_, "delta": delta,
+               "keys": {(r["payer_code"], r["basic_pension_number"]) for r in (dead, lower)}}
+
+
 def test_pension_year(kokuho_var: Path, bounded_waits):
     from jobs.common import datasets
     from jobs.synth import insurer as ins
@@ -170,6 +271,7 @@ def test_pension_year(kokuho_var: Path, bounded_waits):
     handover = None
     delivered: set[str] = set()
     tk230_messages: list[str] = []
+    mid: dict = {}
     for receive, apply, collect in CYCLE:
         files, refusals = ins.read_requests(outbox, municipality="11100")
         assert refusals == []
@@ -188,6 +290,8 @@ def test_pension_year(kokuho_var: Path, bounded_waits):
         if collect is not None:
             rows = _ok(_run("kokuho_collection", collect, n := n + 1))
             assert rows["SN235"]["rc"] == 0, rows["SN235"]["messages"]
+        if receive == MIDYEAR_AFTER:
+            n, mid = _midyear(kokuho_var, n, withheld)
         if collect == HANDOVER_AFTER:
             # KB530 社会保険料控除引継 of calendar year 2026, once the December Z24 is posted
             rows = _ok(_run(_need("KB530", "pension-send"), HANDOVER_AFTER, n := n + 1))
@@ -223,7 +327,26 @@ def test_pension_year(kokuho_var: Path, bounded_waits):
     res = fw.read(fw.load_layout("pension_deduction_handover"), path)
     data = res.frames["data"]
     assert res.totals["rejected"] == 0 and data.height > 0
-    assert int(data["amount"].sum()) == sum(v[1] for v in sim_2026.values()) == tk290["money"]["withheld"]
+    m = tk290["money"]
+    assert m["withheld"] == sum(v[1] for v in sim_2026.values()) == m["handed_over"] + m["refunded"]
+    assert int(data["amount"].sum()) == m["handed_over"]
     assert int(data["payments"].sum()) == sum(v[0] for v in sim_2026.values())
     assert data["person_id"].is_unique().all() and set(data["year"]) == {"2026"}
-    print(f"社会保険料控除引継 2026: {data.height:,}人 {int(data['amount'].sum()):,}円")
+    print(f"社会保険料控除引継 2026: {data.height:,}人 {int(data['amount'].sum()):,}円 (返納 {m['refunded']:,}円)")
+
+    # the mid-year 41s: answered 42 (accepted) on 11-10, applied by TK325 on 11-20 (stop from December,
+    # which FK210 had already done); the insurer withheld October and nothing after
+    z42 = [f for f in answer.files if f.notice_code == "42"]
+    assert len(z42) == 1 and sorted((r.source.payer_code, r.source.basic_pension_number) for r in z42[0].records) \
+        == sorted(mid["keys"])
+    assert all(r.result == cfg.accepted_code for r in z42[0].records)
+    change_stops = datasets.read("pension_change_stops", GEN + "20261120")
+    assert sorted(change_stops.select("household_id", "stop_from").rows()) == sorted(
+        [(mid["dead"]["household_id"], dt.date(2026, 12, 1)), (mid["lower"]["household_id"], dt.date(2026, 12, 1))])
+    z24_keys = {(f.pension_month, r.source.payer_code, r.source.basic_pension_number)
+                for f in answer.files if f.notice_code == "22" for r in f.records}
+    for k in mid["keys"]:
+        assert ((2026, 10), *k) in z24_keys and ((2026, 12), *k) not in z24_keys and ((2027, 2), *k) not in z24_keys
+    final = datasets.read("installments", datasets.latest("installments"))
+    for r in (mid["dead"], mid["lower"]):
+        assert _wh(final, r["household_id"])[1:] == [0, 0]
