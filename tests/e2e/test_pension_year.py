@@ -12,6 +12,10 @@
     (2026-10-16: the decreases stop the 特別徴収 of December and February, the increase goes to 普通徴収)
     → KB510 TK230 (2026-10-20: 41 死亡 and 41 特別事情; nothing for the increase) → the simulator's Z2A 42
     (2026-11-10) → KB500 → KB520 TK325 (2026-11-20: accepted, stop from December = already FK210's)
+    捕捉: the simulator's capture file of 2026-10-10 names CAPTURED real 世帯主 of the city (``capture_persons``
+    from the city's 資格 file: 65–74, in no request) → KB500 (11-10) → KB510 TK220 (2026-12-18, the December
+    send day) → 31 for each (01 where the 判定 passes) → the simulator's Z23 32 (2027-02-10, delivered 03-10)
+    → KB520 TK310 (03-23). The 31s start in April 2027 (capture month 10), so no Z24 of this year names them.
     KB530 社会保険料控除引継 (after January's KB400: calendar year 2026 → var/outbox/shiminzei/)
     assert: Z22 amounts = FK120's 本徴収; Z23/Z24 round trip; Σ 年金特徴 消込 = Σ simulator withheld (to the yen);
             the hand-over's yen = the simulator's withheld of the pensions paid in 2026 (October, December);
@@ -63,6 +67,9 @@ DEATH_LOST = dt.date(2026, 10, 1)
 CHANGE_DATE = "2026-10-16"     # KB310 異動賦課 (config/common/run_calendar.yaml: the 1st and the 16th)
 SEND_DATE = "2026-10-20"       # KB510 in October (pension_send; TK230 41, TK220 even month)
 GEN = "m111007_fy2026_d"
+CAPTURED = 4                   # 捕捉 candidates (real persons) in the October capture file
+ADDITION_AFTER = "2026-11-10"  # the capture file comes with the November delivery; TK220 on ...
+ADDITION_DATE = "2026-12-18"   # ... the December send day (12-20 is a Sunday)
 HANDOVER_AFTER = "2027-01-21"   # KB530 (a manual run) after the KB400 that posted the December pension
 WAIT_SECONDS = 1   # no counter/CVS file ever comes in this test: give up at once
 
@@ -266,7 +273,9 @@ def test_pension_year(kokuho_var: Path, bounded_waits):
     assert sum((d.amount1 or 0) + (d.amount2 or 0) + (d.amount3 or 0) for d in targets) == final_total
 
     # --- the year: simulator → KB500 → KB520 → KB400 ---------------------------------------------------
-    cfg = ins.load_insurer_config()
+    cfg = ins.load_insurer_config().with_capture(CAPTURED)
+    cfg = dataclasses.replace(cfg, capture=dataclasses.replace(cfg.capture, months=(10,)))
+    persons = ins.load_city_persons(next((kokuho_var / "archive" / "shikaku").glob("*KOKUHO_SHIKAKU_20260601.dat")))
     answer = None
     handover = None
     delivered: set[str] = set()
@@ -275,7 +284,8 @@ def test_pension_year(kokuho_var: Path, bounded_waits):
     for receive, apply, collect in CYCLE:
         files, refusals = ins.read_requests(outbox, municipality="11100")
         assert refusals == []
-        answer = ins.simulate(files, as_of=dt.date.fromisoformat(receive), seed=SIM_SEED, cfg=cfg)
+        answer = ins.simulate(files, as_of=dt.date.fromisoformat(receive), seed=SIM_SEED, cfg=cfg,
+                              capture_persons=persons)
         new = tuple(f for f in answer.files if f.name not in delivered)
         assert new, f"the insurer has nothing new to deliver on {receive}"
         ins.write_answer(dataclasses.replace(answer, files=new), kokuho_var / "inbox" / "nenkin")
@@ -292,6 +302,9 @@ def test_pension_year(kokuho_var: Path, bounded_waits):
             assert rows["SN235"]["rc"] == 0, rows["SN235"]["messages"]
         if receive == MIDYEAR_AFTER:
             n, mid = _midyear(kokuho_var, n, withheld)
+        if receive == ADDITION_AFTER:
+            rows = _ok(_run("kokuho_pension_request", ADDITION_DATE, n := n + 1))
+            assert rows["TK220"]["rc"] == 0, rows["TK220"]["messages"]
         if collect == HANDOVER_AFTER:
             # KB530 社会保険料控除引継 of calendar year 2026, once the December Z24 is posted
             rows = _ok(_run(_need("KB530", "pension-send"), HANDOVER_AFTER, n := n + 1))
@@ -347,6 +360,25 @@ def test_pension_year(kokuho_var: Path, bounded_waits):
                 for f in answer.files if f.notice_code == "22" for r in f.records}
     for k in mid["keys"]:
         assert ((2026, 10), *k) in z24_keys and ((2026, 12), *k) not in z24_keys and ((2027, 2), *k) not in z24_keys
+    # 捕捉 → 31 → 32: every captured person of the city answered with a 31, every 31 with a 32 (accepted)
+    (cap,) = [f for f in answer.files if f.notice_code == "30"]
+    assert cap.name == "Z21_30_20261010.dta" and len(cap.records) == CAPTURED
+    adds = datasets.read("pension_request_addition", GEN + ADDITION_DATE.replace("-", ""))
+    adds = adds.filter(pl.col("notice_code") == "31")
+    assert adds.height == CAPTURED and adds["person_id"].null_count() == CAPTURED - int(
+        (adds["category"] == "01").sum())                   # the 01 carry the city's 宛名番号 and 世帯
+    targets = adds.filter(pl.col("category") == "01")
+    assert targets.height >= 1 and set(targets["event_date"]) == {dt.date(2027, 4, 1)}
+    assert not set(targets["household_id"]) & set(withheld["household_id"])
+    sent_31 = [d for f in ins.read_requests(outbox, municipality="11100")[0] for d in f.data if d.notice_code == "31"]
+    assert len(sent_31) == CAPTURED and sum(d.amount1 or 0 for d in sent_31) == int(adds["amount1"].sum())
+    (z32,) = [f for f in answer.files if f.notice_code == "32"]
+    assert len(z32.records) == CAPTURED and {r.result for r in z32.records} == {cfg.accepted_code}
+    got32 = pl.concat([datasets.read("tokucho_request_result", g) for g in datasets.generations(
+        "tokucho_request_result")], how="diagonal_relaxed").filter(
+        (pl.col("notice_code") == "32") & (pl.col("record_kind") == "2"))
+    assert got32.height == CAPTURED
+    print(f"捕捉 {CAPTURED}人 (市の世帯主) → 31 対象 {targets.height}人 金額1 {int(targets['amount1'].sum()):,}円 → 32 受理")
     final = datasets.read("installments", datasets.latest("installments"))
     for r in (mid["dead"], mid["lower"]):
         assert _wh(final, r["household_id"])[1:] == [0, 0]
