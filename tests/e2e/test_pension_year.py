@@ -343,6 +343,21 @@ def test_pension_year(kokuho_var: Path, bounded_waits):
     m = tk290["money"]
     assert m["withheld"] == sum(v[1] for v in sim_2026.values()) == m["handed_over"] + m["refunded"]
     assert int(data["amount"].sum()) == m["handed_over"]
+    # 返納: what the insurer withheld in October above the levy FK210 left (TK320 flags it, SN300 refunds it)
+    results = pl.concat([datasets.read("pension_withholding_result", g)
+                         for g in datasets.generations("pension_withholding_result")], how="diagonal_relaxed")
+    late = results.filter(pl.col("refund"))
+    excess = int((late["amount"] - late["levied"]).sum() or 0)
+    assert excess > 0 and set(late["household_id"]) <= {mid["dead"]["household_id"], mid["lower"]["household_id"]}
+    from jobs.ledger import Ledger
+
+    ledger = Ledger.open()
+    try:   # SN300: 充当 (区分 2) to the household's unpaid 期 first, the rest 還付 (区分 1): TK290 subtracts the 還付
+        lines = ledger.frame("SELECT kind, SUM(amount) AS yen FROM refund_offset GROUP BY kind ORDER BY kind")
+    finally:
+        ledger.dispose()
+    by_kind = dict(zip(lines["kind"].to_list(), [int(x) for x in lines["yen"].to_list()], strict=True))
+    assert m["refunded"] == by_kind.get("1", 0) and m["refunded"] + by_kind.get("2", 0) == excess, (by_kind, excess)
     assert int(data["payments"].sum()) == sum(v[0] for v in sim_2026.values())
     assert data["person_id"].is_unique().all() and set(data["year"]) == {"2026"}
     print(f"社会保険料控除引継 2026: {data.height:,}人 {int(data['amount'].sum()):,}円 (返納 {m['refunded']:,}円)")
