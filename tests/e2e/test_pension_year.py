@@ -9,9 +9,12 @@
     mid-year (after September): a 資格 file with one withheld taxpayer dead (資格喪失事由 03, KB100's FK020
     run alone on 2026-10-02) and a 住民税 異動 lowering one withheld household's income and raising another's
     (the income dataset as FK010 writes it, as tests/e2e/test_assessment_dags.py does) → KB310 FK210
-    (2026-10-16: the decreases stop the 特別徴収 of December and February, the increase goes to 普通徴収)
-    → KB510 TK230 (2026-10-20: 41 死亡 and 41 特別事情; nothing for the increase) → the simulator's Z2A 42
-    (2026-11-10) → KB500 → KB520 TK325 (2026-11-20: accepted, stop from December = already FK210's)
+    (2026-10-16)
+    (``decrease: reduce`` in this test: FK210 lowers the decreased households' levies, 特別徴収 included;
+    the increase goes to 普通徴収) → KB510 TK230 (2026-10-20: 41 死亡, 61 with the lowered 本徴収; nothing
+    for the increase) → the simulator's Z2A 42 and 62 (2026-11-10) → KB500 → KB520 TK325 (2026-11-20: the
+    42 stops the dead person's 特別徴収 from December through TK330 → 普通徴収, 税額変更通知書; the 62 agrees
+    with the levies)
     捕捉: the simulator's capture file of 2026-10-10 names CAPTURED real 世帯主 of the city (``capture_persons``
     from the city's 資格 file: 65–74, in no request) → KB500 (11-10) → KB510 TK220 (2026-12-18, the December
     send day) → 31 for each (01 where the 判定 passes) → the simulator's Z23 32 (2027-02-10, delivered 03-10)
@@ -98,6 +101,24 @@ def bounded_waits(monkeypatch):
             yield event
 
     monkeypatch.setattr(FileTrigger, "run", bounded)
+
+
+@pytest.fixture
+def decrease_reduce(monkeypatch):
+    """This city reduces the 特別徴収 on a 税額 decrease (``withholding.midyear_change.decrease: reduce``, the
+    other setting config/common/withholding.yaml offers): FK210 lowers the levies and TK230 sends a 61, where
+    ``stop`` would send a 41 特別事情 (tested in tests/pension/test_pension_send.py). dag.test() runs the
+    tasks in this process, so the override reaches them."""
+    from jobs.common import config
+
+    original = config.Config.get
+
+    def get(self, key, *args, **kwargs):
+        if key == "withholding.midyear_change.decrease":
+            return "reduce"
+        return original(self, key, *args, **kwargs)
+
+    monkeypatch.setattr(config.Config, "get", get)
 
 
 def _run(dag_id: str, business_date: str, n: int):
@@ -215,11 +236,12 @@ def _midyear(var: Path, n: int, withheld: pl.DataFrame) -> tuple[int, dict]:
     after = datasets.read("installments", GEN + CHANGE_DATE.replace("-", ""))
     annual = datasets.read("assessment", GEN + CHANGE_DATE.replace("-", ""))
     tax = dict(zip(annual["household_id"].to_list(), annual["annual_tax"].to_list(), strict=True))
-    for r in (dead, lower):   # a decrease: December and February stopped (October, due before 10-16, is
-        hid = r["household_id"]  # lowered only when the decrease is larger than the open 期: no 収納台帳 yet)
+    for r in (dead, lower):   # a decrease (reduce): the levies fall, latest 納期限 first, 特別徴収 included
+        hid = r["household_id"]
         assert tax[hid] < r["annual_tax"], (hid, tax[hid], r["annual_tax"])
-        assert _wh(after, hid)[1:] == [0, 0] and _wh(after, hid)[0] <= _wh(before, hid)[0]
+        assert all(a <= b for a, b in zip(_wh(after, hid), _wh(before, hid), strict=True))
         assert sum(_wh(after, hid)) + sum(_wh(after, hid, "ordinary")) == tax[hid]
+    assert _wh(after, lower["household_id"])[1:] != _wh(before, lower["household_id"])[1:]
     # an increase goes to 普通徴収: the 特別徴収 as it was, the ordinary 期 carry Δ to the yen
     hid = raise_["household_id"]
     delta = tax[hid] - raise_["annual_tax"]
@@ -229,16 +251,19 @@ def _midyear(var: Path, n: int, withheld: pl.DataFrame) -> tuple[int, dict]:
     rows = _ok(_run("kokuho_pension_request", SEND_DATE, n := n + 1))
     assert rows["TK230"]["rc"] == 0, rows["TK230"]["messages"]
     sent = datasets.read("pension_request_change", GEN + SEND_DATE.replace("-", ""))
-    got = sorted(sent.select("household_id", "notice_code", "category", "event_date").rows())
-    assert got == sorted([(dead["household_id"], "41", "01", DEATH_LOST),
-                          (lower["household_id"], "41", "03", dt.date.fromisoformat(SEND_DATE))]), got
+    got = sorted(sent.select("household_id", "notice_code", "category", "event_date", "amount1", "amount2",
+                             "amount3").rows())
+    low = _wh(after, lower["household_id"])
+    assert got == sorted([(dead["household_id"], "41", "01", DEATH_LOST, 0, 0, 0),
+                          (lower["household_id"], "61", "00", dt.date(2026, 12, 1), *low)]), got
     print(f"mid-year: 死亡 {dead['household_id']}, 税額減 {lower['household_id']} "
           f"({lower['annual_tax']:,} → {tax[lower['household_id']]:,}円), 税額増 {hid} (+{delta:,}円 普通徴収)")
-    return n, {"dead": dead, "lower": lower, "raise": raise_, "delta": delta,
+    return n, {"dead": dead, "lower": lower, "raise": raise_, "delta": delta, "lower_wh": low,
+               "dead_wh": _wh(after, dead["household_id"]),
                "keys": {(r["payer_code"], r["basic_pension_number"]) for r in (dead, lower)}}
 
 
-def test_pension_year(kokuho_var: Path, bounded_waits):
+def test_pension_year(kokuho_var: Path, bounded_waits, decrease_reduce):
     from jobs.common import datasets
     from jobs.synth import insurer as ins
 
@@ -362,19 +387,41 @@ def test_pension_year(kokuho_var: Path, bounded_waits):
     assert data["person_id"].is_unique().all() and set(data["year"]) == {"2026"}
     print(f"社会保険料控除引継 2026: {data.height:,}人 {int(data['amount'].sum()):,}円 (返納 {m['refunded']:,}円)")
 
-    # the mid-year 41s: answered 42 (accepted) on 11-10, applied by TK325 on 11-20 (stop from December,
-    # which FK210 had already done); the insurer withheld October and nothing after
-    z42 = [f for f in answer.files if f.notice_code == "42"]
-    assert len(z42) == 1 and sorted((r.source.payer_code, r.source.basic_pension_number) for r in z42[0].records) \
-        == sorted(mid["keys"])
-    assert all(r.result == cfg.accepted_code for r in z42[0].records)
+    # the mid-year 41 and 61: answered 42 and 62 (accepted) on 11-10, applied by TK325 on 11-20
+    dead_k = (mid["dead"]["payer_code"], mid["dead"]["basic_pension_number"])
+    low_k = (mid["lower"]["payer_code"], mid["lower"]["basic_pension_number"])
+    (z42,) = [f for f in answer.files if f.notice_code == "42"]
+    (z62,) = [f for f in answer.files if f.notice_code == "62"]
+    assert [(r.source.payer_code, r.source.basic_pension_number) for r in z42.records] == [dead_k]
+    assert [(r.source.payer_code, r.source.basic_pension_number) for r in z62.records] == [low_k]
+    assert {r.result for r in (*z42.records, *z62.records)} == {cfg.accepted_code}
     change_stops = datasets.read("pension_change_stops", GEN + "20261120")
-    assert sorted(change_stops.select("household_id", "stop_from").rows()) == sorted(
-        [(mid["dead"]["household_id"], dt.date(2026, 12, 1)), (mid["lower"]["household_id"], dt.date(2026, 12, 1))])
-    z24_keys = {(f.pension_month, r.source.payer_code, r.source.basic_pension_number)
-                for f in answer.files if f.notice_code == "22" for r in f.records}
-    for k in mid["keys"]:
-        assert ((2026, 10), *k) in z24_keys and ((2026, 12), *k) not in z24_keys and ((2027, 2), *k) not in z24_keys
+    assert change_stops.select("household_id", "stop_from").rows() == [(mid["dead"]["household_id"],
+                                                                        dt.date(2026, 12, 1))]
+    confirmed = datasets.read("pension_change_results", GEN + "20261120").filter(pl.col("notice_code") == "62")
+    assert sorted(confirmed.select("household_id", "pension_month", "amount", "levied").rows()) == sorted([
+        (mid["lower"]["household_id"], 12, mid["lower_wh"][1], mid["lower_wh"][1]),
+        (mid["lower"]["household_id"], 2, mid["lower_wh"][2], mid["lower_wh"][2])])
+    # TK330 moved the dead person's December and February (what FK210 left) to 普通徴収, with a notice
+    moved = sum(mid["dead_wh"][1:])
+    nov = datasets.read("installments", GEN + "20261120")
+    assert _wh(nov, mid["dead"]["household_id"]) == [mid["dead_wh"][0], 0, 0]
+    notices = datasets.read("change_notices", GEN + "20261120")
+    assert moved > 0 and mid["dead"]["household_id"] in notices["household_id"].to_list()
+    assert int(nov.filter(pl.col("household_id") == mid["dead"]["household_id"])["amount"].sum()) == sum(
+        mid["dead_wh"]) + sum(_wh(datasets.read("installments", GEN + CHANGE_DATE.replace("-", "")),
+                                  mid["dead"]["household_id"], "ordinary"))   # the annual tax unchanged
+    # the insurer withheld October from both, and then only the 61's amounts from the reduced one
+    z24 = {(f.pension_month, r.source.payer_code, r.source.basic_pension_number): (r.category, r.amounts[0])
+           for f in answer.files if f.notice_code == "22" for r in f.records}
+    assert ((2026, 10), *dead_k) in z24 and ((2026, 10), *low_k) in z24
+    assert ((2026, 12), *dead_k) not in z24 and ((2027, 2), *dead_k) not in z24
+    for month, amount in (((2026, 12), mid["lower_wh"][1]), ((2027, 2), mid["lower_wh"][2])):
+        assert z24.get((month, *low_k), ("00", 0))[1] in (amount, 0)
+        assert amount > 0 or (month, *low_k) not in z24
+    print(f"42: 死亡 {mid['dead']['household_id']} 12月・2月 {moved:,}円 → 普通徴収; "
+          f"62: {mid['lower']['household_id']} 本徴収 {mid['lower_wh']}")
+
     # 捕捉 → 31 → 32: every captured person of the city answered with a 31, every 31 with a 32 (accepted)
     (cap,) = [f for f in answer.files if f.notice_code == "30"]
     assert cap.name == "Z21_30_20261010.dta" and len(cap.records) == CAPTURED
