@@ -137,3 +137,20 @@ def test_z2a_answers_stop_confirm_and_report(city):
     later = h.check(h.run("TK325", D(2027, 1, 20)))
     assert "KKB541I" in later.log_text
     assert datasets.read("pension_change_stops", gen(D(2027, 1, 20))).height == 0
+
+
+@pytest.mark.parametrize(("sent_on", "first"), [
+    (D(2026, 10, 20), D(2026, 12, 1)),   # even month: the next pension month
+    (D(2026, 11, 20), D(2027, 2, 1)),    # odd month: the next one is still withheld (FORMATS.md §2.6)
+    (D(2026, 12, 18), D(2027, 2, 1)),
+    (D(2027, 1, 20), None),              # reaches April 2027: no pension month of 2026 is left
+])
+def test_first_month_a_41_reaches(sent_on, first):
+    from jobs.assessment import withholding as wh
+    from jobs.common import config
+    from jobs.pension import apply
+
+    cfg = config.load(h.MUNI, 2026)
+    got = apply._first_month_reached(sent_on, 2026, 4, wh.WithholdingRules.from_config(cfg),
+                                     rq.RequestRules.from_config(cfg))
+    assert got == first
