@@ -655,9 +655,9 @@ def stop_withholding(ctx: StepContext) -> int | None:
     ctx.totals.add_money("change", 0, label="増減額")
     # the base assessment's sources go on: FK210 finds the 資格・住民税 changes since them (without them it
     # would take every person as changed and reassess the whole city after a TK330)
-    doc = {"inputs": datasets.read_totals("assessment", base).get("inputs", {}), "base_assessment": base,
-           "base_installments": ibase, "stops": sorted({*stops["source_file"].to_list()})}
-    ctx.write_dataset("assessment", current, totals=doc)
+    doc = {"base_assessment": base, "base_installments": ibase, "stops": sorted({*stops["source_file"].to_list()})}
+    ctx.write_dataset("assessment", current,
+                      totals={"inputs": datasets.read_totals("assessment", base).get("inputs", {}), **doc})
     ctx.write_dataset("installments", rows_after, totals=doc)
     ctx.write_dataset("corrections", datasets.sort_by_key(corrections, ("household_id", "installment_no", "method")),
                       totals=doc)

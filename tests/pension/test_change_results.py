@@ -127,6 +127,9 @@ def test_z2a_answers_stop_confirm_and_report(city):
         before.filter(pl.col("household_id").is_in(others)).sort(["household_id", "method", "installment_no"]))
     assert int(after["amount"].sum()) == int(before["amount"].sum())
     assert datasets.read("change_notices", gen(RUN))["household_id"].to_list() == [a["household_id"]]
+    # the 資格・住民税 generations the assessment rests on go on (FK210 compares the next changes with them)
+    inputs = datasets.read_totals("assessment", gen(RUN))["inputs"]
+    assert inputs == datasets.read_totals("assessment", gen(h.ASSESS_DATE))["inputs"] and inputs
     h.check(h.run("TK340", RUN))
     h.check(h.run("TK350", RUN))
 
