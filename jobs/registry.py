@@ -326,9 +326,17 @@ def _pension_apply_jobs() -> list[JobSpec]:
                 description="特別徴収結果 (Z24, 通知内容 22) をトレイラと照合し、徴収額を年金特徴の消込データ "
                             "pension_withholding_result (SN235 が消込) に、失権・差止・年金額不足・他制度中止を"
                             "特別徴収中止の対象にする。中止後に徴収された額は返納 (SN300 過誤納整理) に回る"),
+        JobSpec("TK325", "各種異動結果反映", f"{m}:change_results",
+                inputs=("tokucho_change", "pension_request_change", "installments"),
+                outputs=("pension_change_stops", "pension_change_results"), after=("TK320",),
+                trigger_rule=NONE_FAILED,
+                description="各種異動処理結果 (Z2A, 通知内容 42/62) を送信済みの各種異動 (41/61) と照合し、受理された"
+                            "資格喪失等の残りの特別徴収を中止の対象に、受理された仮徴収額変更を期別税額と照合する。"
+                            "不受理はエラーリスト (RC 4)"),
         JobSpec("TK330", "特徴中止期割変更", f"{m}:stop_withholding",
-                inputs=("pension_request_stops", "pension_result_stops", "assessment", "installments"),
-                outputs=("assessment", "installments", "corrections", "change_notices"), after=("TK320",),
+                inputs=("pension_request_stops", "pension_result_stops", "pension_change_stops", "assessment",
+                        "installments"),
+                outputs=("assessment", "installments", "corrections", "change_notices"), after=("TK325",),
                 description="特別徴収を中止する世帯の残りの特別徴収の期を普通徴収の開いている期に移し (新しい納期限)、"
                             "更正と税額変更通知書のデータを作る。同じ業務日に FK210 異動賦課が動いていれば中止する"),
         JobSpec("TK340", "特徴中止調定ファイル作成", f"{m}:correction_levy_file",
@@ -556,7 +564,7 @@ _PENSION_APPLY_NETS: tuple[JobNet, ...] = (
            "依頼処理結果 (Z23) の不受理と特別徴収結果 (Z24) の失権・差止・年金額不足を普通徴収に切り替え "
            "(期割変更・調定・税額変更通知書)、徴収額を年金特徴の消込データにする (消込は KB400 の SN235)",
            PENSION_APPLY_CRON, EntryCheck("年金特徴結果反映日判定", rule="pension_apply"),
-           ("TK310", "TK320", "TK330", "TK340", "TK350")),
+           ("TK310", "TK320", "TK325", "TK330", "TK340", "TK350")),
 )
 
 #: 督促 (KB600)

@@ -3,6 +3,8 @@
     TK310 依頼結果反映        tokucho_request_result (Z23, 通知内容 02/32) → pension_request_stops
     TK320 特別徴収結果反映    tokucho_result (Z24, 通知内容 22)          → pension_withholding_result
                                                                          + pension_result_stops
+    TK325 各種異動結果反映    tokucho_change (Z2A, 通知内容 42/62)       → pension_change_stops
+                                                                         + pension_change_results
     TK330 特徴中止期割変更    the stops → assessment, installments, corrections, change_notices (更正)
     TK340 特徴中止調定ファイル作成   = FK220 (jobs.assessment.steps.correction_levy_file) on TK330's 更正
     TK350 特徴中止変更通知書作成     = FK230 (jobs.assessment.notice_steps.change_notices) on TK330's 更正
@@ -19,6 +21,17 @@ Which households stop (``tokucho_apply.*`` in config/common/pension_apply.yaml):
   every 特別徴収 期 due after the file's 作成年月日 goes to 普通徴収.
 - Z24: 各種区分 01 失権 / 02 差止 / 03 支払年金額不足 / 05 他制度による中止 (``result.stop``): the
   pension month of the record and the later ones go to 普通徴収.
+- Z2A 42 (資格喪失等処理結果): the insurer accepted the city's 41 (処理結果 in
+  ``request_result.accepted_results``): the pension months the 41 still reaches (sent on a day of an
+  even month: from the next pension month; of an odd month: one later, ``pension_request.change.
+  effect_lag_months``) go to 普通徴収. FK210 has usually stopped them already (a 税額 decrease:
+  ``withholding.midyear_change.decrease: stop``); TK330 then finds nothing left (``already``).
+- Z2A 62 (仮徴収額変更処理結果), accepted: the insurer withholds the amounts of the 61 from its
+  first month; they are kept in ``pension_change_results`` and compared with the current 特別徴収
+  levies of those months (TK230 sent the levies, so they agree unless the levies changed since:
+  then RC 4, KKB554W and a row of the error list per month).
+- A 42 / 62 not accepted, or one answering no 41 / 61 the city sent: RC 4, KKB552W / KKB553W and the
+  error list; nothing changes (the insurer goes on withholding what it did before).
 The moved amount is spread over the open 普通徴収 期 (new 納期限; the 異動賦課 rule of
 reassessment.py: open 期 with nothing paid, 1,000円 units, or one 随時期); the annual tax is
 unchanged, so the 更正 has 増減額 0 and a 税額変更通知書 with the new 期別 and 納付書.
@@ -47,15 +60,31 @@ from jobs.assessment import withholding as wh
 from jobs.common import datasets, errorlist
 from jobs.common.step import StepContext, StepError
 
+from . import changes as ch
+from . import requests as rq
+from .request_steps import CHANGE_DATASET, sent
+
 REQUEST_RESULT = "tokucho_request_result"
 RESULT = "tokucho_result"
 REQUEST_STOPS = "pension_request_stops"
 RESULT_STOPS = "pension_result_stops"
 WITHHOLDING_RESULT = "pension_withholding_result"
+CHANGE = "tokucho_change"
+CHANGE_STOPS = "pension_change_stops"
+CHANGE_RESULTS = "pension_change_results"
+#: 各種異動 sent → its 処理結果 (FORMATS.md §2.3)
+ANSWER_OF = {rq.NOTICE_LOSS: "42", rq.NOTICE_PROVISIONAL_CHANGE: "62"}
 #: the datasets TK330 writes; another job's generation of the same business day is a 2nd 更正
 CORRECTION_DATASETS = ("assessment", "installments", "corrections", "change_notices")
 STOP_JOB = "TK330"
 
+CHANGE_RESULT_SCHEMA: dict[str, pl.DataType] = {
+    "fy": pl.Int32(), "household_id": pl.String(), "person_id": pl.String(), "payer_code": pl.String(),
+    "basic_pension_number": pl.String(), "pension_code": pl.String(), "notice_code": pl.String(),
+    "category": pl.String(), "result": pl.String(), "accepted": pl.Boolean(), "sent_on": pl.Date(),
+    "event_date": pl.Date(), "pension_month": pl.Int32(), "amount": pl.Int64(), "levied": pl.Int64(),
+    "source_file": pl.String(), "source_sha256": pl.String(), "record_no": pl.Int64(),
+}
 STOP_SCHEMA: dict[str, pl.DataType] = {
     "fy": pl.Int32(), "household_id": pl.String(), "taxpayer_person_id": pl.String(),
     "basic_pension_number": pl.String(), "payer_code": pl.String(), "notice_code": pl.String(),
@@ -340,6 +369,164 @@ def withholding_results(ctx: StepContext) -> int | None:
     return None
 
 
+# --- TK325 各種異動結果反映 ------------------------------------------------------------------------
+
+
+def _sent_changes(ctx: StepContext) -> pl.DataFrame:
+    """The 41 / 61 records TK230 sent (this 年度 and the one before), with ``answer`` = the 通知内容 of
+    their 処理結果 and ``sent_on``."""
+    parts = [f for f in (sent(ctx, CHANGE_DATASET, fy=ctx.fy - 1, before=False),
+                         sent(ctx, CHANGE_DATASET, before=False)) if f.height]
+    if not parts:
+        return pl.DataFrame(schema={**{k: pl.String for k in rq.KEY}, "answer": pl.String, "sent_on": pl.Date,
+                                    "household_id": pl.String, "person_id": pl.String, "sent_category": pl.String,
+                                    "sent_event_date": pl.Date, "sent_amount1": pl.Int64,
+                                    "sent_amount2": pl.Int64, "sent_amount3": pl.Int64})
+    f = pl.concat(parts, how="diagonal_relaxed").filter(pl.col("notice_code").is_in(list(ANSWER_OF)))
+    return f.select(*[pl.col(k).cast(pl.String) for k in rq.KEY],
+                    pl.col("notice_code").replace_strict(ANSWER_OF).alias("answer"),
+                    pl.col("sent_on").cast(pl.Date), pl.col("household_id").cast(pl.String),
+                    pl.col("person_id").cast(pl.String), pl.col("category").cast(pl.String).alias("sent_category"),
+                    pl.col("event_date").cast(pl.Date).alias("sent_event_date"),
+                    *[pl.col(f"amount{i}").cast(pl.Int64).alias(f"sent_amount{i}") for i in (1, 2, 3)])
+
+
+def _first_month_reached(sent_on: dt.date, fy: int, fy_start: int, wrules: wh.WithholdingRules,
+                         rules: rq.RequestRules) -> dt.date | None:
+    """The first pension month of ``fy`` a 41 sent on ``sent_on`` stops (None: none left)."""
+    months = ch.effective_months(sent_on, fy, fy_start, wrules.pension_months, rules.lag_even, rules.lag_odd)
+    if not months:
+        return None
+    return min(dt.date(inst.fiscal_month_year(fy, m, fy_start), m, 1) for m in months)
+
+
+def change_results(ctx: StepContext) -> int | None:
+    rules = ApplyRules.from_config(ctx.config)
+    rrules = rq.RequestRules.from_config(ctx.config)
+    wrules = wh.WithholdingRules.from_config(ctx.config)
+    fy_start = ctx.calendar.fiscal_year_start[0]
+    data, trailer, files = _unapplied(ctx, CHANGE, CHANGE_STOPS)
+    sent_recs = _sent_changes(ctx) if data.height else None
+    stops, results, rejects, inputs = [], [], [], []
+    levies: dict[int, pl.DataFrame] = {}
+    refused_n = unmatched_n = differ_n = 0
+    for f in files:
+        d = data.filter(pl.col("source_sha256") == f["sha256"]) if data.height else data
+        figs = _check_trailer(ctx, f, d, trailer, "amount1")
+        if d.height == 0:
+            inputs.append({**f, **figs, "records": 0, "stops": 0, "changes": 0, "refused": 0, "unmatched": 0})
+            continue
+        d = d.with_columns(*[pl.col(k).cast(pl.String) for k in rq.KEY], pl.col("notice_code").cast(pl.String),
+                           pl.col("created_on").cast(pl.Date), pl.col("result").cast(pl.String).fill_null(""),
+                           pl.col("category").cast(pl.String))
+        # the 41 / 61 each answer replies to: the last one of its pension sent by the answer's 作成年月日
+        j = d.join(sent_recs, left_on=[*rq.KEY, "notice_code"], right_on=[*rq.KEY, "answer"], how="left")
+        j = j.with_columns((pl.col("sent_on").is_not_null() & (pl.col("sent_on") <= pl.col("created_on")))
+                           .alias("_valid"))
+        j = j.sort(["_valid", "sent_on"], nulls_last=False).unique(
+            subset=["source_sha256", "record_no"], keep="last").sort("record_no")
+        j = j.with_columns(pl.when(pl.col("_valid")).then(pl.col("household_id")).otherwise(None).alias("household_id"))
+        unmatched = j.filter(pl.col("household_id").is_null())
+        matched = j.filter(pl.col("household_id").is_not_null())
+        refused = matched.filter(~pl.col("result").is_in(list(rules.accepted_results)))
+        ok = matched.filter(pl.col("result").is_in(list(rules.accepted_results)))
+        if unmatched.height:
+            rejects.append(_reject(ctx, unmatched, "各種異動処理結果に対応する送信済みの各種異動 (41/61) がありません"))
+            ctx.message("KKB553W", file=f["name"], records=unmatched.height)
+        if refused.height:
+            rejects.append(refused.select(
+                pl.col("source_file").alias("file_name"), pl.col("record_no").cast(pl.Int64),
+                pl.lit("data").alias("record_type"), pl.lit("result").alias("field"),
+                pl.lit("処理結果").alias("field_label"),
+                pl.format("年金保険者が各種異動 ({}) を受理しませんでした (処理結果 {}, 基礎年金番号 {}, 世帯 {}): "
+                          "特別徴収は変わりません", pl.col("notice_code").replace_strict(
+                              {v: k for k, v in ANSWER_OF.items()}), "result", "basic_pension_number",
+                          "household_id").alias("reason")))
+            ctx.message("KKB552W", file=f["name"], records=refused.height,
+                        households=", ".join(sorted(set(refused["household_id"].to_list()))[:10]))
+        refused_n += refused.height
+        unmatched_n += unmatched.height
+        # 42 accepted: the months the 41 reaches → 普通徴収 (TK330)
+        loss = ok.filter(pl.col("notice_code") == ANSWER_OF[rq.NOTICE_LOSS])
+        stop_from = [_first_month_reached(s, ctx.calendar.fiscal_year(s), fy_start, wrules, rrules)
+                     for s in loss["sent_on"].to_list()]
+        loss = loss.with_columns(pl.Series("stop_from", stop_from, dtype=pl.Date),
+                                 pl.Series("_fy", [ctx.calendar.fiscal_year(s) for s in loss["sent_on"].to_list()],
+                                           dtype=pl.Int32))
+        stops.append(loss.filter(pl.col("stop_from").is_not_null()).select(
+            pl.col("_fy").alias("fy"), "household_id", pl.col("person_id").alias("taxpayer_person_id"),
+            "basic_pension_number", "payer_code", "notice_code", pl.lit("change_loss").alias("cause"),
+            pl.format("資格喪失等 受理 (各種区分 {})", pl.col("sent_category").fill_null("")).alias("cause_label"),
+            "stop_from", "source_file", "source_sha256", pl.col("record_no").cast(pl.Int64)))
+        results.append(loss.select(
+            "_fy", "household_id", "person_id", *rq.KEY, "notice_code", pl.col("sent_category").alias("category"),
+            "result", pl.lit(True).alias("accepted"), "sent_on", pl.col("sent_event_date").alias("event_date"),
+            pl.col("stop_from").dt.month().cast(pl.Int32).alias("pension_month"),
+            pl.lit(0, dtype=pl.Int64).alias("amount"), pl.lit(None, dtype=pl.Int64).alias("levied"),
+            "source_file", "source_sha256", "record_no"))
+        # 62 accepted: the amounts the insurer now withholds, month by month, against the levies
+        prov = ok.filter(pl.col("notice_code") == ANSWER_OF[rq.NOTICE_PROVISIONAL_CHANGE])
+        rows = []
+        for r in prov.iter_rows(named=True):
+            first = r["sent_event_date"] or r["event_date"]
+            if first is None:
+                continue
+            fy = ctx.calendar.fiscal_year(first)
+            half = wrules.provisional_months if first.month in wrules.provisional_months else wrules.final_months
+            amounts = [r["sent_amount1"], r["sent_amount2"], r["sent_amount3"]]
+            if fy not in levies:
+                levies[fy] = _levies(ctx, fy)
+            lev = levies[fy]
+            for i, m in enumerate(half[:3]):
+                when = dt.date(inst.fiscal_month_year(fy, m, fy_start), m, 1)
+                if when < first.replace(day=1) or amounts[i] is None:
+                    continue
+                no = wrules.installment_no(m)
+                hit = lev.filter((pl.col("household_id") == r["household_id"]) & (pl.col("installment_no") == no))
+                levied = int(hit["levied"][0]) if hit.height else None
+                rows.append({"_fy": fy, "household_id": r["household_id"], "person_id": r["person_id"],
+                             **{k: r[k] for k in rq.KEY}, "notice_code": r["notice_code"], "category": r["category"],
+                             "result": r["result"], "accepted": True, "sent_on": r["sent_on"], "event_date": first,
+                             "pension_month": m, "amount": int(amounts[i]), "levied": levied,
+                             "source_file": r["source_file"], "source_sha256": r["source_sha256"],
+                             "record_no": r["record_no"]})
+        pr = pl.DataFrame(rows, schema={"_fy": pl.Int32, **{k: v for k, v in CHANGE_RESULT_SCHEMA.items()
+                                                             if k != "fy"}}) if rows else None
+        if pr is not None:
+            results.append(pr.select("_fy", *[c for c in CHANGE_RESULT_SCHEMA if c != "fy"]))
+            # no levy yet (a 61 of the 仮徴収 before the year's 当初賦課): nothing to compare
+            diff = pr.filter(pl.col("levied").is_not_null() & (pl.col("levied") != pl.col("amount")))
+            if diff.height:
+                differ_n += diff.height
+                rejects.append(diff.select(
+                    pl.col("source_file").alias("file_name"), pl.col("record_no").cast(pl.Int64),
+                    pl.lit("data").alias("record_type"), pl.lit("amount1").alias("field"),
+                    pl.lit("各種金額欄").alias("field_label"),
+                    pl.format("仮徴収額変更 受理 {}月 {}円 が特別徴収の期別税額 {}円 と一致しません (世帯 {})",
+                              "pension_month", "amount", "levied", "household_id").alias("reason")))
+        ctx.totals.count("change_result", label="各種異動処理結果", read=d.height, accepted=ok.height,
+                         rejected=refused.height + unmatched.height)
+        ctx.message("KKB551I", file=f["name"], records=d.height,
+                    stops=loss.height, changes=prov.height, refused=refused.height)
+        inputs.append({**f, **figs, "records": d.height, "stops": loss.height, "changes": prov.height,
+                       "refused": refused.height, "unmatched": unmatched.height})
+    if differ_n:
+        ctx.message("KKB554W", months=differ_n)
+    ctx.reject(pl.concat(rejects, how="vertical") if rejects else errorlist.empty())
+    res = (pl.concat([r.rename({"_fy": "fy"}).select([pl.col(c).cast(t) for c, t in CHANGE_RESULT_SCHEMA.items()])
+                      for r in results], how="vertical") if results else pl.DataFrame(schema=CHANGE_RESULT_SCHEMA))
+    ctx.totals.add_money("provisional", int(res.filter(pl.col("notice_code") == "62")["amount"].sum() or 0),
+                         label="仮徴収額変更 受理 (各月)")
+    ctx.totals.add_figure("stops", int((res["notice_code"] == "42").sum()), label="資格喪失等 受理")
+    ctx.totals.add_figure("refused", refused_n, label="不受理")
+    ctx.write_dataset(CHANGE_STOPS, datasets.sort_by_key(_stop_frame(stops), ("household_id", "source_sha256",
+                                                                             "record_no")),
+                      totals={"inputs": inputs})
+    ctx.write_dataset(CHANGE_RESULTS, datasets.sort_by_key(res, ("source_sha256", "record_no", "pension_month")),
+                      totals={"inputs": inputs})
+    return None
+
+
 def _levies(ctx: StepContext, fy: int) -> pl.DataFrame:
     """The current 特別徴収 levy of each household and 期 of ``fy`` (latest installments)."""
     gen = asteps.latest(ctx, "installments", fy=fy)
@@ -381,7 +568,8 @@ def refuse_other_correction(ctx: StepContext) -> None:
 
 def stop_withholding(ctx: StepContext) -> int | None:
     rules = ApplyRules.from_config(ctx.config)
-    parts = [f for f in (_todays(ctx, REQUEST_STOPS), _todays(ctx, RESULT_STOPS)) if f is not None and f.height]
+    parts = [f for f in (_todays(ctx, REQUEST_STOPS), _todays(ctx, RESULT_STOPS), _todays(ctx, CHANGE_STOPS))
+             if f is not None and f.height]
     stops = pl.concat(parts, how="vertical_relaxed").filter(pl.col("fy") == ctx.fy) if parts else None
     if stops is None or stops.height == 0:
         ctx.message("KKB548I", households=0, refused=0, stopped=0, moved=0, already=0)
@@ -465,9 +653,11 @@ def stop_withholding(ctx: StepContext) -> int | None:
                            installments_total=r["installments_total"])
     ctx.totals.add_money("moved", moved_total, label="特別徴収→普通徴収")
     ctx.totals.add_money("change", 0, label="増減額")
-    doc = {"base_assessment": base, "base_installments": ibase,
-           "stops": sorted({*stops["source_file"].to_list()})}
-    ctx.write_dataset("assessment", current, totals=doc)
+    # the base assessment's sources go on: FK210 finds the 資格・住民税 changes since them (without them it
+    # would take every person as changed and reassess the whole city after a TK330)
+    doc = {"base_assessment": base, "base_installments": ibase, "stops": sorted({*stops["source_file"].to_list()})}
+    ctx.write_dataset("assessment", current,
+                      totals={"inputs": datasets.read_totals("assessment", base).get("inputs", {}), **doc})
     ctx.write_dataset("installments", rows_after, totals=doc)
     ctx.write_dataset("corrections", datasets.sort_by_key(corrections, ("household_id", "installment_no", "method")),
                       totals=doc)

@@ -3,7 +3,9 @@ withheld from pensions per person and calendar year, for the 社会保険料控�
 所得税 of the 年末調整 / 確定申告: the amount paid in the calendar year is deductible).
 
 Source: the 収納台帳's 年金特徴 postings (SN235, 納付チャネル ``pension_request.handover.channel``,
-還付充当区分 0), per 宛名番号 of the notice (the 世帯主, whose pension the 国保税 is withheld from),
+還付充当区分 0) less their 返納 (the 還付 SN300 過誤納整理 decided from a 期別 holding 年金特徴 収納, 還付充当明細
+区分 1: an amount withheld after the 特別徴収 stopped, paid back; subtracted in the pension month it was
+withheld, ``sql/pension/deduction_refunded.sql``), per 宛名番号 of the notice (the 世帯主, whose pension the 国保税 is withheld from),
 賦課年度 and 期別; the 期 is the 年金支払月 (``withholding.pension_months``: 期 1–6 = 4・6・8・10・12・2月),
 so a calendar year holds the February pension of the 賦課年度 before and April–December of its own.
 Controls: the ledger's yen of the year = TK320's ``pension_withholding_result`` of the same pension
@@ -32,7 +34,8 @@ RESULT = "pension_withholding_result"
 INSURANCE_KIND = "01"  # 国民健康保険税
 
 SCHEMA = {"year": pl.Int32, "person_id": pl.String, "amount": pl.Int64, "payments": pl.Int32,
-          "amount_prior_fy": pl.Int64, "amount_current_fy": pl.Int64, "last_pension_month": pl.String}
+          "amount_prior_fy": pl.Int64, "amount_current_fy": pl.Int64, "last_pension_month": pl.String,
+          "refunded": pl.Int64}
 
 
 def _with_calendar(frame: pl.DataFrame, wrules: wh.WithholdingRules, fy_start: int) -> pl.DataFrame:
@@ -47,19 +50,30 @@ def _with_calendar(frame: pl.DataFrame, wrules: wh.WithholdingRules, fy_start: i
         .otherwise(pl.col("levy_year") + 1).cast(pl.Int32).alias("pension_year"))
 
 
-def per_person(postings: pl.DataFrame, year: int, wrules: wh.WithholdingRules, fy_start: int) -> pl.DataFrame:
-    """The records of ``year``: per 宛名番号 the yen withheld from pensions paid in that calendar year."""
+def per_person(postings: pl.DataFrame, year: int, wrules: wh.WithholdingRules, fy_start: int,
+               refunds: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The records of ``year``: per 宛名番号 the yen withheld from pensions paid in that calendar year,
+    less the 返納 (``refunds``: person_id, levy_year, installment_no, amount) of the same pension months
+    (``refunded``; ``amount`` is net of it, ``payments`` counts the withholdings)."""
     if postings.height == 0:
         return pl.DataFrame(schema=SCHEMA)
-    p = _with_calendar(postings.with_columns(pl.col("levy_year").cast(pl.Int32),
-                                             pl.col("installment_no").cast(pl.Int32),
-                                             pl.col("amount").cast(pl.Int64), pl.col("payments").cast(pl.Int32)),
-                       wrules, fy_start).filter(pl.col("pension_year") == year)
+    base = postings.with_columns(pl.col("levy_year").cast(pl.Int32), pl.col("installment_no").cast(pl.Int32),
+                                 pl.col("amount").cast(pl.Int64), pl.col("payments").cast(pl.Int32),
+                                 pl.lit(0, dtype=pl.Int64).alias("refunded"))
+    if refunds is not None and refunds.height:
+        back = refunds.select(pl.col("person_id").cast(pl.String), pl.col("levy_year").cast(pl.Int32),
+                              pl.col("installment_no").cast(pl.Int32), (-pl.col("amount").cast(pl.Int64)).alias("amount"),
+                              pl.lit(0, dtype=pl.Int32).alias("payments"),
+                              pl.col("amount").cast(pl.Int64).alias("refunded"))
+        base = pl.concat([base.select(back.columns), back], how="vertical")
+    p = _with_calendar(base, wrules, fy_start).filter(pl.col("pension_year") == year)
     out = p.group_by("person_id").agg(
         pl.col("amount").sum().alias("amount"), pl.col("payments").sum().alias("payments"),
         pl.col("amount").filter(pl.col("levy_year") < year).sum().alias("amount_prior_fy"),
         pl.col("amount").filter(pl.col("levy_year") == year).sum().alias("amount_current_fy"),
-        (pl.col("pension_year") * 100 + pl.col("pension_month")).max().cast(pl.String).alias("last_pension_month"))
+        (pl.col("pension_year") * 100 + pl.col("pension_month")).filter(pl.col("payments") > 0).max()
+        .cast(pl.String).alias("last_pension_month"),
+        pl.col("refunded").sum().alias("refunded"))
     out = out.filter(pl.col("amount") != 0).with_columns(pl.lit(year, dtype=pl.Int32).alias("year"))
     return out.select([pl.col(c).cast(t) for c, t in SCHEMA.items()]).sort("person_id")
 
@@ -91,21 +105,28 @@ def deduction_handover(ctx: StepContext) -> int | None:
     fy_start = ctx.calendar.fiscal_year_start[0]
     ledger = open_ledger(ctx)
     try:
-        postings = ledger.query("pension/deduction_withheld", {"m": ctx.municipality, "channel": channel,
-                                                              "fy_from": year - 1, "fy_to": year})
+        params = {"m": ctx.municipality, "channel": channel, "fy_from": year - 1, "fy_to": year}
+        postings = ledger.query("pension/deduction_withheld", params)
+        refunds = ledger.query("pension/deduction_refunded", params)
     finally:
         ledger.dispose()
-    recs = per_person(postings, year, wrules, fy_start)
+    recs = per_person(postings, year, wrules, fy_start, refunds)
     total = int(recs["amount"].sum() or 0)
+    gross = int(per_person(postings, year, wrules, fy_start)["amount"].sum() or 0)
+    refunded = gross - total  # also of a person whose whole withholding was paid back (no record)
     ctx.totals.count("person", label="対象者", read=recs.height, accepted=recs.height)
-    ctx.totals.add_money("withheld", total, label="年金特別徴収額")
+    ctx.totals.add_money("withheld", gross, label="年金特別徴収額 (収納)")
+    ctx.totals.add_money("refunded", refunded, label="返納 (過誤納還付)")
+    ctx.totals.add_money("handed_over", total, label="引継額 (収納 − 返納)")
     ctx.totals.add_figure("payments", int(recs["payments"].sum() or 0), label="徴収回数")
     expected = reported(ctx, year, wrules, fy_start)
     ctx.totals.add_money("reported", expected, label="特別徴収結果 (Z24)")
+    if refunded:
+        ctx.message("KKB537I", year=year, amount=refunded)
     if recs.height == 0:
         ctx.message("KKB510W", year=year)
-    elif total != expected:
-        ctx.message("KKB509W", year=year, posted=total, reported=expected)
+    elif gross != expected:
+        ctx.message("KKB509W", year=year, posted=gross, reported=expected)
 
     final = paths.outbox(str(g("pension_request.handover.dest"))) / str(g("pension_request.handover.file")).format(
         year=year)

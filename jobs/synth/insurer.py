@@ -576,9 +576,10 @@ def _answer_date(d: DataRecord, notice: str, cfg: InsurerConfig) -> dt.date:
 
 
 def simulate(files: Sequence[RequestFile], *, as_of: dt.date, seed: int, cfg: InsurerConfig,
-             municipality: str | None = None) -> Answer:
+             municipality: str | None = None, capture_persons: Sequence[CityPerson] | None = None) -> Answer:
     """The insurer's answers due by ``as_of`` to ``files`` (any order), and the 捕捉 files
-    (``cfg.capture.candidates`` new candidates each, for the 年度 of the requests)."""
+    (``cfg.capture.candidates`` new candidates each, for the 年度 of the requests; with
+    ``capture_persons``, persons of the city not in its requests, each captured once)."""
     start = cfg.fiscal_year_start_month
     reqs = sorted(files, key=lambda f: (f.created_on, f.name))
     people: dict[tuple[str, str, str], _Person] = {}
@@ -695,12 +696,16 @@ def simulate(files: Sequence[RequestFile], *, as_of: dt.date, seed: int, cfg: In
     muni = municipality or (reqs[0].municipality_code if reqs else None)
     if cfg.capture.candidates > 0 and muni:
         fys = sorted({fiscal_year(f.created_on, start) for f in reqs} or {fiscal_year(as_of, start)})
+        taken: set[str] = set()
+        requested = _requested_people(reqs) if capture_persons is not None else set()
         for fy in fys:
             for mo in cfg.capture.months:
                 created = _date_in(_fy_month(fy, mo, start), cfg.capture.day)
                 if created > as_of:
                     continue
-                recs = capture_records(muni, created, seed=seed, cfg=cfg)
+                picks = None if capture_persons is None else _city_pick(
+                    capture_persons, created, muni=muni, seed=seed, cfg=cfg, taken=taken, requested=requested)
+                recs = capture_records(muni, created, seed=seed, cfg=cfg, picks=picks)
                 out.append(_answer_file(f"{CAPTURE_PREFIX}_{CAPTURE_NOTICE}_{created:%Y%m%d}.dta", CAPTURE_NOTICE,
                                         created, None, recs, cfg))
                 captured[created] = (len(recs), sum(r.amounts[0] or 0 for r in recs))
@@ -736,10 +741,100 @@ def _kanji_bytes(text: str, width: int) -> bytes:
     return (b + b"\x21\x21" * width)[:width]
 
 
-def capture_records(muni: str, created: dt.date, *, seed: int, cfg: InsurerConfig) -> list[AnswerRecord]:
+@dataclass(frozen=True)
+class CityPerson:
+    """A person of the synthetic city the insurer can capture (``--capture-city``): what a 捕捉 record
+    carries (氏名, 生年月日, 性別, 住所). The 宛名番号 is the city's: never written to a pension file."""
+    person_id: str
+    birth_date: dt.date
+    sex: str
+    name_kana: str
+    name_kanji: str
+    postal_code: str
+    address_kanji: str
+
+
+#: 特別徴収 candidates are 65–74 (TAX_RULES.md §7: 75 goes to 後期高齢者医療)
+CITY_AGE_HIGH = 74
+
+
+def city_persons(frame: Any) -> list[CityPerson]:
+    """The 世帯主 of a 資格 frame (layouts/nhi_qualification data columns) still insured: the persons
+    a real 捕捉 may name (a householder who turned 65, or one FK120 left to 普通徴収 for want of a
+    pension in the Z21 the insurer now pays one)."""
+    import polars as pl
+
+    f = frame.filter((pl.col("householder_flag").cast(pl.String) == "1") & pl.col("lost_date").is_null())
+    out = []
+    for r in f.sort("person_id").iter_rows(named=True):
+        out.append(CityPerson(str(r["person_id"]), r["birth_date"], str(r["sex"]), (r["name_kana"] or "").strip(),
+                              (r["name_kanji"] or "").strip(), str(r["postal_code"] or ""),
+                              (r["address_kanji"] or "").strip()))
+    return out
+
+
+def load_city_persons(path: Path) -> list[CityPerson]:
+    """``city_persons`` of the city's 資格 file (plain, or as the intake archived it, encrypted)."""
+    from jobs.common import crypto
+    from jobs.common import fixedwidth as fw
+
+    path = Path(path)
+    data = bytes(crypto.decrypt_bytes(path)) if crypto.is_encrypted(path) else path.read_bytes()
+    return city_persons(fw.read(fw.load_layout("nhi_qualification"), data, source=path.name).frames["data"])
+
+
+def _age_on(birth: dt.date, on: dt.date) -> int:
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def _requested_people(files: Sequence[RequestFile]) -> set[tuple[str, dt.date, str]]:
+    """(カナ氏名, 生年月日, 性別) of every person of the city's requests (the Z21 対象者 answered)."""
+    out = set()
+    for f in files:
+        for d in f.data:
+            kana = d.person[48 - 22:73 - 22].decode("cp932", "replace").strip()
+            out.add((kana, d.birth_date, d.sex))
+    return out
+
+
+def _city_pick(persons: Sequence[CityPerson], created: dt.date, *, muni: str, seed: int, cfg: InsurerConfig,
+               taken: set[str], requested: set[tuple[str, dt.date, str]]) -> list[tuple[CityPerson, str, dt.date]]:
+    """Up to ``cfg.capture.candidates`` persons of the city for the 捕捉 file of ``created``: 65–74 on that
+    day, not in the city's requests, not captured before (``taken``), whose カナ氏名 fits the 25 bytes
+    of the record; in the order of a seeded draw. (person, 各種区分 01 新規者, 各種年月日 = the 65th
+    birthday when it is in the two months before, else the first day of the month before: the pension
+    the insurer started paying)."""
+    cap = cfg.capture
+    pool = []
+    for p in persons:
+        age = _age_on(p.birth_date, created)
+        if not cap.age_new <= age <= CITY_AGE_HIGH or p.person_id in taken:
+            continue
+        if (p.name_kana, p.birth_date, p.sex) in requested or len(p.name_kana.encode("cp932", "replace")) > 25:
+            continue
+        try:
+            _kanji_bytes(p.name_kanji, 50)
+        except UnicodeEncodeError:
+            continue
+        pool.append((_u(seed, "capture-city", muni, created.isoformat(), p.person_id), p))
+    out = []
+    for _, p in sorted(pool, key=lambda x: (x[0], x[1].person_id))[:cap.candidates]:
+        birthday = p.birth_date.replace(year=p.birth_date.year + cap.age_new) if (p.birth_date.month, p.birth_date.day) \
+            != (2, 29) else dt.date(p.birth_date.year + cap.age_new, 2, 28)
+        start = created.replace(day=1) - dt.timedelta(days=1)
+        event = birthday if dt.timedelta(0) < created - birthday <= dt.timedelta(days=61) else start.replace(day=1)
+        out.append((p, "01", event))
+        taken.add(p.person_id)
+    return out
+
+
+def capture_records(muni: str, created: dt.date, *, seed: int, cfg: InsurerConfig,
+                    picks: Sequence[tuple[CityPerson, str, dt.date]] | None = None) -> list[AnswerRecord]:
     """The ``cfg.capture.candidates`` 追加候補者 of the 捕捉 file dated ``created``: 各種区分 01 新規者 (they
     turned ``age_new`` in the two months before) or 02 住所変更者 (moved in, 各種年月日 = the move), 金額1 =
-    the pension of one payment. A function of (muni, created, seed, config): the same bytes on every run."""
+    the pension of one payment. A function of (muni, created, seed, config): the same bytes on every run.
+    ``picks`` (``--capture-city``): the city's own persons instead of fictional ones (氏名, 生年月日, 性別
+    and 住所 from the city's 資格 file, so TK220 finds them)."""
     from . import pools
     cap = cfg.capture
     out: list[AnswerRecord] = []
@@ -747,13 +842,16 @@ def capture_records(muni: str, created: dt.date, *, seed: int, cfg: InsurerConfi
     surnames = pools.SURNAMES
     given = {"1": [p for p in pools.MALE_NAMES if p[2] == 0], "2": [p for p in pools.FEMALE_NAMES if p[2] == 0]}
     towns = pools.TOWNS
-    for i in range(cap.candidates):
+    for i in range(cap.candidates if picks is None else len(picks)):
         def u(*k: Any, i: int = i) -> float:
             return _u(seed, "capture", muni, created.isoformat(), i, *k)
-        moved = u("kind") < cap.moved_in_rate
+        real = picks[i] if picks is not None else None
+        moved = real is None and u("kind") < cap.moved_in_rate
         category = "02" if moved else "01"
         sex = "1" if u("sex") < 0.5 else "2"
-        if moved:
+        if real is not None:
+            sex, category, event, birth = real[0].sex, real[1], real[2], real[0].birth_date
+        elif moved:
             age = cap.age_moved_in[0] + int(u("age") * (cap.age_moved_in[1] - cap.age_moved_in[0] + 1))
             birth = _years_before(created - dt.timedelta(days=1 + int(u("birth") * 365)), age)
             event = created - dt.timedelta(days=1 + int(u("event") * 60))
@@ -789,6 +887,16 @@ def capture_records(muni: str, created: dt.date, *, seed: int, cfg: InsurerConfi
         put(216, SHIFT_IN)
         put(219, _kanji_bytes(f"{town[0]}{'一二三四五'[chome - 1]}丁目", 160))
         put(379, SHIFT_OUT[0])
+        if real is not None:   # the city's person: 氏名・住所 as the city has them (カナ住所 blank)
+            p = real[0]
+            put(48, p.name_kana.encode("cp932").ljust(25))
+            put(76, _kanji_bytes(p.name_kanji, 50))
+            put(129, (p.postal_code if len(p.postal_code) == 7 and p.postal_code.isdigit() else "0" * 7).encode())
+            put(136, b" " * 80)
+            try:
+                put(219, _kanji_bytes(p.address_kanji, 160))
+            except UnicodeEncodeError:
+                put(219, _kanji_bytes("", 160))
         src = DataRecord(i + 1, muni, cap.payer_code, CAPTURE_NOTICE, cfg.scheme_code, created, bpn, cap.pension_code,
                          birth, sex, category, None, event, pay, None, None, bytes(person), b" " * 15)
         out.append(AnswerRecord(src, category, None, event, (pay, None, None)))
@@ -917,6 +1025,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--late-death-rate", type=float, default=None, help="死亡の遅れ報告の割合 (人・月ごと)")
     p.add_argument("--capture", type=int, default=None, metavar="N",
                    help="捕捉 (追加候補者, 通知内容 30) ファイル1本あたりの新規候補者数 (既定: insurer.capture.candidates)")
+    p.add_argument("--capture-city", type=Path, default=None, metavar="資格ファイル",
+                   help="捕捉の候補者を市の資格ファイル (KOKUHO_SHIKAKU_*.dat、保管の暗号化ファイルも可) の世帯主 "
+                        "(65〜74歳、依頼にない人) から選ぶ (既定: 架空の人)")
     p.add_argument("--json", action="store_true", help="合計を JSON でも出力する")
     return p
 
@@ -942,11 +1053,18 @@ def main(argv: list[str]) -> int:
     outbox = args.outbox or paths.outbox("nenkin")
     inbox = args.inbox or paths.inbox("nenkin")
     muni = args.municipality or scfg.municipality_code[:5]
+    persons = None
+    if args.capture_city is not None:
+        try:
+            persons = load_city_persons(args.capture_city)
+        except Exception as e:  # noqa: BLE001 - any unreadable file: the operator's message, exit 2
+            print(messages.line("KKB563E", file=str(args.capture_city), reason=str(e)), file=sys.stderr)
+            return 2
     files, refusals = read_requests(outbox, municipality=muni)
     for r in refusals:
         print(messages.line("KKB560E", file=r.file, record=r.record, field=LABELS.get(r.field, r.field),
                             reason=r.reason), file=sys.stderr)
-    answer = simulate(files, as_of=args.date, seed=args.seed, cfg=cfg, municipality=muni)
+    answer = simulate(files, as_of=args.date, seed=args.seed, cfg=cfg, municipality=muni, capture_persons=persons)
     try:
         write_answer(answer, inbox)
     except OSError as e:

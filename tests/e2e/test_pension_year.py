@@ -6,6 +6,19 @@
     KB510 年金特徴依頼 (2026-07-17, the July pension_request_z22 day: Z22 01 → var/outbox/nenkin/)
     simulator --date 2026-09-10 → Z23 02;  KB500 受信 (2026-09-10);  KB520 反映 (2026-09-24);  KB510 (TK230)
     each odd month (Nov, Jan, Mar): simulator → Z24 22;  KB500;  KB520;  KB510 (TK230);  KB400 消込 (SN235)
+    mid-year (after September): a 資格 file with one withheld taxpayer dead (資格喪失事由 03, KB100's FK020
+    run alone on 2026-10-02) and a 住民税 異動 lowering one withheld household's income and raising another's
+    (the income dataset as FK010 writes it, as tests/e2e/test_assessment_dags.py does) → KB310 FK210
+    (2026-10-16)
+    (``decrease: reduce`` in this test: FK210 lowers the decreased households' levies, 特別徴収 included;
+    the increase goes to 普通徴収) → KB510 TK230 (2026-10-20: 41 死亡, 61 with the lowered 本徴収; nothing
+    for the increase) → the simulator's Z2A 42 and 62 (2026-11-10) → KB500 → KB520 TK325 (2026-11-20: the
+    42 stops the dead person's 特別徴収 from December through TK330 → 普通徴収, 税額変更通知書; the 62 agrees
+    with the levies)
+    捕捉: the simulator's capture file of 2026-10-10 names CAPTURED real 世帯主 of the city (``capture_persons``
+    from the city's 資格 file: 65–74, in no request) → KB500 (11-10) → KB510 TK220 (2026-12-18, the December
+    send day) → 31 for each (01 where the 判定 passes) → the simulator's Z23 32 (2027-02-10, delivered 03-10)
+    → KB520 TK310 (03-23). The 31s start in April 2027 (capture month 10), so no Z24 of this year names them.
     KB530 社会保険料控除引継 (after January's KB400: calendar year 2026 → var/outbox/shiminzei/)
     assert: Z22 amounts = FK120's 本徴収; Z23/Z24 round trip; Σ 年金特徴 消込 = Σ simulator withheld (to the yen);
             the hand-over's yen = the simulator's withheld of the pensions paid in 2026 (October, December);
@@ -51,6 +64,15 @@ CYCLE = [
     ("2027-03-10", "2027-03-23", "2027-03-24"),   # Z24 22 for February
 ]
 WITHHELD_STATUSES = ("continuing", "new_provisional", "new_final")
+MIDYEAR_AFTER = "2026-09-10"   # the mid-year changes come after the September round
+DEATH_DATE = "2026-10-02"      # KB100: the 資格 file with the death (not a 住民税 day: FK010 is not due)
+DEATH_LOST = dt.date(2026, 10, 1)
+CHANGE_DATE = "2026-10-16"     # KB310 異動賦課 (config/common/run_calendar.yaml: the 1st and the 16th)
+SEND_DATE = "2026-10-20"       # KB510 in October (pension_send; TK230 41, TK220 even month)
+GEN = "m111007_fy2026_d"
+CAPTURED = 4                   # 捕捉 candidates (real persons) in the October capture file
+ADDITION_AFTER = "2026-11-10"  # the capture file comes with the November delivery; TK220 on ...
+ADDITION_DATE = "2026-12-18"   # ... the December send day (12-20 is a Sunday)
 HANDOVER_AFTER = "2027-01-21"   # KB530 (a manual run) after the KB400 that posted the December pension
 WAIT_SECONDS = 1   # no counter/CVS file ever comes in this test: give up at once
 
@@ -79,6 +101,24 @@ def bounded_waits(monkeypatch):
             yield event
 
     monkeypatch.setattr(FileTrigger, "run", bounded)
+
+
+@pytest.fixture
+def decrease_reduce(monkeypatch):
+    """This city reduces the 特別徴収 on a 税額 decrease (``withholding.midyear_change.decrease: reduce``, the
+    other setting config/common/withholding.yaml offers): FK210 lowers the levies and TK230 sends a 61, where
+    ``stop`` would send a 41 特別事情 (tested in tests/pension/test_pension_send.py). dag.test() runs the
+    tasks in this process, so the override reaches them."""
+    from jobs.common import config
+
+    original = config.Config.get
+
+    def get(self, key, *args, **kwargs):
+        if key == "withholding.midyear_change.decrease":
+            return "reduce"
+        return original(self, key, *args, **kwargs)
+
+    monkeypatch.setattr(config.Config, "get", get)
 
 
 def _run(dag_id: str, business_date: str, n: int):
@@ -130,7 +170,100 @@ def _pension_channel() -> tuple[int, int]:
         ledger.dispose()
 
 
-def test_pension_year(kokuho_var: Path, bounded_waits):
+def _wh(frame: pl.DataFrame, hid: str, method: str = "withholding") -> list[int]:
+    return frame.filter((pl.col("household_id") == hid) & (pl.col("method") == method)).sort(
+        "installment_no")["amount"].to_list()
+
+
+def _death_file(var: Path, person_id: str) -> Path:
+    """The 資格 file of DEATH_DATE: the archived 2026-06-01 file with ``person_id`` lost on DEATH_LOST
+    (資格喪失事由 03 死亡), header dates moved (layouts/nhi_qualification.yaml: 300 bytes + CRLF)."""
+    from jobs.common import crypto
+
+    src = next((var / "archive" / "shikaku").glob("*KOKUHO_SHIKAKU_20260601.dat"))
+    lines = bytes(crypto.decrypt_bytes(src)).split(b"\r\n")
+    day = DEATH_DATE.replace("-", "").encode()
+    hit = 0
+    for i, rec in enumerate(lines):
+        if rec[:1] == b"1":
+            lines[i] = rec[:7] + day + rec[15:19] + day + rec[27:]
+        elif rec[:1] == b"2" and rec[7:17] == person_id.encode():
+            lines[i] = rec[:142] + DEATH_LOST.strftime("%Y%m%d").encode() + b"03" + rec[152:]
+            hit += 1
+    assert hit == 1, person_id
+    out = var / "inbox" / "shikaku" / f"KOKUHO_SHIKAKU_{day.decode()}.dat"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(b"\r\n".join(lines))
+    return out
+
+
+def _midyear(var: Path, n: int, withheld: pl.DataFrame) -> tuple[int, dict]:
+    """The mid-year changes: a death, a decrease, an increase (see the module docstring)."""
+    from jobs.common import datasets
+    from jobs.runner import run_job
+
+    stopped = {r for g in datasets.generations("pension_request_stops")
+               for r in datasets.read("pension_request_stops", g)["household_id"].to_list()}
+    base = datasets.read("assessment", GEN + "20260701")
+    income = datasets.read("resident_tax_income", GEN + "20260601")
+    cand = withheld.filter(~pl.col("household_id").is_in(list(stopped))).join(
+        base.select("household_id", "annual_tax"), on="household_id").join(
+        income.select(pl.col("person_id").alias("taxpayer_person_id"), "total_income"), on="taxpayer_person_id",
+        how="left").sort("household_id")
+    dead = cand.row(0, named=True)
+    rest = cand.slice(1).filter(pl.col("annual_tax") < 400_000)
+    lower = rest.sort(["total_income", "household_id"], descending=[True, False]).row(0, named=True)
+    raise_ = rest.filter(pl.col("household_id") != lower["household_id"]).sort(
+        ["total_income", "household_id"]).row(0, named=True)
+    before = datasets.read("installments", GEN + "20260701")
+
+    _death_file(var, dead["taxpayer_person_id"])
+    # FK020 alone (KB100's 資格 step): the whole of KB100 would end RC 8 in FK010, whose 住民税 異動 files
+    # this synthetic city never delivers after June (KKB110E)
+    res = run_job("FK020", business_date=dt.date.fromisoformat(DEATH_DATE), municipality="111007")
+    assert res.rc == 0, res.log_text
+    changed = income.filter(pl.col("person_id").is_in([lower["taxpayer_person_id"], raise_["taxpayer_person_id"]]))
+    changed = changed.with_columns(
+        pl.when(pl.col("person_id") == lower["taxpayer_person_id"]).then(0)
+        .otherwise(pl.col("total_income") + 1_000_000).alias("total_income"), pl.lit("2").alias("change_kind"))
+    datasets.write("resident_tax_income", GEN + CHANGE_DATE.replace("-", ""), changed)
+    rows = _ok(_run("kokuho_reassessment", CHANGE_DATE, n := n + 1))
+    # RC 4 = KKB690W only: no 収納台帳 yet (KB400 first runs in November in this test)
+    fk210 = rows["FK210"]
+    assert fk210["rc"] == 4 and [m for m in fk210["messages"] if m[6] in "WE"] == [
+        m for m in fk210["messages"] if m.startswith("KKB690W")], fk210["messages"]
+    assert any("対象世帯 3件" in m for m in fk210["messages"]), fk210["messages"]
+    after = datasets.read("installments", GEN + CHANGE_DATE.replace("-", ""))
+    annual = datasets.read("assessment", GEN + CHANGE_DATE.replace("-", ""))
+    tax = dict(zip(annual["household_id"].to_list(), annual["annual_tax"].to_list(), strict=True))
+    for r in (dead, lower):   # a decrease (reduce): the levies fall, latest 納期限 first, 特別徴収 included
+        hid = r["household_id"]
+        assert tax[hid] < r["annual_tax"], (hid, tax[hid], r["annual_tax"])
+        assert all(a <= b for a, b in zip(_wh(after, hid), _wh(before, hid), strict=True))
+        assert sum(_wh(after, hid)) + sum(_wh(after, hid, "ordinary")) == tax[hid]
+    assert _wh(after, lower["household_id"])[1:] != _wh(before, lower["household_id"])[1:]
+    # an increase goes to 普通徴収: the 特別徴収 as it was, the ordinary 期 carry Δ to the yen
+    hid = raise_["household_id"]
+    delta = tax[hid] - raise_["annual_tax"]
+    assert delta > 0 and _wh(after, hid) == _wh(before, hid)
+    assert sum(_wh(after, hid, "ordinary")) == sum(_wh(before, hid, "ordinary")) + delta
+
+    rows = _ok(_run("kokuho_pension_request", SEND_DATE, n := n + 1))
+    assert rows["TK230"]["rc"] == 0, rows["TK230"]["messages"]
+    sent = datasets.read("pension_request_change", GEN + SEND_DATE.replace("-", ""))
+    got = sorted(sent.select("household_id", "notice_code", "category", "event_date", "amount1", "amount2",
+                             "amount3").rows())
+    low = _wh(after, lower["household_id"])
+    assert got == sorted([(dead["household_id"], "41", "01", DEATH_LOST, 0, 0, 0),
+                          (lower["household_id"], "61", "00", dt.date(2026, 12, 1), *low)]), got
+    print(f"mid-year: 死亡 {dead['household_id']}, 税額減 {lower['household_id']} "
+          f"({lower['annual_tax']:,} → {tax[lower['household_id']]:,}円), 税額増 {hid} (+{delta:,}円 普通徴収)")
+    return n, {"dead": dead, "lower": lower, "raise": raise_, "delta": delta, "lower_wh": low,
+               "dead_wh": _wh(after, dead["household_id"]),
+               "keys": {(r["payer_code"], r["basic_pension_number"]) for r in (dead, lower)}}
+
+
+def test_pension_year(kokuho_var: Path, bounded_waits, decrease_reduce):
     from jobs.common import datasets
     from jobs.synth import insurer as ins
 
@@ -165,15 +298,19 @@ def test_pension_year(kokuho_var: Path, bounded_waits):
     assert sum((d.amount1 or 0) + (d.amount2 or 0) + (d.amount3 or 0) for d in targets) == final_total
 
     # --- the year: simulator → KB500 → KB520 → KB400 ---------------------------------------------------
-    cfg = ins.load_insurer_config()
+    cfg = ins.load_insurer_config().with_capture(CAPTURED)
+    cfg = dataclasses.replace(cfg, capture=dataclasses.replace(cfg.capture, months=(10,)))
+    persons = ins.load_city_persons(next((kokuho_var / "archive" / "shikaku").glob("*KOKUHO_SHIKAKU_20260601.dat")))
     answer = None
     handover = None
     delivered: set[str] = set()
     tk230_messages: list[str] = []
+    mid: dict = {}
     for receive, apply, collect in CYCLE:
         files, refusals = ins.read_requests(outbox, municipality="11100")
         assert refusals == []
-        answer = ins.simulate(files, as_of=dt.date.fromisoformat(receive), seed=SIM_SEED, cfg=cfg)
+        answer = ins.simulate(files, as_of=dt.date.fromisoformat(receive), seed=SIM_SEED, cfg=cfg,
+                              capture_persons=persons)
         new = tuple(f for f in answer.files if f.name not in delivered)
         assert new, f"the insurer has nothing new to deliver on {receive}"
         ins.write_answer(dataclasses.replace(answer, files=new), kokuho_var / "inbox" / "nenkin")
@@ -188,6 +325,11 @@ def test_pension_year(kokuho_var: Path, bounded_waits):
         if collect is not None:
             rows = _ok(_run("kokuho_collection", collect, n := n + 1))
             assert rows["SN235"]["rc"] == 0, rows["SN235"]["messages"]
+        if receive == MIDYEAR_AFTER:
+            n, mid = _midyear(kokuho_var, n, withheld)
+        if receive == ADDITION_AFTER:
+            rows = _ok(_run("kokuho_pension_request", ADDITION_DATE, n := n + 1))
+            assert rows["TK220"]["rc"] == 0, rows["TK220"]["messages"]
         if collect == HANDOVER_AFTER:
             # KB530 社会保険料控除引継 of calendar year 2026, once the December Z24 is posted
             rows = _ok(_run(_need("KB530", "pension-send"), HANDOVER_AFTER, n := n + 1))
@@ -223,7 +365,82 @@ def test_pension_year(kokuho_var: Path, bounded_waits):
     res = fw.read(fw.load_layout("pension_deduction_handover"), path)
     data = res.frames["data"]
     assert res.totals["rejected"] == 0 and data.height > 0
-    assert int(data["amount"].sum()) == sum(v[1] for v in sim_2026.values()) == tk290["money"]["withheld"]
+    m = tk290["money"]
+    assert m["withheld"] == sum(v[1] for v in sim_2026.values()) == m["handed_over"] + m["refunded"]
+    assert int(data["amount"].sum()) == m["handed_over"]
+    # 返納: what the insurer withheld in October above the levy FK210 left (TK320 flags it, SN300 refunds it)
+    results = pl.concat([datasets.read("pension_withholding_result", g)
+                         for g in datasets.generations("pension_withholding_result")], how="diagonal_relaxed")
+    late = results.filter(pl.col("refund"))
+    excess = int((late["amount"] - late["levied"]).sum() or 0)
+    assert excess > 0 and set(late["household_id"]) <= {mid["dead"]["household_id"], mid["lower"]["household_id"]}
+    from jobs.ledger import Ledger
+
+    ledger = Ledger.open()
+    try:   # SN300: 充当 (区分 2) to the household's unpaid 期 first, the rest 還付 (区分 1): TK290 subtracts the 還付
+        lines = ledger.frame("SELECT kind, SUM(amount) AS yen FROM refund_offset GROUP BY kind ORDER BY kind")
+    finally:
+        ledger.dispose()
+    by_kind = dict(zip(lines["kind"].to_list(), [int(x) for x in lines["yen"].to_list()], strict=True))
+    assert m["refunded"] == by_kind.get("1", 0) and m["refunded"] + by_kind.get("2", 0) == excess, (by_kind, excess)
     assert int(data["payments"].sum()) == sum(v[0] for v in sim_2026.values())
     assert data["person_id"].is_unique().all() and set(data["year"]) == {"2026"}
-    print(f"社会保険料控除引継 2026: {data.height:,}人 {int(data['amount'].sum()):,}円")
+    print(f"社会保険料控除引継 2026: {data.height:,}人 {int(data['amount'].sum()):,}円 (返納 {m['refunded']:,}円)")
+
+    # the mid-year 41 and 61: answered 42 and 62 (accepted) on 11-10, applied by TK325 on 11-20
+    dead_k = (mid["dead"]["payer_code"], mid["dead"]["basic_pension_number"])
+    low_k = (mid["lower"]["payer_code"], mid["lower"]["basic_pension_number"])
+    (z42,) = [f for f in answer.files if f.notice_code == "42"]
+    (z62,) = [f for f in answer.files if f.notice_code == "62"]
+    assert [(r.source.payer_code, r.source.basic_pension_number) for r in z42.records] == [dead_k]
+    assert [(r.source.payer_code, r.source.basic_pension_number) for r in z62.records] == [low_k]
+    assert {r.result for r in (*z42.records, *z62.records)} == {cfg.accepted_code}
+    change_stops = datasets.read("pension_change_stops", GEN + "20261120")
+    assert change_stops.select("household_id", "stop_from").rows() == [(mid["dead"]["household_id"],
+                                                                        dt.date(2026, 12, 1))]
+    confirmed = datasets.read("pension_change_results", GEN + "20261120").filter(pl.col("notice_code") == "62")
+    assert sorted(confirmed.select("household_id", "pension_month", "amount", "levied").rows()) == sorted([
+        (mid["lower"]["household_id"], 12, mid["lower_wh"][1], mid["lower_wh"][1]),
+        (mid["lower"]["household_id"], 2, mid["lower_wh"][2], mid["lower_wh"][2])])
+    # TK330 moved the dead person's December and February (what FK210 left) to 普通徴収, with a notice
+    moved = sum(mid["dead_wh"][1:])
+    nov = datasets.read("installments", GEN + "20261120")
+    assert _wh(nov, mid["dead"]["household_id"]) == [mid["dead_wh"][0], 0, 0]
+    notices = datasets.read("change_notices", GEN + "20261120")
+    assert moved > 0 and mid["dead"]["household_id"] in notices["household_id"].to_list()
+    assert int(nov.filter(pl.col("household_id") == mid["dead"]["household_id"])["amount"].sum()) == sum(
+        mid["dead_wh"]) + sum(_wh(datasets.read("installments", GEN + CHANGE_DATE.replace("-", "")),
+                                  mid["dead"]["household_id"], "ordinary"))   # the annual tax unchanged
+    # the insurer withheld October from both, and then only the 61's amounts from the reduced one
+    z24 = {(f.pension_month, r.source.payer_code, r.source.basic_pension_number): (r.category, r.amounts[0])
+           for f in answer.files if f.notice_code == "22" for r in f.records}
+    assert ((2026, 10), *dead_k) in z24 and ((2026, 10), *low_k) in z24
+    assert ((2026, 12), *dead_k) not in z24 and ((2027, 2), *dead_k) not in z24
+    for month, amount in (((2026, 12), mid["lower_wh"][1]), ((2027, 2), mid["lower_wh"][2])):
+        assert z24.get((month, *low_k), ("00", 0))[1] in (amount, 0)
+        assert amount > 0 or (month, *low_k) not in z24
+    print(f"42: 死亡 {mid['dead']['household_id']} 12月・2月 {moved:,}円 → 普通徴収; "
+          f"62: {mid['lower']['household_id']} 本徴収 {mid['lower_wh']}")
+
+    # 捕捉 → 31 → 32: every captured person of the city answered with a 31, every 31 with a 32 (accepted)
+    (cap,) = [f for f in answer.files if f.notice_code == "30"]
+    assert cap.name == "Z21_30_20261010.dta" and len(cap.records) == CAPTURED
+    adds = datasets.read("pension_request_addition", GEN + ADDITION_DATE.replace("-", ""))
+    adds = adds.filter(pl.col("notice_code") == "31")
+    assert adds.height == CAPTURED and adds["person_id"].null_count() == CAPTURED - int(
+        (adds["category"] == "01").sum())                   # the 01 carry the city's 宛名番号 and 世帯
+    targets = adds.filter(pl.col("category") == "01")
+    assert targets.height >= 1 and set(targets["event_date"]) == {dt.date(2027, 4, 1)}
+    assert not set(targets["household_id"]) & set(withheld["household_id"])
+    sent_31 = [d for f in ins.read_requests(outbox, municipality="11100")[0] for d in f.data if d.notice_code == "31"]
+    assert len(sent_31) == CAPTURED and sum(d.amount1 or 0 for d in sent_31) == int(adds["amount1"].sum())
+    (z32,) = [f for f in answer.files if f.notice_code == "32"]
+    assert len(z32.records) == CAPTURED and {r.result for r in z32.records} == {cfg.accepted_code}
+    got32 = pl.concat([datasets.read("tokucho_request_result", g) for g in datasets.generations(
+        "tokucho_request_result")], how="diagonal_relaxed").filter(
+        (pl.col("notice_code") == "32") & (pl.col("record_kind") == "2"))
+    assert got32.height == CAPTURED
+    print(f"捕捉 {CAPTURED}人 (市の世帯主) → 31 対象 {targets.height}人 金額1 {int(targets['amount1'].sum()):,}円 → 32 受理")
+    final = datasets.read("installments", datasets.latest("installments"))
+    for r in (mid["dead"], mid["lower"]):
+        assert _wh(final, r["household_id"])[1:] == [0, 0]

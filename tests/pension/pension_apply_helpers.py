@@ -163,4 +163,4 @@ def november(w: pl.DataFrame, refused: pl.DataFrame) -> dict:
             "trailer_amount": int(data["amount1"].sum()), "rejected_amount": 1234 + 777, "records": len(records)}
 
 
-KB520 = ("TK310", "TK320", "TK330", "TK340", "TK350")
+KB520 = ("TK310", "TK320", "TK325", "TK330", "TK340", "TK350")

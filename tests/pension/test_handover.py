@@ -199,3 +199,62 @@ def test_per_person_splits_the_postings_by_pension_year(rows):
         # 期 6 (February) of 賦課年度 y-1 is the only prior-year part; the rest is 期 1–5 of y
         prior = postings.filter((pl.col("levy_year") == y - 1) & (pl.col("installment_no") == 6))
         assert int(f["amount_prior_fy"].sum() or 0) == int(prior["amount"].sum() or 0)
+
+
+# --- 返納: a 還付 of an amount withheld after the 特別徴収 stopped is subtracted -----------------------------
+
+# (宛名番号, 世帯番号, 賦課年度, 期別, 額, 還付充当区分 of 還付充当明細: 1 還付 2 充当)
+REFUNDS = [
+    ("1000000001", "2000000001", 2026, 4, 17_000, "1"),  # the October pension, withheld after a late 死亡: 返納
+    ("1000000001", "2000000001", 2026, 3, 5_000, "2"),   # 充当 to another 期: still paid as 国保税, kept
+    ("1000000005", "2000000005", 2025, 6, 8_100, "1"),   # the whole February withholding paid back: no record
+    ("1000000001", "2000000001", 2025, 5, 10_200, "1"),  # December 2025: another calendar year
+]
+
+
+def _refund(url: str, rows=REFUNDS) -> None:
+    from jobs.ledger import Ledger
+
+    n = len(rows)
+    frame = pl.DataFrame({
+        "decision_id": [f"{MUNI}20270110{i:06d}" for i in range(1, n + 1)], "line_no": [1] * n,
+        "kind": [r[5] for r in rows], "municipality_code": [MUNI] * n, "person_id": [r[0] for r in rows],
+        "from_levy_year": [r[2] for r in rows], "from_notice_number": ["2" + r[1] for r in rows],
+        "from_installment_no": [r[3] for r in rows],
+        "to_levy_year": [2026 if r[5] == "2" else None for r in rows],
+        "to_notice_number": ["1" + r[1] if r[5] == "2" else None for r in rows],
+        "to_installment_no": [8 if r[5] == "2" else None for r in rows],
+        "refund_id": [None] * n, "amount": [r[4] for r in rows], "interest": [0] * n,
+        "cause_code": ["01"] * n, "decision_date": [dt.date(2027, 1, 10)] * n, "job_id": ["SN300"] * n,
+        **_audit(n)}, schema_overrides={"to_levy_year": pl.Int32, "to_notice_number": pl.String,
+                                         "to_installment_no": pl.Int32, "refund_id": pl.String})
+    ledger = Ledger.open(url)
+    try:
+        with ledger.transaction() as tx:
+            tx.insert("refund_offset", frame)
+    finally:
+        ledger.dispose()
+
+
+def test_tk290_subtracts_the_refunds_of_withheld_amounts(ledger_url, kokuho_var):
+    """返納 (SN300 還付 from a 期別 with 年金特徴 収納) of the calendar year's pension months is subtracted
+    from the person's yen; a 充当 and a refund of another year's pension month are not."""
+    from jobs.common import fixedwidth as fw
+
+    _post(ledger_url)
+    _refund(ledger_url)
+    _reported([p for p in POSTINGS if p[5] == "pension" and p[6] == "0"])
+    res = _run()
+    assert res.rc == 0, res.log_text
+    m = res.totals.money
+    assert (m["withheld"], m["refunded"], m["handed_over"]) == (99_300, 17_000 + 8_100, 74_200)
+    assert m["reported"] == 99_300 and "KKB537I" in res.log_text and "KKB509W" not in res.log_text
+    recs = datasets.read("pension_deduction_handover", datasets.generation_name(MUNI, 2026, RUN_DAY))
+    assert recs.select("person_id", "amount", "payments", "refunded", "amount_prior_fy", "amount_current_fy").rows() == [
+        ("1000000001", 44_200, 4, 17_000, 10_200, 34_000), ("1000000002", 30_000, 2, 0, 0, 30_000)]
+    out = kokuho_var / "outbox" / "shiminzei" / "NENKIN_KOJO_2026.dat"
+    data = fw.read(fw.load_layout("pension_deduction_handover"), out.read_bytes()).frames["data"]
+    assert [int(x) for x in data["amount"].to_list()] == [44_200, 30_000]
+    blob = out.read_bytes()
+    again = _run()
+    assert again.rc == 0 and out.read_bytes() == blob
