@@ -92,9 +92,15 @@ def load(municipality: str | None = None, fy: int | None = None, *, root: Path |
 
 
 def load_common(*, root: Path | None = None) -> Config:
-    """Only config/common (no municipality)."""
+    """Only config/common (no municipality). Cached like ``load`` (re-read when a file changes):
+    ``default_municipality`` asks it on every ``load`` without a municipality."""
     root = Path(root) if root is not None else paths.config_root()
-    data, sources = _load_layer(root / "common", {}, ())
+    return _load_common_cached(str(root), _fingerprint_folders([root / "common"]))
+
+
+@functools.lru_cache(maxsize=8)
+def _load_common_cached(root: str, _fp: tuple) -> Config:
+    data, sources = _load_layer(Path(root) / "common", {}, ())
     return Config(data=data, sources=sources)
 
 
@@ -205,6 +211,10 @@ def _fingerprint(root: Path, code: str, fy: int | None) -> tuple:
     folders = [root / "common", root / "municipalities" / code]
     if fy is not None:
         folders.append(root / "municipalities" / code / f"fy{int(fy):04d}")
+    return _fingerprint_folders(folders)
+
+
+def _fingerprint_folders(folders: list[Path]) -> tuple:
     stamp = []
     for folder in folders:
         if folder.is_dir():
