@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.live]
+pytestmark = [pytest.mark.live, pytest.mark.e2e]
 
 INSURED = 300
 SEED = 20261206
@@ -84,3 +84,67 @@ def test_kb100_clean_run_totals_equal_the_manifest(live_airflow, monkeypatch):
     assert "統制合計表" in log and "FK020 国保資格取込" in log, log[-3000:]
     _state["clean_datasets"] = _tree_digest(live.var / "datasets")
     _state["manifest"] = manifest
+
+
+def test_kb100_failed_fk020_cleared_like_the_ui_completes_as_a_clean_run(live_airflow, monkeypatch):
+    if "clean_datasets" not in _state:
+        pytest.fail("needs the clean KB100 run of test_kb100_clean_run_totals_equal_the_manifest first")
+    live, api = live_airflow, live_airflow.api
+    _env(live, monkeypatch)
+    live.wipe_var()
+    manifest = _synth(live.var / "inbox")
+    shikaku = live.var / "inbox" / manifest["files"]["shikaku"]["path"]
+    good = shikaku.read_bytes()
+    shikaku.write_bytes(good[: len(good) - 150])  # cut inside the last records: the transfer broke
+    run_id = api.trigger(KB100, {"business_date": INTAKE_DATE}, "live_kb100_clear")
+
+    assert api.wait_run(KB100, run_id) == "failed"
+    states = api.states(KB100, run_id)
+    assert states["fk020"] == "failed" and states["check_business_day"] == "success", states
+    assert {states[t] for t in ("fk010", "fk030", "control_totals")} == {"upstream_failed"}, states
+    log = api.log(KB100, run_id, "fk020", 1)
+    assert "RC=0008" in log and shikaku.name in log, log[-3000:]
+    assert not (live.var / "datasets" / "nhi_qualification").exists() or not any(
+        (live.var / "datasets" / "nhi_qualification").iterdir()), "RC >= 8 must commit nothing"
+
+    # the operator puts the complete file back and clicks 消去 on FK020 (下流, 失敗のみ)
+    shikaku.write_bytes(good)
+    cleared = api.clear_like_the_ui(KB100, run_id, ["fk020"])
+    assert set(cleared) == {"fk020", "fk010", "fk030", "wait_kaigo_file", "fk035", "control_totals"}
+
+    assert api.wait_run(KB100, run_id) == "success", api.states(KB100, run_id)
+    assert set(api.states(KB100, run_id).values()) == {"success"}
+    tries = api.try_numbers(KB100, run_id)
+    assert tries["check_business_day"] == 1, tries  # succeeded before the 消去: not run again
+    assert tries["fk020"] == 2, tries
+    _assert_totals_match_manifest(_rows(api, KB100, run_id, JOB_FILES), manifest)
+    assert _tree_digest(live.var / "datasets") == _state["clean_datasets"]
+
+
+def test_kb300_fk150_renders_several_pdfs_with_workers_under_the_supervisor(live_airflow, monkeypatch):
+    """The BrokenProcessPool regression of issue 12: FK150's worker processes under the task supervisor."""
+    live, api = live_airflow, live_airflow.api
+    _env(live, monkeypatch)
+    if not (live.var / "datasets" / "nhi_qualification").is_dir():
+        pytest.fail("needs the intake of the KB100 tests first")
+    api.wait_for_dag(KB300)
+    api.unpause(KB300)
+    run_id = api.trigger(KB300, {"business_date": ASSESS_DATE}, "live_kb300")
+
+    assert api.wait_run(KB300, run_id, timeout=420) == "success", api.states(KB300, run_id)
+    assert set(api.states(KB300, run_id).values()) == {"success"}
+    fk150 = api.xcom(KB300, run_id, "fk150")
+    assert fk150["rc"] == 0 and fk150["committed"], fk150["messages"]
+    assert fk150["money"]["annual_tax"] == fk150["money"]["printed_annual_tax"]
+    assert fk150["read"] == fk150["accepted"] == fk150["written"]
+    households = fk150["written"]
+    assert households > 2 * 50, households  # several files of households_per_pdf = 50
+    _dat, pdf_dir = (Path(f) for f in fk150["files"])
+    pdfs = sorted(pdf_dir.glob("tax_notice_*.pdf"))
+    assert fk150["figures"]["pdf_files"] == len(pdfs) == -(-households // 50)
+    assert all(p.read_bytes().startswith(b"%PDF") for p in pdfs)
+    assert fk150["figures"]["pages"] >= households
+    log = api.log(KB300, run_id, "fk150", 1)
+    assert f"PDF {len(pdfs)}ファイルを 2 プロセスで作成します" in log, log[-3000:]  # KKB355I start
+    fk110 = api.xcom(KB300, run_id, "fk110")
+    assert fk110["money"]["annual_tax"] == fk150["money"]["annual_tax"]
