@@ -171,7 +171,7 @@ class LiveAirflow:
             pgid = os.getpgid(self.proc.pid)
         except ProcessLookupError:
             return
-        for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 5)):
+        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
             try:
                 os.killpg(pgid, sig)
             except ProcessLookupError:
@@ -208,14 +208,13 @@ def live_airflow(request: pytest.FixtureRequest):
     base = Path(tempfile.mkdtemp(prefix="kokuho-live-"))
     live = LiveAirflow(base)
     failed_before = request.session.testsfailed
+    started = False
     try:
         live.start()
+        started = True
         yield live
-    except BaseException:
-        print(f"live Airflow logs: {live.dump_logs()}", file=sys.stderr)
-        raise
     finally:
         live.stop()
-        if request.session.testsfailed > failed_before:
+        if not started or request.session.testsfailed > failed_before:
             print(f"\nlive Airflow logs: {live.dump_logs()}", file=sys.stderr)
         shutil.rmtree(base, ignore_errors=True)

@@ -27,6 +27,7 @@ ASSESS_DATE = "2026-07-01"  # config/municipalities/111007/fy2026/run_calendar.y
 JOB_FILES = {"FK020": "shikaku", "FK010": "juminzei", "FK030": "nenkin", "FK035": "kaigo"}
 KB100 = "kokuho_intake"
 KB300 = "kokuho_initial_assessment"
+MUNICIPALITY = "111007"
 
 _state: dict[str, object] = {}
 
@@ -148,3 +149,81 @@ def test_kb300_fk150_renders_several_pdfs_with_workers_under_the_supervisor(live
     assert f"PDF {len(pdfs)}ファイルを 2 プロセスで作成します" in log, log[-3000:]  # KKB355I start
     fk110 = api.xcom(KB300, run_id, "fk110")
     assert fk110["money"]["annual_tax"] == fk150["money"]["annual_tax"]
+
+
+KB400 = "kokuho_collection"
+KB410 = "kokuho_direct_debit"
+KB210 = "kokuho_bank_result"
+PAY_SEED = 7
+
+
+def test_kb400_and_the_direct_debit_cycle(live_airflow, monkeypatch, tmp_path):
+    """KB400 収納消込 with the day's counter and CVS files (the file waits end on the triggerer), then
+    KB410 口座振替請求 on the first 納期限's request day, the banks' answers (jobs.synth bank simulator),
+    and KB210 口座振替結果 on the 振替日."""
+    import datetime as dt
+    import shutil
+
+    from jobs.collection import direct_debit as dd
+    from jobs.common import config
+    from jobs.common.bizcal import BusinessCalendar
+    from jobs.synth import payments as sp
+
+    live, api = live_airflow, live_airflow.api
+    _env(live, monkeypatch)
+    levy_files = sorted((live.var / "outbox" / "ledger").glob("levy_initial_*.dat"))
+    if not levy_files:
+        pytest.fail("needs the 調定 file of the KB300 test first")
+    levy = sp.load_levy(levy_files)
+    first_due = levy.filter(levy["collection_method"] == "1")["due_date"].min()
+    cfg = config.load(MUNICIPALITY, 2026)
+    cal = BusinessCalendar.from_config(cfg)
+    request_day = dd.request_day(cal, cfg, first_due)
+    pay_date = cal.roll_forward(first_due + dt.timedelta(days=7))
+    assert request_day < first_due < pay_date
+
+    # --- KB400 on a business day a week after the first 納期限 ------------------------------------
+    made = sp.generate(levy_files, tmp_path, business_date=pay_date, seed=PAY_SEED, channels=("counter", "cvs"))
+    for m in made:
+        src = Path(m["file"])
+        (live.var / "inbox" / src.parent.name).mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, live.var / "inbox" / src.parent.name / src.name)
+    for dag_id in (KB400, KB410, KB210):
+        api.wait_for_dag(dag_id)
+        api.unpause(dag_id)
+    run_id = api.trigger(KB400, {"business_date": pay_date.isoformat()}, "live_kb400")
+
+    assert api.wait_run(KB400, run_id, timeout=420) == "success", api.states(KB400, run_id)
+    assert set(api.states(KB400, run_id).values()) == {"success"}, api.states(KB400, run_id)
+    sn100 = api.xcom(KB400, run_id, "sn100")
+    assert sn100["money"]["levy_amount"] == int(levy["amount"].sum())
+    sn205, sn215 = api.xcom(KB400, run_id, "sn205"), api.xcom(KB400, run_id, "sn215")
+    assert sn205["money"]["posted"] > 0 and sn215["money"]["posted"] > 0
+    sn400 = api.xcom(KB400, run_id, "sn400")
+    assert sn400["rc"] == 0, sn400["messages"]
+    day_posted = sum(v for k, v in sn400["money"].items() if k.endswith(".posted"))
+    assert day_posted >= sn205["money"]["posted"] + sn215["money"]["posted"]
+    assert not any((live.var / "inbox" / "counter").iterdir()) and not any((live.var / "inbox" / "cvs").iterdir())
+
+    # --- KB410 on the request day -------------------------------------------------------------------
+    run_id = api.trigger(KB410, {"business_date": request_day.isoformat()}, "live_kb410")
+    assert api.wait_run(KB410, run_id, timeout=300) == "success", api.states(KB410, run_id)
+    sn120 = api.xcom(KB410, run_id, "sn120")
+    requests = [Path(f) for f in sn120["files"]]
+    assert requests and sn120["figures"]["request_files"] == len(requests)
+    assert all(f.name == f"KOUFURI_{f.parent.name}_{first_due:%Y%m%d}.dat" for f in requests), requests
+
+    # --- the banks answer; KB210 on the 振替日 ------------------------------------------------------------
+    bank_inbox = live.var / "inbox" / "bank"
+    bank_inbox.mkdir(parents=True, exist_ok=True)
+    results = [sp.write_debit_result_file(f, bank_inbox / f"KEKKA_{f.parent.name}_{f.stem}.dat", rng=i,
+                                          failure_rates={"1": 0.2, "2": 0.05})
+               for i, f in enumerate(requests)]
+    assert sum(r["amount"] for r in results) == sn120["money"]["request_amount"]
+    run_id = api.trigger(KB210, {"business_date": first_due.isoformat()}, "live_kb210")
+    assert api.wait_run(KB210, run_id, timeout=300) == "success", api.states(KB210, run_id)
+    sn115, sn130 = api.xcom(KB210, run_id, "sn115"), api.xcom(KB210, run_id, "sn130")
+    debited = sum(r["amount"] - r["failed_amount"] for r in results)
+    assert sn115["money"]["posted"] == sn130["money"]["done"] == debited
+    assert sn130["money"]["failed"] == sum(r["failed_amount"] for r in results)
+    assert not any(bank_inbox.iterdir())
