@@ -21,6 +21,7 @@ test copies the component logs and the task logs to ``var/ci/live-<time>/``.
 
 from __future__ import annotations
 
+import atexit
 import configparser
 import json
 import os
@@ -141,6 +142,7 @@ class LiveAirflow:
         # a process group of its own: teardown kills the components and every task process
         self.proc = subprocess.Popen(["bash", "-c", script], env=self.env, cwd=self.base,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
+        atexit.register(self.stop)  # even if the fixture's finalizer never runs
         deadline = time.monotonic() + START_TIMEOUT
         import httpx
 
@@ -165,12 +167,22 @@ class LiveAirflow:
         return "\n".join(parts)
 
     def stop(self) -> None:
-        if self.proc is None:
+        """TERM, then KILL, to the components' process group (their task processes included). The
+        group id is the bash's pid; Linux gives no new process a pid that is a live group's id."""
+        proc, self.proc = self.proc, None
+        if proc is None:
             return
         try:
-            pgid = os.getpgid(self.proc.pid)
-        except ProcessLookupError:
-            return
+            self._kill_group(proc)
+        finally:
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+
+    @staticmethod
+    def _kill_group(proc: subprocess.Popen) -> None:
+        pgid = proc.pid
         for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
             try:
                 os.killpg(pgid, sig)
@@ -178,6 +190,7 @@ class LiveAirflow:
                 return
             deadline = time.monotonic() + wait
             while time.monotonic() < deadline:
+                proc.poll()  # reap the bash, or the zombie keeps the group "alive"
                 try:
                     os.killpg(pgid, 0)
                 except ProcessLookupError:

@@ -118,6 +118,7 @@ def test_kb100_failed_fk020_cleared_like_the_ui_completes_as_a_clean_run(live_ai
     tries = api.try_numbers(KB100, run_id)
     assert tries["check_business_day"] == 1, tries  # succeeded before the 消去: not run again
     assert tries["fk020"] == 2, tries
+    assert "正常終了" in api.log(KB100, run_id, "fk020", 2)  # the second try's own log, beside the first
     _assert_totals_match_manifest(_rows(api, KB100, run_id, JOB_FILES), manifest)
     assert _tree_digest(live.var / "datasets") == _state["clean_datasets"]
 
@@ -145,6 +146,8 @@ def test_kb300_fk150_renders_several_pdfs_with_workers_under_the_supervisor(live
     assert fk150["figures"]["pdf_files"] == len(pdfs) == -(-households // 50)
     assert all(p.read_bytes().startswith(b"%PDF") for p in pdfs)
     assert fk150["figures"]["pages"] >= households
+    index = (pdf_dir / "tax_notice_index.csv").read_text(encoding="utf-8-sig").splitlines()[1:]
+    assert len(index) == households and {line.split(",")[0] for line in index} == {p.name for p in pdfs}
     log = api.log(KB300, run_id, "fk150", 1)
     assert f"PDF {len(pdfs)}ファイルを 2 プロセスで作成します" in log, log[-3000:]  # KKB355I start
     fk110 = api.xcom(KB300, run_id, "fk110")
