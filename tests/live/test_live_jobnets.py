@@ -8,6 +8,8 @@ starts that Airflow once per session). The scenarios share one synthetic city an
    (try numbers), and the datasets equal the clean run's of scenario 1, byte for byte.
 3. KB300 当初賦課 with FK150 rendering several PDF files with 2 worker processes under the task
    supervisor (the BrokenProcessPool regression of issue 12).
+4. KB400 with the day's counter and CVS files, again with the same files (nothing posted twice),
+   KB410 on the request day, the banks' answers (bank simulator) and KB210 on the 振替日.
 """
 
 from __future__ import annotations
@@ -207,6 +209,16 @@ def test_kb400_and_the_direct_debit_cycle(live_airflow, monkeypatch, tmp_path):
     day_posted = sum(v for k, v in sn400["money"].items() if k.endswith(".posted"))
     assert day_posted >= sn205["money"]["posted"] + sn215["money"]["posted"]
     assert not any((live.var / "inbox" / "counter").iterdir()) and not any((live.var / "inbox" / "cvs").iterdir())
+
+    # the same files dropped again and KB400 triggered again for the same 業務日: nothing posted twice
+    for m in made:
+        src = Path(m["file"])
+        shutil.copy(src, live.var / "inbox" / src.parent.name / src.name)
+    again = api.trigger(KB400, {"business_date": pay_date.isoformat()}, "live_kb400_again")
+    assert api.wait_run(KB400, again, timeout=420) == "success", api.states(KB400, again)
+    sn205_again = api.xcom(KB400, again, "sn205")
+    assert any("KKB422I" in m for m in sn205_again["messages"]), sn205_again["messages"]
+    assert api.xcom(KB400, again, "sn400")["money"] == sn400["money"]
 
     # --- KB410 on the request day -------------------------------------------------------------------
     run_id = api.trigger(KB410, {"business_date": request_day.isoformat()}, "live_kb410")
