@@ -38,8 +38,9 @@ Which households start (TK315): a 32 (依頼処理結果 of a 追加依頼) acce
 各種区分 01: from the 31's 各種年月日 (the start month, FORMATS.md §2.5: 捕捉 8月 → 翌2月 …) the
 household's pension months of the 年度 get the 31's 金額1 each, as 特別徴収 期; the same yen come off
 the household's open 普通徴収 期 from the start month on (nothing paid on them), which are split again
-(FK's 期割 rule: 1,000円 units, the remainder on the first). When those 普通徴収 期 hold less than the
-31 asked, the 特別徴収 gets only what they hold (the last pension months first lose it; KKB558W): what
+(FK's 期割 rule: 1,000円 units, the remainder on the first); when those hold less than the 31 asked,
+every open 普通徴収 期 with nothing paid is taken (the same split). When even those hold less, the
+特別徴収 gets only what they hold (the last pension months first lose it; KKB558W): what
 the insurer then withholds above the levy is 返納, as for a late stop. A start month after the 年度
 (capture in October or later) changes nothing this year (counted ``later``). A 32 for a 31 of 各種区分
 03, or refused, changes nothing (the household stays 普通徴収). TK330 applies starts and stops in the
@@ -677,17 +678,20 @@ def _start(slots: list[reass.Slot], start_from: dt.date, each: int, fy: int, fy_
            wrules: wh.WithholdingRules, schedule: inst.Schedule, cal) -> tuple[int, int]:
     """An accepted 追加依頼 on one household's ``slots``: ``each`` yen as 特別徴収 in every pension month
     of ``fy`` from ``start_from``, taken off the open 普通徴収 期 of the start month and after with
-    nothing paid (split again, FK's 期割 rule). Returns (moved, short): the yen moved and the yen
-    asked but not held by those 普通徴収 期 (the last pension months get less)."""
+    nothing paid — or, when those hold less, off every open 普通徴収 期 with nothing paid — which are
+    split again (FK's 期割 rule: the remainder on the first). Returns (moved, short): the yen moved and
+    the yen asked but not held by those 普通徴収 期 (the last pension months get less)."""
     def first_day(m: int) -> dt.date:
         return dt.date(inst.fiscal_month_year(fy, m, fy_start), m, 1)
 
     months = [m for m in wrules.pension_months if first_day(m) >= start_from]
     # the 普通徴収 期 of the start month and after (by 納期 month: a 1月期 due on 2月1日 stays)
-    ordinary = [s for s in slots if s.method == inst.ORDINARY and s.is_open and s.paid == 0
-                and first_day(s.month) >= start_from]
-    held = sum(s.amount for s in ordinary)
+    open_unpaid = [s for s in slots if s.method == inst.ORDINARY and s.is_open and s.paid == 0]
+    ordinary = [s for s in open_unpaid if first_day(s.month) >= start_from]
     asked = each * len(months)
+    if sum(s.amount for s in ordinary) < asked:   # not enough from the start month on: every open 期
+        ordinary = open_unpaid
+    held = sum(s.amount for s in ordinary)
     moved = min(asked, held)
     if moved == 0:
         return 0, asked

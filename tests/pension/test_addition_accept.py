@@ -7,7 +7,9 @@ and TK320 matches it (2027-03-23). To the yen:
 - household A (31 金額1 = 4,000円): February 特別徴収 4,000円; its 2月・3月 普通徴収 期 lose 4,000円
   (split again: 1,000円 units, the remainder on the first); annual tax unchanged; 更正 and a
   税額変更通知書 (変更事由 特別徴収開始); the Z24 of February (4,000円) is posted data, not a reject.
-- household B (31 金額1 above its 2月・3月 普通徴収): the 特別徴収 gets only what they held (KKB558W).
+- household C (31 金額1 = its 1月・2月・3月 普通徴収): 2月・3月 hold less, so every open 期 (1月, due 2月1日,
+  is still open on 01-20) is taken: February 特別徴収 = the whole 金額1, 1月・2月・3月 0.
+- household B (31 金額1 above its open 普通徴収): the 特別徴収 gets only what they held (KKB558W).
 - a 31 of 各種区分 03, a 31 starting next 年度 (捕捉 10月 → 翌4月), a refused 32: nothing changes.
 - a 32 answering no 31: KKB556W and the error list (RC 4).
 """
@@ -73,14 +75,16 @@ def test_an_accepted_31_starts_withholding_and_its_z24_matches(city):
     base = datasets.read("installments", gen(h.ASSESS_DATE))
     withheld = set(base.filter(pl.col("method") == "withholding")["household_id"])
     assessment = datasets.read("assessment", gen(h.ASSESS_DATE))
-    # ordinary households with 2月・3月 期 of at least 10,000円
-    ordinary = base.filter(~pl.col("household_id").is_in(list(withheld)) & pl.col("month").is_in([2, 3])).group_by(
-        "household_id").agg(pl.col("amount").sum().alias("feb_mar")).filter(pl.col("feb_mar") >= 10000).sort(
-        "household_id")
-    assert ordinary.height >= 5
+    # ordinary households with 2月・3月 期 of at least 10,000円 (and a 1月 期)
+    ordinary = base.filter(~pl.col("household_id").is_in(list(withheld))).group_by("household_id").agg(
+        pl.col("amount").filter(pl.col("month").is_in([2, 3])).sum().alias("feb_mar"),
+        pl.col("amount").filter(pl.col("month") == 1).sum().alias("jan")).filter(
+        (pl.col("feb_mar") >= 10000) & (pl.col("jan") > 0)).sort("household_id")
+    assert ordinary.height >= 6
     hid = ordinary["household_id"].to_list()
     payer = dict(zip(assessment["household_id"], assessment["taxpayer_person_id"], strict=True))
-    held_b = int(ordinary["feb_mar"][1])
+    held_b = int(ordinary["feb_mar"][1] + ordinary["jan"][1])      # every open 期 on 01-20: 1月・2月・3月
+    all_c = int(ordinary["feb_mar"][5] + ordinary["jan"][5])
 
     def t(i, category, start, amount):
         return {"payer_code": "001", "basic_pension_number": f"12345678{i:02d}", "pension_code": "1150",
@@ -89,7 +93,7 @@ def test_an_accepted_31_starts_withholding_and_its_z24_matches(city):
                 "category": category, "event_date": start, "amount1": amount}
 
     sent = [t(0, "01", START, EACH_A), t(1, "01", START, held_b + 5000), t(2, "03", START, 0),
-            t(3, "01", D(2027, 4, 1), 3000), t(4, "01", START, 2000)]
+            t(3, "01", D(2027, 4, 1), 3000), t(4, "01", START, 2000), t(5, "01", START, all_c)]
     _sent31(sent)
     answers = [{**{k: s[k] for k in ("payer_code", "basic_pension_number", "pension_code", "category")},
                 "result": "00" if i != 4 else "11", "amount1": s["amount1"]} for i, s in enumerate(sent)]
@@ -107,11 +111,12 @@ def test_an_accepted_31_starts_withholding_and_its_z24_matches(city):
     assert err.height == 1 and int(err["レコード番号"][0]) == len(answers) + 1
     starts = datasets.read("pension_request_starts", gen(JAN_RUN))
     assert starts.select("household_id", "start_from", "amount").sort("household_id").rows() == [
-        (hid[0], START, EACH_A), (hid[1], START, held_b + 5000)]
+        (hid[0], START, EACH_A), (hid[1], START, held_b + 5000), (hid[5], START, all_c)]
     h.check(h.run("TK320", JAN_RUN))
     r330 = h.check(h.run("TK330", JAN_RUN), rc=4)    # KKB558W (B) + KKB690W (no 収納台帳 in this test)
     assert "KKB557I" in msg_ids(r330) and "KKB558W" in msg_ids(r330)
-    assert r330.totals.money["started"] == EACH_A + held_b
+    assert r330.totals.money["started"] == EACH_A + held_b + all_c
+    assert "不足 5,000円" in r330.log_text
 
     after = datasets.read("installments", gen(JAN_RUN))
     assert datasets.read_totals("installments", gen(JAN_RUN))["job_id"] == "TK330"
@@ -122,16 +127,20 @@ def test_an_accepted_31_starts_withholding_and_its_z24_matches(city):
     rest = old[2] + old[3] - EACH_A
     assert [new[2], new[3]] == inst.split_one(rest, 2, 1000)
     assert {m: a for m, a in new.items() if m not in (2, 3)} == {m: a for m, a in old.items() if m not in (2, 3)}
-    # B: only what its 2月・3月 held
+    # B: only what its open 期 held; C: its 1月 期 too
     assert rows_of(after, hid[1], "withholding") == [(2, held_b)]
-    assert [a for m, a in rows_of(after, hid[1], "ordinary") if m in (2, 3)] == [0, 0]
+    assert [a for m, a in rows_of(after, hid[1], "ordinary") if m in (1, 2, 3)] == [0, 0, 0]
+    assert rows_of(after, hid[5], "withholding") == [(2, all_c)]
+    assert [a for m, a in rows_of(after, hid[5], "ordinary") if m in (1, 2, 3)] == [0, 0, 0]
+    assert [a for m, a in rows_of(after, hid[5], "ordinary") if m < 12 and m > 3] == [
+        a for m, a in rows_of(base, hid[5], "ordinary") if m < 12 and m > 3]
     # the others unchanged; the annual tax of everyone unchanged
     for i in (2, 3, 4):
         assert rows_of(after, hid[i], "ordinary") == rows_of(base, hid[i], "ordinary")
         assert rows_of(after, hid[i], "withholding") == []
     assert inst.check_totals(after, datasets.read("assessment", gen(JAN_RUN))).height == 0
     notices = datasets.read("change_notices", gen(JAN_RUN))
-    assert sorted(notices["household_id"]) == [hid[0], hid[1]]
+    assert sorted(notices["household_id"]) == sorted([hid[0], hid[1], hid[5]])
     assert set(notices["reason"]) == {"特別徴収開始"}
     corr = datasets.read("corrections", gen(JAN_RUN))
     assert int(corr.filter(pl.col("household_id") == hid[0])["change"].sum()) == 0
