@@ -311,6 +311,7 @@ def test_pension_year(kokuho_var: Path, bounded_waits, decrease_reduce):
     tk230_messages: list[str] = []
     mid: dict = {}
     kb520: dict[str, dict] = {}
+    caps: list = []   # the 捕捉 files as delivered (the stateless simulator leaves out persons requested since)
     for receive, apply, collect in CYCLE:
         files, refusals = ins.read_requests(outbox, municipality="11100")
         assert refusals == []
@@ -320,6 +321,7 @@ def test_pension_year(kokuho_var: Path, bounded_waits, decrease_reduce):
         assert new, f"the insurer has nothing new to deliver on {receive}"
         ins.write_answer(dataclasses.replace(answer, files=new), kokuho_var / "inbox" / "nenkin")
         delivered |= {f.name for f in new}
+        caps += [f for f in new if f.notice_code == "30"]
         rows = _ok(_run(_need("KB500", "pension-intake"), receive, n := n + 1))
         assert rows["TK110"]["rc"] == 0, rows["TK110"]["messages"]
         rows = _ok(_run(_need("KB520", "pension-apply"), apply, n := n + 1))
@@ -426,7 +428,7 @@ def test_pension_year(kokuho_var: Path, bounded_waits, decrease_reduce):
           f"62: {mid['lower']['household_id']} 本徴収 {mid['lower_wh']}")
 
     # 捕捉 → 31 → 32: every captured person of the city answered with a 31, every 31 with a 32
-    (cap,) = [f for f in answer.files if f.notice_code == "30"]
+    (cap,) = caps
     assert cap.name == "Z21_30_20260810.dta" and len(cap.records) == CAPTURED
     adds = datasets.read("pension_request_addition", GEN + ADDITION_DATE.replace("-", ""))
     adds = adds.filter(pl.col("notice_code") == "31")
