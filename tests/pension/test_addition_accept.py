@@ -112,6 +112,9 @@ def test_an_accepted_31_starts_withholding_and_its_z24_matches(city):
     starts = datasets.read("pension_request_starts", gen(JAN_RUN))
     assert starts.select("household_id", "start_from", "amount").sort("household_id").rows() == [
         (hid[0], START, EACH_A), (hid[1], START, held_b + 5000), (hid[5], START, all_c)]
+    again = h.check(h.run("TK315", JAN_RUN), rc=4)   # a rerun of the day: the same starts, nothing twice
+    assert again.totals.read == r315.totals.read
+    assert datasets.read("pension_request_starts", gen(JAN_RUN)).equals(starts)
     h.check(h.run("TK320", JAN_RUN))
     r330 = h.check(h.run("TK330", JAN_RUN), rc=4)    # KKB558W (B) + KKB690W (no 収納台帳 in this test)
     assert "KKB557I" in msg_ids(r330) and "KKB558W" in msg_ids(r330)
