@@ -319,9 +319,14 @@ def _pension_apply_jobs() -> list[JobSpec]:
                 inputs=("tokucho_request_result", "withholding"), outputs=("pension_request_stops",),
                 description="特別徴収依頼処理結果 (Z23, 通知内容 02/32) を照合し、受理されなかった世帯を"
                             "特別徴収中止 (残りの期は普通徴収) の対象にする"),
+        JobSpec("TK315", "追加依頼受理反映", f"{m}:addition_results",
+                inputs=("tokucho_request_result", "pension_request_addition"), outputs=("pension_request_starts",),
+                after=("TK310",), trigger_rule=NONE_FAILED,
+                description="追加依頼処理結果 (Z23, 通知内容 32) を送信済みの追加依頼 (31) と照合し、受理された世帯を"
+                            "開始月 (31 の各種年月日) からの特別徴収開始の対象にする (TK330 が期割を変更)"),
         JobSpec("TK320", "特別徴収結果反映", f"{m}:withholding_results",
-                inputs=("tokucho_result", "withholding", "installments"),
-                outputs=("pension_withholding_result", "pension_result_stops"), after=("TK310",),
+                inputs=("tokucho_result", "withholding", "installments", "pension_request_starts"),
+                outputs=("pension_withholding_result", "pension_result_stops"), after=("TK315",),
                 trigger_rule=NONE_FAILED,
                 description="特別徴収結果 (Z24, 通知内容 22) をトレイラと照合し、徴収額を年金特徴の消込データ "
                             "pension_withholding_result (SN235 が消込) に、失権・差止・年金額不足・他制度中止を"
@@ -334,10 +339,11 @@ def _pension_apply_jobs() -> list[JobSpec]:
                             "資格喪失等の残りの特別徴収を中止の対象に、受理された仮徴収額変更を期別税額と照合する。"
                             "不受理はエラーリスト (RC 4)"),
         JobSpec("TK330", "特徴中止期割変更", f"{m}:stop_withholding",
-                inputs=("pension_request_stops", "pension_result_stops", "pension_change_stops", "assessment",
-                        "installments"),
+                inputs=("pension_request_stops", "pension_result_stops", "pension_change_stops",
+                        "pension_request_starts", "assessment", "installments"),
                 outputs=("assessment", "installments", "corrections", "change_notices"), after=("TK325",),
                 description="特別徴収を中止する世帯の残りの特別徴収の期を普通徴収の開いている期に移し (新しい納期限)、"
+                            "追加依頼が受理された世帯は開始月からの年金月を特別徴収にして開始月以降の普通徴収を減らし、"
                             "更正と税額変更通知書のデータを作る。同じ業務日に FK210 異動賦課が動いていれば中止する"),
         JobSpec("TK340", "特徴中止調定ファイル作成", f"{m}:correction_levy_file",
                 inputs=("corrections", "change_notices", "installments", "withholding"), after=("TK330",),
@@ -564,7 +570,7 @@ _PENSION_APPLY_NETS: tuple[JobNet, ...] = (
            "依頼処理結果 (Z23) の不受理と特別徴収結果 (Z24) の失権・差止・年金額不足を普通徴収に切り替え "
            "(期割変更・調定・税額変更通知書)、徴収額を年金特徴の消込データにする (消込は KB400 の SN235)",
            PENSION_APPLY_CRON, EntryCheck("年金特徴結果反映日判定", rule="pension_apply"),
-           ("TK310", "TK320", "TK325", "TK330", "TK340", "TK350")),
+           ("TK310", "TK315", "TK320", "TK325", "TK330", "TK340", "TK350")),
 )
 
 #: 督促 (KB600)

@@ -1,11 +1,13 @@
 """年金特徴 結果反映 (KB520): the pension insurers' answers applied to the year's 特別徴収.
 
     TK310 依頼結果反映        tokucho_request_result (Z23, 通知内容 02/32) → pension_request_stops
+    TK315 追加依頼受理反映    tokucho_request_result (Z23, 通知内容 32)    → pension_request_starts
     TK320 特別徴収結果反映    tokucho_result (Z24, 通知内容 22)          → pension_withholding_result
                                                                          + pension_result_stops
     TK325 各種異動結果反映    tokucho_change (Z2A, 通知内容 42/62)       → pension_change_stops
                                                                          + pension_change_results
-    TK330 特徴中止期割変更    the stops → assessment, installments, corrections, change_notices (更正)
+    TK330 特徴中止期割変更    the stops and the starts → assessment, installments, corrections,
+                              change_notices (更正)
     TK340 特徴中止調定ファイル作成   = FK220 (jobs.assessment.steps.correction_levy_file) on TK330's 更正
     TK350 特徴中止変更通知書作成     = FK230 (jobs.assessment.notice_steps.change_notices) on TK330's 更正
 
@@ -32,6 +34,19 @@ Which households stop (``tokucho_apply.*`` in config/common/pension_apply.yaml):
   then RC 4, KKB554W and a row of the error list per month).
 - A 42 / 62 not accepted, or one answering no 41 / 61 the city sent: RC 4, KKB552W / KKB553W and the
   error list; nothing changes (the insurer goes on withholding what it did before).
+Which households start (TK315): a 32 (依頼処理結果 of a 追加依頼) accepted for a 31 TK220 sent with
+各種区分 01: from the 31's 各種年月日 (the start month, FORMATS.md §2.5: 捕捉 8月 → 翌2月 …) the
+household's pension months of the 年度 get the 31's 金額1 each, as 特別徴収 期; the same yen come off
+the household's open 普通徴収 期 from the start month on (nothing paid on them), which are split again
+(FK's 期割 rule: 1,000円 units, the remainder on the first); when those hold less than the 31 asked,
+every open 普通徴収 期 with nothing paid is taken (the same split). When even those hold less, the
+特別徴収 gets only what they hold (the last pension months first lose it; KKB558W): what
+the insurer then withholds above the levy is 返納, as for a late stop. A start month after the 年度
+(capture in October or later) changes nothing this year (counted ``later``). A 32 for a 31 of 各種区分
+03, or refused, changes nothing (the household stays 普通徴収). TK330 applies starts and stops in the
+same 更正 (one generation per business day), so TK340 / TK350 print the 調定 and the 税額変更通知書
+(変更事由 ``tokucho_apply.start_reason``) as for a stop. TK320 then matches a Z24 naming the person.
+
 The moved amount is spread over the open 普通徴収 期 (new 納期限; the 異動賦課 rule of
 reassessment.py: open 期 with nothing paid, 1,000円 units, or one 随時期); the annual tax is
 unchanged, so the 更正 has 増減額 0 and a 税額変更通知書 with the new 期別 and 納付書.
@@ -62,7 +77,7 @@ from jobs.common.step import StepContext, StepError
 
 from . import changes as ch
 from . import requests as rq
-from .request_steps import CHANGE_DATASET, sent
+from .request_steps import ADDITION_DATASET, CHANGE_DATASET, STARTS_DATASET, sent, started
 
 REQUEST_RESULT = "tokucho_request_result"
 RESULT = "tokucho_result"
@@ -72,6 +87,8 @@ WITHHOLDING_RESULT = "pension_withholding_result"
 CHANGE = "tokucho_change"
 CHANGE_STOPS = "pension_change_stops"
 CHANGE_RESULTS = "pension_change_results"
+REQUEST_STARTS = STARTS_DATASET
+ADDITION_ANSWER = "32"
 #: 各種異動 sent → its 処理結果 (FORMATS.md §2.3)
 ANSWER_OF = {rq.NOTICE_LOSS: "42", rq.NOTICE_PROVISIONAL_CHANGE: "62"}
 #: the datasets TK330 writes; another job's generation of the same business day is a 2nd 更正
@@ -91,6 +108,12 @@ STOP_SCHEMA: dict[str, pl.DataType] = {
     "cause": pl.String(), "cause_label": pl.String(), "stop_from": pl.Date(),
     "source_file": pl.String(), "source_sha256": pl.String(), "record_no": pl.Int64(),
 }
+START_SCHEMA: dict[str, pl.DataType] = {
+    "fy": pl.Int32(), "household_id": pl.String(), "taxpayer_person_id": pl.String(),
+    "basic_pension_number": pl.String(), "payer_code": pl.String(), "pension_code": pl.String(),
+    "notice_code": pl.String(), "start_from": pl.Date(), "amount": pl.Int64(), "sent_on": pl.Date(),
+    "source_file": pl.String(), "source_sha256": pl.String(), "record_no": pl.Int64(),
+}
 #: pension_withholding_result: what SN235 reads (channels.pension) + what the operator reads
 RESULT_SCHEMA: dict[str, pl.DataType] = {
     "levy_year": pl.Int32(), "notice_number": pl.String(), "installment_no": pl.Int32(),
@@ -108,6 +131,7 @@ class ApplyRules:
     stop: dict[str, str]
     amount_field: str
     change_reason: str
+    start_reason: str
 
     @classmethod
     def from_config(cls, cfg) -> ApplyRules:
@@ -115,7 +139,8 @@ class ApplyRules:
         return cls(frozenset(str(x) for x in g("tokucho_apply.request_result.accepted_results")),
                    {str(k): str(v) for k, v in g("tokucho_apply.result.normal").items()},
                    {str(k): str(v) for k, v in g("tokucho_apply.result.stop").items()},
-                   str(g("tokucho_apply.result.amount_field")), str(g("tokucho_apply.change_reason")))
+                   str(g("tokucho_apply.result.amount_field")), str(g("tokucho_apply.change_reason")),
+                   str(g("tokucho_apply.start_reason")))
 
 
 # --- inputs: the received files not yet applied ---------------------------------------------------
@@ -189,16 +214,22 @@ def _check_trailer(ctx: StepContext, file: dict, data: pl.DataFrame, trailer: pl
     return {"trailer_count": count, "trailer_amount": amount}
 
 
-def _households(ctx: StepContext, fy: int) -> pl.DataFrame:
-    """The withheld households of ``fy`` by 基礎年金番号 + 特別徴収義務者コード (FK120's judgment)."""
+def _households(ctx: StepContext, fy: int, *, with_started: bool = True) -> pl.DataFrame:
+    """The withheld households of ``fy`` by 基礎年金番号 + 特別徴収義務者コード (FK120's judgment,
+    and the accepted 追加依頼 TK315 started)."""
     gen = asteps.latest(ctx, "withholding", fy=fy)
     if gen is None:
         raise StepError.of("KKB301E", dataset="withholding", fy=fy, job="FK120 特別徴収判定")
     w = datasets.read("withholding", gen)
-    return w.filter(pl.col("basic_pension_number").is_not_null()).select(
-        pl.col("basic_pension_number").cast(pl.String), pl.col("payer_code").cast(pl.String),
-        pl.col("household_id").cast(pl.String), pl.col("taxpayer_person_id").cast(pl.String),
-    ).unique(subset=["basic_pension_number", "payer_code"], keep="first", maintain_order=True)
+    cols = [pl.col("basic_pension_number").cast(pl.String), pl.col("payer_code").cast(pl.String),
+            pl.col("household_id").cast(pl.String), pl.col("taxpayer_person_id").cast(pl.String)]
+    parts = [w.filter(pl.col("basic_pension_number").is_not_null()).select(cols)]
+    # the accepted 追加依頼 (31) TK315 switched to 特別徴収 (FK120 judged them before the capture)
+    st = started(ctx, fy) if with_started else pl.DataFrame()
+    if st.height:
+        parts.append(st.filter(pl.col("fy") == fy).select(cols))
+    return pl.concat(parts, how="vertical").unique(subset=["basic_pension_number", "payer_code"], keep="first",
+                                                   maintain_order=True)
 
 
 def _reject(ctx: StepContext, frame: pl.DataFrame, reason: str, field: str = "basic_pension_number",
@@ -223,7 +254,9 @@ def request_results(ctx: StepContext) -> int | None:
         if d.height == 0:
             inputs.append({**f, **figs, "records": 0, "refused": 0, "unmatched": 0})
             continue
-        refused = d.filter(~pl.col("result").cast(pl.String).fill_null("").is_in(list(rules.accepted_results)))
+        refused_all = d.filter(~pl.col("result").cast(pl.String).fill_null("").is_in(list(rules.accepted_results)))
+        # a refused 追加依頼 (32) leaves a household on 普通徴収: nothing to stop (TK315 counts it)
+        refused = refused_all.filter(pl.col("notice_code").cast(pl.String) != ADDITION_ANSWER)
         j = refused.with_columns(pl.col("basic_pension_number").cast(pl.String), pl.col("payer_code").cast(pl.String)
                                  ).join(households, on=["basic_pension_number", "payer_code"], how="left")
         bad = j.filter(pl.col("household_id").is_null())
@@ -241,12 +274,87 @@ def request_results(ctx: StepContext) -> int | None:
             "source_file", "source_sha256", pl.col("record_no").cast(pl.Int64)))
         ctx.totals.count("request_result", label="依頼処理結果", read=d.height, accepted=d.height - bad.height,
                          rejected=bad.height)
-        ctx.message("KKB543I", file=f["name"], records=d.height, accepted=d.height - refused.height,
-                    refused=refused.height)
+        ctx.message("KKB543I", file=f["name"], records=d.height, accepted=d.height - refused_all.height,
+                    refused=refused_all.height)
         inputs.append({**f, **figs, "records": d.height, "refused": refused.height, "unmatched": bad.height})
     ctx.reject(pl.concat(rejects, how="vertical") if rejects else errorlist.empty())
     out = _stop_frame(stops)
     ctx.write_dataset(REQUEST_STOPS, datasets.sort_by_key(out, ("household_id", "source_sha256", "record_no")),
+                      totals={"inputs": inputs})
+    return None
+
+
+# --- TK315 追加依頼受理反映 ----------------------------------------------------------------------------
+
+
+def _sent_additions(ctx: StepContext) -> pl.DataFrame:
+    """The 31 records TK220 sent (this 年度 and the one before), the last one per pension."""
+    parts = [f for f in (sent(ctx, ADDITION_DATASET, fy=ctx.fy - 1, before=False),
+                         sent(ctx, ADDITION_DATASET, before=False)) if f.height]
+    schema = {**{k: pl.String for k in rq.KEY}, "household_id": pl.String, "person_id": pl.String,
+              "sent_category": pl.String, "sent_event_date": pl.Date, "sent_amount1": pl.Int64, "sent_on": pl.Date}
+    if not parts:
+        return pl.DataFrame(schema=schema)
+    f = pl.concat(parts, how="diagonal_relaxed").filter(pl.col("notice_code") == rq.NOTICE_ADDITION)
+    f = f.sort(["sent_on", "generation"]).unique(subset=list(rq.KEY), keep="last", maintain_order=True)
+    return f.select(*[pl.col(k).cast(pl.String) for k in rq.KEY], pl.col("household_id").cast(pl.String),
+                    pl.col("person_id").cast(pl.String), pl.col("category").cast(pl.String).alias("sent_category"),
+                    pl.col("event_date").cast(pl.Date).alias("sent_event_date"),
+                    pl.col("amount1").cast(pl.Int64).alias("sent_amount1"), pl.col("sent_on").cast(pl.Date))
+
+
+def addition_results(ctx: StepContext) -> int | None:
+    """TK315: the accepted 32 of a 31 (各種区分 01) → ``pension_request_starts`` (TK330 applies them)."""
+    rules = ApplyRules.from_config(ctx.config)
+    data, trailer, files = _unapplied(ctx, REQUEST_RESULT, REQUEST_STARTS)
+    sent31 = _sent_additions(ctx) if data.height else None
+    starts, rejects, inputs = [], [], []
+    n_read = n_started = n_unmatched = 0
+    for f in files:
+        d = data.filter(pl.col("source_sha256") == f["sha256"]) if data.height else data
+        figs = _check_trailer(ctx, f, d, trailer, "amount1")
+        if d.height:
+            d = d.filter(pl.col("notice_code").cast(pl.String) == ADDITION_ANSWER)
+        if d.height == 0:
+            inputs.append({**f, **figs, "records": 0, "started": 0, "unmatched": 0})
+            continue
+        d = d.with_columns(*[pl.col(k).cast(pl.String) for k in rq.KEY],
+                           pl.col("result").cast(pl.String).fill_null(""), pl.col("created_on").cast(pl.Date))
+        j = d.join(sent31, on=list(rq.KEY), how="left").with_columns(
+            (pl.col("sent_on").is_not_null() & (pl.col("sent_on") <= pl.col("created_on"))).alias("_valid"))
+        unmatched = j.filter(~pl.col("_valid"))
+        j = j.filter(pl.col("_valid"))
+        refused = j.filter(~pl.col("result").is_in(list(rules.accepted_results)))
+        accepted = j.filter(pl.col("result").is_in(list(rules.accepted_results)))
+        target = accepted.filter((pl.col("sent_category") == rq.CATEGORY_TARGET) & pl.col("household_id").is_not_null()
+                                 & pl.col("sent_event_date").is_not_null() & (pl.col("sent_amount1") > 0))
+        non_target = accepted.height - target.height
+        fys = [ctx.calendar.fiscal_year(x) for x in target["sent_event_date"].to_list()]
+        target = target.with_columns(pl.Series("_fy", fys, dtype=pl.Int32))
+        later = target.filter(pl.col("_fy") > ctx.fy)
+        now = target.filter(pl.col("_fy") <= ctx.fy)
+        if unmatched.height:
+            rejects.append(_reject(ctx, unmatched, "追加依頼処理結果 (32) に対応する送信済みの追加依頼 (31) がありません"))
+            ctx.message("KKB556W", file=f["name"], records=unmatched.height)
+        starts.append(now.select(
+            pl.col("_fy").alias("fy"), "household_id", pl.col("person_id").alias("taxpayer_person_id"),
+            "basic_pension_number", "payer_code", "pension_code", pl.col("notice_code").cast(pl.String),
+            pl.col("sent_event_date").alias("start_from"), pl.col("sent_amount1").alias("amount"), "sent_on",
+            "source_file", "source_sha256", pl.col("record_no").cast(pl.Int64)))
+        ctx.message("KKB555I", file=f["name"], records=d.height, started=now.height, later=later.height,
+                    non_targets=non_target, refused=refused.height)
+        n_read += d.height
+        n_started += now.height
+        n_unmatched += unmatched.height
+        inputs.append({**f, **figs, "records": d.height, "started": now.height, "later": later.height,
+                       "non_targets": non_target, "refused": refused.height, "unmatched": unmatched.height})
+    ctx.totals.count("addition_result", label="追加依頼処理結果", read=n_read, accepted=n_read - n_unmatched,
+                     rejected=n_unmatched)
+    ctx.totals.add_figure("started", n_started, label="特別徴収開始")
+    ctx.reject(pl.concat(rejects, how="vertical") if rejects else errorlist.empty())
+    parts = [p.select([pl.col(c).cast(t) for c, t in START_SCHEMA.items()]) for p in starts if p.height]
+    out = pl.concat(parts, how="vertical") if parts else pl.DataFrame(schema=START_SCHEMA)
+    ctx.write_dataset(REQUEST_STARTS, datasets.sort_by_key(out, ("household_id", "source_sha256", "record_no")),
                       totals={"inputs": inputs})
     return None
 
@@ -566,12 +674,56 @@ def refuse_other_correction(ctx: StepContext) -> None:
                 raise StepError.of("KKB547E", date=ctx.business_date, job=job, generation=gen)
 
 
+def _start(slots: list[reass.Slot], start_from: dt.date, each: int, fy: int, fy_start: int,
+           wrules: wh.WithholdingRules, schedule: inst.Schedule, cal) -> tuple[int, int]:
+    """An accepted 追加依頼 on one household's ``slots``: ``each`` yen as 特別徴収 in every pension month
+    of ``fy`` from ``start_from``, taken off the open 普通徴収 期 of the start month and after with
+    nothing paid — or, when those hold less, off every open 普通徴収 期 with nothing paid — which are
+    split again (FK's 期割 rule: the remainder on the first). Returns (moved, short): the yen moved and
+    the yen asked but not held by those 普通徴収 期 (the last pension months get less)."""
+    def first_day(m: int) -> dt.date:
+        return dt.date(inst.fiscal_month_year(fy, m, fy_start), m, 1)
+
+    months = [m for m in wrules.pension_months if first_day(m) >= start_from]
+    # the 普通徴収 期 of the start month and after (by 納期 month: a 1月期 due on 2月1日 stays)
+    open_unpaid = [s for s in slots if s.method == inst.ORDINARY and s.is_open and s.paid == 0]
+    ordinary = [s for s in open_unpaid if first_day(s.month) >= start_from]
+    asked = each * len(months)
+    if sum(s.amount for s in ordinary) < asked:   # not enough from the start month on: every open 期
+        ordinary = open_unpaid
+    held = sum(s.amount for s in ordinary)
+    moved = min(asked, held)
+    if moved == 0:
+        return 0, asked
+    by_no = {s.no: s for s in slots if s.method == inst.WITHHOLDING}
+    left = moved
+    for m in months:
+        no = wrules.installment_no(m)
+        s = by_no.get(no)
+        if s is None:
+            s = reass.Slot(inst.WITHHOLDING, no, m, wrules.payment_date(fy, m, cal), 0, is_open=True)
+            slots.append(s)
+            by_no[no] = s
+        add = min(each, left)
+        s.amount += add
+        left -= add
+    ordinary.sort(key=lambda s: s.due_date)
+    for s, amount in zip(ordinary, inst.split_one(held - moved, len(ordinary), schedule.unit), strict=True):
+        s.amount = amount
+    return moved, asked - moved
+
+
 def stop_withholding(ctx: StepContext) -> int | None:
     rules = ApplyRules.from_config(ctx.config)
+    wrules = wh.WithholdingRules.from_config(ctx.config)
     parts = [f for f in (_todays(ctx, REQUEST_STOPS), _todays(ctx, RESULT_STOPS), _todays(ctx, CHANGE_STOPS))
              if f is not None and f.height]
-    stops = pl.concat(parts, how="vertical_relaxed").filter(pl.col("fy") == ctx.fy) if parts else None
-    if stops is None or stops.height == 0:
+    stops = (pl.concat(parts, how="vertical_relaxed").filter(pl.col("fy") == ctx.fy) if parts
+             else pl.DataFrame(schema=STOP_SCHEMA))
+    st = _todays(ctx, REQUEST_STARTS)
+    starts = (st.filter(pl.col("fy") == ctx.fy) if st is not None and st.height
+              else pl.DataFrame(schema=START_SCHEMA))
+    if stops.height == 0 and starts.height == 0:
         ctx.message("KKB548I", households=0, refused=0, stopped=0, moved=0, already=0)
         return None
     refuse_other_correction(ctx)
@@ -583,26 +735,45 @@ def stop_withholding(ctx: StepContext) -> int | None:
     current = datasets.read("assessment", base)
     rows = datasets.read("installments", ibase)
     first = stops.group_by("household_id").agg(pl.col("stop_from").min(), pl.col("cause").first())
+    begin = starts.sort("start_from").group_by("household_id", maintain_order=True).agg(
+        pl.col("start_from").first(), pl.col("amount").first())
     schedule = inst.Schedule.from_config(ctx.config, ctx.fy, ctx.calendar)
-    ids = set(first["household_id"].to_list())
+    ids = set(first["household_id"].to_list()) | set(begin["household_id"].to_list())
     paid = reass._paid_map(asteps._payments(ctx, rows.filter(pl.col("household_id").is_in(list(ids)))))
     open_periods = schedule.open_periods(ctx.business_date)
     corr_rows, inst_rows, notice_rows = [], [], []
     taxpayer = dict(zip(current["household_id"].to_list(), current["taxpayer_person_id"].to_list(), strict=True))
     annual = dict(zip(current["household_id"].to_list(), current["annual_tax"].to_list(), strict=True))
     by_household: dict[str, list[reass.Slot]] = {}
-    ids = set(first["household_id"].to_list())
     for hid, method, no, month, due, amount in rows.filter(pl.col("household_id").is_in(list(ids))).select(
             "household_id", "method", "installment_no", "month", "due_date", "amount").iter_rows():
         by_household.setdefault(hid, []).append(reass.Slot(
             method, int(no), int(month), due, int(amount), paid=paid.get((hid, method, int(no)), 0),
             is_open=schedule.is_open(due, ctx.business_date)))
-    moved_total = already = refused = stopped = 0
-    changed_ids = []
-    for hid, stop_from, cause in first.sort("household_id").iter_rows():
-        slots = by_household.get(hid, [])
+    for slots in by_household.values():
         for s in slots:
             s.before = s.amount
+    moved_total = already = refused = stopped = 0
+    start_total = short_total = short_n = 0
+    reason: dict[str, str] = {}
+    started_ids: set[str] = set()
+    # starts first (a 32 accepted), then stops (a household stopped the same day goes back to 普通徴収)
+    for hid, start_from, each in begin.sort("household_id").iter_rows():
+        slots = by_household.get(hid)
+        if slots is None:   # not in the installments: nothing to switch (counted with the short ones)
+            short_n += 1
+            continue
+        moved, short = _start(slots, start_from, int(each), ctx.fy, ctx.calendar.fiscal_year_start[0], wrules,
+                              schedule, ctx.calendar)
+        start_total += moved
+        if short:
+            short_n += 1
+            short_total += short
+        if moved:
+            reason[hid] = rules.start_reason
+            started_ids.add(hid)
+    for hid, stop_from, cause in first.sort("household_id").iter_rows():
+        slots = by_household.get(hid, [])
         moved = 0
         for s in slots:
             if s.method == inst.WITHHOLDING and s.due_date >= stop_from and s.amount > s.paid:
@@ -617,7 +788,10 @@ def stop_withholding(ctx: StepContext) -> int | None:
         moved_total += moved
         refused += cause == "request_refused"
         stopped += cause != "request_refused"
-        changed_ids.append(hid)
+        reason[hid] = rules.change_reason
+    changed_ids = sorted(reason)
+    for hid in changed_ids:
+        slots = sorted(by_household[hid], key=lambda s: (s.due_date, s.method != inst.WITHHOLDING, s.no))
         n_changed = 0
         for s in slots:
             changed = s.amount != s.before
@@ -626,11 +800,17 @@ def stop_withholding(ctx: StepContext) -> int | None:
                               s.amount - s.before, s.paid, 0, s.is_open, changed))
             inst_rows.append((ctx.fy, hid, s.no, s.method, s.month, s.due_date, s.amount))
         a = int(annual.get(hid, 0))
-        notice_rows.append((ctx.fy, hid, taxpayer.get(hid), ctx.business_date, rules.change_reason, a, a, 0, 0,
+        notice_rows.append((ctx.fy, hid, taxpayer.get(hid), ctx.business_date, reason[hid], a, a, 0, 0,
                             True, n_changed))
-    ctx.message("KKB548I", households=len(changed_ids), refused=refused, stopped=stopped, moved=moved_total,
+    ctx.message("KKB548I", households=refused + stopped, refused=refused, stopped=stopped, moved=moved_total,
                 already=already)
-    ctx.totals.count("household", label="世帯", read=first.height, accepted=first.height)
+    if begin.height:
+        ctx.message("KKB557I", households=len(started_ids), amount=start_total)
+    if short_n:
+        ctx.message("KKB558W", households=short_n, amount=short_total)
+    ctx.totals.count("household", label="世帯", read=first.height + begin.height,
+                     accepted=first.height + begin.height)
+    ctx.totals.add_money("started", start_total, label="普通徴収→特別徴収")
     if not changed_ids:
         return None
     corrections = pl.DataFrame(corr_rows, schema=reass.CORRECTION_SCHEMA, orient="row")
@@ -655,7 +835,8 @@ def stop_withholding(ctx: StepContext) -> int | None:
     ctx.totals.add_money("change", 0, label="増減額")
     # the base assessment's sources go on: FK210 finds the 資格・住民税 changes since them (without them it
     # would take every person as changed and reassess the whole city after a TK330)
-    doc = {"base_assessment": base, "base_installments": ibase, "stops": sorted({*stops["source_file"].to_list()})}
+    doc = {"base_assessment": base, "base_installments": ibase, "stops": sorted({*stops["source_file"].to_list()}),
+           "starts": sorted({*starts["source_file"].to_list()})}
     ctx.write_dataset("assessment", current,
                       totals={"inputs": datasets.read_totals("assessment", base).get("inputs", {}), **doc})
     ctx.write_dataset("installments", rows_after, totals=doc)

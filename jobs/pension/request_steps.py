@@ -34,6 +34,8 @@ from .payers import PayerMaster
 Z22_DATASET = "pension_request_z22"
 ADDITION_DATASET = "pension_request_addition"
 CHANGE_DATASET = "pension_request_change"
+#: the accepted 追加依頼 (31) that KB520 TK315 turned into 特別徴収 (written by jobs/pension/apply.py)
+STARTS_DATASET = "pension_request_starts"
 SENT_EXTRA = ("file_name", "sent_on", "source_sha256", *ch.EXPECTED_COLUMNS)
 
 
@@ -71,6 +73,28 @@ def sent(ctx: StepContext, dataset: str, *, fy: int | None = None, before: bool 
         if frame.height:
             parts.append(frame.with_columns(pl.lit(g).alias("generation")))
     return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
+
+
+def started(ctx: StepContext, fy: int | None = None) -> pl.DataFrame:
+    """The accepted 追加依頼 (31) TK315 applied (every generation up to this run's) of ``fy``."""
+    parts = [datasets.read(STARTS_DATASET, g) for g in generations(ctx, STARTS_DATASET, fy=fy, before=False)]
+    parts = [p for p in parts if p.height]
+    return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
+
+
+def pending_additions(history: pl.DataFrame, current: pl.DataFrame) -> set[str]:
+    """Households with a 31 (各種区分 01) sent whose installments hold no 特別徴収 yet (the 32 not
+    answered, refused, or not yet applied by KB520 TK315/TK330): nothing to compare, so TK230 sends
+    them no 61 (the insurer's 31 amounts are not a levy of the city until the 32 is applied)."""
+    if history.height == 0 or "notice_code" not in history.columns:
+        return set()
+    adds = history.filter((pl.col("notice_code") == rq.NOTICE_ADDITION) & (pl.col("category") == rq.CATEGORY_TARGET))
+    if adds.height == 0:
+        return set()
+    cols = [c for c in current.columns if c.startswith("cur_m")]
+    withheld = set(current.filter(pl.sum_horizontal([pl.col(c).fill_null(0) for c in cols]) > 0)["household_id"]
+                   .to_list()) if cols else set()
+    return {h for h in adds["household_id"].drop_nulls().to_list() if h not in withheld}
 
 
 def _reject(ctx: StepContext, frame: pl.DataFrame, *, file_name: str, record_type: str, field: str,
@@ -287,6 +311,13 @@ def request_changes(ctx: StepContext) -> int | None:
     if igen is not None:
         ctx.message("KKB302I", dataset="installments", generation=igen)
         current = ch.current_from_installments(datasets.read("installments", igen), wrules)
+        # a 31 not yet answered (32) / applied (TK315): no 特別徴収 in the installments yet, nothing to compare
+        pending = pending_additions(history, current)
+        if pending:
+            ctx.message("KKB538I", households=len(pending))
+            current = current.with_columns([pl.when(pl.col("household_id").is_in(sorted(pending))).then(None)
+                                            .otherwise(pl.col(c)).alias(c) for c in current.columns
+                                            if c.startswith("cur_m")])
     else:  # before the year's 当初賦課: this year's 仮徴収 from last year's February (平準化 per config)
         agen = latest(ctx, "assessment", fy=ctx.fy - 1)
         prior = datasets.read("assessment", agen) if agen is not None else None

@@ -15,10 +15,13 @@
     for the increase) → the simulator's Z2A 42 and 62 (2026-11-10) → KB500 → KB520 TK325 (2026-11-20: the
     42 stops the dead person's 特別徴収 from December through TK330 → 普通徴収, 税額変更通知書; the 62 agrees
     with the levies)
-    捕捉: the simulator's capture file of 2026-10-10 names CAPTURED real 世帯主 of the city (``capture_persons``
-    from the city's 資格 file: 65–74, in no request) → KB500 (11-10) → KB510 TK220 (2026-12-18, the December
-    send day) → 31 for each (01 where the 判定 passes) → the simulator's Z23 32 (2027-02-10, delivered 03-10)
-    → KB520 TK310 (03-23). The 31s start in April 2027 (capture month 10), so no Z24 of this year names them.
+    捕捉: the simulator's capture file of 2026-08-10 names CAPTURED real 世帯主 of the city (``capture_persons``
+    from the city's 資格 file: 65–74, in no request) → KB500 (09-10) → KB510 TK220 (2026-10-20, the October
+    send day) → 31 for each (01 where the 判定 passes; start 2027-02, FORMATS.md §2.5 捕捉 8月 → 翌2月; TK230
+    sends them no 61 while their 32 is pending) → the simulator's Z23 32 (2026-12-10, delivered 2027-01-12)
+    → KB520 TK315/TK330 (01-20: February 特別徴収 = the 31's 金額1, the 2月・3月 普通徴収 reduced, 調定 and
+    税額変更通知書 兼 特別徴収開始通知; SN100 registers the 調定 01-21) → the February Z24 names them → TK320
+    (03-23) matches them → SN235 (03-24) posts them, to the yen.
     KB530 社会保険料控除引継 (after January's KB400: calendar year 2026 → var/outbox/shiminzei/)
     assert: Z22 amounts = FK120's 本徴収; Z23/Z24 round trip; Σ 年金特徴 消込 = Σ simulator withheld (to the yen);
             the hand-over's yen = the simulator's withheld of the pensions paid in 2026 (October, December);
@@ -70,9 +73,10 @@ DEATH_LOST = dt.date(2026, 10, 1)
 CHANGE_DATE = "2026-10-16"     # KB310 異動賦課 (config/common/run_calendar.yaml: the 1st and the 16th)
 SEND_DATE = "2026-10-20"       # KB510 in October (pension_send; TK230 41, TK220 even month)
 GEN = "m111007_fy2026_d"
-CAPTURED = 4                   # 捕捉 candidates (real persons) in the October capture file
-ADDITION_AFTER = "2026-11-10"  # the capture file comes with the November delivery; TK220 on ...
-ADDITION_DATE = "2026-12-18"   # ... the December send day (12-20 is a Sunday)
+CAPTURED = 4                   # 捕捉 candidates (real persons) in the August capture file (delivered 09-10;
+ADDITION_DATE = SEND_DATE      # TK220 answers it on the October send day, in _midyear's KB510 run)
+START_APPLY = "2027-01-20"     # KB520 applies the 32 (TK315 → TK330)
+FEB_APPLY = "2027-03-23"       # KB520 applies the February Z24 (TK320)
 HANDOVER_AFTER = "2027-01-21"   # KB530 (a manual run) after the KB400 that posted the December pension
 WAIT_SECONDS = 1   # no counter/CVS file ever comes in this test: give up at once
 
@@ -299,13 +303,15 @@ def test_pension_year(kokuho_var: Path, bounded_waits, decrease_reduce):
 
     # --- the year: simulator → KB500 → KB520 → KB400 ---------------------------------------------------
     cfg = ins.load_insurer_config().with_capture(CAPTURED)
-    cfg = dataclasses.replace(cfg, capture=dataclasses.replace(cfg.capture, months=(10,)))
+    cfg = dataclasses.replace(cfg, capture=dataclasses.replace(cfg.capture, months=(8,)))
     persons = ins.load_city_persons(next((kokuho_var / "archive" / "shikaku").glob("*KOKUHO_SHIKAKU_20260601.dat")))
     answer = None
     handover = None
     delivered: set[str] = set()
     tk230_messages: list[str] = []
     mid: dict = {}
+    kb520: dict[str, dict] = {}
+    caps: list = []   # the 捕捉 files as delivered (the stateless simulator leaves out persons requested since)
     for receive, apply, collect in CYCLE:
         files, refusals = ins.read_requests(outbox, municipality="11100")
         assert refusals == []
@@ -315,9 +321,11 @@ def test_pension_year(kokuho_var: Path, bounded_waits, decrease_reduce):
         assert new, f"the insurer has nothing new to deliver on {receive}"
         ins.write_answer(dataclasses.replace(answer, files=new), kokuho_var / "inbox" / "nenkin")
         delivered |= {f.name for f in new}
+        caps += [f for f in new if f.notice_code == "30"]
         rows = _ok(_run(_need("KB500", "pension-intake"), receive, n := n + 1))
         assert rows["TK110"]["rc"] == 0, rows["TK110"]["messages"]
         rows = _ok(_run(_need("KB520", "pension-apply"), apply, n := n + 1))
+        kb520[apply] = rows
         # KB510 again on its run day of the month (TK230 各種異動; TK210 has sent its Z22 once)
         rows = _ok(_run("kokuho_pension_request", apply, n := n + 1))
         assert rows["TK230"]["rc"] == 0 and rows["TK210"]["rc"] == 0, rows["TK230"]["messages"]
@@ -327,9 +335,6 @@ def test_pension_year(kokuho_var: Path, bounded_waits, decrease_reduce):
             assert rows["SN235"]["rc"] == 0, rows["SN235"]["messages"]
         if receive == MIDYEAR_AFTER:
             n, mid = _midyear(kokuho_var, n, withheld)
-        if receive == ADDITION_AFTER:
-            rows = _ok(_run("kokuho_pension_request", ADDITION_DATE, n := n + 1))
-            assert rows["TK220"]["rc"] == 0, rows["TK220"]["messages"]
         if collect == HANDOVER_AFTER:
             # KB530 社会保険料控除引継 of calendar year 2026, once the December Z24 is posted
             rows = _ok(_run(_need("KB530", "pension-send"), HANDOVER_AFTER, n := n + 1))
@@ -422,25 +427,56 @@ def test_pension_year(kokuho_var: Path, bounded_waits, decrease_reduce):
     print(f"42: 死亡 {mid['dead']['household_id']} 12月・2月 {moved:,}円 → 普通徴収; "
           f"62: {mid['lower']['household_id']} 本徴収 {mid['lower_wh']}")
 
-    # 捕捉 → 31 → 32: every captured person of the city answered with a 31, every 31 with a 32 (accepted)
-    (cap,) = [f for f in answer.files if f.notice_code == "30"]
-    assert cap.name == "Z21_30_20261010.dta" and len(cap.records) == CAPTURED
+    # 捕捉 → 31 → 32: every captured person of the city answered with a 31, every 31 with a 32
+    (cap,) = caps
+    assert cap.name == "Z21_30_20260810.dta" and len(cap.records) == CAPTURED
     adds = datasets.read("pension_request_addition", GEN + ADDITION_DATE.replace("-", ""))
     adds = adds.filter(pl.col("notice_code") == "31")
     assert adds.height == CAPTURED and adds["person_id"].null_count() == CAPTURED - int(
         (adds["category"] == "01").sum())                   # the 01 carry the city's 宛名番号 and 世帯
     targets = adds.filter(pl.col("category") == "01")
-    assert targets.height >= 1 and set(targets["event_date"]) == {dt.date(2027, 4, 1)}
+    assert targets.height >= 1 and set(targets["event_date"]) == {dt.date(2027, 2, 1)}
     assert not set(targets["household_id"]) & set(withheld["household_id"])
     sent_31 = [d for f in ins.read_requests(outbox, municipality="11100")[0] for d in f.data if d.notice_code == "31"]
     assert len(sent_31) == CAPTURED and sum(d.amount1 or 0 for d in sent_31) == int(adds["amount1"].sum())
     (z32,) = [f for f in answer.files if f.notice_code == "32"]
-    assert len(z32.records) == CAPTURED and {r.result for r in z32.records} == {cfg.accepted_code}
-    got32 = pl.concat([datasets.read("tokucho_request_result", g) for g in datasets.generations(
-        "tokucho_request_result")], how="diagonal_relaxed").filter(
-        (pl.col("notice_code") == "32") & (pl.col("record_kind") == "2"))
-    assert got32.height == CAPTURED
-    print(f"捕捉 {CAPTURED}人 (市の世帯主) → 31 対象 {targets.height}人 金額1 {int(targets['amount1'].sum()):,}円 → 32 受理")
+    assert z32.name == "Z23_32_20261210.dta" and len(z32.records) == CAPTURED
+    accepted = {(r.source.payer_code, r.source.basic_pension_number) for r in z32.records
+                if r.result == cfg.accepted_code and r.source.category == "01"}
+    # TK315 (01-20): the accepted 01 start in February; TK330 switched them (調定 + 通知 by TK340/TK350)
+    jan = kb520[START_APPLY]
+    assert jan["TK315"]["rc"] == 0 and jan["TK330"]["rc"] in (0, 4), (jan["TK315"]["messages"], jan["TK330"]["messages"])
+    starts = datasets.read("pension_request_starts", GEN + START_APPLY.replace("-", ""))
+    assert set(starts.select("payer_code", "basic_pension_number").iter_rows()) == accepted and accepted
+    each = dict(zip(targets["household_id"].to_list(), targets["amount1"].to_list(), strict=True))
+    inst_jan = datasets.read("installments", GEN + START_APPLY.replace("-", ""))
+    for hid in starts["household_id"].to_list():
+        assert inst_jan.filter((pl.col("household_id") == hid) & (pl.col("method") == "withholding")).select(
+            "month", "amount").rows() == [(2, each[hid])], hid
+    notices = datasets.read("change_notices", GEN + START_APPLY.replace("-", ""))
+    assert set(starts["household_id"]) <= set(notices.filter(pl.col("reason") == "特別徴収開始")["household_id"])
+    # the February Z24 names them; TK320 (03-23) matches every one (no unmatched), SN235 posts them to the yen
+    feb = {k[1:]: v for k, v in z24.items() if k[0] == (2027, 2) and k[1:] in accepted}
+    assert set(feb) == accepted, (feb, accepted)
+    assert not any(m.startswith("KKB542W") for m in kb520[FEB_APPLY]["TK320"]["messages"])
+    posted = datasets.read("pension_withholding_result", GEN + FEB_APPLY.replace("-", "")).filter(
+        pl.col("household_id").is_in(starts["household_id"].to_list()))
+    paid = {k: v[1] for k, v in feb.items() if v[0] == "00"}
+    assert sorted(posted.select("payer_code", "amount").rows()) == sorted((k[0], a) for k, a in paid.items())
+    assert posted.filter(~pl.col("refund") & (pl.col("installment_no") == 6)
+                         & (pl.col("amount") == pl.col("levied"))).height == len(paid)
+    ledger = Ledger.open()
+    try:
+        shas = posted["source_sha256"].unique().to_list()
+        pay = ledger.frame("SELECT source_sha256, record_no, tax_amount FROM payment WHERE channel = 'pension'")
+    finally:
+        ledger.dispose()
+    pay = pay.filter(pl.col("source_sha256").is_in(shas)).join(
+        posted.select("source_sha256", pl.col("record_no").cast(pay["record_no"].dtype)), on=["source_sha256",
+                                                                                             "record_no"])
+    assert int(pay["tax_amount"].sum() or 0) == sum(paid.values()) > 0
+    print(f"捕捉 {CAPTURED}人 (市の世帯主) → 31 対象 {targets.height}人 金額1 {int(targets['amount1'].sum()):,}円 → "
+          f"32 受理 {len(accepted)}人 → 2月 特別徴収 {len(paid)}件 {sum(paid.values()):,}円 消込")
     final = datasets.read("installments", datasets.latest("installments"))
     for r in (mid["dead"], mid["lower"]):
         assert _wh(final, r["household_id"])[1:] == [0, 0]
