@@ -93,7 +93,7 @@ def prepare(ctx: StepContext) -> None:
             p.unlink(missing_ok=True)
         if stale:
             ctx.message("KKB172I", count=len(stale), folder=paths.relative(folder))
-    inbox = paths.inbox(ctx.spec.inbox)
+    inbox = paths.inbox(ctx.spec.inbox, ctx.municipality)
     if inbox.is_dir():  # a .sha256 that came after its file was taken in: the archive has that content
         for side in sorted(inbox.glob(f"*{handoff.SUFFIX}")):
             data = side.with_name(side.name[: -len(handoff.SUFFIX)])
@@ -144,8 +144,10 @@ def given_files(ctx: StepContext) -> list[InputFile]:
     return out
 
 
-def inbox_files(source: str, pattern: str) -> list[Path]:
-    folder = paths.inbox(source)
+def inbox_files(source: str, pattern: str, municipality: str | None = None) -> list[Path]:
+    """The files of ``pattern`` in ``source``'s inbox of ``municipality`` (``paths.inbox_subpath``:
+    ``var/inbox/<団体コード>/<source>/`` when one var/ serves several municipalities)."""
+    folder = paths.inbox(source, municipality)
     if not folder.is_dir():
         return []
     pat = pattern.lower()

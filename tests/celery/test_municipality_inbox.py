@@ -1,0 +1,94 @@
+"""Many cities in one var/ (issue 12, "Many cities and more than one machine"): each 団体コード reads
+only its own inbox, ``var/inbox/<団体コード>/<source>/`` (jobs.common.paths.inbox_subpath), and the
+shared ``var/inbox/<source>/`` stays the default municipality's while it has no folder of its own.
+
+Two synthetic cities, 111007 (the default) and 112011 (config/municipalities/112011, a copy), each in
+its own inbox folder: FK020 of one city reads only its own file, writes a generation named after its
+own code with its own records, and leaves the other city's file where it is. The real-scheduler
+test of the same (two KB100 runs at once on a Celery worker) is test_celery_e2e.py."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from jobs.common import datasets, paths
+
+ROOT = Path(__file__).resolve().parents[2]
+INSURED = 60
+DATE = "2026-06-01"
+DEFAULT, SECOND = "111007", "112011"
+
+
+def synth(inbox: Path, code: str, seed: int, tmp_path: Path) -> dict:
+    """``kokuho synth`` of a city with 団体コード ``code`` (config/synth.yaml with that code) into ``inbox``."""
+    from jobs.synth.cli import main
+
+    cfg = yaml.safe_load((ROOT / "config" / "synth.yaml").read_text(encoding="utf-8"))
+    cfg["city"]["municipality_code"] = code
+    cfg_path = tmp_path / f"synth_{code}.yaml"
+    cfg_path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    assert main(["--insured", str(INSURED), "--seed", str(seed), "--out", str(inbox), "--quiet",
+                 "--config", str(cfg_path)]) == 0
+    return json.loads((inbox / "synth_manifest.json").read_text(encoding="utf-8"))
+
+
+def test_which_inbox_a_run_reads(kokuho_var: Path):
+    inbox = kokuho_var / "inbox"
+    # one city, as before: the default municipality reads var/inbox/<source>/
+    assert paths.inbox_subpath("shikaku") == "shikaku"
+    assert paths.inbox_subpath("shikaku", DEFAULT) == "shikaku"
+    # any other municipality never reads the shared folder, even before its own exists
+    assert paths.inbox_subpath("shikaku", SECOND) == f"{SECOND}/shikaku"
+    assert paths.inbox("shikaku", SECOND) == inbox.resolve() / SECOND / "shikaku"
+    # once the default municipality has a folder of its own, it reads only that one
+    (inbox / DEFAULT).mkdir()
+    assert paths.inbox_subpath("kaigo", DEFAULT) == f"{DEFAULT}/kaigo"
+    with pytest.raises(ValueError):
+        paths.inbox_subpath("shikaku", "../111007")
+
+
+def test_two_cities_in_one_var_keep_apart(kokuho_var: Path, tmp_path: Path):
+    from jobs.runner import run_job
+
+    inbox = kokuho_var / "inbox"
+    manifests = {DEFAULT: synth(inbox / DEFAULT, DEFAULT, 11, tmp_path),
+                 SECOND: synth(inbox / SECOND, SECOND, 12, tmp_path)}
+    files = {code: inbox / code / m["files"]["shikaku"]["path"] for code, m in manifests.items()}
+
+    second = run_job("FK020", business_date=DATE, municipality=SECOND)
+
+    assert second.rc == 0, second.log_text
+    assert second.totals.read == sum(manifests[SECOND]["files"]["shikaku"]["records"].values())
+    assert not files[SECOND].exists()  # taken in and archived
+    assert files[DEFAULT].is_file()  # the other city's file is untouched
+    assert datasets.generations("nhi_qualification") == [f"m{SECOND}_fy2026_d20260601"]
+
+    first = run_job("FK020", business_date=DATE, municipality=DEFAULT)
+
+    assert first.rc == 0, first.log_text
+    assert not files[DEFAULT].exists()
+    assert datasets.generations("nhi_qualification") == [f"m{DEFAULT}_fy2026_d20260601",
+                                                         f"m{SECOND}_fy2026_d20260601"]
+    for code in (DEFAULT, SECOND):
+        got = datasets.read("nhi_qualification", municipality=code)
+        assert got.height > 0 and set(got["municipality_code"].to_list()) == {code}, code
+
+
+def test_a_city_without_files_does_not_take_the_shared_inbox(kokuho_var: Path, tmp_path: Path):
+    """112011 has no folder of its own: its FK020 finds nothing (the default city's file in the
+    shared var/inbox/shikaku/ is not its), says where it looked, and leaves that file alone."""
+    from jobs.runner import run_job
+
+    m = synth(kokuho_var / "inbox", DEFAULT, 13, tmp_path)
+    shared = kokuho_var / "inbox" / m["files"]["shikaku"]["path"]
+
+    r = run_job("FK020", business_date=DATE, municipality=SECOND)
+
+    assert r.rc == 4 and r.totals.read == 0, r.log_text  # due and missing: KKB110W (warning, grace days)
+    assert f"inbox/{SECOND}/shikaku" in r.log_text, r.log_text
+    assert shared.is_file()
+    assert datasets.generations("nhi_qualification") == []
