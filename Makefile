@@ -61,6 +61,8 @@ export AIRFLOW__CELERY__BROKER_URL := $(CELERY_BROKER)
 export AIRFLOW__CELERY__RESULT_BACKEND := db+postgresql://$(PG_USER)@$(PG_HOST):$(PG_PORT)/$(CELERY_DB)
 export AIRFLOW__CELERY__WORKER_CONCURRENCY := $(CELERY_CONCURRENCY)
 export AIRFLOW__OPERATORS__DEFAULT_QUEUE := $(CELERY_QUEUE)
+# one DAG run per 団体コード at once: as many active runs of a job net as there are municipalities
+export KOKUHO_MAX_ACTIVE_RUNS ?= $(words $(wildcard config/municipalities/*/municipality.yaml))
 export KOKUHO_LEDGER_URL ?= postgresql+psycopg://$(PG_USER)@$(PG_HOST):$(PG_PORT)/$(CELERY_LEDGER_DB)
 UP_WORKERS := airflow celery worker --queues $(CELERY_QUEUE) --concurrency $(CELERY_CONCURRENCY) &
 else ifneq ($(UP_MODE),local)

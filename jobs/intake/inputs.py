@@ -33,7 +33,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobs.common import crypto, handoff, paths
+from jobs.common import crypto, handoff, paths, staging
 from jobs.common.step import StepContext, StepError
 
 IGNORED_SUFFIXES = (".tmp", ".part", ".partial", ".filepart", handoff.SUFFIX)
@@ -83,12 +83,15 @@ def content(f: InputFile) -> Path | bytearray:
 
 def prepare(ctx: StepContext) -> None:
     """At the start of an intake step: remove the archive temporaries an interrupted run left
-    (they may hold a part of a file), and move the 個人番号 key out of var/ if it is still there."""
+    (they may hold a part of a file), and move the 個人番号 key out of var/ if it is still there.
+    Only a dead writer's temporaries go (``staging.is_dead``): the archive folder of a source is
+    shared by every municipality, and another municipality's run may be writing there right now."""
     from . import keys
 
     folder = paths.archive(ctx.spec.inbox)
     if folder.is_dir():
-        stale = [p for p in folder.iterdir() if p.name.startswith(".") and ".tmp-" in p.name]
+        stale = [p for p in folder.iterdir() if p.name.startswith(".") and ".tmp-" in p.name
+                 and (staging.is_dead(p.name) or not staging.is_leftover_name(p.name))]
         for p in stale:
             p.unlink(missing_ok=True)
         if stale:

@@ -9,31 +9,20 @@ test of the same (two KB100 runs at once on a Celery worker) is test_celery_e2e.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+import cluster
 import pytest
-import yaml
 
 from jobs.common import datasets, paths
 
-ROOT = Path(__file__).resolve().parents[2]
 INSURED = 60
 DATE = "2026-06-01"
 DEFAULT, SECOND = "111007", "112011"
 
 
 def synth(inbox: Path, code: str, seed: int, tmp_path: Path) -> dict:
-    """``kokuho synth`` of a city with 団体コード ``code`` (config/synth.yaml with that code) into ``inbox``."""
-    from jobs.synth.cli import main
-
-    cfg = yaml.safe_load((ROOT / "config" / "synth.yaml").read_text(encoding="utf-8"))
-    cfg["city"]["municipality_code"] = code
-    cfg_path = tmp_path / f"synth_{code}.yaml"
-    cfg_path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
-    assert main(["--insured", str(INSURED), "--seed", str(seed), "--out", str(inbox), "--quiet",
-                 "--config", str(cfg_path)]) == 0
-    return json.loads((inbox / "synth_manifest.json").read_text(encoding="utf-8"))
+    return cluster.synth(inbox, code, insured=INSURED, seed=seed, scratch=tmp_path)
 
 
 def test_which_inbox_a_run_reads(kokuho_var: Path):
@@ -92,3 +81,29 @@ def test_a_city_without_files_does_not_take_the_shared_inbox(kokuho_var: Path, t
     assert f"inbox/{SECOND}/shikaku" in r.log_text, r.log_text
     assert shared.is_file()
     assert datasets.generations("nhi_qualification") == []
+
+
+def test_an_intake_keeps_the_archive_temporaries_of_a_live_run(kokuho_var: Path, tmp_path: Path):
+    """The archive folder of a source is shared by the municipalities: FK020 of one city must not
+    delete what FK020 of another city, running at the same moment, is writing there (before, it
+    deleted every temporary and failed the other run); a dead writer's temporary still goes."""
+    import os
+    import subprocess
+    import sys
+
+    from jobs.common import staging
+    from jobs.runner import run_job
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    folder = paths.ensure_dir(paths.archive("shikaku"))
+    live_tmp = folder / f".abc_X.dat.tmp-{staging.host()}-{os.getppid()}-0123abcd"
+    dead_tmp = folder / f".abc_Y.dat.tmp-{staging.host()}-{int(dead.stdout)}-0123abcd"
+    for p in (live_tmp, dead_tmp):
+        p.write_bytes(b"part of a file")
+    synth(kokuho_var / "inbox" / SECOND, SECOND, 14, tmp_path)
+
+    r = run_job("FK020", business_date=DATE, municipality=SECOND)
+
+    assert r.rc == 0, r.log_text
+    assert live_tmp.exists() and not dead_tmp.exists()
+    assert "KKB172I 保管の一時ファイルを削除 1件" in r.log_text
