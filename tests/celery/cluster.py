@@ -115,6 +115,16 @@ class Cluster:
                     pass
                 proc.wait(timeout=10)
 
+    def forget_queue(self) -> None:
+        """Remove what Celery left in the broker's db for this session's queue (kombu's bindings)."""
+        import redis
+
+        client = redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB, socket_timeout=5)
+        try:
+            client.delete(self.queue, f"_kombu.binding.{self.queue}", f"_kombu.binding_permanent.{self.queue}")
+        finally:
+            client.close()
+
     def keep_logs(self, dest: Path) -> None:
         """Copy the components' logs and the task logs to ``dest`` (replacing an earlier copy)."""
         import shutil

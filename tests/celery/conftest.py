@@ -51,5 +51,6 @@ def celery_cluster(tmp_path_factory) -> Iterator[cluster.Cluster]:
         yield c
     finally:
         c.stop()
+        c.forget_queue()
         c.keep_logs(cluster.ROOT / "var" / "ci" / "celery")
         cluster.drop_database(c.db)
