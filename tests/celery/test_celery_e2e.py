@@ -82,10 +82,16 @@ def test_two_cities_at_once_on_a_celery_worker(celery_cluster: cluster.Cluster, 
     assert {t[5] for t in tis} == {get_hostname()}  # the worker's host (Airflow's name of this machine)
     celery_ids = [t[6] for t in tis]
     assert all(celery_ids) and len(set(celery_ids)) == len(tis)
-    backend = dict(c.meta("SELECT task_id, status FROM celery_taskmeta WHERE task_id = ANY(%s)", (celery_ids,)))
+
+    def worker_done():
+        # the worker records a task's result (and logs it) just after the task told the API server
+        backend = dict(c.meta("SELECT task_id, status FROM celery_taskmeta WHERE task_id = ANY(%s)", (celery_ids,)))
+        log = c.log("worker").read_text(errors="replace")
+        done = len(backend) == len(celery_ids) and not {"PENDING", "STARTED"} & set(backend.values())
+        return (backend, log) if done and all(f"execute_workload[{i}] succeeded" in log for i in celery_ids) else None
+
+    backend, worker_log = c.wait_until("the Celery worker has recorded every result", worker_done, timeout=60, every=1)
     assert backend == {i: "SUCCESS" for i in celery_ids}
-    worker_log = c.log("worker").read_text(errors="replace")
-    assert all(f"execute_workload[{i}] succeeded" in worker_log for i in celery_ids)
     assert f"{c.queue}@{socket.gethostname()}" in worker_log  # the worker's Celery node name
     # the two KB100 runs were active at once (max_active_runs = one per 団体コード)
     spans = {}
