@@ -62,6 +62,7 @@ class InboxFileSensor(FileSensor):
 
         sub = paths.inbox_subpath(self.inbox_source, run_parameters(context)["municipality"])
         self.filepath = f"{sub}/{self.inbox_pattern}" if self.inbox_pattern else sub
+        self.__dict__.pop("path", None)  # FileSensor caches the full path (a cached_property)
         return super().execute(context)
 
 

@@ -107,3 +107,30 @@ def test_an_intake_keeps_the_archive_temporaries_of_a_live_run(kokuho_var: Path,
     assert r.rc == 0, r.log_text
     assert live_tmp.exists() and not dead_tmp.exists()
     assert "KKB172I 保管の一時ファイルを削除 1件" in r.log_text
+
+
+def test_the_file_wait_watches_the_runs_municipality(kokuho_var: Path, airflow_db):
+    """KB100-WAIT (a deferrable FileSensor) pokes ``<団体コード>/kaigo/*`` for a run of 112011 and
+    ``kaigo/*`` for the default city without a folder of its own; it finds 112011's file only there."""
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.providers.standard.sensors.filesystem import FileSensor
+    from airflow.sdk.exceptions import TaskDeferred
+
+    bag = DagBag(dag_folder=str(paths.CHECKOUT / "dags" / "kokuho_intake.py"))
+    sensor = bag.get_dag("kokuho_intake").get_task("wait_kaigo_file")
+
+    def context(code: str) -> dict:
+        run = SimpleNamespace(run_after=dt.datetime(2026, 6, 1, 0, 0, tzinfo=dt.timezone.utc), run_type="manual",
+                              conf={}, run_id="t", triggering_user_name=None)
+        return {"params": {"business_date": DATE, "municipality": code}, "dag_run": run}
+
+    (kokuho_var / "inbox" / SECOND / "kaigo").mkdir(parents=True)
+    (kokuho_var / "inbox" / SECOND / "kaigo" / "KAIGO_DAICHO_20260601.dat").write_bytes(b"x")
+    sensor.execute(context(SECOND))  # found at once: no deferral
+    assert isinstance(sensor, FileSensor) and sensor.filepath == f"{SECOND}/kaigo/*"
+    with pytest.raises(TaskDeferred):  # the default city's shared folder is empty: it waits (deferred)
+        sensor.execute(context(DEFAULT))
+    assert sensor.filepath == "kaigo/*" and sensor.path == str(kokuho_var / "inbox" / "kaigo" / "*")
