@@ -34,6 +34,43 @@ export KOKUHO_VAR ?= $(CURDIR)/var
 # The fs connection the file-arrival sensors watch (an env var, so nothing is stored in the DB).
 export AIRFLOW_CONN_KOKUHO_INBOX ?= {"conn_type": "fs", "extra": {"path": "$(KOKUHO_VAR)/inbox"}}
 
+# --- the distributed mode (`make up-celery`): CeleryExecutor, Redis broker, PostgreSQL metadata DB ---
+# UP_MODE=celery (what `make up-celery` passes on) switches every Airflow command of this Makefile
+# (db migrate, pools, up, celery-worker) to the settings below. Each is overridable, e.g.
+# `make up-celery PORT=8180 CELERY_DB=kokuho_airflow2 CELERY_REDIS_DB=7`. The broker's Redis db number
+# (/5) and the metadata database (kokuho_airflow, never `test`) are this mode's own. The ledger moves
+# to PostgreSQL too (KOKUHO_LEDGER_URL, database kokuho_ledger): a worker on another host cannot
+# open the DuckDB file of this one.
+UP_MODE ?= local
+PG_HOST ?= 127.0.0.1
+PG_PORT ?= 5432
+PG_USER ?= postgres
+CELERY_DB ?= kokuho_airflow
+CELERY_LEDGER_DB ?= kokuho_ledger
+CELERY_REDIS_DB ?= 5
+CELERY_BROKER ?= redis://127.0.0.1:6379/$(CELERY_REDIS_DB)
+CELERY_QUEUE ?= kokuho
+CELERY_CONCURRENCY ?= 2
+CELERY_SQL_CONN := postgresql+psycopg2://$(PG_USER)@$(PG_HOST):$(PG_PORT)/$(CELERY_DB)
+ifeq ($(UP_MODE),celery)
+MIGRATED := var/airflow/.migrated-celery-$(CELERY_DB)
+POOLS := var/airflow/.pools-celery-$(CELERY_DB)
+export AIRFLOW__CORE__EXECUTOR := CeleryExecutor
+export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN := $(CELERY_SQL_CONN)
+export AIRFLOW__CELERY__BROKER_URL := $(CELERY_BROKER)
+export AIRFLOW__CELERY__RESULT_BACKEND := db+postgresql://$(PG_USER)@$(PG_HOST):$(PG_PORT)/$(CELERY_DB)
+export AIRFLOW__CELERY__WORKER_CONCURRENCY := $(CELERY_CONCURRENCY)
+export AIRFLOW__OPERATORS__DEFAULT_QUEUE := $(CELERY_QUEUE)
+# one DAG run per 団体コード at once: as many active runs of a job net as there are municipalities
+export KOKUHO_MAX_ACTIVE_RUNS ?= $(words $(wildcard config/municipalities/*/municipality.yaml))
+export KOKUHO_LEDGER_URL ?= postgresql+psycopg://$(PG_USER)@$(PG_HOST):$(PG_PORT)/$(CELERY_LEDGER_DB)
+UP_WORKERS := airflow celery worker --queues $(CELERY_QUEUE) --concurrency $(CELERY_CONCURRENCY) &
+else ifneq ($(UP_MODE),local)
+$(error UP_MODE is local or celery, not $(UP_MODE))
+else
+UP_WORKERS :=
+endif
+
 # --- the demo: a synthetic city through the intake, the 当初賦課 and the 収納 job nets ------------------
 DEMO_INSURED ?= 20000
 DEMO_SEED ?= 20260601
@@ -72,11 +109,21 @@ print(due, dd.request_day(cal, cfg, due), pay, dun, close)
 endef
 export DEMO_DATES_PY
 
+define CREATE_DB_PY
+import sys, psycopg
+host, port, user, name = sys.argv[1:]
+with psycopg.connect(host=host, port=int(port), user=user, dbname="postgres", autocommit=True) as conn:
+    if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+        conn.execute(f'CREATE DATABASE "{name}"')
+        print(f"==> created PostgreSQL database {name} on {host}:{port}")
+endef
+export CREATE_DB_PY
+
 # --- make up --------------------------------------------------------------------------------------
 UP_PID := var/airflow/up.pid
 UP_LOG := var/airflow/up.log
 
-.PHONY: help install airflow-init demo test test-fast bench up down status listings lint constraints clean distclean
+.PHONY: help install airflow-init demo test test-fast bench up up-celery celery-worker down status listings lint constraints clean distclean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-14s %s\n", $$1, $$2}'
@@ -235,7 +282,7 @@ up: $(MIGRATED) $(POOLS) $(USERS) ## Airflow UI + scheduler (background) on http
 	@# The four components `airflow standalone` would start, started here because standalone forces
 	@# the plain SimpleAuthManager (airflow.cfg names jobs.airflow_auth.KokuhoAuthManager).
 	@# setsid: their own process group, so `make down` stops them all.
-	$(UP_ENV) setsid bash -c 'airflow scheduler & airflow dag-processor & airflow triggerer & airflow api-server & wait' \
+	$(UP_ENV) setsid bash -c 'airflow scheduler & airflow dag-processor & airflow triggerer & airflow api-server & $(UP_WORKERS) wait' \
 	  > $(UP_LOG) 2>&1 < /dev/null & echo $$! > $(UP_PID)
 	@echo "$(UP_URL)" > $(UP_PID).url
 	@for i in $$(seq 1 180); do \
@@ -245,10 +292,34 @@ up: $(MIGRATED) $(POOLS) $(USERS) ## Airflow UI + scheduler (background) on http
 	@curl -fsS -o /dev/null $(UP_URL)/api/v2/monitor/health || { tail -n 40 $(UP_LOG); \
 	  echo "Airflow did not answer on $(UP_URL) within 180 s: stopping it (log: $(UP_LOG))" >&2; make --no-print-directory down; exit 1; }
 	@echo "Airflow UI: $(UP_URL)   (execution API $(UP_URL)/execution/, log servers $(UP_WORKER_LOG_PORT)/$(UP_TRIGGER_LOG_PORT))"
+	@if [ "$(UP_MODE)" = celery ]; then \
+	  echo "CeleryExecutor: broker $(CELERY_BROKER), queue $(CELERY_QUEUE), metadata DB $(CELERY_SQL_CONN),"; \
+	  echo "  one celery worker here ($(CELERY_CONCURRENCY) processes); more hosts: make celery-worker (README)"; \
+	  echo "  収納台帳: $$(python -c 'import sys; from jobs.ledger.db import redact; print(redact(sys.argv[1]))' "$$KOKUHO_LEDGER_URL")"; fi
 	@echo "users and passwords (file $(PASSWORDS), 0600):"
 	@python -m jobs.airflow_auth users
 	@python -c 'import json,sys; [print(f"  {k}: {v}") for k, v in sorted(json.load(open(sys.argv[1])).items())]' $(PASSWORDS)
 	@echo "log: $(UP_LOG)   stop: make down"
+
+up-celery: ## the distributed mode: `make up` with the CeleryExecutor, Redis broker, PostgreSQL metadata DB and ledger, one worker
+	@$(MAKE) --no-print-directory up UP_MODE=celery
+
+celery-worker: ## one more Celery worker in the foreground (another host: README "Many cities and more than one machine")
+	@$(MAKE) --no-print-directory celery-worker-run UP_MODE=celery
+
+.PHONY: celery-worker-run celery-databases
+celery-worker-run: $(INSTALLED)
+	@test "$(UP_MODE)" = celery || { echo "use make celery-worker" >&2; exit 2; }
+	AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=$(UP_WORKER_LOG_PORT) airflow celery worker --queues $(CELERY_QUEUE) --concurrency $(CELERY_CONCURRENCY)
+
+# The distributed mode's two PostgreSQL databases (the Airflow metadata DB and the 収納台帳), created
+# when missing; trust or ~/.pgpass authentication as for psql.
+celery-databases: $(INSTALLED)
+	@for db in $(CELERY_DB) $(CELERY_LEDGER_DB); do python -c "$$CREATE_DB_PY" '$(PG_HOST)' '$(PG_PORT)' '$(PG_USER)' "$$db"; done
+
+ifeq ($(UP_MODE),celery)
+$(MIGRATED): | celery-databases
+endif
 
 down: ## stop `make up`
 	@if [ -s $(UP_PID) ] && kill -0 "$$(cat $(UP_PID))" 2>/dev/null; then \

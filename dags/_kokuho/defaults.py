@@ -42,10 +42,22 @@ DEFAULT_ARGS = {
 }
 
 
+#: How many runs of one job net may be active at once: 1 (one city), or, when one Airflow serves
+#: several municipalities (one DAG run per 団体コード, ``make up-celery``), their number, from the
+#: environment of the DAG processor (read when the DAG file is parsed).
+MAX_ACTIVE_RUNS_ENV = "KOKUHO_MAX_ACTIVE_RUNS"
+
+
+def max_active_runs() -> int:
+    value = os.environ.get(MAX_ACTIVE_RUNS_ENV, "").strip()
+    return max(1, int(value)) if value else 1
+
+
 def jobnet_args(schedule) -> dict:
     """The DAG arguments every kokuho job net shares: its schedule, the start date, no catchup,
-    one run at a time, the default task arguments and the run parameters (業務日・年度・団体)."""
+    one run at a time (``KOKUHO_MAX_ACTIVE_RUNS``: one per municipality), the default task arguments
+    and the run parameters (業務日・年度・団体)."""
     from _kokuho.params import run_params
 
-    return {"schedule": schedule, "start_date": START_DATE, "catchup": False, "max_active_runs": 1,
+    return {"schedule": schedule, "start_date": START_DATE, "catchup": False, "max_active_runs": max_active_runs(),
             "default_args": DEFAULT_ARGS, "params": run_params()}

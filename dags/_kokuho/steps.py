@@ -46,16 +46,37 @@ def job_task(spec: JobSpec) -> PythonOperator:
     )
 
 
+class InboxFileSensor(FileSensor):
+    """A FileSensor on ``<source>/<pattern>`` in the inbox of the run's municipality: when it runs, its
+    path becomes ``jobs.common.paths.inbox_subpath`` of the run's 団体コード (``<団体コード>/<source>`` when
+    one var/ serves several municipalities, else ``<source>``), so a run never waits for, nor is
+    woken by, another municipality's file. The ``kokuho_inbox`` connection's path is var/inbox/."""
+
+    def __init__(self, *, filepath: str, **kwargs: Any) -> None:
+        super().__init__(filepath=filepath, **kwargs)
+        self.inbox_source, _, self.inbox_pattern = filepath.partition("/")
+
+    def execute(self, context: Any) -> None:
+        from jobs.airflow_task import run_parameters
+        from jobs.common import paths
+
+        sub = paths.inbox_subpath(self.inbox_source, run_parameters(context)["municipality"])
+        self.filepath = f"{sub}/{self.inbox_pattern}" if self.inbox_pattern else sub
+        self.__dict__.pop("path", None)  # FileSensor caches the full path (a cached_property)
+        return super().execute(context)
+
+
 def file_wait(task_id: str, name_ja: str, filepath: str, *, timeout: timedelta, soft_fail: bool,
               poke_interval: int = 60) -> FileSensor:
-    """A deferrable FileSensor on ``filepath`` under the ``kokuho_inbox`` connection's path.
+    """A deferrable FileSensor on ``filepath`` (``<source>/<pattern>``) under the ``kokuho_inbox``
+    connection's path, in the run's municipality's inbox (``InboxFileSensor``).
 
     It holds no worker slot while it waits (the triggerer polls). After ``timeout`` it fails
     (``soft_fail=False``: a missing file is an error to look at) or is skipped with the steps of
     that file (``soft_fail=True``: a day without a file is normal). The file is not consumed
     here: the intake step after it archives it under its SHA-256 when it commits.
     """
-    return FileSensor(
+    return InboxFileSensor(
         task_id=task_id,
         task_display_name=name_ja,
         fs_conn_id=INBOX_CONN_ID,

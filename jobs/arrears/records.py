@@ -78,7 +78,7 @@ def input_files(ctx: StepContext, kind: str) -> list[Path]:
     given = ctx.options.get("files")
     if given:
         return [Path(f) for f in given]
-    folder = paths.inbox(str(cfg(ctx, "inbox")))
+    folder = paths.inbox(str(cfg(ctx, "inbox")), ctx.municipality)
     pattern = str(cfg(ctx, f"patterns.{kind}"))
     found = sorted(p for p in folder.glob(pattern) if p.is_file()) if folder.is_dir() else []
     if not found:

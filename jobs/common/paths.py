@@ -4,6 +4,7 @@ The project root is ``$KOKUHO_HOME`` or, by default, the checkout this package s
 the versioned data (``config/``, ``layouts/``) and the runtime folder ``var/`` (git-ignored)::
 
     var/inbox/<source>/      files dropped by counterparties (bank, nenkin, shikaku, ...)
+    var/inbox/<code>/<source>/  the same, per 団体コード when one var/ serves several (``inbox_subpath``)
     var/datasets/<dataset>/  Parquet generations written by the steps
     var/outbox/<dest>/       files for counterparties (Zengin requests, 特別徴収, print data)
     var/reports/             PDFs and printed ledgers
@@ -56,8 +57,35 @@ def var_root() -> Path:
     return Path(env).resolve() if env else home() / "var"
 
 
-def inbox(source: str) -> Path:
-    return var_root() / "inbox" / _component(source)
+def inbox_root() -> Path:
+    """Where the counterparties drop their files: ``var/inbox/``."""
+    return var_root() / "inbox"
+
+
+def inbox(source: str, municipality: str | None = None) -> Path:
+    """The inbox folder of ``source`` for a run of ``municipality`` (``inbox_subpath``)."""
+    return inbox_root() / inbox_subpath(source, municipality)
+
+
+def inbox_subpath(source: str, municipality: str | None = None) -> str:
+    """``source``'s inbox relative to the inbox root, for a run of 団体コード ``municipality``.
+
+    One Airflow may run several municipalities (one DAG run per 団体コード): each keeps its files in
+    ``var/inbox/<団体コード>/<source>/``, so two runs at once never see each other's files. The
+    shared ``var/inbox/<source>/`` (one city, as before) is read only by runs of the default
+    municipality (``system.default_municipality``) and only while ``var/inbox/<its code>/`` does
+    not exist; any other municipality never reads it. ``municipality=None``: the shared folder."""
+    source = _component(source)
+    if municipality is None:
+        return source
+    code = _component(str(municipality))
+    if (inbox_root() / code).is_dir():
+        return f"{code}/{source}"
+    from . import config  # lazy: config imports this module
+
+    if code == config.default_municipality():
+        return source
+    return f"{code}/{source}"
 
 
 def datasets_root() -> Path:

@@ -95,7 +95,7 @@ def no_input(ctx: StepContext, dataset: str) -> None:
     if due is None:
         return
     cal, today = ctx.calendar, ctx.business_date
-    inbox, pattern = paths.relative(paths.inbox(ctx.spec.inbox)), ctx.spec.pattern
+    inbox, pattern = paths.relative(paths.inbox(ctx.spec.inbox, ctx.municipality)), ctx.spec.pattern
     last = due.last_due(today, cal)
     taken = last_taken(dataset, ctx.municipality, today)
     nxt = due.next_due(today, cal)

@@ -101,7 +101,7 @@ def select_files(ctx: StepContext, targets: Mapping[str, str]) -> list[inputs_mo
     spec = ctx.spec
     out = inputs_mod.given_files(ctx)
     if not out:
-        out = [inputs_mod.describe(p, "inbox") for p in inputs_mod.inbox_files(spec.inbox, spec.pattern)]
+        out = [inputs_mod.describe(p, "inbox") for p in inputs_mod.inbox_files(spec.inbox, spec.pattern, ctx.municipality)]
         if not out:
             out = rerun_inputs(ctx, targets)
             if out:
@@ -109,7 +109,7 @@ def select_files(ctx: StepContext, targets: Mapping[str, str]) -> list[inputs_mo
     if not out:
         # a file not due today is not an error (config intake_due; jobs/intake/due.py)
         due.no_input(ctx, targets.get("data") or next(iter(targets.values())))
-        raise StepError.of("KKB103E", inbox=paths.relative(paths.inbox(spec.inbox)), pattern=spec.pattern)
+        raise StepError.of("KKB103E", inbox=paths.relative(paths.inbox(spec.inbox, ctx.municipality)), pattern=spec.pattern)
     for f in out:  # the text names where the file came from: 受信箱 (inbox), 指定 (given) or 保管 (archive)
         ctx.message("KKB101I", variant=None if f.origin == "inbox" else f.origin, file=f.name, size=f.size,
                     sha256=f.sha256)

@@ -33,7 +33,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobs.common import crypto, handoff, paths
+from jobs.common import crypto, handoff, paths, staging
 from jobs.common.step import StepContext, StepError
 
 IGNORED_SUFFIXES = (".tmp", ".part", ".partial", ".filepart", handoff.SUFFIX)
@@ -83,17 +83,20 @@ def content(f: InputFile) -> Path | bytearray:
 
 def prepare(ctx: StepContext) -> None:
     """At the start of an intake step: remove the archive temporaries an interrupted run left
-    (they may hold a part of a file), and move the 個人番号 key out of var/ if it is still there."""
+    (they may hold a part of a file), and move the 個人番号 key out of var/ if it is still there.
+    Only a dead writer's temporaries go (``staging.is_dead``): the archive folder of a source is
+    shared by every municipality, and another municipality's run may be writing there right now."""
     from . import keys
 
     folder = paths.archive(ctx.spec.inbox)
     if folder.is_dir():
-        stale = [p for p in folder.iterdir() if p.name.startswith(".") and ".tmp-" in p.name]
+        stale = [p for p in folder.iterdir() if p.name.startswith(".") and ".tmp-" in p.name
+                 and (staging.is_dead(p.name) or not staging.is_leftover_name(p.name))]
         for p in stale:
             p.unlink(missing_ok=True)
         if stale:
             ctx.message("KKB172I", count=len(stale), folder=paths.relative(folder))
-    inbox = paths.inbox(ctx.spec.inbox)
+    inbox = paths.inbox(ctx.spec.inbox, ctx.municipality)
     if inbox.is_dir():  # a .sha256 that came after its file was taken in: the archive has that content
         for side in sorted(inbox.glob(f"*{handoff.SUFFIX}")):
             data = side.with_name(side.name[: -len(handoff.SUFFIX)])
@@ -144,8 +147,10 @@ def given_files(ctx: StepContext) -> list[InputFile]:
     return out
 
 
-def inbox_files(source: str, pattern: str) -> list[Path]:
-    folder = paths.inbox(source)
+def inbox_files(source: str, pattern: str, municipality: str | None = None) -> list[Path]:
+    """The files of ``pattern`` in ``source``'s inbox of ``municipality`` (``paths.inbox_subpath``:
+    ``var/inbox/<団体コード>/<source>/`` when one var/ serves several municipalities)."""
+    folder = paths.inbox(source, municipality)
     if not folder.is_dir():
         return []
     pat = pattern.lower()

@@ -186,7 +186,7 @@ def select_files(ctx: StepContext) -> list[inputs_mod.InputFile]:
     out = inputs_mod.given_files(ctx)
     if not out:
         out = []
-        for p in inputs_mod.inbox_files(ctx.spec.inbox, ctx.spec.pattern):
+        for p in inputs_mod.inbox_files(ctx.spec.inbox, ctx.spec.pattern, ctx.municipality):
             if _first_notice(p) == ANNUAL_NOTICE and p.name.upper().startswith("Z21"):
                 ctx.message("KKB506I", file=p.name)
                 continue
@@ -197,7 +197,7 @@ def select_files(ctx: StepContext) -> list[inputs_mod.InputFile]:
                 out.append(f)
                 ctx.message("KKB102I", generation=ctx.generation)
     if not out:
-        raise StepError.of("KKB505E", inbox=paths.relative(paths.inbox(ctx.spec.inbox)), pattern=ctx.spec.pattern)
+        raise StepError.of("KKB505E", inbox=paths.relative(paths.inbox(ctx.spec.inbox, ctx.municipality)), pattern=ctx.spec.pattern)
     for f in out:
         ctx.message("KKB101I", variant=None if f.origin == "inbox" else f.origin, file=f.name, size=f.size,
                     sha256=f.sha256)

@@ -122,6 +122,7 @@ def test_dag_is_its_job_net(dagbag, dag_id):
     operator, upstream tasks, pool, trigger rule, the file wait's path and bounds, the entry
     check's rule, the control totals' steps; and the DAG's name, description and schedule."""
     from _kokuho.defaults import file_wait_timeout
+    from _kokuho.steps import InboxFileSensor
     from airflow.providers.standard.operators.python import PythonOperator, ShortCircuitOperator
     from airflow.providers.standard.sensors.filesystem import FileSensor
 
@@ -144,7 +145,8 @@ def test_dag_is_its_job_net(dagbag, dag_id):
             assert task.trigger_rule == spec.trigger_rule, where
         elif node.kind == WAIT:
             spec = registry.get(node.job_id)
-            assert type(task) is FileSensor, where
+            # a FileSensor that watches the run's municipality's inbox (jobs.common.paths.inbox_subpath)
+            assert type(task) is InboxFileSensor and isinstance(task, FileSensor), where
             assert task.filepath == spec.wait_filepath == f"{spec.inbox}/*", where
             assert task.timeout == file_wait_timeout(spec.wait.timeout_env, spec.wait.timeout).total_seconds(), where
             assert task.soft_fail is spec.wait.soft_fail and task.downstream_task_ids == {spec.task_id}, where
