@@ -81,7 +81,7 @@ def _env(home: Path, var: Path, ports: dict[str, int], password: str) -> dict[st
         "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(home / "plugins"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),  # the job nets' timetable (KokuhoRunDayTimetable)
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": "2",
