@@ -123,7 +123,7 @@ export CREATE_DB_PY
 UP_PID := var/airflow/up.pid
 UP_LOG := var/airflow/up.log
 
-.PHONY: help install airflow-init demo test test-fast bench up up-celery celery-worker down status listings lint constraints clean distclean
+.PHONY: help install airflow-init demo test browser-deps test-fast bench up up-celery celery-worker down status listings lint constraints clean distclean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-14s %s\n", $$1, $$2}'
@@ -245,8 +245,21 @@ demo: $(MIGRATED) $(POOLS) $(USERS) ## synthesize a city (DEMO_INSURED), run the
 	@echo "    it fails when a ledger row carries no 操作者ID or 処理事由)"
 	@KOKUHO_VAR=$(DEMO_VAR) kokuho audit --summary
 
-test: $(INSTALLED) ## run every test (pytest); PYTEST_ARGS=... adds arguments
+test: $(INSTALLED) browser-deps ## run every test (pytest); PYTEST_ARGS=... adds arguments
 	python -m pytest $(PYTEST_ARGS)
+
+# The browser check (tests/browser) drives Debian's Chromium (Playwright cannot download a browser
+# here) and needs a CJK font. Installed from Debian's packages when missing and we may (root);
+# otherwise the browser tests say why they skip (.ci/run installs them and fails if it cannot).
+browser-deps: ## install Debian's chromium and fonts-noto-cjk for the browser check (when missing; root)
+	@missing=(); command -v chromium >/dev/null 2>&1 || missing+=(chromium); \
+	dpkg-query -W -f='$${Status}' fonts-noto-cjk 2>/dev/null | grep -q "install ok installed" || missing+=(fonts-noto-cjk); \
+	if (( $${#missing[@]} )); then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "==> apt-get install $${missing[*]} (the browser check)"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$${missing[@]}"; } >/dev/null 2>&1 \
+	      || echo "could not install $${missing[*]}: the browser tests will be skipped" >&2; \
+	  else echo "$${missing[*]} missing (not root): the browser tests will be skipped" >&2; fi; fi
 
 test-fast: $(INSTALLED) ## the tests without the end-to-end Airflow runs and the browser check
 	python -m pytest -m 'not e2e and not browser' $(PYTEST_ARGS)
