@@ -24,13 +24,13 @@ from typing import Any
 
 import polars as pl
 
-from jobs.common import fixedwidth as fw
 from jobs.common.config import Config
 
-from .notices import NoticeError, NoticeWriter
+from .arrears_docs import DocStats, as_date, require_columns, write_print_records
+from .notices import NoticeWriter
 from .notices.primitives import yen
 
-__all__ = ["PLAN_COLUMNS", "PLAN_LAYOUT_ID", "PlanPrintSummary", "ReportStats", "render_list", "render_plan_slips",
+__all__ = ["PLAN_COLUMNS", "PLAN_LAYOUT_ID", "PlanPrintSummary", "DocStats", "render_list", "render_plan_slips",
            "write_plan_print_file"]
 
 PLAN_LAYOUT_ID = "arrears_plan_print"
@@ -40,15 +40,6 @@ PLAN_COLUMNS = ("plan_id", "plan_no", "installment_count", "person_id", "househo
 WIDTH = 180.0
 
 
-@dataclass
-class ReportStats:
-    path: Path
-    pages: int = 0
-    documents: int = 0
-    slips: int = 0
-    barcodes: int = 0
-
-
 @dataclass(frozen=True)
 class PlanPrintSummary:
     path: Path
@@ -56,45 +47,22 @@ class PlanPrintSummary:
     amount_total: int
 
 
-def _require(rows: pl.DataFrame, columns: Sequence[str], what: str) -> None:
-    missing = [c for c in columns if c not in rows.columns]
-    if missing:
-        raise NoticeError(f"{what}: 列がありません: {', '.join(missing)}")
-
-
-def _date(v: Any) -> dt.date | None:
-    if v is None or isinstance(v, dt.date):
-        return v
-    return dt.date.fromisoformat(str(v))
-
-
 def write_plan_print_file(rows: pl.DataFrame, cfg: Config, path: str | Path, *, issue_date: dt.date,
                           creation_date: dt.date | None = None) -> PlanPrintSummary:
     """The print-data file (layout ``arrears_plan_print``): header, one data record per 回, trailer
     with the count and the sum. Written atomically by the codec's FileWriter."""
-    _require(rows, PLAN_COLUMNS, "分割納付 納付書印刷データ")
-    layout = fw.load_layout(PLAN_LAYOUT_ID)
+    require_columns(rows, PLAN_COLUMNS, "分割納付 納付書印刷データ")
     path = Path(path)
-    muni = str(cfg.get("municipality.code"))
-    header = {"municipality_code": muni, "creation_date": creation_date or issue_date, "issue_date": issue_date,
-              "issuer_name": str(cfg.get("notices.issuer.name"))}
-    data_cols = [f.name for f in layout.data_type.columns if f.name != "record_kind"]
-    frame = rows.with_columns(pl.lit(muni).alias("municipality_code"),
-                              pl.col("slip_levy_year").cast(pl.Int64).cast(pl.String).str.zfill(4),
-                              pl.col("postal_code").cast(pl.String))
-    with fw.FileWriter(layout, path) as w:
-        w.begin_group(header)
-        if frame.height:
-            w.write(frame.select(data_cols))
-        w.end_group({"municipality_code": muni})
+    write_print_records(PLAN_LAYOUT_ID, rows, cfg, path, creation_date=creation_date or issue_date,
+                        header={"issue_date": issue_date}, year_column="slip_levy_year")
     return PlanPrintSummary(path=path, slips=rows.height,
                             amount_total=int(rows["amount"].sum() or 0) if rows.height else 0)
 
 
-def render_plan_slips(rows: pl.DataFrame, cfg: Config, path: str | Path, *, issue_date: dt.date) -> ReportStats:
+def render_plan_slips(rows: pl.DataFrame, cfg: Config, path: str | Path, *, issue_date: dt.date) -> DocStats:
     """分割納付のお知らせ and its 納付書: per plan (consecutive rows with one ``plan_id``) a cover
     page and the 納付書, three to a page. An empty frame gives one page that says 該当なし."""
-    _require(rows, PLAN_COLUMNS, "分割納付 納付書")
+    require_columns(rows, PLAN_COLUMNS, "分割納付 納付書")
     with _PlanWriter(cfg, path) as w:
         for (_plan,), part in rows.group_by("plan_id", maintain_order=True):
             w.add_plan(part.to_dicts(), issue_date)
@@ -107,7 +75,7 @@ class _PlanWriter(NoticeWriter):
     def __init__(self, cfg: Config, path: str | Path):
         super().__init__(cfg, path)
         self.pc = cfg.get("arrears_records.plan")
-        self.stats = ReportStats(path=self.path)
+        self.stats = DocStats(path=self.path)
         self.texts = {**self.texts, "slip_no_cvs": str(cfg.get("dunning_reports.notice.no_cvs"))}
 
     def __enter__(self) -> _PlanWriter:
@@ -136,7 +104,7 @@ class _PlanWriter(NoticeWriter):
         self.issuer_block(addressee)
         tx, ty = 125.0, 38.0
         items = (("計画番号", str(first["plan_id"])), ("宛名番号", str(first["person_id"])),
-                 ("誓約日", self.wareki.date(_date(first["registered_date"]))),
+                 ("誓約日", self.wareki.date(as_date(first["registered_date"]))),
                  ("計画額", f"{yen(int(first['plan_amount']))}円"), ("分割回数", f"{int(first['installment_count'])}回"))
         for k, (label, value) in enumerate(items):
             self.box(tx, ty + 6 * k, 24, 6, width=0, fill=0.92)
@@ -156,7 +124,7 @@ class _PlanWriter(NoticeWriter):
             if y > 270:
                 break  # a plan has at most arrears_records.plan.max_installments 回; 36 fit
             self.grid(x, y, widths, [5.5], head_fill=None)
-            cells = (f"{int(r['plan_no'])}", self.wareki.date(_date(r["due_date"])), yen(int(r["amount"])),
+            cells = (f"{int(r['plan_no'])}", self.wareki.date(as_date(r["due_date"])), yen(int(r["amount"])),
                      f"{int(r['slip_levy_year'])}年度 {r['slip_notice_number']} 第{int(r['slip_installment_no'])}期")
             xx = x
             for k, v in enumerate(cells):
@@ -173,7 +141,7 @@ class _PlanWriter(NoticeWriter):
                 slip = {"fiscal_year": f"{int(r['slip_levy_year']):04d}", "notice_no": r["slip_notice_number"],
                         "addressee_name": r["addressee_name"] or "", "address": r["address"],
                         "address_building": None, "household_id": r["household_id"],
-                        "ordinary_1_no": int(r["slip_installment_no"]), "ordinary_1_due_date": _date(r["due_date"]),
+                        "ordinary_1_no": int(r["slip_installment_no"]), "ordinary_1_due_date": as_date(r["due_date"]),
                         "ordinary_1_amount": int(r["amount"]), "ordinary_1_barcode": r["barcode"] or None}
                 self.slip(slip, 1, pos)
             self.end_page()
@@ -188,17 +156,17 @@ def _cell(v: Any, kind: str) -> str:
     if kind == "yen":
         return yen(int(v))
     if kind == "date":
-        return _date(v).isoformat()
+        return as_date(v).isoformat()
     return str(v)
 
 
 def render_list(cfg: Config, path: str | Path, *, title: str, subtitle: str,
                 columns: Sequence[tuple[str, str, str, float]], rows: pl.DataFrame,
-                footer: str = "") -> ReportStats:
+                footer: str = "") -> DocStats:
     """A table on A4 portrait pages: ``columns`` are (key, label, kind: text | yen | date, width mm);
     the widths should add up to 180. Every page has the title, the subtitle and page x / n; the
     last one the row count and ``footer``. An empty frame gives a page that says 該当なし."""
-    _require(rows, [c[0] for c in columns], title)
+    require_columns(rows, [c[0] for c in columns], title)
     per_page = 40
     pages = max(1, -(-rows.height // per_page))
     with _ListWriter(cfg, path, title) as w:
@@ -213,7 +181,7 @@ class _ListWriter(NoticeWriter):
     def __init__(self, cfg: Config, path: str | Path, title: str):
         super().__init__(cfg, path)
         self.title = title
-        self.stats = ReportStats(path=self.path)
+        self.stats = DocStats(path=self.path)
 
     def __enter__(self) -> _ListWriter:
         self.open_canvas(self.title, str(self.issuer["name"]), "kokuho-batch reports.arrears_records")

@@ -21,13 +21,13 @@ from typing import Any
 
 import polars as pl
 
-from jobs.common import fixedwidth as fw
 from jobs.common.config import Config
 
+from .arrears_docs import DocStats, as_date, require_columns, write_print_records
 from .notices import NoticeError, NoticeWriter
 from .notices.primitives import yen
 
-__all__ = ["DUNNING_COLUMNS", "LAYOUT_ID", "DunningStats", "PrintSummary", "render_dunning_notices",
+__all__ = ["DUNNING_COLUMNS", "LAYOUT_ID", "DocStats", "PrintSummary", "render_dunning_notices",
            "write_print_file"]
 
 LAYOUT_ID = "dunning_notice_print"
@@ -37,15 +37,6 @@ DUNNING_COLUMNS = ("dunning_no", "levy_year", "notice_number", "installment_no",
 WIDTH = 180.0
 SLIP_POS = 2
 CUT_Y = 99.0 * SLIP_POS
-
-
-@dataclass
-class DunningStats:
-    path: Path
-    pages: int = 0
-    documents: int = 0
-    slips: int = 0
-    barcodes: int = 0
 
 
 @dataclass(frozen=True)
@@ -59,12 +50,10 @@ class PrintSummary:
 
 
 def _require(rows: pl.DataFrame, what: str) -> None:
-    missing = [c for c in DUNNING_COLUMNS if c not in rows.columns]
-    if missing:
-        raise NoticeError(f"{what}: 列がありません: {', '.join(missing)}")
+    require_columns(rows, DUNNING_COLUMNS, what)
 
 
-def render_dunning_notices(rows: pl.DataFrame, cfg: Config, path: str | Path) -> DunningStats:
+def render_dunning_notices(rows: pl.DataFrame, cfg: Config, path: str | Path) -> DocStats:
     """督促状 兼 納付書: one A4 page per row of ``rows`` (``DUNNING_COLUMNS``), in order. An empty
     frame gives one page that says 該当なし."""
     _require(rows, "督促状")
@@ -81,20 +70,9 @@ def write_print_file(rows: pl.DataFrame, cfg: Config, path: str | Path, *, issue
     """The print-data file (layout ``dunning_notice_print``): header, one data record per row,
     trailer with the counts and sums. Written atomically by the codec's FileWriter."""
     _require(rows, "督促状印刷データ")
-    layout = fw.load_layout(LAYOUT_ID)
     path = Path(path)
-    muni = str(cfg.get("municipality.code"))
-    header = {"municipality_code": muni, "creation_date": creation_date or issue_date, "issue_date": issue_date,
-              "issuer_name": str(cfg.get("notices.issuer.name"))}
-    data_cols = [f.name for f in layout.data_type.columns if f.name != "record_kind"]
-    frame = rows.with_columns(pl.lit(muni).alias("municipality_code"),
-                              pl.col("levy_year").cast(pl.Int64).cast(pl.String).str.zfill(4),
-                              pl.col("postal_code").cast(pl.String))
-    with fw.FileWriter(layout, path) as w:
-        w.begin_group(header)
-        if frame.height:
-            w.write(frame.select(data_cols))
-        w.end_group({"municipality_code": muni})
+    write_print_records(LAYOUT_ID, rows, cfg, path, creation_date=creation_date or issue_date,
+                        header={"issue_date": issue_date}, year_column="levy_year")
 
     def total(c: str) -> int:
         return int(rows[c].sum() or 0) if rows.height else 0
@@ -104,19 +82,13 @@ def write_print_file(rows: pl.DataFrame, cfg: Config, path: str | Path, *, issue
                         grand_total=total("total_amount"))
 
 
-def _date(v: Any) -> dt.date | None:
-    if v is None or isinstance(v, dt.date):
-        return v
-    return dt.date.fromisoformat(str(v))
-
-
 class _DunningWriter(NoticeWriter):
     doc_title = "国民健康保険税 督促状"
 
     def __init__(self, cfg: Config, path: str | Path):
         super().__init__(cfg, path)
         self.dr = cfg.get("dunning_reports.notice")
-        self.stats = DunningStats(path=self.path)
+        self.stats = DocStats(path=self.path)
         self.texts = {**self.texts, "slip_no_cvs": str(self.dr["no_cvs"])}
 
     def __enter__(self) -> _DunningWriter:
@@ -159,7 +131,7 @@ class _DunningWriter(NoticeWriter):
         no = int(row["installment_no"])
         addressee = {"postal_code": row["postal_code"], "address": row["address"], "address_building": None,
                      "addressee_name": row["addressee_name"] or "", "notice_no": row["notice_number"],
-                     "issue_date": _date(row["issue_date"])}
+                     "issue_date": as_date(row["issue_date"])}
         self.address_block(addressee)
         self.issuer_block(addressee)
         tx, ty = 125.0, 38.0
@@ -174,7 +146,7 @@ class _DunningWriter(NoticeWriter):
         self.wrap(x, 80, str(self.dr["intro"]).strip(), WIDTH, 8.5, 4.0)
         yv = self.Y_TABLE + 13.2
         w = self.TABLE_W
-        cells = (f"第{no}期", self.wareki.date(_date(row["due_date"])), yen(int(row["tax_amount"])),
+        cells = (f"第{no}期", self.wareki.date(as_date(row["due_date"])), yen(int(row["tax_amount"])),
                  yen(int(row["late_fee_amount"])), yen(int(row["dunning_fee_amount"])))
         xx = x
         for k, v in enumerate(cells):
@@ -189,7 +161,7 @@ class _DunningWriter(NoticeWriter):
         self.box(x + 90, y, 30, 9, width=0, fill=0.85)
         self.grid(x, y, [30.0, 60.0, 30.0, 60.0], [9.0], head_fill=None, width=0.6)
         self.text(x + 15, y + 6, "指定期限", 9.5, "c")
-        self.bold(x + 60, y + 6.3, self.wareki.date(_date(row["pay_by"])), 11, "c")
+        self.bold(x + 60, y + 6.3, self.wareki.date(as_date(row["pay_by"])), 11, "c")
         self.text(x + 105, y + 6, "納付額", 9.5, "c")
         self.bold(x + WIDTH - 7, y + 6.3, yen(int(row["total_amount"])), 12, "r")
         self.text(x + WIDTH - 2, y + 6.2, "円", 9, "r")
@@ -203,7 +175,7 @@ class _DunningWriter(NoticeWriter):
         slip = {"fiscal_year": f"{int(row['levy_year']):04d}", "notice_no": row["notice_number"],
                 "addressee_name": row["addressee_name"] or "", "address": row["address"], "address_building": None,
                 "household_id": row["household_id"], "ordinary_1_no": no,
-                "ordinary_1_due_date": _date(row["pay_by"]), "ordinary_1_amount": int(row["total_amount"]),
+                "ordinary_1_due_date": as_date(row["pay_by"]), "ordinary_1_amount": int(row["total_amount"]),
                 "ordinary_1_barcode": row["barcode"] or None}
         self.slip(slip, 1, SLIP_POS)
         self.end_page()

@@ -24,13 +24,13 @@ from typing import Any
 
 import polars as pl
 
-from jobs.common import fixedwidth as fw
 from jobs.common.config import Config
 
+from .arrears_docs import DocStats, as_date, require_columns, write_print_records
 from .notices import NoticeError, NoticeWriter
 from .notices.primitives import postal, wrap_lines, yen
 
-__all__ = ["KIND_CODES", "LAYOUT_ID", "REMINDER_COLUMNS", "PrintSummary", "ReminderStats", "render_arrears_report",
+__all__ = ["KIND_CODES", "LAYOUT_ID", "REMINDER_COLUMNS", "PrintSummary", "DocStats", "render_arrears_report",
            "render_reminder_notices", "write_print_file"]
 
 LAYOUT_ID = "reminder_notice_print"
@@ -43,15 +43,6 @@ WIDTH = 180.0
 TABLE_ROWS = 14  # 期別 lines on the 催告書 page; more are summed on one line (the 納付書 name each)
 
 
-@dataclass
-class ReminderStats:
-    path: Path
-    pages: int = 0
-    documents: int = 0
-    slips: int = 0
-    barcodes: int = 0
-
-
 @dataclass(frozen=True)
 class PrintSummary:
     path: Path
@@ -62,15 +53,7 @@ class PrintSummary:
 
 
 def _require(rows: pl.DataFrame, what: str) -> None:
-    missing = [c for c in REMINDER_COLUMNS if c not in rows.columns]
-    if missing:
-        raise NoticeError(f"{what}: 列がありません: {', '.join(missing)}")
-
-
-def _date(v: Any) -> dt.date | None:
-    if v is None or isinstance(v, dt.date):
-        return v
-    return dt.date.fromisoformat(str(v))
+    require_columns(rows, REMINDER_COLUMNS, what)
 
 
 def write_print_file(rows: pl.DataFrame, cfg: Config, path: str | Path, *, reminder_date: dt.date, kind: str,
@@ -78,22 +61,11 @@ def write_print_file(rows: pl.DataFrame, cfg: Config, path: str | Path, *, remin
     """The print-data file (layout ``reminder_notice_print``): header, one data record per 催告明細,
     trailer with the counts and sums. Written atomically by the codec's FileWriter."""
     _require(rows, "催告書印刷データ")
-    layout = fw.load_layout(LAYOUT_ID)
     path = Path(path)
-    muni = str(cfg.get("municipality.code"))
-    header = {"municipality_code": muni, "creation_date": creation_date or reminder_date,
-              "reminder_date": reminder_date, "reminder_kind": KIND_CODES[kind],
-              "issuer_name": str(cfg.get("notices.issuer.name"))}
-    data_cols = [f.name for f in layout.data_type.columns if f.name != "record_kind"]
-    frame = rows.with_columns(pl.lit(muni).alias("municipality_code"),
-                              pl.col("levy_year").cast(pl.Int64).cast(pl.String).str.zfill(4),
-                              pl.col("postal_code").cast(pl.String))
     reminders = rows["reminder_no"].n_unique() if rows.height else 0
-    with fw.FileWriter(layout, path) as w:
-        w.begin_group(header)
-        if frame.height:
-            w.write(frame.select(data_cols))
-        w.end_group({"municipality_code": muni, "reminder_count": reminders})
+    write_print_records(LAYOUT_ID, rows, cfg, path, creation_date=creation_date or reminder_date,
+                        header={"reminder_date": reminder_date, "reminder_kind": KIND_CODES[kind]},
+                        year_column="levy_year", trailer={"reminder_count": reminders})
 
     def total(c: str) -> int:
         return int(rows[c].sum() or 0) if rows.height else 0
@@ -102,7 +74,7 @@ def write_print_file(rows: pl.DataFrame, cfg: Config, path: str | Path, *, remin
                         late_fee_total=total("late_fee_amount"))
 
 
-def render_reminder_notices(rows: pl.DataFrame, cfg: Config, path: str | Path) -> ReminderStats:
+def render_reminder_notices(rows: pl.DataFrame, cfg: Config, path: str | Path) -> DocStats:
     """催告書 (or 一斉催告書) with their 納付書: the rows of each ``reminder_no`` make one 催告書. An
     empty frame gives one page that says 該当なし."""
     _require(rows, "催告書")
@@ -120,7 +92,7 @@ class _ReminderWriter(NoticeWriter):
     def __init__(self, cfg: Config, path: str | Path):
         super().__init__(cfg, path)
         self.rr = cfg.get("arrears_records.reminder")
-        self.stats = ReminderStats(path=self.path)
+        self.stats = DocStats(path=self.path)
         self.texts = {**self.texts, "slip_no_cvs": str(self.rr["no_cvs"])}
 
     def __enter__(self) -> _ReminderWriter:
@@ -163,7 +135,7 @@ class _ReminderWriter(NoticeWriter):
         x = self.margin_l
         addressee = {"postal_code": first["postal_code"], "address": first["address"], "address_building": None,
                      "addressee_name": first["addressee_name"] or "", "notice_no": first["person_id"],
-                     "issue_date": _date(first["reminder_date"])}
+                     "issue_date": as_date(first["reminder_date"])}
         self.address_block(addressee)
         self.issuer_block(addressee)
         tx, ty = 125.0, 44.0
@@ -188,7 +160,7 @@ class _ReminderWriter(NoticeWriter):
         for it in shown:
             fy = self.wareki.fiscal_year(int(it["levy_year"]), self.fy_start)
             cells = (fy, str(it["notice_number"]), f"第{int(it['installment_no'])}期",
-                     self.wareki.date(_date(it["due_date"])), yen(int(it["tax_amount"])),
+                     self.wareki.date(as_date(it["due_date"])), yen(int(it["tax_amount"])),
                      yen(int(it["late_fee_amount"])))
             self._row(x, y, cells)
             y += 5.5
@@ -204,7 +176,7 @@ class _ReminderWriter(NoticeWriter):
         self.box(x + 90, y, 30, 9, width=0, fill=0.85)
         self.grid(x, y, [30.0, 60.0, 30.0, 60.0], [9.0], head_fill=None, width=0.6)
         self.text(x + 15, y + 6, "指定期限", 9.5, "c")
-        self.bold(x + 60, y + 6.3, self.wareki.date(_date(first["pay_by"])), 11, "c")
+        self.bold(x + 60, y + 6.3, self.wareki.date(as_date(first["pay_by"])), 11, "c")
         self.text(x + 105, y + 6, "催告額(本税)", 9, "c")
         self.bold(x + WIDTH - 7, y + 6.3, yen(tax), 12, "r")
         self.text(x + WIDTH - 2, y + 6.2, "円", 9, "r")
@@ -223,7 +195,7 @@ class _ReminderWriter(NoticeWriter):
                 slip = {"fiscal_year": f"{int(it['levy_year']):04d}", "notice_no": it["notice_number"],
                         "addressee_name": it["addressee_name"] or "", "address": it["address"],
                         "address_building": None, "household_id": it["household_id"],
-                        "ordinary_1_no": int(it["installment_no"]), "ordinary_1_due_date": _date(it["pay_by"]),
+                        "ordinary_1_no": int(it["installment_no"]), "ordinary_1_due_date": as_date(it["pay_by"]),
                         "ordinary_1_amount": int(it["tax_amount"]), "ordinary_1_barcode": it["barcode"] or None}
                 self.slip(slip, 1, pos)  # counts slips and barcodes in self.stats
             self.end_page()
