@@ -152,3 +152,27 @@ def drive_run(dag, dr, *, max_loops: int = 200):
         run = session.scalars(select(DagRun).where(DagRun.dag_id == dr.dag_id, DagRun.run_id == dr.run_id)).one()
         session.expunge(run)
     return run
+
+
+def bound_file_waits(monkeypatch, seconds: float) -> None:
+    """dag.test() runs a deferred sensor's trigger inline and ignores the sensor's timeout, so a
+    missing file would hang the test: the file trigger gives up after ``seconds``, as the triggerer
+    does at the timeout (the sensor then fails, or is skipped with soft_fail)."""
+    import asyncio
+
+    from airflow.providers.standard.triggers.file import FileTrigger
+
+    original = FileTrigger.run
+
+    async def bounded(self):
+        event = None
+        try:
+            async with asyncio.timeout(seconds):
+                async for event in original(self):
+                    break
+        except TimeoutError:
+            return
+        if event is not None:
+            yield event
+
+    monkeypatch.setattr(FileTrigger, "run", bounded)

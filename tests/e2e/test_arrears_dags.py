@@ -27,7 +27,7 @@ from pathlib import Path
 import pendulum
 import polars as pl
 import pytest
-from e2e_helpers import load_dag, run_rows, synth_city, ti_states
+from e2e_helpers import bound_file_waits, load_dag, run_rows, synth_city, ti_states
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("airflow_db")]
 
@@ -90,24 +90,7 @@ def _scalar(sql: str):
 @pytest.fixture
 def bounded_waits(monkeypatch):
     """As in test_collection_dags.py: a deferred file wait gives up after a few seconds."""
-    import asyncio
-
-    from airflow.providers.standard.triggers.file import FileTrigger
-
-    original = FileTrigger.run
-
-    async def bounded(self):
-        event = None
-        try:
-            async with asyncio.timeout(WAIT_SECONDS):
-                async for event in original(self):
-                    break
-        except TimeoutError:
-            return
-        if event is not None:
-            yield event
-
-    monkeypatch.setattr(FileTrigger, "run", bounded)
+    bound_file_waits(monkeypatch, WAIT_SECONDS)
 
 
 def _late_payment(on: dt.date) -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pendulum
 import pytest
-from e2e_helpers import load_dag, run_rows, synth_city, ti_states
+from e2e_helpers import bound_file_waits, load_dag, run_rows, synth_city, ti_states
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("airflow_db")]
 
@@ -83,24 +83,7 @@ def bounded_waits(monkeypatch):
     """dag.test() runs a deferred sensor's trigger inline and ignores the sensor's timeout, so a
     missing file would hang the test: here the trigger gives up after a few seconds, as the
     triggerer does at the timeout (the sensor then fails, or is skipped with soft_fail)."""
-    import asyncio
-
-    from airflow.providers.standard.triggers.file import FileTrigger
-
-    original = FileTrigger.run
-
-    async def bounded(self):
-        event = None
-        try:
-            async with asyncio.timeout(WAIT_SECONDS):
-                async for event in original(self):
-                    break
-        except TimeoutError:
-            return
-        if event is not None:
-            yield event
-
-    monkeypatch.setattr(FileTrigger, "run", bounded)
+    bound_file_waits(monkeypatch, WAIT_SECONDS)
 
 
 def test_collection_job_nets(kokuho_var: Path, tmp_path: Path, bounded_waits):

@@ -47,7 +47,7 @@ from pathlib import Path
 import pendulum
 import polars as pl
 import pytest
-from e2e_helpers import load_dag, run_rows, synth_city, ti_states
+from e2e_helpers import bound_file_waits, load_dag, run_rows, synth_city, ti_states
 
 from jobs.common import fixedwidth as fw
 
@@ -87,24 +87,7 @@ def bounded_waits(monkeypatch):
     counter/CVS waits would never end on a day without those files: the trigger gives up after a few
     seconds, as the triggerer does at the timeout (the waits are soft_fail: skipped with their channel).
     The same fixture as tests/e2e/test_collection_dags.py."""
-    import asyncio
-
-    from airflow.providers.standard.triggers.file import FileTrigger
-
-    original = FileTrigger.run
-
-    async def bounded(self):
-        event = None
-        try:
-            async with asyncio.timeout(WAIT_SECONDS):
-                async for event in original(self):
-                    break
-        except TimeoutError:
-            return
-        if event is not None:
-            yield event
-
-    monkeypatch.setattr(FileTrigger, "run", bounded)
+    bound_file_waits(monkeypatch, WAIT_SECONDS)
 
 
 @pytest.fixture
