@@ -182,13 +182,14 @@ def issue_notices(ctx: StepContext) -> int | None:
     return None
 
 
-def _deliver(ctx: StepContext, issued: pl.DataFrame, addr: pl.DataFrame, print_final, rules: dn.DunningRules) -> None:
+def notice_rows(rows: pl.DataFrame, cfg) -> pl.DataFrame:
+    """The 督促状 print rows (``reports.dunning.DUNNING_COLUMNS``) of issued 督促状 with their
+    addressee: the 合計 (本税 + 延滞金 + 督促手数料, the 延滞金 to the 指定期限) and its GS1-128 barcode,
+    in the rows' order (one barcode series per 賦課年度). TN020 and TN320's reissue print these."""
     from reports import dunning as rd
     from reports import print_data
 
-    cfg = ctx.config
-    rows = issued.with_columns(pl.col("levy_year").cast(pl.Int64), pl.col("installment_no").cast(pl.Int64)).join(
-        addr, on="person_id", how="left", maintain_order="left").with_columns(
+    rows = rows.with_columns(
         pl.col("pay_by").alias("late_fee_date"),
         (pl.col("tax_amount") + pl.col("late_fee_amount") + pl.col("dunning_fee_amount")).alias("total_amount"))
     parts = []
@@ -196,7 +197,15 @@ def _deliver(ctx: StepContext, issued: pl.DataFrame, addr: pl.DataFrame, print_f
         slots = part.select("household_id", "installment_no", pl.col("pay_by").alias("due_date"),
                             pl.col("total_amount").alias("amount"), pl.lit(0).alias("_revision"))
         parts.append(part.with_columns(print_data.barcode_series(slots, cfg, fy=int(levy_year)).alias("barcode")))
-    rows = pl.concat(parts).sort("_i").drop("_i").select(*rd.DUNNING_COLUMNS)
+    return pl.concat(parts).sort("_i").select(*rd.DUNNING_COLUMNS)
+
+
+def _deliver(ctx: StepContext, issued: pl.DataFrame, addr: pl.DataFrame, print_final, rules: dn.DunningRules) -> None:
+    from reports import dunning as rd
+
+    cfg = ctx.config
+    rows = notice_rows(issued.with_columns(pl.col("levy_year").cast(pl.Int64), pl.col("installment_no").cast(pl.Int64))
+                       .join(addr, on="person_id", how="left", maintain_order="left"), cfg)
     summary = rd.write_print_file(rows, cfg, ctx.stage_file(print_final), issue_date=ctx.business_date)
     ctx.message("KKB610I", records=summary.notices, amount=summary.grand_total, path=paths.relative(print_final))
     pdf_dir = paths.reports_root() / "dunning" / ctx.generation

@@ -39,6 +39,7 @@ from jobs.common.step import StepContext
 from jobs.ledger import Ledger, audit_columns, now_stamp, open_ledger, run_of
 
 from . import records as rc
+from .dunning_steps import notice_rows
 
 PLAN_CHANNEL, RETURN_CHANNEL, SEARCH_CHANNEL, SUSPENSION_CHANNEL = "plan", "returned", "search", "suspend"
 STATUS_LABELS = {"active": "履行中", "broken": "不履行", "completed": "完了", "cancelled": "取消"}
@@ -587,20 +588,11 @@ def _reissue_dunning_notices(ctx: StepContext, rows: pl.DataFrame) -> None:
     指定期限, barcode) to the new address: print file var/outbox/print/dunning_reissue_<世代>.dat
     (layout dunning_notice_print) and tokusoku_saisoufu.pdf in the report folder."""
     from reports import dunning as rd
-    from reports import print_data
 
     cfg = ctx.config
     names = rc.addresses(ctx, required=False).select("person_id", pl.col("taxpayer_name").alias("addressee_name"))
-    rows = rows.join(names, on="person_id", how="left", maintain_order="left").with_columns(
-        pl.col("levy_year").cast(pl.Int64), pl.col("installment_no").cast(pl.Int64),
-        pl.col("pay_by").alias("late_fee_date"),
-        (pl.col("tax_amount") + pl.col("late_fee_amount") + pl.col("dunning_fee_amount")).alias("total_amount"))
-    parts = []
-    for (levy_year,), part in rows.with_row_index("_i").group_by("levy_year", maintain_order=True):
-        slots = part.select("household_id", "installment_no", pl.col("pay_by").alias("due_date"),
-                            pl.col("total_amount").alias("amount"), pl.lit(0).alias("_revision"))
-        parts.append(part.with_columns(print_data.barcode_series(slots, cfg, fy=int(levy_year)).alias("barcode")))
-    rows = pl.concat(parts).sort("_i").select(*rd.DUNNING_COLUMNS)
+    rows = notice_rows(rows.join(names, on="person_id", how="left", maintain_order="left").with_columns(
+        pl.col("levy_year").cast(pl.Int64), pl.col("installment_no").cast(pl.Int64)), cfg)
     final = paths.outbox("print") / f"dunning_reissue_{ctx.generation}.dat"
     summary = rd.write_print_file(rows, cfg, ctx.stage_file(final), issue_date=ctx.business_date)
     stats = rd.render_dunning_notices(rows, cfg, ctx.stage_file(rc.report_dir(ctx) / "tokusoku_saisoufu.pdf"))
