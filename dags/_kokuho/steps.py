@@ -121,6 +121,8 @@ class DatasetWaitSensor(PythonSensor):
         self.wait_source = wait_source
 
     def execute(self, context: Any) -> Any:
+        import logging
+
         from airflow.exceptions import AirflowSensorTimeout, AirflowSkipException
 
         from jobs.common import dataset_waits, messages
@@ -131,7 +133,7 @@ class DatasetWaitSensor(PythonSensor):
             dataset, condition = self.op_args[0], self.op_args[1]
             text = messages.line("KKB177E", dataset=dataset, condition=dataset_waits.describe(condition),
                                  source=self.wait_source, minutes=int(self.timeout // 60))
-            self.log.error("%s", text)
+            logging.getLogger("kokuho.dataset_wait").error("%s", text)
             if self.soft_fail:
                 raise AirflowSkipException(text) from exc
             raise AirflowSensorTimeout(text) from exc
