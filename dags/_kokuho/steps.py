@@ -123,7 +123,7 @@ class DatasetWaitSensor(PythonSensor):
     def execute(self, context: Any) -> Any:
         import logging
 
-        from airflow.exceptions import AirflowSensorTimeout, AirflowSkipException
+        from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException
 
         from jobs.common import dataset_waits, messages
 

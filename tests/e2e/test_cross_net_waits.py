@@ -87,3 +87,23 @@ def test_kb410_waits_for_the_days_sn100(kokuho_var, short_waits, caplog):
     assert states["wait_levy_registration"] == "success" and states["sn120"] == "success", states
     assert run_rows(dr)["SN120"]["rc"] == 0
     assert "KKB178I" in task_logs(caplog.records)["wait_levy_registration"]
+
+
+def test_kb300_waits_for_the_years_initial_resident_tax(kokuho_var, short_waits, monkeypatch, caplog):
+    """KB300 with only an April 住民税 generation (before the fiscal year's 当初 file due day, 2026-05-29):
+    KB300-WAIT times out (KKB177E) and FK110 does not run. (With KB100's 2026-06-01 intake it goes on:
+    tests/e2e/test_assessment_dags.py.)"""
+    from jobs.common import datasets
+
+    monkeypatch.setenv("KOKUHO_RESIDENT_TAX_WAIT_MINUTES", str(WAIT_SECONDS / 60))
+    caplog.set_level(logging.INFO)
+    datasets.write("resident_tax_income", datasets.generation_name("111007", 2026, dt.date(2026, 4, 16)),
+                   pl.DataFrame({"x": [1]}))
+    dr = load_dag("kokuho_initial_assessment").test(
+        logical_date=pendulum.datetime(2026, 11, 3, 7, 30, tz="Asia/Tokyo"), run_conf={"business_date": "2026-07-01"})
+    states = ti_states(dr)
+    assert dr.state == "failed", states
+    assert states["check_run_day"] == "success" and states["wait_resident_tax_income"] == "failed", states
+    assert states["fk110"] == "upstream_failed", states
+    log = task_logs(caplog.records)["wait_resident_tax_income"]
+    assert "KKB177E" in log and "KB100 FK010" in log, log[-2000:]
