@@ -2,7 +2,8 @@
 
 A ``JobSpec`` is one job step (ジョブステップ): its id and Japanese name, the function that runs it,
 its inputs and outputs, its predecessors, whether it writes the 収納台帳 (and so runs in the
-ledger pool), its Airflow trigger rule and the file-arrival wait before it, if any. A ``JobNet``
+ledger pool), its Airflow trigger rule, the file-arrival wait before it and the wait for
+another job net's output before it (``DatasetWait``, issue 12), if any. A ``JobNet``
 is one job net (ジョブネット, one DAG): its id, dag_id, Japanese name, description, schedule, entry
 check and steps. ``jobs.registry`` states every step and job net once; the DAGs
 (``dags/_kokuho/jobnet.py``) and the runtime derive from it.
