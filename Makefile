@@ -203,6 +203,9 @@ demo: $(MIGRATED) $(POOLS) $(USERS) ## synthesize a city (DEMO_INSURED), run the
 	PYTHONPATH=dags python -m _kokuho.totals kokuho_collection; \
 	echo; echo "==> 収納日計表 $$pay ($$(ls $(DEMO_VAR)/reports/collection/*/shuno_nikkei_*.csv)):"; \
 	sed 's/^\xEF\xBB\xBF//; s/\r$$//' $(DEMO_VAR)/reports/collection/*/shuno_nikkei_$${pay//-/}.csv | column -t -s,; \
+	echo "==> SN100 調定登録 of $$request (KB410-WAIT waits for that day's SN100; the demo's KB400 ran on $$pay)"; \
+	KOKUHO_VAR=$(DEMO_VAR) kokuho run SN100 --date $$request > var/airflow/demo-sn100-request-day.log 2>&1 \
+	  || { tail -n 40 var/airflow/demo-sn100-request-day.log; echo "kokuho run SN100 failed" >&2; exit 1; }; \
 	echo "==> the kokuho_direct_debit DAG (KB410) through Airflow, 業務日 $$request (log: var/airflow/demo-direct-debit.log)"; \
 	$(DEMO_ENV) airflow dags test kokuho_direct_debit $$request -c "{\"business_date\": \"$$request\"}" \
 	  > var/airflow/demo-direct-debit.log 2>&1 \

@@ -24,10 +24,12 @@ from typing import Any
 
 from jobs.common.jobspec import (
     CHECK,
+    DATASET_WAIT,
     NONE_FAILED,
     STEP,
     TOTALS,
     WAIT,
+    DatasetWait,
     EntryCheck,
     FileWait,
     JobNet,
@@ -35,7 +37,7 @@ from jobs.common.jobspec import (
     TaskNode,
 )
 
-__all__ = ["JOBS", "JOBNETS", "EntryCheck", "FileWait", "JobNet", "JobSpec", "TaskNode", "get", "jobnet",
+__all__ = ["JOBS", "JOBNETS", "DatasetWait", "EntryCheck", "FileWait", "JobNet", "JobSpec", "TaskNode", "get", "jobnet",
            "register", "tasks", "intake_dataset_name", "edges", "diagram"]
 
 
@@ -69,6 +71,26 @@ MANDATE_FILE_WAIT = timedelta(minutes=15)
 
 #: KB210: the bank's result file; a missing one fails after a day, visibly.
 BANK_RESULT_FILE_WAIT = timedelta(hours=24)
+
+
+# --- waits for another job net's output (issue 12; jobs/common/dataset_waits.py) ------------------
+
+#: KB300 FK110: how long it waits for the fiscal year's 住民税 当初 intake (KB100 FK010) before it fails.
+RESIDENT_TAX_WAIT_ENV = "KOKUHO_RESIDENT_TAX_WAIT_MINUTES"
+RESIDENT_TAX_WAIT = timedelta(hours=3)
+#: KB410 SN120: how long it waits for the day's 調定登録 (KB400 SN100) before it fails.
+LEVY_REGISTRATION_WAIT_ENV = "KOKUHO_LEVY_REGISTRATION_WAIT_MINUTES"
+LEVY_REGISTRATION_WAIT = timedelta(hours=2)
+#: the dataset SN100 writes each run (the files it registered): what SN120 waits for
+LEVY_REGISTRATION = "levy_registration"
+_WAITS = "jobs.common.dataset_waits"
+
+RESIDENT_TAX_INCOME_WAIT = DatasetWait(
+    "wait_resident_tax_income", "住民税所得取込待ち", "resident_tax_income", f"{_WAITS}:resident_tax_initial",
+    RESIDENT_TAX_WAIT, timeout_env=RESIDENT_TAX_WAIT_ENV, source="KB100 FK010")
+LEVY_REGISTRATION_WAIT_SPEC = DatasetWait(
+    "wait_levy_registration", "調定登録待ち", LEVY_REGISTRATION, f"{_WAITS}:same_business_date",
+    LEVY_REGISTRATION_WAIT, timeout_env=LEVY_REGISTRATION_WAIT_ENV, source="KB400 SN100")
 
 
 def _intake_jobs() -> list[JobSpec]:
@@ -126,7 +148,7 @@ def _assessment_jobs() -> list[JobSpec]:
     return [
         JobSpec("FK110", "当初賦課", f"{m}:initial_assessment",
                 inputs=("nhi_qualification", "resident_tax_income"), outputs=("assessment", "assessment_members"),
-                after=("FK020", "FK010"),
+                after=("FK020", "FK010"), dataset_wait=RESIDENT_TAX_INCOME_WAIT,
                 description="資格・所得から世帯ごとの国保税 (医療・支援・介護・子ども分) を計算し assessment を作る"),
         JobSpec("FK120", "特別徴収判定", f"{m}:withholding_judgment",
                 inputs=("assessment", "assessment_members", "nhi_qualification", "tokucho_z21"),
@@ -194,7 +216,7 @@ def _collection_jobs(intake: Mapping[str, JobSpec]) -> list[JobSpec]:
                 after=("SN010",), writes_ledger=True, trigger_rule=NONE_FAILED,  # also on a day without a file
                 description="口座振替依頼書 (新規・変更・停止) を収納台帳の口座振替情報に登録する"),
         JobSpec("SN120", "口座振替請求", f"{debit}:request_debits", outputs=("debit_requests",),
-                after=("SN020", "SN100"), writes_ledger=True,
+                after=("SN020", "SN100"), writes_ledger=True, dataset_wait=LEVY_REGISTRATION_WAIT_SPEC,
                 description="振替日の所定営業日前に、金融機関ごとの口座振替請求ファイル (全銀 種別91) を "
                             "var/outbox/bank/ に作り、口座振替請求者リストを残す"),
         JobSpec("SN130", "口座振替結果確認", f"{debit}:debit_results", outputs=("debit_results",),
@@ -215,6 +237,7 @@ def _collection_jobs(intake: Mapping[str, JobSpec]) -> list[JobSpec]:
                 trigger_rule=NONE_FAILED,
                 description="その日の収納をチャネル・種別ごとに集計し、納付履歴と照合した収納日計表 (CSV・PDF) を作る"),
         JobSpec("SN100", "調定登録", f"{steps}:register_levy", after=("FK140",), writes_ledger=True,
+                outputs=(LEVY_REGISTRATION,),
                 description="賦課の調定ファイル (var/outbox/ledger/) を収納台帳の通知書・期別・調定履歴に登録し、"
                             "調定待ちの保留納付を消込する"),
         post("SN115", "口座振替結果消込", "debit", intake["SN110"], ("SN110", "SN100"),
@@ -690,6 +713,10 @@ def tasks(net: JobNet) -> list[TaskNode]:
     for job_id in net.steps:
         spec = get(job_id)
         upstream = tuple(get(p).task_id for p in preds[job_id]) or first
+        if spec.dataset_wait is not None:
+            nodes.append(TaskNode(spec.dataset_wait.task_id, f"{net.jobnet_id}-WAIT {spec.dataset_wait.name_ja}",
+                                  DATASET_WAIT, upstream, job_id))
+            upstream = (spec.dataset_wait.task_id,)
         if spec.wait is not None:
             nodes.append(TaskNode(spec.wait.task_id, f"{net.jobnet_id}-WAIT {spec.wait.name_ja}", WAIT, upstream,
                                   job_id))

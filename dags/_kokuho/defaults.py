@@ -14,7 +14,7 @@ from jobs.common.jobspec import LEDGER_POOL, LEDGER_POOL_DESCRIPTION, LEDGER_POO
 from jobs.common.tz import TIMEZONE
 
 __all__ = ["DEFAULT_ARGS", "LEDGER_POOL", "LEDGER_POOL_DESCRIPTION", "LEDGER_POOL_SLOTS", "OWNER", "START_DATE",
-           "TIMEZONE", "file_wait_timeout", "jobnet_args"]
+           "TIMEZONE", "dataset_wait_poke", "file_wait_timeout", "jobnet_args"]
 
 #: Shown in the UI's Owner column; the NHI tax section's batch operators.
 OWNER = "kokuho-ops"
@@ -29,6 +29,16 @@ def file_wait_timeout(env_name: str | None, default: timedelta) -> timedelta:
     so parsing never queries the metadata DB)."""
     value = os.environ.get(env_name, "").strip() if env_name else ""
     return timedelta(minutes=float(value)) if value else default
+
+
+#: The poke interval in seconds of the waits for another job net's output (DatasetWait), from the
+#: environment of the DAG processor (tests set a second); default: the registry's.
+DATASET_WAIT_POKE_ENV = "KOKUHO_DATASET_WAIT_POKE_SECONDS"
+
+
+def dataset_wait_poke(default: int) -> int:
+    value = os.environ.get(DATASET_WAIT_POKE_ENV, "").strip()
+    return max(1, int(float(value))) if value else default
 
 
 #: Retries are for infrastructure faults (a killed worker, a full disk). A job that ends with

@@ -3,7 +3,8 @@
 Everything about the graph comes from the registry (``jobs.registry.JOBNETS`` and ``tasks``):
 the dag_id, display name, description and schedule (``plugins/kokuho_timetable.py``: the job
 net's run days at its time); the entry check (``KB400-CAL 開庁日判定``);
-per step its file wait (``KB400-WAIT …``, a deferrable FileSensor on the step's inbox) and its
+per step its wait for another job net's output (``KB410-WAIT 調定登録待ち``, a sensor in reschedule
+mode on jobs.common.dataset_waits), its file wait (``KB400-WAIT …``, a deferrable FileSensor on the step's inbox) and its
 task (``SN100 調定登録``: pool, trigger rule); the control totals (``KB400-END 統制合計表``); and
 the edges. A DAG file states only its prose (the module docstring, shown above a diagram
 rendered from the registry) and its tags:
@@ -21,11 +22,11 @@ from collections.abc import Sequence
 from airflow.sdk import DAG, BaseOperator
 from kokuho_timetable import KokuhoRunDayTimetable  # plugins/: by its plugins-relative path
 
-from _kokuho.defaults import file_wait_timeout, jobnet_args
-from _kokuho.steps import entry_check, file_wait, job_task
+from _kokuho.defaults import dataset_wait_poke, file_wait_timeout, jobnet_args
+from _kokuho.steps import dataset_wait, entry_check, file_wait, job_task
 from _kokuho.totals import totals_task
 from jobs import registry
-from jobs.common.jobspec import CHECK, STEP, TOTALS, WAIT, JobNet, TaskNode
+from jobs.common.jobspec import CHECK, DATASET_WAIT, STEP, TOTALS, WAIT, JobNet, TaskNode
 from jobs.common.tz import TIMEZONE
 
 
@@ -77,6 +78,11 @@ def _operator(net: JobNet, node: TaskNode) -> BaseOperator:
         return file_wait(node.task_id, node.display_name, spec.wait_filepath,
                          timeout=file_wait_timeout(spec.wait.timeout_env, spec.wait.timeout),
                          soft_fail=spec.wait.soft_fail, poke_interval=spec.wait.poke_interval)
+    if node.kind == DATASET_WAIT:
+        wait = registry.get(node.job_id).dataset_wait
+        return dataset_wait(node.task_id, node.display_name, wait,
+                            timeout=file_wait_timeout(wait.timeout_env, wait.timeout),
+                            poke_interval=dataset_wait_poke(wait.poke_interval))
     if node.kind == CHECK:
         return entry_check(node.task_id, node.display_name, net.entry.rule)
     if node.kind == TOTALS:

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.standard.operators.python import PythonOperator, ShortCircuitOperator
 from airflow.providers.standard.sensors.filesystem import FileSensor
+from airflow.providers.standard.sensors.python import PythonSensor
 
 if TYPE_CHECKING:
-    from jobs.common.jobspec import JobSpec
+    from jobs.common.jobspec import DatasetWait, JobSpec
 
 #: The fs connection whose ``path`` is the inbox root (var/inbox/); the Makefile and the tests set
 #: it as AIRFLOW_CONN_KOKUHO_INBOX, production points it at the real drop folder.
@@ -86,6 +87,73 @@ def file_wait(task_id: str, name_ja: str, filepath: str, *, timeout: timedelta, 
         timeout=timeout.total_seconds(),
         soft_fail=soft_fail,
         execution_timeout=timeout + timedelta(hours=1),  # the default 4 h must not cut the wait short
+        retries=0,
+    )
+
+
+def dataset_ready(dataset: str, condition: str, **context: Any) -> bool:
+    """Poke of a dataset wait: is there a generation of ``dataset`` meeting ``condition`` (a
+    ``jobs.common.dataset_waits`` function) for this run's business date, fiscal year and municipality?"""
+    import importlib
+    import logging
+
+    from jobs.airflow_task import run_parameters
+    from jobs.common import dataset_waits, messages
+
+    run = run_parameters(context)
+    module, _, name = condition.partition(":")
+    found = getattr(importlib.import_module(module), name)(dataset, **run)
+    log = logging.getLogger("kokuho.dataset_wait")
+    if found is None:
+        log.info("%s", messages.line("KKB176I", dataset=dataset, condition=dataset_waits.describe(condition),
+                                     business_date=run["business_date"].isoformat(), fy=run["fy"]))
+        return False
+    log.info("%s", messages.line("KKB178I", dataset=dataset, generation=found))
+    return True
+
+
+class DatasetWaitSensor(PythonSensor):
+    """A PythonSensor (reschedule mode: no worker slot between pokes) whose timeout says, in the
+    operator's words (KKB177E), which job net's output did not come."""
+
+    def __init__(self, *, wait_source: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.wait_source = wait_source
+
+    def execute(self, context: Any) -> Any:
+        import logging
+
+        from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException
+
+        from jobs.common import dataset_waits, messages
+
+        try:
+            return super().execute(context)
+        except AirflowSensorTimeout as exc:
+            dataset, condition = self.op_args[0], self.op_args[1]
+            text = messages.line("KKB177E", dataset=dataset, condition=dataset_waits.describe(condition),
+                                 source=self.wait_source, minutes=int(self.timeout // 60))
+            logging.getLogger("kokuho.dataset_wait").error("%s", text)
+            if self.soft_fail:
+                raise AirflowSkipException(text) from exc
+            raise AirflowSensorTimeout(text) from exc
+
+
+def dataset_wait(task_id: str, name_ja: str, wait: DatasetWait, *, timeout: timedelta,
+                 poke_interval: int | None = None) -> PythonSensor:
+    """The wait for another job net's output before a step (``KB410-WAIT 調定登録待ち``): pokes
+    ``dataset_ready`` every ``poke_interval`` seconds in reschedule mode; after ``timeout`` the
+    step fails (KKB177E), or is skipped with ``soft_fail``."""
+    return DatasetWaitSensor(
+        task_id=task_id,
+        task_display_name=name_ja,
+        python_callable=dataset_ready,
+        op_args=[wait.dataset, wait.condition],
+        wait_source=wait.source,
+        mode="reschedule",
+        poke_interval=poke_interval if poke_interval is not None else wait.poke_interval,
+        timeout=timeout.total_seconds(),
+        soft_fail=wait.soft_fail,
         retries=0,
     )
 

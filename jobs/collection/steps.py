@@ -33,6 +33,9 @@ from jobs.ledger import Ledger, open_ledger, run_of
 from . import channels, levy, reconcile
 from .reconcile import REJECTED, STATUS_LABELS
 
+#: SN100's record of the day's registration (jobs.registry LEVY_REGISTRATION; KB410 SN120 waits for it)
+LEVY_REGISTRATION = "levy_registration"
+
 # --- SN100 調定登録 ------------------------------------------------------------------------------
 
 
@@ -99,6 +102,18 @@ def register_levy(ctx: StepContext) -> int | None:
         ctx.message("KKB415I", payments=pending.height, amount=int(pending['amount'].sum()))
         ctx.totals.add_figure("pending_posted", pending.height, label="保留分消込")
     ctx.totals.written += sum(s["records"] for s in summary)
+    # The day's registration record (issue 12): KB410's SN120 waits for this generation. One row per
+    # 調定 file of this generation (also one reported again on a re-run), none on a day without a file.
+    # It marks that SN100 ran; its rows are not output records of the step (the written count is the
+    # registered installments), so they are taken off again.
+    registered = pl.DataFrame(
+        [{"file_name": f.name, "sha256": f.sha256, "file_kind": str(key[1]), "records": res.frames["data"].height}
+         for key, f, _, res in parsed],
+        schema={"file_name": pl.String, "sha256": pl.String, "file_kind": pl.String, "records": pl.Int64},
+        orient="row",
+    ).sort("file_name")
+    ctx.write_dataset(LEVY_REGISTRATION, registered)
+    ctx.totals.written -= registered.height
     ledger.dispose()
     return None
 

@@ -2,7 +2,8 @@
 
 A ``JobSpec`` is one job step (ジョブステップ): its id and Japanese name, the function that runs it,
 its inputs and outputs, its predecessors, whether it writes the 収納台帳 (and so runs in the
-ledger pool), its Airflow trigger rule and the file-arrival wait before it, if any. A ``JobNet``
+ledger pool), its Airflow trigger rule, the file-arrival wait before it and the wait for
+another job net's output before it (``DatasetWait``, issue 12), if any. A ``JobNet``
 is one job net (ジョブネット, one DAG): its id, dag_id, Japanese name, description, schedule, entry
 check and steps. ``jobs.registry`` states every step and job net once; the DAGs
 (``dags/_kokuho/jobnet.py``) and the runtime derive from it.
@@ -52,6 +53,25 @@ class FileWait:
 
 
 @dataclass(frozen=True)
+class DatasetWait:
+    """The wait before a step for another job net's output (issue 12): a sensor in reschedule mode
+    that asks ``condition`` (``"module:function"``, called with the dataset and the run's
+    business_date, fy and municipality; see jobs/common/dataset_waits.py) whether a generation of
+    ``dataset`` meeting it exists. ``timeout``, or the minutes in ``timeout_env``: then the step
+    fails with KKB177E (``soft_fail``: it is skipped instead)."""
+
+    task_id: str  # wait_levy_registration
+    name_ja: str  # 調定登録待ち (shown as ``KB410-WAIT 調定登録待ち``)
+    dataset: str
+    condition: str
+    timeout: timedelta
+    soft_fail: bool = False
+    timeout_env: str | None = None
+    poke_interval: int = 300
+    source: str = ""  # the job net and step that write the dataset, for the operator (KB400 SN100)
+
+
+@dataclass(frozen=True)
 class JobSpec:
     job_id: str
     name_ja: str
@@ -68,6 +88,7 @@ class JobSpec:
     writes_ledger: bool = False  # posts to the 収納台帳: runs in LEDGER_POOL
     trigger_rule: str = ALL_SUCCESS
     wait: FileWait | None = None  # the file-arrival wait before this (intake) step
+    dataset_wait: DatasetWait | None = None  # the wait for another job net's output before this step
 
     def __post_init__(self) -> None:
         if self.trigger_rule not in TRIGGER_RULES:
@@ -133,8 +154,9 @@ class JobNet:
         return f"{self.jobnet_id} {self.name_ja}"
 
 
-#: The kinds of task of a job net: its entry check, a file wait, a job step, the control totals.
-CHECK, WAIT, STEP, TOTALS = "check", "wait", "step", "totals"
+#: The kinds of task of a job net: its entry check, a file wait, a job step, the control totals,
+#: a wait for another job net's dataset (DatasetWait).
+CHECK, WAIT, STEP, TOTALS, DATASET_WAIT = "check", "wait", "step", "totals", "dataset_wait"
 
 
 @dataclass(frozen=True)
@@ -143,7 +165,7 @@ class TaskNode:
 
     task_id: str  # sn100, check_business_day, wait_counter_file, control_totals
     display_name: str  # SN100 調定登録, KB400-CAL 開庁日判定, KB400-WAIT …, KB400-END 統制合計表
-    kind: str  # CHECK | WAIT | STEP | TOTALS
+    kind: str  # CHECK | WAIT | STEP | TOTALS | DATASET_WAIT
     upstream: tuple[str, ...]  # task ids
     job_id: str | None = None  # the step (STEP) or the step the file is for (WAIT)
 

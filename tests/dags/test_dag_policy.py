@@ -21,7 +21,7 @@ import pytest
 
 from jobs import registry
 from jobs.common import runcalendar
-from jobs.common.jobspec import CHECK, LEDGER_POOL, STEP, TOTALS, WAIT
+from jobs.common.jobspec import CHECK, DATASET_WAIT, LEDGER_POOL, STEP, TOTALS, WAIT
 from jobs.common.tz import TIMEZONE
 
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
@@ -150,6 +150,15 @@ def test_dag_is_its_job_net(dagbag, dag_id):
             assert task.filepath == spec.wait_filepath == f"{spec.inbox}/*", where
             assert task.timeout == file_wait_timeout(spec.wait.timeout_env, spec.wait.timeout).total_seconds(), where
             assert task.soft_fail is spec.wait.soft_fail and task.downstream_task_ids == {spec.task_id}, where
+        elif node.kind == DATASET_WAIT:
+            from _kokuho.steps import DatasetWaitSensor
+
+            wait = registry.get(node.job_id).dataset_wait
+            assert type(task) is DatasetWaitSensor and task.mode == "reschedule", where
+            assert task.op_args == [wait.dataset, wait.condition], where
+            assert task.timeout == file_wait_timeout(wait.timeout_env, wait.timeout).total_seconds(), where
+            assert task.soft_fail is wait.soft_fail, where
+            assert task.downstream_task_ids == {registry.get(node.job_id).task_id}, where
         elif node.kind == CHECK:
             assert type(task) is ShortCircuitOperator and task.ignore_downstream_trigger_rules, where
             assert task.op_kwargs == ({"rule": net.entry.rule} if net.entry.rule else {}), where
@@ -159,6 +168,24 @@ def test_dag_is_its_job_net(dagbag, dag_id):
     assert dag.doc_md.startswith(Path(dag.fileloc).read_text(encoding="utf-8").split('"""')[1].split("\n\n")[0])
     assert "\n".join("    " + line for line in registry.diagram(net).splitlines()) in dag.doc_md, \
         "doc_md shows the graph rendered from the registry"
+
+
+@pytest.mark.parametrize(("dag_id", "wait_id", "step_id", "upstream", "dataset"), [
+    ("kokuho_initial_assessment", "wait_resident_tax_income", "fk110", "check_run_day", "resident_tax_income"),
+    ("kokuho_direct_debit", "wait_levy_registration", "sn120", "sn020", "levy_registration"),
+])
+def test_cross_net_waits_sit_before_their_steps(dagbag, dag_id, wait_id, step_id, upstream, dataset):
+    """Issue 12: FK110 waits for the 当初 住民税 intake (KB100 FK010), SN120 for the day's SN100 (KB400):
+    the wait is the step's only upstream task, a sensor in reschedule mode on the other job net's dataset,
+    and that dataset is an output of the step in the other job net."""
+    dag = dagbag.get_dag(dag_id)
+    wait, step = dag.get_task(wait_id), dag.get_task(step_id)
+    assert step.upstream_task_ids == {wait_id}
+    assert wait.upstream_task_ids == {upstream}
+    assert wait.mode == "reschedule" and wait.op_args[0] == dataset and not wait.soft_fail
+    assert wait.task_display_name.split(" ")[0].endswith("-WAIT")
+    writers = [j for j, s in registry.JOBS.items() if dataset in s.outputs]
+    assert writers == [{"resident_tax_income": "FK010", "levy_registration": "SN100"}[dataset]]
 
 
 def test_every_step_is_in_one_dag(dagbag):

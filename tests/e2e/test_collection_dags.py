@@ -11,7 +11,8 @@ fixture: this test's own var/, so its own DuckDB ledger var/ledger/ledger.duckdb
 3. The operator drops the same files again and re-runs KB400 for the same date: nothing is
    posted twice. A day without any file: the waits are skipped (soft_fail) with their
    channels' steps, and SN410 → SN300 → SN400 still run (none_failed).
-4. KB410 口座振替請求 on the request day of the first 納期限: SN010 takes in the city's
+4. KB410 口座振替請求 on the request day of the first 納期限, after that day's KB400 (KB410-WAIT waits
+   for its SN100): SN010 takes in the city's
    口座振替依頼書, SN020 registers it, SN120 writes one request file per bank in
    var/outbox/bank/<bank>/.
 5. The banks answer (synthetic result files in var/inbox/bank/), KB210 on the 振替日: SN115
@@ -177,6 +178,10 @@ def test_collection_job_nets(kokuho_var: Path, tmp_path: Path, bounded_waits):
     assert _ledger_figures() == figs
 
     # --- KB410 口座振替請求 on the request day of the first 納期限 --------------------------------------
+    # KB410-WAIT waits for that day's SN100 (issue 12): KB400 of the request day (no payment files yet)
+    dr = _run("kokuho_collection", request_day, 8)
+    assert dr.state == "success" and ti_states(dr)["sn100"] == "success", ti_states(dr)
+    assert _ledger_figures()["levy"] == figs["levy"]  # the 調定 file is not registered twice
     dr = _run("kokuho_direct_debit", request_day, 6)
 
     _assert_all_success(dr)

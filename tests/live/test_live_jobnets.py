@@ -221,6 +221,8 @@ def test_kb400_and_the_direct_debit_cycle(live_airflow, monkeypatch, tmp_path):
     assert api.xcom(KB400, again, "sn400")["money"] == sn400["money"]
 
     # --- KB410 on the request day -------------------------------------------------------------------
+    # KB410-WAIT waits for that day's SN100 (issue 12): the day's 調定登録, as KB400 of the request day would
+    live._run(str(Path(sys.executable).parent / "kokuho"), "run", "SN100", "--date", request_day.isoformat())
     run_id = api.trigger(KB410, {"business_date": request_day.isoformat()}, "live_kb410")
     assert api.wait_run(KB410, run_id, timeout=300) == "success", api.states(KB410, run_id)
     sn120 = api.xcom(KB410, run_id, "sn120")

@@ -1,0 +1,109 @@
+"""End to end through Airflow (issue 12): KB410 口座振替請求 waits for that business date's SN100
+(KB400 調定登録) before SN120, with ``dag.test()`` on the real DAG file (tests/conftest.py: the
+session's metadata DB; ``kokuho_var``: this test's var/ and DuckDB ledger).
+
+1. No SN100 of the day: ``KB410-WAIT 調定登録待ち`` pokes (reschedule mode, every second here) and
+   times out (``KOKUHO_LEVY_REGISTRATION_WAIT_MINUTES`` = 3 s) with KKB177E; SN120 does not run
+   (upstream_failed), the run fails: nothing is requested without the day's 調定.
+2. SN100 runs for the day (``kokuho run SN100``: no 調定 file, an empty ``levy_registration``
+   generation), KB410 again: the wait finds it and SN120 runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+
+import pendulum
+import polars as pl
+import pytest
+from e2e_helpers import load_dag, run_rows, task_logs, ti_states
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("airflow_db")]
+
+DAY = dt.date(2026, 7, 27)  # a Monday, a business day of 111007
+WAIT_SECONDS = 3
+
+
+@pytest.fixture
+def short_waits(monkeypatch):
+    """The dataset wait: a 3 s timeout, a poke a second (read when load_dag parses the DAG file).
+    The deferred 口座振替依頼書 wait: dag.test() runs its trigger inline and ignores the timeout, so
+    here it gives up after a few seconds, as the triggerer does (soft_fail: SN010 skipped)."""
+    from airflow.providers.standard.triggers.file import FileTrigger
+
+    monkeypatch.setenv("KOKUHO_LEVY_REGISTRATION_WAIT_MINUTES", str(WAIT_SECONDS / 60))
+    monkeypatch.setenv("KOKUHO_DATASET_WAIT_POKE_SECONDS", "1")
+    original = FileTrigger.run
+
+    async def bounded(self):
+        event = None
+        try:
+            async with asyncio.timeout(WAIT_SECONDS):
+                async for event in original(self):
+                    break
+        except TimeoutError:
+            return
+        if event is not None:
+            yield event
+
+    monkeypatch.setattr(FileTrigger, "run", bounded)
+
+
+def _run(day: int):
+    return load_dag("kokuho_direct_debit").test(
+        logical_date=pendulum.datetime(2026, 11, day, 9, 0, tz="Asia/Tokyo"),
+        run_conf={"business_date": DAY.isoformat()})
+
+
+def test_kb410_waits_for_the_days_sn100(kokuho_var, short_waits, caplog):
+    from jobs.common import datasets
+    from jobs.runner import run_job
+
+    caplog.set_level(logging.INFO)
+    # --- without that day's SN100: the wait times out, SN120 does not run ------------------------
+    datasets.write("levy_registration", datasets.generation_name("111007", 2026, DAY - dt.timedelta(days=3)),
+                   pl.DataFrame({"file_name": ["x"]}))  # the business day before: not enough
+    dr = _run(1)
+    states = ti_states(dr)
+    assert dr.state == "failed", states
+    assert states["wait_levy_registration"] == "failed", states
+    assert states["sn120"] == "upstream_failed" and states["sn020"] == "success", states
+    assert "SN120" not in run_rows(dr)
+    log = task_logs(caplog.records)["wait_levy_registration"]
+    assert "KKB176I" in log and "KKB177E" in log and "KB400 SN100" in log, log[-2000:]
+    assert not (kokuho_var / "outbox" / "bank").exists() or not any((kokuho_var / "outbox" / "bank").rglob("*.dat"))
+
+    # --- SN100 of the day, then KB410 again: the wait finds its generation and SN120 runs -----------
+    sn100 = run_job("SN100", business_date=DAY)
+    assert sn100.rc == 0, sn100.log_text
+    assert datasets.generations("levy_registration")[-1] == "m111007_fy2026_d20260727"
+    assert datasets.read("levy_registration", "m111007_fy2026_d20260727").height == 0  # no 調定 file that day
+    caplog.clear()
+    dr = _run(2)
+    states = ti_states(dr)
+    assert dr.state == "success", states
+    assert states["wait_levy_registration"] == "success" and states["sn120"] == "success", states
+    assert run_rows(dr)["SN120"]["rc"] == 0
+    assert "KKB178I" in task_logs(caplog.records)["wait_levy_registration"]
+
+
+def test_kb300_waits_for_the_years_initial_resident_tax(kokuho_var, short_waits, monkeypatch, caplog):
+    """KB300 with only an April 住民税 generation (before the fiscal year's 当初 file due day, 2026-05-29):
+    KB300-WAIT times out (KKB177E) and FK110 does not run. (With KB100's 2026-06-01 intake it goes on:
+    tests/e2e/test_assessment_dags.py.)"""
+    from jobs.common import datasets
+
+    monkeypatch.setenv("KOKUHO_RESIDENT_TAX_WAIT_MINUTES", str(WAIT_SECONDS / 60))
+    caplog.set_level(logging.INFO)
+    datasets.write("resident_tax_income", datasets.generation_name("111007", 2026, dt.date(2026, 4, 16)),
+                   pl.DataFrame({"x": [1]}))
+    dr = load_dag("kokuho_initial_assessment").test(
+        logical_date=pendulum.datetime(2026, 11, 3, 7, 30, tz="Asia/Tokyo"), run_conf={"business_date": "2026-07-01"})
+    states = ti_states(dr)
+    assert dr.state == "failed", states
+    assert states["check_run_day"] == "success" and states["wait_resident_tax_income"] == "failed", states
+    assert states["fk110"] == "upstream_failed", states
+    log = task_logs(caplog.records)["wait_resident_tax_income"]
+    assert "KKB177E" in log and "KB100 FK010" in log, log[-2000:]
