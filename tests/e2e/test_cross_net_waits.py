@@ -11,14 +11,13 @@ session's metadata DB; ``kokuho_var``: this test's var/ and DuckDB ledger).
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 
 import pendulum
 import polars as pl
 import pytest
-from e2e_helpers import load_dag, run_rows, task_logs, ti_states
+from e2e_helpers import bound_file_waits, load_dag, run_rows, task_logs, ti_states
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("airflow_db")]
 
@@ -31,24 +30,9 @@ def short_waits(monkeypatch):
     """The dataset wait: a 3 s timeout, a poke a second (read when load_dag parses the DAG file).
     The deferred 口座振替依頼書 wait: dag.test() runs its trigger inline and ignores the timeout, so
     here it gives up after a few seconds, as the triggerer does (soft_fail: SN010 skipped)."""
-    from airflow.providers.standard.triggers.file import FileTrigger
-
     monkeypatch.setenv("KOKUHO_LEVY_REGISTRATION_WAIT_MINUTES", str(WAIT_SECONDS / 60))
     monkeypatch.setenv("KOKUHO_DATASET_WAIT_POKE_SECONDS", "1")
-    original = FileTrigger.run
-
-    async def bounded(self):
-        event = None
-        try:
-            async with asyncio.timeout(WAIT_SECONDS):
-                async for event in original(self):
-                    break
-        except TimeoutError:
-            return
-        if event is not None:
-            yield event
-
-    monkeypatch.setattr(FileTrigger, "run", bounded)
+    bound_file_waits(monkeypatch, WAIT_SECONDS)
 
 
 def _run(day: int):
