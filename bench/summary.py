@@ -76,7 +76,8 @@ def render(data: dict[str, dict]) -> str:
     for name in missing:
         lines.append(f"- {name}: not run")
     lines.append("")
-    lines.append("Timings are of one run on the machine named (shared machines: noisy); nothing gates on them.")
+    lines.append("Each figure is from the run listed (each script's own repeats, best of N where it says so) on the "
+                 "machine named; on a shared machine timings are noisy. Nothing gates on them.")
     return "\n".join(lines)
 
 
