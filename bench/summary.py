@@ -84,6 +84,8 @@ def render(data: dict[str, dict]) -> str:
 def _write_aside(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
+    if path.exists():  # the README keeps its mode (the benchmarks run under a private umask)
+        os.chmod(tmp, path.stat().st_mode & 0o7777)
     os.replace(tmp, path)
 
 

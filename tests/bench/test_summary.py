@@ -39,7 +39,9 @@ def test_main_writes_summary_and_rewrites_only_the_readme_section(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text(f"# X\n\n## Benchmarks\n\nintro\n\n{summary.BEGIN}\nold figures\n{summary.END}\n\nafter\n",
                       encoding="utf-8")
+    readme.chmod(0o644)
     assert summary.main(["--dir", str(tmp_path), "--readme", str(readme)]) == 0
+    assert readme.stat().st_mode & 0o777 == 0o644  # the README keeps its mode
     body = (FIXTURES / "summary.expected.md").read_text(encoding="utf-8")
     assert (tmp_path / "summary.md").read_text(encoding="utf-8") == f"# Benchmark summary\n\n{body}\n"
     assert readme.read_text(encoding="utf-8") == (
