@@ -193,8 +193,9 @@ def main(argv: list[str] | None = None) -> int:
                        goal="≤ 5 s, ≤ 2 GB (issue 14)", met=t["total"] <= 5 and eng["peak_rss_mb"] <= 2048),
         _report.result(case, "`engine.assess`", round(t["assess"], 2), "s", peer="per-row reference (extrapolated)",
                        peer_value=round(ref["extrapolated_seconds"], 1), ratio=round(speedup, 1),
-                       ratio_means="× faster", peak_rss_mb=ref["peak_rss_mb"], goal="≥ 50×", met=speedup >= 50,
-                       note=f"reference measured on {ref['sample_households']:,} households"),
+                       ratio_means="× faster", peak_rss_mb=eng["peak_rss_mb"], goal="≥ 50×", met=speedup >= 50,
+                       note=f"reference measured on {ref['sample_households']:,} households "
+                            f"(its peak RSS {ref['peak_rss_mb']:,.0f} MB)"),
     ], argv=argv)
     return 0 if ref["mismatched_rows"] == 0 else 1
 
