@@ -123,7 +123,7 @@ export CREATE_DB_PY
 UP_PID := var/airflow/up.pid
 UP_LOG := var/airflow/up.log
 
-.PHONY: help install airflow-init demo test browser-deps test-fast bench up up-celery celery-worker down status listings lint constraints clean distclean
+.PHONY: help install airflow-init demo test browser-deps test-fast bench bench-full up up-celery celery-worker down status listings lint constraints clean distclean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-14s %s\n", $$1, $$2}'
@@ -267,10 +267,32 @@ browser-deps: ## install Debian's chromium and fonts-noto-cjk for the browser ch
 test-fast: $(INSTALLED) ## the tests without the end-to-end Airflow runs and the browser check
 	python -m pytest -m 'not e2e and not browser' $(PYTEST_ARGS)
 
-bench: $(INSTALLED) ## run every benchmark in bench/ (each prints its table and baseline)
-	@shopt -s nullglob; files=(bench/*.py); \
+# `make bench`: every bench/bench_*.py at the quick sizes below (< 15 min on 2 cores), then
+# bench/summary.py writes var/bench/summary.md and the README section between the bench markers.
+# `make bench-full`: the same at each script's own (full, issue-sized) defaults. A benchmark without a
+# BENCH_QUICK_<name> entry runs at its defaults in both.
+BENCH_QUICK_bench_zengin_intake ?= --sizes 1000000,10000000 --repeat 2 --pandas-records 200000
+BENCH_QUICK_bench_assessment ?= --insured 1000000 --ref-sample 5000
+BENCH_QUICK_bench_notices ?= --households 2000 --print-notices 200000 --repeat 1
+BENCH_QUICK_bench_collection ?= --installments 1000000 --payments 500000 --ref-sample 5000 --ref-budget 20 --pg-installments 200000 --pg-payments 100000 --pg-ref-sample 2000
+BENCH_SIZE ?= quick
+
+bench: $(INSTALLED) ## run every benchmark in bench/ at quick sizes (< 15 min), write var/bench/summary.md + README section
+	@shopt -s nullglob; files=(bench/bench_*.py); \
 	if [ $${#files[@]} -eq 0 ]; then echo "no benchmarks in bench/"; exit 0; fi; \
-	for f in "$${files[@]}"; do echo "==> $$f"; python "$$f"; done
+	rm -f var/bench/*.jsonl; rc=0; start=$$(date +%s); \
+	for f in "$${files[@]}"; do n=$$(basename "$$f" .py); \
+	  args=""; [ "$(BENCH_SIZE)" = quick ] && args="$$(make -s --no-print-directory bench-args-$$n)"; \
+	  echo "==> $$f $$args"; t0=$$(date +%s); python "$$f" $$args || rc=1; \
+	  echo "<== $$f: $$(( $$(date +%s) - t0 )) s"; done; \
+	echo "all benchmarks: $$(( $$(date +%s) - start )) s"; \
+	python bench/summary.py --readme README.md || rc=1; exit $$rc
+
+bench-full: $(INSTALLED) ## run every benchmark at its full (issue-sized) defaults; same summary and README section
+	@$(MAKE) --no-print-directory bench BENCH_SIZE=full
+
+bench-args-%:
+	@echo '$(BENCH_QUICK_$*)'
 
 # `make up PORT=…`: the API server (UI), the execution API the tasks report to, and the two log-server
 # ports all move together, so a second Airflow (another checkout, the e2e suite) never talks to

@@ -158,6 +158,16 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "closing.json").write_text(json.dumps({"info": info, "results": results}, indent=2, default=str),
                                       encoding="utf-8")
+    from bench import _report  # the machine-readable result bench/summary.py reads
+
+    _report.emit("closing", [
+        _report.result(f"{r['installments']:,} installments", "`closing.compute`", round(r["closing_s"], 2), "s",
+                       peer="plain DuckDB SUM", peer_value=round(r["baseline_s"], 3),
+                       ratio=round(r["closing_s"] / r["baseline_s"], 1), ratio_means="× the SUM's time",
+                       peak_rss_mb=round(r["peak_rss_mb"]), goal="≤ 60 s at 10M",
+                       met=(r["closing_s"] <= 60) if r["installments"] >= 10_000_000 else None,
+                       note="figures = SUM" if all(r["checks"].values()) and r["setup_ok"] else "FIGURES DIFFER")
+        for r in results], argv=argv)
     return 0 if all(all(r["checks"].values()) and r["setup_ok"] for r in results) else 1
 
 

@@ -636,6 +636,25 @@ def main(argv: list[str] | None = None) -> int:
     (out / "collection.json").write_text(json.dumps({"info": info, "results": results, "pg_note": pg_note},
                                                     indent=2, default=str), encoding="utf-8")
     ok = all(all(r["post"]["checks"].values()) and r["setup"]["ok"] for r in results)
+    from bench import _report  # the machine-readable result bench/summary.py reads
+
+    res = []
+    for r in results:
+        p, ref, lab = r["post"], r["reference"], r["label"]
+        goal = ("≤ 60 s, ≤ 4 GB at 5M" if lab == "DuckDB" else "≤ 180 s at 5M")
+        met = None
+        if p["payments"] >= 5_000_000:
+            met = p["wall_s"] <= 60 and p["peak_rss_mb"] <= 4096 if lab == "DuckDB" else p["wall_s"] <= 180
+        res.append(_report.result(
+            f"{lab}, {p['payments']:,} payments / {p['installments']:,} 期別", "消込 (post_payments, commit)",
+            round(p["wall_s"], 1), "s", peer="per-row Python reference (extrapolated)" if ref else None,
+            peer_value=round(ref["extrapolated_s"], 1) if ref else None,
+            ratio=round(ref["extrapolated_s"] / p["wall_s"] * p["payments"] / ref["payments"]) if ref else None,
+            ratio_means="× faster" if ref else None, peak_rss_mb=round(p["peak_rss_mb"]), goal=goal, met=met,
+            note="checks ok" if all(p["checks"].values()) and r["setup"]["ok"] else "CHECKS FAILED"))
+    if pg_note:
+        res.append(_report.result("PostgreSQL", "skipped", None, "", note=pg_note))
+    _report.emit("collection", res, argv=argv)
     return 0 if ok else 1
 
 

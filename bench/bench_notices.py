@@ -109,6 +109,16 @@ def main() -> None:
     out = workdir / "notices.json"
     out.write_text(json.dumps({"info": info, "pdf": pdf, "print_data": prn}, ensure_ascii=False, indent=2), encoding="utf-8")
     print(f"\nwrote {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
+    from bench import _report  # the machine-readable result bench/summary.py reads
+
+    res = [_report.result(f"{r['households']:,} households", f"PDF {r['what']}", r["pages_per_s_per_core"],
+                          "pages/s per core", goal="≥ 300" if r is pdf[0] else None,
+                          met=r["pages_per_s_per_core"] >= 300 if r is pdf[0] else None,
+                          note=f"{r['pages']:,} pages; no peer measured") for r in pdf]
+    res.append(_report.result(f"{prn['notices']:,} notices", "print data end to end (notice_frame + write)",
+                              prn["notices_per_s"], "notices/s", goal="≥ 100,000", met=prn["notices_per_s"] >= 100_000,
+                              note="no peer measured (issue 14 goal 3 adds the numpy writer)"))
+    _report.emit("notices", res)
 
 
 if __name__ == "__main__":

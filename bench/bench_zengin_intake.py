@@ -165,6 +165,20 @@ def main(argv=None) -> int:
         print(f"| {r['records']:,} | {r['file_mb']} | {r['kokuho_s']} s | {r['kokuho_rps']:,} | {r['numpy_floor_s']} s ({r['numpy_rps']:,}/s) "
               f"| {r['pandas_rps']:,}/s ({r['pandas_note']}) | {r['x_pandas']}× | {r['x_of_floor']}× |")
     (work / "zengin_intake.json").write_text(json.dumps({"rows": rows, "info": info}, indent=2))
+    from bench import _report  # the machine-readable result bench/summary.py reads
+
+    res = []
+    for r in rows:
+        case = f"{r['records']:,} records"
+        res.append(_report.result(case, "kokuho read (full validation)", r["kokuho_s"], "s", peer="numpy floor",
+                                  peer_value=r["numpy_floor_s"], ratio=r["x_of_floor"], ratio_means="× the floor's time",
+                                  peak_rss_mb=info["peak_rss_mb"], goal="≤ 3× the floor", met=r["x_of_floor"] <= 3,
+                                  note="peak RSS: the one process over all sizes, in-process timings"))
+        res.append(_report.result(case, "kokuho read", r["kokuho_rps"], "records/s", peer="pandas.read_fwf",
+                                  peer_value=r["pandas_rps"], ratio=r["x_pandas"], ratio_means="× pandas' rate",
+                                  peak_rss_mb=info["peak_rss_mb"], goal="≥ 3M records/s", met=r["kokuho_rps"] >= 3_000_000,
+                                  note=r["pandas_note"]))
+    _report.emit("zengin_intake", res, argv=argv)
     return 0
 
 
