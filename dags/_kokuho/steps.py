@@ -127,7 +127,7 @@ class InboxFileSensor(FileSensor):
         if self.poke(context):
             return None
         deadline = float(deadline) if deadline is not None else time.time() + float(self.timeout)
-        if deadline - time.time() <= 0:
+        if not event or deadline - time.time() <= 0:  # the trigger gave up (no event), or time is up
             text = f"{self.task_id}: 受信完了のファイルがありません ({self.filepath})"
             if self.soft_fail:
                 raise AirflowSkipException(text)
