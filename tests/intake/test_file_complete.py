@@ -202,7 +202,10 @@ def test_inbox_file_sensor_fires_only_on_a_complete_file(kokuho_var, monkeypatch
     _age(p, 61)  # quiet for a minute: complete
     assert sensor.execute_complete({}, True, deadline=deadline) is None
 
-    p.write_bytes(b"changed")  # growing again and the deadline has passed: skipped (soft_fail)
+    p.write_bytes(b"changed")  # growing again: the trigger giving up (no event) is the timeout
+    with pytest.raises(AirflowSkipException):
+        sensor.execute_complete({}, None, deadline=deadline)
+    # and so is the deadline passing: skipped (soft_fail) or failed
     with pytest.raises(AirflowSkipException):
         sensor.execute_complete({}, None, deadline=time.time() - 1)
     sensor.soft_fail = False
