@@ -51,20 +51,89 @@ class InboxFileSensor(FileSensor):
     """A FileSensor on ``<source>/<pattern>`` in the inbox of the run's municipality: when it runs, its
     path becomes ``jobs.common.paths.inbox_subpath`` of the run's 団体コード (``<団体コード>/<source>`` when
     one var/ serves several municipalities, else ``<source>``), so a run never waits for, nor is
-    woken by, another municipality's file. The ``kokuho_inbox`` connection's path is var/inbox/."""
+    woken by, another municipality's file. The ``kokuho_inbox`` connection's path is var/inbox/.
+
+    It fires only when a *complete* file is there (issue 12): the source's profile
+    ``handoff.inbox.<source>.complete`` (``jobs.intake.inputs.Completeness``: size stable for N
+    seconds and/or a done-marker), the rule the intake step applies too; temporary names
+    (``*.tmp``, ``*.part``, markers, .sha256) never count. The triggerer's FileTrigger only sees
+    that some file exists: when the task resumes and the file is not complete yet, it defers
+    again for ``poke_interval`` (or until the file can be stable) and looks again, until the
+    sensor's timeout (a deadline kept across the deferrals)."""
 
     def __init__(self, *, filepath: str, **kwargs: Any) -> None:
         super().__init__(filepath=filepath, **kwargs)
         self.inbox_source, _, self.inbox_pattern = filepath.partition("/")
 
-    def execute(self, context: Any) -> None:
+    def _resolve(self, context: Any) -> None:
         from jobs.airflow_task import run_parameters
         from jobs.common import paths
 
-        sub = paths.inbox_subpath(self.inbox_source, run_parameters(context)["municipality"])
+        self.municipality = run_parameters(context)["municipality"]
+        sub = paths.inbox_subpath(self.inbox_source, self.municipality)
         self.filepath = f"{sub}/{self.inbox_pattern}" if self.inbox_pattern else sub
         self.__dict__.pop("path", None)  # FileSensor caches the full path (a cached_property)
-        return super().execute(context)
+
+    def _complete_files(self) -> tuple[list, list]:
+        from jobs.common import config
+        from jobs.intake import inputs
+
+        rule = inputs.completeness(self.inbox_source, config.load(self.municipality))
+        files = inputs.inbox_files(self.inbox_source, self.inbox_pattern or "*", self.municipality, rule)
+        return inputs.split_complete(files, rule)
+
+    def poke(self, context: Any) -> bool:
+        done, pending = self._complete_files()
+        for p, reason in pending:
+            self.log.info("受信中のファイル %s (%s): 完了を待ちます", p.name, reason)
+        if done:
+            self.log.info("受信完了のファイル %s", ", ".join(p.name for p in done))
+        return bool(done)
+
+    def execute(self, context: Any) -> None:
+        self._resolve(context)
+        if not self.deferrable:
+            return super().execute(context)
+        if self.poke(context):
+            return None
+        import time
+
+        self._wait(time.time() + float(self.timeout), pending=False)
+        return None
+
+    def _wait(self, deadline: float, *, pending: bool) -> None:
+        """Defer until a file appears (FileTrigger) or, with a file still arriving, for
+        ``poke_interval`` (the FileTrigger would fire at once on it)."""
+        import time
+
+        from airflow.providers.standard.triggers.file import FileTrigger
+        from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
+
+        left = deadline - time.time()
+        if pending:
+            trigger = TimeDeltaTrigger(timedelta(seconds=max(1.0, min(float(self.poke_interval), left))))
+        else:
+            trigger = FileTrigger(filepath=self.path, recursive=self.recursive, poke_interval=self.poke_interval)
+        self.defer(trigger=trigger, method_name="execute_complete", kwargs={"deadline": deadline},
+                   timeout=timedelta(seconds=max(left, 1.0) + (60 if pending else 0)))
+
+    def execute_complete(self, context: Any, event: Any = None, deadline: float | None = None) -> None:
+        """After a trigger fired: done when a complete file is there, else wait again (until the
+        sensor's deadline, then it fails or, with soft_fail, is skipped like any timeout)."""
+        import time
+
+        from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException
+
+        self._resolve(context)
+        if self.poke(context):
+            return None
+        deadline = float(deadline) if deadline is not None else time.time() + float(self.timeout)
+        if not event or deadline - time.time() <= 0:  # the trigger gave up (no event), or time is up
+            text = f"{self.task_id}: 受信完了のファイルがありません ({self.filepath})"
+            if self.soft_fail:
+                raise AirflowSkipException(text)
+            raise AirflowSensorTimeout(text)
+        self._wait(deadline, pending=bool(self._complete_files()[1]))
 
 
 def file_wait(task_id: str, name_ja: str, filepath: str, *, timeout: timedelta, soft_fail: bool,

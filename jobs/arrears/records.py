@@ -26,6 +26,7 @@ import polars as pl
 
 from jobs.common import datasets, paths
 from jobs.common.step import StepContext, StepError
+from jobs.intake import inputs as inputs_mod
 from jobs.ledger import Ledger, Run
 
 SECTION = "arrears_records"
@@ -78,11 +79,16 @@ def input_files(ctx: StepContext, kind: str) -> list[Path]:
     given = ctx.options.get("files")
     if given:
         return [Path(f) for f in given]
-    folder = paths.inbox(str(cfg(ctx, "inbox")), ctx.municipality)
+    source = str(cfg(ctx, "inbox"))
+    folder = paths.inbox(source, ctx.municipality)
     pattern = str(cfg(ctx, f"patterns.{kind}"))
-    found = sorted(p for p in folder.glob(pattern) if p.is_file()) if folder.is_dir() else []
+    # complete files only (handoff.inbox.<source>.complete; an incomplete one stays: KKB114W)
+    found, pending = inputs_mod.complete_inbox_files(ctx, source, pattern)
     if not found:
-        ctx.message("KKB637I", inbox=paths.relative(folder), pattern=pattern)
+        if pending:  # files still arriving: RC 4, the step goes on as with no file
+            inputs_mod.end_if_only_incomplete(ctx, pending, source, pattern, stop=False)
+        else:
+            ctx.message("KKB637I", inbox=paths.relative(folder), pattern=pattern)
     return found
 
 

@@ -101,11 +101,14 @@ def select_files(ctx: StepContext, targets: Mapping[str, str]) -> list[inputs_mo
     spec = ctx.spec
     out = inputs_mod.given_files(ctx)
     if not out:
-        out = [inputs_mod.describe(p, "inbox") for p in inputs_mod.inbox_files(spec.inbox, spec.pattern, ctx.municipality)]
+        complete, pending = inputs_mod.complete_inbox_files(ctx)  # an incomplete file stays (KKB114W)
+        out = [inputs_mod.describe(p, "inbox") for p in complete]
         if not out:
             out = rerun_inputs(ctx, targets)
             if out:
                 ctx.message("KKB102I", generation=ctx.generation)
+        if not out:
+            inputs_mod.end_if_only_incomplete(ctx, pending)  # still arriving: RC 4, nothing written
     if not out:
         # a file not due today is not an error (config intake_due; jobs/intake/due.py)
         due.no_input(ctx, targets.get("data") or next(iter(targets.values())))

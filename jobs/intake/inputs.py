@@ -22,6 +22,16 @@ Temporary files an interrupted archiving left behind are removed at the start of
 Checksums: an inbox (or ``--file``) input with a ``<name>.sha256`` beside it is verified before
 it is read; a mismatch refuses the run (RC 8) and the file stays in the inbox. Without one the
 file is taken unless the source's profile says ``require_checksum`` (config/common/handoff.yaml).
+
+Complete files only (issue 12): an inbox file is taken only when it is complete by its source's
+profile (``handoff.inbox.<source>.complete``, ``Completeness``): ``rule: stable`` = its size and
+modification time have not changed for ``seconds`` seconds; ``rule: marker`` = a ``<name><suffix>``
+(default ``.done``) is beside it, or its ``<name>.sha256`` where the profile requires checksums;
+``rule: [stable, marker]`` = both. No ``complete`` entry = ``stable`` 0 s (a file is complete as
+soon as it is there, as before). An incomplete file stays in the inbox and is reported (KKB114W);
+when nothing complete is there the step ends with RC 4 and writes nothing (KKB115W). The Airflow
+file-wait sensor (``dags/_kokuho/steps.py``) uses the same rule. The marker is removed with the
+file when it is archived.
 """
 
 from __future__ import annotations
@@ -30,13 +40,85 @@ import fnmatch
 import hashlib
 import json
 import os
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from jobs.common import crypto, handoff, paths, staging
-from jobs.common.step import StepContext, StepError
+from jobs.common.step import StepContext, StepEnd, StepError
 
-IGNORED_SUFFIXES = (".tmp", ".part", ".partial", ".filepart", handoff.SUFFIX)
+MARKER_SUFFIX = ".done"
+IGNORED_SUFFIXES = (".tmp", ".part", ".partial", ".filepart", handoff.SUFFIX, MARKER_SUFFIX)
+RULES = ("stable", "marker")
+
+
+@dataclass(frozen=True)
+class Completeness:
+    """When an inbox file of a source is complete (``handoff.inbox.<source>.complete``)."""
+
+    stable_seconds: float | None = 0.0  # None: no stability rule
+    marker_suffix: str | None = None  # None: no marker rule
+    checksum_is_marker: bool = False  # the profile requires a .sha256: it counts as the marker
+
+    def marker_paths(self, path: Path) -> list[Path]:
+        if self.marker_suffix is None:
+            return []
+        out = [path.with_name(path.name + self.marker_suffix)]
+        if self.checksum_is_marker:
+            out.append(handoff.checksum_path(path))
+        return out
+
+    def incomplete_reason(self, path: Path, now: float | None = None) -> str | None:
+        """None when ``path`` is complete, else why not: ``stable`` (still changing / too new) or
+        ``marker`` (no marker beside it)."""
+        path = Path(path)
+        if self.stable_seconds:
+            try:
+                first = path.stat()
+                second = path.stat()
+            except FileNotFoundError:
+                return "stable"
+            now = time.time() if now is None else now
+            if ((first.st_size, first.st_mtime_ns) != (second.st_size, second.st_mtime_ns)
+                    or now - second.st_mtime < self.stable_seconds):
+                return "stable"
+        if self.marker_suffix is not None and not any(m.is_file() for m in self.marker_paths(path)):
+            return "marker"
+        return None
+
+    def ignores(self, name: str) -> bool:
+        return self.marker_suffix is not None and name.lower().endswith(self.marker_suffix.lower())
+
+
+def completeness(source: str, cfg=None) -> Completeness:
+    """The completeness rule of ``source``'s inbox profile (``cfg``: a run's config, else the
+    common config). A malformed entry raises ConfigError naming the key."""
+    from jobs.common import config as config_mod
+
+    cfg = cfg if cfg is not None else config_mod.load_common()
+    key = f"handoff.inbox.{source}"
+    entry = cfg.get(f"{key}.complete", None)
+    if entry is None:
+        return Completeness()
+    if not isinstance(entry, Mapping):
+        raise config_mod.ConfigError(f"{key}.complete は {{rule: stable, seconds: N}} か {{rule: marker, suffix: .done}} です: {entry!r}")
+    rules = entry.get("rule", "stable")
+    rules = [rules] if isinstance(rules, str) else list(rules or ())
+    if not rules or any(r not in RULES for r in rules):
+        raise config_mod.ConfigError(f"{key}.complete.rule は stable / marker (または両方のリスト) です: {entry.get('rule')!r}")
+    seconds = None
+    if "stable" in rules:
+        seconds = float(entry.get("seconds", 0))
+        if seconds < 0:
+            raise config_mod.ConfigError(f"{key}.complete.seconds は 0 以上です: {seconds}")
+    suffix = None
+    if "marker" in rules:
+        suffix = str(entry.get("suffix") or MARKER_SUFFIX)
+        if not suffix.startswith(".") or suffix.lower() == handoff.SUFFIX:
+            raise config_mod.ConfigError(f"{key}.complete.suffix は .done のような拡張子です (.sha256 以外): {suffix!r}")
+    required = bool(cfg.get(f"{key}.require_checksum", False))
+    return Completeness(seconds, suffix, checksum_is_marker=suffix is not None and required)
 
 
 @dataclass(frozen=True)
@@ -147,9 +229,11 @@ def given_files(ctx: StepContext) -> list[InputFile]:
     return out
 
 
-def inbox_files(source: str, pattern: str, municipality: str | None = None) -> list[Path]:
+def inbox_files(source: str, pattern: str, municipality: str | None = None,
+                complete: Completeness | None = None) -> list[Path]:
     """The files of ``pattern`` in ``source``'s inbox of ``municipality`` (``paths.inbox_subpath``:
-    ``var/inbox/<団体コード>/<source>/`` when one var/ serves several municipalities)."""
+    ``var/inbox/<団体コード>/<source>/`` when one var/ serves several municipalities), complete
+    or not (``complete``: its marker files are not inputs)."""
     folder = paths.inbox(source, municipality)
     if not folder.is_dir():
         return []
@@ -158,8 +242,50 @@ def inbox_files(source: str, pattern: str, municipality: str | None = None) -> l
         p for p in folder.iterdir()
         if p.is_file() and not p.name.startswith(".")
         and not p.name.lower().endswith(IGNORED_SUFFIXES)
+        and not (complete is not None and complete.ignores(p.name))
         and fnmatch.fnmatchcase(p.name.lower(), pat)
     )
+
+
+def split_complete(files: list[Path], complete: Completeness,
+                   now: float | None = None) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """``files`` parted into the complete ones and the incomplete ones with the reason."""
+    done, pending = [], []
+    for p in files:
+        reason = complete.incomplete_reason(p, now)
+        if reason is None:
+            done.append(p)
+        else:
+            pending.append((p, reason))
+    return done, pending
+
+
+def complete_inbox_files(ctx: StepContext, source: str | None = None, pattern: str | None = None,
+                         ) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """The complete files of the step's inbox (``source``/``pattern``: default the spec's) and the
+    incomplete ones, each reported (KKB114W: left in the inbox)."""
+    source = source or ctx.spec.inbox
+    rule = completeness(source, ctx.config)
+    files = inbox_files(source, pattern or ctx.spec.pattern, ctx.municipality, rule)
+    done, pending = split_complete(files, rule)
+    for p, reason in pending:
+        if reason == "marker":
+            ctx.message("KKB114W", variant="marker", file=p.name, marker=p.name + str(rule.marker_suffix))
+        else:
+            ctx.message("KKB114W", file=p.name, seconds=f"{rule.stable_seconds:g}")
+    return done, pending
+
+
+def end_if_only_incomplete(ctx: StepContext, pending: list[tuple[Path, str]], source: str | None = None,
+                           pattern: str | None = None, *, stop: bool = True) -> None:
+    """Nothing complete to take but files still arriving: KKB115W (RC 4) and, with ``stop``, the
+    step ends there writing nothing (StepEnd)."""
+    if pending:
+        source = source or ctx.spec.inbox
+        ctx.message("KKB115W", inbox=paths.relative(paths.inbox(source, ctx.municipality)),
+                    pattern=pattern or ctx.spec.pattern, count=len(pending))
+        if stop:
+            raise StepEnd()
 
 
 def archived_inputs(source: str, records: list[dict]) -> list[InputFile]:
@@ -205,6 +331,8 @@ def archive(source: str, f: InputFile, *, job_id: str, generation: str, private:
         if f.origin == "inbox":
             f.path.unlink(missing_ok=True)
             handoff.checksum_path(f.path).unlink(missing_ok=True)
+            for marker in completeness(source).marker_paths(f.path):
+                marker.unlink(missing_ok=True)
     sidecar = folder / f"{f.archive_name}.json"
     if not sidecar.exists():
         doc = {"job_id": job_id, "generation": generation, **f.to_dict()}

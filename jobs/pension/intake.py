@@ -186,7 +186,8 @@ def select_files(ctx: StepContext) -> list[inputs_mod.InputFile]:
     out = inputs_mod.given_files(ctx)
     if not out:
         out = []
-        for p in inputs_mod.inbox_files(ctx.spec.inbox, ctx.spec.pattern, ctx.municipality):
+        complete, pending = inputs_mod.complete_inbox_files(ctx)  # an incomplete file stays (KKB114W)
+        for p in complete:
             if _first_notice(p) == ANNUAL_NOTICE and p.name.upper().startswith("Z21"):
                 ctx.message("KKB506I", file=p.name)
                 continue
@@ -196,6 +197,8 @@ def select_files(ctx: StepContext) -> list[inputs_mod.InputFile]:
             if f.sha256 not in seen:
                 out.append(f)
                 ctx.message("KKB102I", generation=ctx.generation)
+        if not out:
+            inputs_mod.end_if_only_incomplete(ctx, pending)  # still arriving: RC 4, nothing written
     if not out:
         raise StepError.of("KKB505E", inbox=paths.relative(paths.inbox(ctx.spec.inbox, ctx.municipality)), pattern=ctx.spec.pattern)
     for f in out:
