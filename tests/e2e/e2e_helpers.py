@@ -176,3 +176,21 @@ def bound_file_waits(monkeypatch, seconds: float) -> None:
             yield event
 
     monkeypatch.setattr(FileTrigger, "run", bounded)
+
+
+def assert_all_success(dr) -> None:
+    """The run and every task of it succeeded."""
+    states = ti_states(dr)
+    assert dr.state == "success", states
+    assert set(states.values()) == {"success"}, states
+
+
+def ledger_scalar(sql: str):
+    """One value from the 収納台帳 this test's job nets wrote (KOKUHO_LEDGER_URL or var/'s DuckDB)."""
+    from jobs.ledger import Ledger
+
+    ledger = Ledger.open()
+    try:
+        return ledger.scalar(sql)
+    finally:
+        ledger.dispose()

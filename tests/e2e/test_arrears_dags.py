@@ -19,15 +19,20 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import importlib.util
-import secrets
 import shutil
 from pathlib import Path
 
 import pendulum
 import polars as pl
 import pytest
-from e2e_helpers import bound_file_waits, load_dag, run_rows, synth_city, ti_states
+from e2e_helpers import (
+    assert_all_success,
+    bound_file_waits,
+    ledger_scalar,
+    load_dag,
+    run_rows,
+    synth_city,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("airflow_db")]
 
@@ -39,52 +44,12 @@ ASSESS_DATE = "2026-07-01"  # config/municipalities/111007/fy2026/run_calendar.y
 WAIT_SECONDS = 3
 
 
-_COLLECTION_CONFTEST = Path(__file__).resolve().parents[1] / "collection" / "conftest.py"
-_spec = importlib.util.spec_from_file_location("_collection_conftest_e2e_arrears", _COLLECTION_CONFTEST)
-_pg = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_pg)  # the ledger tests' PostgreSQL server and its skip/fail rule (loaded, not copied)
-
-
-@pytest.fixture(params=["duckdb", "postgresql"])
-def ledger_backend(request, kokuho_var, monkeypatch) -> str:
-    """DuckDB: the default ledger of this test's var/; PostgreSQL: a random schema of its own
-    (KOKUHO_LEDGER_URL, read by the steps that dag.test() runs in this process)."""
-    if request.param == "duckdb":
-        monkeypatch.delenv("KOKUHO_LEDGER_URL", raising=False)
-        yield request.param
-        return
-    _pg.require_postgres()
-    schema = f"kb_{secrets.token_hex(6)}"
-    with _pg._pg_connect() as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    monkeypatch.setenv("KOKUHO_LEDGER_URL", f"{_pg.PG_SERVER}?options=-csearch_path%3D{schema}")
-    try:
-        yield request.param
-    finally:
-        with _pg._pg_connect() as conn:
-            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 def _run(dag_id: str, business_date: str | dt.date, day: int):
     # one logical date per run: dag.test() replaces an earlier run of the same DAG and date
     return load_dag(dag_id).test(logical_date=pendulum.datetime(2026, 12, day, 9, 0, tz="Asia/Tokyo"),
                                  run_conf={"business_date": str(business_date)})
-
-
-def _assert_all_success(dr) -> None:
-    states = ti_states(dr)
-    assert dr.state == "success", states
-    assert set(states.values()) == {"success"}, states
-
-
-def _scalar(sql: str):
-    from jobs.ledger import Ledger
-
-    ledger = Ledger.open()
-    try:
-        return ledger.scalar(sql)
-    finally:
-        ledger.dispose()
 
 
 @pytest.fixture
@@ -124,8 +89,8 @@ def test_month_close_and_dunning_job_nets(kokuho_var: Path, tmp_path: Path, boun
     from jobs.synth import payments as sp
 
     synth_city(kokuho_var / "inbox", insured=INSURED, seed=SEED)
-    _assert_all_success(_run("kokuho_intake", INTAKE_DATE, 1))
-    _assert_all_success(_run("kokuho_initial_assessment", ASSESS_DATE, 2))
+    assert_all_success(_run("kokuho_intake", INTAKE_DATE, 1))
+    assert_all_success(_run("kokuho_initial_assessment", ASSESS_DATE, 2))
     levy_files = sorted((kokuho_var / "outbox" / "ledger").glob("*.dat"))
     levy = sp.load_levy(levy_files)
     first_due = levy.filter(levy["collection_method"] == "1")["due_date"].min()
@@ -137,8 +102,8 @@ def test_month_close_and_dunning_job_nets(kokuho_var: Path, tmp_path: Path, boun
         src = Path(m["file"])
         (kokuho_var / "inbox" / src.parent.name).mkdir(parents=True, exist_ok=True)
         shutil.copy(src, kokuho_var / "inbox" / src.parent.name / src.name)
-    _assert_all_success(_run("kokuho_collection", pay_date, 3))
-    payments = int(_scalar("SELECT COUNT(*) FROM payment"))
+    assert_all_success(_run("kokuho_collection", pay_date, 3))
+    payments = int(ledger_scalar("SELECT COUNT(*) FROM payment"))
     assert payments > 0
     # the steps used this test's ledger: DuckDB's file in var/ledger/ only when on DuckDB
     assert (kokuho_var / "ledger" / "ledger.duckdb").is_file() == (ledger_backend == "duckdb")
@@ -150,7 +115,7 @@ def test_month_close_and_dunning_job_nets(kokuho_var: Path, tmp_path: Path, boun
 
     dr = _run("kokuho_month_close", close_day, 4)
 
-    _assert_all_success(dr)
+    assert_all_success(dr)
     rows = run_rows(dr)
     assert sorted(rows) == ["TN510", "TN520", "TN530"]
     for job_id, row in rows.items():
@@ -160,7 +125,7 @@ def test_month_close_and_dunning_job_nets(kokuho_var: Path, tmp_path: Path, boun
                                                    ("levy", "income", "refund", "write_off", "unpaid"))
     assert levy_sum > 0 and income > 0, money
     assert levy_sum - income + refund - write_off == unpaid
-    assert levy_sum == int(_scalar("SELECT SUM(levy_amount) FROM installment"))  # all 調定 dated before
+    assert levy_sum == int(ledger_scalar("SELECT SUM(levy_amount) FROM installment"))  # all 調定 dated before
     assert rows["TN520"]["money"]["conservation.unpaid"] == unpaid
     assert any("KKB661I" in m for m in rows["TN510"]["messages"]), rows["TN510"]["messages"]
     books = list((kokuho_var / "reports" / "closing").glob(f"*/kessan_{ym}.*"))
@@ -168,7 +133,7 @@ def test_month_close_and_dunning_job_nets(kokuho_var: Path, tmp_path: Path, boun
     pdf = next(p for p in books if p.suffix == ".pdf")
     csv = next(p for p in books if p.suffix == ".csv")
     assert pdf.read_bytes().startswith(b"%PDF") and csv.read_bytes().startswith("\ufeff".encode())
-    assert int(_scalar(f"SELECT COUNT(*) FROM closing_month WHERE closing_month = '{ym}'")) == 1
+    assert int(ledger_scalar(f"SELECT COUNT(*) FROM closing_month WHERE closing_month = '{ym}'")) == 1
     # TN530 (TN630's function) after the closing: the 滞納状況 for 国保年金課 (給付), no 個人番号
     handover = kokuho_var / "outbox" / "kyufu" / f"taino_jokyo_{close_day:%Y%m%d}.csv"
     assert handover.is_file(), rows["TN530"]["messages"]
@@ -176,12 +141,12 @@ def test_month_close_and_dunning_job_nets(kokuho_var: Path, tmp_path: Path, boun
     assert kyufu.columns[:3] == ["世帯番号", "納税義務者宛名番号", "滞納期数"] and "個人番号" not in kyufu.columns
     assert any("KKB683I" in m for m in rows["TN530"]["messages"]), rows["TN530"]["messages"]
     assert rows["TN530"]["money"]["handover.amount"] == sum(int(x) for x in kyufu["滞納額"])
-    assert 0 < kyufu.height <= int(_scalar("SELECT COUNT(DISTINCT notice_number) FROM installment"))
+    assert 0 < kyufu.height <= int(ledger_scalar("SELECT COUNT(DISTINCT notice_number) FROM installment"))
 
     # a posting dated in the closed month is refused, nothing posted
     with pytest.raises(LedgerError, match="月次締め済み"):
         _late_payment(first_due)
-    assert int(_scalar("SELECT COUNT(*) FROM payment")) == payments
+    assert int(ledger_scalar("SELECT COUNT(*) FROM payment")) == payments
 
     # --- KB600 督促 on the 督促 day of the first 納期限 -----------------------------------------------
     dunning_day = dn.dunning_day(first_due, dn.DunningRules.from_config(cfg), cal)
@@ -189,12 +154,12 @@ def test_month_close_and_dunning_job_nets(kokuho_var: Path, tmp_path: Path, boun
 
     dr = _run("kokuho_dunning", dunning_day, 5)
 
-    _assert_all_success(dr)
+    assert_all_success(dr)
     rows = run_rows(dr)
     assert {"TN010", "TN020"} <= set(rows)
     for job_id, row in rows.items():
         assert row["rc"] in (0, 4) and row["business_date"] == dunning_day.isoformat(), (job_id, row["messages"])
-    notices = int(_scalar("SELECT COUNT(*) FROM dunning_notice"))
+    notices = int(ledger_scalar("SELECT COUNT(*) FROM dunning_notice"))
     assert notices > 0
     assert rows["TN020"]["written"] == notices
     prints = sorted((kokuho_var / "outbox" / "print").glob("dunning_notice_*.dat"))
@@ -206,9 +171,9 @@ def test_month_close_and_dunning_job_nets(kokuho_var: Path, tmp_path: Path, boun
     # --- the same day again: nothing new issued (never twice) ------------------------------------------
     dr = _run("kokuho_dunning", dunning_day, 6)
 
-    _assert_all_success(dr)
+    assert_all_success(dr)
     again = run_rows(dr)
-    assert int(_scalar("SELECT COUNT(*) FROM dunning_notice")) == notices
+    assert int(ledger_scalar("SELECT COUNT(*) FROM dunning_notice")) == notices
     assert any("KKB606I" in m for m in again["TN020"]["messages"]), again["TN020"]["messages"]
     # the same day's print file written again, byte for byte (the generation is the business date's)
     assert sorted((kokuho_var / "outbox" / "print").glob("dunning_notice_*.dat")) == prints

@@ -11,22 +11,17 @@ second run on the same business date posts nothing twice and writes the same byt
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
-import secrets
 import sys
 from pathlib import Path
 
 import pendulum
 import pytest
-from e2e_helpers import load_dag, run_rows, ti_states
+from e2e_helpers import ledger_scalar, load_dag, run_rows, ti_states
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("airflow_db")]
 
 DAY = dt.date(2026, 9, 15)
 _COLLECTION = Path(__file__).resolve().parents[1] / "collection"
-_spec = importlib.util.spec_from_file_location("_collection_conftest_e2e_records", _COLLECTION / "conftest.py")
-_pg = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_pg)
 
 FILES = {
     "bunkatsu_20260915.csv": "宛名番号,誓約日,計画額,対象期別,納付期日,納付額\n"
@@ -38,24 +33,6 @@ FILES = {
     "chousa_20260915.csv": "宛名番号,調査結果,調査日\n0000000002,不明,2026-09-15\n",
     "teishi_20260915.csv": "宛名番号,停止事由コード,停止開始日\n0000000003,1,2026-09-10\n",
 }
-
-
-@pytest.fixture(params=["duckdb", "postgresql"])
-def ledger_backend(request, kokuho_var, monkeypatch) -> str:
-    if request.param == "duckdb":
-        monkeypatch.delenv("KOKUHO_LEDGER_URL", raising=False)
-        yield request.param
-        return
-    _pg.require_postgres()
-    schema = f"kb_{secrets.token_hex(6)}"
-    with _pg._pg_connect() as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    monkeypatch.setenv("KOKUHO_LEDGER_URL", f"{_pg.PG_SERVER}?options=-csearch_path%3D{schema}")
-    try:
-        yield request.param
-    finally:
-        with _pg._pg_connect() as conn:
-            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 def _ledger_city() -> None:
@@ -70,16 +47,6 @@ def _ledger_city() -> None:
     ]), "levy_e2e.dat")
     assert run("SN100", D(2026, 7, 1)).rc == 0
     write_qualification(["0000000001", "0000000002", "0000000003"])
-
-
-def _scalar(sql: str):
-    from jobs.ledger import Ledger
-
-    ledger = Ledger.open()
-    try:
-        return ledger.scalar(sql)
-    finally:
-        ledger.dispose()
 
 
 def _run(day: int):
@@ -113,10 +80,10 @@ def test_arrears_records_job_net(kokuho_var: Path, ledger_backend):
         == (2, 1, 1), rows["TN210"]["messages"]
     for job in ("TN220", "TN310", "TN320", "TN410"):
         assert rows[job]["rc"] == 0 and rows[job]["business_date"] == DAY.isoformat(), (job, rows[job]["messages"])
-    assert int(_scalar("SELECT COUNT(*) FROM arrears_plan WHERE status = 'active'")) == 1
-    assert int(_scalar("SELECT COUNT(*) FROM arrears_plan_installment")) == 3
-    assert str(_scalar("SELECT effective_date FROM arrears_return WHERE search_result = 'not_found'")) == "2026-09-22"
-    assert int(_scalar("SELECT COUNT(*) FROM arrears_suspension")) == 1
+    assert int(ledger_scalar("SELECT COUNT(*) FROM arrears_plan WHERE status = 'active'")) == 1
+    assert int(ledger_scalar("SELECT COUNT(*) FROM arrears_plan_installment")) == 3
+    assert str(ledger_scalar("SELECT effective_date FROM arrears_return WHERE search_result = 'not_found'")) == "2026-09-22"
+    assert int(ledger_scalar("SELECT COUNT(*) FROM arrears_suspension")) == 1
     out = _outputs(kokuho_var)
     prints = [k for k in out if k.startswith("outbox/print/arrears_plan_") and k.endswith(".dat")]
     assert len(prints) == 1 and prints[0] + ".sha256" in out, sorted(out)
@@ -130,6 +97,6 @@ def test_arrears_records_job_net(kokuho_var: Path, ledger_backend):
     again = run_rows(dr)
     for job in ("TN210", "TN310", "TN320", "TN410"):
         assert any("KKB638I" in m for m in again[job]["messages"]), (job, again[job]["messages"])
-    assert int(_scalar("SELECT COUNT(*) FROM arrears_plan")) == 1
-    assert int(_scalar("SELECT COUNT(*) FROM arrears_return")) == 1
+    assert int(ledger_scalar("SELECT COUNT(*) FROM arrears_plan")) == 1
+    assert int(ledger_scalar("SELECT COUNT(*) FROM arrears_return")) == 1
     assert _outputs(kokuho_var) == out

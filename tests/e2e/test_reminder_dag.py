@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import importlib.util
-import secrets
 from pathlib import Path
 
 import pendulum
 import pytest
-from e2e_helpers import load_dag, run_rows, synth_city, ti_states
+from e2e_helpers import assert_all_success, ledger_scalar, load_dag, run_rows, synth_city
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("airflow_db")]
 
@@ -31,49 +29,11 @@ SEED = 20261207
 INTAKE_DATE = "2026-06-01"
 ASSESS_DATE = "2026-07-01"  # config/municipalities/111007/fy2026/run_calendar.yaml initial_assessment.run_date
 
-_COLLECTION_CONFTEST = Path(__file__).resolve().parents[1] / "collection" / "conftest.py"
-_spec = importlib.util.spec_from_file_location("_collection_conftest_e2e_reminder", _COLLECTION_CONFTEST)
-_pg = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_pg)
-
-
-@pytest.fixture(params=["duckdb", "postgresql"])
-def ledger_backend(request, kokuho_var, monkeypatch) -> str:
-    if request.param == "duckdb":
-        monkeypatch.delenv("KOKUHO_LEDGER_URL", raising=False)
-        yield request.param
-        return
-    _pg.require_postgres()
-    schema = f"kb_{secrets.token_hex(6)}"
-    with _pg._pg_connect() as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    monkeypatch.setenv("KOKUHO_LEDGER_URL", f"{_pg.PG_SERVER}?options=-csearch_path%3D{schema}")
-    try:
-        yield request.param
-    finally:
-        with _pg._pg_connect() as conn:
-            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 def _run(dag_id: str, business_date, day: int):
     return load_dag(dag_id).test(logical_date=pendulum.datetime(2026, 11, day, 9, 0, tz="Asia/Tokyo"),
                                  run_conf={"business_date": str(business_date)})
-
-
-def _assert_all_success(dr) -> None:
-    states = ti_states(dr)
-    assert dr.state == "success", states
-    assert set(states.values()) == {"success"}, states
-
-
-def _scalar(sql: str):
-    from jobs.ledger import Ledger
-
-    ledger = Ledger.open()
-    try:
-        return ledger.scalar(sql)
-    finally:
-        ledger.dispose()
 
 
 def _step(job_id: str, day: dt.date) -> None:
@@ -91,8 +51,8 @@ def test_reminder_job_net(kokuho_var: Path, ledger_backend):
     from jobs.synth import payments as sp
 
     synth_city(kokuho_var / "inbox", insured=INSURED, seed=SEED)
-    _assert_all_success(_run("kokuho_intake", INTAKE_DATE, 1))
-    _assert_all_success(_run("kokuho_initial_assessment", ASSESS_DATE, 2))
+    assert_all_success(_run("kokuho_intake", INTAKE_DATE, 1))
+    assert_all_success(_run("kokuho_initial_assessment", ASSESS_DATE, 2))
     levy = sp.load_levy(sorted((kokuho_var / "outbox" / "ledger").glob("*.dat")))
     first_due = levy.filter(levy["collection_method"] == "1")["due_date"].min()
     cfg = config.load("111007", 2026)
@@ -101,7 +61,7 @@ def test_reminder_job_net(kokuho_var: Path, ledger_backend):
     _step("SN100", dt.date(2026, 7, 1))
     _step("TN010", dunning_day)
     _step("TN020", dunning_day)
-    dunned_people = int(_scalar("SELECT COUNT(DISTINCT person_id) FROM installment WHERE dunning_issued_date IS NOT NULL"))
+    dunned_people = int(ledger_scalar("SELECT COUNT(DISTINCT person_id) FROM installment WHERE dunning_issued_date IS NOT NULL"))
     assert dunned_people > 0
     remind_day = monthly_rule("reminder", cfg).next_run_day(dunning_day + dt.timedelta(days=1), cal)
     assert remind_day is not None and remind_day > dunning_day
@@ -111,16 +71,16 @@ def test_reminder_job_net(kokuho_var: Path, ledger_backend):
     # --- KB610 on the first 催告 day after the 督促 day ---------------------------------------------
     dr = _run("kokuho_reminder", remind_day, 3)
 
-    _assert_all_success(dr)
+    assert_all_success(dr)
     rows = run_rows(dr)
     assert sorted(rows) == ["TN110", "TN120", "TN130", "TN140", "TN150"]
     for job_id, row in rows.items():
         assert row["rc"] == 0 and row["business_date"] == remind_day.isoformat(), (job_id, row["messages"])
-    assert rows["TN110"]["money"]["arrears"] == int(_scalar(
+    assert rows["TN110"]["money"]["arrears"] == int(ledger_scalar(
         "SELECT SUM(levy_amount - paid_amount - provisional_amount) FROM installment WHERE dunning_issued_date IS NOT NULL"))
-    reminders = int(_scalar(f"SELECT COUNT(*) FROM arrears_reminder WHERE reminder_kind = '{kind}'"))
+    reminders = int(ledger_scalar(f"SELECT COUNT(*) FROM arrears_reminder WHERE reminder_kind = '{kind}'"))
     assert reminders == dunned_people  # every 督促済 taxpayer owes this year's tax (min_amount 1), none held
-    assert rows["TN120"]["written"] == int(_scalar("SELECT COUNT(*) FROM arrears_reminder_item"))
+    assert rows["TN120"]["written"] == int(ledger_scalar("SELECT COUNT(*) FROM arrears_reminder_item"))
     prints = sorted((kokuho_var / "outbox" / "print").glob(f"reminder_{kind}_*.dat"))
     assert len(prints) == 1, prints
     first_print = prints[0].read_bytes()
@@ -131,10 +91,10 @@ def test_reminder_job_net(kokuho_var: Path, ledger_backend):
     assert len(list(reports.glob("*/taino_kanri.pdf"))) == 1
     phone = next(reports.glob("*/denwa_saikoku_taisho.csv")).read_bytes()
     assert phone.startswith(b"\xef\xbb\xbf") and "個人番号".encode() not in phone
-    person = _scalar("SELECT MIN(person_id) FROM arrears_reminder")
+    person = ledger_scalar("SELECT MIN(person_id) FROM arrears_reminder")
     # TN150 財産調査照会: nobody's 催告書 is days_after_reminder old yet, so no 照会 (RC 0)
     assert any("KKB656I" in m for m in rows["TN150"]["messages"]), rows["TN150"]["messages"]
-    assert int(_scalar("SELECT COUNT(*) FROM arrears_reminder WHERE reminder_kind = 'inquiry'")) == 0
+    assert int(ledger_scalar("SELECT COUNT(*) FROM arrears_reminder WHERE reminder_kind = 'inquiry'")) == 0
 
     # --- the call centre's results, and the same day again ----------------------------------------------
     inbox = kokuho_var / "inbox" / "arrears"
@@ -144,10 +104,10 @@ def test_reminder_job_net(kokuho_var: Path, ledger_backend):
 
     dr = _run("kokuho_reminder", remind_day, 4)
 
-    _assert_all_success(dr)
+    assert_all_success(dr)
     again = run_rows(dr)
     assert any("KKB642I" in m for m in again["TN120"]["messages"]), again["TN120"]["messages"]
-    assert int(_scalar(f"SELECT COUNT(*) FROM arrears_reminder WHERE reminder_kind = '{kind}'")) == reminders
+    assert int(ledger_scalar(f"SELECT COUNT(*) FROM arrears_reminder WHERE reminder_kind = '{kind}'")) == reminders
     assert prints[0].read_bytes() == first_print
-    assert int(_scalar("SELECT COUNT(*) FROM arrears_reminder WHERE reminder_kind = 'phone'")) == 1
+    assert int(ledger_scalar("SELECT COUNT(*) FROM arrears_reminder WHERE reminder_kind = 'phone'")) == 1
     assert again["TN140"]["rc"] == 0

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pendulum
 import pytest
-from e2e_helpers import load_dag, run_rows, ti_states
-from test_arrears_dags import ledger_backend  # noqa: F401  (the fixture: DuckDB or a PostgreSQL schema)
+from e2e_helpers import ledger_scalar, load_dag, run_rows, ti_states
 
 _TESTS = Path(__file__).resolve().parents[1]
 for _p in (_TESTS / "collection", _TESTS / "closing"):
@@ -33,23 +32,13 @@ def _run(day: int):
                                               run_conf={"business_date": DAY})
 
 
-def _scalar(sql: str):
-    from jobs.ledger import Ledger
-
-    ledger = Ledger.open()
-    try:
-        return ledger.scalar(sql)
-    finally:
-        ledger.dispose()
-
-
 def _files(var: Path) -> dict[str, bytes]:
     out = {p.name: p.read_bytes() for p in (var / "reports" / "closing").rglob("*") if p.is_file()}
     out.update({p.name: p.read_bytes() for p in (var / "outbox" / "kyufu").glob("*.csv")})
     return out
 
 
-def test_year_close_job_net(kokuho_var: Path, ledger_backend):  # noqa: F811
+def test_year_close_job_net(kokuho_var: Path, ledger_backend):
     from closing_helpers import book
     from test_year_close import seed
 
@@ -72,8 +61,8 @@ def test_year_close_job_net(kokuho_var: Path, ledger_backend):  # noqa: F811
     assert rows["TN620"]["money"]["conservation.write_off"] == 85000
     assert rows["TN610"]["money"]["carried.levy"] == rows["TN610"]["money"]["carried.unpaid"] == 106000
     assert rows["TN630"]["money"]["handover.amount"] == 106000
-    assert int(_scalar("SELECT COUNT(*) FROM write_off")) == 3
-    assert int(_scalar("SELECT SUM(carried_tax_amount) FROM installment WHERE carried_year = 2027")) == 106000
+    assert int(ledger_scalar("SELECT COUNT(*) FROM write_off")) == 3
+    assert int(ledger_scalar("SELECT SUM(carried_tax_amount) FROM installment WHERE carried_year = 2027")) == 106000
     first = _files(kokuho_var)
     assert {"funou_kesson_20270531.csv", "funou_kesson_20270531.pdf", "taino_kurikoshi_2027.csv",
             "taino_kurikoshi_2027.pdf", "taino_jokyo_20270531.csv"} <= set(first)
@@ -85,6 +74,6 @@ def test_year_close_job_net(kokuho_var: Path, ledger_backend):  # noqa: F811
     again = run_rows(dr)
     assert any("KKB678I" in m for m in again["TN620"]["messages"]), again["TN620"]["messages"]
     assert any("KKB674I" in m for m in again["TN610"]["messages"]), again["TN610"]["messages"]
-    assert int(_scalar("SELECT COUNT(*) FROM write_off")) == 3
-    assert int(_scalar("SELECT SUM(carried_tax_amount) FROM installment WHERE carried_year = 2027")) == 106000
+    assert int(ledger_scalar("SELECT COUNT(*) FROM write_off")) == 3
+    assert int(ledger_scalar("SELECT SUM(carried_tax_amount) FROM installment WHERE carried_year = 2027")) == 106000
     assert _files(kokuho_var) == first
