@@ -37,6 +37,12 @@ import skip_allowlist
 ROOT = Path(__file__).resolve().parents[1]
 DAGS_FOLDER = ROOT / "dags"
 
+# Owner only (files 0600, folders 0700), whoever starts pytest (make and .ci/run source umask.sh; a
+# developer's plain `pytest` does not): the tests, and the Airflow processes they start (which inherit
+# the umask), write job logs and synthetic persons, some into the checkout's var/ci/ (the live and
+# Celery suites' log dumps, the browser check's screenshots). The value is jobs.common.paths.PRIVATE_UMASK.
+os.umask(0o077)
+
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="kokuho-test-"))
 AIRFLOW_TEST_HOME = _SESSION_DIR / "airflow"
 SESSION_VAR = _SESSION_DIR / "var"

@@ -25,3 +25,14 @@ def test_ci_and_the_benchmarks_set_it_too():
     assert "source ./umask.sh" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     for bench in sorted((ROOT / "bench").glob("bench_*.py")):
         assert "private_umask()" in bench.read_text(encoding="utf-8"), bench.name
+
+
+def test_pytest_itself_runs_with_umask_077(tmp_path):
+    """tests/conftest.py sets it, so what a test (or an Airflow it starts) writes into var/ci/ is private
+    also when pytest is started by hand, without the Makefile's umask.sh."""
+    probe = tmp_path / "probe"
+    probe.write_text("x")
+    assert probe.stat().st_mode & 0o077 == 0
+    child = subprocess.run(["bash", "-c", "umask"], capture_output=True, text=True, check=True,
+                           env={k: v for k, v in os.environ.items() if k != "BASH_ENV"})
+    assert child.stdout.strip() == "0077"
