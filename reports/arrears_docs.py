@@ -15,9 +15,9 @@ import polars as pl
 from jobs.common import fixedwidth as fw
 from jobs.common.config import Config
 
-from .notices import NoticeError
+from .notices import NoticeError, NoticeWriter
 
-__all__ = ["DocStats", "as_date", "require_columns", "write_print_records"]
+__all__ = ["DocStats", "DocWriter", "as_date", "require_columns", "write_print_records"]
 
 
 @dataclass
@@ -29,6 +29,31 @@ class DocStats:
     documents: int = 0
     slips: int = 0
     barcodes: int = 0
+
+
+class DocWriter(NoticeWriter):
+    """A 滞納 document with 納付書 (督促状, 催告書, 分割納付 納付書): the notice machinery's page and slips,
+    counted in ``DocStats``; ``doc_title`` names the PDF, ``creator`` its producer, and ``no_cvs`` is
+    the text a slip prints where it cannot be paid at a コンビニ."""
+
+    doc_title = ""
+    creator = "kokuho-batch reports"
+
+    def __init__(self, cfg: Config, path: str | Path, *, no_cvs: str):
+        super().__init__(cfg, path)
+        self.stats = DocStats(path=self.path)
+        self.texts = {**self.texts, "slip_no_cvs": no_cvs}
+
+    def __enter__(self) -> DocWriter:
+        self.open_canvas(self.doc_title, str(self.issuer["name"]), self.creator)
+        return self
+
+    def notice_no_text(self, row: dict[str, Any]) -> str:
+        return str(row.get("notice_no") or "")
+
+    def end_page(self) -> None:
+        self.c.showPage()
+        self.stats.pages += 1
 
 
 def require_columns(rows: pl.DataFrame, columns: Sequence[str], what: str) -> None:

@@ -26,7 +26,7 @@ import polars as pl
 
 from jobs.common.config import Config
 
-from .arrears_docs import DocStats, as_date, require_columns, write_print_records
+from .arrears_docs import DocStats, DocWriter, as_date, require_columns, write_print_records
 from .notices import NoticeWriter
 from .notices.primitives import yen
 
@@ -71,23 +71,13 @@ def render_plan_slips(rows: pl.DataFrame, cfg: Config, path: str | Path, *, issu
     return w.stats
 
 
-class _PlanWriter(NoticeWriter):
+class _PlanWriter(DocWriter):
+    creator = "kokuho-batch reports.arrears_records"
+
     def __init__(self, cfg: Config, path: str | Path):
-        super().__init__(cfg, path)
         self.pc = cfg.get("arrears_records.plan")
-        self.stats = DocStats(path=self.path)
-        self.texts = {**self.texts, "slip_no_cvs": str(cfg.get("dunning_reports.notice.no_cvs"))}
-
-    def __enter__(self) -> _PlanWriter:
-        self.open_canvas(str(self.pc["title"]), str(self.issuer["name"]), "kokuho-batch reports.arrears_records")
-        return self
-
-    def notice_no_text(self, row: dict[str, Any]) -> str:
-        return str(row.get("notice_no") or "")
-
-    def end_page(self) -> None:
-        self.c.showPage()
-        self.stats.pages += 1
+        self.doc_title = str(self.pc["title"])
+        super().__init__(cfg, path, no_cvs=str(cfg.get("dunning_reports.notice.no_cvs")))
 
     def empty_page(self) -> None:
         self.bold(105, 40, str(self.pc["title"]), 15, "c")

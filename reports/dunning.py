@@ -23,8 +23,8 @@ import polars as pl
 
 from jobs.common.config import Config
 
-from .arrears_docs import DocStats, as_date, require_columns, write_print_records
-from .notices import NoticeError, NoticeWriter
+from .arrears_docs import DocStats, DocWriter, as_date, require_columns, write_print_records
+from .notices import NoticeError
 from .notices.primitives import yen
 
 __all__ = ["DUNNING_COLUMNS", "LAYOUT_ID", "DocStats", "PrintSummary", "render_dunning_notices",
@@ -82,25 +82,13 @@ def write_print_file(rows: pl.DataFrame, cfg: Config, path: str | Path, *, issue
                         grand_total=total("total_amount"))
 
 
-class _DunningWriter(NoticeWriter):
+class _DunningWriter(DocWriter):
     doc_title = "国民健康保険税 督促状"
+    creator = "kokuho-batch reports.dunning"
 
     def __init__(self, cfg: Config, path: str | Path):
-        super().__init__(cfg, path)
         self.dr = cfg.get("dunning_reports.notice")
-        self.stats = DocStats(path=self.path)
-        self.texts = {**self.texts, "slip_no_cvs": str(self.dr["no_cvs"])}
-
-    def __enter__(self) -> _DunningWriter:
-        self.open_canvas(self.doc_title, str(self.issuer["name"]), "kokuho-batch reports.dunning")
-        return self
-
-    def notice_no_text(self, row: dict[str, Any]) -> str:
-        return str(row["notice_no"] or "")
-
-    def end_page(self) -> None:
-        self.c.showPage()
-        self.stats.pages += 1
+        super().__init__(cfg, path, no_cvs=str(self.dr["no_cvs"]))
 
     def empty_page(self) -> None:
         self.bold(105, 40, str(self.dr["title"]), 15, "c")

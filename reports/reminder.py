@@ -26,7 +26,7 @@ import polars as pl
 
 from jobs.common.config import Config
 
-from .arrears_docs import DocStats, as_date, require_columns, write_print_records
+from .arrears_docs import DocStats, DocWriter, as_date, require_columns, write_print_records
 from .notices import NoticeError, NoticeWriter
 from .notices.primitives import postal, wrap_lines, yen
 
@@ -86,25 +86,13 @@ def render_reminder_notices(rows: pl.DataFrame, cfg: Config, path: str | Path) -
     return w.stats
 
 
-class _ReminderWriter(NoticeWriter):
+class _ReminderWriter(DocWriter):
     doc_title = "国民健康保険税 催告書"
+    creator = "kokuho-batch reports.reminder"
 
     def __init__(self, cfg: Config, path: str | Path):
-        super().__init__(cfg, path)
         self.rr = cfg.get("arrears_records.reminder")
-        self.stats = DocStats(path=self.path)
-        self.texts = {**self.texts, "slip_no_cvs": str(self.rr["no_cvs"])}
-
-    def __enter__(self) -> _ReminderWriter:
-        self.open_canvas(self.doc_title, str(self.issuer["name"]), "kokuho-batch reports.reminder")
-        return self
-
-    def notice_no_text(self, row: dict[str, Any]) -> str:
-        return str(row["notice_no"] or "")
-
-    def end_page(self) -> None:
-        self.c.showPage()
-        self.stats.pages += 1
+        super().__init__(cfg, path, no_cvs=str(self.rr["no_cvs"]))
 
     def address_block(self, row: dict[str, Any]) -> None:
         """The 宛名 in the envelope window, with the 宛名番号 under it (a 催告書 names many 通知書)."""
