@@ -27,6 +27,7 @@ from __future__ import annotations
 import calendar as _calendar
 import datetime as dt
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -208,6 +209,26 @@ def allocate(amount: int, weights: dict[str, int]) -> dict[str, int]:
     for k in order[:rest]:
         base[k] += 1
     return {k: sign * v for k, v in base.items()}
+
+
+def allocate_frame(frame: pl.DataFrame, amount: str, weights: Sequence[str]) -> pl.DataFrame:
+    """``allocate`` for every row at once: the columns ``<weight>_part`` split ``amount`` by the
+    ``weights`` columns (largest remainder, ties to the earlier column; all weights 0: the first
+    column takes it all), so each row's parts add up to its amount, to the yen."""
+    a = pl.col(amount).abs()
+    total = pl.sum_horizontal([pl.col(w) for w in weights])
+    base = {w: pl.when(total == 0).then(0).otherwise(a * pl.col(w) // total) for w in weights}
+    rem = {w: pl.when(total == 0).then(0).otherwise(a * pl.col(w) % total) for w in weights}
+    rest = pl.when(total == 0).then(0).otherwise(a - pl.sum_horizontal(list(base.values())))
+    out = []
+    for k, w in enumerate(weights):
+        ahead = pl.sum_horizontal([((rem[v] > rem[w]) | ((rem[v] == rem[w]) & pl.lit(j < k))).cast(pl.Int64)
+                                   for j, v in enumerate(weights) if v != w]) if len(weights) > 1 else pl.lit(0)
+        part = base[w] + (ahead < rest).cast(pl.Int64)
+        if k == 0:
+            part = pl.when(total == 0).then(a).otherwise(part)
+        out.append((pl.col(amount).sign() * part).cast(pl.Int64).alias(f"{w}_part"))
+    return frame.with_columns(out)
 
 
 def _component_rows(cat: str, sums: dict[str, int], shares: dict[str, int], overpaid: int, *,

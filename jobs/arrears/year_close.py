@@ -300,15 +300,15 @@ def carry_over(ctx: StepContext) -> int | None:
         if unpaid - overpaid != agg:
             raise StepError.of("KKB670E", fy=n, date=f"{d:%Y-%m-%d}", unpaid=unpaid, overpaid=overpaid,
                                net=unpaid - overpaid, ledger=agg, diff=unpaid - overpaid - agg)
-        parts = [closing.allocate(int(b), {"medical": int(m_), "support": int(s), "care": int(c), "child": int(k)})
-                 for b, m_, s, c, k in carry.select("balance", "medical", "support", "care", "child").iter_rows()]
-        staged = carry.select(pl.lit(ctx.municipality).alias("municipality_code"),
+        parts = closing.allocate_frame(carry.with_columns(pl.col("balance").cast(pl.Int64)), "balance",
+                                       ("medical", "support", "care", "child"))
+        staged = parts.select(pl.lit(ctx.municipality).alias("municipality_code"),
                               pl.col("levy_year").cast(pl.Int32), pl.col("target_year").cast(pl.Int32),
                               "notice_number", pl.col("installment_no").cast(pl.Int32),
-                              pl.col("balance").cast(pl.Int64).alias("carried_tax_amount")).with_columns(
-            pl.Series("carried_medical", [x["medical"] + x["child"] for x in parts], dtype=pl.Int64),
-            pl.Series("carried_support", [x["support"] for x in parts], dtype=pl.Int64),
-            pl.Series("carried_care", [x["care"] for x in parts], dtype=pl.Int64))
+                              pl.col("balance").alias("carried_tax_amount"),
+                              (pl.col("medical_part") + pl.col("child_part")).alias("carried_medical"),
+                              pl.col("support_part").alias("carried_support"),
+                              pl.col("care_part").alias("carried_care"))
         run = run_of(ctx)
         od, ot = now_stamp()
         with ledger.transaction() as tx:
