@@ -130,7 +130,7 @@ help: ## list the targets
 
 install: $(INSTALLED) ## create .venv and install the project with the frozen constraints
 
-$(INSTALLED): pyproject.toml $(CONSTRAINTS)
+$(INSTALLED): pyproject.toml $(CONSTRAINTS) jobs/common/fixedwidth/_kbscan.c
 	@test -x $(BIN)/python || { echo "==> creating .venv with $(PYTHON)"; \
 	  command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found (set PYTHON=...)" >&2; exit 1; }; \
 	  $(PYTHON) -m venv $(VENV); }
@@ -138,6 +138,8 @@ $(INSTALLED): pyproject.toml $(CONSTRAINTS)
 	$(BIN)/python -m pip install -q --disable-pip-version-check 'pip==$(PIP_VERSION)'
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test]' -c $(CONSTRAINTS)
 	$(BIN)/python -m pip check
+	@echo "==> building the fixed-width scan (jobs/common/fixedwidth/_kbscan.c, cc)"
+	$(BIN)/python -m jobs.common.fixedwidth.native
 	@touch $@
 
 airflow-init: $(MIGRATED) $(POOLS) $(USERS) ## create/upgrade the Airflow metadata DB under var/airflow/, its pools and the UI users

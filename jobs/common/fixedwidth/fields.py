@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from .charsets import Charset, normalize_zengin
 from .layout import Field, Layout
+from .plan import series
 
 SPACE = 0x20
 EBCDIC_SPACE = 0x40
@@ -135,7 +136,7 @@ def _fixed_strings(block: np.ndarray, valid: np.ndarray | None) -> pl.Series:
         bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
         null_count = int((~valid).sum())
     arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data), bitmap, null_count)
-    return pl.Series(values=arr).cast(pl.String)
+    return series("", arr).cast(pl.String)
 
 
 def decode_digits(f: Field, block: np.ndarray) -> tuple[pl.Series, np.ndarray]:
@@ -357,7 +358,7 @@ def decode_text(f: Field, block: np.ndarray, cs: Charset) -> tuple[pl.Series, np
             offsets = np.zeros(n + 1, dtype=np.int64)
             np.cumsum(row_len, out=offsets[1:])
             arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(utf8))
-            s = pl.Series(values=arr).cast(pl.String)
+            s = series("", arr).cast(pl.String)
         s = _strip_to_null(s, cs.pad or f.pad, f.name)
     elif cs.kind == "cp932":
         ctrl = (block < 0x20).any(axis=1) | (block == 0x7F).any(axis=1)

@@ -1,0 +1,203 @@
+/* Ahead-of-time compiled scan of fixed-width records (jobs/common/fixedwidth/native.py loads it
+ * with ctypes; `make install` builds it, native.py rebuilds it when this source changes).
+ *
+ * The same work as the numba kernel (kernel.py scan/fill_utf8), field for field and fault for
+ * fault; the numpy decoders in fields.py stay the reference and the tests compare all three.
+ * Plain C, no Python API: the caller passes numpy buffers and a row range [lo, hi), so a file is
+ * scanned by several threads (ctypes releases the GIL) with no shared writes.
+ *
+ * Outputs go straight into Arrow "string view" form (16 bytes per value: length, then the value
+ * inline when it has at most 12 bytes, else a 4-byte prefix, a buffer index and an offset), which
+ * Polars takes without a copy or a cast. */
+
+#include <stdint.h>
+#include <string.h>
+
+enum { K_FILLER = 0, K_DIGITS = 1, K_NUMERIC = 2, K_SBCS = 3, K_DATE8 = 4, K_DATE6 = 5, K_SHIFT = 6 };
+enum { F_NONDIGIT = 1, F_BLANK = 2, F_VALUE = 3, F_CHARSET = 4, F_DATE = 5, F_SHIFT = 7 };
+
+#ifndef KB_SOURCE_HASH
+#define KB_SOURCE_HASH "unknown"
+#endif
+
+const char *kb_source_hash(void) { return KB_SOURCE_HASH; }
+
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
+    /* Howard Hinnant's algorithm: days since 1970-01-01 (y >= 1 here, so C division floors) */
+    int64_t y2 = m <= 2 ? y - 1 : y;
+    int64_t era = (y2 >= 0 ? y2 : y2 - 399) / 400;
+    int64_t yoe = y2 - era * 400;
+    int64_t mp = m > 2 ? m - 3 : m + 9;
+    int64_t doy = (153 * mp + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static int64_t month_days(int64_t y, int64_t m) {
+    if (m == 2) {
+        int leap = (y % 4 == 0 && y % 100 != 0) || (y % 400 == 0);
+        return leap ? 29 : 28;
+    }
+    if (m == 4 || m == 6 || m == 9 || m == 11) return 30;
+    return 31;
+}
+
+static inline void put_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+
+/* Scan rows [lo, hi) of `n` records (row i at recs + i * rstride), nf kernel fields.
+ * Per field j: kind, off, length, blank_ok, cs_id (row of cs_ok, 256 bytes each), slot (row of
+ * ints / tlen, or -1), pad, shift_bytes (row of shift_w bytes), pivot, val_ok (row of val_w bytes:
+ * [2 if checked, ok(0), ok(1), ...]), vslot (digits: row of dviews, else -1), dbase (digits longer
+ * than 12 bytes: start of its bytes in dig_data, else -1) and drows (rows per data buffer).
+ * Outputs (column-major, n per column): ints int64, valid u8 (nf x n), tlen int32, fault u8,
+ * ffield int16 (kernel field number), filler_bad u8, dviews (16 bytes per value). */
+void kb_scan(const uint8_t *recs, int64_t rstride, int64_t n, int64_t lo, int64_t hi, int64_t nf,
+             const int8_t *kind, const int64_t *off, const int64_t *length, const uint8_t *blank_ok,
+             const int64_t *cs_id, const int64_t *slot, const uint8_t *cs_ok, const uint8_t *pad,
+             const uint8_t *shift_bytes, int64_t shift_w, const int64_t *pivot, const uint8_t *val_ok,
+             int64_t val_w, const int64_t *vslot, const int64_t *dbase, const int64_t *drows,
+             int64_t *ints, uint8_t *valid, int32_t *tlen, uint8_t *fault, int16_t *ffield,
+             uint8_t *filler_bad, uint8_t *dviews, uint8_t *dig_data) {
+    for (int64_t i = lo; i < hi; i++) {
+        const uint8_t *r = recs + i * rstride;
+        uint8_t fcode = 0;
+        int16_t ff = -1;
+        uint8_t fbad = 0;
+        for (int64_t j = 0; j < nf; j++) {
+            int k = kind[j];
+            int64_t o = off[j], ln = length[j];
+            const uint8_t *p = r + o;
+            int code = 0;
+            if (k == K_FILLER) {
+                for (int64_t q = 0; q < ln; q++) {
+                    if (p[q] != 32) { fbad = 1; break; }
+                }
+                continue;
+            }
+            if (k == K_SHIFT) {
+                const uint8_t *want = shift_bytes + j * shift_w;
+                for (int64_t q = 0; q < ln; q++) {
+                    if (p[q] != want[q]) { code = F_SHIFT; break; }
+                }
+            } else if (k == K_SBCS) {
+                const uint8_t *ok = cs_ok + cs_id[j] * 256;
+                uint8_t pd = pad[j];
+                int64_t last = -1, ulen = 0;
+                for (int64_t q = 0; q < ln; q++) {
+                    uint8_t b = p[q];
+                    if (!ok[b]) code = F_CHARSET;
+                    if (b != pd) last = q;
+                }
+                for (int64_t q = 0; q <= last; q++) ulen += p[q] >= 0x80 ? 3 : 1;
+                int64_t s = slot[j];
+                if (code != 0 || last < 0) {
+                    valid[j * n + i] = 0;
+                    tlen[s * n + i] = 0;
+                    if (code == 0 && !blank_ok[j]) code = F_BLANK;
+                } else {
+                    valid[j * n + i] = 1;
+                    tlen[s * n + i] = (int32_t)ulen;
+                }
+            } else { /* digits, numeric, dates */
+                int allblank = 1, alldigit = 1;
+                uint64_t v = 0; /* wraps like the int64 of the numba kernel */
+                for (int64_t q = 0; q < ln; q++) {
+                    uint8_t b = p[q];
+                    if (b != 32) allblank = 0;
+                    if (b < 48 || b > 57) alldigit = 0;
+                    else v = v * 10 + (uint64_t)(b - 48);
+                }
+                uint8_t *view = 0;
+                if (vslot[j] >= 0) { /* digits fields become string columns */
+                    uint8_t tv[16] = {0};
+                    put_u32(tv, (uint32_t)ln);
+                    view = dviews + (vslot[j] * n + i) * 16;
+                    if (ln <= 12) {
+                        for (int64_t q = 0; q < ln; q++) tv[4 + q] = p[q];
+                    } else {
+                        int64_t rows = drows[j];
+                        memcpy(dig_data + dbase[j] + i * ln, p, (size_t)ln);
+                        memcpy(tv + 4, p, 4);
+                        put_u32(tv + 8, (uint32_t)(i / rows));
+                        put_u32(tv + 12, (uint32_t)((i % rows) * ln));
+                    }
+                    memcpy(view, tv, 16);
+                }
+                int ok = alldigit;
+                int64_t sv = (int64_t)v;
+                if (allblank) {
+                    ok = 0;
+                    if (!blank_ok[j]) code = F_BLANK;
+                } else if (!alldigit) {
+                    code = F_NONDIGIT;
+                } else if (val_w > 1 && ln <= 4 && k == K_DIGITS && val_ok[j * val_w] == 2 && !val_ok[j * val_w + sv + 1]) {
+                    code = F_VALUE;
+                } else if (k == K_DATE8 || k == K_DATE6) {
+                    if (sv == 0 && blank_ok[j]) {
+                        ok = 0;
+                    } else {
+                        int64_t y;
+                        if (k == K_DATE8) {
+                            y = sv / 10000;
+                        } else {
+                            int64_t yy = sv / 10000;
+                            y = yy < pivot[j] ? 2000 + yy : 1900 + yy;
+                        }
+                        int64_t m = (sv / 100) % 100, d = sv % 100;
+                        if (y < 1 || m < 1 || m > 12 || d < 1 || d > month_days(y, m)) {
+                            ok = 0;
+                            code = F_DATE;
+                        } else {
+                            sv = days_from_civil(y, m, d);
+                        }
+                    }
+                }
+                valid[j * n + i] = (uint8_t)ok;
+                if (!ok && view) memset(view, 0, 16); /* null: an empty view */
+                if (slot[j] >= 0) ints[slot[j] * n + i] = ok ? sv : 0;
+            }
+            if (code != 0 && fcode == 0) {
+                fcode = (uint8_t)code;
+                ff = (int16_t)j;
+            }
+        }
+        fault[i] = fcode;
+        ffield[i] = ff;
+        filler_bad[i] = fbad;
+    }
+}
+
+/* One half-width text field (offset o, ln bytes) of rows [lo, hi) as UTF-8 string views: tlen[i]
+ * is the value's UTF-8 length (0 = null), offs[i] where a value longer than 12 bytes goes in
+ * `out` (buffer 0). Half-width katakana 0xA1-0xDF become U+FF61-U+FF9F. */
+void kb_fill_text(const uint8_t *recs, int64_t rstride, int64_t lo, int64_t hi, int64_t o, int64_t ln,
+                  const int32_t *tlen, const int64_t *offs, uint8_t *views, uint8_t *out) {
+    for (int64_t i = lo; i < hi; i++) {
+        const uint8_t *p = recs + i * rstride + o;
+        uint8_t *view = views + i * 16;
+        int64_t len = tlen[i];
+        uint8_t tmp[16] = {0};
+        if (len == 0) {
+            memcpy(view, tmp, 16);
+            continue;
+        }
+        uint8_t *dst = len <= 12 ? tmp + 4 : out + offs[i];
+        int64_t q = 0;
+        for (int64_t c = 0; c < ln && q < len; c++) {
+            uint8_t b = p[c];
+            if (b < 0x80) {
+                dst[q++] = b;
+            } else if (b < 0xC0) {
+                dst[q++] = 0xEF; dst[q++] = 0xBD; dst[q++] = b;
+            } else {
+                dst[q++] = 0xEF; dst[q++] = 0xBE; dst[q++] = (uint8_t)(b - 0x40);
+            }
+        }
+        put_u32(tmp, (uint32_t)len);
+        if (len > 12) {
+            memcpy(tmp + 4, dst, 4);
+            put_u32(tmp + 12, (uint32_t)offs[i]);  /* buffer 0 */
+        }
+        memcpy(view, tmp, 16);
+    }
+}

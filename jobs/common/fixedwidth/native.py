@@ -1,0 +1,236 @@
+"""The ahead-of-time compiled scan (_kbscan.c), loaded with ctypes: the reader's default path.
+
+Why not the numba kernel (kernel.py): loading numba and its cached kernels costs every process
+about 1.1 s before the first record is read (issue 14); this library loads in a millisecond. It
+does the same checks and conversions as the numba scan (the tests compare the two and the numpy
+reference decoders) and writes digits and text straight as Arrow string views, which Polars takes
+without the string_view cast the numba path needs.
+
+The library is built by ``make install`` (``python -m jobs.common.fixedwidth.native``) next to this
+file as ``_kbscan-<hash of the source>.so``, so a changed source is never run stale; a process that
+finds it missing builds it (``cc``, written aside and renamed). Without a C compiler, or with
+``KOKUHO_FW_NATIVE=0``, the reader falls back to the numba kernel (same results, slower start).
+``KOKUHO_FW_THREADS`` caps the threads of one scan (default: the CPUs this process may use).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import hashlib
+import logging
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+SOURCE = HERE / "_kbscan.c"
+MIN_ROWS_PER_THREAD = 65_536
+MAX_BUFFER = 2**31 - 1  # an Arrow string view addresses its buffer with an int32 offset
+
+log = logging.getLogger(__name__)
+
+_P = ctypes.c_void_p
+_I = ctypes.c_int64
+
+
+def source_hash() -> str:
+    return hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:16]
+
+
+def library_path() -> Path:
+    return HERE / f"_kbscan-{source_hash()}.so"
+
+
+def build(dest: Path | None = None) -> Path:
+    """Compile _kbscan.c into ``dest`` (default: library_path()); old builds next to it are removed."""
+    dest = dest or library_path()
+    h = source_hash()
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    cc = os.environ.get("CC", "cc")
+    cmd = [cc, "-O3", "-shared", "-fPIC", "-std=c99", "-Wall", "-Werror", f'-DKB_SOURCE_HASH="{h}"', "-o", str(tmp),
+           str(SOURCE)]
+    try:
+        subprocess.run(cmd, check=True, capture_output=True, text=True)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    for old in dest.parent.glob("_kbscan-*.so"):
+        if old != dest:
+            old.unlink(missing_ok=True)
+    return dest
+
+
+@functools.lru_cache(maxsize=1)
+def lib() -> ctypes.CDLL | None:
+    """The loaded library, built first if missing; None (numba fallback) if it cannot be had."""
+    if os.environ.get("KOKUHO_FW_NATIVE", "1") == "0":
+        return None
+    path = library_path()
+    try:
+        if not path.exists():
+            build(path)
+        so = ctypes.CDLL(str(path))
+    except (OSError, subprocess.CalledProcessError) as e:
+        detail = getattr(e, "stderr", "") or e
+        log.warning("fixed-width native scan unavailable (%s): using the numba kernel", detail)
+        return None
+    so.kb_source_hash.restype = ctypes.c_char_p
+    so.kb_scan.restype = None
+    so.kb_scan.argtypes = [_P, _I, _I, _I, _I, _I] + [_P] * 9 + [_I, _P, _P, _I] + [_P] * 3 + [_P] * 8
+    so.kb_fill_text.restype = None
+    so.kb_fill_text.argtypes = [_P, _I, _I, _I, _I, _I, _P, _P, _P, _P]
+    return so
+
+
+def threads(n: int) -> int:
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    cap = int(os.environ.get("KOKUHO_FW_THREADS", "0") or 0) or cpus
+    return max(1, min(cap, n // MIN_ROWS_PER_THREAD))
+
+
+def _parallel(fn, n: int) -> None:
+    """fn(lo, hi) over [0, n) in as many threads as threads(n) says (ctypes releases the GIL)."""
+    k = threads(n)
+    if k == 1:
+        fn(0, n)
+        return
+    bounds = [n * t // k for t in range(k + 1)]
+    ts = [threading.Thread(target=fn, args=(bounds[t], bounds[t + 1])) for t in range(1, k)]
+    for t in ts:
+        t.start()
+    fn(bounds[0], bounds[1])
+    for t in ts:
+        t.join()
+
+
+def _ptr(a: np.ndarray) -> int:
+    return a.ctypes.data
+
+
+class Scan:
+    """Outputs of one native scan of a record block (field arrays in kernel field order)."""
+
+    __slots__ = ("ints", "valid", "tlen", "fault", "ffield", "filler_bad", "dviews", "dig_data", "dbase", "drows",
+                 "vslot", "recs")
+
+
+def fits(plan, n: int) -> bool:
+    """Whether every text field's UTF-8 (3 bytes per half-width katakana at most) fits one Arrow buffer."""
+    return all(n * 3 * int(ln) <= MAX_BUFFER for k, ln in zip(plan.kind.tolist(), plan.length.tolist()) if k == 3)
+
+
+def scan(plan, recs: np.ndarray) -> Scan:
+    so = lib()
+    if recs.ndim != 2 or recs.strides[1] != 1:
+        recs = np.ascontiguousarray(recs)
+    n, m = len(recs), len(plan.kind)
+    out = Scan()
+    out.recs = recs
+    out.ints = np.empty((plan.n_int, n), dtype=np.int64)
+    out.valid = np.empty((m, n), dtype=np.uint8)
+    out.tlen = np.empty((plan.n_txt, n), dtype=np.int32)
+    out.fault = np.empty(n, dtype=np.uint8)
+    out.ffield = np.empty(n, dtype=np.int16)
+    out.filler_bad = np.empty(n, dtype=np.uint8)
+    # digits fields: one view column each; those longer than 12 bytes also get their bytes copied into
+    # dig_data, in buffers of drows rows (each under 2 GiB)
+    is_dig = plan.kind == 1
+    out.vslot = np.where(is_dig, np.cumsum(is_dig) - 1, -1).astype(np.int64)
+    long_dig = is_dig & (plan.length > 12)
+    out.drows = np.where(long_dig, MAX_BUFFER // np.maximum(plan.length, 1), 0).astype(np.int64)
+    sizes = np.where(long_dig, plan.length * n, 0)
+    out.dbase = np.where(long_dig, np.cumsum(sizes) - sizes, -1).astype(np.int64)
+    out.dviews = np.empty((int(is_dig.sum()), n, 16), dtype=np.uint8)
+    out.dig_data = np.empty(int(sizes.sum()), dtype=np.uint8)
+    if n and m:
+        rstride = recs.strides[0]
+        args = (plan.kind, plan.off, plan.length, plan.blank_ok.view(np.uint8), plan.cs_id, plan.slot,
+                plan.cs_ok.view(np.uint8), plan.pad, plan.shift_bytes)
+        for a in args:
+            assert a.flags.c_contiguous
+        ptrs = [_ptr(a) for a in args]
+        sw, vw = plan.shift_bytes.shape[1], plan.val_ok.shape[1]
+
+        def run(lo, hi):
+            so.kb_scan(_ptr(recs), rstride, n, lo, hi, m, *ptrs, sw, _ptr(plan.pivot), _ptr(plan.val_ok), vw,
+                       _ptr(out.vslot), _ptr(out.dbase), _ptr(out.drows), _ptr(out.ints), _ptr(out.valid),
+                       _ptr(out.tlen), _ptr(out.fault), _ptr(out.ffield), _ptr(out.filler_bad), _ptr(out.dviews),
+                       _ptr(out.dig_data))
+
+        _parallel(run, n)
+    else:  # no field for the scan (every one decoded by the reference decoders)
+        out.fault[:], out.ffield[:], out.filler_bad[:] = 0, -1, 0
+    # kernel field numbers -> record field numbers
+    out.ffield = np.where(out.fault != 0, plan.index[np.maximum(out.ffield, 0)] if m else -1, -1).astype(np.int16)
+    return out
+
+
+def _view_array(n: int, views: np.ndarray, data: list, valid: np.ndarray):
+    import pyarrow as pa
+
+    from .plan import _bitmap
+
+    bm, nulls = _bitmap(valid.view(np.bool_))
+    return pa.Array.from_buffers(pa.string_view(), n, [bm, pa.py_buffer(views), *data], nulls)
+
+
+def digits_column(sc: Scan, jj: int, ln: int, name: str):
+    """String column of kernel field jj (digits)."""
+    from .plan import series
+
+    n = sc.fault.shape[0]
+    views = sc.dviews[sc.vslot[jj]]
+    data = []
+    if ln > 12:
+        import pyarrow as pa
+
+        base, rows = int(sc.dbase[jj]), int(sc.drows[jj])
+        seg = sc.dig_data[base:base + n * ln]
+        data = [pa.py_buffer(seg[s * ln:(s + rows) * ln]) for s in range(0, max(n, 1), rows)]
+    return series(name, _view_array(n, views, data, sc.valid[jj]))
+
+
+def text_column(sc: Scan, plan, jj: int, name: str):
+    """UTF-8 string column of kernel field jj (half-width text)."""
+    import pyarrow as pa
+
+    from .plan import series
+
+    so = lib()
+    n = sc.fault.shape[0]
+    lens = sc.tlen[plan.slot[jj]]
+    big = np.where(lens > 12, lens, 0).astype(np.int64)
+    offs = np.cumsum(big)
+    total = int(offs[-1]) if n else 0
+    offs -= big
+    out = np.empty(total, dtype=np.uint8)
+    views = np.empty((n, 16), dtype=np.uint8)
+    recs = sc.recs
+    o, ln = int(plan.off[jj]), int(plan.length[jj])
+    if n:
+        _parallel(lambda lo, hi: so.kb_fill_text(_ptr(recs), recs.strides[0], lo, hi, o, ln, _ptr(lens), _ptr(offs),
+                                                 _ptr(views), _ptr(out)), n)
+    return series(name, _view_array(n, views, [pa.py_buffer(out)], sc.valid[jj]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m jobs.common.fixedwidth.native``: build the library (make install runs this)."""
+    try:
+        path = build()
+    except subprocess.CalledProcessError as e:
+        print(f"building {SOURCE.name} failed:\n{e.stderr}", file=sys.stderr)
+        return 8
+    print(f"built {path.relative_to(HERE.parents[2]) if path.is_relative_to(HERE.parents[2]) else path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
