@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from .charsets import Charset, load_charsets
+from .charsets import SAFE_LOADER, Charset, load_charsets
 
 LAYOUT_DIR = Path(__file__).resolve().parents[3] / "layouts"
 ERAS_FILE = Path(__file__).resolve().parents[3] / "config" / "common" / "eras.yaml"
@@ -169,7 +169,7 @@ def _parse_structure(text: str) -> Structure:
 
 
 def _load_eras(path: Path = ERAS_FILE) -> tuple[tuple[str, str, dt.date], ...]:
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     eras = []
     for e in doc["eras"]:
         start = e["start"]
@@ -324,7 +324,7 @@ def parse_layout(doc: dict, *, charsets: dict[str, Charset] | None = None) -> La
 def _load_doc(path: Path, depth: int = 0) -> dict:
     """Read a layout document, resolving `extends:` (a base layout id) and `overrides:` (field
     attribute changes: {record, field, <key>: <value>})."""
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     base_id = doc.pop("extends", None)
     if base_id is None:
         return doc
