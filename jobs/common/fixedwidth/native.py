@@ -70,8 +70,8 @@ def lib() -> ctypes.CDLL | None:
     """The loaded library, built first if missing; None (numba fallback) if it cannot be had."""
     if os.environ.get("KOKUHO_FW_NATIVE", "1") == "0":
         return None
-    path = library_path()
     try:
+        path = library_path()
         if not path.exists():
             build(path)
         so = ctypes.CDLL(str(path))

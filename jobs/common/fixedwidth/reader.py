@@ -540,6 +540,7 @@ def _check_bindings(layout: Layout, groups, decoded, type_idx, source, base, str
     masks: dict = {}  # condition masks shared by the bindings (where / where_not on the same values)
     unknown_rows = np.flatnonzero(type_idx < 0)
     unread_cache: dict[tuple[str, ...], np.ndarray] = {}
+    of_values: dict[str, np.ndarray] = {}  # summed fields as numpy, shared by the bindings
     for rt in layout.record_types:
         if not rt.bindings:
             continue
@@ -555,7 +556,9 @@ def _check_bindings(layout: Layout, groups, decoded, type_idx, source, base, str
             else:
                 m = (_cond_mask(d_cols, b.where, False, len(d_ok), masks)
                      & _cond_mask(d_cols, b.where_not, True, len(d_ok), masks))
-                vals = m.astype(np.int64) if b.kind == "count" else np.where(m, d_cols[b.of].fill_null(0).to_numpy(), 0)
+                if b.kind != "count" and b.of not in of_values:
+                    of_values[b.of] = d_cols[b.of].fill_null(0).to_numpy()
+                vals = m.astype(np.int64) if b.kind == "count" else np.where(m, of_values.get(b.of), 0)
                 csum = np.concatenate([[0], np.cumsum(vals)])
                 actual = csum[hi] - csum[lo]
                 used = tuple(sorted({*(b.where or {}), *(b.where_not or {}), *([b.of] if b.kind != "count" else [])}))
