@@ -429,7 +429,7 @@ def read(layout: Layout, data: bytes | str | Path, *, source: str | None = None,
             reject_info.append((rows[bad], ffield[bad], ffault[bad], rt))
         decoded[rt.name] = (rows, cols, ~bad)
         good = ~bad
-        df = pl.DataFrame({"record_no": (rows + 1).astype(np.int64), **cols})
+        df = pl.DataFrame({"record_no": (rows + 1).astype(np.int64, copy=False), **cols})
         frames[rt.name] = df.filter(pl.Series(good)) if bad.any() else df
     if filler_warn:
         warnings.append(f"ダミー項目に空白以外の文字があるレコード {filler_warn} 件 (受付済み) / {filler_warn} record(s) with a non-blank filler (accepted)")
