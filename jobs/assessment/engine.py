@@ -48,8 +48,10 @@ yen twice).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from fractions import Fraction
 
+import numpy as np
 import polars as pl
 
 from .rates import COMPONENTS, TaxRates
@@ -109,23 +111,89 @@ def output_columns(rates: TaxRates | None = None) -> list[str]:
 def assess(members: pl.DataFrame | pl.LazyFrame, rates: TaxRates, *,
            exemptions: pl.DataFrame | None = None) -> pl.DataFrame:
     """The assessment frame (jobs/assessment/README.md), one row per household, sorted by id."""
-    return assess_lazy(members, rates, exemptions=exemptions).collect()
+    m = _normalize(members).collect()
+    order = _HouseholdOrder.of(m["household_id"])
+    # the members in household order; each household's members keep their order (stable sort)
+    sorted_m = _member_columns(m.drop("household_id", "person_id")[order.perm].lazy(), rates).collect()
+    first = _first_pass(sorted_m, order, m["person_id"], rates)
+    judged = _judgment(sorted_m, order, first["_d"], rates)
+    hh = pl.concat([order.households(m["household_id"]), first, judged], how="horizontal")
+    hh = _exemption_columns(hh.lazy(), exemptions)
+    hh = _components(hh, rates)
+    return hh.select(output_columns(rates)).collect()
 
 
 def assess_lazy(members: pl.DataFrame | pl.LazyFrame, rates: TaxRates, *,
-                exemptions: pl.DataFrame | None = None, materialize: bool = False) -> pl.LazyFrame:
-    """The lazy plan of ``assess``. ``materialize``: compute the member-level columns once (both
-    household passes read them) instead of leaving it to the optimizer."""
-    m = _normalize(members)
-    m = _member_columns(m, rates)
-    if materialize:
-        m = m.collect().lazy()
-    first = _first_pass(m, rates)
-    judged = _judgment(m, first.select("household_id", "_d"), rates)
-    hh = first.join(judged, on="household_id", how="left")
-    hh = _exemption_columns(hh, exemptions)
-    hh = _components(hh, rates)
-    return hh.select(output_columns(rates)).sort("household_id")
+                exemptions: pl.DataFrame | None = None) -> pl.LazyFrame:
+    """``assess`` as a LazyFrame (computed when called: the household passes are eager)."""
+    return assess(members, rates, exemptions=exemptions).lazy()
+
+
+# --- households: order and per-household reductions -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class _HouseholdOrder:
+    """The members sorted by household (``perm``: the member row at each sorted position), the
+    household number of each sorted position (``group``, 0, 1, …) and the first position of each
+    household (``starts``). Households come in ``household_id`` order, as the output is sorted."""
+
+    perm: pl.Series
+    group: pl.Series
+    starts: np.ndarray
+
+    @classmethod
+    def of(cls, household_id: pl.Series) -> _HouseholdOrder:
+        key = _sort_key(household_id)
+        perm = pl.DataFrame({"k": key}).select(pl.arg_sort_by("k", maintain_order=True)).to_series()
+        group = key.gather(perm).rle_id()
+        g = group.to_numpy()
+        starts = np.flatnonzero(np.diff(g, prepend=g[:1].astype(np.int64) - 1)) if len(g) else np.empty(0, np.intp)
+        return cls(perm, group, starts)
+
+    def households(self, household_id: pl.Series) -> pl.DataFrame:
+        """One row per household: its id."""
+        return pl.DataFrame({"household_id": household_id.gather(self.perm.gather(self.starts))})
+
+    def reduce(self, frame: pl.DataFrame, aggs: dict[str, tuple[str, pl.Expr]]) -> pl.DataFrame:
+        """Per-household ``sum``, ``min``, ``max``, ``or`` (bits) or ``any`` of member expressions
+        over ``frame`` (members in household order). Nulls are skipped: a household whose values are
+        all null gets 0 (sum), False (any) or null (min, max, or)."""
+        values = frame.select([e.alias(n) for n, (_op, e) in aggs.items()])
+        return pl.DataFrame([self._segment(values[n], op) for n, (op, _e) in aggs.items()])
+
+    def _segment(self, s: pl.Series, op: str) -> pl.Series:
+        starts = self.starts
+        if op == "sum":
+            a = s.cast(pl.Int64).fill_null(0).to_numpy()
+            return pl.Series(s.name, np.add.reduceat(a, starts) if len(starts) else a[:0], pl.Int64)
+        if op == "any":
+            a = s.fill_null(False).to_numpy()
+            return pl.Series(s.name, np.logical_or.reduceat(a, starts) if len(starts) else a[:0], pl.Boolean)
+        phys = s.to_physical()
+        info = np.iinfo(phys.head(0).to_numpy().dtype)
+        fill = {"min": info.max, "max": info.min, "or": 0}[op]
+        ufunc = {"min": np.minimum, "max": np.maximum, "or": np.bitwise_or}[op]
+        a = phys.fill_null(fill).to_numpy()
+        out = pl.Series(s.name, ufunc.reduceat(a, starts) if len(starts) else a[:0], phys.dtype)
+        if s.null_count():
+            valid = s.is_not_null().to_numpy()
+            valid = np.logical_or.reduceat(valid, starts) if len(starts) else valid[:0]
+            out = pl.select(pl.when(pl.lit(pl.Series(valid))).then(pl.lit(out))).to_series().alias(s.name)
+        return out.cast(s.dtype)
+
+
+def _sort_key(household_id: pl.Series) -> pl.Series:
+    """``household_id`` itself, or its integer value when every id is a run of ASCII digits of one
+    length (the same order, an integer sort being much cheaper than a string sort)."""
+    if len(household_id) and household_id.null_count() == 0:
+        n = household_id.str.len_bytes()
+        if n.min() == n.max() and 0 < n.min() <= 18:
+            value = household_id.str.to_integer(strict=False)
+            if value.null_count() == 0 and not household_id.str.starts_with("+").any() \
+                    and not household_id.str.starts_with("-").any():
+                return value
+    return household_id
 
 
 # --- inputs ------------------------------------------------------------------------------------
@@ -337,24 +405,28 @@ def _window_mask(start: pl.Expr, end: pl.Expr) -> pl.Expr:
 # --- household passes --------------------------------------------------------------------------
 
 
-def _first_pass(m: pl.LazyFrame, r: TaxRates) -> pl.LazyFrame:
+def _first_pass(m: pl.DataFrame, order: _HouseholdOrder, person_id: pl.Series, r: TaxRates) -> pl.DataFrame:
     acq, lost, ins = pl.col("acquired_date"), pl.col("lost_date"), pl.col("is_insured")
     fy_start, fy_end = pl.lit(r.fy_start), pl.lit(r.fy_end)
     on_start = ins & (acq.is_null() | (acq <= fy_start)) & (lost.is_null() | (lost > fy_start))
     joins = ins & acq.is_not_null() & (acq > fy_start) & (acq <= fy_end) & (lost.is_null() | (lost > acq))
-    aggs = [
-        pl.col("person_id").filter(pl.col("is_householder")).first().alias("taxpayer_person_id"),
-        (pl.col("_ins_e") > pl.col("_ins_s")).sum().cast(pl.Int32).alias("insured_count"),
-        on_start.any().alias("_on_start"),
-        acq.filter(joins).min().alias("_first_join"),
-        pl.col("_fd_raw").filter(pl.col("_fd")).min().alias("_fd_hh_raw"),
-    ]
+    aggs = {
+        "_taxpayer_at": ("min", pl.when(pl.col("is_householder")).then(pl.int_range(pl.len(), dtype=pl.Int64))),
+        "insured_count": ("sum", pl.col("_ins_e") > pl.col("_ins_s")),
+        "_on_start": ("any", on_start),
+        "_first_join": ("min", pl.when(joins).then(acq)),
+        "_fd_hh_raw": ("min", pl.when(pl.col("_fd")).then(pl.col("_fd_raw"))),
+    }
     for c in r.components:
         n = c.name
-        aggs.append(pl.col(f"_mask_{n}").bitwise_or().alias(f"_mask_{n}"))
+        aggs[f"_mask_{n}"] = ("or", pl.col(f"_mask_{n}"))
         for k in ("B", "A", "PC", "PCminor", "PCpre", "Bfd", "PCfd", "Bperi", "PCperi"):
-            aggs.append(pl.col(f"_{k}_{n}").sum().alias(f"_{k}_{n}"))
-    g = m.group_by("household_id").agg(aggs)
+            aggs[f"_{k}_{n}"] = ("sum", pl.col(f"_{k}_{n}"))
+    g = order.reduce(m, aggs)
+    # the first householder of the household (in the members' order): the 納税義務者
+    taxpayer = person_id.gather(order.perm.gather(g["_taxpayer_at"]))
+    g = g.with_columns(taxpayer.alias("taxpayer_person_id"), pl.col("insured_count").cast(pl.Int32)) \
+        .drop("_taxpayer_at")
     d = pl.when(pl.col("_on_start")).then(fy_start).otherwise(pl.col("_first_join").fill_null(fy_start))
     months = r.former_dependent_per_household_months
     return g.with_columns(
@@ -364,10 +436,11 @@ def _first_pass(m: pl.LazyFrame, r: TaxRates) -> pl.LazyFrame:
     )
 
 
-def _judgment(m: pl.LazyFrame, dates: pl.LazyFrame, r: TaxRates) -> pl.LazyFrame:
-    """軽減判定 (7/5/2), 特定世帯 and 旧被扶養者-only households, on the judgment date."""
+def _judgment(m: pl.DataFrame, order: _HouseholdOrder, dates: pl.Series, r: TaxRates) -> pl.DataFrame:
+    """軽減判定 (7/5/2), 特定世帯 and 旧被扶養者-only households, on the judgment date ``dates``
+    (one per household)."""
     red = r.reduction
-    x = m.join(dates, on="household_id", how="left")
+    m = m.with_columns(dates.gather(order.group).alias("_d"))
     d = pl.col("_d")
     acq, lost = pl.col("acquired_date"), pl.col("lost_date")
     on_d = pl.col("is_insured") & (acq.is_null() | (acq <= d)) & (lost.is_null() | (lost > d))
@@ -392,16 +465,19 @@ def _judgment(m: pl.LazyFrame, dates: pl.LazyFrame, r: TaxRates) -> pl.LazyFrame
         .otherwise(red.earner_pension_revenue_over_under_age))
     trans = pl.when(spec & lost.is_not_null() & (lost <= d)).then(
         lost.dt.year().cast(pl.Int32) * 12 + lost.dt.month().cast(pl.Int32))
-    g = x.group_by("household_id").agg(
-        pl.col("_d").first().alias("reduction_judgment_date"),
-        j.filter(counted).sum().cast(MONEY).alias("reduction_judgment_income"),
-        (earner & counted).sum().cast(pl.Int32).alias("reduction_earners"),
-        (on_d | spec).sum().cast(pl.Int32).alias("reduction_persons"),
-        (counted & ~pl.col("declared")).any().alias("undeclared"),
-        on_d.sum().cast(pl.Int32).alias("_on_d"),
-        (on_d & pl.col("_fd")).sum().cast(pl.Int32).alias("_fd_on_d"),
-        spec.any().alias("_any_spec"),
-        trans.max().alias("_spec_last"),
+    g = order.reduce(m, {
+        "reduction_judgment_income": ("sum", pl.when(counted).then(j).otherwise(0)),
+        "reduction_earners": ("sum", earner & counted),
+        "reduction_persons": ("sum", on_d | spec),
+        "undeclared": ("any", counted & ~pl.col("declared")),
+        "_on_d": ("sum", on_d),
+        "_fd_on_d": ("sum", on_d & pl.col("_fd")),
+        "_any_spec": ("any", spec),
+        "_spec_last": ("max", trans),
+    }).with_columns(
+        dates.alias("reduction_judgment_date"),
+        pl.col("reduction_judgment_income").cast(MONEY),
+        pl.col("reduction_earners", "reduction_persons", "_on_d", "_fd_on_d").cast(pl.Int32),
     )
     s, n, persons = pl.col("reduction_judgment_income"), pl.col("reduction_earners"), pl.col("reduction_persons")
     earners_extra = (n - 1).clip(lower_bound=0).cast(MONEY) * red.per_earner
@@ -453,7 +529,7 @@ def _exemption_columns(hh: pl.LazyFrame, exemptions: pl.DataFrame | None) -> pl.
         aggs.append(pl.col("_amount").filter(comp == c).sum().alias(f"_exa_{c}"))
     aggs.append(pl.col("_amount").filter(comp == "all").sum().alias("_exa_all"))
     g = ex.group_by("household_id").agg(aggs)
-    return hh.join(g, on="household_id", how="left").with_columns(
+    return hh.join(g, on="household_id", how="left", maintain_order="left").with_columns(
         [pl.col(n).fill_null(0).cast(MONEY) for n in names])
 
 
@@ -508,21 +584,25 @@ def _components(hh: pl.LazyFrame, r: TaxRates) -> pl.LazyFrame:
         L = pl.col(f"_mask_{name}").bitwise_count_ones().cast(MONEY)
         Lfd = pl.when(pl.col("_fd_only")).then(
             (pl.col(f"_mask_{name}") & pl.col("_fdwin")).bitwise_count_ones().cast(MONEY)).otherwise(0)
-        ph = pl.lit(c.per_household or 0, MONEY) * L  # 平等割 × months
-        n1 = col("B") * k(ir)
-        n2 = n1 + col("A") * k(ar)
-        n3 = n2 + col("PC") * D
-        n4 = n3 + ph * D
-        n5 = (n4 - col("PCminor") * D).clip(lower_bound=0)
-        n6 = (n5 - (col("PC") - col("PCminor")) * _by_class(rD, cls) - ph * _by_class(rD, cls)).clip(lower_bound=0)
-        n7 = (n6 - col("PCpre") * _by_class(preD, cls)).clip(lower_bound=0)
-        n8 = (n7 - ph * _by_class(spec, cls * 10 + stage)).clip(lower_bound=0)
-        n9 = (n8 - col("Bfd") * ir_fd - col("PCfd") * _by_class(fdpcD, cls)
-              - pl.lit(c.per_household or 0, MONEY) * Lfd * _by_class(fdphD, cls)).clip(lower_bound=0)
-        n10 = (n9 - col("Bperi") * k(ir) - col("PCperi") * _by_class(omrD, cls)).clip(lower_bound=0)
-        out = out.with_columns(L.alias("_L"), n1.alias("_n1"), n2.alias("_n2"), n3.alias("_n3"), n4.alias("_n4"),
-                               n5.alias("_n5"), n6.alias("_n6"), n7.alias("_n7"), n8.alias("_n8"),
-                               n9.alias("_n9"), n10.alias("_n10"))
+        ph = pl.lit(c.per_household or 0, MONEY) * pl.col("_L")  # 平等割 × months
+        # each running total from the one before it (a column, not a nested expression)
+        N = lambda i: pl.col(f"_n{i}")  # noqa: E731
+        steps = [
+            col("B") * k(ir),
+            N(1) + col("A") * k(ar),
+            N(2) + col("PC") * D,
+            N(3) + ph * D,
+            (N(4) - col("PCminor") * D).clip(lower_bound=0),
+            (N(5) - (col("PC") - col("PCminor")) * _by_class(rD, cls) - ph * _by_class(rD, cls)).clip(lower_bound=0),
+            (N(6) - col("PCpre") * _by_class(preD, cls)).clip(lower_bound=0),
+            (N(7) - ph * _by_class(spec, cls * 10 + stage)).clip(lower_bound=0),
+            (N(8) - col("Bfd") * ir_fd - col("PCfd") * _by_class(fdpcD, cls)
+             - pl.lit(c.per_household or 0, MONEY) * Lfd * _by_class(fdphD, cls)).clip(lower_bound=0),
+            (N(9) - col("Bperi") * k(ir) - col("PCperi") * _by_class(omrD, cls)).clip(lower_bound=0),
+        ]
+        out = out.with_columns(L.alias("_L"))
+        for i, step in enumerate(steps, 1):
+            out = out.with_columns(step.alias(f"_n{i}"))
         den = pl.col("_L") * D
         v = {i: pl.when(pl.col("_L") > 0).then(pl.col(f"_n{i}") // den).otherwise(0) for i in range(1, 11)}
         out = out.with_columns([v[i].alias(f"_v{i}") for i in range(1, 11)])
@@ -558,11 +638,15 @@ def _components(hh: pl.LazyFrame, r: TaxRates) -> pl.LazyFrame:
             else:
                 x = pl.when(L12 > 0).then(
                     (pl.min_horizontal(g_num, DL * cap) - r_num).clip(lower_bound=0) // DL).otherwise(0)
+            out = out.with_columns(x.alias("_x"))
+            x = pl.col("_x")
+            out = out.with_columns((x * L12 // 12).alias(f"_y_{name}"))
+            y = pl.col(f"_y_{name}")
             over = calc - x
-            y = x * L12 // 12
             proration = y - x
         else:
-            prorated = pl.when(L12 > 0).then(n10 // (12 * D)).otherwise(0)
+            out = out.with_columns(pl.when(L12 > 0).then(n10 // (12 * D)).otherwise(0).alias("_prorated"))
+            prorated = pl.col("_prorated")
             proration = prorated - calc
             if cap is None:
                 y = prorated
@@ -572,8 +656,10 @@ def _components(hh: pl.LazyFrame, r: TaxRates) -> pl.LazyFrame:
                 y = pl.when(L12 > 0).then(
                     (pl.min_horizontal(g_num * L12, DL * cap * 12) - r_num * L12).clip(lower_bound=0)
                     // (DL * 12)).otherwise(0)
+            out = out.with_columns(y.alias(f"_y_{name}"))
+            y = pl.col(f"_y_{name}")
             over = prorated - y
-        out = out.with_columns(over.alias(p + "over_cap"), proration.alias(p + "proration"), y.alias(f"_y_{name}"))
+        out = out.with_columns(over.alias(p + "over_cap"), proration.alias(p + "proration"))
         ys[name] = True
 
     # 減免: rate and own amount per component, then an "all" amount in component order
