@@ -112,12 +112,11 @@ def assess(members: pl.DataFrame | pl.LazyFrame, rates: TaxRates, *,
            exemptions: pl.DataFrame | None = None) -> pl.DataFrame:
     """The assessment frame (jobs/assessment/README.md), one row per household, sorted by id."""
     m = _normalize(members).collect()
-    order = _HouseholdOrder.of(m["household_id"])
-    # the members in household order; each household's members keep their order (stable sort)
-    sorted_m = _member_columns(m.drop("household_id", "person_id")[order.perm].lazy(), rates).collect()
-    first = _first_pass(sorted_m, order, m["person_id"], rates)
-    judged = _judgment(sorted_m, order, first["_d"], rates)
-    hh = pl.concat([order.households(m["household_id"]), first, judged], how="horizontal")
+    households = _Households.of(m["household_id"])
+    mc = _member_columns(m.lazy(), rates).collect()
+    first = _first_pass(mc, households, rates)
+    judged = _judgment(mc, households, first["_d"], rates)
+    hh = pl.concat([households.households(m["household_id"]), first, judged], how="horizontal")
     hh = _exemption_columns(hh.lazy(), exemptions)
     hh = _components(hh, rates)
     return hh.select(output_columns(rates)).collect()
@@ -133,54 +132,67 @@ def assess_lazy(members: pl.DataFrame | pl.LazyFrame, rates: TaxRates, *,
 
 
 @dataclass(frozen=True)
-class _HouseholdOrder:
-    """The members sorted by household (``perm``: the member row at each sorted position), the
-    household number of each sorted position (``group``, 0, 1, …) and the first position of each
-    household (``starts``). Households come in ``household_id`` order, as the output is sorted."""
+class _Households:
+    """The households of a member frame, numbered 0, 1, … in ``household_id`` order (the output's
+    order): ``number`` is the household number of each member row (the members stay in their
+    order), ``first_row`` the row of one member of each household."""
 
-    perm: pl.Series
-    group: pl.Series
-    starts: np.ndarray
+    number: np.ndarray
+    first_row: pl.Series
 
     @classmethod
-    def of(cls, household_id: pl.Series) -> _HouseholdOrder:
+    def of(cls, household_id: pl.Series) -> _Households:
         key = _sort_key(household_id)
         perm = pl.DataFrame({"k": key}).select(pl.arg_sort_by("k", maintain_order=True)).to_series()
-        group = key.gather(perm).rle_id()
-        g = group.to_numpy()
-        starts = np.flatnonzero(np.diff(g, prepend=g[:1].astype(np.int64) - 1)) if len(g) else np.empty(0, np.intp)
-        return cls(perm, group, starts)
+        sorted_number = key.gather(perm).rle_id().to_numpy()
+        number = np.empty(len(sorted_number), np.intp)
+        number[perm.to_numpy()] = sorted_number
+        starts = np.flatnonzero(np.diff(sorted_number, prepend=-1)) if len(sorted_number) else np.empty(0, np.intp)
+        return cls(number, perm.gather(starts))
+
+    @property
+    def count(self) -> int:
+        return len(self.first_row)
 
     def households(self, household_id: pl.Series) -> pl.DataFrame:
         """One row per household: its id."""
-        return pl.DataFrame({"household_id": household_id.gather(self.perm.gather(self.starts))})
+        return pl.DataFrame({"household_id": household_id.gather(self.first_row)})
+
+    def gather(self, per_household: pl.Series) -> pl.Series:
+        """A per-household value on each member row."""
+        return per_household.gather(self.number)
 
     def reduce(self, frame: pl.DataFrame, aggs: dict[str, tuple[str, pl.Expr]]) -> pl.DataFrame:
         """Per-household ``sum``, ``min``, ``max``, ``or`` (bits) or ``any`` of member expressions
-        over ``frame`` (members in household order). Nulls are skipped: a household whose values are
-        all null gets 0 (sum), False (any) or null (min, max, or)."""
+        over ``frame`` (one value a member row, unbuffered ``ufunc.at`` by household number). Nulls
+        are skipped: a household whose values are all null gets 0 (sum), False (any) or null (min,
+        max, or)."""
         values = frame.select([e.alias(n) for n, (_op, e) in aggs.items()])
-        return pl.DataFrame([self._segment(values[n], op) for n, (op, _e) in aggs.items()])
+        return pl.DataFrame([self._reduce(values[n], op) for n, (op, _e) in aggs.items()])
 
-    def _segment(self, s: pl.Series, op: str) -> pl.Series:
-        starts = self.starts
+    def _reduce(self, s: pl.Series, op: str) -> pl.Series:
         if op == "sum":
-            a = s.cast(pl.Int64).fill_null(0).to_numpy()
-            return pl.Series(s.name, np.add.reduceat(a, starts) if len(starts) else a[:0], pl.Int64)
+            out = np.zeros(self.count, np.int64)
+            np.add.at(out, self.number, s.cast(pl.Int64).fill_null(0).to_numpy())
+            return pl.Series(s.name, out, pl.Int64)
         if op == "any":
-            a = s.fill_null(False).to_numpy()
-            return pl.Series(s.name, np.logical_or.reduceat(a, starts) if len(starts) else a[:0], pl.Boolean)
+            out = np.zeros(self.count, np.uint8)
+            np.maximum.at(out, self.number, s.fill_null(False).cast(pl.UInt8).to_numpy())
+            return pl.Series(s.name, out.astype(bool), pl.Boolean)
         phys = s.to_physical()
-        info = np.iinfo(phys.head(0).to_numpy().dtype)
+        dtype = phys.head(0).to_numpy().dtype
+        info = np.iinfo(dtype)
         fill = {"min": info.max, "max": info.min, "or": 0}[op]
         ufunc = {"min": np.minimum, "max": np.maximum, "or": np.bitwise_or}[op]
-        a = phys.fill_null(fill).to_numpy()
-        out = pl.Series(s.name, ufunc.reduceat(a, starts) if len(starts) else a[:0], phys.dtype)
+        out = np.full(self.count, fill, dtype)
+        ufunc.at(out, self.number, phys.fill_null(fill).to_numpy())
+        result = pl.Series(s.name, out, phys.dtype)
         if s.null_count():
-            valid = s.is_not_null().to_numpy()
-            valid = np.logical_or.reduceat(valid, starts) if len(starts) else valid[:0]
-            out = pl.select(pl.when(pl.lit(pl.Series(valid))).then(pl.lit(out))).to_series().alias(s.name)
-        return out.cast(s.dtype)
+            valid = np.zeros(self.count, np.uint8)
+            np.maximum.at(valid, self.number, s.is_not_null().cast(pl.UInt8).to_numpy())
+            result = pl.select(pl.when(pl.lit(pl.Series(valid.astype(bool)))).then(pl.lit(result))) \
+                .to_series().alias(s.name)
+        return result.cast(s.dtype)
 
 
 def _sort_key(household_id: pl.Series) -> pl.Series:
@@ -375,18 +387,44 @@ def _component_member_sums(c, r: TaxRates) -> list[pl.Expr]:
     fd = pl.col("_fd")
     fd_months = _overlap(s, e, pl.col("_fd_s"), pl.col("_fd_e")).cast(MONEY)
     zero = pl.lit(0, MONEY)
-    return [
-        (_pow2(e) - _pow2(s)).alias(f"_mask_{n}"),
-        b.alias(f"_B_{n}"),
-        (pl.col("property_tax") * months).alias(f"_A_{n}"),
-        (pc_unit * months).alias(f"_PC_{n}"),
-        (pl.when(minor & pl.lit(minor_exempt)).then(pl.lit(per_capita, MONEY) * months).otherwise(zero)).alias(f"_PCminor_{n}"),
-        (pl.when(pl.col("_preschool")).then(pcn_unit * months).otherwise(zero)).alias(f"_PCpre_{n}"),
-        (pl.when(fd & pl.lit(fd_on)).then(b).otherwise(zero)).alias(f"_Bfd_{n}"),
-        (pl.when(fd & pl.lit(fd_on)).then(pcn_unit * fd_months).otherwise(zero)).alias(f"_PCfd_{n}"),
-        (bp if peri else zero).alias(f"_Bperi_{n}"),
-        ((pcn_unit * mp) if peri else zero).alias(f"_PCperi_{n}"),
-    ]
+    sums = {
+        "B": b,
+        "A": pl.col("property_tax") * months,
+        "PC": pc_unit * months,
+        "PCminor": pl.when(minor & pl.lit(minor_exempt)).then(pl.lit(per_capita, MONEY) * months).otherwise(zero),
+        "PCpre": pl.when(pl.col("_preschool")).then(pcn_unit * months).otherwise(zero),
+        "Bfd": pl.when(fd & pl.lit(fd_on)).then(b).otherwise(zero),
+        "PCfd": pl.when(fd & pl.lit(fd_on)).then(pcn_unit * fd_months).otherwise(zero),
+        "Bperi": bp if peri else zero,
+        "PCperi": (pcn_unit * mp) if peri else zero,
+    }
+    unused = _unused_sums(c, r)
+    return [(_pow2(e) - _pow2(s)).alias(f"_mask_{n}")] + \
+        [x.alias(f"_{k}_{n}") for k, x in sums.items() if k not in unused]
+
+
+#: The member-months sums of a component (``_<key>_<component>``), summed per household.
+SUM_KEYS = ("B", "A", "PC", "PCminor", "PCpre", "Bfd", "PCfd", "Bperi", "PCperi")
+
+
+def _unused_sums(c, r: TaxRates) -> frozenset[str]:
+    """The sums of component ``c`` that are zero or only ever multiplied by zero (no 所得割 rate: the
+    bases; no 資産割 rate: the 資産割 base; no 均等割: the 均等割 sums; a reduction the component
+    does not have): they are not computed, and are 0 in the household pass."""
+    out = set()
+    if not c.income_rate:
+        out |= {"B", "Bfd", "Bperi"}
+    if not c.asset_rate:
+        out.add("A")
+    if not (c.per_capita or c.adult_per_capita):
+        out |= {"PC", "PCminor", "PCpre", "PCfd", "PCperi"}
+    if c.minor_exempt_age is None:
+        out.add("PCminor")
+    if not r.applies("former_dependent", c.name):
+        out |= {"Bfd", "PCfd"}
+    if not r.applies("perinatal", c.name):
+        out |= {"Bperi", "PCperi"}
+    return frozenset(out)
 
 
 _POW2 = {i: 2 ** i for i in range(13)}
@@ -405,7 +443,7 @@ def _window_mask(start: pl.Expr, end: pl.Expr) -> pl.Expr:
 # --- household passes --------------------------------------------------------------------------
 
 
-def _first_pass(m: pl.DataFrame, order: _HouseholdOrder, person_id: pl.Series, r: TaxRates) -> pl.DataFrame:
+def _first_pass(m: pl.DataFrame, households: _Households, r: TaxRates) -> pl.DataFrame:
     acq, lost, ins = pl.col("acquired_date"), pl.col("lost_date"), pl.col("is_insured")
     fy_start, fy_end = pl.lit(r.fy_start), pl.lit(r.fy_end)
     on_start = ins & (acq.is_null() | (acq <= fy_start)) & (lost.is_null() | (lost > fy_start))
@@ -420,11 +458,14 @@ def _first_pass(m: pl.DataFrame, order: _HouseholdOrder, person_id: pl.Series, r
     for c in r.components:
         n = c.name
         aggs[f"_mask_{n}"] = ("or", pl.col(f"_mask_{n}"))
-        for k in ("B", "A", "PC", "PCminor", "PCpre", "Bfd", "PCfd", "Bperi", "PCperi"):
-            aggs[f"_{k}_{n}"] = ("sum", pl.col(f"_{k}_{n}"))
-    g = order.reduce(m, aggs)
+        unused = _unused_sums(c, r)
+        for k in SUM_KEYS:
+            if k not in unused:
+                aggs[f"_{k}_{n}"] = ("sum", pl.col(f"_{k}_{n}"))
+    g = households.reduce(m, aggs)
+    g = g.with_columns([pl.lit(0, MONEY).alias(f"_{k}_{c.name}") for c in r.components for k in _unused_sums(c, r)])
     # the first householder of the household (in the members' order): the 納税義務者
-    taxpayer = person_id.gather(order.perm.gather(g["_taxpayer_at"]))
+    taxpayer = m["person_id"].gather(g["_taxpayer_at"])
     g = g.with_columns(taxpayer.alias("taxpayer_person_id"), pl.col("insured_count").cast(pl.Int32)) \
         .drop("_taxpayer_at")
     d = pl.when(pl.col("_on_start")).then(fy_start).otherwise(pl.col("_first_join").fill_null(fy_start))
@@ -436,11 +477,11 @@ def _first_pass(m: pl.DataFrame, order: _HouseholdOrder, person_id: pl.Series, r
     )
 
 
-def _judgment(m: pl.DataFrame, order: _HouseholdOrder, dates: pl.Series, r: TaxRates) -> pl.DataFrame:
+def _judgment(m: pl.DataFrame, households: _Households, dates: pl.Series, r: TaxRates) -> pl.DataFrame:
     """軽減判定 (7/5/2), 特定世帯 and 旧被扶養者-only households, on the judgment date ``dates``
     (one per household)."""
     red = r.reduction
-    m = m.with_columns(dates.gather(order.group).alias("_d"))
+    m = m.with_columns(households.gather(dates).alias("_d"))
     d = pl.col("_d")
     acq, lost = pl.col("acquired_date"), pl.col("lost_date")
     on_d = pl.col("is_insured") & (acq.is_null() | (acq <= d)) & (lost.is_null() | (lost > d))
@@ -465,7 +506,7 @@ def _judgment(m: pl.DataFrame, order: _HouseholdOrder, dates: pl.Series, r: TaxR
         .otherwise(red.earner_pension_revenue_over_under_age))
     trans = pl.when(spec & lost.is_not_null() & (lost <= d)).then(
         lost.dt.year().cast(pl.Int32) * 12 + lost.dt.month().cast(pl.Int32))
-    g = order.reduce(m, {
+    g = households.reduce(m, {
         "reduction_judgment_income": ("sum", pl.when(counted).then(j).otherwise(0)),
         "reduction_earners": ("sum", earner & counted),
         "reduction_persons": ("sum", on_d | spec),
