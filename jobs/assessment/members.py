@@ -28,6 +28,15 @@ INCOME_COLUMNS = ("total_income", "aggregate_income", "salary_revenue", "salary_
                   "pension_income", "family_employee_salary", "family_employee_deduction",
                   "separate_transfer_income", "separate_dividend_income", "forest_income")
 
+#: The columns of nhi_qualification and resident_tax_income that ``build_members`` reads (a step or
+#: a benchmark reads only these: the names and addresses are not needed for the tax).
+QUALIFICATION_COLUMNS = ("record_no", "person_id", "household_id", "householder_flag", "nominal_householder_flag",
+                         "specified_same_household", "former_dependent", "birth_date", "acquired_date", "lost_date",
+                         "separation_date", "separation_reason_code", "expected_birth_date", "multiple_birth",
+                         "ltc_exempt", "ltc_exempt_start")
+INCOME_READ_COLUMNS = ("record_no", "person_id", "fiscal_year", "change_kind", "correction_date", "declaration_kind",
+                       *INCOME_COLUMNS)
+
 #: The member-year frame's schema (the engine accepts extra columns and fills missing optional ones).
 SCHEMA: dict[str, pl.DataType] = {
     "household_id": pl.String(), "person_id": pl.String(),
@@ -161,4 +170,4 @@ def from_datasets(rates: TaxRates, *, generation: str | None = None, municipalit
     return build_members(q, i, fy=rates.fy, rates=rates)
 
 
-__all__ = ["INCOME_COLUMNS", "SCHEMA", "build_members", "build_members_lazy", "from_datasets"]
+__all__ = ["INCOME_COLUMNS", "INCOME_READ_COLUMNS", "QUALIFICATION_COLUMNS", "SCHEMA", "build_members", "build_members_lazy", "from_datasets"]
