@@ -1,7 +1,9 @@
 """The NHI tax engine (賦課): member-year frame → one assessment row per household.
 
-Vectorized Polars (lazy): a handful of passes over the members and two group-bys, whatever the
-number of households. The rules (../shared/docs/TAX_RULES.md §1–5, §9) and every figure come from
+Vectorized, whatever the number of households: Polars expressions over the members, then two
+per-household reductions (numpy ``ufunc.at`` by household number, households numbered in
+``household_id`` order: no string group-by, no join, no final sort), then Polars expressions over
+the households. The rules (../shared/docs/TAX_RULES.md §1–5, §9) and every figure come from
 ``TaxRates`` (config/); jobs/assessment/README.md documents the definitions this module computes
 and ``reference.py`` computes the same columns household by household, independently.
 
@@ -167,8 +169,15 @@ class _Households:
         over ``frame`` (one value a member row, unbuffered ``ufunc.at`` by household number). Nulls
         are skipped: a household whose values are all null gets 0 (sum), False (any) or null (min,
         max, or)."""
-        values = frame.select([e.alias(n) for n, (_op, e) in aggs.items()])
-        return pl.DataFrame([self._reduce(values[n], op) for n, (op, _e) in aggs.items()])
+        same: dict[str, str] = {}  # an aggregate equal to an earlier one (same operation, same expression)
+        unique: dict[str, tuple[str, pl.Expr]] = {}
+        for n, (op, e) in aggs.items():
+            same[n] = next((u for u, (op0, e0) in unique.items() if op0 == op and e.meta.eq(e0)), n)
+            if same[n] == n:
+                unique[n] = (op, e)
+        values = frame.select([e.alias(n) for n, (_op, e) in unique.items()])
+        done = {n: self._reduce(values[n], op) for n, (op, _e) in unique.items()}
+        return pl.DataFrame([done[same[n]].alias(n) for n in aggs])
 
     def _reduce(self, s: pl.Series, op: str) -> pl.Series:
         if op == "sum":
@@ -338,11 +347,7 @@ def _member_columns(m: pl.LazyFrame, rates: TaxRates) -> pl.LazyFrame:
     for c in r.components:
         s, e = _interval(c, r)
         cols += [s.alias(f"_s_{c.name}"), e.alias(f"_e_{c.name}")]
-    out = out.with_columns(cols)
-    exprs = []
-    for c in r.components:
-        exprs += _component_member_sums(c, r)
-    return out.with_columns(exprs)
+    return out.with_columns(cols)
 
 
 def _interval(c, r: TaxRates) -> tuple[pl.Expr, pl.Expr]:
@@ -360,9 +365,25 @@ def _interval(c, r: TaxRates) -> tuple[pl.Expr, pl.Expr]:
     return s.cast(pl.Int32), e.cast(pl.Int32)
 
 
-def _component_member_sums(c, r: TaxRates) -> list[pl.Expr]:
+def _interval_names(r: TaxRates) -> dict[str, str]:
+    """Component → the component whose month interval (``_s_``, ``_e_``) it shares (the first with
+    the same expressions): the sums of components with the same months are then the same
+    expressions, and the household pass computes each once."""
+    seen: list[tuple[pl.Expr, pl.Expr, str]] = []
+    out = {}
+    for c in r.components:
+        s, e = _interval(c, r)
+        out[c.name] = next((n for s0, e0, n in seen if s.meta.eq(s0) and e.meta.eq(e0)), c.name)
+        if out[c.name] == c.name:
+            seen.append((s, e, c.name))
+    return out
+
+
+def _component_member_sums(c, r: TaxRates, interval: str) -> dict[str, pl.Expr]:
+    """The member-level values of component ``c`` summed (``_<key>_<component>``) or or-ed
+    (``_mask_<component>``) per household; ``interval``: the component whose months it uses."""
     n = c.name
-    s, e = pl.col(f"_s_{n}"), pl.col(f"_e_{n}")
+    s, e = pl.col(f"_s_{interval}"), pl.col(f"_e_{interval}")
     months = (e - s).cast(MONEY)
     inv_s, inv_e = pl.col("_inv_s"), pl.col("_inv_e")
     base_n, base_i = pl.col("_base_n"), pl.col("_base_i")
@@ -399,12 +420,7 @@ def _component_member_sums(c, r: TaxRates) -> list[pl.Expr]:
         "PCperi": (pcn_unit * mp) if peri else zero,
     }
     unused = _unused_sums(c, r)
-    return [(_pow2(e) - _pow2(s)).alias(f"_mask_{n}")] + \
-        [x.alias(f"_{k}_{n}") for k, x in sums.items() if k not in unused]
-
-
-#: The member-months sums of a component (``_<key>_<component>``), summed per household.
-SUM_KEYS = ("B", "A", "PC", "PCminor", "PCpre", "Bfd", "PCfd", "Bperi", "PCperi")
+    return {f"_mask_{n}": _pow2(e) - _pow2(s)} | {f"_{k}_{n}": x for k, x in sums.items() if k not in unused}
 
 
 def _unused_sums(c, r: TaxRates) -> frozenset[str]:
@@ -455,13 +471,10 @@ def _first_pass(m: pl.DataFrame, households: _Households, r: TaxRates) -> pl.Dat
         "_first_join": ("min", pl.when(joins).then(acq)),
         "_fd_hh_raw": ("min", pl.when(pl.col("_fd")).then(pl.col("_fd_raw"))),
     }
+    intervals = _interval_names(r)
     for c in r.components:
-        n = c.name
-        aggs[f"_mask_{n}"] = ("or", pl.col(f"_mask_{n}"))
-        unused = _unused_sums(c, r)
-        for k in SUM_KEYS:
-            if k not in unused:
-                aggs[f"_{k}_{n}"] = ("sum", pl.col(f"_{k}_{n}"))
+        for name, x in _component_member_sums(c, r, intervals[c.name]).items():
+            aggs[name] = ("or" if name.startswith("_mask_") else "sum", x)
     g = households.reduce(m, aggs)
     g = g.with_columns([pl.lit(0, MONEY).alias(f"_{k}_{c.name}") for c in r.components for k in _unused_sums(c, r)])
     # the first householder of the household (in the members' order): the 納税義務者
