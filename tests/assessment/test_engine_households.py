@@ -5,6 +5,8 @@ join, and the integer sort key of digit ids (``engine._sort_key``).
 - old vs new: ``_Households.reduce`` equals the Polars group-by it replaced (sum, min, max, bitwise
   or, any; nulls; unsorted and interleaved households), on random frames;
 - ``_sort_key`` orders every list of ids as the strings do;
+- members.py: the integer person key (digit ids of one length) gives the member-year frame of
+  the string join;
 - the assessment does not depend on the members' order (shuffled and interleaved households give
   the same frame, sorted by household_id) and equals the per-household reference for ids of any
   shape; the 納税義務者 is the first householder in the members' order, as before.
@@ -21,7 +23,7 @@ from hypothesis import strategies as st
 from tax_helpers import frame
 from test_tax_properties import RATES, _assert_same, member
 
-from jobs.assessment import engine, reference
+from jobs.assessment import engine, members, reference
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -119,3 +121,58 @@ def test_members_order_does_not_change_the_assessment(c):
         {h: first.get(h) for h in again["household_id"]}
     _assert_same(again.drop("taxpayer_person_id"), out.drop("taxpayer_person_id"))
     _assert_same(again, reference.assess_frame(frame(shuffled), rates))
+
+
+@st.composite
+def intake_frames(draw):
+    """Small 資格 and 住民税 frames with 10-digit person ids: duplicates on both sides, income records
+    of persons not in 資格, persons without one."""
+    people = draw(st.lists(st.integers(0, 10**10 - 1), min_size=1, max_size=12, unique=True))
+    pid = [f"{p:010d}" for p in people]
+    q_ids = draw(st.lists(st.sampled_from(pid), min_size=1, max_size=16))
+    i_ids = draw(st.lists(st.sampled_from(pid), max_size=16))
+    day = st.dates(dt.date(1940, 1, 1), dt.date(2027, 3, 31))
+    q = pl.DataFrame({
+        "record_no": list(range(1, len(q_ids) + 1)), "person_id": q_ids,
+        "household_id": [f"H{draw(st.integers(0, 3))}" for _ in q_ids],
+        "householder_flag": [draw(st.sampled_from(["0", "1"])) for _ in q_ids],
+        "birth_date": [draw(day) for _ in q_ids],
+        "acquired_date": [draw(st.one_of(st.none(), day)) for _ in q_ids],
+        "lost_date": [draw(st.one_of(st.none(), day)) for _ in q_ids],
+    })
+    i = pl.DataFrame({
+        "record_no": list(range(1, len(i_ids) + 1)), "person_id": i_ids,
+        "fiscal_year": [str(draw(st.sampled_from([2025, 2026]))) for _ in i_ids],
+        "change_kind": [draw(st.sampled_from(["0", "1"])) for _ in i_ids],
+        "declaration_kind": [draw(st.sampled_from(["0", "1", "2"])) for _ in i_ids],
+        "total_income": [draw(st.integers(0, 5_000_000)) for _ in i_ids],
+        "salary_income": [draw(st.integers(0, 5_000_000)) for _ in i_ids],
+    }, schema_overrides={"person_id": pl.String})
+    return q, i
+
+
+@SETTINGS
+@given(intake_frames())
+def test_members_with_integer_person_keys_equal_the_string_join(frames):
+    q, i = frames
+    rates = RATES[(2026, "saitama", "cap_then_prorate", "reduce_then_cap")]
+    assert members._digit_ids(q, i) or i.height == 0
+    fast = members.build_members(q, i, fy=2026, rates=rates)
+    # the same persons under ids that are not all digits: the string join
+    p = pl.col("person_id")
+    prefixed = (pl.lit("P") + p).alias("person_id")
+    assert not members._digit_ids(q.with_columns(prefixed), i.with_columns(prefixed))
+    slow = members.build_members(q.with_columns(prefixed), i.with_columns(prefixed), fy=2026, rates=rates) \
+        .with_columns(p.str.slice(1))
+    key = ["household_id", "person_id"]
+    fast, slow = fast.sort(key), slow.sort(key)
+    bad = [c for c in fast.columns if not fast[c].equals(slow[c])]
+    assert not bad, (bad, fast.select(bad).to_dicts(), slow.select(bad).to_dicts(), q.to_dicts(), i.to_dicts())
+
+
+def test_integer_person_keys_only_for_digit_ids_of_one_length():
+    q = pl.DataFrame({"person_id": ["0000000001", "0000000002"]})
+    assert members._digit_ids(q, pl.DataFrame({"person_id": ["0000000002"]}))
+    for other in (["2"], ["+000000002"], ["00000000x2"], [None]):
+        assert not members._digit_ids(q, pl.DataFrame({"person_id": other}, schema={"person_id": pl.String}))
+    assert not members._digit_ids(q.lazy(), q)
