@@ -1,7 +1,9 @@
 """The NHI tax engine (賦課): member-year frame → one assessment row per household.
 
-Vectorized Polars (lazy): a handful of passes over the members and two group-bys, whatever the
-number of households. The rules (../shared/docs/TAX_RULES.md §1–5, §9) and every figure come from
+Vectorized, whatever the number of households: Polars expressions over the members, then two
+per-household reductions (numpy ``ufunc.at`` by household number, households numbered in
+``household_id`` order: no string group-by, no join, no final sort), then Polars expressions over
+the households. The rules (../shared/docs/TAX_RULES.md §1–5, §9) and every figure come from
 ``TaxRates`` (config/); jobs/assessment/README.md documents the definitions this module computes
 and ``reference.py`` computes the same columns household by household, independently.
 
@@ -48,8 +50,10 @@ yen twice).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from fractions import Fraction
 
+import numpy as np
 import polars as pl
 
 from .rates import COMPONENTS, TaxRates
@@ -109,23 +113,108 @@ def output_columns(rates: TaxRates | None = None) -> list[str]:
 def assess(members: pl.DataFrame | pl.LazyFrame, rates: TaxRates, *,
            exemptions: pl.DataFrame | None = None) -> pl.DataFrame:
     """The assessment frame (jobs/assessment/README.md), one row per household, sorted by id."""
-    return assess_lazy(members, rates, exemptions=exemptions).collect()
+    m = _normalize(members).collect()
+    households = _Households.of(m["household_id"])
+    mc = _member_columns(m.lazy(), rates).collect()
+    first = _first_pass(mc, households, rates)
+    judged = _judgment(mc, households, first["_d"], rates)
+    hh = pl.concat([households.households(m["household_id"]), first, judged], how="horizontal")
+    hh = _exemption_columns(hh.lazy(), exemptions)
+    hh = _components(hh, rates)
+    return hh.select(output_columns(rates)).collect()
 
 
 def assess_lazy(members: pl.DataFrame | pl.LazyFrame, rates: TaxRates, *,
-                exemptions: pl.DataFrame | None = None, materialize: bool = False) -> pl.LazyFrame:
-    """The lazy plan of ``assess``. ``materialize``: compute the member-level columns once (both
-    household passes read them) instead of leaving it to the optimizer."""
-    m = _normalize(members)
-    m = _member_columns(m, rates)
-    if materialize:
-        m = m.collect().lazy()
-    first = _first_pass(m, rates)
-    judged = _judgment(m, first.select("household_id", "_d"), rates)
-    hh = first.join(judged, on="household_id", how="left")
-    hh = _exemption_columns(hh, exemptions)
-    hh = _components(hh, rates)
-    return hh.select(output_columns(rates)).sort("household_id")
+                exemptions: pl.DataFrame | None = None) -> pl.LazyFrame:
+    """``assess`` as a LazyFrame (computed when called: the household passes are eager)."""
+    return assess(members, rates, exemptions=exemptions).lazy()
+
+
+# --- households: order and per-household reductions -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Households:
+    """The households of a member frame, numbered 0, 1, … in ``household_id`` order (the output's
+    order): ``number`` is the household number of each member row (the members stay in their
+    order), ``first_row`` the row of one member of each household."""
+
+    number: np.ndarray
+    first_row: pl.Series
+
+    @classmethod
+    def of(cls, household_id: pl.Series) -> _Households:
+        key = _sort_key(household_id)
+        perm = pl.DataFrame({"k": key}).select(pl.arg_sort_by("k", maintain_order=True)).to_series()
+        sorted_number = key.gather(perm).rle_id().to_numpy()
+        number = np.empty(len(sorted_number), np.intp)
+        number[perm.to_numpy()] = sorted_number
+        starts = np.flatnonzero(np.diff(sorted_number, prepend=-1)) if len(sorted_number) else np.empty(0, np.intp)
+        return cls(number, perm.gather(starts))
+
+    @property
+    def count(self) -> int:
+        return len(self.first_row)
+
+    def households(self, household_id: pl.Series) -> pl.DataFrame:
+        """One row per household: its id."""
+        return pl.DataFrame({"household_id": household_id.gather(self.first_row)})
+
+    def gather(self, per_household: pl.Series) -> pl.Series:
+        """A per-household value on each member row."""
+        return per_household.gather(self.number)
+
+    def reduce(self, frame: pl.DataFrame, aggs: dict[str, tuple[str, pl.Expr]]) -> pl.DataFrame:
+        """Per-household ``sum``, ``min``, ``max``, ``or`` (bits) or ``any`` of member expressions
+        over ``frame`` (one value a member row, unbuffered ``ufunc.at`` by household number). Nulls
+        are skipped: a household whose values are all null gets 0 (sum), False (any) or null (min,
+        max, or)."""
+        same: dict[str, str] = {}  # an aggregate equal to an earlier one (same operation, same expression)
+        unique: dict[str, tuple[str, pl.Expr]] = {}
+        for n, (op, e) in aggs.items():
+            same[n] = next((u for u, (op0, e0) in unique.items() if op0 == op and e.meta.eq(e0)), n)
+            if same[n] == n:
+                unique[n] = (op, e)
+        values = frame.select([e.alias(n) for n, (_op, e) in unique.items()])
+        done = {n: self._reduce(values[n], op) for n, (op, _e) in unique.items()}
+        return pl.DataFrame([done[same[n]].alias(n) for n in aggs])
+
+    def _reduce(self, s: pl.Series, op: str) -> pl.Series:
+        if op == "sum":
+            out = np.zeros(self.count, np.int64)
+            np.add.at(out, self.number, s.cast(pl.Int64).fill_null(0).to_numpy())
+            return pl.Series(s.name, out, pl.Int64)
+        if op == "any":
+            out = np.zeros(self.count, np.uint8)
+            np.maximum.at(out, self.number, s.fill_null(False).cast(pl.UInt8).to_numpy())
+            return pl.Series(s.name, out.astype(bool), pl.Boolean)
+        phys = s.to_physical()
+        dtype = phys.head(0).to_numpy().dtype
+        info = np.iinfo(dtype)
+        fill = {"min": info.max, "max": info.min, "or": 0}[op]
+        ufunc = {"min": np.minimum, "max": np.maximum, "or": np.bitwise_or}[op]
+        out = np.full(self.count, fill, dtype)
+        ufunc.at(out, self.number, phys.fill_null(fill).to_numpy())
+        result = pl.Series(s.name, out, phys.dtype)
+        if s.null_count():
+            valid = np.zeros(self.count, np.uint8)
+            np.maximum.at(valid, self.number, s.is_not_null().cast(pl.UInt8).to_numpy())
+            result = pl.select(pl.when(pl.lit(pl.Series(valid.astype(bool)))).then(pl.lit(result))) \
+                .to_series().alias(s.name)
+        return result.cast(s.dtype)
+
+
+def _sort_key(household_id: pl.Series) -> pl.Series:
+    """``household_id`` itself, or its integer value when every id is a run of ASCII digits of one
+    length (the same order, an integer sort being much cheaper than a string sort)."""
+    if len(household_id) and household_id.null_count() == 0:
+        n = household_id.str.len_bytes()
+        if n.min() == n.max() and 0 < n.min() <= 18:
+            value = household_id.str.to_integer(strict=False)
+            if value.null_count() == 0 and not household_id.str.starts_with("+").any() \
+                    and not household_id.str.starts_with("-").any():
+                return value
+    return household_id
 
 
 # --- inputs ------------------------------------------------------------------------------------
@@ -258,11 +347,7 @@ def _member_columns(m: pl.LazyFrame, rates: TaxRates) -> pl.LazyFrame:
     for c in r.components:
         s, e = _interval(c, r)
         cols += [s.alias(f"_s_{c.name}"), e.alias(f"_e_{c.name}")]
-    out = out.with_columns(cols)
-    exprs = []
-    for c in r.components:
-        exprs += _component_member_sums(c, r)
-    return out.with_columns(exprs)
+    return out.with_columns(cols)
 
 
 def _interval(c, r: TaxRates) -> tuple[pl.Expr, pl.Expr]:
@@ -280,9 +365,25 @@ def _interval(c, r: TaxRates) -> tuple[pl.Expr, pl.Expr]:
     return s.cast(pl.Int32), e.cast(pl.Int32)
 
 
-def _component_member_sums(c, r: TaxRates) -> list[pl.Expr]:
+def _interval_names(r: TaxRates) -> dict[str, str]:
+    """Component → the component whose month interval (``_s_``, ``_e_``) it shares (the first with
+    the same expressions): the sums of components with the same months are then the same
+    expressions, and the household pass computes each once."""
+    seen: list[tuple[pl.Expr, pl.Expr, str]] = []
+    out = {}
+    for c in r.components:
+        s, e = _interval(c, r)
+        out[c.name] = next((n for s0, e0, n in seen if s.meta.eq(s0) and e.meta.eq(e0)), c.name)
+        if out[c.name] == c.name:
+            seen.append((s, e, c.name))
+    return out
+
+
+def _component_member_sums(c, r: TaxRates, interval: str) -> dict[str, pl.Expr]:
+    """The member-level values of component ``c`` summed (``_<key>_<component>``) or or-ed
+    (``_mask_<component>``) per household; ``interval``: the component whose months it uses."""
     n = c.name
-    s, e = pl.col(f"_s_{n}"), pl.col(f"_e_{n}")
+    s, e = pl.col(f"_s_{interval}"), pl.col(f"_e_{interval}")
     months = (e - s).cast(MONEY)
     inv_s, inv_e = pl.col("_inv_s"), pl.col("_inv_e")
     base_n, base_i = pl.col("_base_n"), pl.col("_base_i")
@@ -307,18 +408,39 @@ def _component_member_sums(c, r: TaxRates) -> list[pl.Expr]:
     fd = pl.col("_fd")
     fd_months = _overlap(s, e, pl.col("_fd_s"), pl.col("_fd_e")).cast(MONEY)
     zero = pl.lit(0, MONEY)
-    return [
-        (_pow2(e) - _pow2(s)).alias(f"_mask_{n}"),
-        b.alias(f"_B_{n}"),
-        (pl.col("property_tax") * months).alias(f"_A_{n}"),
-        (pc_unit * months).alias(f"_PC_{n}"),
-        (pl.when(minor & pl.lit(minor_exempt)).then(pl.lit(per_capita, MONEY) * months).otherwise(zero)).alias(f"_PCminor_{n}"),
-        (pl.when(pl.col("_preschool")).then(pcn_unit * months).otherwise(zero)).alias(f"_PCpre_{n}"),
-        (pl.when(fd & pl.lit(fd_on)).then(b).otherwise(zero)).alias(f"_Bfd_{n}"),
-        (pl.when(fd & pl.lit(fd_on)).then(pcn_unit * fd_months).otherwise(zero)).alias(f"_PCfd_{n}"),
-        (bp if peri else zero).alias(f"_Bperi_{n}"),
-        ((pcn_unit * mp) if peri else zero).alias(f"_PCperi_{n}"),
-    ]
+    sums = {
+        "B": b,
+        "A": pl.col("property_tax") * months,
+        "PC": pc_unit * months,
+        "PCminor": pl.when(minor & pl.lit(minor_exempt)).then(pl.lit(per_capita, MONEY) * months).otherwise(zero),
+        "PCpre": pl.when(pl.col("_preschool")).then(pcn_unit * months).otherwise(zero),
+        "Bfd": pl.when(fd & pl.lit(fd_on)).then(b).otherwise(zero),
+        "PCfd": pl.when(fd & pl.lit(fd_on)).then(pcn_unit * fd_months).otherwise(zero),
+        "Bperi": bp if peri else zero,
+        "PCperi": (pcn_unit * mp) if peri else zero,
+    }
+    unused = _unused_sums(c, r)
+    return {f"_mask_{n}": _pow2(e) - _pow2(s)} | {f"_{k}_{n}": x for k, x in sums.items() if k not in unused}
+
+
+def _unused_sums(c, r: TaxRates) -> frozenset[str]:
+    """The sums of component ``c`` that are zero or only ever multiplied by zero (no 所得割 rate: the
+    bases; no 資産割 rate: the 資産割 base; no 均等割: the 均等割 sums; a reduction the component
+    does not have): they are not computed, and are 0 in the household pass."""
+    out = set()
+    if not c.income_rate:
+        out |= {"B", "Bfd", "Bperi"}
+    if not c.asset_rate:
+        out.add("A")
+    if not (c.per_capita or c.adult_per_capita):
+        out |= {"PC", "PCminor", "PCpre", "PCfd", "PCperi"}
+    if c.minor_exempt_age is None:
+        out.add("PCminor")
+    if not r.applies("former_dependent", c.name):
+        out |= {"Bfd", "PCfd"}
+    if not r.applies("perinatal", c.name):
+        out |= {"Bperi", "PCperi"}
+    return frozenset(out)
 
 
 _POW2 = {i: 2 ** i for i in range(13)}
@@ -337,24 +459,28 @@ def _window_mask(start: pl.Expr, end: pl.Expr) -> pl.Expr:
 # --- household passes --------------------------------------------------------------------------
 
 
-def _first_pass(m: pl.LazyFrame, r: TaxRates) -> pl.LazyFrame:
+def _first_pass(m: pl.DataFrame, households: _Households, r: TaxRates) -> pl.DataFrame:
     acq, lost, ins = pl.col("acquired_date"), pl.col("lost_date"), pl.col("is_insured")
     fy_start, fy_end = pl.lit(r.fy_start), pl.lit(r.fy_end)
     on_start = ins & (acq.is_null() | (acq <= fy_start)) & (lost.is_null() | (lost > fy_start))
     joins = ins & acq.is_not_null() & (acq > fy_start) & (acq <= fy_end) & (lost.is_null() | (lost > acq))
-    aggs = [
-        pl.col("person_id").filter(pl.col("is_householder")).first().alias("taxpayer_person_id"),
-        (pl.col("_ins_e") > pl.col("_ins_s")).sum().cast(pl.Int32).alias("insured_count"),
-        on_start.any().alias("_on_start"),
-        acq.filter(joins).min().alias("_first_join"),
-        pl.col("_fd_raw").filter(pl.col("_fd")).min().alias("_fd_hh_raw"),
-    ]
+    aggs = {
+        "_taxpayer_at": ("min", pl.when(pl.col("is_householder")).then(pl.int_range(pl.len(), dtype=pl.Int64))),
+        "insured_count": ("sum", pl.col("_ins_e") > pl.col("_ins_s")),
+        "_on_start": ("any", on_start),
+        "_first_join": ("min", pl.when(joins).then(acq)),
+        "_fd_hh_raw": ("min", pl.when(pl.col("_fd")).then(pl.col("_fd_raw"))),
+    }
+    intervals = _interval_names(r)
     for c in r.components:
-        n = c.name
-        aggs.append(pl.col(f"_mask_{n}").bitwise_or().alias(f"_mask_{n}"))
-        for k in ("B", "A", "PC", "PCminor", "PCpre", "Bfd", "PCfd", "Bperi", "PCperi"):
-            aggs.append(pl.col(f"_{k}_{n}").sum().alias(f"_{k}_{n}"))
-    g = m.group_by("household_id").agg(aggs)
+        for name, x in _component_member_sums(c, r, intervals[c.name]).items():
+            aggs[name] = ("or" if name.startswith("_mask_") else "sum", x)
+    g = households.reduce(m, aggs)
+    g = g.with_columns([pl.lit(0, MONEY).alias(f"_{k}_{c.name}") for c in r.components for k in _unused_sums(c, r)])
+    # the first householder of the household (in the members' order): the 納税義務者
+    taxpayer = m["person_id"].gather(g["_taxpayer_at"])
+    g = g.with_columns(taxpayer.alias("taxpayer_person_id"), pl.col("insured_count").cast(pl.Int32)) \
+        .drop("_taxpayer_at")
     d = pl.when(pl.col("_on_start")).then(fy_start).otherwise(pl.col("_first_join").fill_null(fy_start))
     months = r.former_dependent_per_household_months
     return g.with_columns(
@@ -364,10 +490,11 @@ def _first_pass(m: pl.LazyFrame, r: TaxRates) -> pl.LazyFrame:
     )
 
 
-def _judgment(m: pl.LazyFrame, dates: pl.LazyFrame, r: TaxRates) -> pl.LazyFrame:
-    """軽減判定 (7/5/2), 特定世帯 and 旧被扶養者-only households, on the judgment date."""
+def _judgment(m: pl.DataFrame, households: _Households, dates: pl.Series, r: TaxRates) -> pl.DataFrame:
+    """軽減判定 (7/5/2), 特定世帯 and 旧被扶養者-only households, on the judgment date ``dates``
+    (one per household)."""
     red = r.reduction
-    x = m.join(dates, on="household_id", how="left")
+    m = m.with_columns(households.gather(dates).alias("_d"))
     d = pl.col("_d")
     acq, lost = pl.col("acquired_date"), pl.col("lost_date")
     on_d = pl.col("is_insured") & (acq.is_null() | (acq <= d)) & (lost.is_null() | (lost > d))
@@ -392,16 +519,19 @@ def _judgment(m: pl.LazyFrame, dates: pl.LazyFrame, r: TaxRates) -> pl.LazyFrame
         .otherwise(red.earner_pension_revenue_over_under_age))
     trans = pl.when(spec & lost.is_not_null() & (lost <= d)).then(
         lost.dt.year().cast(pl.Int32) * 12 + lost.dt.month().cast(pl.Int32))
-    g = x.group_by("household_id").agg(
-        pl.col("_d").first().alias("reduction_judgment_date"),
-        j.filter(counted).sum().cast(MONEY).alias("reduction_judgment_income"),
-        (earner & counted).sum().cast(pl.Int32).alias("reduction_earners"),
-        (on_d | spec).sum().cast(pl.Int32).alias("reduction_persons"),
-        (counted & ~pl.col("declared")).any().alias("undeclared"),
-        on_d.sum().cast(pl.Int32).alias("_on_d"),
-        (on_d & pl.col("_fd")).sum().cast(pl.Int32).alias("_fd_on_d"),
-        spec.any().alias("_any_spec"),
-        trans.max().alias("_spec_last"),
+    g = households.reduce(m, {
+        "reduction_judgment_income": ("sum", pl.when(counted).then(j).otherwise(0)),
+        "reduction_earners": ("sum", earner & counted),
+        "reduction_persons": ("sum", on_d | spec),
+        "undeclared": ("any", counted & ~pl.col("declared")),
+        "_on_d": ("sum", on_d),
+        "_fd_on_d": ("sum", on_d & pl.col("_fd")),
+        "_any_spec": ("any", spec),
+        "_spec_last": ("max", trans),
+    }).with_columns(
+        dates.alias("reduction_judgment_date"),
+        pl.col("reduction_judgment_income").cast(MONEY),
+        pl.col("reduction_earners", "reduction_persons", "_on_d", "_fd_on_d").cast(pl.Int32),
     )
     s, n, persons = pl.col("reduction_judgment_income"), pl.col("reduction_earners"), pl.col("reduction_persons")
     earners_extra = (n - 1).clip(lower_bound=0).cast(MONEY) * red.per_earner
@@ -453,7 +583,7 @@ def _exemption_columns(hh: pl.LazyFrame, exemptions: pl.DataFrame | None) -> pl.
         aggs.append(pl.col("_amount").filter(comp == c).sum().alias(f"_exa_{c}"))
     aggs.append(pl.col("_amount").filter(comp == "all").sum().alias("_exa_all"))
     g = ex.group_by("household_id").agg(aggs)
-    return hh.join(g, on="household_id", how="left").with_columns(
+    return hh.join(g, on="household_id", how="left", maintain_order="left").with_columns(
         [pl.col(n).fill_null(0).cast(MONEY) for n in names])
 
 
@@ -508,21 +638,25 @@ def _components(hh: pl.LazyFrame, r: TaxRates) -> pl.LazyFrame:
         L = pl.col(f"_mask_{name}").bitwise_count_ones().cast(MONEY)
         Lfd = pl.when(pl.col("_fd_only")).then(
             (pl.col(f"_mask_{name}") & pl.col("_fdwin")).bitwise_count_ones().cast(MONEY)).otherwise(0)
-        ph = pl.lit(c.per_household or 0, MONEY) * L  # 平等割 × months
-        n1 = col("B") * k(ir)
-        n2 = n1 + col("A") * k(ar)
-        n3 = n2 + col("PC") * D
-        n4 = n3 + ph * D
-        n5 = (n4 - col("PCminor") * D).clip(lower_bound=0)
-        n6 = (n5 - (col("PC") - col("PCminor")) * _by_class(rD, cls) - ph * _by_class(rD, cls)).clip(lower_bound=0)
-        n7 = (n6 - col("PCpre") * _by_class(preD, cls)).clip(lower_bound=0)
-        n8 = (n7 - ph * _by_class(spec, cls * 10 + stage)).clip(lower_bound=0)
-        n9 = (n8 - col("Bfd") * ir_fd - col("PCfd") * _by_class(fdpcD, cls)
-              - pl.lit(c.per_household or 0, MONEY) * Lfd * _by_class(fdphD, cls)).clip(lower_bound=0)
-        n10 = (n9 - col("Bperi") * k(ir) - col("PCperi") * _by_class(omrD, cls)).clip(lower_bound=0)
-        out = out.with_columns(L.alias("_L"), n1.alias("_n1"), n2.alias("_n2"), n3.alias("_n3"), n4.alias("_n4"),
-                               n5.alias("_n5"), n6.alias("_n6"), n7.alias("_n7"), n8.alias("_n8"),
-                               n9.alias("_n9"), n10.alias("_n10"))
+        ph = pl.lit(c.per_household or 0, MONEY) * pl.col("_L")  # 平等割 × months
+        # each running total from the one before it (a column, not a nested expression)
+        N = lambda i: pl.col(f"_n{i}")  # noqa: E731
+        steps = [
+            col("B") * k(ir),
+            N(1) + col("A") * k(ar),
+            N(2) + col("PC") * D,
+            N(3) + ph * D,
+            (N(4) - col("PCminor") * D).clip(lower_bound=0),
+            (N(5) - (col("PC") - col("PCminor")) * _by_class(rD, cls) - ph * _by_class(rD, cls)).clip(lower_bound=0),
+            (N(6) - col("PCpre") * _by_class(preD, cls)).clip(lower_bound=0),
+            (N(7) - ph * _by_class(spec, cls * 10 + stage)).clip(lower_bound=0),
+            (N(8) - col("Bfd") * ir_fd - col("PCfd") * _by_class(fdpcD, cls)
+             - pl.lit(c.per_household or 0, MONEY) * Lfd * _by_class(fdphD, cls)).clip(lower_bound=0),
+            (N(9) - col("Bperi") * k(ir) - col("PCperi") * _by_class(omrD, cls)).clip(lower_bound=0),
+        ]
+        out = out.with_columns(L.alias("_L"))
+        for i, step in enumerate(steps, 1):
+            out = out.with_columns(step.alias(f"_n{i}"))
         den = pl.col("_L") * D
         v = {i: pl.when(pl.col("_L") > 0).then(pl.col(f"_n{i}") // den).otherwise(0) for i in range(1, 11)}
         out = out.with_columns([v[i].alias(f"_v{i}") for i in range(1, 11)])
@@ -558,11 +692,15 @@ def _components(hh: pl.LazyFrame, r: TaxRates) -> pl.LazyFrame:
             else:
                 x = pl.when(L12 > 0).then(
                     (pl.min_horizontal(g_num, DL * cap) - r_num).clip(lower_bound=0) // DL).otherwise(0)
+            out = out.with_columns(x.alias("_x"))
+            x = pl.col("_x")
+            out = out.with_columns((x * L12 // 12).alias(f"_y_{name}"))
+            y = pl.col(f"_y_{name}")
             over = calc - x
-            y = x * L12 // 12
             proration = y - x
         else:
-            prorated = pl.when(L12 > 0).then(n10 // (12 * D)).otherwise(0)
+            out = out.with_columns(pl.when(L12 > 0).then(n10 // (12 * D)).otherwise(0).alias("_prorated"))
+            prorated = pl.col("_prorated")
             proration = prorated - calc
             if cap is None:
                 y = prorated
@@ -572,8 +710,10 @@ def _components(hh: pl.LazyFrame, r: TaxRates) -> pl.LazyFrame:
                 y = pl.when(L12 > 0).then(
                     (pl.min_horizontal(g_num * L12, DL * cap * 12) - r_num * L12).clip(lower_bound=0)
                     // (DL * 12)).otherwise(0)
+            out = out.with_columns(y.alias(f"_y_{name}"))
+            y = pl.col(f"_y_{name}")
             over = prorated - y
-        out = out.with_columns(over.alias(p + "over_cap"), proration.alias(p + "proration"), y.alias(f"_y_{name}"))
+        out = out.with_columns(over.alias(p + "over_cap"), proration.alias(p + "proration"))
         ys[name] = True
 
     # 減免: rate and own amount per component, then an "all" amount in component order

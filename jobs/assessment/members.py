@@ -28,6 +28,15 @@ INCOME_COLUMNS = ("total_income", "aggregate_income", "salary_revenue", "salary_
                   "pension_income", "family_employee_salary", "family_employee_deduction",
                   "separate_transfer_income", "separate_dividend_income", "forest_income")
 
+#: The columns of nhi_qualification and resident_tax_income that ``build_members`` reads (a step or
+#: a benchmark reads only these: the names and addresses are not needed for the tax).
+QUALIFICATION_COLUMNS = ("record_no", "person_id", "household_id", "householder_flag", "nominal_householder_flag",
+                         "specified_same_household", "former_dependent", "birth_date", "acquired_date", "lost_date",
+                         "separation_date", "separation_reason_code", "expected_birth_date", "multiple_birth",
+                         "ltc_exempt", "ltc_exempt_start")
+INCOME_READ_COLUMNS = ("record_no", "person_id", "fiscal_year", "change_kind", "correction_date", "declaration_kind",
+                       *INCOME_COLUMNS)
+
 #: The member-year frame's schema (the engine accepts extra columns and fills missing optional ones).
 SCHEMA: dict[str, pl.DataType] = {
     "household_id": pl.String(), "person_id": pl.String(),
@@ -60,9 +69,16 @@ def build_members_lazy(qualification, income, *, fy: int, config: config_mod.Con
         rates = TaxRates.from_config(config) if config is not None else TaxRates.load(municipality, fy)
     if rates.fy != int(fy):
         raise ValueError(f"税率の年度 {rates.fy} と対象年度 {fy} が違います")
+    # person_id as an integer when both sides' ids are digits of one length: the same matches, and
+    # the duplicate check and the join are much cheaper on integers than on strings
+    key = "person_id"
+    if _digit_ids(qualification, income):
+        key = "_person_key"
+        qualification = qualification.with_columns(pl.col("person_id").str.to_integer().alias(key))
+        income = income.with_columns(pl.col("person_id").str.to_integer().alias(key))
     # de-duplication (latest record per person) only where a person appears twice: it is a sort
-    q_dups = _has_duplicates(qualification)
-    i_dups = _has_duplicates(income)
+    q_dups = _has_duplicates(qualification, key)
+    i_dups = _has_duplicates(income, key)
     q = qualification.lazy() if isinstance(qualification, pl.DataFrame) else qualification
     inc = income.lazy() if isinstance(income, pl.DataFrame) else income
     qcols = q.collect_schema().names()
@@ -75,17 +91,17 @@ def build_members_lazy(qualification, income, *, fy: int, config: config_mod.Con
         order = [c for c in ("change_kind", "correction_date", "record_no") if c in icols]
         if order:
             inc = inc.sort(order, nulls_last=False)
-        inc = inc.unique(subset=["person_id"], keep="last", maintain_order=False)
+        inc = inc.unique(subset=[key], keep="last", maintain_order=False)
     money = [pl.col(c).cast(pl.Int64).alias(f"_i_{c}") if c in icols else pl.lit(0, pl.Int64).alias(f"_i_{c}")
              for c in INCOME_COLUMNS]
     kind = pl.col("declaration_kind").cast(pl.String) if "declaration_kind" in icols else pl.lit(None, pl.String)
-    inc = inc.select(pl.col("person_id").cast(pl.String), kind.alias("_i_kind"), *money,
+    inc = inc.select(pl.col(key) if key != "person_id" else pl.col(key).cast(pl.String), kind.alias("_i_kind"), *money,
                      pl.lit(True).alias("has_income_record"))
 
     if q_dups:
         if "record_no" in qcols:
             q = q.sort("record_no")
-        q = q.unique(subset=["person_id"], keep="last", maintain_order=True)
+        q = q.unique(subset=[key], keep="last", maintain_order=True)
 
     def flag(name: str) -> pl.Expr:
         if name not in qcols:
@@ -119,7 +135,8 @@ def build_members_lazy(qualification, income, *, fy: int, config: config_mod.Con
         flag("multiple_birth").alias("multiple_birth"),
         flag("ltc_exempt").alias("ltc_exempt"),
         date("ltc_exempt_start").alias("ltc_exempt_start"),
-    ).join(inc, on="person_id", how="left")
+        *([pl.col(key)] if key != "person_id" else []),
+    ).join(inc, on=key, how="left")
 
     has = pl.col("has_income_record").fill_null(False)
     born_late = pl.col("birth_date") >= pl.lit(rates.no_record_declared_born_from)
@@ -144,11 +161,28 @@ def build_members_lazy(qualification, income, *, fy: int, config: config_mod.Con
     ).select([pl.col(c).cast(t) for c, t in SCHEMA.items()])
 
 
-def _has_duplicates(frame: pl.DataFrame | pl.LazyFrame) -> bool:
+def _has_duplicates(frame: pl.DataFrame | pl.LazyFrame, key: str = "person_id") -> bool:
     """Whether a person has two records (a LazyFrame is assumed to: checking would read it)."""
     if not isinstance(frame, pl.DataFrame):
         return True
-    return frame.height > 0 and frame["person_id"].n_unique() < frame.height
+    return frame.height > 0 and frame[key].n_unique() < frame.height
+
+
+def _digit_ids(*frames: pl.DataFrame | pl.LazyFrame) -> bool:
+    """Whether every person_id of every frame (all DataFrames) is ASCII digits of one same length
+    (at most 18): then the integer values match exactly when the strings do."""
+    lengths = set()
+    for f in frames:
+        if not isinstance(f, pl.DataFrame) or f.schema.get("person_id") != pl.String() or f.height == 0:
+            return False
+        ids = f["person_id"]
+        if ids.null_count() or ids.str.starts_with("+").any() or ids.str.starts_with("-").any():
+            return False
+        n = ids.str.len_bytes()
+        lengths |= {n.min(), n.max()}
+        if len(lengths) > 1 or not 0 < n.min() <= 18 or ids.str.to_integer(strict=False).null_count():
+            return False
+    return True
 
 
 def from_datasets(rates: TaxRates, *, generation: str | None = None, municipality: str | None = None,
@@ -161,4 +195,4 @@ def from_datasets(rates: TaxRates, *, generation: str | None = None, municipalit
     return build_members(q, i, fy=rates.fy, rates=rates)
 
 
-__all__ = ["INCOME_COLUMNS", "SCHEMA", "build_members", "build_members_lazy", "from_datasets"]
+__all__ = ["INCOME_COLUMNS", "INCOME_READ_COLUMNS", "QUALIFICATION_COLUMNS", "SCHEMA", "build_members", "build_members_lazy", "from_datasets"]

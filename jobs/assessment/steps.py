@@ -98,15 +98,25 @@ def require(ctx: StepContext, dataset: str, job: str, *, before: bool = False) -
     return gen
 
 
-def current_income(ctx: StepContext) -> tuple[pl.DataFrame, list[str]]:
+def current_income(ctx: StepContext, columns: tuple[str, ...] | None = None) -> tuple[pl.DataFrame, list[str]]:
     """The latest income record of every person: the 当初 file and the 異動 files of the year, in
-    generation order (a later record replaces an earlier one)."""
+    generation order (a later record replaces an earlier one). ``columns``: read only these."""
     gens = generations(ctx, "resident_tax_income")
     if not gens:
         raise StepError.of("KKB301E", "income", fy=ctx.fy)
-    parts = [datasets.read("resident_tax_income", g).with_columns(pl.lit(i).alias("_gen")) for i, g in enumerate(gens)]
+    parts = [_read(("resident_tax_income", g), columns).with_columns(pl.lit(i).alias("_gen"))
+             for i, g in enumerate(gens)]
     frame = pl.concat(parts, how="diagonal_relaxed").sort(["_gen", "record_no"])
     return frame.unique(subset=["person_id"], keep="last", maintain_order=True).drop("_gen"), gens
+
+
+def _read(dataset: tuple[str, str], columns: tuple[str, ...] | None) -> pl.DataFrame:
+    """A dataset generation, only ``columns`` of it (those it has) when given."""
+    frame = datasets.scan(*dataset)
+    if columns is not None:
+        names = set(frame.collect_schema().names())
+        frame = frame.select([c for c in columns if c in names])
+    return frame.collect()
 
 
 # --- hooks to the tax engine (jobs/assessment/{members,engine,rates}.py) ---------------------
@@ -192,8 +202,11 @@ def _sources(ctx: StepContext, **gens) -> dict:
 
 def initial_assessment(ctx: StepContext) -> int | None:
     qgen = require(ctx, "nhi_qualification", "FK020 国保資格取込")
-    qualification = datasets.read("nhi_qualification", qgen)
-    income, igens = current_income(ctx)
+    from .members import INCOME_READ_COLUMNS, QUALIFICATION_COLUMNS
+
+    # only the columns the tax and the error list use (not the names and addresses)
+    qualification = _read(("nhi_qualification", qgen), (*QUALIFICATION_COLUMNS, "source_file"))
+    income, igens = current_income(ctx, INCOME_READ_COLUMNS)
     ctx.message("KKB302I", dataset="resident_tax_income", generation=", ".join(igens))
     members = build_members(qualification, income, ctx)
     households = members["household_id"].n_unique()
