@@ -173,6 +173,9 @@ def dataset_ready(dataset: str, condition: str, **context: Any) -> bool:
     module, _, name = condition.partition(":")
     found = getattr(importlib.import_module(module), name)(dataset, **run)
     log = logging.getLogger("kokuho.dataset_wait")
+    if isinstance(found, dataset_waits.Nothing):
+        log.info("%s", messages.line("KKB180I", reason=str(found)))
+        return True
     if found is None:
         log.info("%s", messages.line("KKB176I", dataset=dataset, condition=dataset_waits.describe(condition),
                                      business_date=run["business_date"].isoformat(), fy=run["fy"]))
@@ -185,9 +188,10 @@ class DatasetWaitSensor(PythonSensor):
     """A PythonSensor (reschedule mode: no worker slot between pokes) whose timeout says, in the
     operator's words (KKB177E), which job net's output did not come."""
 
-    def __init__(self, *, wait_source: str, **kwargs: Any) -> None:
+    def __init__(self, *, wait_source: str, go_on: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.wait_source = wait_source
+        self.go_on = go_on
 
     def execute(self, context: Any) -> Any:
         import logging
@@ -200,6 +204,11 @@ class DatasetWaitSensor(PythonSensor):
             return super().execute(context)
         except AirflowSensorTimeout as exc:
             dataset, condition = self.op_args[0], self.op_args[1]
+            if self.go_on:
+                logging.getLogger("kokuho.dataset_wait").warning("%s", messages.line(
+                    "KKB179W", dataset=dataset, condition=dataset_waits.describe(condition), source=self.wait_source,
+                    minutes=int(self.timeout // 60)))
+                return None
             text = messages.line("KKB177E", dataset=dataset, condition=dataset_waits.describe(condition),
                                  source=self.wait_source, minutes=int(self.timeout // 60))
             logging.getLogger("kokuho.dataset_wait").error("%s", text)
@@ -212,13 +221,14 @@ def dataset_wait(task_id: str, name_ja: str, wait: DatasetWait, *, timeout: time
                  poke_interval: int | None = None) -> PythonSensor:
     """The wait for another job net's output before a step (``KB410-WAIT 調定登録待ち``): pokes
     ``dataset_ready`` every ``poke_interval`` seconds in reschedule mode; after ``timeout`` the
-    step fails (KKB177E), or is skipped with ``soft_fail``."""
+    step fails (KKB177E), or is skipped with ``soft_fail``, or runs all the same with ``go_on`` (KKB179W)."""
     return DatasetWaitSensor(
         task_id=task_id,
         task_display_name=name_ja,
         python_callable=dataset_ready,
         op_args=[wait.dataset, wait.condition],
         wait_source=wait.source,
+        go_on=wait.go_on,
         mode="reschedule",
         poke_interval=poke_interval if poke_interval is not None else wait.poke_interval,
         timeout=timeout.total_seconds(),
