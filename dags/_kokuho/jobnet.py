@@ -3,7 +3,8 @@
 Everything about the graph comes from the registry (``jobs.registry.JOBNETS`` and ``tasks``):
 the dag_id, display name, description and schedule (``plugins/kokuho_timetable.py``: the job
 net's run days at its time); the entry check (``KB400-CAL 開庁日判定``);
-per step its wait for another job net's output (``KB410-WAIT 調定登録待ち``, a sensor in reschedule
+the run lock first (``KB400-LOCK 同時実行制御``: one run per job net and 団体コード,
+jobs.common.runlock); per step its wait for another job net's output (``KB410-WAIT 調定登録待ち``, a sensor in reschedule
 mode on jobs.common.dataset_waits), its file wait (``KB400-WAIT …``, a deferrable FileSensor on the step's inbox) and its
 task (``SN100 調定登録``: pool, trigger rule); the control totals (``KB400-END 統制合計表``); and
 the edges. A DAG file states only its prose (the module docstring, shown above a diagram
@@ -22,8 +23,15 @@ from collections.abc import Sequence
 from airflow.sdk import DAG, BaseOperator
 from kokuho_timetable import KokuhoRunDayTimetable  # plugins/: by its plugins-relative path
 
-from _kokuho.defaults import dataset_wait_poke, file_wait_timeout, jobnet_args
-from _kokuho.steps import dataset_wait, entry_check, file_wait, job_task
+from _kokuho.defaults import (
+    RUN_LOCK_WAIT,
+    RUN_LOCK_WAIT_ENV,
+    dataset_wait_poke,
+    file_wait_timeout,
+    jobnet_args,
+    run_lock_poke,
+)
+from _kokuho.steps import dataset_wait, entry_check, file_wait, job_task, run_lock_task
 from _kokuho.totals import totals_task
 from jobs import registry
 from jobs.common.jobspec import CHECK, DATASET_WAIT, STEP, TOTALS, WAIT, JobNet, TaskNode
@@ -42,11 +50,17 @@ def jobnet_dag(jobnet_id: str, *, doc: str, tags: Sequence[str]) -> DAG:
         **jobnet_args(schedule),
         tags=list(tags),
     ) as dag:
+        # first the run lock (one run per job net and 団体コード, jobs.common.runlock), before every task
+        # the registry's graph starts with
+        lock = run_lock_task(net.jobnet_id, timeout=file_wait_timeout(RUN_LOCK_WAIT_ENV, RUN_LOCK_WAIT),
+                             poke_interval=run_lock_poke())
         made: dict[str, BaseOperator] = {}
         for node in registry.tasks(net):
             made[node.task_id] = task = _operator(net, node)
             for upstream in node.upstream:
                 made[upstream] >> task
+            if not node.upstream:
+                lock >> task
     # The DAG belongs to the file that called this (the DAG processor and the workers parse that
     # file), not to this module, where DAG() was called.
     dag.fileloc = sys._getframe(1).f_code.co_filename
@@ -72,7 +86,7 @@ def schedule_md(schedule: KokuhoRunDayTimetable | None) -> str:
 
 def _operator(net: JobNet, node: TaskNode) -> BaseOperator:
     if node.kind == STEP:
-        return job_task(registry.get(node.job_id))
+        return job_task(registry.get(node.job_id), run_lock=net.jobnet_id)
     if node.kind == WAIT:
         spec = registry.get(node.job_id)
         return file_wait(node.task_id, node.display_name, spec.wait_filepath,
@@ -87,7 +101,7 @@ def _operator(net: JobNet, node: TaskNode) -> BaseOperator:
         return entry_check(node.task_id, node.display_name, net.entry.rule)
     if node.kind == TOTALS:
         steps = [registry.get(job_id).task_id for job_id in net.steps]
-        return totals_task(node.task_id, node.display_name, steps)
+        return totals_task(node.task_id, node.display_name, steps, run_lock=net.jobnet_id)
     raise ValueError(f"{net.jobnet_id}: unknown task kind {node.kind!r}")
 
 
