@@ -38,8 +38,8 @@ PAY_SEED = 11
 INTAKE_DATE = "2026-06-01"
 WAIT_SECONDS = 3
 ASSESS_DATE = "2026-07-01"  # config/municipalities/111007/fy2026/run_calendar.yaml initial_assessment.run_date
-KB400_TASKS = ["check_business_day", "sn100", "wait_counter_file", "sn200", "sn205", "wait_cvs_file", "sn210",
-               "sn215", "sn235", "sn410", "sn300", "sn400", "control_totals"]
+KB400_TASKS = ["run_lock", "check_business_day", "wait_levy_files", "sn100", "wait_counter_file", "sn200", "sn205",
+               "wait_cvs_file", "sn210", "sn215", "sn235", "sn410", "sn300", "sn400", "control_totals"]
 
 
 def _run(dag_id: str, business_date: str | dt.date, day: int):
