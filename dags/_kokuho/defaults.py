@@ -76,11 +76,11 @@ def run_lock_poke() -> int:
     return max(1, int(float(value))) if value else 60
 
 
-def jobnet_args(schedule) -> dict:
+def jobnet_args(schedule, municipality: str | None = None) -> dict:
     """The DAG arguments every kokuho job net shares: its schedule, the start date, no catchup,
     one run at a time (``KOKUHO_MAX_ACTIVE_RUNS``: one per municipality), the default task arguments
-    and the run parameters (業務日・年度・団体)."""
+    and the run parameters (業務日・年度・団体; ``municipality``: a per-city DAG's own, fixed)."""
     from _kokuho.params import run_params
 
     return {"schedule": schedule, "start_date": START_DATE, "catchup": False, "max_active_runs": max_active_runs(),
-            "default_args": DEFAULT_ARGS, "params": run_params()}
+            "default_args": DEFAULT_ARGS, "params": run_params(municipality)}

@@ -39,15 +39,51 @@ from jobs.common.tz import TIMEZONE
 
 
 def jobnet_dag(jobnet_id: str, *, doc: str, tags: Sequence[str]) -> DAG:
-    """The DAG of job net ``jobnet_id``, with ``doc`` (the DAG file's prose) and ``tags``."""
+    """The DAG of job net ``jobnet_id`` for the default municipality, with ``doc`` (the DAG file's prose)
+    and ``tags``; and one more DAG for each other scheduled municipality (``scheduled_cities``), put in
+    the calling DAG file's globals, where the DAG processor finds it: ``kokuho_intake_112011``
+    (``KB100 取込ジョブネット (第二合成市 112011)``), on that city's calendar, its 団体コード fixed.
+    The default municipality's DAG keeps its dag_id (``kokuho_intake``); its display name names the
+    city only when several cities are scheduled."""
+    caller = sys._getframe(1)
     net = registry.jobnet(jobnet_id)
-    schedule = schedule_of(net)
+    cities = scheduled_cities()
+    (code, name), others = cities[0], cities[1:]
+    default = _jobnet_dag(net, doc, tags, fileloc=caller.f_code.co_filename,
+                          city=(code, name) if others else None, own=False)
+    for code, name in others:
+        caller.f_globals[f"dag_{code}"] = _jobnet_dag(net, doc, tags, fileloc=caller.f_code.co_filename,
+                                                      city=(code, name), own=True)
+    return default
+
+
+def city_dag_id(dag_id: str, municipality: str) -> str:
+    """The dag_id of a job net's DAG for a municipality other than the default one."""
+    return f"{dag_id}_{municipality}"
+
+
+def scheduled_cities() -> list[tuple[str, str]]:
+    """(団体コード, name) of every scheduled municipality, the default one first
+    (``jobs.common.config.scheduled_municipalities``; read when the DAG file is parsed)."""
+    from jobs.common import config
+
+    return [(code, str(config.municipality_profile(code).get("name", code)))
+            for code in config.scheduled_municipalities()]
+
+
+def _jobnet_dag(net: JobNet, doc: str, tags: Sequence[str], *, fileloc: str, city: tuple[str, str] | None,
+                own: bool) -> DAG:
+    """One DAG of ``net``: the default municipality's (``own`` False: any 団体コード may be given by hand)
+    or ``city``'s own (``own``: its dag_id, schedule and 団体コード)."""
+    municipality = city[0] if own and city else None
+    schedule = schedule_of(net, municipality)
+    city_md = f"\n**団体**: {city[1]} ({city[0]})\n" if city else ""
     with DAG(
-        dag_id=net.dag_id,
-        dag_display_name=net.title,
+        dag_id=city_dag_id(net.dag_id, municipality) if municipality else net.dag_id,
+        dag_display_name=f"{net.title} ({city[1]} {city[0]})" if city else net.title,
         description=net.description,
-        doc_md=doc_md(net, doc) + schedule_md(schedule),
-        **jobnet_args(schedule),
+        doc_md=doc_md(net, doc) + city_md + schedule_md(schedule),
+        **jobnet_args(schedule, municipality),
         tags=list(tags),
     ) as dag:
         # first the run lock (one run per job net and 団体コード, jobs.common.runlock), before every task
@@ -61,19 +97,20 @@ def jobnet_dag(jobnet_id: str, *, doc: str, tags: Sequence[str]) -> DAG:
                 made[upstream] >> task
             if not node.upstream:
                 lock >> task
-    # The DAG belongs to the file that called this (the DAG processor and the workers parse that
+    # The DAG belongs to the file that called jobnet_dag (the DAG processor and the workers parse that
     # file), not to this module, where DAG() was called.
-    dag.fileloc = sys._getframe(1).f_code.co_filename
+    dag.fileloc = fileloc
     return dag
 
 
-def schedule_of(net: JobNet) -> KokuhoRunDayTimetable | None:
-    """The job net's timetable: its run days (every business day, or its entry check's rule) at the
-    time of its registry cron, in Asia/Tokyo; None (manual trigger only) without a schedule."""
+def schedule_of(net: JobNet, municipality: str | None = None) -> KokuhoRunDayTimetable | None:
+    """The job net's timetable: its run days (every business day, or its entry check's rule) of
+    ``municipality``'s calendar (None: the default one's) at the time of its registry cron, in
+    Asia/Tokyo; None (manual trigger only) without a schedule."""
     if not net.schedule:
         return None
     rule = net.entry.rule if net.entry is not None else None
-    return KokuhoRunDayTimetable(net.schedule, rule=rule, timezone=TIMEZONE)
+    return KokuhoRunDayTimetable(net.schedule, rule=rule, timezone=TIMEZONE, municipality=municipality)
 
 
 def schedule_md(schedule: KokuhoRunDayTimetable | None) -> str:

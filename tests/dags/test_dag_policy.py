@@ -36,7 +36,9 @@ TASK_DISPLAY = re.compile(r"^(?P<id>[A-Z]{2}\d{3})(?:-[A-Z]+)? \S")
 HEAVY_MODULES = {"polars", "duckdb", "pyarrow", "pandas", "numpy", "reportlab", "numba"}
 #: The only modules of the jobs package a DAG file may import at parse time: the registry and the
 #: light dataclasses and constants under it.
-PARSE_TIME_JOBS_MODULES = {"jobs", "jobs.registry", "jobs.common", "jobs.common.jobspec", "jobs.common.tz"}
+#: the registry; and the config (YAML only), read to know which municipalities have their own DAGs
+PARSE_TIME_JOBS_MODULES = {"jobs", "jobs.registry", "jobs.common", "jobs.common.jobspec", "jobs.common.tz",
+                           "jobs.common.config", "jobs.common.paths", "jobs.common.staging"}
 MAX_PARSE_SECONDS = 2.0
 
 
