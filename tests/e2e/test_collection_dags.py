@@ -190,9 +190,9 @@ def test_collection_job_nets(kokuho_var: Path, tmp_path: Path, bounded_waits):
     assert rows["SN020"]["written"] > 0  # the city's 口座振替依頼書, taken in by SN010
     requests = [Path(f) for f in rows["SN120"]["files"]]
     assert requests and rows["SN120"]["figures"]["request_files"] == len(requests)
-    for f in requests:  # one file per bank: var/outbox/bank/<bank>/KOUFURI_<bank>_<振替日>.dat
+    for f in requests:  # one file per bank: var/outbox/bank/<bank>/KOUFURI_<団体コード>_<bank>_<振替日>.dat
         assert f.is_file() and f.parent.parent == kokuho_var / "outbox" / "bank", f
-        assert f.name == f"KOUFURI_{f.parent.name}_{first_due:%Y%m%d}.dat", f
+        assert f.name == f"KOUFURI_111007_{f.parent.name}_{first_due:%Y%m%d}.dat", f
     assert not any((kokuho_var / "inbox" / "koufuri").iterdir())
 
     # --- the banks' results, then KB210 on the 振替日 -------------------------------------------------
