@@ -230,6 +230,9 @@ demo: $(MIGRATED) $(POOLS) $(USERS) ## synthesize a city (DEMO_INSURED), run the
 	echo "==> money conservation (Σ調定 − Σ収入 + Σ還付 − Σ不納欠損 = Σ収入未済, to the yen; RC 8 when it does not hold):"; \
 	grep -o 'KKB661I.*' var/airflow/demo-month-close.log | sort -u; \
 	echo "==> 決算帳票: $$(ls $(DEMO_VAR)/reports/closing/*/)"; \
+	echo "==> SN400 収納日計 of $$dun (KB600-WAIT waits for that day's KB400; the demo's KB400 ran on $$pay)"; \
+	KOKUHO_VAR=$(DEMO_VAR) kokuho run SN400 --date $$dun > var/airflow/demo-sn400-dunning-day.log 2>&1 \
+	  || { tail -n 40 var/airflow/demo-sn400-dunning-day.log; echo "kokuho run SN400 failed" >&2; exit 1; }; \
 	echo "==> 督促: the kokuho_dunning DAG (KB600) through Airflow, 業務日 $$dun (log: var/airflow/demo-dunning.log)"; \
 	$(DEMO_ENV) airflow dags test kokuho_dunning $$dun -c "{\"business_date\": \"$$dun\"}" \
 	  > var/airflow/demo-dunning.log 2>&1 \

@@ -130,8 +130,10 @@ def warning_banner(summary: Mapping[str, Any]) -> str:
     return "\n".join(["*" * width] + [f"* {x}" for x in lines] + ["*" * width])
 
 
-def execute_job(job_id: str, **context: Any) -> dict[str, Any]:
-    """Run ``job_id`` for this task's DAG run; return the control totals (XCom)."""
+def execute_job(job_id: str, run_lock: str | None = None, **context: Any) -> dict[str, Any]:
+    """Run ``job_id`` for this task's DAG run; return the control totals (XCom). With ``run_lock``
+    (the job net id) the step first checks the job net's run lock for the run's 団体コード
+    (``ensure_run_lock``: refused with KKB183E while another run of the job net and city is active)."""
     from jobs.common import config as config_mod
     from jobs.common import paths
     from jobs.common.step import StepAbend
@@ -145,6 +147,8 @@ def execute_job(job_id: str, **context: Any) -> dict[str, Any]:
     except (config_mod.ConfigError, ValueError) as exc:
         _fail(f"{job_id} パラメータ不正: {exc}", exc)
     operator, run_id = run_operator(context)
+    if run_lock:
+        ensure_run_lock(run_lock, job_id, run["municipality"], context)
     logger.info("%s 業務日=%s 年度=%s 団体=%s 操作者=%s run=%s", job_id, run["business_date"], run["fy"],
                 run["municipality"], operator, run_id)
     try:
@@ -163,6 +167,80 @@ def execute_job(job_id: str, **context: Any) -> dict[str, Any]:
         errors = [m.line for m in result.messages if m.rc >= 8]
         _fail(f"{job_id} {result.name_ja} RC={result.rc:04d}: " + (" / ".join(errors) or "エラー"), None)
     return summary
+
+
+# --- the run lock: one run per job net and 団体コード at a time (jobs.common.runlock) -----------------
+
+#: DAG run states that hold a job net's run lock
+ACTIVE_RUN_STATES = ("queued", "running")
+
+
+def _lock_ids(context: Mapping[str, Any]) -> tuple[str, str]:
+    """(dag_id, run_id) of the task's DAG run."""
+    dag_run = _get(context, "dag_run")
+    ti = _get(context, "ti")
+    dag_id = str(getattr(dag_run, "dag_id", None) or getattr(ti, "dag_id", None) or "")
+    run_id = str(getattr(dag_run, "run_id", None) or _get(context, "run_id") or getattr(ti, "run_id", ""))
+    return dag_id, run_id
+
+
+def run_alive(context: Mapping[str, Any]):
+    """``alive(holder)`` for ``runlock.acquire``: is the holder's DAG run queued or running? Asked of
+    Airflow (the task SDK's ``get_dagrun_state``); a run Airflow no longer knows is not active."""
+    ti = _get(context, "ti")
+
+    def alive(holder) -> bool:
+        if ti is None or not hasattr(ti, "get_dagrun_state"):
+            return True  # cannot tell: never take a lock over blind
+        try:
+            state = ti.get_dagrun_state(holder.dag_id, holder.run_id)
+        except Exception:  # noqa: BLE001 - the run was deleted (or the id is unreadable)
+            return False
+        return str(getattr(state, "value", state)) in ACTIVE_RUN_STATES
+
+    return alive
+
+
+def take_run_lock(jobnet_id: str, **context: Any) -> bool:
+    """Poke of ``KBnnn-LOCK 同時実行制御``: True when this run holds the lock of its job net and
+    団体コード; False (KKB181W) while another active run holds it."""
+    from jobs.common import messages, runlock
+
+    municipality = run_parameters(context)["municipality"]
+    dag_id, run_id = _lock_ids(context)
+    holder = runlock.acquire(jobnet_id, municipality, dag_id=dag_id, run_id=run_id, alive=run_alive(context))
+    if holder is None:
+        logger.info("%s", messages.line("KKB184I", jobnet=jobnet_id, municipality=municipality, run_id=run_id))
+        return True
+    logger.warning("%s", messages.line("KKB181W", jobnet=jobnet_id, municipality=municipality,
+                                       holder=holder.describe()))
+    return False
+
+
+def ensure_run_lock(jobnet_id: str, job_id: str, municipality: str, context: Mapping[str, Any]) -> None:
+    """Before a step: this run holds the lock (or takes it, free or left by a run that is over);
+    while another active run holds it the step fails with KKB183E and does nothing."""
+    from jobs.common import messages, runlock
+
+    dag_id, run_id = _lock_ids(context)
+    holder = runlock.acquire(jobnet_id, municipality, dag_id=dag_id, run_id=run_id, alive=run_alive(context))
+    if holder is not None:
+        text = messages.line("KKB183E", jobnet=jobnet_id, municipality=municipality, job_id=job_id,
+                             holder=holder.describe())
+        logger.error("%s", text)
+        _fail(text, None)
+
+
+def release_run_lock(jobnet_id: str, context: Mapping[str, Any]) -> bool:
+    """The job net's last task gives the lock back (KKB185I)."""
+    from jobs.common import messages, runlock
+
+    municipality = run_parameters(context)["municipality"]
+    dag_id, run_id = _lock_ids(context)
+    released = runlock.release(jobnet_id, municipality, dag_id=dag_id, run_id=run_id)
+    if released:
+        logger.info("%s", messages.line("KKB185I", jobnet=jobnet_id, municipality=municipality, run_id=run_id))
+    return released
 
 
 def _skip(text: str, summary: Mapping[str, Any], context: Mapping[str, Any]):

@@ -83,6 +83,17 @@ LEVY_REGISTRATION_WAIT_ENV = "KOKUHO_LEVY_REGISTRATION_WAIT_MINUTES"
 LEVY_REGISTRATION_WAIT = timedelta(hours=2)
 #: the dataset SN100 writes each run (the files it registered): what SN120 waits for
 LEVY_REGISTRATION = "levy_registration"
+#: KB310 FK210: how long it waits, on a 住民税 異動 due day, for that day's 住民税 intake (KB100 FK010).
+RESIDENT_TAX_CHANGE_WAIT_ENV = "KOKUHO_RESIDENT_TAX_CHANGE_WAIT_MINUTES"
+RESIDENT_TAX_CHANGE_WAIT = timedelta(hours=2)
+#: KB400 SN100: how long it waits, on a run day of KB300/KB310/KB520, for that net's 調定 file of the
+#: day; then it registers what is there (KKB179W) and the payments are posted all the same (a late 調定
+#: file is registered by the next day's SN100, which takes every file not yet registered).
+LEVY_FILE_WAIT_ENV = "KOKUHO_LEVY_FILE_WAIT_MINUTES"
+LEVY_FILE_WAIT = timedelta(hours=2)
+#: KB600 TN010: how long it waits for the day's 収納消込 (KB400's last step SN400) before it fails.
+COLLECTION_WAIT_ENV = "KOKUHO_COLLECTION_WAIT_MINUTES"
+COLLECTION_WAIT = timedelta(hours=2)
 _WAITS = "jobs.common.dataset_waits"
 
 RESIDENT_TAX_INCOME_WAIT = DatasetWait(
@@ -91,6 +102,15 @@ RESIDENT_TAX_INCOME_WAIT = DatasetWait(
 LEVY_REGISTRATION_WAIT_SPEC = DatasetWait(
     "wait_levy_registration", "調定登録待ち", LEVY_REGISTRATION, f"{_WAITS}:same_business_date",
     LEVY_REGISTRATION_WAIT, timeout_env=LEVY_REGISTRATION_WAIT_ENV, source="KB400 SN100")
+RESIDENT_TAX_CHANGE_WAIT_SPEC = DatasetWait(
+    "wait_resident_tax_change", "住民税異動取込待ち", "resident_tax_income", f"{_WAITS}:resident_tax_change",
+    RESIDENT_TAX_CHANGE_WAIT, timeout_env=RESIDENT_TAX_CHANGE_WAIT_ENV, source="KB100 FK010")
+LEVY_FILE_WAIT_SPEC = DatasetWait(
+    "wait_levy_files", "賦課調定ファイル待ち", "levy_file", f"{_WAITS}:assessment_levy_files",
+    LEVY_FILE_WAIT, timeout_env=LEVY_FILE_WAIT_ENV, source="KB300 FK140 / KB310 FK220 / KB520 TK340", go_on=True)
+COLLECTION_WAIT_SPEC = DatasetWait(
+    "wait_daily_collection", "収納消込待ち", "daily_collection", f"{_WAITS}:same_business_date",
+    COLLECTION_WAIT, timeout_env=COLLECTION_WAIT_ENV, source="KB400 SN400")
 
 
 def _intake_jobs() -> list[JobSpec]:
@@ -164,7 +184,7 @@ def _assessment_jobs() -> list[JobSpec]:
                 inputs=("assessment", "assessment_members", "installments", "nhi_qualification",
                         "resident_tax_income"),
                 outputs=("assessment", "assessment_members", "installments", "corrections", "change_notices"),
-                after=("FK020", "FK010"),
+                after=("FK020", "FK010"), dataset_wait=RESIDENT_TAX_CHANGE_WAIT_SPEC,
                 description="資格・住民税の異動があった世帯を再計算し、期別に更正する (変更通知書データ)"),
         JobSpec("FK220", "異動調定ファイル作成", f"{m}:correction_levy_file",
                 inputs=("corrections", "change_notices", "installments", "withholding"), after=("FK210",),
@@ -237,7 +257,7 @@ def _collection_jobs(intake: Mapping[str, JobSpec]) -> list[JobSpec]:
                 trigger_rule=NONE_FAILED,
                 description="その日の収納をチャネル・種別ごとに集計し、納付履歴と照合した収納日計表 (CSV・PDF) を作る"),
         JobSpec("SN100", "調定登録", f"{steps}:register_levy", after=("FK140",), writes_ledger=True,
-                outputs=(LEVY_REGISTRATION,),
+                outputs=(LEVY_REGISTRATION,), dataset_wait=LEVY_FILE_WAIT_SPEC,
                 description="賦課の調定ファイル (var/outbox/ledger/) を収納台帳の通知書・期別・調定履歴に登録し、"
                             "調定待ちの保留納付を消込する"),
         post("SN115", "口座振替結果消込", "debit", intake["SN110"], ("SN110", "SN100"),
@@ -385,6 +405,7 @@ def _dunning_jobs() -> list[JobSpec]:
     m = "jobs.arrears.dunning_steps"
     return [
         JobSpec("TN010", "督促対象抽出", f"{m}:select_targets", outputs=("dunning_candidates",), writes_ledger=True,
+                dataset_wait=COLLECTION_WAIT_SPEC,
                 description="督促日 (納期限後 dunning.days_after_due 日) が来た納期限の未納の普通徴収期別から、"
                             "コンビニ速報・口座振替結果待ち・分割納付・執行停止を保留として除き、督促対象を抽出する"),
         JobSpec("TN020", "督促状作成", f"{m}:issue_notices", inputs=("dunning_candidates", "nhi_qualification"),

@@ -63,11 +63,24 @@ def max_active_runs() -> int:
     return max(1, int(value)) if value else 1
 
 
-def jobnet_args(schedule) -> dict:
+#: How long a run waits for the run lock of its job net and 団体コード (another run of them active)
+#: before it fails (KKB182E): minutes in this environment variable of the DAG processor, default 6 h.
+RUN_LOCK_WAIT_ENV = "KOKUHO_RUN_LOCK_WAIT_MINUTES"
+RUN_LOCK_WAIT = timedelta(hours=6)
+#: its poke interval in seconds (tests set a second)
+RUN_LOCK_POKE_ENV = "KOKUHO_RUN_LOCK_POKE_SECONDS"
+
+
+def run_lock_poke() -> int:
+    value = os.environ.get(RUN_LOCK_POKE_ENV, "").strip()
+    return max(1, int(float(value))) if value else 60
+
+
+def jobnet_args(schedule, municipality: str | None = None) -> dict:
     """The DAG arguments every kokuho job net shares: its schedule, the start date, no catchup,
     one run at a time (``KOKUHO_MAX_ACTIVE_RUNS``: one per municipality), the default task arguments
-    and the run parameters (業務日・年度・団体)."""
+    and the run parameters (業務日・年度・団体; ``municipality``: a per-city DAG's own, fixed)."""
     from _kokuho.params import run_params
 
     return {"schedule": schedule, "start_date": START_DATE, "catchup": False, "max_active_runs": max_active_runs(),
-            "default_args": DEFAULT_ARGS, "params": run_params()}
+            "default_args": DEFAULT_ARGS, "params": run_params(municipality)}

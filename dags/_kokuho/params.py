@@ -3,6 +3,8 @@
 Scheduled runs use the defaults (all null): the step runtime then takes the business date from
 the run's fire time in Asia/Tokyo, the fiscal year from that date, and the municipality from
 config/common/system.yaml (``system.default_municipality``). A manual run may set any of them.
+The DAGs of another municipality (``kokuho_intake_112011``) have that 団体コード as the default and the
+only value of the 団体コード field.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 from airflow.sdk import Param
 
 
-def run_params() -> dict[str, Param]:
+def run_params(municipality: str | None = None) -> dict[str, Param]:
+    """The trigger form's fields; ``municipality``: the DAG's own city (a per-city DAG), fixed."""
     return {
         "business_date": Param(
             None,
@@ -33,5 +36,11 @@ def run_params() -> dict[str, Param]:
             pattern="^[0-9]{6}$",
             title="団体コード (municipality)",
             description="全国地方公共団体コード6桁 (例 111007 さいたま市)。空欄なら設定の既定団体。",
+        ) if municipality is None else Param(
+            municipality,
+            type="string",
+            enum=[municipality],
+            title="団体コード (municipality)",
+            description=f"このジョブネットの団体 {municipality} (変更できません。他の団体は各団体のジョブネットで実行します)。",
         ),
     }

@@ -33,15 +33,17 @@ def run_job_step(job_id: str, **context: Any) -> dict[str, Any]:
     return execute_job(job_id, **context)
 
 
-def job_task(spec: JobSpec) -> PythonOperator:
+def job_task(spec: JobSpec, run_lock: str | None = None) -> PythonOperator:
     """The task of one job step: task_id ``fk020``, display name ``FK020 国保資格取込``; a step
     that writes the 収納台帳 runs in the ledger pool (one writer at a time on the default DuckDB
-    ledger, across all job nets)."""
+    ledger, across all job nets). With ``run_lock`` (the job net id) it checks the job net's run lock
+    for its 団体コード first (``jobs.airflow_task.ensure_run_lock``)."""
     return PythonOperator(
         task_id=spec.task_id,
         task_display_name=spec.title,
         python_callable=run_job_step,
         op_args=[spec.job_id],
+        op_kwargs={"run_lock": run_lock} if run_lock else None,
         pool=spec.pool,
         trigger_rule=spec.trigger_rule,
     )
@@ -173,6 +175,9 @@ def dataset_ready(dataset: str, condition: str, **context: Any) -> bool:
     module, _, name = condition.partition(":")
     found = getattr(importlib.import_module(module), name)(dataset, **run)
     log = logging.getLogger("kokuho.dataset_wait")
+    if isinstance(found, dataset_waits.Nothing):
+        log.info("%s", messages.line("KKB180I", reason=str(found)))
+        return True
     if found is None:
         log.info("%s", messages.line("KKB176I", dataset=dataset, condition=dataset_waits.describe(condition),
                                      business_date=run["business_date"].isoformat(), fy=run["fy"]))
@@ -185,9 +190,10 @@ class DatasetWaitSensor(PythonSensor):
     """A PythonSensor (reschedule mode: no worker slot between pokes) whose timeout says, in the
     operator's words (KKB177E), which job net's output did not come."""
 
-    def __init__(self, *, wait_source: str, **kwargs: Any) -> None:
+    def __init__(self, *, wait_source: str, go_on: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.wait_source = wait_source
+        self.go_on = go_on
 
     def execute(self, context: Any) -> Any:
         import logging
@@ -200,6 +206,11 @@ class DatasetWaitSensor(PythonSensor):
             return super().execute(context)
         except AirflowSensorTimeout as exc:
             dataset, condition = self.op_args[0], self.op_args[1]
+            if self.go_on:
+                logging.getLogger("kokuho.dataset_wait").warning("%s", messages.line(
+                    "KKB179W", dataset=dataset, condition=dataset_waits.describe(condition), source=self.wait_source,
+                    minutes=int(self.timeout // 60)))
+                return None
             text = messages.line("KKB177E", dataset=dataset, condition=dataset_waits.describe(condition),
                                  source=self.wait_source, minutes=int(self.timeout // 60))
             logging.getLogger("kokuho.dataset_wait").error("%s", text)
@@ -212,17 +223,68 @@ def dataset_wait(task_id: str, name_ja: str, wait: DatasetWait, *, timeout: time
                  poke_interval: int | None = None) -> PythonSensor:
     """The wait for another job net's output before a step (``KB410-WAIT 調定登録待ち``): pokes
     ``dataset_ready`` every ``poke_interval`` seconds in reschedule mode; after ``timeout`` the
-    step fails (KKB177E), or is skipped with ``soft_fail``."""
+    step fails (KKB177E), or is skipped with ``soft_fail``, or runs all the same with ``go_on`` (KKB179W)."""
     return DatasetWaitSensor(
         task_id=task_id,
         task_display_name=name_ja,
         python_callable=dataset_ready,
         op_args=[wait.dataset, wait.condition],
         wait_source=wait.source,
+        go_on=wait.go_on,
         mode="reschedule",
         poke_interval=poke_interval if poke_interval is not None else wait.poke_interval,
         timeout=timeout.total_seconds(),
         soft_fail=wait.soft_fail,
+        retries=0,
+    )
+
+
+def take_run_lock(jobnet_id: str, **context: Any) -> bool:
+    from jobs.airflow_task import take_run_lock as take
+
+    return take(jobnet_id, **context)
+
+
+class RunLockSensor(PythonSensor):
+    """``KB100-LOCK 同時実行制御``: waits (reschedule mode) while another active run of the job net holds
+    the lock of the run's 団体コード; its timeout says so in the operator's words (KKB182E)."""
+
+    def __init__(self, *, jobnet_id: str, **kwargs: Any) -> None:
+        super().__init__(python_callable=take_run_lock, op_args=[jobnet_id], **kwargs)
+        self.jobnet_id = jobnet_id
+
+    def execute(self, context: Any) -> Any:
+        import logging
+
+        from airflow.sdk.exceptions import AirflowSensorTimeout
+
+        from jobs.airflow_task import run_parameters
+        from jobs.common import messages, runlock
+
+        try:
+            return super().execute(context)
+        except AirflowSensorTimeout as exc:
+            municipality = run_parameters(context)["municipality"]
+            holder = runlock.holder(self.jobnet_id, municipality)
+            text = messages.line("KKB182E", jobnet=self.jobnet_id, municipality=municipality,
+                                 holder=holder.describe() if holder else "-", minutes=int(self.timeout // 60))
+            logging.getLogger("kokuho.runlock").error("%s", text)
+            raise AirflowSensorTimeout(text) from exc
+
+
+#: the first task of every job net
+RUN_LOCK_TASK_ID = "run_lock"
+
+
+def run_lock_task(jobnet_id: str, *, timeout: timedelta, poke_interval: int = 60) -> PythonSensor:
+    """The first task of a job net: takes the run lock of (job net, 団体コード), or waits for it."""
+    return RunLockSensor(
+        task_id=RUN_LOCK_TASK_ID,
+        task_display_name=f"{jobnet_id}-LOCK 同時実行制御",
+        jobnet_id=jobnet_id,
+        mode="reschedule",
+        poke_interval=poke_interval,
+        timeout=timeout.total_seconds(),
         retries=0,
     )
 

@@ -89,8 +89,9 @@ def max_rc(rows: Iterable[Mapping[str, Any]]) -> int:
 # --- the last task of a job net ------------------------------------------------------------------
 
 
-def report_totals(job_task_ids: Sequence[str], **context: Any) -> dict[str, Any]:
-    """Log the table of this run's steps; return ``{"max_rc": n, "steps": {task_id: rc}}``."""
+def report_totals(job_task_ids: Sequence[str], run_lock: str | None = None, **context: Any) -> dict[str, Any]:
+    """Log the table of this run's steps; return ``{"max_rc": n, "steps": {task_id: rc}}``; then give
+    the job net's run lock back (``run_lock``: the job net id)."""
     ti = context["ti"]
     rows = []
     for task_id in job_task_ids:
@@ -101,18 +102,24 @@ def report_totals(job_task_ids: Sequence[str], **context: Any) -> dict[str, Any]
     if warned:
         log.warning("警告終了 (RC=0004) のジョブがあります: %s — エラーリストを確認してください (var/errors/<ジョブID>/)",
                     ", ".join(warned))
+    if run_lock:
+        from jobs.airflow_task import release_run_lock
+
+        release_run_lock(run_lock, context)
     return {"max_rc": max_rc(rows), "steps": {r.get("job_id", "?"): r.get("rc") for r in rows}}
 
 
-def totals_task(task_id: str, display_name: str, job_task_ids: Sequence[str]) -> PythonOperator:
-    """The last task of a job net (``KB400-END 統制合計表``): the table of ``job_task_ids``. It
-    runs when no step before it failed, also when some were skipped (a file not due today)."""
+def totals_task(task_id: str, display_name: str, job_task_ids: Sequence[str],
+                run_lock: str | None = None) -> PythonOperator:
+    """The last task of a job net (``KB400-END 統制合計表``): the table of ``job_task_ids``, and the
+    release of the run lock (``run_lock``). It runs when no step before it failed, also when some were
+    skipped (a file not due today)."""
     return PythonOperator(
         task_id=task_id,
         task_display_name=display_name,
         trigger_rule="none_failed",
         python_callable=report_totals,
-        op_kwargs={"job_task_ids": list(job_task_ids)},
+        op_kwargs={"job_task_ids": list(job_task_ids), **({"run_lock": run_lock} if run_lock else {})},
     )
 
 

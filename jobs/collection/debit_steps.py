@@ -89,7 +89,8 @@ def request_debits(ctx: StepContext) -> int | None:
         # a stable sort: each bank's records stay in branch, account, 顧客番号 order (same bytes on a rerun)
         for bank, part in rows.sort("bank_code", maintain_order=True).group_by("bank_code", maintain_order=True):
             bank_code = bank[0]
-            final = paths.outbox("bank") / bank_code / f"KOUFURI_{bank_code}_{debit_date:%Y%m%d}.dat"
+            final = paths.outbox("bank") / bank_code / dd.request_file_name(ctx.municipality, bank_code, debit_date,
+                                                                            ctx.config)
             figs = dd.write_request_file(ctx.stage_file(final), part, bank_code=bank_code, debit_date=debit_date,
                                          cfg=ctx.config)
             ctx.totals.add_figure("request_files", 1, label="請求ファイル")
@@ -113,12 +114,13 @@ def _record_requests(tx, sel: pl.DataFrame, debit_date: dt.date, run, ctx: StepC
     if sel.height == 0:
         return sel
     op_date, op_time = now_stamp()
+    name_parts = dd.request_file_name(run.municipality, "\0", debit_date, ctx.config).split("\0")  # around {bank}
     rows = sel.select(
         "customer_number", pl.lit(run.municipality).alias("municipality_code"), "levy_year",
         pl.col("levy_year").alias("target_year"), "notice_number", "installment_no", "person_id",
         pl.lit(debit_date).alias("debit_date"), "due_date", "bank_code", "branch_code", "account_type",
         "account_number", "account_holder_kana", "amount",
-        pl.concat_str([pl.lit("KOUFURI_"), "bank_code", pl.lit(f"_{debit_date:%Y%m%d}.dat")]).alias("request_file"),
+        pl.concat_str([pl.lit(name_parts[0]), "bank_code", pl.lit(name_parts[1])]).alias("request_file"),
         pl.lit(None, dtype=pl.String).alias("result_code"), pl.lit(None, dtype=pl.String).alias("result_sha256"),
         pl.lit("requested").alias("status"), *audit_columns(run.job_id, (op_date, op_time)))
     tx.insert("debit_request", rows)

@@ -94,6 +94,13 @@ def bank_profile(cfg: Config, bank_code: str) -> dict:
     return prof
 
 
+def request_file_name(municipality: str, bank_code: str, debit_date: dt.date, cfg: Config) -> str:
+    """The 口座振替 request file's name (``collection.direct_debit.request_file``):
+    ``KOUFURI_<団体コード>_<金融機関>_<振替日>.dat``."""
+    return str(cfg.get("collection.direct_debit.request_file")).format(
+        municipality=municipality, bank=bank_code, date=f"{debit_date:%Y%m%d}")
+
+
 def write_request_file(path: Path, rows: pl.DataFrame, *, bank_code: str, debit_date: dt.date, cfg: Config) -> dict:
     """One bank's Zengin 91 request file (header, data, trailer, end)."""
     prof = bank_profile(cfg, bank_code)

@@ -121,6 +121,45 @@ def municipality_codes(*, root: Path | None = None) -> list[str]:
     return sorted(p.name for p in base.iterdir() if (p / "municipality.yaml").is_file())
 
 
+#: Environment override of the municipalities the job nets are scheduled for: codes separated by commas,
+#: or ``all`` (every profile under config/municipalities/, also those with ``municipality.scheduled: false``).
+SCHEDULED_MUNICIPALITIES_ENV = "KOKUHO_SCHEDULED_MUNICIPALITIES"
+
+
+def scheduled_municipalities(*, root: Path | None = None) -> list[str]:
+    """The municipalities whose job nets run on schedule, the default one first: every profile under
+    config/municipalities/ except one whose municipality.yaml says ``scheduled: false`` (the synthetic
+    test city 112011), or ``$KOKUHO_SCHEDULED_MUNICIPALITIES``. The default municipality is always in.
+    Reads only config/common/system.yaml and each municipality.yaml (the DAG files call it at parse time)."""
+    root = Path(root) if root is not None else paths.config_root()
+    default = os.environ.get("KOKUHO_MUNICIPALITY") or str(
+        (_read_yaml(root / "common" / "system.yaml").get("system") or {}).get("default_municipality", ""))
+    if not default:
+        default = default_municipality(root=root)
+    env = os.environ.get(SCHEDULED_MUNICIPALITIES_ENV, "").strip()
+    codes = municipality_codes(root=root)
+    if env.lower() == "all":
+        chosen = codes
+    elif env:
+        chosen = [c.strip() for c in env.split(",") if c.strip()]
+        unknown = sorted(set(chosen) - set(codes))
+        if unknown:
+            raise ConfigError(f"{SCHEDULED_MUNICIPALITIES_ENV}: 設定のない団体コードです: {', '.join(unknown)} "
+                              f"(config/municipalities/: {', '.join(codes)})")
+    else:
+        chosen = [c for c in codes if municipality_profile(c, root=root).get("scheduled", True) is not False]
+    return [default] + [c for c in chosen if c != default]
+
+
+def municipality_profile(code: str, *, root: Path | None = None) -> dict[str, Any]:
+    """The ``municipality`` section of config/municipalities/<code>/municipality.yaml alone (name,
+    ``scheduled`` …): what the DAG files read at parse time, without the whole config."""
+    root = Path(root) if root is not None else paths.config_root()
+    doc = _read_yaml(root / "municipalities" / str(code) / "municipality.yaml")
+    section = doc.get("municipality")
+    return dict(section) if isinstance(section, Mapping) else {}
+
+
 def check_digit(code5: str) -> str:
     """検査数字 of a 全国地方公共団体コード: weights 6,5,4,3,2, modulus 11, last digit of 11 − r."""
     if len(code5) != 5 or not code5.isdigit():

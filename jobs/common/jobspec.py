@@ -58,7 +58,8 @@ class DatasetWait:
     that asks ``condition`` (``"module:function"``, called with the dataset and the run's
     business_date, fy and municipality; see jobs/common/dataset_waits.py) whether a generation of
     ``dataset`` meeting it exists. ``timeout``, or the minutes in ``timeout_env``: then the step
-    fails with KKB177E (``soft_fail``: it is skipped instead)."""
+    fails with KKB177E (``soft_fail``: it is skipped instead; ``go_on``: it logs KKB179W and the step
+    runs with what is there)."""
 
     task_id: str  # wait_levy_registration
     name_ja: str  # 調定登録待ち (shown as ``KB410-WAIT 調定登録待ち``)
@@ -69,6 +70,7 @@ class DatasetWait:
     timeout_env: str | None = None
     poke_interval: int = 300
     source: str = ""  # the job net and step that write the dataset, for the operator (KB400 SN100)
+    go_on: bool = False  # after the timeout: a warning (KKB179W), and the step runs all the same
 
 
 @dataclass(frozen=True)

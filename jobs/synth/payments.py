@@ -477,7 +477,7 @@ def generate(levy_paths: Sequence[str | Path], out: str | Path, *, business_date
             raise ValueError("debit: 口座振替依頼ファイル (--debit-request) を指定してください")
         for i, req in enumerate(requests):  # one result per request file (per bank)
             name = (f"KOUFURI_KEKKA_{ymd}.dat" if len(requests) == 1
-                    else f"KEKKA_{Path(req).stem}.dat")  # KOUFURI_<bank>_<振替日> → KEKKA_KOUFURI_…
+                    else f"KEKKA_{Path(req).stem}.dat")  # KOUFURI_<団体>_<bank>_<振替日> → KEKKA_KOUFURI_…
             rng = np.random.default_rng([int(seed), 3] if i == 0 else [int(seed), 3, i])
             done.append(write_debit_result_file(req, out / "bank" / name, rng=rng, cfg=cfg))
     return done

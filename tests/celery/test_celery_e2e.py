@@ -78,8 +78,9 @@ def test_two_cities_at_once_on_a_celery_worker(celery_cluster: cluster.Cluster, 
     print(f"4 runs (2 x KB100, 2 x KB410, {INSURED} insured each) on the Celery worker in {elapsed:.0f} s")
 
     # --- every task ran on the session's Celery worker ------------------------------------------------
-    # KB100: CAL, FK020, FK010, FK030, WAIT, FK035, END; KB410: CAL, WAIT, SN010, SN020, KB410-WAIT 調定登録待ち, SN120, END
-    assert len(tis) == 7 * 2 + 7 * 2, [t[:3] for t in tis]
+    # KB100: LOCK, CAL, FK020, FK010, FK030, WAIT, FK035, END; KB410: LOCK, CAL, WAIT, SN010, SN020,
+    # KB410-WAIT 調定登録待ち, SN120, END (the two cities' runs each take their own lock: they run at once)
+    assert len(tis) == 8 * 2 + 8 * 2, [t[:3] for t in tis]
     assert {t[3] for t in tis} == {"success"}
     assert {t[4] for t in tis} == {c.queue}  # the queue only this session's worker serves
     assert {t[5] for t in tis} == {get_hostname()}  # the worker's host (Airflow's name of this machine)

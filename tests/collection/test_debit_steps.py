@@ -57,7 +57,7 @@ def n(person: str, method: str = "1") -> str:
 
 
 def outbox(bank: str, debit_date: dt.date):
-    return paths.outbox("bank") / bank / f"KOUFURI_{bank}_{debit_date:%Y%m%d}.dat"
+    return paths.outbox("bank") / bank / f"KOUFURI_111007_{bank}_{debit_date:%Y%m%d}.dat"
 
 
 def bank_files() -> list[str]:
@@ -158,7 +158,10 @@ def test_mandates_requests_and_rerun(ledger_url):
     # --- the request day: one file per bank ---
     res = run("SN120", REQUEST_DAY)
     assert res.rc == 0, res.log_text
-    assert bank_files() == ["0001/KOUFURI_0001_20260930.dat", "0017/KOUFURI_0017_20260930.dat"]
+    # the name has the 団体コード (collection.direct_debit.request_file): two cities' files never collide
+    assert bank_files() == ["0001/KOUFURI_111007_0001_20260930.dat", "0017/KOUFURI_111007_0017_20260930.dat"]
+    assert set(q("SELECT DISTINCT request_file FROM debit_request")["request_file"]) == {
+        "KOUFURI_111007_0001_20260930.dat", "KOUFURI_111007_0017_20260930.dat"}
     f0001, f0017 = outbox("0001", DEBIT).read_bytes(), outbox("0017", DEBIT).read_bytes()
     # bank 0001: CRLF (default profile); bank 0017: line_end none (120-byte records, no line end)
     assert len(f0001) == 5 * 122 and all(f0001[i * 122 + 120:i * 122 + 122] == b"\r\n" for i in range(5))
@@ -281,3 +284,10 @@ def test_failure_notice_of_the_last_installment_in_the_next_fiscal_year(ledger_u
     assert code[8:29] == free_field(E, 10, fy=2026)  # 税目 51, 賦課年度 2026, 世帯番号, 期別 10, 更正 000
     slip = gs1.parse(code, max_amount=gs1.FIELD_MAX_AMOUNT)
     assert slip.amount == 30_000
+
+
+def test_request_file_names_carry_the_municipality():
+    """Two cities with the same bank and 振替日 write different files into one var/outbox/bank/<bank>/."""
+    a = dd.request_file_name("111007", "0001", dt.date(2026, 9, 30), config.load("111007", 2026))
+    b = dd.request_file_name("112011", "0001", dt.date(2026, 9, 30), config.load("112011", 2026))
+    assert (a, b) == ("KOUFURI_111007_0001_20260930.dat", "KOUFURI_112011_0001_20260930.dat")

@@ -36,7 +36,7 @@ def var(kokuho_var):
         _touch(v, f"datasets/reconciliation_counter/{gen}/part-0.parquet")
         _touch(v, f"datasets/nhi_qualification/{gen}/part-0.parquet")
         _touch(v, f"reports/notices/{gen}/notice_0001.pdf")
-        _touch(v, f"outbox/bank/0001/KOUFURI_0001_{fy}0627.dat")
+        _touch(v, f"outbox/bank/0001/KOUFURI_111007_0001_{fy}0627.dat")
         _touch(v, f"archive/shikaku/{'%064d' % fy}_shikaku.dat", mtime=dt.date(fy, 6, 1))
     _touch(v, "datasets/person_key/m111007_fy2015_d20150401/part-0.parquet")  # the only (newest) generation
     _touch(v, "audit/access_201601.jsonl", mtime=dt.date(2016, 1, 1))

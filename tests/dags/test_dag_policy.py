@@ -36,7 +36,9 @@ TASK_DISPLAY = re.compile(r"^(?P<id>[A-Z]{2}\d{3})(?:-[A-Z]+)? \S")
 HEAVY_MODULES = {"polars", "duckdb", "pyarrow", "pandas", "numpy", "reportlab", "numba"}
 #: The only modules of the jobs package a DAG file may import at parse time: the registry and the
 #: light dataclasses and constants under it.
-PARSE_TIME_JOBS_MODULES = {"jobs", "jobs.registry", "jobs.common", "jobs.common.jobspec", "jobs.common.tz"}
+#: the registry; and the config (YAML only), read to know which municipalities have their own DAGs
+PARSE_TIME_JOBS_MODULES = {"jobs", "jobs.registry", "jobs.common", "jobs.common.jobspec", "jobs.common.tz",
+                           "jobs.common.config", "jobs.common.paths", "jobs.common.staging"}
 MAX_PARSE_SECONDS = 2.0
 
 
@@ -131,16 +133,24 @@ def test_dag_is_its_job_net(dagbag, dag_id):
     assert dag.dag_display_name == net.title
     assert dag.description == net.description
     assert getattr(dag.timetable, "expression", None) == net.schedule
+    from _kokuho.steps import RUN_LOCK_TASK_ID, RunLockSensor
+
     nodes = registry.tasks(net)
-    assert [t.task_id for t in dag.tasks] == [n.task_id for n in nodes]
+    # the run lock (one run per job net and 団体コード) first, before the registry graph's first tasks
+    assert [t.task_id for t in dag.tasks] == [RUN_LOCK_TASK_ID] + [n.task_id for n in nodes]
+    lock = dag.get_task(RUN_LOCK_TASK_ID)
+    assert type(lock) is RunLockSensor and lock.mode == "reschedule" and lock.op_args == [net.jobnet_id]
+    assert lock.task_display_name == f"{net.jobnet_id}-LOCK 同時実行制御" and not lock.upstream_task_ids
+    assert lock.downstream_task_ids == {n.task_id for n in nodes if not n.upstream}
     for node in nodes:
         task = dag.get_task(node.task_id)
         where = f"{dag_id}.{node.task_id}"
         assert task.task_display_name == node.display_name, where
-        assert task.upstream_task_ids == set(node.upstream), where
+        assert task.upstream_task_ids == (set(node.upstream) or {RUN_LOCK_TASK_ID}), where
         if node.kind == STEP:
             spec = registry.get(node.job_id)
             assert type(task) is PythonOperator and task.op_args == [spec.job_id], where
+            assert task.op_kwargs == {"run_lock": net.jobnet_id}, where
             assert task.pool == (spec.pool or "default_pool"), where
             assert task.trigger_rule == spec.trigger_rule, where
         elif node.kind == WAIT:
@@ -165,6 +175,7 @@ def test_dag_is_its_job_net(dagbag, dag_id):
         else:
             assert node.kind == TOTALS and type(task) is PythonOperator, where
             assert task.op_kwargs["job_task_ids"] == [registry.get(j).task_id for j in net.steps], where
+            assert task.op_kwargs["run_lock"] == net.jobnet_id, where
     assert dag.doc_md.startswith(Path(dag.fileloc).read_text(encoding="utf-8").split('"""')[1].split("\n\n")[0])
     assert "\n".join("    " + line for line in registry.diagram(net).splitlines()) in dag.doc_md, \
         "doc_md shows the graph rendered from the registry"
@@ -173,6 +184,8 @@ def test_dag_is_its_job_net(dagbag, dag_id):
 @pytest.mark.parametrize(("dag_id", "wait_id", "step_id", "upstream", "dataset"), [
     ("kokuho_initial_assessment", "wait_resident_tax_income", "fk110", "check_run_day", "resident_tax_income"),
     ("kokuho_direct_debit", "wait_levy_registration", "sn120", "sn020", "levy_registration"),
+    ("kokuho_reassessment", "wait_resident_tax_change", "fk210", "check_run_day", "resident_tax_income"),
+    ("kokuho_dunning", "wait_daily_collection", "tn010", "check_business_day", "daily_collection"),
 ])
 def test_cross_net_waits_sit_before_their_steps(dagbag, dag_id, wait_id, step_id, upstream, dataset):
     """Issue 12: FK110 waits for the 当初 住民税 intake (KB100 FK010), SN120 for the day's SN100 (KB400):
@@ -185,7 +198,7 @@ def test_cross_net_waits_sit_before_their_steps(dagbag, dag_id, wait_id, step_id
     assert wait.mode == "reschedule" and wait.op_args[0] == dataset and not wait.soft_fail
     assert wait.task_display_name.split(" ")[0].endswith("-WAIT")
     writers = [j for j, s in registry.JOBS.items() if dataset in s.outputs]
-    assert writers == [{"resident_tax_income": "FK010", "levy_registration": "SN100"}[dataset]]
+    assert writers == [{"resident_tax_income": "FK010", "levy_registration": "SN100", "daily_collection": "SN400"}[dataset]]
 
 
 def test_every_step_is_in_one_dag(dagbag):

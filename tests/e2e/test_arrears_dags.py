@@ -151,6 +151,9 @@ def test_month_close_and_dunning_job_nets(kokuho_var: Path, tmp_path: Path, boun
     # --- KB600 督促 on the 督促 day of the first 納期限 -----------------------------------------------
     dunning_day = dn.dunning_day(first_due, dn.DunningRules.from_config(cfg), cal)
     assert dunning_day > first_due
+    # KB600-WAIT 収納消込待ち: that day's KB400 (its last step SN400, here alone: no payment file that day)
+    from jobs.runner import run_job
+    assert run_job("SN400", business_date=dunning_day).rc == 0
 
     dr = _run("kokuho_dunning", dunning_day, 5)
 

@@ -38,8 +38,8 @@ PAY_SEED = 11
 INTAKE_DATE = "2026-06-01"
 WAIT_SECONDS = 3
 ASSESS_DATE = "2026-07-01"  # config/municipalities/111007/fy2026/run_calendar.yaml initial_assessment.run_date
-KB400_TASKS = ["check_business_day", "sn100", "wait_counter_file", "sn200", "sn205", "wait_cvs_file", "sn210",
-               "sn215", "sn235", "sn410", "sn300", "sn400", "control_totals"]
+KB400_TASKS = ["run_lock", "check_business_day", "wait_levy_files", "sn100", "wait_counter_file", "sn200", "sn205",
+               "wait_cvs_file", "sn210", "sn215", "sn235", "sn410", "sn300", "sn400", "control_totals"]
 
 
 def _run(dag_id: str, business_date: str | dt.date, day: int):
@@ -190,9 +190,9 @@ def test_collection_job_nets(kokuho_var: Path, tmp_path: Path, bounded_waits):
     assert rows["SN020"]["written"] > 0  # the city's 口座振替依頼書, taken in by SN010
     requests = [Path(f) for f in rows["SN120"]["files"]]
     assert requests and rows["SN120"]["figures"]["request_files"] == len(requests)
-    for f in requests:  # one file per bank: var/outbox/bank/<bank>/KOUFURI_<bank>_<振替日>.dat
+    for f in requests:  # one file per bank: var/outbox/bank/<bank>/KOUFURI_<団体コード>_<bank>_<振替日>.dat
         assert f.is_file() and f.parent.parent == kokuho_var / "outbox" / "bank", f
-        assert f.name == f"KOUFURI_{f.parent.name}_{first_due:%Y%m%d}.dat", f
+        assert f.name == f"KOUFURI_111007_{f.parent.name}_{first_due:%Y%m%d}.dat", f
     assert not any((kokuho_var / "inbox" / "koufuri").iterdir())
 
     # --- the banks' results, then KB210 on the 振替日 -------------------------------------------------

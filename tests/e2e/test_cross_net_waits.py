@@ -7,6 +7,10 @@ session's metadata DB; ``kokuho_var``: this test's var/ and DuckDB ledger).
    (upstream_failed), the run fails: nothing is requested without the day's 調定.
 2. SN100 runs for the day (``kokuho run SN100``: no 調定 file, an empty ``levy_registration``
    generation), KB410 again: the wait finds it and SN120 runs.
+
+And the other waits: KB300 for the year's 当初 住民税 intake, KB310 for the day's 住民税 異動 intake on a
+due day, KB400's SN100 for the 調定 file of the 賦課 job net of the day (then it goes on, KKB179W),
+KB600 for the day's KB400 (SN400).
 """
 
 from __future__ import annotations
@@ -91,3 +95,57 @@ def test_kb300_waits_for_the_years_initial_resident_tax(kokuho_var, short_waits,
     assert states["fk110"] == "upstream_failed", states
     log = task_logs(caplog.records)["wait_resident_tax_income"]
     assert "KKB177E" in log and "KB100 FK010" in log, log[-2000:]
+
+
+def _states_and_log(dag_id: str, day: str, task_id: str, caplog, hour: int = 7):
+    dr = load_dag(dag_id).test(logical_date=pendulum.datetime(2026, 12, 1, hour, 0, tz="Asia/Tokyo"),
+                               run_conf={"business_date": day})
+    return dr, ti_states(dr), task_logs(caplog.records).get(task_id, "")
+
+
+def test_kb310_waits_for_the_days_resident_tax_change(kokuho_var, short_waits, monkeypatch, caplog):
+    """KB310 on a 住民税 異動 due day (2026-10-16) without that day's FK010 generation: KB310-WAIT times
+    out (KKB177E) and FK210 does not run. (With it: tests/e2e/test_assessment_dags.py.)"""
+    from jobs.common import datasets
+
+    monkeypatch.setenv("KOKUHO_RESIDENT_TAX_CHANGE_WAIT_MINUTES", str(WAIT_SECONDS / 60))
+    caplog.set_level(logging.INFO)
+    datasets.write("resident_tax_income", datasets.generation_name("111007", 2026, dt.date(2026, 10, 1)),
+                   pl.DataFrame({"x": [1]}))  # the 1st's intake: not the 16th's
+    dr, states, log = _states_and_log("kokuho_reassessment", "2026-10-16", "wait_resident_tax_change", caplog)
+    assert dr.state == "failed", states
+    assert states["wait_resident_tax_change"] == "failed" and states["fk210"] == "upstream_failed", states
+    assert "KKB177E" in log and "KB100 FK010" in log, log[-2000:]
+
+
+def test_kb400_sn100_waits_for_the_days_levy_file_then_goes_on(kokuho_var, short_waits, monkeypatch, caplog):
+    """KB400 on a 異動賦課 day (2026-10-16) whose KB310 has not written its 調定 file: KB400-WAIT
+    賦課調定ファイル待ち gives up after its timeout with a warning (KKB179W), and SN100 and the 消込 run all
+    the same; on a day no 賦課 job net runs (2026-10-20) it ends at once (KKB180I)."""
+    monkeypatch.setenv("KOKUHO_LEVY_FILE_WAIT_MINUTES", str(WAIT_SECONDS / 60))
+    caplog.set_level(logging.INFO)
+    dr, states, log = _states_and_log("kokuho_collection", "2026-10-16", "wait_levy_files", caplog, hour=8)
+    assert dr.state == "success", states
+    assert states["wait_levy_files"] == "success" and states["sn100"] == "success", states
+    assert states["sn400"] == "success", states
+    assert "KKB176I" in log and "KKB179W" in log and "KB310 FK220" in log, log[-2000:]
+    caplog.clear()
+    dr, states, log = _states_and_log("kokuho_collection", "2026-10-20", "wait_levy_files", caplog, hour=9)
+    assert dr.state == "success" and states["wait_levy_files"] == "success", states
+    assert "KKB180I" in log and "KKB179W" not in log, log[-2000:]
+
+
+def test_kb600_waits_for_the_days_kb400(kokuho_var, short_waits, monkeypatch, caplog):
+    """KB600 督促 without that day's KB400 (no ``daily_collection`` of the day): KB600-WAIT 収納消込待ち
+    times out (KKB177E) and TN010 does not run: no 督促状 before the morning's payments are posted.
+    (With it: tests/e2e/test_arrears_dags.py.)"""
+    from jobs.common import datasets
+
+    monkeypatch.setenv("KOKUHO_COLLECTION_WAIT_MINUTES", str(WAIT_SECONDS / 60))
+    caplog.set_level(logging.INFO)
+    datasets.write("daily_collection", datasets.generation_name("111007", 2026, dt.date(2026, 10, 19)),
+                   pl.DataFrame({"x": [1]}))  # the business day before
+    dr, states, log = _states_and_log("kokuho_dunning", "2026-10-20", "wait_daily_collection", caplog, hour=12)
+    assert dr.state == "failed", states
+    assert states["wait_daily_collection"] == "failed" and states["tn010"] == "upstream_failed", states
+    assert "KKB177E" in log and "KB400 SN400" in log, log[-2000:]

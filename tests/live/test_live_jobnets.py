@@ -228,7 +228,7 @@ def test_kb400_and_the_direct_debit_cycle(live_airflow, monkeypatch, tmp_path):
     sn120 = api.xcom(KB410, run_id, "sn120")
     requests = [Path(f) for f in sn120["files"]]
     assert requests and sn120["figures"]["request_files"] == len(requests)
-    assert all(f.name == f"KOUFURI_{f.parent.name}_{first_due:%Y%m%d}.dat" for f in requests), requests
+    assert all(f.name == f"KOUFURI_111007_{f.parent.name}_{first_due:%Y%m%d}.dat" for f in requests), requests
 
     # --- the banks answer; KB210 on the 振替日 ------------------------------------------------------------
     bank_inbox = live.var / "inbox" / "bank"

@@ -261,14 +261,14 @@ def test_several_debit_requests_one_result_each(levy, levy_path, tmp_path):
     every request are left out of the counter and CVS files."""
     (tmp_path / "0017").mkdir()
     (tmp_path / "0005").mkdir()
-    a = _request_file(tmp_path / "0017" / "KOUFURI_0017_20260727.dat", levy, n=100)
-    b = _request_file(tmp_path / "0005" / "KOUFURI_0005_20260727.dat", levy.slice(400), n=50)
+    a = _request_file(tmp_path / "0017" / "KOUFURI_111007_0017_20260727.dat", levy, n=100)
+    b = _request_file(tmp_path / "0005" / "KOUFURI_111007_0005_20260727.dat", levy.slice(400), n=50)
     out = tmp_path / "inbox"
     done = P.generate([levy_path], out, business_date=DATE, seed=SEED, channels=("counter", "debit"),
                       debit_request=[a, b])
     names = sorted(Path(d["file"]).name for d in done if d["layout"] == "zengin_91_result")
-    assert names == ["KEKKA_KOUFURI_0005_20260727.dat", "KEKKA_KOUFURI_0017_20260727.dat"]
-    for name, n in (("KEKKA_KOUFURI_0017_20260727.dat", 100), ("KEKKA_KOUFURI_0005_20260727.dat", 50)):
+    assert names == ["KEKKA_KOUFURI_111007_0005_20260727.dat", "KEKKA_KOUFURI_111007_0017_20260727.dat"]
+    for name, n in (("KEKKA_KOUFURI_111007_0017_20260727.dat", 100), ("KEKKA_KOUFURI_111007_0005_20260727.dat", 50)):
         res = _read("zengin_91_result", out / "bank" / name)
         assert res.totals["rejected"] == 0 and res.frames["data"].height == n
     requested = pl.concat([P.debit_keys(a), P.debit_keys(b)])
