@@ -57,6 +57,26 @@ def ledger_present(cfg=None) -> bool:
     return (paths.var_root() / "ledger" / "ledger.duckdb").is_file()
 
 
+# DuckDB settings a deployment may set (``collection.ledger.duckdb``): the memory the ledger's
+# connection may use before it spills to its temp directory, its threads, and whether results
+# keep insertion order (off: less memory for the large INSERT … SELECT of a 消込)
+DUCKDB_SETTINGS = ("memory_limit", "threads", "preserve_insertion_order", "temp_directory",
+                   "max_temp_directory_size")
+
+
+def duckdb_settings(cfg=None) -> dict[str, Any]:
+    """The DuckDB connection settings of ``collection.ledger.duckdb`` (empty values left out:
+    DuckDB's own default, e.g. 80% of RAM for ``memory_limit``). Unknown keys are an error."""
+    if cfg is None:
+        return {}
+    given = cfg.get("collection.ledger.duckdb", None) or {}
+    unknown = sorted(set(given) - set(DUCKDB_SETTINGS))
+    if unknown:
+        raise LedgerError(f"collection.ledger.duckdb に未知の設定があります: {', '.join(unknown)} "
+                          f"(使える設定: {', '.join(DUCKDB_SETTINGS)})")
+    return {k: v for k, v in given.items() if v is not None and v != ""}
+
+
 def redact(url: str) -> str:
     try:
         return sa.engine.make_url(url).render_as_string(hide_password=True)
@@ -78,9 +98,9 @@ class Ledger:
             duck = sa.engine.make_url(url).get_backend_name() == "duckdb"
             memory = duck and duckdb_path(url) is None
             args = {}
-            limit = str(cfg.get("collection.ledger.duckdb_memory_limit", "") or "") if cfg is not None else ""
-            if duck and limit:
-                args["connect_args"] = {"config": {"memory_limit": limit}}
+            settings = duckdb_settings(cfg) if duck else {}
+            if settings:
+                args["connect_args"] = {"config": settings}
             # one connection for an in-memory DuckDB (each new one would be an empty database)
             engine = sa.create_engine(url, poolclass=StaticPool if memory else NullPool, **args)
             ledger = cls(engine)
