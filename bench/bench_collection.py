@@ -69,9 +69,60 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def _cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return round(r.ru_utime + r.ru_stime, 1)
+
+
+def bench_config():
+    """The city's config as a step reads it (``collection.ledger.duckdb``: memory_limit, threads,
+    …), with ``KOKUHO_BENCH_DUCKDB`` (JSON, e.g. '{"memory_limit": "2GB"}') merged over it."""
+    from jobs.common import config
+
+    cfg = config.load(MUNICIPALITY)
+    extra = os.environ.get("KOKUHO_BENCH_DUCKDB")
+    if not extra:
+        return cfg
+    return config.Config(data=config.deep_merge(cfg.data, {"collection": {"ledger": {"duckdb": json.loads(extra)}}}),
+                         municipality=cfg.municipality, sources=cfg.sources)
+
+
 def _cur_rss_mb() -> float:
     with open("/proc/self/statm") as fh:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class PhaseRss:
+    """Peak RSS per phase of a child: a thread samples /proc/self/statm every 10 ms and keeps the
+    largest value under the current label (``phase``); ``peaks`` maps label → MB."""
+
+    def __init__(self, label: str = "start"):
+        import threading
+
+        self.label, self.peaks = label, {}
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._loop, daemon=True)
+        self._t.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.01):
+            self.sample()
+
+    def sample(self) -> None:
+        rss = _cur_rss_mb()
+        if rss > self.peaks.get(self.label, 0.0):
+            self.peaks[self.label] = rss
+
+    def phase(self, label: str) -> None:
+        self.sample()
+        self.label = label
+        self.sample()
+
+    def stop(self) -> dict:
+        self._stop.set()
+        self._t.join()
+        self.sample()
+        return {k: round(v) for k, v in self.peaks.items()}
 
 
 def _log(msg: str) -> None:
@@ -104,21 +155,23 @@ def levy_amounts(n_inst: int):
     return amt, med, sup, car, chi
 
 
-def levy_frame(n_inst: int):
-    """The 当初 調定 rows in the shape of ``levy.levy_rows`` output."""
+def levy_frame(n_inst: int, lo: int = 0, hi: int | None = None):
+    """The 当初 調定 rows in the shape of ``levy.levy_rows`` output: installments ``lo`` .. ``hi``
+    (whole households) of the ``n_inst`` the bench registers."""
     import numpy as np
     import polars as pl
 
-    amt, med, sup, car, chi = levy_amounts(n_inst)
+    hi = n_inst if hi is None else hi
+    amt, med, sup, car, chi = (a[lo:hi] for a in levy_amounts(n_inst))
     n = len(amt)
-    hh = np.repeat(np.arange(1, n // PER_HOUSEHOLD + 1, dtype=np.int64), PER_HOUSEHOLD)
+    hh = np.repeat(np.arange(lo // PER_HOUSEHOLD + 1, hi // PER_HOUSEHOLD + 1, dtype=np.int64), PER_HOUSEHOLD)
     ino = np.tile(np.arange(1, PER_HOUSEHOLD + 1, dtype=np.int32), n // PER_HOUSEHOLD)
     hid = pl.Series(hh).cast(pl.String).str.zfill(10)
     due = pl.col("ino").replace_strict({i + 1: d for i, d in enumerate(DUE_DATES)}, return_dtype=pl.Date)
     zero = pl.lit(0, dtype=pl.Int64)
     return pl.DataFrame({"hid": hid, "ino": ino, "amt": amt, "med": med, "sup": sup, "car": car,
                          "chi": chi}).select(
-        pl.lit(_sha("levy")).alias("source_sha256"), pl.int_range(1, n + 1, dtype=pl.Int64).alias("record_no"),
+        pl.lit(_sha("levy")).alias("source_sha256"), pl.int_range(lo + 1, hi + 1, dtype=pl.Int64).alias("record_no"),
         pl.lit(MUNICIPALITY).alias("municipality_code"), pl.lit(LEVY_YEAR, dtype=pl.Int32).alias("levy_year"),
         pl.lit(LEVY_YEAR, dtype=pl.Int32).alias("target_year"), mk.ordinary_notice_number(pl.col("hid")).alias("notice_number"),
         pl.col("ino").alias("installment_no"), pl.lit("1").alias("collection_method"),
@@ -216,31 +269,43 @@ def timed_tx_class():
     from jobs.ledger import Tx
 
     class TimedTx(Tx):
-        """A Tx that adds up the wall time of each ledger operation, by label."""
+        """A Tx that adds up the wall time of each ledger operation, by label, and (with ``rss``,
+        a ``PhaseRss``) keeps the peak RSS of each kind of operation; between operations the
+        label is ``rest`` (Polars in the job)."""
 
-        def __init__(self, conn, dialect, times):
+        def __init__(self, conn, dialect, times, rss=None):
             super().__init__(conn, dialect)
             self.times = times
+            self.rss = rss
+
+        def _begin(self, kind):
+            if self.rss is not None:
+                self.rss.phase(kind)
+            return time.perf_counter()
 
         def _add(self, label, t0):
             self.times[label] += time.perf_counter() - t0
+            if self.rss is not None:
+                self.rss.phase(self.rest)
+
+        rest = "rest"
 
         def stage(self, name, frame):
-            t = time.perf_counter()
+            t = self._begin(f"stage {name}")
             try:
                 return super().stage(name, frame)
             finally:
                 self._add(f"stage {name} ({frame.height:,} rows)", t)
 
         def insert(self, table, frame):
-            t = time.perf_counter()
+            t = self._begin(f"insert {table}")
             try:
                 return super().insert(table, frame)
             finally:
                 self._add(f"insert {table} ({frame.height:,} rows)", t)
 
         def query(self, name, params=None, **variables):
-            t = time.perf_counter()
+            t = self._begin(f"query {name}")
             out = None
             try:
                 out = super().query(name, params, **variables)
@@ -250,14 +315,14 @@ def timed_tx_class():
                 self._add(f"query {name}{n}", t)
 
         def run(self, name, params=None, **variables):
-            t = time.perf_counter()
+            t = self._begin(f"run {name}")
             try:
                 return super().run(name, params, **variables)
             finally:
                 self._add(f"run {name}", t)
 
         def value(self, name, params=None, **variables):
-            t = time.perf_counter()
+            t = self._begin(f"value {name}")
             try:
                 return super().value(name, params, **variables)
             finally:
@@ -274,34 +339,52 @@ def _run(job: str):
     return Run(MUNICIPALITY, BUSINESS_DATE, job, f"bench-{job}")
 
 
-def child_setup(url: str, n_inst: int) -> dict:
+def child_setup(url: str, n_inst: int, chunk: int) -> dict:
+    """The 当初 調定 of ``n_inst`` 期別, registered in parts of ``chunk`` 期別 (whole households),
+    each part one ``levy.register`` and one transaction, as ``n_inst / chunk`` levy files would be:
+    the generated rows of one part, not of all, are in memory."""
     import polars as pl
 
     from jobs.collection import levy
     from jobs.ledger import Ledger
 
-    t = time.perf_counter()
-    rows = levy_frame(n_inst)
-    gen_s = time.perf_counter() - t
-    _log(f"levy rows {rows.height:,} generated in {gen_s:.1f} s; registering …")
-    ledger = Ledger.open(url)
+    rss = PhaseRss("open")
+    ledger = Ledger.open(url, cfg=bench_config())
     TimedTx = timed_tx_class()
     times = defaultdict(float)
-    t = time.perf_counter()
-    with ledger.transaction() as tx0:
-        tx = TimedTx(tx0.conn, tx0.dialect, times)
-        figs = levy.register(tx, rows, _run("BSN100"))
-        tc = time.perf_counter()
-    done = time.perf_counter()
-    times["commit"] = done - tc
-    total = done - t
+    chunk = max(PER_HOUSEHOLD, chunk // PER_HOUSEHOLD * PER_HOUSEHOLD)
+    figs: dict = defaultdict(int)
+    gen_s = total = 0.0
+    expect = parts = 0
+    for lo in range(0, n_inst, chunk):
+        hi = min(n_inst, lo + chunk)
+        rss.phase("generate")
+        t = time.perf_counter()
+        rows = levy_frame(n_inst, lo, hi)
+        gen_s += time.perf_counter() - t
+        expect += int(rows["levy_amount"].sum())
+        t = time.perf_counter()
+        rss.phase("rest")
+        with ledger.transaction() as tx0:
+            tx = TimedTx(tx0.conn, tx0.dialect, times, rss)
+            for k, v in levy.register(tx, rows, _run("BSN100")).items():
+                figs[k] += v
+            tc = time.perf_counter()
+            rss.phase("commit")
+        done = time.perf_counter()
+        times["commit"] += done - tc
+        total += done - t
+        parts += 1
+        del rows
+        _log(f"setup: {hi:,} of {n_inst:,} 期別 registered ({total:.1f} s, RSS {_cur_rss_mb():,.0f} MB)")
+    rss.phase("check")
     got = ledger.query("bench/installment_totals")
     n, s, c = (int(x) for x in got.row(0))
-    expect = int(rows["levy_amount"].sum())
     ledger.dispose()
-    return {"installments": rows.height, "households": rows.height // PER_HOUSEHOLD, "generate_s": gen_s,
-            "register_s": total, "times": dict(times), "figures": figs, "peak_rss_mb": _rss_mb(),
-            "ok": n == rows.height and s == expect and c == expect, "levy_total": s,
+    return {"installments": n_inst, "households": n_inst // PER_HOUSEHOLD, "generate_s": gen_s, "parts": parts,
+            "register_s": total, "times": dict(times), "figures": dict(figs), "peak_rss_mb": _rss_mb(),
+            "phase_rss_mb": rss.stop(), "cpu_s": _cpu_s(),
+            "ok": n == n_inst and s == expect and c == expect, "levy_total": s,
             "polars_threads": pl.thread_pool_size()}
 
 
@@ -316,7 +399,7 @@ def child_reference(url: str, n_inst: int, n_pay: int, sample: int, budget: floa
     pay, _ = payment_frame(n_inst, n_pay)
     rows = pay.head(sample).to_dicts()
     del pay
-    ledger = Ledger.open(url, migrate=False)
+    ledger = Ledger.open(url, cfg=bench_config(), migrate=False)
     run = _run("BREF")
     statuses = []
     with ledger.engine.connect() as conn:
@@ -397,12 +480,14 @@ def child_post(url: str, n_inst: int, n_pay: int, ref_statuses: str | None) -> d
     from jobs.collection import reconcile
     from jobs.ledger import Ledger
 
+    rss = PhaseRss("generate")
     t = time.perf_counter()
     pay, expected = payment_frame(n_inst, n_pay)
     gen_s = time.perf_counter() - t
     rss_before = _cur_rss_mb()
     _log(f"payments {pay.height:,} generated in {gen_s:.1f} s (RSS {rss_before:,.0f} MB); posting …")
-    ledger = Ledger.open(url, migrate=False)
+    rss.phase("open")
+    ledger = Ledger.open(url, cfg=bench_config(), migrate=False)
     run = _run("BSN205")
     sha, name = pay["source_sha256"][0], pay["source_file"][0]
 
@@ -418,17 +503,21 @@ def child_post(url: str, n_inst: int, n_pay: int, ref_statuses: str | None) -> d
         access_log.note_frame = lambda table, frame: None
     t0 = time.perf_counter()
     # as in a step (jobs.runner.run_job): the access log collects whose rows are written, one line at the end
+    rss.phase("rest")
     with access_log.collect() as touched, ledger.transaction() as tx0:
-        tx = TimedTx(tx0.conn, tx0.dialect, times)
+        tx = TimedTx(tx0.conn, tx0.dialect, times, rss)
         res = reconcile.post_payments(tx, pay, run)
         t_post = time.perf_counter()
         reconcile.register_file(tx, sha256=sha, file_name=name, channel="counter", records=pay.height,
                                 amount=int(pay["amount"].sum() or 0), run=run)
         tc = time.perf_counter()
+        rss.phase("commit")
     t_end = time.perf_counter()
     times["commit"] = t_end - tc
+    rss.phase("access_log_flush")
     access_log.flush(touched, step="BSN205 (bench)")
     times["access_log_flush"] = time.perf_counter() - t_end
+    rss.phase("checks")
     t_end = time.perf_counter()
     wall = t_end - t0
     post_s = t_post - t0
@@ -476,6 +565,7 @@ def child_post(url: str, n_inst: int, n_pay: int, ref_statuses: str | None) -> d
             "counts": counts, "amounts": res.amounts, "expected": expected, "checks": checks,
             "second_post_error": err, "second_post_s": again_s, "second_post_rows": again.height,
             "peak_rss_mb": peak, "rss_before_post_mb": rss_before, "reference_mismatches": mism,
+            "phase_rss_mb": rss.stop(), "cpu_s": _cpu_s(),
             "posted_sum": res.amounts.get("posted", 0), "paid_increase": int(after["paid"]) - int(before["paid"])}
 
 
@@ -489,9 +579,10 @@ def _child(*args: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def run_suite(label: str, url: str, n_inst: int, n_pay: int, sample: int, budget: float, tmp: Path) -> dict:
+def run_suite(label: str, url: str, n_inst: int, n_pay: int, sample: int, budget: float, tmp: Path,
+              setup_chunk: int) -> dict:
     print(f"[{label}] setup: {n_inst:,} installments …", file=sys.stderr, flush=True)
-    setup = _child("setup", url, str(n_inst))
+    setup = _child("setup", url, str(n_inst), str(setup_chunk))
     ref = None
     statuses = tmp / f"ref_{label}.parquet"
     if sample > 0:
@@ -579,6 +670,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pg-installments", type=int, default=1_000_000)
     p.add_argument("--pg-payments", type=int, default=500_000)
     p.add_argument("--pg-ref-sample", type=int, default=20_000)
+    p.add_argument("--setup-chunk", type=int, default=1_000_000,
+                   help="the setup registers the 期別 in parts of this many (one transaction each)")
     p.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     p.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
@@ -586,7 +679,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.child:
         kind, url, *rest = a.child
         if kind == "setup":
-            out = child_setup(url, int(rest[0]))
+            out = child_setup(url, int(rest[0]), int(rest[1]))
         elif kind == "reference":
             out = child_reference(url, int(rest[0]), int(rest[1]), int(rest[2]), float(rest[3]), rest[4])
         else:
@@ -607,7 +700,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-collection-") as tmp:
         tmp = Path(tmp)
         url = f"duckdb:///{tmp / 'ledger.duckdb'}"
-        results.append(run_suite("DuckDB", url, a.installments, a.payments, a.ref_sample, a.ref_budget, tmp))
+        results.append(run_suite("DuckDB", url, a.installments, a.payments, a.ref_sample, a.ref_budget, tmp,
+                                 a.setup_chunk))
         results[-1]["ledger_file_mb"] = (tmp / "ledger.duckdb").stat().st_size / 2**20
         if a.pg:
             schema = f"bench_collection_{os.getpid()}_{int(time.time())}"
@@ -626,7 +720,7 @@ def main(argv: list[str] | None = None) -> int:
                     sep = "&" if "?" in a.pg_url else "?"
                     pg_url = f"{a.pg_url}{sep}options=-csearch_path%3D{schema}"
                     results.append(run_suite("PostgreSQL", pg_url, a.pg_installments, a.pg_payments,
-                                             a.pg_ref_sample, a.ref_budget, tmp))
+                                             a.pg_ref_sample, a.ref_budget, tmp, a.setup_chunk))
                 finally:
                     pg_schema(a.pg_url, False, schema)
     text = report(results, info, pg_note)
