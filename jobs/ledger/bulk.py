@@ -90,6 +90,14 @@ def stage(conn: Connection, dialect: str, name: str, frame: pl.DataFrame) -> str
     return name
 
 
+def analyze(conn: Connection, dialect: str, table: str) -> None:
+    """PostgreSQL: fresh planner statistics of ``table`` (in the transaction) after a bulk load, so
+    that the next join over it sees its real size (not the autovacuum's later figure); DuckDB
+    keeps its statistics as it writes."""
+    if dialect == "postgresql":
+        conn.execute(sa.text(f"ANALYZE {table}"))
+
+
 def insert(conn: Connection, dialect: str, table: str, frame: pl.DataFrame) -> int:
     """Bulk insert ``frame`` into ``table`` (columns by name). Returns the row count."""
     if frame.height == 0:
