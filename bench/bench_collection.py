@@ -3,13 +3,19 @@ posted to the DuckDB ledger; PostgreSQL at a smaller scale. Goal (issue): ≤ 60
 
     python bench/bench_collection.py [--installments 10000000] [--payments 5000000]
         [--ref-sample 50000] [--pg/--no-pg] [--pg-url URL] [--pg-installments 1000000]
-        [--pg-payments 500000] [--quick]
+        [--pg-payments 500000] [--setup-chunk 1000000] [--quick]
+
+The ledger is opened with the city's config (``collection.ledger.duckdb`` / ``.postgresql``);
+``KOKUHO_BENCH_DUCKDB='{"memory_limit": "2GB"}'`` overrides the DuckDB settings for a run. Each
+child reports its peak RSS per phase (payment generation, each kind of ledger operation, the
+Polars work between them, the commit) and its CPU seconds.
 
 Each part runs in a fresh child process (its own peak RSS), against a fresh DuckDB file in a
 temp folder:
 
 1. setup: 2.5M households × 4 期別 of 当初 調定 (deterministic seed, components that add up)
-   registered with ``levy.register`` in one transaction — timed, reported, not the goal.
+   registered with ``levy.register`` in parts of ``--setup-chunk`` 期別 (1M; one transaction
+   each, as that many levy files would be) — timed, reported, not the goal; its peak RSS counts.
 2. reference (baseline, same run): a per-row Python 消込 — a dict of every installment loaded
    from the ledger, a Python loop that classifies each payment, SQLAlchemy ``executemany``
    INSERT (消込データ, 納付履歴) and UPDATE (期別) per row — on the first ``--ref-sample``
@@ -221,6 +227,8 @@ def payment_frame(n_inst: int, n_pay: int):
     # the duplicates: the same records again (the same dedup key), anywhere in the file
     dup = base.gather(rng.choice(n_base, n_dup, replace=False))
     rows = pl.concat([base, dup]).with_columns(pl.Series("_order", rng.permutation(n_pay))).sort("_order")
+    del base, dup
+    rows = rows.with_columns(pl.int_range(1, n_pay + 1, dtype=pl.Int64).alias("_rec"))
     sha = _sha(f"pay{n_inst}-{n_pay}")
     ch = pl.when(pl.col("_counter"))
     inst2 = pl.col("installment_no").cast(pl.String).str.zfill(2)
@@ -232,11 +240,10 @@ def payment_frame(n_inst: int, n_pay: int):
     hhmm = ((pl.col("_time") // 60) * 100 + pl.col("_time") % 60).cast(pl.String).str.zfill(4)
     bank = pl.col("_bank").cast(pl.String).str.zfill(4)
     branch = pl.col("_branch").cast(pl.String).str.zfill(3)
-    frame = rows.select(
+    columns = [
         ch.then(pl.lit("counter")).otherwise(pl.lit("cvs")).alias("channel"),
         pl.lit(f"bench_payments_{n_pay}.dat").alias("source_file"), pl.lit(sha).alias("source_sha256"),
-        pl.int_range(1, n_pay + 1, dtype=pl.Int64).alias("record_no"),
-        (pl.int_range(0, n_pay, dtype=pl.Int64) * 122 + 122).alias("byte_offset"),
+        pl.col("_rec").alias("record_no"), (pl.col("_rec") * 122).alias("byte_offset"),
         pl.lit(None, dtype=pl.Binary).alias("raw"), pl.lit("confirmed").alias("kind"),
         pl.lit(LEVY_YEAR, dtype=pl.Int32).alias("levy_year"), mk.ordinary_notice_number(pl.col("hid")).alias("notice_number"),
         "installment_no", "amount", "paid_date",
@@ -256,8 +263,11 @@ def payment_frame(n_inst: int, n_pay: int):
                                  separator=":")).alias("dedup_key"),
         pl.lit(None, dtype=pl.String).alias("result_code"), pl.lit(None, dtype=pl.String).alias("parse_error"),
         pl.lit(None, dtype=pl.String).alias("error_field"),
-    )
-    frame = reconcile.normalize(frame)
+    ]
+    # the file's frame built a million records at a time: the string columns' intermediates
+    # (barcode, keys) of one part, not of the whole file, are in memory
+    frame = pl.concat([reconcile.normalize(rows.slice(i, 1_000_000).select(columns))
+                       for i in range(0, n_pay, 1_000_000)], rechunk=False)
     expected = {"posted": n_known, "unmatched": n_unknown, "duplicate": n_dup,
                 "posted_amount": int(amount[:n_known].sum())}
     return frame, expected
@@ -650,6 +660,13 @@ def report(results: list[dict], info: dict, pg_note: str | None) -> str:
                 f"{p['generate_s']:.1f} s not included)", "",
                 "| part | time |", "|---|---:|", *_fmt_breakdown(p["times"]),
                 f"| Polars in post_payments (the rest: normalize, sort, marks, joins, frames) | {p['polars_s']:.2f} s |",
+                "", f"### {r['label']}: peak RSS per phase (MB; payment generation, each kind of ledger "
+                f"operation, rest = Polars in the job; CPU {p.get('cpu_s', 0):.0f} s, setup CPU "
+                f"{r['setup'].get('cpu_s', 0):.0f} s)", "",
+                "post: " + ", ".join(f"{k} {v:,}" for k, v in sorted(p.get("phase_rss_mb", {}).items(),
+                                                                       key=lambda kv: -kv[1])),
+                "", "setup: " + ", ".join(f"{k} {v:,}" for k, v in sorted(r["setup"].get("phase_rss_mb", {}).items(),
+                                                                        key=lambda kv: -kv[1])),
                 "", f"### {r['label']}: setup breakdown (levy.register, {r['setup']['register_s']:.1f} s)", "",
                 "| part | time |", "|---|---:|", *_fmt_breakdown(r["setup"]["times"])]
     return "\n".join(out)
@@ -738,14 +755,17 @@ def main(argv: list[str] | None = None) -> int:
         goal = ("≤ 60 s, ≤ 4 GB at 5M" if lab == "DuckDB" else "≤ 180 s at 5M")
         met = None
         if p["payments"] >= 5_000_000:
-            met = p["wall_s"] <= 60 and p["peak_rss_mb"] <= 4096 if lab == "DuckDB" else p["wall_s"] <= 180
+            met = (p["wall_s"] <= 60 and max(p["peak_rss_mb"], r["setup"]["peak_rss_mb"]) <= 4096
+                   if lab == "DuckDB" else p["wall_s"] <= 180)
         res.append(_report.result(
             f"{lab}, {p['payments']:,} payments / {p['installments']:,} 期別", "消込 (post_payments, commit)",
             round(p["wall_s"], 1), "s", peer="per-row Python reference (extrapolated)" if ref else None,
             peer_value=round(ref["extrapolated_s"], 1) if ref else None,
             ratio=round(ref["extrapolated_s"] / p["wall_s"] * p["payments"] / ref["payments"]) if ref else None,
-            ratio_means="× faster" if ref else None, peak_rss_mb=round(p["peak_rss_mb"]), goal=goal, met=met,
-            note="checks ok" if all(p["checks"].values()) and r["setup"]["ok"] else "CHECKS FAILED"))
+            ratio_means="× faster" if ref else None, peak_rss_mb=round(max(p["peak_rss_mb"], r["setup"]["peak_rss_mb"])),
+            goal=goal, met=met,
+            note=("checks ok" if all(p["checks"].values()) and r["setup"]["ok"] else "CHECKS FAILED")
+            + f"; setup peak RSS {r['setup']['peak_rss_mb']:,.0f} MB; CPU {p.get('cpu_s', 0):.0f} s"))
     if pg_note:
         res.append(_report.result("PostgreSQL", "skipped", None, "", note=pg_note))
     _report.emit("collection", res, argv=argv)
