@@ -3,13 +3,19 @@ posted to the DuckDB ledger; PostgreSQL at a smaller scale. Goal (issue): ≤ 60
 
     python bench/bench_collection.py [--installments 10000000] [--payments 5000000]
         [--ref-sample 50000] [--pg/--no-pg] [--pg-url URL] [--pg-installments 1000000]
-        [--pg-payments 500000] [--quick]
+        [--pg-payments 500000] [--setup-chunk 1000000] [--quick]
+
+The ledger is opened with the city's config (``collection.ledger.duckdb`` / ``.postgresql``);
+``KOKUHO_BENCH_DUCKDB='{"memory_limit": "2GB"}'`` overrides the DuckDB settings for a run. Each
+child reports its peak RSS per phase (payment generation, each kind of ledger operation, the
+Polars work between them, the commit) and its CPU seconds.
 
 Each part runs in a fresh child process (its own peak RSS), against a fresh DuckDB file in a
 temp folder:
 
 1. setup: 2.5M households × 4 期別 of 当初 調定 (deterministic seed, components that add up)
-   registered with ``levy.register`` in one transaction — timed, reported, not the goal.
+   registered with ``levy.register`` in parts of ``--setup-chunk`` 期別 (1M; one transaction
+   each, as that many levy files would be) — timed, reported, not the goal; its peak RSS counts.
 2. reference (baseline, same run): a per-row Python 消込 — a dict of every installment loaded
    from the ledger, a Python loop that classifies each payment, SQLAlchemy ``executemany``
    INSERT (消込データ, 納付履歴) and UPDATE (期別) per row — on the first ``--ref-sample``
@@ -69,9 +75,60 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def _cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return round(r.ru_utime + r.ru_stime, 1)
+
+
+def bench_config():
+    """The city's config as a step reads it (``collection.ledger.duckdb``: memory_limit, threads,
+    …), with ``KOKUHO_BENCH_DUCKDB`` (JSON, e.g. '{"memory_limit": "2GB"}') merged over it."""
+    from jobs.common import config
+
+    cfg = config.load(MUNICIPALITY)
+    extra = os.environ.get("KOKUHO_BENCH_DUCKDB")
+    if not extra:
+        return cfg
+    return config.Config(data=config.deep_merge(cfg.data, {"collection": {"ledger": {"duckdb": json.loads(extra)}}}),
+                         municipality=cfg.municipality, sources=cfg.sources)
+
+
 def _cur_rss_mb() -> float:
     with open("/proc/self/statm") as fh:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class PhaseRss:
+    """Peak RSS per phase of a child: a thread samples /proc/self/statm every 10 ms and keeps the
+    largest value under the current label (``phase``); ``peaks`` maps label → MB."""
+
+    def __init__(self, label: str = "start"):
+        import threading
+
+        self.label, self.peaks = label, {}
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._loop, daemon=True)
+        self._t.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.01):
+            self.sample()
+
+    def sample(self) -> None:
+        rss = _cur_rss_mb()
+        if rss > self.peaks.get(self.label, 0.0):
+            self.peaks[self.label] = rss
+
+    def phase(self, label: str) -> None:
+        self.sample()
+        self.label = label
+        self.sample()
+
+    def stop(self) -> dict:
+        self._stop.set()
+        self._t.join()
+        self.sample()
+        return {k: round(v) for k, v in self.peaks.items()}
 
 
 def _log(msg: str) -> None:
@@ -104,21 +161,23 @@ def levy_amounts(n_inst: int):
     return amt, med, sup, car, chi
 
 
-def levy_frame(n_inst: int):
-    """The 当初 調定 rows in the shape of ``levy.levy_rows`` output."""
+def levy_frame(n_inst: int, lo: int = 0, hi: int | None = None):
+    """The 当初 調定 rows in the shape of ``levy.levy_rows`` output: installments ``lo`` .. ``hi``
+    (whole households) of the ``n_inst`` the bench registers."""
     import numpy as np
     import polars as pl
 
-    amt, med, sup, car, chi = levy_amounts(n_inst)
+    hi = n_inst if hi is None else hi
+    amt, med, sup, car, chi = (a[lo:hi] for a in levy_amounts(n_inst))
     n = len(amt)
-    hh = np.repeat(np.arange(1, n // PER_HOUSEHOLD + 1, dtype=np.int64), PER_HOUSEHOLD)
+    hh = np.repeat(np.arange(lo // PER_HOUSEHOLD + 1, hi // PER_HOUSEHOLD + 1, dtype=np.int64), PER_HOUSEHOLD)
     ino = np.tile(np.arange(1, PER_HOUSEHOLD + 1, dtype=np.int32), n // PER_HOUSEHOLD)
     hid = pl.Series(hh).cast(pl.String).str.zfill(10)
     due = pl.col("ino").replace_strict({i + 1: d for i, d in enumerate(DUE_DATES)}, return_dtype=pl.Date)
     zero = pl.lit(0, dtype=pl.Int64)
     return pl.DataFrame({"hid": hid, "ino": ino, "amt": amt, "med": med, "sup": sup, "car": car,
                          "chi": chi}).select(
-        pl.lit(_sha("levy")).alias("source_sha256"), pl.int_range(1, n + 1, dtype=pl.Int64).alias("record_no"),
+        pl.lit(_sha("levy")).alias("source_sha256"), pl.int_range(lo + 1, hi + 1, dtype=pl.Int64).alias("record_no"),
         pl.lit(MUNICIPALITY).alias("municipality_code"), pl.lit(LEVY_YEAR, dtype=pl.Int32).alias("levy_year"),
         pl.lit(LEVY_YEAR, dtype=pl.Int32).alias("target_year"), mk.ordinary_notice_number(pl.col("hid")).alias("notice_number"),
         pl.col("ino").alias("installment_no"), pl.lit("1").alias("collection_method"),
@@ -168,6 +227,8 @@ def payment_frame(n_inst: int, n_pay: int):
     # the duplicates: the same records again (the same dedup key), anywhere in the file
     dup = base.gather(rng.choice(n_base, n_dup, replace=False))
     rows = pl.concat([base, dup]).with_columns(pl.Series("_order", rng.permutation(n_pay))).sort("_order")
+    del base, dup
+    rows = rows.with_columns(pl.int_range(1, n_pay + 1, dtype=pl.Int64).alias("_rec"))
     sha = _sha(f"pay{n_inst}-{n_pay}")
     ch = pl.when(pl.col("_counter"))
     inst2 = pl.col("installment_no").cast(pl.String).str.zfill(2)
@@ -179,11 +240,10 @@ def payment_frame(n_inst: int, n_pay: int):
     hhmm = ((pl.col("_time") // 60) * 100 + pl.col("_time") % 60).cast(pl.String).str.zfill(4)
     bank = pl.col("_bank").cast(pl.String).str.zfill(4)
     branch = pl.col("_branch").cast(pl.String).str.zfill(3)
-    frame = rows.select(
+    columns = [
         ch.then(pl.lit("counter")).otherwise(pl.lit("cvs")).alias("channel"),
         pl.lit(f"bench_payments_{n_pay}.dat").alias("source_file"), pl.lit(sha).alias("source_sha256"),
-        pl.int_range(1, n_pay + 1, dtype=pl.Int64).alias("record_no"),
-        (pl.int_range(0, n_pay, dtype=pl.Int64) * 122 + 122).alias("byte_offset"),
+        pl.col("_rec").alias("record_no"), (pl.col("_rec") * 122).alias("byte_offset"),
         pl.lit(None, dtype=pl.Binary).alias("raw"), pl.lit("confirmed").alias("kind"),
         pl.lit(LEVY_YEAR, dtype=pl.Int32).alias("levy_year"), mk.ordinary_notice_number(pl.col("hid")).alias("notice_number"),
         "installment_no", "amount", "paid_date",
@@ -203,8 +263,11 @@ def payment_frame(n_inst: int, n_pay: int):
                                  separator=":")).alias("dedup_key"),
         pl.lit(None, dtype=pl.String).alias("result_code"), pl.lit(None, dtype=pl.String).alias("parse_error"),
         pl.lit(None, dtype=pl.String).alias("error_field"),
-    )
-    frame = reconcile.normalize(frame)
+    ]
+    # the file's frame built a million records at a time: the string columns' intermediates
+    # (barcode, keys) of one part, not of the whole file, are in memory
+    frame = pl.concat([reconcile.normalize(rows.slice(i, 1_000_000).select(columns))
+                       for i in range(0, n_pay, 1_000_000)], rechunk=False)
     expected = {"posted": n_known, "unmatched": n_unknown, "duplicate": n_dup,
                 "posted_amount": int(amount[:n_known].sum())}
     return frame, expected
@@ -216,31 +279,43 @@ def timed_tx_class():
     from jobs.ledger import Tx
 
     class TimedTx(Tx):
-        """A Tx that adds up the wall time of each ledger operation, by label."""
+        """A Tx that adds up the wall time of each ledger operation, by label, and (with ``rss``,
+        a ``PhaseRss``) keeps the peak RSS of each kind of operation; between operations the
+        label is ``rest`` (Polars in the job)."""
 
-        def __init__(self, conn, dialect, times):
+        def __init__(self, conn, dialect, times, rss=None):
             super().__init__(conn, dialect)
             self.times = times
+            self.rss = rss
+
+        def _begin(self, kind):
+            if self.rss is not None:
+                self.rss.phase(kind)
+            return time.perf_counter()
 
         def _add(self, label, t0):
             self.times[label] += time.perf_counter() - t0
+            if self.rss is not None:
+                self.rss.phase(self.rest)
+
+        rest = "rest"
 
         def stage(self, name, frame):
-            t = time.perf_counter()
+            t = self._begin(f"stage {name}")
             try:
                 return super().stage(name, frame)
             finally:
                 self._add(f"stage {name} ({frame.height:,} rows)", t)
 
         def insert(self, table, frame):
-            t = time.perf_counter()
+            t = self._begin(f"insert {table}")
             try:
                 return super().insert(table, frame)
             finally:
                 self._add(f"insert {table} ({frame.height:,} rows)", t)
 
         def query(self, name, params=None, **variables):
-            t = time.perf_counter()
+            t = self._begin(f"query {name}")
             out = None
             try:
                 out = super().query(name, params, **variables)
@@ -250,14 +325,14 @@ def timed_tx_class():
                 self._add(f"query {name}{n}", t)
 
         def run(self, name, params=None, **variables):
-            t = time.perf_counter()
+            t = self._begin(f"run {name}")
             try:
                 return super().run(name, params, **variables)
             finally:
                 self._add(f"run {name}", t)
 
         def value(self, name, params=None, **variables):
-            t = time.perf_counter()
+            t = self._begin(f"value {name}")
             try:
                 return super().value(name, params, **variables)
             finally:
@@ -274,34 +349,52 @@ def _run(job: str):
     return Run(MUNICIPALITY, BUSINESS_DATE, job, f"bench-{job}")
 
 
-def child_setup(url: str, n_inst: int) -> dict:
+def child_setup(url: str, n_inst: int, chunk: int) -> dict:
+    """The 当初 調定 of ``n_inst`` 期別, registered in parts of ``chunk`` 期別 (whole households),
+    each part one ``levy.register`` and one transaction, as ``n_inst / chunk`` levy files would be:
+    the generated rows of one part, not of all, are in memory."""
     import polars as pl
 
     from jobs.collection import levy
     from jobs.ledger import Ledger
 
-    t = time.perf_counter()
-    rows = levy_frame(n_inst)
-    gen_s = time.perf_counter() - t
-    _log(f"levy rows {rows.height:,} generated in {gen_s:.1f} s; registering …")
-    ledger = Ledger.open(url)
+    rss = PhaseRss("open")
+    ledger = Ledger.open(url, cfg=bench_config())
     TimedTx = timed_tx_class()
     times = defaultdict(float)
-    t = time.perf_counter()
-    with ledger.transaction() as tx0:
-        tx = TimedTx(tx0.conn, tx0.dialect, times)
-        figs = levy.register(tx, rows, _run("BSN100"))
-        tc = time.perf_counter()
-    done = time.perf_counter()
-    times["commit"] = done - tc
-    total = done - t
+    chunk = max(PER_HOUSEHOLD, chunk // PER_HOUSEHOLD * PER_HOUSEHOLD)
+    figs: dict = defaultdict(int)
+    gen_s = total = 0.0
+    expect = parts = 0
+    for lo in range(0, n_inst, chunk):
+        hi = min(n_inst, lo + chunk)
+        rss.phase("generate")
+        t = time.perf_counter()
+        rows = levy_frame(n_inst, lo, hi)
+        gen_s += time.perf_counter() - t
+        expect += int(rows["levy_amount"].sum())
+        t = time.perf_counter()
+        rss.phase("rest")
+        with ledger.transaction() as tx0:
+            tx = TimedTx(tx0.conn, tx0.dialect, times, rss)
+            for k, v in levy.register(tx, rows, _run("BSN100")).items():
+                figs[k] += v
+            tc = time.perf_counter()
+            rss.phase("commit")
+        done = time.perf_counter()
+        times["commit"] += done - tc
+        total += done - t
+        parts += 1
+        del rows
+        _log(f"setup: {hi:,} of {n_inst:,} 期別 registered ({total:.1f} s, RSS {_cur_rss_mb():,.0f} MB)")
+    rss.phase("check")
     got = ledger.query("bench/installment_totals")
     n, s, c = (int(x) for x in got.row(0))
-    expect = int(rows["levy_amount"].sum())
     ledger.dispose()
-    return {"installments": rows.height, "households": rows.height // PER_HOUSEHOLD, "generate_s": gen_s,
-            "register_s": total, "times": dict(times), "figures": figs, "peak_rss_mb": _rss_mb(),
-            "ok": n == rows.height and s == expect and c == expect, "levy_total": s,
+    return {"installments": n_inst, "households": n_inst // PER_HOUSEHOLD, "generate_s": gen_s, "parts": parts,
+            "register_s": total, "times": dict(times), "figures": dict(figs), "peak_rss_mb": _rss_mb(),
+            "phase_rss_mb": rss.stop(), "cpu_s": _cpu_s(),
+            "ok": n == n_inst and s == expect and c == expect, "levy_total": s,
             "polars_threads": pl.thread_pool_size()}
 
 
@@ -316,7 +409,7 @@ def child_reference(url: str, n_inst: int, n_pay: int, sample: int, budget: floa
     pay, _ = payment_frame(n_inst, n_pay)
     rows = pay.head(sample).to_dicts()
     del pay
-    ledger = Ledger.open(url, migrate=False)
+    ledger = Ledger.open(url, cfg=bench_config(), migrate=False)
     run = _run("BREF")
     statuses = []
     with ledger.engine.connect() as conn:
@@ -397,12 +490,14 @@ def child_post(url: str, n_inst: int, n_pay: int, ref_statuses: str | None) -> d
     from jobs.collection import reconcile
     from jobs.ledger import Ledger
 
+    rss = PhaseRss("generate")
     t = time.perf_counter()
     pay, expected = payment_frame(n_inst, n_pay)
     gen_s = time.perf_counter() - t
     rss_before = _cur_rss_mb()
     _log(f"payments {pay.height:,} generated in {gen_s:.1f} s (RSS {rss_before:,.0f} MB); posting …")
-    ledger = Ledger.open(url, migrate=False)
+    rss.phase("open")
+    ledger = Ledger.open(url, cfg=bench_config(), migrate=False)
     run = _run("BSN205")
     sha, name = pay["source_sha256"][0], pay["source_file"][0]
 
@@ -418,17 +513,21 @@ def child_post(url: str, n_inst: int, n_pay: int, ref_statuses: str | None) -> d
         access_log.note_frame = lambda table, frame: None
     t0 = time.perf_counter()
     # as in a step (jobs.runner.run_job): the access log collects whose rows are written, one line at the end
+    rss.phase("rest")
     with access_log.collect() as touched, ledger.transaction() as tx0:
-        tx = TimedTx(tx0.conn, tx0.dialect, times)
+        tx = TimedTx(tx0.conn, tx0.dialect, times, rss)
         res = reconcile.post_payments(tx, pay, run)
         t_post = time.perf_counter()
         reconcile.register_file(tx, sha256=sha, file_name=name, channel="counter", records=pay.height,
                                 amount=int(pay["amount"].sum() or 0), run=run)
         tc = time.perf_counter()
+        rss.phase("commit")
     t_end = time.perf_counter()
     times["commit"] = t_end - tc
+    rss.phase("access_log_flush")
     access_log.flush(touched, step="BSN205 (bench)")
     times["access_log_flush"] = time.perf_counter() - t_end
+    rss.phase("checks")
     t_end = time.perf_counter()
     wall = t_end - t0
     post_s = t_post - t0
@@ -476,6 +575,7 @@ def child_post(url: str, n_inst: int, n_pay: int, ref_statuses: str | None) -> d
             "counts": counts, "amounts": res.amounts, "expected": expected, "checks": checks,
             "second_post_error": err, "second_post_s": again_s, "second_post_rows": again.height,
             "peak_rss_mb": peak, "rss_before_post_mb": rss_before, "reference_mismatches": mism,
+            "phase_rss_mb": rss.stop(), "cpu_s": _cpu_s(),
             "posted_sum": res.amounts.get("posted", 0), "paid_increase": int(after["paid"]) - int(before["paid"])}
 
 
@@ -489,9 +589,10 @@ def _child(*args: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def run_suite(label: str, url: str, n_inst: int, n_pay: int, sample: int, budget: float, tmp: Path) -> dict:
+def run_suite(label: str, url: str, n_inst: int, n_pay: int, sample: int, budget: float, tmp: Path,
+              setup_chunk: int) -> dict:
     print(f"[{label}] setup: {n_inst:,} installments …", file=sys.stderr, flush=True)
-    setup = _child("setup", url, str(n_inst))
+    setup = _child("setup", url, str(n_inst), str(setup_chunk))
     ref = None
     statuses = tmp / f"ref_{label}.parquet"
     if sample > 0:
@@ -559,6 +660,13 @@ def report(results: list[dict], info: dict, pg_note: str | None) -> str:
                 f"{p['generate_s']:.1f} s not included)", "",
                 "| part | time |", "|---|---:|", *_fmt_breakdown(p["times"]),
                 f"| Polars in post_payments (the rest: normalize, sort, marks, joins, frames) | {p['polars_s']:.2f} s |",
+                "", f"### {r['label']}: peak RSS per phase (MB; payment generation, each kind of ledger "
+                f"operation, rest = Polars in the job; CPU {p.get('cpu_s', 0):.0f} s, setup CPU "
+                f"{r['setup'].get('cpu_s', 0):.0f} s)", "",
+                "post: " + ", ".join(f"{k} {v:,}" for k, v in sorted(p.get("phase_rss_mb", {}).items(),
+                                                                       key=lambda kv: -kv[1])),
+                "", "setup: " + ", ".join(f"{k} {v:,}" for k, v in sorted(r["setup"].get("phase_rss_mb", {}).items(),
+                                                                        key=lambda kv: -kv[1])),
                 "", f"### {r['label']}: setup breakdown (levy.register, {r['setup']['register_s']:.1f} s)", "",
                 "| part | time |", "|---|---:|", *_fmt_breakdown(r["setup"]["times"])]
     return "\n".join(out)
@@ -579,6 +687,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pg-installments", type=int, default=1_000_000)
     p.add_argument("--pg-payments", type=int, default=500_000)
     p.add_argument("--pg-ref-sample", type=int, default=20_000)
+    p.add_argument("--setup-chunk", type=int, default=1_000_000,
+                   help="the setup registers the 期別 in parts of this many (one transaction each)")
     p.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     p.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
@@ -586,7 +696,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.child:
         kind, url, *rest = a.child
         if kind == "setup":
-            out = child_setup(url, int(rest[0]))
+            out = child_setup(url, int(rest[0]), int(rest[1]))
         elif kind == "reference":
             out = child_reference(url, int(rest[0]), int(rest[1]), int(rest[2]), float(rest[3]), rest[4])
         else:
@@ -607,7 +717,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-collection-") as tmp:
         tmp = Path(tmp)
         url = f"duckdb:///{tmp / 'ledger.duckdb'}"
-        results.append(run_suite("DuckDB", url, a.installments, a.payments, a.ref_sample, a.ref_budget, tmp))
+        results.append(run_suite("DuckDB", url, a.installments, a.payments, a.ref_sample, a.ref_budget, tmp,
+                                 a.setup_chunk))
         results[-1]["ledger_file_mb"] = (tmp / "ledger.duckdb").stat().st_size / 2**20
         if a.pg:
             schema = f"bench_collection_{os.getpid()}_{int(time.time())}"
@@ -626,7 +737,7 @@ def main(argv: list[str] | None = None) -> int:
                     sep = "&" if "?" in a.pg_url else "?"
                     pg_url = f"{a.pg_url}{sep}options=-csearch_path%3D{schema}"
                     results.append(run_suite("PostgreSQL", pg_url, a.pg_installments, a.pg_payments,
-                                             a.pg_ref_sample, a.ref_budget, tmp))
+                                             a.pg_ref_sample, a.ref_budget, tmp, a.setup_chunk))
                 finally:
                     pg_schema(a.pg_url, False, schema)
     text = report(results, info, pg_note)
@@ -644,14 +755,17 @@ def main(argv: list[str] | None = None) -> int:
         goal = ("≤ 60 s, ≤ 4 GB at 5M" if lab == "DuckDB" else "≤ 180 s at 5M")
         met = None
         if p["payments"] >= 5_000_000:
-            met = p["wall_s"] <= 60 and p["peak_rss_mb"] <= 4096 if lab == "DuckDB" else p["wall_s"] <= 180
+            met = (p["wall_s"] <= 60 and max(p["peak_rss_mb"], r["setup"]["peak_rss_mb"]) <= 4096
+                   if lab == "DuckDB" else p["wall_s"] <= 180)
         res.append(_report.result(
             f"{lab}, {p['payments']:,} payments / {p['installments']:,} 期別", "消込 (post_payments, commit)",
             round(p["wall_s"], 1), "s", peer="per-row Python reference (extrapolated)" if ref else None,
             peer_value=round(ref["extrapolated_s"], 1) if ref else None,
             ratio=round(ref["extrapolated_s"] / p["wall_s"] * p["payments"] / ref["payments"]) if ref else None,
-            ratio_means="× faster" if ref else None, peak_rss_mb=round(p["peak_rss_mb"]), goal=goal, met=met,
-            note="checks ok" if all(p["checks"].values()) and r["setup"]["ok"] else "CHECKS FAILED"))
+            ratio_means="× faster" if ref else None, peak_rss_mb=round(max(p["peak_rss_mb"], r["setup"]["peak_rss_mb"])),
+            goal=goal, met=met,
+            note=("checks ok" if all(p["checks"].values()) and r["setup"]["ok"] else "CHECKS FAILED")
+            + f"; setup peak RSS {r['setup']['peak_rss_mb']:,.0f} MB; CPU {p.get('cpu_s', 0):.0f} s"))
     if pg_note:
         res.append(_report.result("PostgreSQL", "skipped", None, "", note=pg_note))
     _report.emit("collection", res, argv=argv)

@@ -18,6 +18,12 @@ COMPONENTS = ("medical_general", "medical_retired", "care_general", "care_retire
               "support_retired", "child_general")
 
 
+# a registration of at least this many 期別 refreshes the planner statistics of the 期別 table
+# (PostgreSQL; jobs.ledger.bulk.analyze): with the stale figure the 消込's UPDATE … FROM hashed the
+# 期別 table and updated it in random order (bench/bench_collection.py)
+ANALYZE_ROWS = 100_000
+
+
 def levy_rows(data: pl.DataFrame) -> pl.DataFrame:
     """The levy file's data records in ledger columns (one row per 期別)."""
     return data.select(
@@ -54,6 +60,8 @@ def register(tx: Tx, rows: pl.DataFrame, run: Run) -> dict[str, int]:
     tx.stage("_inst", inst)
     before = int(tx.value("collection/levy_installments_existing"))
     tx.run("collection/levy_installment_upsert")
+    if inst.height >= ANALYZE_ROWS:  # a 当初 file: the 消込 that follows joins the 期別 by hash (PostgreSQL)
+        tx.analyze("installment")
 
     history = rows.select(
         "source_sha256", "record_no", "municipality_code", "levy_year", "target_year", "notice_number",

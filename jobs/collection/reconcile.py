@@ -475,33 +475,25 @@ def _write(tx: Tx, df: pl.DataFrame, settled: pl.DataFrame, in_ledger: pl.DataFr
            reversals: pl.DataFrame) -> None:
     op_date, op_time = now_stamp()
     audit = audit_columns(run.job_id, (op_date, op_time))
-    recon = df.select(
-        "source_sha256", "record_no", pl.lit(run.municipality).alias("municipality_code"),
-        pl.lit(BUSINESS_CODE).alias("business_code"), "collection_method", "levy_year",
-        pl.col("levy_year").alias("target_year"), "notice_number", "installment_no",
-        pl.lit(True).alias("latest_flag"), "levy_amount", "amount",
-        pl.col("late_fee").fill_null(0).alias("late_fee_amount"), pl.col("dunning_fee").fill_null(0).alias("dunning_fee_amount"),
-        "paid_date", "received_date", "payment_kind",
-        "channel", "kind", "bank_code", "branch_code", pl.col("store_code").alias("cvs_store_code"), "agent_code",
-        "barcode", "result_code", "store_time", "serial_number", "scheduled_payment_date",
-        "dedup_key", "status", "reason", "source_file", "byte_offset",
-        pl.when(pl.col("status").is_in(list(REJECTED))).then(pl.col("raw").bin.encode("hex"))
-        .alias("raw_hex"),
-        pl.lit(run.business_date).alias("business_date"),
-        pl.when(pl.col("status") == "reversed").then(pl.lit(run.business_date)).otherwise(pl.lit(None, dtype=pl.Date))
-        .alias("resolved_date"),
-        pl.lit(run.job_id).alias("job_id"), pl.lit(run.generation).alias("generation"), *audit)
-    tx.insert("reconciliation", recon)
+    # 消込データ and the postings of 納付履歴 are built and written a slice of the file at a time
+    # (WRITE_SLICE records, all in the caller's transaction): the frame of a slice, never of the
+    # whole file, is what they add to memory (5M records: bench/bench_collection.py)
+    booked = []
+    for part in df.iter_slices(WRITE_SLICE):
+        tx.insert("reconciliation", _reconciliation_rows(part, run, audit))
+        # 納付履歴: the postings (a target a later 訂正 of this file reversed was posted first)
+        posted = _as_booked(part.filter(pl.col("status").is_in(["posted", "reversed"])))
+        tx.insert("payment", payment_rows(posted, run, audit))
+        booked.append(posted.select(*KEY, "amount", "paid_date", "received_date"))
+    posted = pl.concat(booked, how="vertical_relaxed") if booked else df.head(0).select(
+        *KEY, "amount", "paid_date", "received_date")
 
-    # 納付履歴: the postings (a target a later 訂正 of this file reversed was posted first); a 訂正
-    # adds line 1, the negative of the posting it reverses (出納区分 3 収納取消), and line 2, its
-    # corrected amount (none when it corrects to 0)
-    posted = _as_booked(df.filter(pl.col("status").is_in(["posted", "reversed"])))
+    # a 訂正 adds line 1, the negative of the posting it reverses (出納区分 3 収納取消), and line 2,
+    # its corrected amount (none when it corrects to 0)
     corrected = _as_booked(df.filter(pl.col("status") == "corrected"))
     rev = corrected.join(reversals.select("record_no", "old_tax", "old_booked_late_fee", "old_booked_dunning_fee"),
                          on="record_no", how="inner")
     tx.insert("payment", pl.concat([
-        payment_rows(posted, run, audit),
         payment_rows(rev.with_columns((-pl.col("old_tax")).alias("amount"),
                                       (-pl.col("old_booked_late_fee")).alias("late_fee"),
                                       (-pl.col("old_booked_dunning_fee")).alias("dunning_fee")),
@@ -546,6 +538,29 @@ def _write(tx: Tx, df: pl.DataFrame, settled: pl.DataFrame, in_ledger: pl.DataFr
         tx.run("collection/reconciliation_settle",
                {"d": run.business_date, "op": run.operator_id, "od": op_date, "ot": op_time,
                 "rs": run.reason})
+
+
+WRITE_SLICE = 500_000  # records of the file per INSERT of 消込データ / 納付履歴 (one transaction)
+
+
+def _reconciliation_rows(df: pl.DataFrame, run: Run, audit: list[pl.Expr]) -> pl.DataFrame:
+    """消込データ rows: every record as read, with its status and reason."""
+    return df.select(
+        "source_sha256", "record_no", pl.lit(run.municipality).alias("municipality_code"),
+        pl.lit(BUSINESS_CODE).alias("business_code"), "collection_method", "levy_year",
+        pl.col("levy_year").alias("target_year"), "notice_number", "installment_no",
+        pl.lit(True).alias("latest_flag"), "levy_amount", "amount",
+        pl.col("late_fee").fill_null(0).alias("late_fee_amount"), pl.col("dunning_fee").fill_null(0).alias("dunning_fee_amount"),
+        "paid_date", "received_date", "payment_kind",
+        "channel", "kind", "bank_code", "branch_code", pl.col("store_code").alias("cvs_store_code"), "agent_code",
+        "barcode", "result_code", "store_time", "serial_number", "scheduled_payment_date",
+        "dedup_key", "status", "reason", "source_file", "byte_offset",
+        pl.when(pl.col("status").is_in(list(REJECTED))).then(pl.col("raw").bin.encode("hex"))
+        .alias("raw_hex"),
+        pl.lit(run.business_date).alias("business_date"),
+        pl.when(pl.col("status") == "reversed").then(pl.lit(run.business_date)).otherwise(pl.lit(None, dtype=pl.Date))
+        .alias("resolved_date"),
+        pl.lit(run.job_id).alias("job_id"), pl.lit(run.generation).alias("generation"), *audit)
 
 
 def _as_booked(rows: pl.DataFrame) -> pl.DataFrame:

@@ -68,10 +68,19 @@ def read_frame(conn: Connection, dialect: str, sql: str, params: Mapping[str, An
     return out.with_columns([(pl.col(c) == "t").alias(c) for c in bools]) if bools else out
 
 
+# DuckDB takes a frame in slices of this many rows (each one Arrow view, one statement, in the
+# caller's transaction): the Arrow copy of a slice (Polars' string views become Arrow strings) is
+# the only extra memory, not a copy of the whole frame (bench/bench_collection.py: 5M rows)
+DUCK_CHUNK = 250_000
+
+
 def stage(conn: Connection, dialect: str, name: str, frame: pl.DataFrame) -> str:
     """A temporary table ``name`` holding ``frame`` (dropped at the end of the transaction)."""
     if dialect == "duckdb":
-        _duck_from_arrow(conn, frame, f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {{view}}")
+        _duck_from_arrow(conn, frame.head(DUCK_CHUNK),
+                         f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {{view}}")
+        for start in range(DUCK_CHUNK, frame.height, DUCK_CHUNK):
+            _duck_from_arrow(conn, frame.slice(start, DUCK_CHUNK), f"INSERT INTO {name} SELECT * FROM {{view}}")
         return name
     cols = ", ".join(f'"{c}" {pg_type(t)}' for c, t in frame.schema.items())
     conn.execute(sa.text(f"DROP TABLE IF EXISTS {name}"))
@@ -81,13 +90,23 @@ def stage(conn: Connection, dialect: str, name: str, frame: pl.DataFrame) -> str
     return name
 
 
+def analyze(conn: Connection, dialect: str, table: str) -> None:
+    """PostgreSQL: fresh planner statistics of ``table`` (in the transaction) after a bulk load, so
+    that the next join over it sees its real size (not the autovacuum's later figure); DuckDB
+    keeps its statistics as it writes."""
+    if dialect == "postgresql":
+        conn.execute(sa.text(f"ANALYZE {table}"))
+
+
 def insert(conn: Connection, dialect: str, table: str, frame: pl.DataFrame) -> int:
     """Bulk insert ``frame`` into ``table`` (columns by name). Returns the row count."""
     if frame.height == 0:
         return 0
     cols = ", ".join(f'"{c}"' for c in frame.columns)
     if dialect == "duckdb":
-        _duck_from_arrow(conn, frame, f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {{view}}")
+        for start in range(0, frame.height, DUCK_CHUNK):
+            _duck_from_arrow(conn, frame.slice(start, DUCK_CHUNK),
+                             f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {{view}}")
     else:
         _pg_copy(conn, table, frame)
     return frame.height
@@ -97,7 +116,9 @@ def _duck_from_arrow(conn: Connection, frame: pl.DataFrame, sql: str) -> None:
     """Run ``sql`` (with ``{view}``) over ``frame`` registered as an Arrow view (no copy)."""
     raw = _driver(conn)
     view = "_arrow_frame"
-    raw.register(view, frame.to_arrow())
+    # Arrow's string / binary views (Polars' own layout): no copy of the strings, which the
+    # default (large_string) export would make, and keep after the frame is gone
+    raw.register(view, frame.to_arrow(compat_level=pl.CompatLevel.newest()))
     try:
         raw.execute(sql.format(view=view))
     finally:

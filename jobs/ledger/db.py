@@ -57,6 +57,45 @@ def ledger_present(cfg=None) -> bool:
     return (paths.var_root() / "ledger" / "ledger.duckdb").is_file()
 
 
+# DuckDB settings a deployment may set (``collection.ledger.duckdb``): the memory the ledger's
+# connection may use before it spills to its temp directory, its threads, and whether results
+# keep insertion order (off: less memory for the large INSERT … SELECT of a 消込)
+DUCKDB_SETTINGS = ("memory_limit", "threads", "preserve_insertion_order", "temp_directory",
+                   "max_temp_directory_size")
+
+
+def duckdb_settings(cfg=None) -> dict[str, Any]:
+    """The DuckDB connection settings of ``collection.ledger.duckdb`` (empty values left out:
+    DuckDB's own default, e.g. 80% of RAM for ``memory_limit``). Unknown keys are an error."""
+    if cfg is None:
+        return {}
+    given = cfg.get("collection.ledger.duckdb", None) or {}
+    unknown = sorted(set(given) - set(DUCKDB_SETTINGS))
+    if unknown:
+        raise LedgerError(f"collection.ledger.duckdb に未知の設定があります: {', '.join(unknown)} "
+                          f"(使える設定: {', '.join(DUCKDB_SETTINGS)})")
+    return {k: v for k, v in given.items() if v is not None and v != ""}
+
+
+# PostgreSQL settings a deployment may set (``collection.ledger.postgresql``), applied to each
+# ledger transaction with SET LOCAL (``sql/ledger/set_local.sql``): the server's own defaults
+# stay for everyone else
+POSTGRESQL_SETTINGS = ("work_mem", "maintenance_work_mem", "temp_buffers", "jit")
+
+
+def postgresql_settings(cfg=None) -> dict[str, str]:
+    """The per-transaction settings of ``collection.ledger.postgresql`` (empty values left out)."""
+    if cfg is None:
+        return {}
+    given = cfg.get("collection.ledger.postgresql", None) or {}
+    unknown = sorted(set(given) - set(POSTGRESQL_SETTINGS))
+    if unknown:
+        raise LedgerError(f"collection.ledger.postgresql に未知の設定があります: {', '.join(unknown)} "
+                          f"(使える設定: {', '.join(POSTGRESQL_SETTINGS)})")
+    return {k: ("on" if v is True else "off" if v is False else str(v))
+            for k, v in given.items() if v is not None and v != ""}
+
+
 def redact(url: str) -> str:
     try:
         return sa.engine.make_url(url).render_as_string(hide_password=True)
@@ -65,11 +104,13 @@ def redact(url: str) -> str:
 
 
 class Ledger:
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, settings: Mapping[str, str] | None = None):
         self.engine = engine
         self.dialect = engine.dialect.name  # duckdb | postgresql
         if self.dialect not in ("duckdb", "postgresql"):
             raise LedgerError(f"未対応のデータベースです: {self.dialect} (duckdb / postgresql)")
+        # PostgreSQL: SET LOCAL at the start of each transaction (collection.ledger.postgresql)
+        self.settings = dict(settings or {}) if self.dialect == "postgresql" else {}
 
     @classmethod
     def open(cls, url: str | None = None, *, cfg=None, migrate: bool = True) -> Ledger:
@@ -78,12 +119,12 @@ class Ledger:
             duck = sa.engine.make_url(url).get_backend_name() == "duckdb"
             memory = duck and duckdb_path(url) is None
             args = {}
-            limit = str(cfg.get("collection.ledger.duckdb_memory_limit", "") or "") if cfg is not None else ""
-            if duck and limit:
-                args["connect_args"] = {"config": {"memory_limit": limit}}
+            settings = duckdb_settings(cfg) if duck else {}
+            if settings:
+                args["connect_args"] = {"config": settings}
             # one connection for an in-memory DuckDB (each new one would be an empty database)
             engine = sa.create_engine(url, poolclass=StaticPool if memory else NullPool, **args)
-            ledger = cls(engine)
+            ledger = cls(engine, postgresql_settings(cfg))
             if migrate:
                 ledger.migrate()
         except LedgerError:
@@ -109,7 +150,10 @@ class Ledger:
         access log (``jobs.common.access_log``), one line; a rollback logs nothing."""
         with access_log.transaction() as touched:
             with self.engine.begin() as conn:
-                yield Tx(conn, self.dialect)
+                tx = Tx(conn, self.dialect)
+                for name, value in self.settings.items():
+                    tx.run("ledger/set_local", {"name": name, "value": value})
+                yield tx
         access_log.committed(touched)
 
     def frame(self, sql: str, params: Mapping[str, Any] | None = None) -> pl.DataFrame:
@@ -189,6 +233,10 @@ class Tx:
         if any(c in frame.columns for c in access_log.PERSON_COLUMNS):  # an upsert's rows (whose: 宛名番号)
             access_log.note_frame(name, frame)
         return bulk.stage(self.conn, self.dialect, name, frame)
+
+    def analyze(self, table: str) -> None:
+        """Fresh planner statistics of ``table`` after a bulk load (PostgreSQL; nothing on DuckDB)."""
+        bulk.analyze(self.conn, self.dialect, table)
 
     def insert(self, table: str, frame: pl.DataFrame) -> int:
         """Bulk insert ``frame`` into ``table`` (columns by name). Returns the row count.

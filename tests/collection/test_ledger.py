@@ -191,3 +191,30 @@ def test_sn100_rerun_registers_nothing_twice(ledger_url):
         "notice": 4, "installment": 6, "levy_history": 6, "posted_file": 2}
     after = q("SELECT * FROM installment ORDER BY notice_number, installment_no").drop("operated_date", "operated_time")
     assert after.equals(before)
+
+
+def test_the_deployments_database_settings_apply_to_each_transaction(ledger_url):
+    """collection.ledger.duckdb goes to DuckDB with the connection; collection.ledger.postgresql is
+    SET LOCAL in each ledger transaction (the server's default outside it)."""
+    from jobs.common import config
+    from jobs.ledger import db
+
+    cfg = config.load("111007", 2026)
+    led = open_ledger(ledger_url, migrate=False)
+    try:
+        with led.transaction() as tx:
+            if led.dialect == "postgresql":
+                want = cfg.get("collection.ledger.postgresql.work_mem")
+                assert tx.scalar("SHOW work_mem") == want
+                assert tx.scalar("SHOW temp_buffers") == cfg.get("collection.ledger.postgresql.temp_buffers")
+            else:
+                assert tx.scalar("SELECT current_setting('preserve_insertion_order')") is \
+                    cfg.get("collection.ledger.duckdb.preserve_insertion_order")
+                assert int(tx.scalar("SELECT current_setting('threads')")) == cfg.get("collection.ledger.duckdb.threads")
+        if led.dialect == "postgresql":
+            assert led.scalar("SHOW work_mem") != want  # SET LOCAL: gone with the transaction
+    finally:
+        led.dispose()
+    bad = config.Config(data=config.deep_merge(cfg.data, {"collection": {"ledger": {"duckdb": {"memory": "1GB"}}}}))
+    with pytest.raises(LedgerError, match="memory"):
+        db.duckdb_settings(bad)
