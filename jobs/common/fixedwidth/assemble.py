@@ -21,11 +21,12 @@ PAIRS = np.frombuffer("".join(f"{i:02d}" for i in range(100)).encode("ascii"), d
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def assemble(out, template, data, base, stride, boff, bwid, vals, nulls, noff, nwid, pairs):
+def assemble(out, template, data, base, stride, boff, bwid, vals, nulls, nidx, noff, nwid, pairs):
     """out: (n, len(template)) uint8 lines. Every line starts as ``template`` (the fields that are
     the same in every record, and the line end); then block j: the bytes of row i at
     data[base[j] + i * stride[j]] .. + bwid[j] go to column boff[j]; number j: vals[j, i]
-    right-justified zero-filled in nwid[j] digits at noff[j] (spaces where nulls[j, i]). The
+    right-justified zero-filled in nwid[j] digits at noff[j] (spaces where nulls[nidx[j], i]; nidx[j]
+    -1: the column has no nulls). The
     caller has checked that every value is non-negative and fits its width."""
     n = out.shape[0]
     m = boff.shape[0]
@@ -48,8 +49,9 @@ def assemble(out, template, data, base, stride, boff, bwid, vals, nulls, noff, n
         for j in range(k):
             o = noff[j]
             w = nwid[j]
+            nj = nidx[j]
             for i in range(lo, hi):
-                if nulls[j, i]:
+                if nj >= 0 and nulls[nj, i]:
                     out[i, o:o + w] = 32
                     continue
                 v = vals[j, i]

@@ -104,8 +104,7 @@ def _encode_lines(layout: Layout, rt: RecordType, df: pl.DataFrame, le: bytes) -
     if not n:
         return out
     blocks += _encode_digits(layout, rt, df, [f for f in rt.fields if f.type == "digits" and f.name in df.columns])
-    vals, nulls = _encode_numbers(layout, rt, df, numbers)
-    _assemble(out, blocks, numbers, vals, nulls, le, length)
+    _assemble(out, blocks, numbers, _encode_numbers(layout, rt, df, numbers), le, length)
     return out
 
 
@@ -134,7 +133,7 @@ def _encode_column(f, s: pl.Series, n: int, layout: Layout, ebcdic: bool) -> np.
     return encode_field(f, s, n, layout, ebcdic)
 
 
-def _assemble(out: np.ndarray, blocks, numbers, vals: np.ndarray, nulls: np.ndarray, le: bytes, length: int) -> None:
+def _assemble(out: np.ndarray, blocks, numbers, encoded, le: bytes, length: int) -> None:
     from .assemble import PAIRS, assemble
 
     n = len(out)
@@ -154,22 +153,25 @@ def _assemble(out: np.ndarray, blocks, numbers, vals: np.ndarray, nulls: np.ndar
         boff.append(off)
         bwid.append(w)
         pos += b.size
-    varying = []
-    for j, f in enumerate(numbers):
-        v, z = vals[j], nulls[j]
-        if n > 1 and z[0] and z.all():
+    varying, values, null_rows, nidx = [], [], [], []
+    for f, (v, z, vmin, vmax) in zip(numbers, encoded):
+        if n > 1 and z is not None and z[0] and z.all():
             continue  # blank in every record: the template's spaces
-        if n > 1 and not z.any() and v.min() == v.max():
-            template[f.offset:f.offset + f.length] = np.frombuffer(f"{int(v[0]):0{f.length}d}".encode("ascii"), np.uint8)
+        if n > 1 and z is None and vmin == vmax:
+            template[f.offset:f.offset + f.length] = np.frombuffer(f"{vmin:0{f.length}d}".encode("ascii"), np.uint8)
             continue
-        varying.append(j)
-    if len(varying) < len(numbers):
-        vals, nulls = vals[varying], nulls[varying]
-    data = np.concatenate(parts) if parts else np.zeros(1, dtype=np.uint8)
+        varying.append(f)
+        values.append(v)
+        nidx.append(len(null_rows) if z is not None else -1)
+        if z is not None:
+            null_rows.append(z)
     i64 = np.int64
+    vals = np.stack(values).astype(i64, copy=False) if values else np.zeros((0, n), dtype=i64)
+    nulls = np.stack(null_rows) if null_rows else np.zeros((0, n), dtype=np.bool_)
+    data = np.concatenate(parts) if parts else np.zeros(1, dtype=np.uint8)
     assemble(out, template, data, np.array(base, dtype=i64), np.array(stride, dtype=i64), np.array(boff, dtype=i64),
-             np.array(bwid, dtype=i64), vals, nulls, np.array([numbers[j].offset for j in varying], dtype=i64),
-             np.array([numbers[j].length for j in varying], dtype=i64), PAIRS)
+             np.array(bwid, dtype=i64), vals, nulls, np.array(nidx, dtype=i64),
+             np.array([f.offset for f in varying], dtype=i64), np.array([f.length for f in varying], dtype=i64), PAIRS)
 
 
 def _number_like(f) -> bool:
@@ -188,39 +190,40 @@ def _number_expr(f) -> pl.Expr:
     return c.cast(pl.Int64)
 
 
-def _encode_numbers(layout: Layout, rt: RecordType, df: pl.DataFrame, given) -> tuple[np.ndarray, np.ndarray]:
+def _encode_numbers(layout: Layout, rt: RecordType, df: pl.DataFrame, given) -> list:
     """The unsigned numeric fields (and YYYYMMDD/YYMMDD dates) given as columns: one Polars
-    select for the values, checks in numpy (min/max first, the rows only on a failure);
-    (fields, rows) arrays of values and nulls for the assembly."""
-    n, k = df.height, len(given)
-    if not k:
-        return np.zeros((0, n), dtype=np.int64), np.zeros((0, n), dtype=np.bool_)
-    exprs = [_number_expr(f).fill_null(0).alias(f"v{j}") for j, f in enumerate(given)]
-    exprs += [pl.col(f.name).is_null().alias(f"z{j}") for j, f in enumerate(given)]
+    select for the values (null handling only for columns that have nulls), checks in numpy
+    (min/max first, the rows only on a failure). Per field: (values, nulls or None, min, max)."""
+    if not given:
+        return []
+    has_null = [df.get_column(f.name).null_count() > 0 for f in given]
+    exprs = [(_number_expr(f).fill_null(0) if z else _number_expr(f)).alias(f"v{j}")
+             for j, (f, z) in enumerate(zip(given, has_null))]
+    exprs += [pl.col(f.name).is_null().alias(f"z{j}") for j, (f, z) in enumerate(zip(given, has_null)) if z]
     exprs += [pl.col(f.name).cast(pl.Date).dt.year().fill_null(2000).alias(f"y{j}")
               for j, f in enumerate(given) if f.type == "date" and f.format == "yymmdd"]
     sel = df.select(exprs)
-    vals = np.empty((k, n), dtype=np.int64)
-    nulls = np.empty((k, n), dtype=np.bool_)
     where = f"layout {layout.id}, {rt.label}"
+    out = []
     for j, f in enumerate(given):
-        v = vals[j]
-        v[:] = sel.get_column(f"v{j}").to_numpy()
-        z = sel.get_column(f"z{j}")
-        has_null = bool(z.any())
-        nulls[j] = z.to_numpy() if has_null else False
-        if not f.blank and has_null:
-            raise EncodeError(f"{where}: {_rows_error(f, nulls[j], 'blank not allowed')}")
+        v = sel.get_column(f"v{j}").to_numpy()
+        nulls = sel.get_column(f"z{j}").to_numpy() if has_null[j] else None
+        if nulls is not None and not f.blank:
+            raise EncodeError(f"{where}: {_rows_error(f, nulls, 'blank not allowed')}")
         if f.type == "date" and f.format == "yymmdd":
             years = sel[f"y{j}"].to_numpy()
             lo, hi = 2000 - (100 - f.century_pivot), 2000 + f.century_pivot
-            bad = ~nulls[j] & ((years < lo) | (years >= hi))
+            bad = (years < lo) | (years >= hi)
+            if nulls is not None:
+                bad &= ~nulls
             if bad.any():
                 raise EncodeError(f"{where}: {_rows_error(f, bad, f'year outside the 2-digit window {lo}–{hi - 1}', df[f.name])}")
-        if v.min() < 0 or v.max() >= 10 ** f.length:
+        vmin, vmax = int(v.min()), int(v.max())
+        if vmin < 0 or vmax >= 10 ** f.length:
             bad = (v < 0) | (v >= 10 ** f.length)
             raise EncodeError(f"{where}: {_rows_error(f, bad, f'does not fit {f.length} unsigned digits', df[f.name])}")
-    return vals, nulls
+        out.append((v, nulls, vmin, vmax))
+    return out
 
 
 def _encode_digits(layout: Layout, rt: RecordType, df: pl.DataFrame, fields) -> list[tuple[int, np.ndarray]]:
