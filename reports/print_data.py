@@ -363,9 +363,9 @@ _DIGITS4 = np.frombuffer("".join(f"{i:04d}" for i in range(10_000)).encode("asci
 #: data digits) and 1, 3, 1, 3 (at an odd one): modulus 10, weight 3 on even indexes (the rightmost
 #: data digit, index 42, is even)
 _W4_EVEN = np.array([3 * (i // 1000) + (i // 100 % 10) + 3 * (i // 10 % 10) + i % 10 for i in range(10_000)],
-                    dtype=np.int64)
+                    dtype=np.int32)
 _W4_ODD = np.array([(i // 1000) + 3 * (i // 100 % 10) + (i // 10 % 10) + 3 * (i % 10) for i in range(10_000)],
-                   dtype=np.int64)
+                   dtype=np.int32)
 
 
 class _Digits:
@@ -395,13 +395,17 @@ class _Digits:
         n = self.n
         out = np.empty((n, gs1.LENGTH), dtype=np.uint8)
         out[:] = self.template
-        weighted = np.full(n, self.const_sum, dtype=np.int64)
+        weighted = np.full(n, self.const_sum, dtype=np.int32)
         for v, pos, width in self.fields:
             end = pos + width
             last = (width - 1) // 4  # the leftmost chunk holds the rest
+            if width <= 9:
+                v = v.astype(np.uint32)  # 32-bit division is cheaper
             for c in range(last + 1):
                 if c < last:
                     chunk, v = v % 10_000, v // 10_000
+                    if v.dtype != np.uint32 and 4 * (c + 1) >= width - 9:
+                        v = v.astype(np.uint32)
                 else:
                     chunk = v
                 start = end - 4 * (c + 1)
