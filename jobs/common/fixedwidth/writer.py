@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 from .. import paths
-from .fields import EncodeError, _block_from_fixed_str, _rows_error, encode_field
+from .fields import EncodeError, _rows_error, _utf8_buffers, encode_field
 from .layout import Binding, Layout, RecordType
 
 
@@ -130,7 +130,46 @@ def _encode_column(f, s: pl.Series, n: int, layout: Layout, ebcdic: bool) -> np.
             else:
                 codes = s.cast(pl.Enum(uniq.to_list())).to_physical().fill_null(len(uniq))
                 return ub[codes.to_numpy()]
+    if f.type == "text" and n:
+        block = _cp932_spaced(f, s, layout)
+        if block is not None:
+            return block
     return encode_field(f, s, n, layout, ebcdic)
+
+
+#: characters that are one byte in cp932 (ASCII, half-width katakana); every other character it
+#: can encode is two bytes
+_CP932_DOUBLE = r"[^\x00-\x7F\x{FF61}-\x{FF9F}]"
+
+
+def _cp932_spaced(f, s: pl.Series, layout: Layout) -> np.ndarray | None:
+    """A cp932 text column padded with spaces, the common case, without the scatter of the
+    reference encoder: each value padded in Polars to the field's width in cp932 bytes, one encode
+    of the whole column with a newline after every value, and the newlines checked where they must
+    be (so a row of another length cannot shift the others); then the block is a reshape. None
+    when the column needs the reference encoder (nulls or values not allowed, other pads or
+    charsets, normalizing, control characters, too long, not encodable): it gives the error."""
+    if layout.charset_of(f).kind != "cp932" or f.pad != " " or f.values is not None or f.normalize:
+        return None
+    s = s.cast(pl.String)
+    if s.null_count() and not f.blank:
+        return None
+    w, n = f.length, len(s)
+    v = s.fill_null("")
+    size = v.str.len_chars() + v.str.count_matches(_CP932_DOUBLE)
+    if int(size.max() or 0) > w or bool(v.str.contains(r"[\x00-\x1f\x7f]").any()):
+        return None
+    padded = pl.select(pl.concat_str([pl.lit(v), pl.lit(" " * w).str.slice(0, w - pl.lit(size)), pl.lit("\n")]))
+    try:
+        buf = np.frombuffer(padded.to_series().str.join("").item().encode("cp932"), dtype=np.uint8)
+    except UnicodeEncodeError:
+        return None
+    if len(buf) != n * (w + 1):
+        return None
+    lines = buf.reshape(n, w + 1)
+    if (lines[:, w] != 0x0A).any():
+        return None
+    return lines[:, :w]
 
 
 def _assemble(out: np.ndarray, blocks, numbers, encoded, le: bytes, length: int) -> None:
@@ -249,7 +288,8 @@ def _encode_digits(layout: Layout, rt: RecordType, df: pl.DataFrame, fields) -> 
         if lens.min() != w or lens.max() != w:
             lens = lens.to_numpy()
             raise EncodeError(f"{where}: {_rows_error(f, lens != w, f'longer than {w} digits', df[f.name])}")
-        block = _block_from_fixed_str(f, filled, w)
+        offsets, data = _utf8_buffers(filled)  # a read-only view: copied below only to blank nulls
+        block = data[offsets[0]: offsets[0] + df.height * w].reshape(df.height, w)
         if block.min() < 48 or block.max() > 57:
             nondigit = ((block - np.uint8(48)) > 9).any(axis=1)
             raise EncodeError(f"{where}: {_rows_error(f, nondigit, 'not digits', df[f.name])}")
@@ -261,6 +301,7 @@ def _encode_digits(layout: Layout, rt: RecordType, df: pl.DataFrame, fields) -> 
             if bad.any():
                 raise EncodeError(f"{where}: {_rows_error(f, bad, f'value not in {list(f.values)}', df[f.name])}")
         if nulls is not None:
+            block = block.copy()
             block[nulls] = 32
         blocks.append((f.offset, block))
     return blocks
