@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import filecmp
 import json
 import os
 import platform
@@ -158,18 +159,19 @@ def bench_print(cfg, n: int, repeat: int, workdir: Path) -> dict:
     # the writer's compiled assembly (numba) is loaded once per process: timed apart, not in the rate
     _, load_wall, _ = timed(lambda: print_data.write_frame(frame.head(10), cfg, path))
     _, w_wall, w_cpu = best(lambda: print_data.write_frame(frame, cfg, path), repeat)
-    ours = path.read_bytes()
     # the peer: the same file with numpy alone (its header and trailer lines taken as given)
     layout = fw.load_layout(print_data.LAYOUT_ID)
     line = layout.record_length + 2
-    head, tail = ours[:line], ours[-line:]
+    with open(path, "rb") as fh:
+        head = fh.read(line)
+        fh.seek(-line, os.SEEK_END)
+        tail = fh.read(line)
     data = frame.select([f.name for f in layout.data_type.columns if f.name != "record_kind"])
     peer_path = workdir / "tax_notice_print.numpy.dat"
     blocks, fmt_wall, fmt_cpu = best(lambda: numpy_field_blocks(data, layout), repeat)
     _, asm_wall, asm_cpu = best(lambda: numpy_write(blocks, n, head, tail, peer_path), repeat)
     blocks = None  # noqa: F841  (free the peer's columns before reading the files)
-    same = peer_path.read_bytes() == ours  # correctness before any time is reported
-    del ours
+    same = filecmp.cmp(path, peer_path, shallow=False)  # correctness before any time is reported
     peer_path.unlink()
     if not same:
         raise SystemExit("the numpy peer's file differs from the codec's: no time reported")
