@@ -278,7 +278,7 @@ test-fast: $(INSTALLED) ## the tests without the end-to-end Airflow runs and the
 # BENCH_QUICK_<name> entry runs at its defaults in both.
 BENCH_QUICK_bench_zengin_intake ?= --sizes 1000000,10000000 --repeat 2 --pandas-records 200000
 BENCH_QUICK_bench_assessment ?= --insured 1000000 --ref-sample 5000
-BENCH_QUICK_bench_notices ?= --households 2000 --print-notices 200000 --repeat 1
+BENCH_QUICK_bench_notices ?= --households 2000 --print-notices 200000,1000000 --repeat 1
 BENCH_QUICK_bench_collection ?= --installments 1000000 --payments 500000 --ref-sample 5000 --ref-budget 20 --pg-installments 200000 --pg-payments 100000 --pg-ref-sample 2000
 # `make bench-full` gives a benchmark its BENCH_FULL_<name> arguments (if any) over its defaults:
 # 消込 on PostgreSQL at the issue's 5M payments against 10M 期別 (its default is smaller)

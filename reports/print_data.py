@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from jobs.common import fixedwidth as fw
 from jobs.common import gs1, matching_keys
@@ -315,24 +316,28 @@ def barcode_series(slots: pl.DataFrame, cfg: Config, *, fy: int) -> pl.Series:
         "installment_no": slots["installment_no"].cast(pl.Int64).to_numpy(),
         "revision": slots["_revision"].cast(pl.Int64).to_numpy(),
     }
-    blocks = [_const_block(gs1.AI + company, n)]
+    digits = _Digits(n)
+    digits.const(gs1.AI + company)
     for item, width in free_field_spec(cfg):
         if item == "tax_code":
             if len(tax_code) != width or not tax_code.isdigit():
                 raise NoticeError(f"notices.cvs.tax_code は{width}桁の数字です: {tax_code!r}")
-            blocks.append(_const_block(tax_code, n))
+            digits.const(tax_code)
             continue
         v = values[item]
         over = (v < 0) | (v >= 10 ** width)
         if over.any():
             hid = slots["household_id"][int(np.flatnonzero(over)[0])]
             raise NoticeError(f"自由使用欄の項目 {item} が{width}桁に収まりません (世帯番号 {hid})")
-        blocks.append(_digit_block(v, width))
-    blocks.append(_const_block("0", n))  # 再発行区分: 0 = original
+        if item == "fy":
+            digits.const(f"{fy:0{width}d}")
+        else:
+            digits.ints(v, width)
+    digits.const("0")  # 再発行区分: 0 = original
     rule = cfg.get("notices.cvs.payment_deadline")
     kind = str(rule.get("rule", "due_date"))
     if kind == "none":
-        blocks.append(_const_block(gs1.NO_DUE_DATE, n))
+        digits.const(gs1.NO_DUE_DATE)
     elif kind in ("due_date", "days_after_due"):
         due = slots["due_date"]
         if kind == "days_after_due":
@@ -342,37 +347,77 @@ def barcode_series(slots: pl.DataFrame, cfg: Config, *, fy: int) -> pl.Series:
             raise NoticeError("納期限が2000〜2099年の範囲外です (バーコードの支払期限日は YYMMDD)")
         month = due.dt.month().cast(pl.Int64).to_numpy()
         day = due.dt.day().cast(pl.Int64).to_numpy()
-        blocks.append(_digit_block((year % 100) * 10_000 + month * 100 + day, 6))
+        digits.ints((year % 100) * 10_000 + month * 100 + day, 6)
     else:
         raise NoticeError(f"notices.cvs.payment_deadline.rule が不正です: {kind!r} (due_date / days_after_due / none)")
-    blocks.append(_const_block("0", n))  # 印紙フラグ: 0 for taxes
+    digits.const("0")  # 印紙フラグ: 0 for taxes
     amount = slots["amount"].cast(pl.Int64).to_numpy()
     printable = (amount > 0) & (amount <= ceiling)
-    blocks.append(_digit_block(np.where(printable, amount, 0), 6))
-    data = np.concatenate(blocks, axis=1)
-    digits = data - np.uint8(48)
-    # modulus 10, weight 3 on the rightmost data digit (index 42), alternating 3, 1 leftwards
-    weighted = 3 * digits[:, 0::2].sum(axis=1, dtype=np.int64) + digits[:, 1::2].sum(axis=1, dtype=np.int64)
-    cd = ((10 - weighted % 10) % 10).astype(np.uint8) + np.uint8(48)
-    full = np.ascontiguousarray(np.concatenate([data, cd[:, None]], axis=1))
-    codes = pl.Series("barcode", full.view(f"S{gs1.LENGTH}").ravel()).cast(pl.String)
-    return pl.select(pl.when(pl.Series(printable)).then(codes).otherwise(None).alias("barcode"))["barcode"]
+    digits.ints(np.where(printable, amount, 0), 6)
+    return digits.barcodes(printable)
 
 
-def _digit_block(values: np.ndarray, width: int) -> np.ndarray:
-    """(n, width) ASCII digits of non-negative integers, zero-filled: the codec's compiled
-    number writer, on a block of its own."""
-    from jobs.common.fixedwidth.kernel import write_numbers
+#: "0000".."9999" as uint32 words whose bytes are the four ASCII digits
+_DIGITS4 = np.frombuffer("".join(f"{i:04d}" for i in range(10_000)).encode("ascii"), dtype=np.uint32).copy()
+#: Σ weight × digit of "0000".."9999" with the weights 3, 1, 3, 1 (starting at an even index of the
+#: data digits) and 1, 3, 1, 3 (at an odd one): modulus 10, weight 3 on even indexes (the rightmost
+#: data digit, index 42, is even)
+_W4_EVEN = np.array([3 * (i // 1000) + (i // 100 % 10) + 3 * (i // 10 % 10) + i % 10 for i in range(10_000)],
+                    dtype=np.int32)
+_W4_ODD = np.array([(i // 1000) + 3 * (i // 100 % 10) + (i // 10 % 10) + 3 * (i % 10) for i in range(10_000)],
+                   dtype=np.int32)
 
-    n = len(values)
-    out = np.empty((n, width), dtype=np.uint8)
-    write_numbers(out, np.zeros(1, dtype=np.int64), np.full(1, width, dtype=np.int64),
-                  np.ascontiguousarray(values, dtype=np.int64).reshape(n, 1), np.zeros((n, 1), dtype=np.bool_))
-    return out
 
+class _Digits:
+    """The 43 data digits of n GS1-128 barcodes, left to right, and their check digit: the
+    constant text once in a template row, integers four digits at a time (one table lookup for
+    the ASCII and one for the weighted sum), so no digit matrix is summed."""
 
-def _const_block(text: str, n: int) -> np.ndarray:
-    return np.tile(np.frombuffer(text.encode("ascii"), dtype=np.uint8), (n, 1))
+    def __init__(self, n: int):
+        self.n = n
+        self.template = np.zeros(gs1.LENGTH, dtype=np.uint8)
+        self.pos = 0
+        self.const_sum = 0
+        self.fields: list[tuple[np.ndarray, int, int]] = []
+
+    def const(self, text: str) -> None:
+        b = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+        self.template[self.pos:self.pos + len(b)] = b
+        self.const_sum += sum((3 if (self.pos + q) % 2 == 0 else 1) * (int(c) - 48) for q, c in enumerate(b))
+        self.pos += len(b)
+
+    def ints(self, values: np.ndarray, width: int) -> None:
+        """Non-negative integers below 10 ** width (checked by the caller), zero-filled."""
+        self.fields.append((np.ascontiguousarray(values, dtype=np.int64), self.pos, width))
+        self.pos += width
+
+    def barcodes(self, valid: np.ndarray) -> pl.Series:
+        n = self.n
+        out = np.empty((n, gs1.LENGTH), dtype=np.uint8)
+        out[:] = self.template
+        weighted = np.full(n, self.const_sum, dtype=np.int32)
+        for v, pos, width in self.fields:
+            end = pos + width
+            last = (width - 1) // 4  # the leftmost chunk holds the rest
+            if width <= 9:
+                v = v.astype(np.uint32)  # 32-bit division is cheaper
+            for c in range(last + 1):
+                if c < last:
+                    chunk, v = v % 10_000, v // 10_000
+                    if v.dtype != np.uint32 and 4 * (c + 1) >= width - 9:
+                        v = v.astype(np.uint32)
+                else:
+                    chunk = v
+                start = end - 4 * (c + 1)
+                lo = max(start, pos)
+                out[:, lo:start + 4] = _DIGITS4[chunk].view(np.uint8).reshape(n, 4)[:, lo - start:]
+                weighted += (_W4_EVEN if start % 2 == 0 else _W4_ODD)[chunk]
+        out[:, gs1.LENGTH - 1] = ((10 - weighted % 10) % 10).astype(np.uint8) + np.uint8(48)
+        offsets = np.arange(n + 1, dtype=np.int64) * gs1.LENGTH
+        bitmap = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+        arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(out.reshape(-1)), bitmap,
+                                               int((~valid).sum()))
+        return pl.Series("barcode", arr).cast(pl.String)
 
 
 # --- internals ---------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 from .. import paths
-from .fields import EncodeError, _block_from_fixed_str, _rows_error, encode_field
+from .fields import EncodeError, _rows_error, _utf8_buffers, encode_field
 from .layout import Binding, Layout, RecordType
 
 
@@ -54,6 +54,28 @@ def _as_frame(rows) -> pl.DataFrame:
 
 def encode_records(layout: Layout, rt: RecordType, df: pl.DataFrame) -> np.ndarray:
     """Encode the rows of one record type into an (n, record_length) uint8 block."""
+    out = _encode_lines(layout, rt, df, b"")
+    if layout.encoding == "ebcdic_kana":
+        raw_cols = np.zeros(out.shape[1], dtype=bool)
+        for f in rt.fields:
+            if f.type in ("zoned", "packed", "shift"):
+                raw_cols[f.offset:f.offset + f.length] = True
+        conv = cp932_to_ebcdic_lut()[out]
+        out = np.where(raw_cols[None, :], out, conv)
+    return out
+
+
+def _lines(layout: Layout, rt: RecordType, df: pl.DataFrame, le: bytes) -> np.ndarray:
+    """The rows of one record type as (n, record_length + len(le)) bytes, line end included."""
+    if layout.encoding == "ebcdic_kana":
+        return _with_line_end(encode_records(layout, rt, df), le)
+    return _encode_lines(layout, rt, df, le)
+
+
+def _encode_lines(layout: Layout, rt: RecordType, df: pl.DataFrame, le: bytes) -> np.ndarray:
+    """Every field of every row, then one compiled pass (assemble.py) writing them into the lines:
+    numbers as integers, every other field as a (rows, width) block of its bytes (one row when
+    the field is the same in every record: defaults, fillers, shift codes)."""
     n = df.height
     known = {f.name for f in rt.fields} | {"record_no", ROW_MARK}
     unknown = [c for c in df.columns if c not in known]
@@ -61,26 +83,134 @@ def encode_records(layout: Layout, rt: RecordType, df: pl.DataFrame) -> np.ndarr
         raise EncodeError(f"layout {layout.id}, {rt.label}: columns {unknown} are not fields of this record")
     ebcdic = layout.encoding == "ebcdic_kana"
     length = rt.fields[-1].end
-    out = np.empty((n, length), dtype=np.uint8)
-    raw_cols = np.zeros(length, dtype=bool)
-    batched = {f.name for f in rt.fields if _number_like(f) or (f.type == "digits" and f.name in df.columns)}
-    if n:
-        _encode_numbers(layout, rt, df, [f for f in rt.fields if _number_like(f)], out)
-        _encode_digits(layout, rt, df, [f for f in rt.fields if f.type == "digits" and f.name in df.columns], out)
+    where = f"layout {layout.id}, {rt.label}"
+    numbers = [f for f in rt.fields if _number_like(f) and f.name in df.columns]
+    blocks: list[tuple[int, np.ndarray]] = []  # (offset, (n or 1, width) bytes)
     for f in rt.fields:
-        if f.name in batched and n:
+        if f.name in df.columns and (_number_like(f) or f.type == "digits"):
             continue
-        s = df.get_column(f.name) if f.name in df.columns else None
+        if _number_like(f) and not f.blank:
+            raise EncodeError(f"{where}: field {f.name} {f.label}: no value given and no default")
         try:
-            out[:, f.offset:f.offset + f.length] = encode_field(f, s, n, layout, ebcdic)
+            if f.name not in df.columns:  # the same bytes in every record
+                blocks.append((f.offset, encode_field(f, None, 1, layout, ebcdic)))
+            elif n:
+                blocks.append((f.offset, _encode_column(f, df.get_column(f.name), n, layout, ebcdic)))
+            else:
+                encode_field(f, df.get_column(f.name), 0, layout, ebcdic)
         except EncodeError as e:
-            raise EncodeError(f"layout {layout.id}, {rt.label}: {e}") from None
-        if ebcdic and f.type in ("zoned", "packed", "shift"):
-            raw_cols[f.offset:f.offset + f.length] = True
-    if ebcdic:
-        conv = cp932_to_ebcdic_lut()[out]
-        out = np.where(raw_cols[None, :], out, conv)
+            raise EncodeError(f"{where}: {e}") from None
+    out = np.empty((n, length + len(le)), dtype=np.uint8)
+    if not n:
+        return out
+    blocks += _encode_digits(layout, rt, df, [f for f in rt.fields if f.type == "digits" and f.name in df.columns])
+    _assemble(out, blocks, numbers, _encode_numbers(layout, rt, df, numbers), le, length)
     return out
+
+
+#: distinct values at most this share of the rows: a text column is encoded once per value
+_UNIQUE_SHARE = 0.25
+
+
+def _encode_column(f, s: pl.Series, n: int, layout: Layout, ebcdic: bool) -> np.ndarray:
+    """One given non-number, non-digits field. Text with few distinct values (names, 方書, fixed
+    wording) is encoded once per distinct value and gathered; the bytes are the same as encoding
+    every row (each row is encoded on its own), and an error is reported from the whole column
+    (its row numbers)."""
+    if f.type == "text" and n >= 1024:
+        s = s.cast(pl.String)
+        uniq = s.drop_nulls().unique()
+        if len(uniq) <= _UNIQUE_SHARE * n:
+            has_null = s.null_count() > 0
+            values = pl.concat([uniq, pl.Series([None], dtype=pl.String)]) if has_null else uniq
+            try:
+                ub = encode_field(f, values, len(values), layout, ebcdic)
+            except EncodeError:
+                pass  # the whole column below names the rows
+            else:
+                codes = s.cast(pl.Enum(uniq.to_list())).to_physical().fill_null(len(uniq))
+                return ub[codes.to_numpy()]
+    if f.type == "text" and n:
+        block = _cp932_spaced(f, s, layout)
+        if block is not None:
+            return block
+    return encode_field(f, s, n, layout, ebcdic)
+
+
+#: characters that are one byte in cp932 (ASCII, half-width katakana); every other character it
+#: can encode is two bytes
+_CP932_DOUBLE = r"[^\x00-\x7F\x{FF61}-\x{FF9F}]"
+
+
+def _cp932_spaced(f, s: pl.Series, layout: Layout) -> np.ndarray | None:
+    """A cp932 text column padded with spaces, the common case, without the scatter of the
+    reference encoder: each value padded in Polars to the field's width in cp932 bytes, one encode
+    of the whole column with a newline after every value, and the newlines checked where they must
+    be (so a row of another length cannot shift the others); then the block is a reshape. None
+    when the column needs the reference encoder (nulls or values not allowed, other pads or
+    charsets, normalizing, control characters, too long, not encodable): it gives the error."""
+    if layout.charset_of(f).kind != "cp932" or f.pad != " " or f.values is not None or f.normalize:
+        return None
+    s = s.cast(pl.String)
+    if s.null_count() and not f.blank:
+        return None
+    w, n = f.length, len(s)
+    v = s.fill_null("")
+    size = v.str.len_chars() + v.str.count_matches(_CP932_DOUBLE)
+    if int(size.max() or 0) > w or bool(v.str.contains(r"[\x00-\x1f\x7f]").any()):
+        return None
+    padded = pl.select(pl.concat_str([pl.lit(v), pl.lit(" " * w).str.slice(0, w - pl.lit(size)), pl.lit("\n")]))
+    try:
+        buf = np.frombuffer(padded.to_series().str.join("").item().encode("cp932"), dtype=np.uint8)
+    except UnicodeEncodeError:
+        return None
+    if len(buf) != n * (w + 1):
+        return None
+    lines = buf.reshape(n, w + 1)
+    if (lines[:, w] != 0x0A).any():
+        return None
+    return lines[:, :w]
+
+
+def _assemble(out: np.ndarray, blocks, numbers, encoded, le: bytes, length: int) -> None:
+    from .assemble import PAIRS, assemble
+
+    n = len(out)
+    template = np.full(length + len(le), 32, dtype=np.uint8)
+    template[length:] = np.frombuffer(le, dtype=np.uint8)
+    parts, base, stride, boff, bwid = [], [], [], [], []
+    pos = 0
+    for off, b in blocks:
+        rows, w = b.shape
+        if rows == 1 and n > 1:  # the same in every record
+            template[off:off + w] = b[0]
+            continue
+        b = np.ascontiguousarray(b, dtype=np.uint8)
+        parts.append(b.reshape(-1))
+        base.append(pos)
+        stride.append(w)
+        boff.append(off)
+        bwid.append(w)
+        pos += b.size
+    varying, values, null_rows, nidx = [], [], [], []
+    for f, (v, z, vmin, vmax) in zip(numbers, encoded):
+        if n > 1 and z is not None and z[0] and z.all():
+            continue  # blank in every record: the template's spaces
+        if n > 1 and z is None and vmin == vmax:
+            template[f.offset:f.offset + f.length] = np.frombuffer(f"{vmin:0{f.length}d}".encode("ascii"), np.uint8)
+            continue
+        varying.append(f)
+        values.append(v)
+        nidx.append(len(null_rows) if z is not None else -1)
+        if z is not None:
+            null_rows.append(z)
+    i64 = np.int64
+    vals = np.stack(values).astype(i64, copy=False) if values else np.zeros((0, n), dtype=i64)
+    nulls = np.stack(null_rows) if null_rows else np.zeros((0, n), dtype=np.bool_)
+    data = np.concatenate(parts) if parts else np.zeros(1, dtype=np.uint8)
+    assemble(out, template, data, np.array(base, dtype=i64), np.array(stride, dtype=i64), np.array(boff, dtype=i64),
+             np.array(bwid, dtype=i64), vals, nulls, np.array(nidx, dtype=i64),
+             np.array([f.offset for f in varying], dtype=i64), np.array([f.length for f in varying], dtype=i64), PAIRS)
 
 
 def _number_like(f) -> bool:
@@ -99,78 +229,82 @@ def _number_expr(f) -> pl.Expr:
     return c.cast(pl.Int64)
 
 
-def _encode_numbers(layout: Layout, rt: RecordType, df: pl.DataFrame, fields, out: np.ndarray) -> None:
-    """All unsigned numeric fields (and YYYYMMDD/YYMMDD dates) of a record type: one Polars
-    select for the values, checks in numpy, then one compiled pass writing them all."""
-    from .kernel import write_numbers
-
-    for f in fields:
-        if f.name not in df.columns and not f.blank:
-            raise EncodeError(f"layout {layout.id}, {rt.label}: field {f.name} {f.label}: no value given and no default")
-    given = [f for f in fields if f.name in df.columns]
-    k = len(given)
-    if not k:
-        for f in fields:
-            out[:, f.offset:f.offset + f.length] = 32
-        return
-    exprs = [_number_expr(f).fill_null(0).alias(f"v{j}") for j, f in enumerate(given)]
-    exprs += [pl.col(f.name).is_null().alias(f"z{j}") for j, f in enumerate(given)]
+def _encode_numbers(layout: Layout, rt: RecordType, df: pl.DataFrame, given) -> list:
+    """The unsigned numeric fields (and YYYYMMDD/YYMMDD dates) given as columns: one Polars
+    select for the values (null handling only for columns that have nulls), checks in numpy
+    (min/max first, the rows only on a failure). Per field: (values, nulls or None, min, max)."""
+    if not given:
+        return []
+    has_null = [df.get_column(f.name).null_count() > 0 for f in given]
+    exprs = [(_number_expr(f).fill_null(0) if z else _number_expr(f)).alias(f"v{j}")
+             for j, (f, z) in enumerate(zip(given, has_null))]
+    exprs += [pl.col(f.name).is_null().alias(f"z{j}") for j, (f, z) in enumerate(zip(given, has_null)) if z]
     exprs += [pl.col(f.name).cast(pl.Date).dt.year().fill_null(2000).alias(f"y{j}")
               for j, f in enumerate(given) if f.type == "date" and f.format == "yymmdd"]
     sel = df.select(exprs)
-    vals = sel.select([f"v{j}" for j in range(k)]).to_numpy().astype(np.int64, copy=False)
-    nulls = sel.select([f"z{j}" for j in range(k)]).to_numpy().astype(np.bool_, copy=False)
+    where = f"layout {layout.id}, {rt.label}"
+    out = []
     for j, f in enumerate(given):
-        where = f"layout {layout.id}, {rt.label}"
-        if not f.blank and nulls[:, j].any():
-            raise EncodeError(f"{where}: {_rows_error(f, nulls[:, j], 'blank not allowed')}")
+        v = sel.get_column(f"v{j}").to_numpy()
+        nulls = sel.get_column(f"z{j}").to_numpy() if has_null[j] else None
+        if nulls is not None and not f.blank:
+            raise EncodeError(f"{where}: {_rows_error(f, nulls, 'blank not allowed')}")
         if f.type == "date" and f.format == "yymmdd":
             years = sel[f"y{j}"].to_numpy()
             lo, hi = 2000 - (100 - f.century_pivot), 2000 + f.century_pivot
-            bad = ~nulls[:, j] & ((years < lo) | (years >= hi))
+            bad = (years < lo) | (years >= hi)
+            if nulls is not None:
+                bad &= ~nulls
             if bad.any():
                 raise EncodeError(f"{where}: {_rows_error(f, bad, f'year outside the 2-digit window {lo}–{hi - 1}', df[f.name])}")
-        bad = (vals[:, j] < 0) | (vals[:, j] >= 10 ** f.length)
-        if bad.any():
+        vmin, vmax = int(v.min()), int(v.max())
+        if vmin < 0 or vmax >= 10 ** f.length:
+            bad = (v < 0) | (v >= 10 ** f.length)
             raise EncodeError(f"{where}: {_rows_error(f, bad, f'does not fit {f.length} unsigned digits', df[f.name])}")
-    for f in fields:
-        if f.name not in df.columns:  # blank-allowed fields not given at all
-            out[:, f.offset:f.offset + f.length] = 32
-    write_numbers(out, np.array([f.offset for f in given], dtype=np.int64),
-                  np.array([f.length for f in given], dtype=np.int64),
-                  np.ascontiguousarray(vals), np.ascontiguousarray(nulls))
+        out.append((v, nulls, vmin, vmax))
+    return out
 
 
-def _encode_digits(layout: Layout, rt: RecordType, df: pl.DataFrame, fields, out: np.ndarray) -> None:
+def _encode_digits(layout: Layout, rt: RecordType, df: pl.DataFrame, fields) -> list[tuple[int, np.ndarray]]:
     """All digits fields (codes kept as strings, leading zeros and all) in one Polars select:
-    zero-filled to their width, checked in numpy, copied from the Arrow buffers."""
+    zero-filled to their width, checked in numpy (min/max first), copied from the Arrow buffers."""
     if not fields:
-        return
+        return []
     exprs = []
     for j, f in enumerate(fields):
         c = pl.col(f.name).cast(pl.String)
         exprs += [c.fill_null("0" * f.length).str.zfill(f.length).alias(f"d{j}"), c.is_null().alias(f"z{j}")]
     sel = df.select(exprs)
+    blocks = []
     for j, f in enumerate(fields):
         where = f"layout {layout.id}, {rt.label}"
         w = f.length
-        filled, nulls = sel[f"d{j}"], sel[f"z{j}"].to_numpy()
-        if nulls.any() and not f.blank:
+        filled, z = sel[f"d{j}"], sel[f"z{j}"]
+        has_null = bool(z.any())
+        nulls = z.to_numpy() if has_null else None
+        if has_null and not f.blank:
             raise EncodeError(f"{where}: {_rows_error(f, nulls, 'blank not allowed')}")
-        lens = filled.str.len_bytes().to_numpy()
-        if (lens != w).any():
+        lens = filled.str.len_bytes()
+        if lens.min() != w or lens.max() != w:
+            lens = lens.to_numpy()
             raise EncodeError(f"{where}: {_rows_error(f, lens != w, f'longer than {w} digits', df[f.name])}")
-        block = _block_from_fixed_str(f, filled, w)
-        nondigit = ((block - np.uint8(48)) > 9).any(axis=1)
-        if nondigit.any():
+        offsets, data = _utf8_buffers(filled)  # a read-only view: copied below only to blank nulls
+        block = data[offsets[0]: offsets[0] + df.height * w].reshape(df.height, w)
+        if block.min() < 48 or block.max() > 57:
+            nondigit = ((block - np.uint8(48)) > 9).any(axis=1)
             raise EncodeError(f"{where}: {_rows_error(f, nondigit, 'not digits', df[f.name])}")
         if f.values is not None:
             allowed = np.array([v.encode("ascii") for v in f.values], dtype=f"S{w}")
-            bad = ~np.isin(block.view(f"S{w}").ravel(), allowed) & ~nulls
+            bad = ~np.isin(block.view(f"S{w}").ravel(), allowed)
+            if nulls is not None:
+                bad &= ~nulls
             if bad.any():
                 raise EncodeError(f"{where}: {_rows_error(f, bad, f'value not in {list(f.values)}', df[f.name])}")
-        block[nulls] = 32
-        out[:, f.offset:f.offset + w] = block
+        if nulls is not None:
+            block = block.copy()
+            block[nulls] = 32
+        blocks.append((f.offset, block))
+    return blocks
 
 
 def _cond(df: pl.DataFrame, cond, negate: bool) -> pl.Series:
@@ -218,14 +352,14 @@ def _line_end(layout: Layout, line_end: str | None) -> bytes:
     return b"\r\n" if le == "crlf" else b""
 
 
-def _join(blocks: np.ndarray, le: bytes) -> bytes:
+def _with_line_end(blocks: np.ndarray, le: bytes) -> np.ndarray:
     if not le:
-        return blocks.tobytes()
+        return blocks
     n, w = blocks.shape
     out = np.empty((n, w + len(le)), dtype=np.uint8)
     out[:, :w] = blocks
     out[:, w:] = np.frombuffer(le, dtype=np.uint8)
-    return out.tobytes()
+    return out
 
 
 def _lead_in_bytes(layout: Layout, lead_in: dict | None, n_records: int) -> bytes:
@@ -256,22 +390,22 @@ def write(layout: Layout, frames: dict[str, pl.DataFrame | dict | list], *, fill
         h_rt = layout.by_role("H")
         header = frames.get(h_rt.name)
         header = header if header is not None and header.height else one_row()
-        parts.append(encode_records(layout, h_rt, header))
-    parts.append(encode_records(layout, data_rt, data))
+        parts.append(_lines(layout, h_rt, header, le))
+    parts.append(_lines(layout, data_rt, data, le))
     if st.has_trailer:
         t_rt = layout.by_role("T")
         t = frames.get(t_rt.name)
         t = _inherit(t_rt, t if t is not None and t.height else one_row(), header)
         if fill_bindings:
             t = _fill(t_rt, t, data)
-        parts.append(encode_records(layout, t_rt, t))
+        parts.append(_lines(layout, t_rt, t, le))
     if st.has_end:
         e_rt = layout.by_role("E")
         e = frames.get(e_rt.name)
-        parts.append(encode_records(layout, e_rt, e if e is not None and e.height else one_row()))
+        parts.append(_lines(layout, e_rt, e if e is not None and e.height else one_row(), le))
     parts = [p for p in parts if len(p)]
-    body = np.concatenate(parts) if parts else np.zeros((0, layout.record_length), np.uint8)
-    return _lead_in_bytes(layout, lead_in, len(body)) + _join(body, le)
+    records = sum(len(p) for p in parts)
+    return _lead_in_bytes(layout, lead_in, records) + b"".join(p.reshape(-1) for p in parts)
 
 
 def _write_ordered(layout, frames, fill_bindings, le, lead_in) -> bytes:
@@ -303,11 +437,11 @@ def _write_ordered(layout, frames, fill_bindings, le, lead_in) -> bytes:
         if df is None or df.height == 0:
             continue
         order_parts.append(df["record_no"].to_numpy())
-        block_parts.append(encode_records(layout, rt, df))
+        block_parts.append(_lines(layout, rt, df, le))
         role_parts.append(np.full(df.height, ord(rt.role)))
     order = np.concatenate(order_parts)
     blocks = np.concatenate(block_parts)[np.argsort(order, kind="stable")]
-    return _lead_in_bytes(layout, lead_in, len(blocks)) + _join(blocks, le)
+    return _lead_in_bytes(layout, lead_in, len(blocks)) + blocks.tobytes()
 
 
 class FileWriter:
@@ -344,7 +478,7 @@ class FileWriter:
     def _emit(self, rt: RecordType, df: pl.DataFrame) -> None:
         if df.height == 0:
             return
-        self.fh.write(_join(encode_records(self.layout, rt, df), self.le))
+        self.fh.write(_lines(self.layout, rt, df, self.le).reshape(-1))
         self.records += df.height
 
     def begin_group(self, header: dict | pl.DataFrame | None = None) -> None:
