@@ -341,7 +341,7 @@ def _corrections(tx: Tx, df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     if corr.height == 0:
         return df, pl.DataFrame(schema=cols)
     tcols = ["dedup_key", "source_sha256", "source_file", "record_no", "amount", "late_fee", "dunning_fee",
-             "posted_tax", "posted_late_fee", "posted_dunning_fee"]
+             "posted_tax", "posted_late_fee", "posted_dunning_fee", *KEY]
     # a target of this file is posted as read (a reversed record is not split)
     here = df.filter((pl.col("status") == "posted") & (pl.col("kind") == "confirmed")
                      & pl.col("dedup_key").is_in(corr["dedup_key"].implode())).with_columns(
@@ -352,10 +352,12 @@ def _corrections(tx: Tx, df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     there = tx.query("collection/correction_targets").cast(
         {"record_no": pl.Int64, "amount": pl.Int64, "late_fee": pl.Int64, "dunning_fee": pl.Int64,
          "posted_tax": pl.Int64, "posted_late_fee": pl.Int64, "posted_dunning_fee": pl.Int64})
-    there = there.select(tcols).with_columns(pl.lit(False).alias("in_file"))
+    there = there.cast({"levy_year": pl.Int32, "installment_no": pl.Int32}).select(tcols).with_columns(
+        pl.lit(False).alias("in_file"))
     targets = pl.concat([there, here], how="vertical_relaxed").unique(subset=["dedup_key"], keep="first",
                                                                       maintain_order=True)
-    j = corr.select("dedup_key", pl.col("record_no").alias("_c_no"), pl.col("amount").alias("new_amount")).join(
+    j = corr.select("dedup_key", pl.col("record_no").alias("_c_no"), pl.col("amount").alias("new_amount"),
+                    *[pl.col(k).alias(f"_c_{k}") for k in KEY]).join(
         targets.rename({"source_sha256": "prev_sha", "source_file": "prev_file", "record_no": "prev_record",
                         "amount": "old_amount", "late_fee": "old_late_fee", "dunning_fee": "old_dunning_fee",
                         "posted_tax": "old_tax", "posted_late_fee": "old_booked_late_fee",
@@ -363,6 +365,13 @@ def _corrections(tx: Tx, df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         on="dedup_key", how="inner")
     # a target of this file must come before the 訂正
     j = j.filter(~pl.col("in_file") | (pl.col("prev_record") < pl.col("_c_no")))
+    # the 訂正 corrects the amount of its slip, so it names the 期別 of the 確報 it reverses: one that
+    # names another 期別 (or one with no 調定) is refused, the 確報 stays posted — were it taken, the
+    # reversal would be booked to the 訂正's 期別 and the reversed 期別 would keep its 累計収納額
+    same = pl.all_horizontal([pl.col(f"_c_{k}").eq_missing(pl.col(k)) for k in KEY])
+    other = j.filter(~same).select(pl.col("_c_no").alias("record_no"), "prev_file", "prev_record",
+                                   *[pl.col(k).alias(f"_t_{k}") for k in KEY])
+    j = j.filter(same)
     rev = j.select(pl.col("_c_no").alias("record_no"), "new_amount", "prev_sha", "prev_file", "prev_record",
                    "old_amount", "old_late_fee", "old_dunning_fee", "old_tax", "old_booked_late_fee",
                    "old_booked_dunning_fee", "in_file").cast(cols)
@@ -371,6 +380,14 @@ def _corrections(tx: Tx, df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     is_corr = pl.col("kind") == "correction"
     df = df.with_columns(m["prev_file"].alias("_t_file"), m["prev_record"].alias("_t_no"),
                          m["old_amount"].alias("_t_amount"))
+    if other.height:
+        o = df.select("record_no").join(other, on="record_no", how="left", maintain_order="left")
+        df = df.with_columns(o["prev_file"].alias("_o_file"), o["prev_record"].alias("_o_no"),
+                             *[o[f"_t_{k}"].alias(f"_o_{k}") for k in KEY])
+        df = _mark(df, is_corr & pl.col("_t_no").is_null() & pl.col("_o_no").is_not_null(), "error",
+                   pl.format("訂正の期別が訂正対象の確報と異なります ({} 第{}レコード: 賦課年度 {} 通知書番号 {} 期別 {})",
+                             "_o_file", "_o_no", *[f"_o_{k}" for k in KEY]))
+        df = df.drop("_o_file", "_o_no", *[f"_o_{k}" for k in KEY])
     df = _mark(df, is_corr & pl.col("_t_no").is_null(), "error",
                pl.lit("訂正の対象となる消込済みの確報がありません"))
     df = _mark(df, is_corr, "corrected",

@@ -224,6 +224,11 @@ def _cvs(kind: str, group: int = 99, amount: int = 1_000) -> dict:
 @example(recs=[_cvs("confirmed", 99, 1_000), _cvs("confirmed", 99, 2_000), _cvs("confirmed", 99, 1_000)])
 # a 確報 and its 訂正 in one file: reversed and replaced (Σ 納付履歴 = the corrected amount)
 @example(recs=[_cvs("confirmed", 99, 1_000), _cvs("correction", 99, 400), _cvs("correction", 98, 0)])
+# a 訂正 of the same slip naming another 期別 (one with no 調定 / another 期別): refused, the 確報 stays
+# posted (was: the reversal booked to the 訂正's 期別, Σ 納付履歴 1,052 against Σ 累計収納額 1,180)
+@example(recs=[{**_cvs("confirmed", 1, 1_180), "channel": "app"},
+               {**_cvs("correction", 1, 1_052), "channel": "credit", "key": UNKNOWN}])
+@example(recs=[_cvs("confirmed", 7, 2_000), {**_cvs("correction", 7, 500), "key": KEYS[1]}])
 def test_post_payments_properties(small_ledger, recs):
     fresh, run_ = small_ledger
     led = fresh()
@@ -273,3 +278,27 @@ def test_post_payments_properties(small_ledger, recs):
     rej = rec.filter(pl.col("status").is_in(list(reconcile.REJECTED)))
     assert all(bytes.fromhex(h) == f"rec{no}".encode() for no, h in zip(rej["record_no"], rej["raw_hex"],
                                                                           strict=True))
+
+
+@pytest.mark.parametrize("key", [KEYS[1], UNKNOWN], ids=["another_installment", "no_levy"])
+def test_correction_naming_another_installment_than_its_posting_is_refused(small_ledger, key):
+    """A 訂正 (CVS 22) corrects the amount of its slip: it must name the 期別 of the posted 確報 it
+    reverses. One of a later file naming another 期別 is an error; the earlier posting, the 納付履歴 and
+    both 期別 stay as they were."""
+    fresh, run_ = small_ledger
+    led = fresh()
+    with led.transaction() as tx:
+        reconcile.post_payments(tx, payment_frame([_cvs("confirmed", 5, 3_000)], f"{next(_sha):064x}"), run_)
+    before = ledger_sums(led)
+    with led.transaction() as tx:
+        res = reconcile.post_payments(
+            tx, payment_frame([{**_cvs("correction", 5, 1_000), "key": key}], f"{next(_sha):064x}"), run_)
+    assert res.rows.select("status").to_series().to_list() == ["error"]
+    reason = res.rows["reason"][0]
+    assert reason.startswith("訂正の期別が訂正対象の確報と異なります (prop_") and "第1レコード" in reason, reason
+    assert f"通知書番号 {KEYS[0][1]} 期別 {KEYS[0][2]}" in reason, reason
+    after = ledger_sums(led)
+    assert {k: after[k] for k in ("paid", "payments", "payment_rows")} == {
+        k: before[k] for k in ("paid", "payments", "payment_rows")} == {"paid": 3_000, "payments": 3_000,
+                                                                       "payment_rows": 1}
+    assert led.scalar("SELECT COUNT(*) FROM reconciliation WHERE status = 'posted'") == 1
