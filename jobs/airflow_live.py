@@ -83,10 +83,11 @@ def free_ports(n: int) -> list[int]:
 
 
 def kokuho_home(base: Path, *, municipality: str, notice_output: Mapping[str, Any] | None = None,
-                root: Path = ROOT) -> Path:
+                config_files: Mapping[str, str] | None = None, root: Path = ROOT) -> Path:
     """KOKUHO_HOME of the live Airflow: the checkout's layouts/, sql/, fixtures/ and reports/ linked,
     config/ copied, with the municipality's notice_output override when given
-    (config/municipalities/<code>/notice_output.yaml)."""
+    (config/municipalities/<code>/notice_output.yaml) and ``config_files`` (path under config/ → YAML
+    text: overrides that must not exist in the checkout)."""
     home = base / "kokuho_home"
     home.mkdir()
     for name in ("layouts", "sql", "fixtures", "reports"):
@@ -98,12 +99,19 @@ def kokuho_home(base: Path, *, municipality: str, notice_output: Mapping[str, An
             raise LiveAirflowError(f"the checkout has its own notice_output override: merge it ({override})")
         override.write_text("notice_output:\n" + "".join(f"  {k}: {v}\n" for k, v in notice_output.items()),
                             encoding="utf-8")
+    for rel, text in (config_files or {}).items():
+        target = home / "config" / rel
+        if target.exists():
+            raise LiveAirflowError(f"the checkout has its own {rel}: merge it ({target})")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
     return home
 
 
 class LiveAirflow:
     def __init__(self, base: Path, *, municipality: str = "111007", notice_output: Mapping[str, Any] | None = None,
-                 parallelism: int = 3, extra_env: Mapping[str, str] | None = None, root: Path = ROOT):
+                 parallelism: int = 3, extra_env: Mapping[str, str] | None = None,
+                 config_files: Mapping[str, str] | None = None, root: Path = ROOT):
         self.base = base
         self.root = root
         self.home = base / "airflow"
@@ -133,7 +141,8 @@ class LiveAirflow:
             "AIRFLOW__API_AUTH__JWT_SECRET": os.urandom(24).hex(),
             "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
             "AIRFLOW_CONN_KOKUHO_INBOX": json.dumps({"conn_type": "fs", "extra": {"path": str(self.var / "inbox")}}),
-            "KOKUHO_HOME": str(kokuho_home(base, municipality=municipality, notice_output=notice_output, root=root)),
+            "KOKUHO_HOME": str(kokuho_home(base, municipality=municipality, notice_output=notice_output,
+                                           config_files=config_files, root=root)),
             "KOKUHO_VAR": str(self.var),
             "KOKUHO_SECRETS_DIR": str(base / "secrets"),
         })

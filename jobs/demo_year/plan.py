@@ -13,7 +13,8 @@ from the 当初賦課 on:
   (口座振替請求); on D itself the banks answer and KB210 takes the results in; on D's 督促 day
   (``dunning.dunning_day``) KB400 (the payments up to that day), KB620 and KB600 (督促, 延滞金);
 - KB610 催告 on its ``reminder`` days after the first 督促 day;
-- KB700 月次締め on its ``month_close`` days after the first KB400 day (the ledger exists);
+- KB700 月次締め on its ``month_close`` days after the first KB400 day (the ledger exists), and KB400
+  on the business day before each (the month's payments posted before the month is closed);
 - KB500 年金特徴受信 on its ``pension_intake`` days when the insurer simulator delivers a file
   (``if_files``), KB510 on ``pension_send``, KB520 on ``pension_apply`` followed by KB400 (SN235
   posts the pension results the same morning), KB530 on ``pension_deduction_handover``;
@@ -155,6 +156,8 @@ def year_plan(fy: int, *, municipality: str, intake_date: dt.date, with_closing_
     first_collect = min(collect_days)
     for d in days("month_close", first_collect + dt.timedelta(days=1), end):
         add(d, "KB700", "月次締め日")
+        # the month's payments posted in the month: KB700 (06:30) closes it before the day's KB400 (08:30)
+        add(cal.previous_business_day(d), "KB400", "月次締め前日: 月末までの収納消込", PAYMENTS)
     if close_day is not None:
         # the 出納整理期間's last payments, posted the business day before KB710 (06:30) closes the year
         add(cal.previous_business_day(close_day), "KB400", "出納閉鎖前日: 出納整理期間の収納消込", PAYMENTS)

@@ -66,7 +66,7 @@ def test_every_installment_has_its_debit_cycle_and_its_dunning_day(year, ctx):
     assert len(_days_of(year, "KB410")) == len(_days_of(year, "KB210")) == len(_days_of(year, "KB600")) == 9
 
 
-def test_the_rule_nets_run_on_all_their_run_days_after_the_assessment(year):
+def test_the_rule_nets_run_on_all_their_run_days_after_the_assessment(year, ctx):
     end = dt.date(2027, 5, 31)
     after = dt.date(2026, 7, 2)
     for net, rule in (("KB510", "pension_send"), ("KB520", "pension_apply"), ("KB500", "pension_intake"),
@@ -75,6 +75,8 @@ def test_the_rule_nets_run_on_all_their_run_days_after_the_assessment(year):
     closes = _days_of(year, "KB700")
     assert closes == runcalendar.run_days("month_close", closes[0], end, municipality=MUNI)
     assert closes[0] > min(_days_of(year, "KB400")) and dt.date(2027, 4, 1) in closes
+    _cfg, cal, _dues = ctx
+    assert {cal.previous_business_day(d) for d in closes} <= set(_days_of(year, "KB400"))   # the month's payments
     first_dun = min(_days_of(year, "KB600"))
     assert _days_of(year, "KB610") == runcalendar.run_days("reminder", first_dun + dt.timedelta(days=1), end,
                                                            municipality=MUNI)
