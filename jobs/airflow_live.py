@@ -53,7 +53,11 @@ _NOT_COPIED = {("core", "dags_folder"), ("core", "plugins_folder"), ("database",
 
 
 class LiveAirflowError(RuntimeError):
-    """The live Airflow did not start, or the API answered an error."""
+    """The live Airflow did not start, or the API answered an error (``status``: its HTTP status)."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 def cfg_as_env(home: Path, root: Path = ROOT) -> dict[str, str]:
@@ -248,27 +252,46 @@ class LiveAirflow:
 class AirflowApi:
     """The REST API of the live Airflow, used as the UI uses it: a JWT from /auth/token, then /api/v2."""
 
+    #: A busy machine (the API server starved of CPU) answers late: a request that times out or loses
+    #: its connection is sent again, up to ATTEMPTS times, TIMEOUT seconds each.
+    ATTEMPTS = 5
+    TIMEOUT = 120
+
     def __init__(self, url: str, username: str, password: str):
         self.url = url
-        r = httpx.post(f"{url}/auth/token", json={"username": username, "password": password}, timeout=30)
+        r = self._send(lambda: httpx.post(f"{url}/auth/token", json={"username": username, "password": password},
+                                          timeout=self.TIMEOUT))
         if r.status_code not in (200, 201):
             raise LiveAirflowError(f"login {username}: {r.status_code} {r.text[:500]}")
-        self.client = httpx.Client(base_url=f"{url}/api/v2", timeout=60,
+        self.client = httpx.Client(base_url=f"{url}/api/v2", timeout=self.TIMEOUT,
                                    headers={"Authorization": f"Bearer {r.json()['access_token']}"})
+        self.retried = 0
+
+    def _send(self, request) -> httpx.Response:
+        for attempt in range(1, self.ATTEMPTS + 1):
+            try:
+                return request()
+            except httpx.TransportError:   # timeouts, refused or dropped connections
+                if attempt == self.ATTEMPTS:
+                    raise
+                self.retried = getattr(self, "retried", 0) + 1
+                time.sleep(2 * attempt)
+        raise AssertionError("unreachable")
 
     def _ok(self, r: httpx.Response) -> Any:
         if not r.is_success:
-            raise LiveAirflowError(f"{r.request.method} {r.request.url}: {r.status_code} {r.text[:2000]}")
+            raise LiveAirflowError(f"{r.request.method} {r.request.url}: {r.status_code} {r.text[:2000]}",
+                                   r.status_code)
         return r.json() if r.content else None
 
     def get(self, path: str, **params: Any) -> Any:
-        return self._ok(self.client.get(path, params=params))
+        return self._ok(self._send(lambda: self.client.get(path, params=params)))
 
     def post(self, path: str, body: dict[str, Any]) -> Any:
-        return self._ok(self.client.post(path, json=body))
+        return self._ok(self._send(lambda: self.client.post(path, json=body)))
 
     def patch(self, path: str, body: dict[str, Any]) -> Any:
-        return self._ok(self.client.patch(path, json=body))
+        return self._ok(self._send(lambda: self.client.patch(path, json=body)))
 
     # --- DAGs and runs --------------------------------------------------------------------------
 
@@ -276,7 +299,7 @@ class AirflowApi:
         """The DAG processor has parsed the file (the DAG exists in the API)."""
         deadline = time.monotonic() + timeout
         while True:
-            r = self.client.get(f"/dags/{dag_id}")
+            r = self._send(lambda: self.client.get(f"/dags/{dag_id}"))
             if r.status_code == 200:
                 return r.json()
             if time.monotonic() > deadline:
@@ -290,7 +313,14 @@ class AirflowApi:
     def trigger(self, dag_id: str, conf: dict[str, Any], run_id: str) -> str:
         """As the 実行 (trigger) form does: no logical date, the params form's values as conf."""
         body = {"dag_run_id": run_id, "logical_date": None, "conf": conf, "note": None}
-        return self.post(f"/dags/{dag_id}/dagRuns", body)["dag_run_id"]
+        before = self.retried
+        try:
+            return self.post(f"/dags/{dag_id}/dagRuns", body)["dag_run_id"]
+        except LiveAirflowError as exc:
+            # a POST sent again after a timeout: the first one made the run (409: it exists)
+            if exc.status == 409 and self.retried > before and self.get(f"/dags/{dag_id}/dagRuns/{run_id}")["conf"] == conf:
+                return run_id
+            raise
 
     def run_state(self, dag_id: str, run_id: str) -> str:
         return self.get(f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
