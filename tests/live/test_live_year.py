@@ -14,7 +14,8 @@ import json
 
 import pytest
 
-pytestmark = [pytest.mark.live, pytest.mark.e2e, pytest.mark.slow]
+# about 25 job-net runs: ~8 min on a quiet 2-core machine, far longer on a loaded one (pyproject's 900 s)
+pytestmark = [pytest.mark.live, pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(3600)]
 
 INSURED = 200
 SEED = 20261206
