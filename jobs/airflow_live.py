@@ -13,7 +13,8 @@ process group of their own, with
 - its own KOKUHO_VAR (``base/var``), keys' folder and KOKUHO_HOME: links to the checkout's layouts/
   and sql/ and a copy of config/ (``notice_output`` of the municipality overridden when asked);
 - ``[scheduler] use_job_schedule = False``: the scheduler runs only the runs the caller triggers (an
-  unpaused DAG would otherwise run its latest schedule slot at once under today's date).
+  unpaused DAG would otherwise run its latest schedule slot at once under today's date);
+- ``[workers] execution_api_timeout = 60`` (Airflow's 5 s fails tasks when the machine is loaded).
 
 ``stop()`` kills the whole process group (TERM, then KILL), also at interpreter exit.
 
@@ -144,6 +145,9 @@ class LiveAirflow:
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(trigger_log_port),
             "AIRFLOW__API_AUTH__JWT_SECRET": os.urandom(24).hex(),
             "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+            # the task supervisor's calls to the execution API: 5 s by default, which a starved API
+            # server on a loaded 2-core machine missed (the first task of a run failed, retried 5 min later)
+            "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
             "AIRFLOW_CONN_KOKUHO_INBOX": json.dumps({"conn_type": "fs", "extra": {"path": str(self.var / "inbox")}}),
             "KOKUHO_HOME": str(kokuho_home(base, municipality=municipality, notice_output=notice_output,
                                            config_files=config_files, root=root)),
