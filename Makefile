@@ -123,7 +123,7 @@ export CREATE_DB_PY
 UP_PID := var/airflow/up.pid
 UP_LOG := var/airflow/up.log
 
-.PHONY: help install airflow-init demo test browser-deps test-fast bench bench-full up up-celery celery-worker down status listings lint constraints clean distclean
+.PHONY: help install airflow-init demo demo-year test browser-deps test-fast bench bench-full up up-celery celery-worker down status listings lint constraints clean distclean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-14s %s\n", $$1, $$2}'
@@ -253,6 +253,20 @@ demo: $(MIGRATED) $(POOLS) $(USERS) ## synthesize a city (DEMO_INSURED), run the
 	@echo "    it fails when a ledger row carries no 操作者ID or 処理事由)"
 	@KOKUHO_VAR=$(DEMO_VAR) kokuho audit --summary
 
+# --- make demo-year: a whole fiscal year through a REAL Airflow (jobs/demo_year) -------------------
+# Its own Airflow (scheduler, dag-processor, triggerer, api-server on free ports, its own metadata DB)
+# and var/ under DEMO_YEAR_OUT/run, removed at the end (kept with DEMO_YEAR_ARGS=--keep, and the logs
+# under DEMO_YEAR_OUT/logs when the year fails); the report is DEMO_YEAR_OUT/year_report.md and .json.
+# DEMO_YEAR_ARGS=--no-closing-period stops at March 31st; --until YYYY-MM-DD earlier; --plan prints
+# the plan only.
+DEMO_YEAR_INSURED ?= 2000
+DEMO_YEAR_SEED ?= 20260601
+DEMO_YEAR_OUT ?= $(CURDIR)/var/demo-year
+DEMO_YEAR_ARGS ?=
+
+demo-year: $(INSTALLED) ## a whole fiscal year (6月取込 → 3月, 出納閉鎖 5/31) of a synthetic city (DEMO_YEAR_INSURED) through a real Airflow, conservation to the yen
+	python -m jobs.demo_year --insured $(DEMO_YEAR_INSURED) --seed $(DEMO_YEAR_SEED) --out $(DEMO_YEAR_OUT) $(DEMO_YEAR_ARGS)
+
 test: $(INSTALLED) browser-deps ## run every test (pytest); PYTEST_ARGS=... adds arguments
 	python -m pytest $(PYTEST_ARGS)
 
@@ -283,6 +297,8 @@ BENCH_QUICK_bench_collection ?= --installments 1000000 --payments 500000 --ref-s
 # `make bench-full` gives a benchmark its BENCH_FULL_<name> arguments (if any) over its defaults:
 # 消込 on PostgreSQL at the issue's 5M payments against 10M 期別 (its default is smaller)
 BENCH_FULL_bench_collection ?= --pg-installments 10000000 --pg-payments 5000000
+# the year through the real scheduler: 300 insured to the first 口座振替 request day (6 job-net runs)
+BENCH_QUICK_bench_year ?= --insured 300 --until 2026-07-24
 BENCH_SIZE ?= quick
 
 bench: $(INSTALLED) ## run every benchmark in bench/ at quick sizes (< 15 min), write var/bench/summary.md + README section

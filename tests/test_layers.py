@@ -3,7 +3,7 @@ functions and under TYPE_CHECKING).
 
     jobs.common  <  jobs.ledger | reports  <  jobs.intake  <  jobs.assessment | jobs.collection
                  <  jobs.pension | jobs.arrears  <  jobs.synth  <  jobs.registry  <  jobs.runner
-                 <  jobs.cli | jobs.airflow_task | jobs.airflow_auth  <  dags
+                 <  jobs.cli | jobs.airflow_task | jobs.airflow_auth | jobs.airflow_live  <  dags | jobs.demo_year
 
 A module may import its own layer and the layers below it; layers on one rank are siblings and
 import neither each other (assessment and collection; pension and arrears; ledger and reports: reports imports
@@ -39,7 +39,9 @@ LAYERS: dict[str, int] = {
     "jobs.cli": 8,
     "jobs.airflow_task": 8,
     "jobs.airflow_auth": 8,
+    "jobs.airflow_live": 8,
     "dags": 9,
+    "jobs.demo_year": 9,
 }
 
 #: (importing module, imported module) → why it is there and who removes it.

@@ -1,0 +1,436 @@
+"""``make demo-year``: a whole fiscal year of a synthetic city through a REAL Airflow.
+
+    python -m jobs.demo_year --insured 2000 --seed 20260601 --out var/demo-year
+    python -m jobs.demo_year --plan            # the year plan only (no Airflow)
+
+1. A real Airflow (scheduler, dag-processor, triggerer, api-server; tasks under the task supervisor)
+   on free ports with its own metadata DB and var/ under ``--out`` (``jobs.airflow_live``).
+2. ``kokuho synth`` writes the city's files into its inbox.
+3. The year plan (``jobs.demo_year.plan``) is walked day by day: before the day's runs the
+   counterparties answer (the counter and CVS payment files of the payments made since the last
+   KB400 day — some taxpayers pay late, some never: ``payments:`` of config/synth.yaml; the banks'
+   口座振替 result files for the day's 振替日; the pension insurer's Z23/Z24/Z2A/捕捉 files due by the
+   day), then each job net is triggered through the REST API with conf ``{"business_date": …,
+   "municipality": …}`` and waited for. A run must end success with every task success or skipped;
+   each step's RC and control totals are read from its XCom.
+4. At the end the money conservation Σ調定 − Σ収入 + Σ還付 − Σ不納欠損 = Σ収入未済 is computed from the
+   ledger with ``jobs.arrears.closing.compute`` (TN510's function) and checked to the yen, and
+   ``year_report.md`` / ``year_report.json`` are written under ``--out``.
+
+Exit 0 when every run succeeded and the conservation holds; 1 otherwise (the report says why).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import os
+import resource
+import shutil
+import signal
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from jobs.airflow_live import LiveAirflow, LiveAirflowError
+
+from . import plan as planmod
+
+ROOT = Path(__file__).resolve().parents[2]
+OK_TASK_STATES = {"success", "skipped"}
+#: The file waits of the job nets, shortened for the demo (minutes, read by the DAG processor): the
+#: demo delivers every file before it triggers a run, so a wait that does not end at once has
+#: nothing coming (production: hours; README "make demo-year").
+DEMO_WAITS = {
+    "KOKUHO_PAYMENT_FILE_WAIT_MINUTES": "0.5",
+    "KOKUHO_MANDATE_FILE_WAIT_MINUTES": "0.05",
+    "KOKUHO_KAIGO_FILE_WAIT_MINUTES": "0.05",
+    "KOKUHO_NENKIN_FILE_WAIT_MINUTES": "0.05",
+    "KOKUHO_DATASET_WAIT_POKE_SECONDS": "2",
+}
+#: The demo city's own settings (written into the live Airflow's copy of config/): a payment dated in a
+#: month that KB700 has closed (a counter or CVS file of the 1st that carries the last days of the month
+#: before: the demo runs KB400 only on its work days) is booked to the next open month instead of refused
+#: (``closing.late_posting_rule``, config/common/closing.yaml).
+def demo_config_files(municipality: str) -> dict[str, str]:
+    return {f"municipalities/{municipality}/closing.yaml": "closing:\n  late_posting_rule: next_month\n"}
+
+
+#: What the year's headline counts are taken from: (label, job id, where in its control totals).
+HEADLINES = (
+    ("納税通知書 (世帯)", "FK150", "written"),
+    ("税額変更通知書 (世帯)", "FK230", "written"),
+    ("特徴中止変更通知書 (世帯)", "TK350", "written"),
+    ("督促状", "TN020", "written"),
+    ("催告書", "TN120", "written"),
+    ("口座振替請求 (件)", "SN120", "written"),
+    ("口座振替請求額 (円)", "SN120", "money.request_amount"),
+    ("口座振替済額 (円)", "SN130", "money.done"),
+    ("口座振替不能額 (円)", "SN130", "money.failed"),
+    ("延滞金調定 (件)", "TN030", "written"),
+)
+
+
+@dataclasses.dataclass
+class RunRecord:
+    date: str
+    jobnet_id: str
+    dag_id: str
+    run_id: str
+    reason: str
+    state: str
+    seconds: float
+    task_states: dict[str, str | None]
+    steps: dict[str, dict[str, Any]]
+    task_seconds: dict[str, float] = dataclasses.field(default_factory=dict)  # each task's own duration
+
+    @property
+    def step_seconds(self) -> float:
+        """The job steps' own time in this run (their task durations; the rest of ``seconds`` is Airflow's
+        scheduling, task start-up and the waits)."""
+        from jobs.registry import JOBS
+
+        return sum(v for t, v in self.task_seconds.items() if t.upper() in JOBS)
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "success" and set(self.task_states.values()) <= OK_TASK_STATES
+
+    @property
+    def rc(self) -> int:
+        return max((int(s.get("rc", 0)) for s in self.steps.values()), default=0)
+
+
+def _step_summary(row: dict[str, Any]) -> dict[str, Any]:
+    keep = ("rc", "status", "read", "accepted", "rejected", "written", "money", "figures")
+    out = {k: row[k] for k in keep if k in row}
+    out["warnings"] = [m for m in row.get("messages", []) if len(m) > 6 and m[6] in "WE"]
+    return out
+
+
+class Year:
+    """One demo year: the live Airflow, the simulators' state and the runs' records."""
+
+    def __init__(self, live: LiveAirflow, *, municipality: str, fy: int, seed: int,
+                 log: Callable[[str], None] = print):
+        self.live = live
+        self.api = live.api
+        self.var = live.var
+        self.municipality = municipality
+        self.fy = fy
+        self.seed = seed
+        self.log = log
+        self.runs: list[RunRecord] = []
+        self.events: list[dict[str, Any]] = []
+        self.last_payments: dt.date | None = None
+        self.delivered: set[str] = set()
+        self.unpaused: set[str] = set()
+        self._persons = None
+
+    # --- counterparties --------------------------------------------------------------------------
+
+    def _levy_files(self) -> list[Path]:
+        return sorted((self.var / "outbox" / "ledger").glob("levy_*.dat"))
+
+    def payments(self, day: dt.date) -> dict[str, Any]:
+        """The counter and CVS files with the payments made in (last KB400 day, day]."""
+        from jobs.synth import payments as sp
+
+        requests = sorted((self.var / "outbox" / "bank").glob("*/KOUFURI_*.dat"))
+        made = sp.generate(self._levy_files(), self.var / "inbox", business_date=day, seed=self.seed,
+                           channels=("counter", "cvs"), since=self.last_payments, debit_request=requests or None,
+                           municipality=self.municipality)
+        self.last_payments = day
+        return {"kind": planmod.PAYMENTS, "files": len(made), "records": sum(m["records"] for m in made),
+                "amount": sum(m["amount"] for m in made)}
+
+    def bank_results(self, day: dt.date) -> dict[str, Any]:
+        """Each bank answers its request file of the 振替日 ``day`` (some accounts fail)."""
+        from jobs.synth import payments as sp
+
+        requests = sorted((self.var / "outbox" / "bank").glob(f"*/KOUFURI_*_{day:%Y%m%d}.dat"))
+        inbox = self.var / "inbox" / "bank"
+        inbox.mkdir(parents=True, exist_ok=True)
+        done = [sp.write_debit_result_file(req, inbox / f"KEKKA_{req.stem}.dat", rng=[self.seed, day.toordinal(), i])
+                for i, req in enumerate(requests)]
+        return {"kind": planmod.BANK_RESULTS, "files": len(done), "records": sum(d["records"] for d in done),
+                "amount": sum(d["amount"] for d in done), "failed_amount": sum(d["failed_amount"] for d in done)}
+
+    def nenkin(self, day: dt.date) -> dict[str, Any]:
+        """The pension insurer's answers due by ``day`` that it has not delivered yet (Z23, Z24, Z2A, 捕捉)."""
+        from jobs.synth import insurer as ins
+
+        muni = self.municipality[:5]
+        if self._persons is None:
+            archived = sorted((self.var / "archive" / "shikaku").glob("*KOKUHO_SHIKAKU_*.dat"))
+            self._persons = ins.load_city_persons(archived[0]) if archived else []
+        files, refusals = ins.read_requests(self.var / "outbox" / "nenkin", municipality=muni)
+        if refusals:
+            raise RuntimeError(f"the insurer simulator refuses the city's files: {[str(r) for r in refusals]}")
+        answer = ins.simulate(files, as_of=day, seed=self.seed, cfg=ins.load_insurer_config(), municipality=muni,
+                              capture_persons=self._persons or None)
+        new = tuple(f for f in answer.files if f.name not in self.delivered)
+        if new:
+            ins.write_answer(dataclasses.replace(answer, files=new), self.var / "inbox" / "nenkin")
+            self.delivered |= {f.name for f in new}
+        return {"kind": planmod.NENKIN, "files": len(new), "names": [f.name for f in new],
+                "records": sum(len(f.records) for f in new)}
+
+    # --- runs ----------------------------------------------------------------------------------
+
+    def run(self, day: dt.date, r: planmod.Run) -> RunRecord:
+        from jobs.registry import JOBNETS, JOBS
+
+        dag_id = JOBNETS[r.jobnet_id].dag_id
+        if dag_id not in self.unpaused:
+            self.api.wait_for_dag(dag_id)
+            self.api.unpause(dag_id)
+            self.unpaused.add(dag_id)
+        run_id = f"year_{r.jobnet_id}_{day:%Y%m%d}"
+        t0 = time.monotonic()
+        self.api.trigger(dag_id, {"business_date": day.isoformat(), "municipality": self.municipality}, run_id)
+        state = self.api.wait_run(dag_id, run_id, timeout=1800, poll=1)
+        seconds = time.monotonic() - t0
+        tis = self.api.task_instances(dag_id, run_id)
+        steps = {}
+        for task_id, ti in tis.items():
+            job_id = task_id.upper()
+            if job_id in JOBS and ti["state"] == "success":
+                try:
+                    steps[job_id] = _step_summary(self.api.xcom(dag_id, run_id, task_id))
+                except LiveAirflowError:
+                    pass  # a step that pushed nothing (skipped inside)
+        rec = RunRecord(day.isoformat(), r.jobnet_id, dag_id, run_id, r.reason, state, round(seconds, 1),
+                        {t: ti["state"] for t, ti in tis.items()}, steps,
+                        {t: round(float(ti.get("duration") or 0.0), 2) for t, ti in tis.items()})
+        self.runs.append(rec)
+        return rec
+
+    def walk(self, days: Sequence[planmod.Day]) -> None:
+        simulate = {planmod.PAYMENTS: self.payments, planmod.BANK_RESULTS: self.bank_results,
+                    planmod.NENKIN: self.nenkin}
+        for day in days:
+            got = {}
+            for ev in day.events:
+                got[ev] = simulate[ev](day.date)
+                self.events.append({"date": day.date.isoformat(), **got[ev]})
+            for r in day.runs:
+                if r.if_files and not got.get(planmod.NENKIN, {}).get("files"):
+                    continue
+                if r.jobnet_id == "KB210" and not got.get(planmod.BANK_RESULTS, {}).get("files"):
+                    self.log(f"{day.date} KB210: no 口座振替 request file for this 振替日, not run")
+                    continue
+                rec = self.run(day.date, r)
+                flag = "" if rec.ok else "   <<< FAILED"
+                self.log(f"{day.date} {r.jobnet_id} {rec.state:<8} RC {rec.rc} {rec.seconds:6.1f} s  {r.reason}{flag}")
+                if not rec.ok:
+                    self.log(f"    task states: {rec.task_states}")
+                    self.log("    the year stops here: the later days build on this run")
+                    return
+
+
+# --- the year's figures ---------------------------------------------------------------------------
+
+
+def _dig(row: dict[str, Any], where: str) -> int:
+    if where.startswith("money."):
+        return int(row.get("money", {}).get(where[6:], 0) or 0)
+    return int(row.get(where, 0) or 0)
+
+
+def figures(year: Year, last_day: dt.date) -> dict[str, Any]:
+    """Σ of the steps' control totals over the year, the ledger's payments by channel, and the money
+    conservation from the ledger (``closing.compute``, what TN510 checks each month)."""
+    from jobs.arrears import closing
+    from jobs.common import bizcal
+    from jobs.common import config as config_mod
+    from jobs.ledger import Ledger
+
+    heads = {}
+    for label, job_id, where in HEADLINES:
+        heads[label] = sum(_dig(r.steps[job_id], where) for r in year.runs if job_id in r.steps)
+    cfg = config_mod.load(year.municipality, year.fy)
+    cal = bizcal.BusinessCalendar.from_config(cfg)
+    ledger = Ledger.open()
+    try:
+        fig = closing.compute(ledger, year.municipality, closing.period_of(last_day.replace(day=1), cal))
+        by_channel = ledger.query("demo_year/payments_by_channel", {"m": year.municipality})
+    finally:
+        ledger.dispose()
+    c = closing.conservation_fields(fig, f"{last_day}")
+    channels = {r["channel"]: {"n": int(r["n"]), "tax": int(r["tax"]), "late_fee": int(r["late_fee"]),
+                               "dunning_fee": int(r["dunning_fee"])} for r in by_channel.iter_rows(named=True)}
+    heads["収納 (件)"] = sum(v["n"] for v in channels.values())
+    heads["延滞金収入 (円)"] = sum(v["late_fee"] for v in channels.values())
+    tn510 = [r.steps["TN510"]["money"] for r in year.runs if "TN510" in r.steps]
+    return {
+        "conservation": {"levy": c["levy"], "income": c["income"], "refund": c["refund"], "write_off": c["write_off"],
+                         "lhs": c["lhs"], "unpaid": c["unpaid"], "difference": c["lhs"] - c["unpaid"],
+                         "holds": c["lhs"] == c["unpaid"]},
+        "headlines": heads,
+        "payments_by_channel": channels,
+        "month_closes": len(tn510),
+    }
+
+
+# --- the report ------------------------------------------------------------------------------------
+
+
+def _yen(v: int) -> str:
+    return f"{v:,}"
+
+
+def report_md(meta: dict[str, Any], year: Year, fig: dict[str, Any] | None) -> str:
+    from collections import Counter
+
+    lines = [f"# 年間運用デモ (make demo-year): 団体 {meta['municipality']} 年度 {meta['fy']}", "",
+             f"- 被保険者 {meta['insured']:,} 人, seed {meta['seed']}; 期間 {meta['first_day']} – {meta['last_day']}",
+             f"- 実 Airflow (scheduler, dag-processor, triggerer, api-server) の REST API で "
+             f"{len(year.runs)} 回のジョブネット実行; 失敗 {sum(not r.ok for r in year.runs)} 回",
+             f"- 所要 {meta['wall_seconds']:.0f} s (Airflow 起動 {meta['start_seconds']:.0f} s, 合成 "
+             f"{meta['synth_seconds']:.0f} s, 実行 {meta['runs_seconds']:.0f} s); CPU {meta['cpu_seconds']:.0f} s "
+             f"(このプロセスと子プロセス); 負荷 {meta['load']}; {meta['machine']}", ""]
+    if fig:
+        c = fig["conservation"]
+        lines += ["## 収支の保存 (Σ調定 − Σ収入 + Σ還付 − Σ不納欠損 = Σ収入未済)", "",
+                  "| Σ調定 | Σ収入 | Σ還付 | Σ不納欠損 | 左辺 | Σ収入未済 | 差 |", "|---:|---:|---:|---:|---:|---:|---:|",
+                  f"| {_yen(c['levy'])} | {_yen(c['income'])} | {_yen(c['refund'])} | {_yen(c['write_off'])} | "
+                  f"{_yen(c['lhs'])} | {_yen(c['unpaid'])} | {_yen(c['difference'])} |", "",
+                  "円単位で一致" if c["holds"] else "**一致しません**", "", "## 年間の件数", "",
+                  "| 項目 | 値 |", "|---|---:|"]
+        lines += [f"| {k} | {_yen(v)} |" for k, v in fig["headlines"].items()]
+        lines += ["", "## 収納 (納付履歴, チャネル別)", "", "| チャネル | 件数 | 本税 | 延滞金 | 督促手数料 |",
+                  "|---|---:|---:|---:|---:|"]
+        lines += [f"| {ch} | {_yen(v['n'])} | {_yen(v['tax'])} | {_yen(v['late_fee'])} | {_yen(v['dunning_fee'])} |"
+                  for ch, v in fig["payments_by_channel"].items()]
+    n = Counter(r.jobnet_id for r in year.runs)
+    secs: dict[str, float] = {}
+    own: dict[str, float] = {}
+    for r in year.runs:
+        secs[r.jobnet_id] = secs.get(r.jobnet_id, 0.0) + r.seconds
+        own[r.jobnet_id] = own.get(r.jobnet_id, 0.0) + r.step_seconds
+    lines += ["", "## ジョブネット別 (秒: 起動から終了まで / うちジョブステップ自身のタスク時間)", "",
+              "| ジョブネット | 実行 | 成功 | 平均秒 | 合計秒 | ステップ合計秒 |", "|---|---:|---:|---:|---:|---:|"]
+    for j in sorted(n):
+        ok = sum(r.ok for r in year.runs if r.jobnet_id == j)
+        lines.append(f"| {j} | {n[j]} | {ok} | {secs[j] / n[j]:.1f} | {secs[j]:.0f} | {own[j]:.0f} |")
+    lines += ["", "## 実行一覧", "", "| 業務日 | ジョブネット | 状態 | RC | 秒 | 理由 |", "|---|---|---|---:|---:|---|"]
+    lines += [f"| {r.date} | {r.jobnet_id} | {r.state} | {r.rc} | {r.seconds:.1f} | {r.reason} |" for r in year.runs]
+    return "\n".join(lines) + "\n"
+
+
+def _machine() -> str:
+    import platform
+
+    return f"{platform.node()} {os.cpu_count()} CPU, Python {platform.python_version()}"
+
+
+def _cpu_seconds() -> float:
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m jobs.demo_year", description=__doc__.split("\n")[0])
+    p.add_argument("--insured", type=int, default=2000)
+    p.add_argument("--seed", type=int, default=20260601)
+    p.add_argument("--municipality", default="111007")
+    p.add_argument("--fy", type=int, default=2026)
+    p.add_argument("--intake-date", type=dt.date.fromisoformat, default=dt.date(2026, 6, 1),
+                   help="the synthetic city's file date (kokuho synth --as-of)")
+    p.add_argument("--no-closing-period", action="store_true", help="stop at March 31st (no 出納整理期間, no KB710)")
+    p.add_argument("--until", type=dt.date.fromisoformat, default=None, help="stop after this business date")
+    p.add_argument("--out", type=Path, default=ROOT / "var" / "demo-year")
+    p.add_argument("--plan", action="store_true", help="print the year plan and exit (no Airflow)")
+    p.add_argument("--keep", action="store_true", help="keep the Airflow home and var/ under --out/run")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    days = planmod.year_plan(args.fy, municipality=args.municipality, intake_date=args.intake_date,
+                             with_closing_period=not args.no_closing_period)
+    if args.until:
+        days = [d for d in days if d.date <= args.until]
+    if args.plan:
+        print(planmod.describe(days))
+        print("runs per job net:", planmod.counts(days))
+        return 0
+    out: Path = args.out
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True, mode=0o700)
+    t_start = time.monotonic()
+    load0 = os.getloadavg()
+    # a TERM (make interrupted, a CI timeout) stops the Airflow components too: SystemExit runs the finally
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    live = LiveAirflow(out / "run", municipality=args.municipality, extra_env=DEMO_WAITS,
+                       config_files=demo_config_files(args.municipality))
+    for name in ("KOKUHO_VAR", "KOKUHO_HOME", "KOKUHO_SECRETS_DIR"):
+        os.environ[name] = live.env[name]   # this process synthesizes and reads the ledger like the tasks
+    year = None
+    fig = None
+    rc = 1
+    marks: dict[str, float] = {}
+    try:
+        print(f"==> a real Airflow on {live.url} (component logs: {live.logs})", flush=True)
+        live.start()
+        marks["started"] = time.monotonic()
+        print(f"==> kokuho synth: {args.insured:,} insured, seed {args.seed}, as of {args.intake_date}", flush=True)
+        from jobs.synth.cli import main as synth_main
+
+        if synth_main(["--insured", str(args.insured), "--seed", str(args.seed), "--out", str(live.var / "inbox"),
+                       "--as-of", args.intake_date.isoformat(), "--quiet"]) != 0:
+            raise RuntimeError("kokuho synth failed")
+        marks["synth"] = time.monotonic()
+        print(f"==> the year: {len(days)} days, planned runs {planmod.counts(days)}", flush=True)
+        year = Year(live, municipality=args.municipality, fy=args.fy, seed=args.seed,
+                    log=lambda s: print(s, flush=True))
+        try:
+            year.walk(days)
+        finally:
+            marks["runs"] = time.monotonic()
+        failed = [r for r in year.runs if not r.ok]
+        if not failed:
+            fig = figures(year, days[-1].date)
+        rc = 0 if not failed and fig and fig["conservation"]["holds"] else 1
+    except Exception as exc:  # noqa: BLE001 - reported, logs kept, exit 1
+        print(f"demo-year: {type(exc).__name__}: {exc}", file=sys.stderr)
+        rc = 1
+    finally:
+        live.stop()
+    now = time.monotonic()
+    load1 = os.getloadavg()
+    meta = {"municipality": args.municipality, "fy": args.fy, "insured": args.insured, "seed": args.seed,
+            "first_day": days[0].date.isoformat(), "last_day": days[-1].date.isoformat(),
+            "wall_seconds": now - t_start, "start_seconds": marks.get("started", now) - t_start,
+            "synth_seconds": marks.get("synth", now) - marks.get("started", now),
+            "runs_seconds": marks.get("runs", now) - marks.get("synth", now),
+            "cpu_seconds": _cpu_seconds(), "load": f"{load0[0]:.1f} → {load1[0]:.1f} (1 min)", "machine": _machine()}
+    if year is not None:
+        (out / "year_report.json").write_text(json.dumps(
+            {"meta": meta, "figures": fig, "events": year.events,
+             "runs": [dataclasses.asdict(r) | {"ok": r.ok, "rc": r.rc, "step_seconds": round(r.step_seconds, 2)}
+                      for r in year.runs], "ok": rc == 0},
+            ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+        (out / "year_report.md").write_text(report_md(meta, year, fig), encoding="utf-8")
+        print(f"==> {out / 'year_report.md'}")
+        if fig:
+            c = fig["conservation"]
+            print(f"Σ調定 {_yen(c['levy'])} − Σ収入 {_yen(c['income'])} + Σ還付 {_yen(c['refund'])} − Σ不納欠損 "
+                  f"{_yen(c['write_off'])} = {_yen(c['lhs'])};  Σ収入未済 {_yen(c['unpaid'])}  "
+                  f"({'一致' if c['holds'] else '不一致 ' + _yen(c['difference'])})")
+            for k, v in fig["headlines"].items():
+                print(f"  {k}: {_yen(v)}")
+    if rc != 0 or not args.keep:
+        kept = live.dump_logs(out / "logs") if rc != 0 else None
+        if kept:
+            print(f"logs of the failed year: {kept}", file=sys.stderr)
+        if not args.keep:
+            shutil.rmtree(out / "run", ignore_errors=True)
+    print(f"==> demo-year {'OK' if rc == 0 else 'FAILED'} in {meta['wall_seconds']:.0f} s")
+    return rc

@@ -1,0 +1,187 @@
+"""The year plan of ``make demo-year``: which job nets run on which business day, and which
+counterparty answers arrive before them. Pure: the city's config and calendar in, a list of ``Day``.
+
+A production year runs the daily job nets (KB100, KB400, KB410, KB600, KB620) on every business day,
+about 1,200 runs; most of them have nothing to do. The demo runs a daily job net only on the days it
+has work (``Reason`` says which), and every other job net on all its run days (``kokuho rundays``)
+from the 当初賦課 on:
+
+- KB100 取込 on the synthetic city's intake day (its only delivery: 資格, 住民税 当初, Z21, 介護);
+- KB300 当初賦課 on the fiscal year's ``initial_assessment`` day;
+- for each 普通徴収 納期限 D (``installments.Schedule``): on D's 口座振替 request day KB400 (SN100
+  registers the day's 調定, the counter/CVS files since the last run are posted) and KB410
+  (口座振替請求); on D itself the banks answer and KB210 takes the results in; on D's 督促 day
+  (``dunning.dunning_day``) KB400 (the payments up to that day), KB620 and KB600 (督促, 延滞金);
+- KB610 催告 on its ``reminder`` days after the first 督促 day;
+- KB700 月次締め on its ``month_close`` days after the first KB400 day (the ledger exists), and KB400
+  on the business day before each (the month's payments posted before the month is closed);
+- KB500 年金特徴受信 on its ``pension_intake`` days when the insurer simulator delivers a file
+  (``if_files``), KB510 on ``pension_send``, KB520 on ``pension_apply`` followed by KB400 (SN235
+  posts the pension results the same morning), KB530 on ``pension_deduction_handover``;
+- with the 出納整理期間: KB400 on the business day before the 出納閉鎖 day (the last payments of the
+  year), KB710 on the 出納閉鎖 day.
+
+Within a day the job nets run in the order of their cron times (``jobs.registry``: KB700 06:30,
+KB610 07:00, … KB600 12:00, KB530 13:00); KB210 (manual, after the banks' answer) at 10:00.
+KB310 異動賦課 does not run: the synthetic city sends no 住民税 異動 after its one delivery.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from jobs.common import bizcal, runcalendar
+from jobs.common import config as config_mod
+
+#: Counterparty events (simulated before the day's runs).
+PAYMENTS = "payments"          # the counter and CVS files of the payments since the last KB400
+BANK_RESULTS = "bank_results"  # the banks answer the 口座振替 request files of the day's 振替日
+NENKIN = "nenkin"              # the pension-insurer simulator delivers what is due by the day
+EVENT_LABELS = {PAYMENTS: "窓口・コンビニ収納ファイル", BANK_RESULTS: "口座振替結果ファイル", NENKIN: "年金保険者ファイル"}
+
+#: Manual job nets and the time of day the demo runs them at.
+MANUAL_TIMES = {"KB210": (10, 0)}
+
+
+@dataclass(frozen=True)
+class Run:
+    jobnet_id: str
+    reason: str
+    if_files: bool = False   # run only when the day's counterparty event delivered a file (KB500)
+
+
+@dataclass
+class Day:
+    date: dt.date
+    runs: list[Run] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)
+
+    @property
+    def nets(self) -> list[str]:
+        return [r.jobnet_id for r in self.runs]
+
+
+def cron_time(jobnet_id: str) -> tuple[int, int]:
+    """(hour, minute) of the job net's cron (``jobs.registry``), or its MANUAL_TIMES entry."""
+    from jobs.registry import JOBNETS
+
+    if jobnet_id in MANUAL_TIMES:
+        return MANUAL_TIMES[jobnet_id]
+    cron = JOBNETS[jobnet_id].schedule
+    if not cron:
+        raise ValueError(f"{jobnet_id} has no cron and no MANUAL_TIMES entry")
+    minute, hour = cron.split()[:2]
+    return int(hour), int(minute)
+
+
+#: Ties at one cron time: the order the day needs (KB520 reflects the results KB400 then posts;
+#: KB510 sends after KB520 applied; KB400 before KB410, whose wait needs the day's SN100).
+_TIE = {"KB700": 0, "KB710": 1, "KB100": 2, "KB610": 3, "KB500": 4, "KB300": 5, "KB520": 6, "KB510": 7,
+        "KB400": 8, "KB410": 9, "KB210": 10, "KB620": 11, "KB600": 12, "KB530": 13}
+
+
+def _order(run: Run) -> tuple:
+    return (cron_time(run.jobnet_id), _TIE.get(run.jobnet_id, 99))
+
+
+def year_plan(fy: int, *, municipality: str, intake_date: dt.date, with_closing_period: bool = True,
+              cfg: config_mod.Config | None = None) -> list[Day]:
+    """The demo's days of fiscal year ``fy`` from ``intake_date`` to March 31st (with the 出納整理期間:
+    to the 出納閉鎖 day in May), in date order."""
+    cfg = cfg or config_mod.load(municipality, fy)
+    cal = bizcal.BusinessCalendar.from_config(cfg)
+    first, last = cal.fiscal_year_first_day(fy), cal.fiscal_year_last_day(fy)
+    if not first <= intake_date <= last:
+        raise ValueError(f"the intake day {intake_date} is not in fiscal year {fy} ({first}–{last})")
+
+    def days(rule: str, start: dt.date, end: dt.date) -> list[dt.date]:
+        return runcalendar.run_days(rule, start, end, municipality=municipality)
+
+    end = last
+    close_day = None
+    if with_closing_period:
+        close_day = days("year_close", last + dt.timedelta(days=1), last + dt.timedelta(days=92))[0]
+        end = close_day
+    plan: dict[dt.date, Day] = {}
+
+    def add(d: dt.date, jobnet_id: str, reason: str, *events: str, if_files: bool = False) -> None:
+        day = plan.setdefault(d, Day(d))
+        if jobnet_id not in day.nets:
+            day.runs.append(Run(jobnet_id, reason, if_files))
+        for e in events:
+            if e not in day.events:
+                day.events.append(e)
+
+    add(intake_date, "KB100", "合成市の取込ファイル到着日")
+    (assess,) = days(runcalendar.INITIAL_ASSESSMENT, first, last) or [None]
+    if assess is None or assess <= intake_date:
+        raise ValueError(f"no 当初賦課 run day after the intake day {intake_date} in fiscal year {fy}")
+    add(assess, "KB300", "当初賦課日")
+
+    from jobs.arrears import dunning
+    from jobs.assessment.installments import Schedule
+    from jobs.collection import direct_debit as dd
+
+    rules = dunning.DunningRules.from_config(cfg)
+    dues = [p.due_date for p in Schedule.from_config(cfg, fy, cal).periods]
+    collect_days: list[dt.date] = []
+    dunning_days: list[dt.date] = []
+    for due in dues:
+        request = dd.request_day(cal, cfg, due)
+        add(request, "KB400", f"口座振替請求日 (納期限 {due}): 調定登録と収納消込", PAYMENTS)
+        add(request, "KB410", f"口座振替請求日 (納期限 {due})")
+        add(due, "KB210", f"振替日 (納期限 {due}): 口座振替結果", BANK_RESULTS)
+        dun = dunning.dunning_day(due, rules, cal)
+        if dun <= end:
+            add(dun, "KB400", f"督促日 (納期限 {due}): 収納消込", PAYMENTS)
+            add(dun, "KB620", f"督促日 (納期限 {due}): 滞納記録")
+            add(dun, "KB600", f"督促日 (納期限 {due})")
+            dunning_days.append(dun)
+        collect_days.append(request)
+    for d in days("pension_apply", assess + dt.timedelta(days=1), end):
+        add(d, "KB520", "年金特徴結果反映日")
+        add(d, "KB400", "年金特徴結果反映日: 年金特徴収納消込 (SN235)", PAYMENTS)
+        collect_days.append(d)
+    for d in days("pension_send", assess + dt.timedelta(days=1), end):
+        add(d, "KB510", "年金特徴依頼送信日")
+    for d in days("pension_intake", assess + dt.timedelta(days=1), end):
+        add(d, "KB500", "年金特徴受信日 (保険者ファイルがある日)", NENKIN, if_files=True)
+    for d in days("pension_deduction_handover", assess + dt.timedelta(days=1), end):
+        add(d, "KB530", "社会保険料控除引継日")
+    if dunning_days:
+        for d in days("reminder", min(dunning_days) + dt.timedelta(days=1), end):
+            add(d, "KB610", "催告日")
+    first_collect = min(collect_days)
+    for d in days("month_close", first_collect + dt.timedelta(days=1), end):
+        add(d, "KB700", "月次締め日")
+        # the month's payments posted in the month: KB700 (06:30) closes it before the day's KB400 (08:30)
+        add(cal.previous_business_day(d), "KB400", "月次締め前日: 月末までの収納消込", PAYMENTS)
+    if close_day is not None:
+        # the 出納整理期間's last payments, posted the business day before KB710 (06:30) closes the year
+        add(cal.previous_business_day(close_day), "KB400", "出納閉鎖前日: 出納整理期間の収納消込", PAYMENTS)
+        add(close_day, "KB710", "出納閉鎖日")
+    out = [plan[d] for d in sorted(plan)]
+    for day in out:
+        day.runs.sort(key=_order)
+    return out
+
+
+def counts(plan: Sequence[Day]) -> dict[str, int]:
+    """Runs per job net (KB500 counted where planned, whether or not a file comes)."""
+    out: dict[str, int] = {}
+    for day in plan:
+        for r in day.runs:
+            out[r.jobnet_id] = out.get(r.jobnet_id, 0) + 1
+    return dict(sorted(out.items()))
+
+
+def describe(plan: Iterable[Day]) -> str:
+    """One line per day: date, events, job nets in order (for the report and ``--plan``)."""
+    lines = []
+    for day in plan:
+        ev = "・".join(EVENT_LABELS[e] for e in day.events)
+        nets = " → ".join(r.jobnet_id + ("?" if r.if_files else "") for r in day.runs)
+        lines.append(f"{day.date} {day.date:%a}  {nets}" + (f"   [{ev}]" if ev else ""))
+    return "\n".join(lines)

@@ -1,0 +1,65 @@
+"""The year's figures and report of ``make demo-year`` (jobs/demo_year/driver.py) without Airflow: the
+conservation from a ledger with closing.compute (the synthetic multi-year ledger of
+tests/closing/test_year_close.py), the payments by channel (sql/demo_year/payments_by_channel.sql), the
+headline counts from the runs' control totals, and the markdown report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+_TESTS = Path(__file__).resolve().parents[1]
+for _p in (_TESTS / "collection", _TESTS / "closing"):
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
+
+from jobs.demo_year import driver  # noqa: E402
+
+
+class _Year:
+    municipality = "111007"
+    fy = 2026
+
+    def __init__(self, runs):
+        self.runs = runs
+
+
+def _run(jobnet_id, steps, state="success"):
+    return driver.RunRecord("2026-08-20", jobnet_id, "dag", f"year_{jobnet_id}", "why", state, 12.5,
+                            {t.lower(): "success" for t in steps} | {"check": "skipped"}, steps,
+                            {t.lower(): 2.0 for t in steps})
+
+
+def test_figures_and_report_from_the_ledger_and_the_runs(kokuho_var):
+    from closing_helpers import book
+    from test_year_close import seed
+
+    with book() as b:
+        seed(b)
+    runs = [_run("KB600", {"TN020": {"rc": 0, "written": 3}, "TN030": {"rc": 0, "written": 1}}),
+            _run("KB600", {"TN020": {"rc": 0, "written": 2}}),
+            _run("KB410", {"SN120": {"rc": 0, "written": 5, "money": {"request_amount": 12000}}})]
+    year = _Year(runs)
+    fig = driver.figures(year, dt.date(2027, 5, 31))
+    c = fig["conservation"]
+    assert c["holds"] and c["difference"] == 0
+    assert c["levy"] - c["income"] + c["refund"] - c["write_off"] == c["unpaid"] == c["lhs"]
+    assert c["levy"] > 0 and c["income"] > 0
+    heads = fig["headlines"]
+    assert heads["督促状"] == 5 and heads["延滞金調定 (件)"] == 1 and heads["口座振替請求額 (円)"] == 12000
+    assert heads["収納 (件)"] == sum(v["n"] for v in fig["payments_by_channel"].values()) > 0
+    assert all(r.ok and r.step_seconds == 2.0 * len(r.steps) for r in runs)
+
+    meta = {"municipality": "111007", "fy": 2026, "insured": 200, "seed": 1, "first_day": "2026-06-01",
+            "last_day": "2027-05-31", "wall_seconds": 100.0, "start_seconds": 10.0, "synth_seconds": 5.0,
+            "runs_seconds": 80.0, "cpu_seconds": 50.0, "load": "1.0 → 2.0 (1 min)", "machine": "m"}
+    md = driver.report_md(meta, year, fig)
+    assert "円単位で一致" in md and "| KB600 | 2 | 2 |" in md and md.count("| 2026-08-20 |") == 3
+
+
+def test_a_failed_run_is_not_ok():
+    bad = _run("KB400", {"SN205": {"rc": 16}}, state="failed")
+    assert not bad.ok and bad.rc == 16
+    skipped_only = driver.RunRecord("d", "KB500", "dag", "r", "why", "success", 1.0, {"a": "skipped"}, {})
+    assert skipped_only.ok and skipped_only.rc == 0
