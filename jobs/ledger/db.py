@@ -64,17 +64,21 @@ DUCKDB_SETTINGS = ("memory_limit", "threads", "preserve_insertion_order", "temp_
                    "max_temp_directory_size")
 
 
+def _given_settings(cfg, key: str, allowed: tuple[str, ...]) -> dict[str, Any]:
+    """The settings under ``key`` of the config (empty values left out); unknown keys are an error."""
+    if cfg is None:
+        return {}
+    given = cfg.get(key, None) or {}
+    unknown = sorted(set(given) - set(allowed))
+    if unknown:
+        raise LedgerError(f"{key} に未知の設定があります: {', '.join(unknown)} (使える設定: {', '.join(allowed)})")
+    return {k: v for k, v in given.items() if v is not None and v != ""}
+
+
 def duckdb_settings(cfg=None) -> dict[str, Any]:
     """The DuckDB connection settings of ``collection.ledger.duckdb`` (empty values left out:
     DuckDB's own default, e.g. 80% of RAM for ``memory_limit``). Unknown keys are an error."""
-    if cfg is None:
-        return {}
-    given = cfg.get("collection.ledger.duckdb", None) or {}
-    unknown = sorted(set(given) - set(DUCKDB_SETTINGS))
-    if unknown:
-        raise LedgerError(f"collection.ledger.duckdb に未知の設定があります: {', '.join(unknown)} "
-                          f"(使える設定: {', '.join(DUCKDB_SETTINGS)})")
-    return {k: v for k, v in given.items() if v is not None and v != ""}
+    return _given_settings(cfg, "collection.ledger.duckdb", DUCKDB_SETTINGS)
 
 
 # PostgreSQL settings a deployment may set (``collection.ledger.postgresql``), applied to each
@@ -85,15 +89,8 @@ POSTGRESQL_SETTINGS = ("work_mem", "maintenance_work_mem", "temp_buffers", "jit"
 
 def postgresql_settings(cfg=None) -> dict[str, str]:
     """The per-transaction settings of ``collection.ledger.postgresql`` (empty values left out)."""
-    if cfg is None:
-        return {}
-    given = cfg.get("collection.ledger.postgresql", None) or {}
-    unknown = sorted(set(given) - set(POSTGRESQL_SETTINGS))
-    if unknown:
-        raise LedgerError(f"collection.ledger.postgresql に未知の設定があります: {', '.join(unknown)} "
-                          f"(使える設定: {', '.join(POSTGRESQL_SETTINGS)})")
-    return {k: ("on" if v is True else "off" if v is False else str(v))
-            for k, v in given.items() if v is not None and v != ""}
+    given = _given_settings(cfg, "collection.ledger.postgresql", POSTGRESQL_SETTINGS)
+    return {k: ("on" if v is True else "off" if v is False else str(v)) for k, v in given.items()}
 
 
 def redact(url: str) -> str:
