@@ -350,12 +350,31 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _cut_at_late_fee_rates(days: list, municipality: str, fy: int) -> tuple[list, object]:
+    """Stop the year before the first day whose 延滞金 needs a rate ``late_fee.rates`` does not have
+    (e.g. the next calendar year's, published by 財務省告示 by November 30th): said on stderr, never
+    guessed. Returns the plan and the first day left out (None: nothing left out)."""
+    from jobs.arrears.late_fee import LateFeeRules
+    from jobs.common import config
+
+    cfg = config.load(municipality, fy)
+    rates_end = max(p.end for p in LateFeeRules.from_config(cfg).periods)
+    days, cut = planmod.cut_at_late_fee_rates(days, rates_end, int(cfg.get("arrears_records.reminder.pay_by_days")))
+    if cut is not None:
+        print(f"demo-year: 延滞金の割合が {rates_end} までしか設定されていません (config/common/late_fee.yaml "
+              f"late_fee.rates): {cut.date} 以降 ({', '.join(r.jobnet_id for r in cut.runs)}) は実行しません。"
+              f"翌年の割合 (財務省告示の平均貸付割合 + 1%) を出典つきで設定すると最後まで実行します。",
+              file=sys.stderr)
+    return days, cut
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     days = planmod.year_plan(args.fy, municipality=args.municipality, intake_date=args.intake_date,
                              with_closing_period=not args.no_closing_period)
     if args.until:
         days = [d for d in days if d.date <= args.until]
+    days, cut = _cut_at_late_fee_rates(days, args.municipality, args.fy)
     if args.plan:
         print(planmod.describe(days))
         print("runs per job net:", planmod.counts(days))

@@ -168,6 +168,19 @@ def year_plan(fy: int, *, municipality: str, intake_date: dt.date, with_closing_
     return out
 
 
+def cut_at_late_fee_rates(plan: Sequence[Day], rates_end: dt.date, pay_by_days: int) -> tuple[list[Day], Day | None]:
+    """The plan up to the day before the first day that needs a 延滞金 rate past ``rates_end`` (the last
+    day of ``late_fee.rates``), and that first day (None: the whole plan is covered). A day past
+    ``rates_end`` needs one; so does a 催告 day (KB610) whose 指定期限 (``pay_by_days`` later, moved to
+    the next business day: a week of slack) is past it — its 催告書 state the 延滞金 to that day. The
+    job nets refuse such a day (TN120 KKB650E): the demo stops before it instead, and says so."""
+    slack = dt.timedelta(days=pay_by_days + 7)
+    for i, day in enumerate(plan):
+        if day.date > rates_end or (any(r.jobnet_id == "KB610" for r in day.runs) and day.date + slack > rates_end):
+            return list(plan[:i]), day
+    return list(plan), None
+
+
 def counts(plan: Sequence[Day]) -> dict[str, int]:
     """Runs per job net (KB500 counted where planned, whether or not a file comes)."""
     out: dict[str, int] = {}

@@ -122,3 +122,17 @@ def test_describe_lists_every_day():
     assert len(text.splitlines()) == len(plan)
     assert text.splitlines()[0].startswith("2026-06-01 Mon  KB100")
     assert "KB500?" in text and "口座振替結果ファイル" in text
+
+
+def test_the_year_stops_before_the_first_day_without_a_late_fee_rate(year):
+    """late_fee.rates ends 2026-12-31 (the 2027 rate is published by 財務省告示 and not in config yet):
+    the 一斉催告 of 12-25 states its 延滞金 to a 指定期限 in January, so the plan stops before it; the
+    催告 of 12-10 (指定期限 inside December) stays. A rate to the end of the year keeps the whole plan."""
+    kept, cut = yp.cut_at_late_fee_rates(year, dt.date(2026, 12, 31), 10)
+    assert cut is not None and cut.date == dt.date(2026, 12, 25) and [r.jobnet_id for r in cut.runs] == ["KB610"]
+    assert kept == [d for d in year if d.date < cut.date]
+    assert any(d.date == dt.date(2026, 12, 10) and any(r.jobnet_id == "KB610" for r in d.runs) for d in kept)
+    whole, none = yp.cut_at_late_fee_rates(year, dt.date(2027, 12, 31), 10)
+    assert none is None and whole == list(year)
+    # a plan day past the last rate is cut even without a 催告
+    assert yp.cut_at_late_fee_rates(year, dt.date(2026, 6, 30), 10)[1].date > dt.date(2026, 6, 30)
