@@ -30,6 +30,9 @@ from bench import _report  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
+    from jobs.common.paths import private_umask
+
+    private_umask()  # the year's var/ (synthetic persons, the ledger) is for the owner only, like all of var/
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--insured", type=int, default=2000)
     p.add_argument("--until", default="2026-09-10", help="last business date (empty: the whole year)")

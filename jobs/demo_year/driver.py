@@ -368,7 +368,28 @@ def _cut_at_late_fee_rates(days: list, municipality: str, fy: int) -> tuple[list
     return days, cut
 
 
+#: the environment this process points at the demo Airflow's folders while the year runs
+POINTED_ENV = ("KOKUHO_VAR", "KOKUHO_HOME", "KOKUHO_SECRETS_DIR")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """The year (``_main``); afterwards this process's environment and TERM handler are as they were —
+    a caller in the same process (the live test under pytest) must not keep pointing at the demo
+    Airflow's deleted folders."""
+    saved = {name: os.environ.get(name) for name in POINTED_ENV}
+    term = signal.getsignal(signal.SIGTERM)
+    try:
+        return _main(argv)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        signal.signal(signal.SIGTERM, term)
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     days = planmod.year_plan(args.fy, municipality=args.municipality, intake_date=args.intake_date,
                              with_closing_period=not args.no_closing_period)
@@ -389,7 +410,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     live = LiveAirflow(out / "run", municipality=args.municipality, extra_env=DEMO_WAITS,
                        config_files=demo_config_files(args.municipality))
-    for name in ("KOKUHO_VAR", "KOKUHO_HOME", "KOKUHO_SECRETS_DIR"):
+    for name in POINTED_ENV:
         os.environ[name] = live.env[name]   # this process synthesizes and reads the ledger like the tasks
     year = None
     fig = None

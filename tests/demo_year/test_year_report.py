@@ -63,3 +63,37 @@ def test_a_failed_run_is_not_ok():
     assert not bad.ok and bad.rc == 16
     skipped_only = driver.RunRecord("d", "KB500", "dag", "r", "why", "success", 1.0, {"a": "skipped"}, {})
     assert skipped_only.ok and skipped_only.rc == 0
+
+
+def test_main_gives_the_environment_and_the_term_handler_back(tmp_path, monkeypatch):
+    """The driver points this process at the demo Airflow's folders (KOKUHO_HOME, KOKUHO_VAR, KOKUHO_SECRETS_DIR)
+    and sets a TERM handler while the year runs; afterwards both are as they were, also when the year fails.
+    (tests/live/test_live_year.py calls main() inside pytest: the tests after it once found KOKUHO_HOME
+    pointing at the deleted demo home — 198 failures and errors in CI.)"""
+    import os
+    import signal
+
+    from jobs.demo_year import driver
+
+    class FailingAirflow:
+        def __init__(self, base, **_kw):
+            self.env = {n: str(base / n.lower()) for n in driver.POINTED_ENV}
+            self.url, self.logs = "http://127.0.0.1:9", base / "logs"
+
+        def start(self):
+            raise RuntimeError("no Airflow in this test")
+
+        def stop(self):
+            pass
+
+        def dump_logs(self, _dest):
+            return None
+
+    monkeypatch.setattr(driver, "LiveAirflow", FailingAirflow)
+    monkeypatch.setenv("KOKUHO_VAR", str(tmp_path / "var"))
+    monkeypatch.delenv("KOKUHO_SECRETS_DIR", raising=False)
+    before = {n: os.environ.get(n) for n in driver.POINTED_ENV}
+    term = signal.getsignal(signal.SIGTERM)
+    assert driver.main(["--until", "2026-06-02", "--out", str(tmp_path / "demo-year")]) == 1
+    assert {n: os.environ.get(n) for n in driver.POINTED_ENV} == before
+    assert signal.getsignal(signal.SIGTERM) is term
