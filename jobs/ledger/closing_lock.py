@@ -2,7 +2,7 @@
 by 更正年月日) rows are written (``Tx.insert``).
 
 A month closed by TN510 月次締め (table ``closing_month``) takes no more postings: a row dated in
-it is refused (``LedgerError`` with message KKB662E: the transaction rolls back, nothing is
+it is refused (``ClosedMonthError``, a ``LedgerError`` and a ``StepError``, message KKB662E: the transaction rolls back, nothing is
 posted), or — when the month was closed with ``late_posting_rule: next_month``
 (config/common/closing.yaml ``closing.late_posting_rule``) — booked to the first day of the next
 open month (収入日 / 更正年月日 moved; 領収日 kept), and said so in the log (KKB663W).
@@ -17,7 +17,7 @@ import polars as pl
 
 from jobs.common import messages
 
-from .errors import LedgerError
+from .errors import ClosedMonthError
 
 logger = logging.getLogger("kokuho.ledger.closing")
 
@@ -52,8 +52,7 @@ def check(table: str, frame: pl.DataFrame, closed_rows: pl.DataFrame) -> pl.Data
     refuse = hit.filter(pl.col("late_posting_rule") != "next_month")
     if refuse.height:
         first = refuse.sort("_i").row(0, named=True)
-        raise LedgerError(messages.text("KKB662E", table=table, rows=refuse.height, month=first["_ym"],
-                                        municipality=first["_m"]))
+        raise ClosedMonthError(table=table, rows=refuse.height, month=first["_ym"], municipality=first["_m"])
     closed_by_muni: dict[str, set[str]] = {}
     for m, ym in closed.select("municipality_code", "closing_month").iter_rows():
         closed_by_muni.setdefault(m, set()).add(ym)
