@@ -84,21 +84,23 @@ def lib() -> ctypes.CDLL | None:
     so.kb_scan.argtypes = [_P, _I, _I, _I, _I, _I] + [_P] * 9 + [_I, _P, _P, _I] + [_P] * 3 + [_P] * 8
     so.kb_fill_text.restype = None
     so.kb_fill_text.argtypes = [_P, _I, _I, _I, _I, _I, _P, _P, _P, _P]
+    so.kb_assemble.restype = None
+    so.kb_assemble.argtypes = [_P, _I, _I, _I, _I, _P, _P, _I, _P, _P, _P, _P, _I, _P, _P, _P, _P, _P, _P]
     return so
 
 
-def threads(n: int) -> int:
+def threads(n: int, per_thread: int | None = None) -> int:
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         cpus = os.cpu_count() or 1
     cap = int(os.environ.get("KOKUHO_FW_THREADS", "0") or 0) or cpus
-    return max(1, min(cap, n // MIN_ROWS_PER_THREAD))
+    return max(1, min(cap, n // (per_thread or MIN_ROWS_PER_THREAD)))
 
 
-def _parallel(fn, n: int) -> None:
+def _parallel(fn, n: int, per_thread: int | None = None) -> None:
     """fn(lo, hi) over [0, n) in as many threads as threads(n) says (ctypes releases the GIL)."""
-    k = threads(n)
+    k = threads(n, per_thread)
     if k == 1:
         fn(0, n)
         return
@@ -113,6 +115,31 @@ def _parallel(fn, n: int) -> None:
 
 def _ptr(a: np.ndarray) -> int:
     return a.ctypes.data
+
+
+#: rows per thread of the writer's assembly (a 1,800-byte record: some 15 MB of lines per thread)
+MIN_ASSEMBLE_ROWS_PER_THREAD = 8_192
+
+
+def assemble(out, template, data, base, stride, boff, bwid, vals, nulls, nidx, noff, nwid, pairs) -> None:
+    """The writer's record assembly in C (kb_assemble), same arguments and bytes as the numba
+    kernel ``assemble.assemble``: every array C-contiguous, int64 indexes, uint8 / bool bytes."""
+    so = lib()
+    n, width = out.shape
+    arrays = (out, template, data, base, stride, boff, bwid, vals, nulls, nidx, noff, nwid, pairs)
+    for a in arrays:
+        assert a.flags.c_contiguous
+    assert out.dtype == np.uint8 and vals.dtype == np.int64 and nulls.dtype in (np.bool_, np.uint8)
+    assert vals.shape == (len(noff), n) and nulls.ndim == 2 and (nulls.shape[0] == 0 or nulls.shape[1] == n)
+    if n == 0:
+        return
+    ptrs = [_ptr(a) for a in arrays[1:]]
+    m, k = len(boff), len(noff)
+
+    def run(lo, hi):
+        so.kb_assemble(_ptr(out), width, n, lo, hi, ptrs[0], ptrs[1], m, *ptrs[2:6], k, *ptrs[6:])
+
+    _parallel(run, n, MIN_ASSEMBLE_ROWS_PER_THREAD)
 
 
 class Scan:

@@ -172,9 +172,25 @@ def _cp932_spaced(f, s: pl.Series, layout: Layout) -> np.ndarray | None:
     return lines[:, :w]
 
 
-def _assemble(out: np.ndarray, blocks, numbers, encoded, le: bytes, length: int) -> None:
-    from .assemble import PAIRS, assemble
+#: "00".."99": the two ASCII digits of r at 2r, 2r+1 (the assembly's digit pairs)
+PAIRS = np.frombuffer("".join(f"{i:02d}" for i in range(100)).encode("ascii"), dtype=np.uint8).copy()
 
+
+def _assembler():
+    """The record assembly: the C one (native.py, _kbscan.c) when the library is built, else the
+    numba kernel (assemble.py; KOKUHO_FW_NATIVE=0 or no C compiler). Same bytes; the C one spares
+    the process loading numba (about a second)."""
+    from . import native
+
+    if native.lib() is not None:
+        return native.assemble
+    from .assemble import assemble
+
+    return assemble
+
+
+def _assemble(out: np.ndarray, blocks, numbers, encoded, le: bytes, length: int) -> None:
+    assemble = _assembler()
     n = len(out)
     template = np.full(length + len(le), 32, dtype=np.uint8)
     template[length:] = np.frombuffer(le, dtype=np.uint8)
@@ -205,8 +221,8 @@ def _assemble(out: np.ndarray, blocks, numbers, encoded, le: bytes, length: int)
         if z is not None:
             null_rows.append(z)
     i64 = np.int64
-    vals = np.stack(values).astype(i64, copy=False) if values else np.zeros((0, n), dtype=i64)
-    nulls = np.stack(null_rows) if null_rows else np.zeros((0, n), dtype=np.bool_)
+    vals = np.ascontiguousarray(np.stack(values), dtype=i64) if values else np.zeros((0, n), dtype=i64)
+    nulls = np.ascontiguousarray(np.stack(null_rows), dtype=np.bool_) if null_rows else np.zeros((0, n), dtype=np.bool_)
     data = np.concatenate(parts) if parts else np.zeros(1, dtype=np.uint8)
     assemble(out, template, data, np.array(base, dtype=i64), np.array(stride, dtype=i64), np.array(boff, dtype=i64),
              np.array(bwid, dtype=i64), vals, nulls, np.array(nidx, dtype=i64),
