@@ -253,3 +253,26 @@ void kb_assemble(uint8_t *out, int64_t width, int64_t n, int64_t lo, int64_t hi,
         }
     }
 }
+
+/* GS1-128 コンビニ収納 barcodes (reports/print_data.py barcode_series; its numpy path does the same):
+ * rows [lo, hi) of `out` (44 bytes a row) start as `template` (the constant digits); field j puts
+ * vals[j * n + i] zero-filled in wid[j] digits at pos[j] (the caller has checked that each value
+ * is non-negative and fits); the 44th byte is the modulus-10 check digit of the 43 data digits,
+ * weight 3 on even indexes (the rightmost data digit, index 42, is even). */
+void kb_gs1(uint8_t *out, int64_t n, int64_t lo, int64_t hi, const uint8_t *template, int64_t k,
+            const int64_t *vals, const int64_t *pos, const int64_t *wid) {
+    for (int64_t i = lo; i < hi; i++) {
+        uint8_t *row = out + i * 44;
+        memcpy(row, template, 44);
+        for (int64_t j = 0; j < k; j++) {
+            uint64_t v = (uint64_t)vals[j * n + i];
+            for (int64_t p = pos[j] + wid[j] - 1; p >= pos[j]; p--) {
+                row[p] = (uint8_t)(48 + v % 10);
+                v /= 10;
+            }
+        }
+        int64_t sum = 0;
+        for (int64_t q = 0; q < 43; q++) sum += (q % 2 == 0 ? 3 : 1) * (row[q] - 48);
+        row[43] = (uint8_t)(48 + (10 - sum % 10) % 10);
+    }
+}

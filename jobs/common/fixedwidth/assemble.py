@@ -14,7 +14,6 @@ a template line, which also holds the line end.
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit, prange
 
 from .writer import PAIRS  # noqa: F401  ("00".."99", also the C assembly's)

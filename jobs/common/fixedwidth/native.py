@@ -86,6 +86,8 @@ def lib() -> ctypes.CDLL | None:
     so.kb_fill_text.argtypes = [_P, _I, _I, _I, _I, _I, _P, _P, _P, _P]
     so.kb_assemble.restype = None
     so.kb_assemble.argtypes = [_P, _I, _I, _I, _I, _P, _P, _I, _P, _P, _P, _P, _I, _P, _P, _P, _P, _P, _P]
+    so.kb_gs1.restype = None
+    so.kb_gs1.argtypes = [_P, _I, _I, _I, _P, _I, _P, _P, _P]
     return so
 
 
@@ -140,6 +142,24 @@ def assemble(out, template, data, base, stride, boff, bwid, vals, nulls, nidx, n
         so.kb_assemble(_ptr(out), width, n, lo, hi, ptrs[0], ptrs[1], m, *ptrs[2:6], k, *ptrs[6:])
 
     _parallel(run, n, MIN_ASSEMBLE_ROWS_PER_THREAD)
+
+
+def gs1_digits(template: np.ndarray, fields: list[tuple[np.ndarray, int, int]], n: int) -> np.ndarray:
+    """(n, 44) ASCII digits of GS1-128 コンビニ barcodes (kb_gs1): the 44-byte ``template`` with each
+    (values, position, width) field zero-filled into it and the check digit computed. The caller has
+    checked that every value is non-negative and fits its width."""
+    so = lib()
+    out = np.empty((n, 44), dtype=np.uint8)
+    template = np.ascontiguousarray(template, dtype=np.uint8)
+    assert template.shape == (44,)
+    vals = np.ascontiguousarray(np.stack([v for v, _, _ in fields]) if fields else np.zeros((0, n)), dtype=np.int64)
+    pos = np.array([p for _, p, _ in fields], dtype=np.int64)
+    wid = np.array([w for _, _, w in fields], dtype=np.int64)
+    assert vals.shape == (len(fields), n)
+    if n:
+        _parallel(lambda lo, hi: so.kb_gs1(_ptr(out), n, lo, hi, _ptr(template), len(fields), _ptr(vals), _ptr(pos),
+                                           _ptr(wid)), n, MIN_ASSEMBLE_ROWS_PER_THREAD)
+    return out
 
 
 class Scan:
