@@ -131,7 +131,7 @@ def test_an_error_names_the_row_of_the_whole_column_also_for_few_distinct_values
 def test_property_c_assembly_equals_the_numba_assembly(data, rows, seed, many_threads):
     """The C assembly (the default when the library is built) and the numba kernel (the fallback)
     write the same lines, also when the rows are split over threads (a few rows per thread)."""
-    from jobs.common.fixedwidth.assemble import assemble as numba_assemble
+    numba_assemble = writer._numba_assemble
 
     df = frame(data.draw, rows, np.random.default_rng(seed))
     assert writer._assembler() is native.assemble
@@ -146,7 +146,7 @@ def test_property_c_assembly_equals_the_numba_assembly(data, rows, seed, many_th
 
 
 def test_without_the_library_the_writer_uses_numba():
-    from jobs.common.fixedwidth.assemble import assemble as numba_assemble
+    numba_assemble = writer._numba_assemble
 
     with mock.patch.object(native, "lib", lambda: None):
         assert writer._assembler() is numba_assemble

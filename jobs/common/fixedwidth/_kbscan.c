@@ -204,30 +204,30 @@ void kb_fill_text(const uint8_t *recs, int64_t rstride, int64_t lo, int64_t hi, 
 
 /* The writer's record assembly (writer._assemble; the numba kernel in assemble.py is the fallback
  * and does the same): rows [lo, hi) of `out` (row i at out + i * width) start as `template` (the
- * fields that are the same in every record, and the line end); then block j: the bytes of row i
- * at data + base[j] + i * stride[j], bwid[j] of them, go to column boff[j]; number j: vals[j * n + i]
- * right-justified, zero-filled in nwid[j] digits at noff[j], or spaces where nidx[j] >= 0 and
- * nulls[nidx[j] * n + i]. `pairs` holds "00".."99". The caller has checked that every value is
- * non-negative and fits its width. Rows are done 64 at a time, field by field, so the lines of a
- * block stay in cache while each source column is read in order. */
-void kb_assemble(uint8_t *out, int64_t width, int64_t n, int64_t lo, int64_t hi, const uint8_t *template,
-                 const uint8_t *data, int64_t m, const int64_t *base, const int64_t *stride, const int64_t *boff,
-                 const int64_t *bwid, int64_t k, const int64_t *vals, const uint8_t *nulls, const int64_t *nidx,
-                 const int64_t *noff, const int64_t *nwid, const uint8_t *pairs) {
+ * fields that are the same in every record, and the line end); then block j: the bwid[j] bytes of
+ * row i at bsrc[j] + i * bwid[j] go to column boff[j]; number j: vsrc[j][i] right-justified,
+ * zero-filled in nwid[j] digits at noff[j], or spaces where zsrc[j] is not NULL and zsrc[j][i].
+ * The columns are read where they are (no copy into one buffer first). `pairs` holds "00".."99".
+ * The caller has checked that every value is non-negative and fits its width. Rows are done 64 at
+ * a time, field by field, so the lines of a block stay in cache while each column is read in order. */
+void kb_assemble(uint8_t *out, int64_t width, int64_t lo, int64_t hi, const uint8_t *template,
+                 int64_t m, const uint8_t *const *bsrc, const int64_t *boff, const int64_t *bwid,
+                 int64_t k, const int64_t *const *vsrc, const uint8_t *const *zsrc, const int64_t *noff,
+                 const int64_t *nwid, const uint8_t *pairs) {
     const int64_t rows = 64;
     for (int64_t b0 = lo; b0 < hi; b0 += rows) {
         int64_t b1 = b0 + rows < hi ? b0 + rows : hi;
         for (int64_t i = b0; i < b1; i++) memcpy(out + i * width, template, (size_t)width);
         for (int64_t j = 0; j < m; j++) {
-            int64_t o = boff[j], w = bwid[j], s = stride[j];
-            const uint8_t *src = data + base[j] + b0 * s;
+            int64_t o = boff[j], w = bwid[j];
+            const uint8_t *src = bsrc[j] + b0 * w;
             uint8_t *dst = out + b0 * width + o;
-            for (int64_t i = b0; i < b1; i++, src += s, dst += width) memcpy(dst, src, (size_t)w);
+            for (int64_t i = b0; i < b1; i++, src += w, dst += width) memcpy(dst, src, (size_t)w);
         }
         for (int64_t j = 0; j < k; j++) {
-            int64_t o = noff[j], w = nwid[j], nj = nidx[j];
-            const int64_t *vj = vals + j * n;
-            const uint8_t *zj = nj >= 0 ? nulls + nj * n : NULL;
+            int64_t o = noff[j], w = nwid[j];
+            const int64_t *vj = vsrc[j];
+            const uint8_t *zj = zsrc[j];
             for (int64_t i = b0; i < b1; i++) {
                 uint8_t *line = out + i * width;
                 if (zj && zj[i]) {

@@ -85,7 +85,7 @@ def lib() -> ctypes.CDLL | None:
     so.kb_fill_text.restype = None
     so.kb_fill_text.argtypes = [_P, _I, _I, _I, _I, _I, _P, _P, _P, _P]
     so.kb_assemble.restype = None
-    so.kb_assemble.argtypes = [_P, _I, _I, _I, _I, _P, _P, _I, _P, _P, _P, _P, _I, _P, _P, _P, _P, _P, _P]
+    so.kb_assemble.argtypes = [_P, _I, _I, _I, _P, _I, _P, _P, _P, _I, _P, _P, _P, _P, _P]
     so.kb_gs1.restype = None
     so.kb_gs1.argtypes = [_P, _I, _I, _I, _P, _I, _P, _P, _P]
     return so
@@ -123,23 +123,33 @@ def _ptr(a: np.ndarray) -> int:
 MIN_ASSEMBLE_ROWS_PER_THREAD = 8_192
 
 
-def assemble(out, template, data, base, stride, boff, bwid, vals, nulls, nidx, noff, nwid, pairs) -> None:
-    """The writer's record assembly in C (kb_assemble), same arguments and bytes as the numba
-    kernel ``assemble.assemble``: every array C-contiguous, int64 indexes, uint8 / bool bytes."""
+def assemble(out: np.ndarray, template: np.ndarray, blocks: list[np.ndarray], boff: list[int], values: list[np.ndarray],
+             nulls: list[np.ndarray | None], noff: list[int], nwid: list[int], pairs: np.ndarray) -> None:
+    """The writer's record assembly in C (kb_assemble): the same bytes as the numba kernel
+    (``writer._numba_assemble``). ``blocks``: (n, width) uint8 arrays, C-contiguous, going to
+    columns ``boff``; ``values``: int64 arrays of n, with their ``nulls`` (bool arrays, or None),
+    written as nwid digits at noff. The columns are passed by address, not copied."""
     so = lib()
     n, width = out.shape
-    arrays = (out, template, data, base, stride, boff, bwid, vals, nulls, nidx, noff, nwid, pairs)
-    for a in arrays:
-        assert a.flags.c_contiguous
-    assert out.dtype == np.uint8 and vals.dtype == np.int64 and nulls.dtype in (np.bool_, np.uint8)
-    assert vals.shape == (len(noff), n) and nulls.ndim == 2 and (nulls.shape[0] == 0 or nulls.shape[1] == n)
+    assert out.dtype == np.uint8 and out.flags.c_contiguous and template.shape == (width,)
+    for b in blocks:
+        assert b.dtype == np.uint8 and b.flags.c_contiguous and b.shape[0] == n
+    for v, z in zip(values, nulls):
+        assert v.dtype == np.int64 and v.flags.c_contiguous and v.shape == (n,)
+        assert z is None or (z.dtype == np.bool_ and z.flags.c_contiguous and z.shape == (n,))
     if n == 0:
         return
-    ptrs = [_ptr(a) for a in arrays[1:]]
-    m, k = len(boff), len(noff)
+    template = np.ascontiguousarray(template, dtype=np.uint8)
+    bsrc = np.array([_ptr(b) for b in blocks] or [0], dtype=np.uint64)
+    bwid = np.array([b.shape[1] for b in blocks] or [0], dtype=np.int64)
+    vsrc = np.array([_ptr(v) for v in values] or [0], dtype=np.uint64)
+    zsrc = np.array([0 if z is None else _ptr(z) for z in nulls] or [0], dtype=np.uint64)
+    i64 = [np.array(list(a) or [0], dtype=np.int64) for a in (boff, noff, nwid)]
+    ptrs = [_ptr(a) for a in (template, bsrc, i64[0], bwid, vsrc, zsrc, i64[1], i64[2], pairs)]
+    m, k = len(blocks), len(values)
 
     def run(lo, hi):
-        so.kb_assemble(_ptr(out), width, n, lo, hi, ptrs[0], ptrs[1], m, *ptrs[2:6], k, *ptrs[6:])
+        so.kb_assemble(_ptr(out), width, lo, hi, ptrs[0], m, *ptrs[1:4], k, *ptrs[4:])
 
     _parallel(run, n, MIN_ASSEMBLE_ROWS_PER_THREAD)
 
