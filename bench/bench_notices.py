@@ -156,7 +156,7 @@ def bench_print(cfg, n: int, repeat: int, workdir: Path) -> dict:
     a, i, ad = sample_frames(n, seed=20260601)
     frame, f_wall, f_cpu = best(lambda: print_data.notice_frame(a, i, ad, cfg, issue_date=ISSUE_DATE), repeat)
     path = workdir / "tax_notice_print.dat"
-    # the writer's compiled assembly (numba) is loaded once per process: timed apart, not in the rate
+    # the first write in a process loads the compiled assembly (the C library; numba without it): timed apart
     _, load_wall, _ = timed(lambda: print_data.write_frame(frame.head(10), cfg, path))
     _, w_wall, w_cpu = best(lambda: print_data.write_frame(frame, cfg, path), repeat)
     # the peer: the same file with numpy alone (its header and trailer lines taken as given)

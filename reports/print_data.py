@@ -212,21 +212,23 @@ def notice_frame(
         (pl.col("overpayment").cast(pl.Int64) if "overpayment" in a.columns else pl.lit(None, pl.Int64))
         .alias("_overpayment_decided"),
     )
-    base = _join_addresses(base, addresses)
+    # the envelopes' order (郵便番号, 世帯番号) from here on: every later piece is laid out in it
+    # (installments by row number _h, joins keeping the left order), so the wide frame is never sorted
+    base = _join_addresses(base, addresses).sort(["postal_code", "household_id"])
     inst = _normalize_installments(installments, base)
     ordinary = _slots(inst.filter(pl.col("method") == "ordinary"), max_ord, "普通徴収")
     withholding = _slots(inst.filter(pl.col("method") == "withholding"), max_wh, "特別徴収")
-    ordinary = ordinary.join(base.select("household_id", "_revision"), on="household_id", how="left")
+    ordinary = ordinary.with_columns(_revision=base.get_column("_revision").gather(ordinary.get_column("_h")))
     ordinary = ordinary.with_columns(barcode=barcode_series(ordinary, cfg, fy=fy))
 
-    sums = inst.group_by("household_id").agg(
-        ordinary_total=pl.col("amount").filter(pl.col("method") == "ordinary").sum(),
-        withholding_total=pl.col("amount").filter(pl.col("method") == "withholding").sum(),
-    )
-    out = base.join(sums, on="household_id", how="left").with_columns(
-        pl.col("ordinary_total").fill_null(0).cast(pl.Int64),
-        pl.col("withholding_total").fill_null(0).cast(pl.Int64),
-    )
+    n = base.height
+    totals = {}
+    for method in ("ordinary", "withholding"):
+        part = inst.filter(pl.col("method") == method)
+        t = np.zeros(n, dtype=np.int64)
+        np.add.at(t, part.get_column("_h").to_numpy(), part.get_column("amount").to_numpy())
+        totals[f"{method}_total"] = t
+    out = base.hstack([pl.Series(k, v) for k, v in totals.items()])
     # 過誤納: after a decrease the paid installments stay as they are (reassessment.py), so on a
     # 変更 notice Σ installments may exceed the new tax by the overpayment; never on a 当初 notice.
     out = out.with_columns(
@@ -271,7 +273,7 @@ def notice_frame(
     missing = [c for c in cols if c not in out.columns]
     if missing:  # a developer error: the layout and this module disagree
         raise NoticeError(f"印刷データの項目を作れません: {missing}")
-    return out.sort(["postal_code", "household_id"]).select(cols)
+    return out.select(cols)
 
 
 # --- GS1-128 ---------------------------------------------------------------------------------------
@@ -392,6 +394,18 @@ class _Digits:
         self.pos += width
 
     def barcodes(self, valid: np.ndarray) -> pl.Series:
+        from jobs.common.fixedwidth import native
+
+        out = self.matrix() if native.lib() is None else native.gs1_digits(self.template, self.fields, self.n)
+        n = self.n
+        offsets = np.arange(n + 1, dtype=np.int64) * gs1.LENGTH
+        bitmap = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+        arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(out.reshape(-1)), bitmap,
+                                               int((~valid).sum()))
+        return pl.Series("barcode", arr).cast(pl.String)
+
+    def matrix(self) -> np.ndarray:
+        """The (n, 44) digits with numpy (without the C library; kb_gs1 in _kbscan.c does the same)."""
         n = self.n
         out = np.empty((n, gs1.LENGTH), dtype=np.uint8)
         out[:] = self.template
@@ -413,11 +427,7 @@ class _Digits:
                 out[:, lo:start + 4] = _DIGITS4[chunk].view(np.uint8).reshape(n, 4)[:, lo - start:]
                 weighted += (_W4_EVEN if start % 2 == 0 else _W4_ODD)[chunk]
         out[:, gs1.LENGTH - 1] = ((10 - weighted % 10) % 10).astype(np.uint8) + np.uint8(48)
-        offsets = np.arange(n + 1, dtype=np.int64) * gs1.LENGTH
-        bitmap = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
-        arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(out.reshape(-1)), bitmap,
-                                               int((~valid).sum()))
-        return pl.Series("barcode", arr).cast(pl.String)
+        return out
 
 
 # --- internals ---------------------------------------------------------------------------------
@@ -504,37 +514,52 @@ def _normalize_installments(inst: pl.DataFrame, base: pl.DataFrame) -> pl.DataFr
         raise NoticeError(f"徴収方法が不正です: {sorted(map(str, methods))} (ordinary / withholding)")
     if (out["amount"] < 0).any():
         raise NoticeError("期別額が負の期があります")
-    orphans = out.join(base.select("household_id"), on="household_id", how="anti")
+    # _h: the household's row in ``base`` (the notice's row)
+    out = out.join(base.select("household_id").with_row_index("_h"), on="household_id", how="left",
+                   maintain_order="left")
+    orphans = out.filter(pl.col("_h").is_null())
     if orphans.height:
         raise NoticeError(f"賦課データにない世帯の期別データが {orphans.height} 件あります (先頭: 世帯番号 {orphans['household_id'][0]})")
     return out
 
 
 def _slots(inst: pl.DataFrame, limit: int, label: str) -> pl.DataFrame:
-    """Number each household's installments 1.. in 納期限 order (the print slots)."""
-    out = inst.sort(["household_id", "due_date", "installment_no"]).with_columns(
-        pl.int_range(1, pl.len() + 1).over("household_id").alias("slot")
-    )
+    """Number each household's installments 1.. in 納期限 order (the print slots); the rows in
+    notice order (_h), then 納期限, then 期."""
+    out = inst.sort(["_h", "due_date", "installment_no"], maintain_order=True)
+    h = out.get_column("_h").to_numpy()
+    first = np.ones(len(h), dtype=bool)
+    first[1:] = h[1:] != h[:-1]
+    starts = np.flatnonzero(first)
+    slot = np.arange(1, len(h) + 1, dtype=np.int64) - np.repeat(starts, np.diff(np.append(starts, len(h))))
+    out = out.with_columns(pl.Series("slot", slot))
     over = out.filter(pl.col("slot") > limit)
     if over.height:
-        raise NoticeError(f"{label}の期数が印刷の上限 {limit} を超える世帯があります (世帯番号 {over['household_id'][0]})")
+        raise NoticeError(f"{label}の期数が印刷の上限 {limit} を超える世帯があります (世帯番号 {over['household_id'].min()})")
     return out
 
 
 def _spread(out: pl.DataFrame, slots: pl.DataFrame, prefix: str, limit: int, items: Mapping[str, str]) -> pl.DataFrame:
     """Long → wide: <prefix>_<slot>_<item> columns for slots 1..10 (or 1..6), and <prefix>_count.
-    One group-by into lists, then a list lookup per slot (slots are already in order)."""
-    lists = slots.group_by("household_id").agg(
-        pl.len().cast(pl.Int64).alias(f"{prefix}_count"),
-        *[pl.col(src).alias(f"_{name}") for name, src in items.items()],
-    )
+    ``slots`` (from ``_slots``) carries each installment's notice row _h and slot: per slot, the
+    row of each notice's installment (null where it has none) gathers the items, which are added
+    beside the notices (no join, no sort)."""
+    n = out.height
+    h = slots.get_column("_h").to_numpy().astype(np.int64)
+    slot = slots.get_column("slot").to_numpy()
+    cols = [pl.Series(f"{prefix}_count", np.bincount(h, minlength=n).astype(np.int64))]
+    src = slots.select(list(items.values()))
     width = 10 if prefix == "ordinary" else 6
-    lists = lists.select(
-        "household_id", f"{prefix}_count",
-        *[pl.col(f"_{name}").list.get(i - 1, null_on_oob=True).alias(f"{prefix}_{i}_{name}")
-          for i in range(1, width + 1) for name in items],
-    )
-    return out.join(lists, on="household_id", how="left")
+    for i in range(1, width + 1):
+        rows = np.flatnonzero(slot == i)
+        pos = np.zeros(n, dtype=np.uint32)
+        has = np.zeros(n, dtype=bool)
+        pos[h[rows]] = rows
+        has[h[rows]] = True
+        idx = pl.Series(pos).set(pl.Series(~has), None) if not has.all() else pl.Series(pos)
+        taken = src.select(pl.all().gather(idx))
+        cols += [taken.get_column(s).alias(f"{prefix}_{i}_{name}") for name, s in items.items()]
+    return out.hstack(cols)
 
 
 DEBIT_NONE, DEBIT_YES = "0", "1"  # 口座振替区分
@@ -579,8 +604,8 @@ def _debit(out: pl.DataFrame, base: pl.DataFrame, ordinary: pl.DataFrame,
         acc.select("taxpayer_person_id", "_start"), on="taxpayer_person_id", how="inner").filter(
         (pl.col("due_date").dt.strftime("%Y%m") >= pl.col("_start")) & (pl.col("amount") > 0)).group_by(
         "household_id").agg(pl.col("installment_no").min().cast(pl.Int64).alias("debit_first_installment"))
-    out = out.join(first, on="household_id", how="left").join(
-        acc.drop("_start"), on="taxpayer_person_id", how="left")
+    out = out.join(first, on="household_id", how="left", maintain_order="left").join(
+        acc.drop("_start"), on="taxpayer_person_id", how="left", maintain_order="left")
     on = pl.col("debit_first_installment").is_not_null()
     return out.with_columns(
         pl.when(on).then(pl.lit(DEBIT_YES)).otherwise(pl.lit(DEBIT_NONE)).alias("debit_kind"),
@@ -600,7 +625,7 @@ def _previous(out: pl.DataFrame, prev_a: pl.DataFrame | None, prev_i: pl.DataFra
     if prev_a is None or prev_i is None:
         raise NoticeError("変更通知書には変更前の賦課データと期別データが必要です")
     pa = prev_a.select(pl.col("household_id").cast(pl.String), pl.col("annual_tax").cast(pl.Int64).alias("previous_annual_tax"))
-    out = out.join(pa, on="household_id", how="left")
+    out = out.join(pa, on="household_id", how="left", maintain_order="left")
     pi = prev_i.select(
         pl.col("household_id").cast(pl.String), pl.col("method").cast(pl.String),
         pl.col("installment_no").cast(pl.Int64), pl.col("month").cast(pl.Int64), pl.col("amount").cast(pl.Int64),
@@ -612,7 +637,7 @@ def _previous(out: pl.DataFrame, prev_a: pl.DataFrame | None, prev_i: pl.DataFra
         for i in range(1, limit + 1):
             slot_key = f"{prefix}_{i}_{key_name}"
             out = out.join(p.rename({"_key": slot_key, "_prev": f"previous_{prefix}_{i}_amount"}),
-                           on=["household_id", slot_key], how="left", nulls_equal=False)
+                           on=["household_id", slot_key], how="left", nulls_equal=False, maintain_order="left")
         # a previous installment with no slot in the new schedule is reported, not dropped silently
         placed = pl.concat([out.select("household_id", pl.col(f"{prefix}_{i}_{key_name}").alias("_key"))
                             for i in range(1, limit + 1)]).drop_nulls()

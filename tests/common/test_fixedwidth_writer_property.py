@@ -1,5 +1,5 @@
-"""The writer's compiled record assembly (jobs/common/fixedwidth/assemble.py, writer._encode_lines)
-writes the bytes of the reference field encoders (fields.encode_field, one field at a time) on
+"""The writer's compiled record assembly (the C one, native.assemble in _kbscan.c, and the numba
+fallback, jobs/common/fixedwidth/assemble.py; writer._encode_lines) writes the bytes of the reference field encoders (fields.encode_field, one field at a time) on
 random rows of the 1,800-byte 納税通知書 print record: multi-byte cp932 text, zero and negative
 (zoned) amounts, the largest values of every width, blanks, constant columns (the template line),
 and text with few distinct values (encoded once per value)."""
@@ -7,6 +7,7 @@ and text with few distinct values (encoded once per value)."""
 from __future__ import annotations
 
 import datetime as dt
+from unittest import mock
 
 import numpy as np
 import polars as pl
@@ -15,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jobs.common import fixedwidth as fw
+from jobs.common.fixedwidth import native, writer
 from jobs.common.fixedwidth.fields import encode_field
 
 LAYOUT = fw.load_layout("tax_notice_print")
@@ -121,3 +123,30 @@ def test_an_error_names_the_row_of_the_whole_column_also_for_few_distinct_values
     df = df.with_columns(pl.Series("addressee_name", names))
     with pytest.raises(fw.EncodeError, match=r"addressee_name .*row 1235"):
         fw.encode_records(LAYOUT, RT, df)
+
+
+@pytest.mark.skipif(native.lib() is None, reason="no C compiler: the native assembly is not built")
+@settings(max_examples=6, **SLOW)
+@given(st.data(), st.sampled_from([1, 2, 5, 64, 65, 300]), st.integers(0, 2**32 - 1), st.booleans())
+def test_property_c_assembly_equals_the_numba_assembly(data, rows, seed, many_threads):
+    """The C assembly (the default when the library is built) and the numba kernel (the fallback)
+    write the same lines, also when the rows are split over threads (a few rows per thread)."""
+    numba_assemble = writer._numba_assemble
+
+    df = frame(data.draw, rows, np.random.default_rng(seed))
+    assert writer._assembler() is native.assemble
+    with mock.patch.object(native, "MIN_ASSEMBLE_ROWS_PER_THREAD", 3 if many_threads else 8192), \
+            mock.patch.dict("os.environ", {"KOKUHO_FW_THREADS": "4"}):
+        c = fw.encode_records(LAYOUT, RT, df)
+    with mock.patch.object(writer, "_assembler", lambda: numba_assemble):
+        nb = fw.encode_records(LAYOUT, RT, df)
+    assert c.tobytes() == nb.tobytes()
+    ref = reference(df)
+    assert c.tobytes() == b"".join(ref[i * 1802:i * 1802 + 1800] for i in range(rows))
+
+
+def test_without_the_library_the_writer_uses_numba():
+    numba_assemble = writer._numba_assemble
+
+    with mock.patch.object(native, "lib", lambda: None):
+        assert writer._assembler() is numba_assemble

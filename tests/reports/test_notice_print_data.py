@@ -284,6 +284,28 @@ def test_barcode_property(household, no, revision, due, amount):
     assert code == gs1.build(gs1.CvsBarcode("912345", free, due, amount), max_amount=CEILING)
 
 
+def test_c_barcodes_equal_the_numpy_barcodes(cfg):
+    """The barcodes of the C library (kb_gs1, the default when it is built) and of the numpy path
+    (without it) are the same strings, nulls included, on a few thousand installments split over
+    threads."""
+    from unittest import mock
+
+    from jobs.common.fixedwidth import native
+
+    if native.lib() is None:
+        pytest.skip("no C compiler: the native library is not built")
+    a, i, ad = sample_frames(400, seed=5)
+    i = i.filter(pl.col("method") == "ordinary").with_columns(pl.lit(1, pl.Int64).alias("_revision"))
+    i = i.with_columns(pl.when(pl.col("installment_no") == 3).then(400_000).otherwise(pl.col("amount")).alias("amount"))
+    with mock.patch.object(native, "MIN_ASSEMBLE_ROWS_PER_THREAD", 100), \
+            mock.patch.dict("os.environ", {"KOKUHO_FW_THREADS": "3"}):
+        c = print_data.barcode_series(i, cfg, fy=2026)
+    with mock.patch.object(native, "lib", lambda: None):
+        numpy_path = print_data.barcode_series(i, cfg, fy=2026)
+    assert c.null_count() > 0 and c.len() > 2000
+    assert c.equals(numpy_path)
+
+
 def test_payment_deadline_rules(cfg):
     slots = pl.DataFrame({"household_id": ["0000000001"], "installment_no": [1], "_revision": [0],
                           "due_date": [dt.date(2026, 6, 30)], "amount": [5_000]})

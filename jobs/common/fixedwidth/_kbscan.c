@@ -201,3 +201,78 @@ void kb_fill_text(const uint8_t *recs, int64_t rstride, int64_t lo, int64_t hi, 
         memcpy(view, tmp, 16);
     }
 }
+
+/* The writer's record assembly (writer._assemble; the numba kernel in assemble.py is the fallback
+ * and does the same): rows [lo, hi) of `out` (row i at out + i * width) start as `template` (the
+ * fields that are the same in every record, and the line end); then block j: the bwid[j] bytes of
+ * row i at bsrc[j] + i * bwid[j] go to column boff[j]; number j: vsrc[j][i] right-justified,
+ * zero-filled in nwid[j] digits at noff[j], or spaces where zsrc[j] is not NULL and zsrc[j][i].
+ * The columns are read where they are (no copy into one buffer first). `pairs` holds "00".."99".
+ * The caller has checked that every value is non-negative and fits its width. Rows are done 64 at
+ * a time, field by field, so the lines of a block stay in cache while each column is read in order. */
+void kb_assemble(uint8_t *out, int64_t width, int64_t lo, int64_t hi, const uint8_t *template,
+                 int64_t m, const uint8_t *const *bsrc, const int64_t *boff, const int64_t *bwid,
+                 int64_t k, const int64_t *const *vsrc, const uint8_t *const *zsrc, const int64_t *noff,
+                 const int64_t *nwid, const uint8_t *pairs) {
+    const int64_t rows = 64;
+    for (int64_t b0 = lo; b0 < hi; b0 += rows) {
+        int64_t b1 = b0 + rows < hi ? b0 + rows : hi;
+        for (int64_t i = b0; i < b1; i++) memcpy(out + i * width, template, (size_t)width);
+        for (int64_t j = 0; j < m; j++) {
+            int64_t o = boff[j], w = bwid[j];
+            const uint8_t *src = bsrc[j] + b0 * w;
+            uint8_t *dst = out + b0 * width + o;
+            for (int64_t i = b0; i < b1; i++, src += w, dst += width) memcpy(dst, src, (size_t)w);
+        }
+        for (int64_t j = 0; j < k; j++) {
+            int64_t o = noff[j], w = nwid[j];
+            const int64_t *vj = vsrc[j];
+            const uint8_t *zj = zsrc[j];
+            for (int64_t i = b0; i < b1; i++) {
+                uint8_t *line = out + i * width;
+                if (zj && zj[i]) {
+                    memset(line + o, 32, (size_t)w);
+                    continue;
+                }
+                uint64_t v = (uint64_t)vj[i];
+                int64_t p = o + w - 1;
+                while (v >= 10 && p > o) {
+                    uint64_t q = v / 100;
+                    uint64_t r = 2 * (v - q * 100);
+                    line[p] = pairs[r + 1];
+                    line[p - 1] = pairs[r];
+                    v = q;
+                    p -= 2;
+                }
+                if (p >= o && v > 0) {
+                    line[p] = (uint8_t)(48 + v);
+                    p -= 1;
+                }
+                while (p >= o) line[p--] = 48;
+            }
+        }
+    }
+}
+
+/* GS1-128 コンビニ収納 barcodes (reports/print_data.py barcode_series; its numpy path does the same):
+ * rows [lo, hi) of `out` (44 bytes a row) start as `template` (the constant digits); field j puts
+ * vals[j * n + i] zero-filled in wid[j] digits at pos[j] (the caller has checked that each value
+ * is non-negative and fits); the 44th byte is the modulus-10 check digit of the 43 data digits,
+ * weight 3 on even indexes (the rightmost data digit, index 42, is even). */
+void kb_gs1(uint8_t *out, int64_t n, int64_t lo, int64_t hi, const uint8_t *template, int64_t k,
+            const int64_t *vals, const int64_t *pos, const int64_t *wid) {
+    for (int64_t i = lo; i < hi; i++) {
+        uint8_t *row = out + i * 44;
+        memcpy(row, template, 44);
+        for (int64_t j = 0; j < k; j++) {
+            uint64_t v = (uint64_t)vals[j * n + i];
+            for (int64_t p = pos[j] + wid[j] - 1; p >= pos[j]; p--) {
+                row[p] = (uint8_t)(48 + v % 10);
+                v /= 10;
+            }
+        }
+        int64_t sum = 0;
+        for (int64_t q = 0; q < 43; q++) sum += (q % 2 == 0 ? 3 : 1) * (row[q] - 48);
+        row[43] = (uint8_t)(48 + (10 - sum % 10) % 10);
+    }
+}

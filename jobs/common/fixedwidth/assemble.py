@@ -1,4 +1,5 @@
-"""The writer's compiled record assembly (numba): every field of a record type into the output
+"""The writer's compiled record assembly (numba; the C one in _kbscan.c, native.assemble, is used
+instead when the library is built, and does the same): every field of a record type into the output
 lines in one pass over row blocks, so each line is written while it is in cache.
 
 The field encoders (fields.py, writer.py) produce each field as a contiguous (n, width) block of
@@ -13,11 +14,9 @@ a template line, which also holds the line end.
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit, prange
 
-#: "00".."99": the two ASCII digits of r at 2r, 2r+1
-PAIRS = np.frombuffer("".join(f"{i:02d}" for i in range(100)).encode("ascii"), dtype=np.uint8).copy()
+from .writer import PAIRS  # noqa: F401  ("00".."99", also the C assembly's)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")

@@ -84,21 +84,25 @@ def lib() -> ctypes.CDLL | None:
     so.kb_scan.argtypes = [_P, _I, _I, _I, _I, _I] + [_P] * 9 + [_I, _P, _P, _I] + [_P] * 3 + [_P] * 8
     so.kb_fill_text.restype = None
     so.kb_fill_text.argtypes = [_P, _I, _I, _I, _I, _I, _P, _P, _P, _P]
+    so.kb_assemble.restype = None
+    so.kb_assemble.argtypes = [_P, _I, _I, _I, _P, _I, _P, _P, _P, _I, _P, _P, _P, _P, _P]
+    so.kb_gs1.restype = None
+    so.kb_gs1.argtypes = [_P, _I, _I, _I, _P, _I, _P, _P, _P]
     return so
 
 
-def threads(n: int) -> int:
+def threads(n: int, per_thread: int | None = None) -> int:
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         cpus = os.cpu_count() or 1
     cap = int(os.environ.get("KOKUHO_FW_THREADS", "0") or 0) or cpus
-    return max(1, min(cap, n // MIN_ROWS_PER_THREAD))
+    return max(1, min(cap, n // (per_thread or MIN_ROWS_PER_THREAD)))
 
 
-def _parallel(fn, n: int) -> None:
+def _parallel(fn, n: int, per_thread: int | None = None) -> None:
     """fn(lo, hi) over [0, n) in as many threads as threads(n) says (ctypes releases the GIL)."""
-    k = threads(n)
+    k = threads(n, per_thread)
     if k == 1:
         fn(0, n)
         return
@@ -113,6 +117,59 @@ def _parallel(fn, n: int) -> None:
 
 def _ptr(a: np.ndarray) -> int:
     return a.ctypes.data
+
+
+#: rows per thread of the writer's assembly (a 1,800-byte record: some 15 MB of lines per thread)
+MIN_ASSEMBLE_ROWS_PER_THREAD = 8_192
+
+
+def assemble(out: np.ndarray, template: np.ndarray, blocks: list[np.ndarray], boff: list[int], values: list[np.ndarray],
+             nulls: list[np.ndarray | None], noff: list[int], nwid: list[int], pairs: np.ndarray) -> None:
+    """The writer's record assembly in C (kb_assemble): the same bytes as the numba kernel
+    (``writer._numba_assemble``). ``blocks``: (n, width) uint8 arrays, C-contiguous, going to
+    columns ``boff``; ``values``: int64 arrays of n, with their ``nulls`` (bool arrays, or None),
+    written as nwid digits at noff. The columns are passed by address, not copied."""
+    so = lib()
+    n, width = out.shape
+    assert out.dtype == np.uint8 and out.flags.c_contiguous and template.shape == (width,)
+    for b in blocks:
+        assert b.dtype == np.uint8 and b.flags.c_contiguous and b.shape[0] == n
+    for v, z in zip(values, nulls):
+        assert v.dtype == np.int64 and v.flags.c_contiguous and v.shape == (n,)
+        assert z is None or (z.dtype == np.bool_ and z.flags.c_contiguous and z.shape == (n,))
+    if n == 0:
+        return
+    template = np.ascontiguousarray(template, dtype=np.uint8)
+    bsrc = np.array([_ptr(b) for b in blocks] or [0], dtype=np.uint64)
+    bwid = np.array([b.shape[1] for b in blocks] or [0], dtype=np.int64)
+    vsrc = np.array([_ptr(v) for v in values] or [0], dtype=np.uint64)
+    zsrc = np.array([0 if z is None else _ptr(z) for z in nulls] or [0], dtype=np.uint64)
+    i64 = [np.array(list(a) or [0], dtype=np.int64) for a in (boff, noff, nwid)]
+    ptrs = [_ptr(a) for a in (template, bsrc, i64[0], bwid, vsrc, zsrc, i64[1], i64[2], pairs)]
+    m, k = len(blocks), len(values)
+
+    def run(lo, hi):
+        so.kb_assemble(_ptr(out), width, lo, hi, ptrs[0], m, *ptrs[1:4], k, *ptrs[4:])
+
+    _parallel(run, n, MIN_ASSEMBLE_ROWS_PER_THREAD)
+
+
+def gs1_digits(template: np.ndarray, fields: list[tuple[np.ndarray, int, int]], n: int) -> np.ndarray:
+    """(n, 44) ASCII digits of GS1-128 コンビニ barcodes (kb_gs1): the 44-byte ``template`` with each
+    (values, position, width) field zero-filled into it and the check digit computed. The caller has
+    checked that every value is non-negative and fits its width."""
+    so = lib()
+    out = np.empty((n, 44), dtype=np.uint8)
+    template = np.ascontiguousarray(template, dtype=np.uint8)
+    assert template.shape == (44,)
+    vals = np.ascontiguousarray(np.stack([v for v, _, _ in fields]) if fields else np.zeros((0, n)), dtype=np.int64)
+    pos = np.array([p for _, p, _ in fields], dtype=np.int64)
+    wid = np.array([w for _, _, w in fields], dtype=np.int64)
+    assert vals.shape == (len(fields), n)
+    if n:
+        _parallel(lambda lo, hi: so.kb_gs1(_ptr(out), n, lo, hi, _ptr(template), len(fields), _ptr(vals), _ptr(pos),
+                                           _ptr(wid)), n, MIN_ASSEMBLE_ROWS_PER_THREAD)
+    return out
 
 
 class Scan:

@@ -172,27 +172,53 @@ def _cp932_spaced(f, s: pl.Series, layout: Layout) -> np.ndarray | None:
     return lines[:, :w]
 
 
-def _assemble(out: np.ndarray, blocks, numbers, encoded, le: bytes, length: int) -> None:
-    from .assemble import PAIRS, assemble
+#: "00".."99": the two ASCII digits of r at 2r, 2r+1 (the assembly's digit pairs)
+PAIRS = np.frombuffer("".join(f"{i:02d}" for i in range(100)).encode("ascii"), dtype=np.uint8).copy()
 
+
+def _assembler():
+    """The record assembly: the C one (native.py, _kbscan.c) when the library is built, else the
+    numba kernel (assemble.py; KOKUHO_FW_NATIVE=0 or no C compiler). Same bytes; the C one reads
+    the columns where they are and spares the process loading numba (about a second)."""
+    from . import native
+
+    return native.assemble if native.lib() is not None else _numba_assemble
+
+
+def _numba_assemble(out, template, blocks, boff, values, nulls, noff, nwid, pairs) -> None:
+    """The numba kernel's arguments: the blocks concatenated, the numbers and null masks stacked."""
+    from .assemble import assemble
+
+    n = len(out)
+    i64 = np.int64
+    base = np.cumsum([0] + [b.size for b in blocks])[:-1]
+    data = np.concatenate([b.reshape(-1) for b in blocks]) if blocks else np.zeros(1, dtype=np.uint8)
+    null_rows = [z for z in nulls if z is not None]
+    nidx, k = [], 0
+    for z in nulls:  # row of the stacked masks, -1: no nulls
+        nidx.append(-1 if z is None else k)
+        k += z is not None
+    vals = np.stack(values) if values else np.zeros((0, n), dtype=i64)
+    zs = np.stack(null_rows) if null_rows else np.zeros((0, n), dtype=np.bool_)
+    widths = [b.shape[1] for b in blocks]
+    assemble(out, template, data, np.array(base, dtype=i64), np.array(widths, dtype=i64), np.array(boff, dtype=i64),
+             np.array(widths, dtype=i64), vals, zs, np.array(nidx, dtype=i64), np.array(noff, dtype=i64),
+             np.array(nwid, dtype=i64), pairs)
+
+
+def _assemble(out: np.ndarray, blocks, numbers, encoded, le: bytes, length: int) -> None:
     n = len(out)
     template = np.full(length + len(le), 32, dtype=np.uint8)
     template[length:] = np.frombuffer(le, dtype=np.uint8)
-    parts, base, stride, boff, bwid = [], [], [], [], []
-    pos = 0
+    parts, boff = [], []
     for off, b in blocks:
         rows, w = b.shape
         if rows == 1 and n > 1:  # the same in every record
             template[off:off + w] = b[0]
             continue
-        b = np.ascontiguousarray(b, dtype=np.uint8)
-        parts.append(b.reshape(-1))
-        base.append(pos)
-        stride.append(w)
+        parts.append(np.ascontiguousarray(b, dtype=np.uint8))
         boff.append(off)
-        bwid.append(w)
-        pos += b.size
-    varying, values, null_rows, nidx = [], [], [], []
+    varying, values, null_rows = [], [], []
     for f, (v, z, vmin, vmax) in zip(numbers, encoded):
         if n > 1 and z is not None and z[0] and z.all():
             continue  # blank in every record: the template's spaces
@@ -200,17 +226,10 @@ def _assemble(out: np.ndarray, blocks, numbers, encoded, le: bytes, length: int)
             template[f.offset:f.offset + f.length] = np.frombuffer(f"{vmin:0{f.length}d}".encode("ascii"), np.uint8)
             continue
         varying.append(f)
-        values.append(v)
-        nidx.append(len(null_rows) if z is not None else -1)
-        if z is not None:
-            null_rows.append(z)
-    i64 = np.int64
-    vals = np.stack(values).astype(i64, copy=False) if values else np.zeros((0, n), dtype=i64)
-    nulls = np.stack(null_rows) if null_rows else np.zeros((0, n), dtype=np.bool_)
-    data = np.concatenate(parts) if parts else np.zeros(1, dtype=np.uint8)
-    assemble(out, template, data, np.array(base, dtype=i64), np.array(stride, dtype=i64), np.array(boff, dtype=i64),
-             np.array(bwid, dtype=i64), vals, nulls, np.array(nidx, dtype=i64),
-             np.array([f.offset for f in varying], dtype=i64), np.array([f.length for f in varying], dtype=i64), PAIRS)
+        values.append(np.ascontiguousarray(v, dtype=np.int64))
+        null_rows.append(None if z is None else np.ascontiguousarray(z, dtype=np.bool_))
+    _assembler()(out, template, parts, boff, values, null_rows, [f.offset for f in varying],
+                 [f.length for f in varying], PAIRS)
 
 
 def _number_like(f) -> bool:
