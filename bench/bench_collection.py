@@ -53,6 +53,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -330,6 +331,23 @@ def timed_tx_class():
                 return super().run(name, params, **variables)
             finally:
                 self._add(f"run {name}", t)
+
+        @contextmanager
+        def bulk_load(self, table, rows):
+            # PostgreSQL: the drop of the secondary indexes before, their builds after the load
+            cm = super().bulk_load(table, rows)
+            t = self._begin(f"bulk_load {table}")
+            did = cm.__enter__()
+            self._add(f"bulk_load {table}: before the load{' (indexes dropped)' if did else ''}", t)
+            try:
+                yield did
+            except BaseException:
+                if not cm.__exit__(*sys.exc_info()):
+                    raise
+                return
+            t = self._begin(f"bulk_load {table}")
+            cm.__exit__(None, None, None)
+            self._add(f"bulk_load {table}: after the load{' (indexes built)' if did else ''}", t)
 
         def value(self, name, params=None, **variables):
             t = self._begin(f"value {name}")

@@ -495,13 +495,16 @@ def _write(tx: Tx, df: pl.DataFrame, settled: pl.DataFrame, in_ledger: pl.DataFr
     # 消込データ and the postings of 納付履歴 are built and written a slice of the file at a time
     # (WRITE_SLICE records, all in the caller's transaction): the frame of a slice, never of the
     # whole file, is what they add to memory (5M records: bench/bench_collection.py)
+    # (PostgreSQL: a file large against the 消込データ already held loads it without its secondary
+    # indexes and builds them after, Tx.bulk_load)
     booked = []
-    for part in df.iter_slices(WRITE_SLICE):
-        tx.insert("reconciliation", _reconciliation_rows(part, run, audit))
-        # 納付履歴: the postings (a target a later 訂正 of this file reversed was posted first)
-        posted = _as_booked(part.filter(pl.col("status").is_in(["posted", "reversed"])))
-        tx.insert("payment", payment_rows(posted, run, audit))
-        booked.append(posted.select(*KEY, "amount", "paid_date", "received_date"))
+    with tx.bulk_load("reconciliation", df.height):
+        for part in df.iter_slices(WRITE_SLICE):
+            tx.insert("reconciliation", _reconciliation_rows(part, run, audit))
+            # 納付履歴: the postings (a target a later 訂正 of this file reversed was posted first)
+            posted = _as_booked(part.filter(pl.col("status").is_in(["posted", "reversed"])))
+            tx.insert("payment", payment_rows(posted, run, audit))
+            booked.append(posted.select(*KEY, "amount", "paid_date", "received_date"))
     posted = pl.concat(booked, how="vertical_relaxed") if booked else df.head(0).select(
         *KEY, "amount", "paid_date", "received_date")
 
