@@ -94,6 +94,26 @@ def bench_config():
                          municipality=cfg.municipality, sources=cfg.sources)
 
 
+class _ServerCpu:
+    """CPU seconds (user + system) of the PostgreSQL server process ``pid`` since this object was
+    made, read from /proc (None when the server is not on this machine, or on DuckDB: pid None)."""
+
+    def __init__(self, pid):
+        self.path = Path(f"/proc/{pid}/stat") if pid else None
+        self.start = self._read()
+
+    def _read(self):
+        try:
+            fields = self.path.read_text().rsplit(")", 1)[1].split()
+        except (AttributeError, OSError, IndexError):
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def seconds(self):
+        now = self._read()
+        return None if now is None or self.start is None else round(now - self.start, 1)
+
+
 def _cur_rss_mb() -> float:
     with open("/proc/self/statm") as fh:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -301,10 +321,10 @@ def timed_tx_class():
 
         rest = "rest"
 
-        def stage(self, name, frame):
+        def stage(self, name, frame, order=None):
             t = self._begin(f"stage {name}")
             try:
-                return super().stage(name, frame)
+                return super().stage(name, frame, **({"order": order} if order else {}))
             finally:
                 self._add(f"stage {name} ({frame.height:,} rows)", t)
 
@@ -533,11 +553,13 @@ def child_post(url: str, n_inst: int, n_pay: int, ref_statuses: str | None) -> d
     # as in a step (jobs.runner.run_job): the access log collects whose rows are written, one line at the end
     rss.phase("rest")
     with access_log.collect() as touched, ledger.transaction() as tx0:
+        server = _ServerCpu(tx0.value("bench/backend_pid"))
         tx = TimedTx(tx0.conn, tx0.dialect, times, rss)
         res = reconcile.post_payments(tx, pay, run)
         t_post = time.perf_counter()
         reconcile.register_file(tx, sha256=sha, file_name=name, channel="counter", records=pay.height,
                                 amount=int(pay["amount"].sum() or 0), run=run)
+        server_cpu = server.seconds()
         tc = time.perf_counter()
         rss.phase("commit")
     t_end = time.perf_counter()
@@ -593,7 +615,7 @@ def child_post(url: str, n_inst: int, n_pay: int, ref_statuses: str | None) -> d
             "counts": counts, "amounts": res.amounts, "expected": expected, "checks": checks,
             "second_post_error": err, "second_post_s": again_s, "second_post_rows": again.height,
             "peak_rss_mb": peak, "rss_before_post_mb": rss_before, "reference_mismatches": mism,
-            "phase_rss_mb": rss.stop(), "cpu_s": _cpu_s(),
+            "phase_rss_mb": rss.stop(), "cpu_s": _cpu_s(), "server_cpu_s": server_cpu,
             "posted_sum": res.amounts.get("posted", 0), "paid_increase": int(after["paid"]) - int(before["paid"])}
 
 
@@ -679,8 +701,9 @@ def report(results: list[dict], info: dict, pg_note: str | None) -> str:
                 "| part | time |", "|---|---:|", *_fmt_breakdown(p["times"]),
                 f"| Polars in post_payments (the rest: normalize, sort, marks, joins, frames) | {p['polars_s']:.2f} s |",
                 "", f"### {r['label']}: peak RSS per phase (MB; payment generation, each kind of ledger "
-                f"operation, rest = Polars in the job; CPU {p.get('cpu_s', 0):.0f} s, setup CPU "
-                f"{r['setup'].get('cpu_s', 0):.0f} s)", "",
+                f"operation, rest = Polars in the job; CPU {p.get('cpu_s', 0):.0f} s"
+                + (f", PostgreSQL server process CPU {p['server_cpu_s']:.0f} s" if p.get("server_cpu_s") else "")
+                + f", setup CPU {r['setup'].get('cpu_s', 0):.0f} s)", "",
                 "post: " + ", ".join(f"{k} {v:,}" for k, v in sorted(p.get("phase_rss_mb", {}).items(),
                                                                        key=lambda kv: -kv[1])),
                 "", "setup: " + ", ".join(f"{k} {v:,}" for k, v in sorted(r["setup"].get("phase_rss_mb", {}).items(),
@@ -784,7 +807,8 @@ def main(argv: list[str] | None = None) -> int:
             ratio_means="× faster" if ref else None, peak_rss_mb=round(max(p["peak_rss_mb"], r["setup"]["peak_rss_mb"])),
             goal=goal, met=met,
             note=("checks ok" if all(p["checks"].values()) and r["setup"]["ok"] else "CHECKS FAILED")
-            + f"; setup peak RSS {r['setup']['peak_rss_mb']:,.0f} MB; CPU {p.get('cpu_s', 0):.0f} s"))
+            + f"; setup peak RSS {r['setup']['peak_rss_mb']:,.0f} MB; CPU {p.get('cpu_s', 0):.0f} s"
+            + (f" + server {p['server_cpu_s']:.0f} s" if p.get("server_cpu_s") else "")))
     if pg_note:
         res.append(_report.result("PostgreSQL", "skipped", None, "", note=pg_note))
     _report.emit("collection", res, argv=argv)

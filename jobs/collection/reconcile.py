@@ -55,6 +55,7 @@ PAYMENT_SCHEMA: dict[str, pl.DataType] = {
     "customer_number": pl.String(),
 }
 KEY = ["levy_year", "notice_number", "installment_no"]
+INSTALLMENT_PK = ["municipality_code", "levy_year", "target_year", "notice_number", "installment_no"]
 KINDS = ("confirmed", "provisional", "cancel", "debit_failed", "correction")
 ACCEPTED = ("posted", "provisional", "confirmed", "cancelled", "debit_failed", "corrected", "reversed")
 REJECTED = ("unmatched", "error", "duplicate", "conflict")
@@ -622,8 +623,10 @@ def apply_installment_delta(tx: Tx, delta: pl.DataFrame, run: Run, op_date: dt.d
                                   pl.col("received_date").max())
     # the whole primary key in the staged rows: a pure equi-join (a constant or column predicate
     # beside it made DuckDB's UPDATE 20× slower, bench/bench_collection.py)
+    # (PostgreSQL: staged in the 期別's primary-key order, the order the 当初 registration wrote
+    # them in, so that the UPDATE rewrites the table's pages in turn, not at random)
     tx.stage("_delta", agg.with_columns(pl.lit(run.municipality).alias("municipality_code"),
-                                        pl.col("levy_year").alias("target_year")))
+                                        pl.col("levy_year").alias("target_year")), order=INSTALLMENT_PK)
     tx.run("ledger/installment_apply_delta", {"op": run.operator_id, "od": op_date, "ot": op_time,
                                                   "rs": run.reason})
     return agg.height

@@ -225,11 +225,12 @@ class Tx:
 
     # --- bulk --------------------------------------------------------------------------------
 
-    def stage(self, name: str, frame: pl.DataFrame) -> str:
-        """A temporary table ``name`` holding ``frame`` (dropped at the end of the transaction)."""
+    def stage(self, name: str, frame: pl.DataFrame, order: Sequence[str] | None = None) -> str:
+        """A temporary table ``name`` holding ``frame`` (dropped at the end of the transaction);
+        ``order``: PostgreSQL copies the rows sorted by these columns (``bulk.stage``)."""
         if any(c in frame.columns for c in access_log.PERSON_COLUMNS):  # an upsert's rows (whose: 宛名番号)
             access_log.note_frame(name, frame)
-        return bulk.stage(self.conn, self.dialect, name, frame)
+        return bulk.stage(self.conn, self.dialect, name, frame, order)
 
     def analyze(self, table: str) -> None:
         """Fresh planner statistics of ``table`` after a bulk load (PostgreSQL; nothing on DuckDB)."""
