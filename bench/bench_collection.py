@@ -111,7 +111,7 @@ class _ServerCpu:
 
     def seconds(self):
         now = self._read()
-        return None if now is None or self.start is None else round(now - self.start, 1)
+        return None if now is None or self.start is None else now - self.start
 
 
 def _cur_rss_mb() -> float:
@@ -304,18 +304,26 @@ def timed_tx_class():
         a ``PhaseRss``) keeps the peak RSS of each kind of operation; between operations the
         label is ``rest`` (Polars in the job)."""
 
-        def __init__(self, conn, dialect, times, rss=None):
+        def __init__(self, conn, dialect, times, rss=None, server=None, server_times=None):
             super().__init__(conn, dialect)
             self.times = times
             self.rss = rss
+            # PostgreSQL: the server process's CPU seconds per operation (``_ServerCpu``)
+            self.server, self.server_times, self._s0 = server, server_times, None
 
         def _begin(self, kind):
             if self.rss is not None:
                 self.rss.phase(kind)
+            if self.server is not None:
+                self._s0 = self.server.seconds()
             return time.perf_counter()
 
         def _add(self, label, t0):
             self.times[label] += time.perf_counter() - t0
+            if self.server is not None and self._s0 is not None and self.server_times is not None:
+                now = self.server.seconds()
+                if now is not None:
+                    self.server_times[label] += now - self._s0
             if self.rss is not None:
                 self.rss.phase(self.rest)
 
@@ -554,12 +562,13 @@ def child_post(url: str, n_inst: int, n_pay: int, ref_statuses: str | None) -> d
     rss.phase("rest")
     with access_log.collect() as touched, ledger.transaction() as tx0:
         server = _ServerCpu(tx0.value("bench/backend_pid"))
-        tx = TimedTx(tx0.conn, tx0.dialect, times, rss)
+        server_times = defaultdict(float)
+        tx = TimedTx(tx0.conn, tx0.dialect, times, rss, server, server_times)
         res = reconcile.post_payments(tx, pay, run)
         t_post = time.perf_counter()
         reconcile.register_file(tx, sha256=sha, file_name=name, channel="counter", records=pay.height,
                                 amount=int(pay["amount"].sum() or 0), run=run)
-        server_cpu = server.seconds()
+        server_cpu = None if server.seconds() is None else round(server.seconds(), 1)
         tc = time.perf_counter()
         rss.phase("commit")
     t_end = time.perf_counter()
@@ -616,6 +625,7 @@ def child_post(url: str, n_inst: int, n_pay: int, ref_statuses: str | None) -> d
             "second_post_error": err, "second_post_s": again_s, "second_post_rows": again.height,
             "peak_rss_mb": peak, "rss_before_post_mb": rss_before, "reference_mismatches": mism,
             "phase_rss_mb": rss.stop(), "cpu_s": _cpu_s(), "server_cpu_s": server_cpu,
+            "server_cpu_by_op": {k: round(v, 1) for k, v in server_times.items()},
             "posted_sum": res.amounts.get("posted", 0), "paid_increase": int(after["paid"]) - int(before["paid"])}
 
 
@@ -657,7 +667,11 @@ def pg_schema(url: str, create: bool, schema: str) -> str | None:
         return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
 
 
-def _fmt_breakdown(times: dict) -> list[str]:
+def _fmt_breakdown(times: dict, server: dict | None = None) -> list[str]:
+    """Rows of the time per operation (``server``: PostgreSQL's CPU seconds per operation, a column more)."""
+    if server:
+        return [f"| {k} | {v:.2f} s | {server[k]:.1f} s |" if k in server else f"| {k} | {v:.2f} s | |"
+                for k, v in sorted(times.items(), key=lambda kv: -kv[1])]
     return [f"| {k} | {v:.2f} s |" for k, v in sorted(times.items(), key=lambda kv: -kv[1])]
 
 
@@ -698,7 +712,9 @@ def report(results: list[dict], info: dict, pg_note: str | None) -> str:
                 "checks: " + ", ".join(f"{k} {'ok' if v else 'FAILED'}" for k, v in p["checks"].items()), "",
                 f"### {r['label']}: where the 消込 time goes (wall {p['wall_s']:.1f} s; payment generation "
                 f"{p['generate_s']:.1f} s not included)", "",
-                "| part | time |", "|---|---:|", *_fmt_breakdown(p["times"]),
+                *(["| part | time | server CPU |", "|---|---:|---:|"] if p.get("server_cpu_by_op")
+                  else ["| part | time |", "|---|---:|"]),
+                *_fmt_breakdown(p["times"], p.get("server_cpu_by_op")),
                 f"| Polars in post_payments (the rest: normalize, sort, marks, joins, frames) | {p['polars_s']:.2f} s |",
                 "", f"### {r['label']}: peak RSS per phase (MB; payment generation, each kind of ledger "
                 f"operation, rest = Polars in the job; CPU {p.get('cpu_s', 0):.0f} s"
