@@ -53,6 +53,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,6 +92,26 @@ def bench_config():
         return cfg
     return config.Config(data=config.deep_merge(cfg.data, {"collection": {"ledger": {"duckdb": json.loads(extra)}}}),
                          municipality=cfg.municipality, sources=cfg.sources)
+
+
+class _ServerCpu:
+    """CPU seconds (user + system) of the PostgreSQL server process ``pid`` since this object was
+    made, read from /proc (None when the server is not on this machine, or on DuckDB: pid None)."""
+
+    def __init__(self, pid):
+        self.path = Path(f"/proc/{pid}/stat") if pid else None
+        self.start = self._read()
+
+    def _read(self):
+        try:
+            fields = self.path.read_text().rsplit(")", 1)[1].split()
+        except (AttributeError, OSError, IndexError):
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def seconds(self):
+        now = self._read()
+        return None if now is None or self.start is None else now - self.start
 
 
 def _cur_rss_mb() -> float:
@@ -283,27 +304,35 @@ def timed_tx_class():
         a ``PhaseRss``) keeps the peak RSS of each kind of operation; between operations the
         label is ``rest`` (Polars in the job)."""
 
-        def __init__(self, conn, dialect, times, rss=None):
+        def __init__(self, conn, dialect, times, rss=None, server=None, server_times=None):
             super().__init__(conn, dialect)
             self.times = times
             self.rss = rss
+            # PostgreSQL: the server process's CPU seconds per operation (``_ServerCpu``)
+            self.server, self.server_times, self._s0 = server, server_times, None
 
         def _begin(self, kind):
             if self.rss is not None:
                 self.rss.phase(kind)
+            if self.server is not None:
+                self._s0 = self.server.seconds()
             return time.perf_counter()
 
         def _add(self, label, t0):
             self.times[label] += time.perf_counter() - t0
+            if self.server is not None and self._s0 is not None and self.server_times is not None:
+                now = self.server.seconds()
+                if now is not None:
+                    self.server_times[label] += now - self._s0
             if self.rss is not None:
                 self.rss.phase(self.rest)
 
         rest = "rest"
 
-        def stage(self, name, frame):
+        def stage(self, name, frame, order=None):
             t = self._begin(f"stage {name}")
             try:
-                return super().stage(name, frame)
+                return super().stage(name, frame, **({"order": order} if order else {}))
             finally:
                 self._add(f"stage {name} ({frame.height:,} rows)", t)
 
@@ -330,6 +359,23 @@ def timed_tx_class():
                 return super().run(name, params, **variables)
             finally:
                 self._add(f"run {name}", t)
+
+        @contextmanager
+        def bulk_load(self, table, rows):
+            # PostgreSQL: the drop of the secondary indexes before, their builds after the load
+            cm = super().bulk_load(table, rows)
+            t = self._begin(f"bulk_load {table}")
+            did = cm.__enter__()
+            self._add(f"bulk_load {table}: before the load{' (indexes dropped)' if did else ''}", t)
+            try:
+                yield did
+            except BaseException:
+                if not cm.__exit__(*sys.exc_info()):
+                    raise
+                return
+            t = self._begin(f"bulk_load {table}")
+            cm.__exit__(None, None, None)
+            self._add(f"bulk_load {table}: after the load{' (indexes built)' if did else ''}", t)
 
         def value(self, name, params=None, **variables):
             t = self._begin(f"value {name}")
@@ -515,11 +561,14 @@ def child_post(url: str, n_inst: int, n_pay: int, ref_statuses: str | None) -> d
     # as in a step (jobs.runner.run_job): the access log collects whose rows are written, one line at the end
     rss.phase("rest")
     with access_log.collect() as touched, ledger.transaction() as tx0:
-        tx = TimedTx(tx0.conn, tx0.dialect, times, rss)
+        server = _ServerCpu(tx0.value("bench/backend_pid"))
+        server_times = defaultdict(float)
+        tx = TimedTx(tx0.conn, tx0.dialect, times, rss, server, server_times)
         res = reconcile.post_payments(tx, pay, run)
         t_post = time.perf_counter()
         reconcile.register_file(tx, sha256=sha, file_name=name, channel="counter", records=pay.height,
                                 amount=int(pay["amount"].sum() or 0), run=run)
+        server_cpu = None if server.seconds() is None else round(server.seconds(), 1)
         tc = time.perf_counter()
         rss.phase("commit")
     t_end = time.perf_counter()
@@ -575,7 +624,8 @@ def child_post(url: str, n_inst: int, n_pay: int, ref_statuses: str | None) -> d
             "counts": counts, "amounts": res.amounts, "expected": expected, "checks": checks,
             "second_post_error": err, "second_post_s": again_s, "second_post_rows": again.height,
             "peak_rss_mb": peak, "rss_before_post_mb": rss_before, "reference_mismatches": mism,
-            "phase_rss_mb": rss.stop(), "cpu_s": _cpu_s(),
+            "phase_rss_mb": rss.stop(), "cpu_s": _cpu_s(), "server_cpu_s": server_cpu,
+            "server_cpu_by_op": {k: round(v, 1) for k, v in server_times.items()},
             "posted_sum": res.amounts.get("posted", 0), "paid_increase": int(after["paid"]) - int(before["paid"])}
 
 
@@ -617,7 +667,11 @@ def pg_schema(url: str, create: bool, schema: str) -> str | None:
         return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
 
 
-def _fmt_breakdown(times: dict) -> list[str]:
+def _fmt_breakdown(times: dict, server: dict | None = None) -> list[str]:
+    """Rows of the time per operation (``server``: PostgreSQL's CPU seconds per operation, a column more)."""
+    if server:
+        return [f"| {k} | {v:.2f} s | {server[k]:.1f} s |" if k in server else f"| {k} | {v:.2f} s | |"
+                for k, v in sorted(times.items(), key=lambda kv: -kv[1])]
     return [f"| {k} | {v:.2f} s |" for k, v in sorted(times.items(), key=lambda kv: -kv[1])]
 
 
@@ -658,11 +712,14 @@ def report(results: list[dict], info: dict, pg_note: str | None) -> str:
                 "checks: " + ", ".join(f"{k} {'ok' if v else 'FAILED'}" for k, v in p["checks"].items()), "",
                 f"### {r['label']}: where the 消込 time goes (wall {p['wall_s']:.1f} s; payment generation "
                 f"{p['generate_s']:.1f} s not included)", "",
-                "| part | time |", "|---|---:|", *_fmt_breakdown(p["times"]),
+                *(["| part | time | server CPU |", "|---|---:|---:|"] if p.get("server_cpu_by_op")
+                  else ["| part | time |", "|---|---:|"]),
+                *_fmt_breakdown(p["times"], p.get("server_cpu_by_op")),
                 f"| Polars in post_payments (the rest: normalize, sort, marks, joins, frames) | {p['polars_s']:.2f} s |",
                 "", f"### {r['label']}: peak RSS per phase (MB; payment generation, each kind of ledger "
-                f"operation, rest = Polars in the job; CPU {p.get('cpu_s', 0):.0f} s, setup CPU "
-                f"{r['setup'].get('cpu_s', 0):.0f} s)", "",
+                f"operation, rest = Polars in the job; CPU {p.get('cpu_s', 0):.0f} s"
+                + (f", PostgreSQL server process CPU {p['server_cpu_s']:.0f} s" if p.get("server_cpu_s") else "")
+                + f", setup CPU {r['setup'].get('cpu_s', 0):.0f} s)", "",
                 "post: " + ", ".join(f"{k} {v:,}" for k, v in sorted(p.get("phase_rss_mb", {}).items(),
                                                                        key=lambda kv: -kv[1])),
                 "", "setup: " + ", ".join(f"{k} {v:,}" for k, v in sorted(r["setup"].get("phase_rss_mb", {}).items(),
@@ -766,7 +823,8 @@ def main(argv: list[str] | None = None) -> int:
             ratio_means="× faster" if ref else None, peak_rss_mb=round(max(p["peak_rss_mb"], r["setup"]["peak_rss_mb"])),
             goal=goal, met=met,
             note=("checks ok" if all(p["checks"].values()) and r["setup"]["ok"] else "CHECKS FAILED")
-            + f"; setup peak RSS {r['setup']['peak_rss_mb']:,.0f} MB; CPU {p.get('cpu_s', 0):.0f} s"))
+            + f"; setup peak RSS {r['setup']['peak_rss_mb']:,.0f} MB; CPU {p.get('cpu_s', 0):.0f} s"
+            + (f" + server {p['server_cpu_s']:.0f} s" if p.get("server_cpu_s") else "")))
     if pg_note:
         res.append(_report.result("PostgreSQL", "skipped", None, "", note=pg_note))
     _report.emit("collection", res, argv=argv)

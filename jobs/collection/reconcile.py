@@ -55,6 +55,7 @@ PAYMENT_SCHEMA: dict[str, pl.DataType] = {
     "customer_number": pl.String(),
 }
 KEY = ["levy_year", "notice_number", "installment_no"]
+INSTALLMENT_PK = ["municipality_code", "levy_year", "target_year", "notice_number", "installment_no"]
 KINDS = ("confirmed", "provisional", "cancel", "debit_failed", "correction")
 ACCEPTED = ("posted", "provisional", "confirmed", "cancelled", "debit_failed", "corrected", "reversed")
 REJECTED = ("unmatched", "error", "duplicate", "conflict")
@@ -495,13 +496,16 @@ def _write(tx: Tx, df: pl.DataFrame, settled: pl.DataFrame, in_ledger: pl.DataFr
     # 消込データ and the postings of 納付履歴 are built and written a slice of the file at a time
     # (WRITE_SLICE records, all in the caller's transaction): the frame of a slice, never of the
     # whole file, is what they add to memory (5M records: bench/bench_collection.py)
+    # (PostgreSQL: a file large against the 消込データ already held loads it without its secondary
+    # indexes and builds them after, Tx.bulk_load)
     booked = []
-    for part in df.iter_slices(WRITE_SLICE):
-        tx.insert("reconciliation", _reconciliation_rows(part, run, audit))
-        # 納付履歴: the postings (a target a later 訂正 of this file reversed was posted first)
-        posted = _as_booked(part.filter(pl.col("status").is_in(["posted", "reversed"])))
-        tx.insert("payment", payment_rows(posted, run, audit))
-        booked.append(posted.select(*KEY, "amount", "paid_date", "received_date"))
+    with tx.bulk_load("reconciliation", df.height):
+        for part in df.iter_slices(WRITE_SLICE):
+            tx.insert("reconciliation", _reconciliation_rows(part, run, audit))
+            # 納付履歴: the postings (a target a later 訂正 of this file reversed was posted first)
+            posted = _as_booked(part.filter(pl.col("status").is_in(["posted", "reversed"])))
+            tx.insert("payment", payment_rows(posted, run, audit))
+            booked.append(posted.select(*KEY, "amount", "paid_date", "received_date"))
     posted = pl.concat(booked, how="vertical_relaxed") if booked else df.head(0).select(
         *KEY, "amount", "paid_date", "received_date")
 
@@ -619,8 +623,10 @@ def apply_installment_delta(tx: Tx, delta: pl.DataFrame, run: Run, op_date: dt.d
                                   pl.col("received_date").max())
     # the whole primary key in the staged rows: a pure equi-join (a constant or column predicate
     # beside it made DuckDB's UPDATE 20× slower, bench/bench_collection.py)
+    # (PostgreSQL: staged in the 期別's primary-key order, the order the 当初 registration wrote
+    # them in, so that the UPDATE rewrites the table's pages in turn, not at random)
     tx.stage("_delta", agg.with_columns(pl.lit(run.municipality).alias("municipality_code"),
-                                        pl.col("levy_year").alias("target_year")))
+                                        pl.col("levy_year").alias("target_year")), order=INSTALLMENT_PK)
     tx.run("ledger/installment_apply_delta", {"op": run.operator_id, "od": op_date, "ot": op_time,
                                                   "rs": run.reason})
     return agg.height

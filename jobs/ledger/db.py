@@ -225,15 +225,37 @@ class Tx:
 
     # --- bulk --------------------------------------------------------------------------------
 
-    def stage(self, name: str, frame: pl.DataFrame) -> str:
-        """A temporary table ``name`` holding ``frame`` (dropped at the end of the transaction)."""
+    def stage(self, name: str, frame: pl.DataFrame, order: Sequence[str] | None = None) -> str:
+        """A temporary table ``name`` holding ``frame`` (dropped at the end of the transaction);
+        ``order``: PostgreSQL copies the rows sorted by these columns (``bulk.stage``)."""
         if any(c in frame.columns for c in access_log.PERSON_COLUMNS):  # an upsert's rows (whose: 宛名番号)
             access_log.note_frame(name, frame)
-        return bulk.stage(self.conn, self.dialect, name, frame)
+        return bulk.stage(self.conn, self.dialect, name, frame, order)
 
     def analyze(self, table: str) -> None:
         """Fresh planner statistics of ``table`` after a bulk load (PostgreSQL; nothing on DuckDB)."""
         bulk.analyze(self.conn, self.dialect, table)
+
+    @contextmanager
+    def bulk_load(self, table: str, rows: int) -> Iterator[bool]:
+        """Around the ``insert`` of ``rows`` rows into ``table`` (any number of calls): on PostgreSQL,
+        when the load is large against what the table holds (``bulk.rebuild_indexes``), its secondary
+        indexes are dropped before and built again, as the catalog defined them, after the block —
+        all in this transaction (an error inside rolls the drop back with the rest; other sessions
+        wait for the table until the commit). Yields whether it did. DuckDB: nothing."""
+        if self.dialect != "postgresql" or rows < bulk.REBUILD_MIN_ROWS:
+            yield False
+            return
+        held = int(self.value("ledger/table_rows", {"t": table}) or 0)
+        indexes = self.query("ledger/secondary_indexes", {"t": table}) if bulk.rebuild_indexes(rows, held) else None
+        if indexes is None or indexes.height == 0:
+            yield False
+            return
+        for schema, name in indexes.select("schema_name", "index_name").iter_rows():
+            bulk.drop_index(self.conn, schema, name)
+        yield True
+        for definition in indexes["definition"]:
+            bulk.create_index(self.conn, definition)
 
     def insert(self, table: str, frame: pl.DataFrame) -> int:
         """Bulk insert ``frame`` into ``table`` (columns by name). Returns the row count.

@@ -148,8 +148,8 @@ def payments(source_file_sha: str | None = None) -> pl.DataFrame:
     sql = ("SELECT source_sha256, record_no, line_no, levy_year, notice_number, installment_no, tax_amount, "
            "payment_kind, channel, paid_date, received_date, refund_offset_kind, cash_kind FROM payment")
     if source_file_sha is None:
-        return q(sql + " ORDER BY source_sha256, record_no")
-    return q(sql + " WHERE source_sha256 = :s ORDER BY record_no", {"s": source_file_sha})
+        return q(sql + " ORDER BY source_sha256, record_no, line_no")
+    return q(sql + " WHERE source_sha256 = :s ORDER BY record_no, line_no", {"s": source_file_sha})
 
 
 # --- 調定 files -------------------------------------------------------------------------------------

@@ -27,9 +27,9 @@ def pytest_configure(config):
 
     orig_stage, orig_statement, orig_ledger_statement = db.Tx.stage, db.Tx.statement, db.Ledger.statement
 
-    def stage(self, name, frame):
+    def stage(self, name, frame, order=None):
         self.__dict__.setdefault("_staged", {})[name] = ", ".join(f"{c} {_type(t)}" for c, t in frame.schema.items())
-        return orig_stage(self, name, frame)
+        return orig_stage(self, name, frame, order)
 
     def statement(self, name, **variables):
         _run.add(name)
