@@ -128,9 +128,9 @@ def post_payments(tx: Tx, pay: pl.DataFrame, run: Run) -> PostResult:
     #    then in the ledger: with the same amounts a duplicate, with other amounts a conflict
     #    (金額相違: held, not posted, for the operator)
     df = _mark_repeats(tx, df)
-    conflicts = df.filter(pl.col("status") == "conflict").select(
-        "record_no", "amount", pl.col("_prev_file").alias("prev_file"), pl.col("_prev_record").alias("prev_record"),
-        pl.col("_prev_amount").alias("prev_amount"))
+    conflicts = _rows(df, pl.col("status") == "conflict",
+                      "record_no", "amount", pl.col("_prev_file").alias("prev_file"),
+                      pl.col("_prev_record").alias("prev_record"), pl.col("_prev_amount").alias("prev_amount"))
     df = df.drop("_prev_file", "_prev_record", "_prev_amount")
 
     # 2b. 口座振替 results against the city's requests (debit_request): a result must name a
@@ -138,7 +138,7 @@ def post_payments(tx: Tx, pay: pl.DataFrame, run: Run) -> PostResult:
     df, debit_rejects = _check_debit_requests(tx, df, run)
 
     # 3. match to the 期別
-    keys = df.filter(pl.col("status").is_null() & pl.col("notice_number").is_not_null()).select(KEY).unique()
+    keys = _rows(df, pl.col("status").is_null() & pl.col("notice_number").is_not_null(), *KEY).unique()
     inst = _installments(tx, keys, run.municipality)
     m = df.select(KEY).join(inst, on=KEY, how="left", maintain_order="left")  # the 期別 key is unique
     df = df.with_columns(pl.coalesce(m["levy_amount_right"], pl.col("levy_amount")).alias("levy_amount"),
@@ -156,8 +156,8 @@ def post_payments(tx: Tx, pay: pl.DataFrame, run: Run) -> PostResult:
     df = _mark(df, pl.col("kind") == "confirmed", "posted", pl.lit(None, dtype=pl.String))
 
     # 速報 that this file's 取消 / 確報 settle: in this file (status provisional) or in the ledger
-    settle = df.filter(pl.col("status").is_null() & (pl.col("kind") == "cancel")
-                       | (pl.col("status") == "posted") & pl.col("channel").is_in(["cvs", "credit", "app"]))
+    settle = _rows(df, pl.col("status").is_null() & (pl.col("kind") == "cancel")
+                   | (pl.col("status") == "posted") & pl.col("channel").is_in(["cvs", "credit", "app"]), "dedup_key")
     prov = _open_provisionals(tx, df, settle).select(
         "dedup_key", pl.col("source_sha256").alias("_p_sha"), pl.col("record_no").alias("_p_no"),
         pl.col("amount").alias("_p_amount"), pl.col("levy_year").alias("_p_ly"),
@@ -192,7 +192,8 @@ def post_payments(tx: Tx, pay: pl.DataFrame, run: Run) -> PostResult:
     without_prov = int(df.select((cvs_posted & pl.col("_p_sha").is_null()).sum()).item())
 
     # settled 速報: (sha, record) → new status, amount off the 期別's 速報額
-    settled = df.filter(pl.col("_p_sha").is_not_null() & pl.col("status").is_in(["cancelled", "posted"])).select(
+    settled = _rows(
+        df, pl.col("_p_sha").is_not_null() & pl.col("status").is_in(["cancelled", "posted"]),
         pl.col("_p_sha").alias("source_sha256"), pl.col("_p_no").alias("record_no"),
         pl.when(pl.col("status") == "cancelled").then(pl.lit("cancelled")).otherwise(pl.lit("confirmed"))
         .alias("new_status"),
@@ -234,6 +235,13 @@ def _mark(df: pl.DataFrame, cond: pl.Expr, status: str, reason: pl.Expr) -> pl.D
     )
 
 
+def _rows(df: pl.DataFrame, cond: pl.Expr, *columns: str | pl.Expr) -> pl.DataFrame:
+    """``columns`` of the rows of ``df`` where ``cond`` holds: the columns are picked before the
+    rows are (a lazy filter), so only those columns of the kept rows are copied, never every
+    column of the file's frame (5M records: a second copy of the whole file)."""
+    return df.lazy().filter(cond).select(*columns).collect()
+
+
 def _same_money(prefix: str) -> pl.Expr:
     return pl.all_horizontal([pl.col(c).fill_null(0) == pl.col(f"{prefix}{c}").fill_null(0) for c in MONEY])
 
@@ -267,10 +275,11 @@ def _mark_repeats(tx: Tx, df: pl.DataFrame) -> pl.DataFrame:
             df["_prev_file"].scatter(i, j["_f_file"]), df["_prev_record"].scatter(i, j["_f_record"]),
             df["_prev_amount"].scatter(i, j["_f_amount"]))
     # against the ledger
-    open_ = df.filter(pl.col("status").is_null())
+    open_ = _rows(df, pl.col("status").is_null(), "dedup_key", "kind")
     if open_.height == 0:
         return df
-    tx.stage("_dedup", open_.select("dedup_key", "kind").unique())
+    tx.stage("_dedup", open_.unique())
+    del open_
     seen = tx.query("collection/dedup_seen")
     if seen.height == 0:
         return df
@@ -300,7 +309,7 @@ def _check_debit_requests(tx: Tx, df: pl.DataFrame, run: Run) -> tuple[pl.DataFr
     rejected results (record_no, customer_number, amount, req_amount) for the messages."""
     empty = pl.DataFrame(schema={"record_no": pl.Int64, "customer_number": pl.String, "amount": pl.Int64,
                                  "req_amount": pl.Int64})
-    deb = df.filter(pl.col("status").is_null() & (pl.col("channel") == "debit"))
+    deb = _rows(df, pl.col("status").is_null() & (pl.col("channel") == "debit"), "customer_number")
     if deb.height == 0:
         return df, empty
     tx.stage("_cust", deb.select("customer_number").drop_nulls().unique())
@@ -338,7 +347,8 @@ def _corrections(tx: Tx, df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
             "prev_record": pl.Int64, "old_amount": pl.Int64, "old_late_fee": pl.Int64, "old_dunning_fee": pl.Int64,
             "old_tax": pl.Int64, "old_booked_late_fee": pl.Int64, "old_booked_dunning_fee": pl.Int64,
             "in_file": pl.Boolean}
-    corr = df.filter(pl.col("status").is_null() & (pl.col("kind") == "correction"))
+    corr = _rows(df, pl.col("status").is_null() & (pl.col("kind") == "correction"),
+                 "dedup_key", "record_no", "amount", *KEY)
     if corr.height == 0:
         return df, pl.DataFrame(schema=cols)
     tcols = ["dedup_key", "source_sha256", "source_file", "record_no", "amount", "late_fee", "dunning_fee",
@@ -422,7 +432,7 @@ def _split_dunned(tx: Tx, df: pl.DataFrame, municipality: str, reversals: pl.Dat
     amount as read."""
     cand = pl.col("status").is_in(["posted", "corrected"]) & pl.col("channel").is_in(list(CVS_CHANNELS)) \
         & pl.col("notice_number").is_not_null()
-    keys = df.filter(cand).select(KEY).unique()
+    keys = _rows(df, cand, *KEY).unique()
     if keys.height == 0 or not tx.value("collection/dunning_notices_any", {"m": municipality}):
         return df
     tx.stage("_keys", keys.with_columns(pl.lit(municipality).alias("municipality_code"),
@@ -478,7 +488,7 @@ def _installments(tx: Tx, keys: pl.DataFrame, municipality: str) -> pl.DataFrame
 def _open_provisionals(tx: Tx, df: pl.DataFrame, settle: pl.DataFrame) -> pl.DataFrame:
     """Open 速報 with the dedup keys of ``settle``: this file's first, then the ledger's."""
     cols = ["dedup_key", "source_sha256", "record_no", "amount", "levy_year", "notice_number", "installment_no"]
-    here = df.filter(pl.col("status") == "provisional").select(cols)
+    here = _rows(df, pl.col("status") == "provisional", *cols)
     if settle.height == 0:
         return here.head(0)
     tx.stage("_settle", settle.select("dedup_key").unique())

@@ -1,8 +1,9 @@
 """Bulk I/O per dialect: Polars frames in and out of the ledger.
 
-DuckDB: Arrow (a frame registered as a view, no copy). PostgreSQL: ``COPY … FROM STDIN`` /
-``COPY (…) TO STDOUT`` as CSV. The statements here are built from a frame's column names and a
-table name (staged tables are created from the frame's schema), so they are the one place
+DuckDB: Arrow (a frame registered as a view, no copy; a staged frame stays registered as the
+view until the transaction ends). PostgreSQL: ``COPY … FROM STDIN`` / ``COPY (…) TO STDOUT`` as
+CSV. The statements here are built from a frame's column names and a table name (PostgreSQL's
+staged tables are created from the frame's schema), so they are the one place
 besides ``sql.py`` that holds SQL text (tests/ledger/test_sql_files.py names it).
 """
 
@@ -76,14 +77,21 @@ DUCK_CHUNK = 250_000
 
 def stage(conn: Connection, dialect: str, name: str, frame: pl.DataFrame, order: Sequence[str] | None = None) -> str:
     """A temporary table ``name`` holding ``frame`` (dropped at the end of the transaction).
+
+    DuckDB: the frame itself, registered on the connection as a view of its Arrow data (Polars'
+    string views, no copy), not a temporary table: a table would copy the rows into DuckDB's
+    memory and keep them there until the transaction ends (a 消込 of 5M payments stages its
+    keys, dedup keys and 期別 changes, 5M rows each). ``unstage_all`` (``Ledger.transaction``)
+    unregisters the views at the end of the transaction; a name staged again is replaced;
+    ``order`` is ignored.
+
     PostgreSQL: ``order`` (columns) copies the rows sorted so — the order of the table an
     ``UPDATE … FROM`` joins them to, whose rows it then rewrites page after page instead of at
-    random (DuckDB: ignored)."""
+    random."""
     if dialect == "duckdb":
-        _duck_from_arrow(conn, frame.head(DUCK_CHUNK),
-                         f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {{view}}")
-        for start in range(DUCK_CHUNK, frame.height, DUCK_CHUNK):
-            _duck_from_arrow(conn, frame.slice(start, DUCK_CHUNK), f"INSERT INTO {name} SELECT * FROM {{view}}")
+        raw = _driver(conn)
+        raw.register(name, frame.to_arrow(compat_level=pl.CompatLevel.newest()))
+        conn.info.setdefault(_STAGED, set()).add(name)
         return name
     cols = ", ".join(f'"{c}" {pg_type(t)}' for c, t in frame.schema.items())
     conn.execute(sa.text(f"DROP TABLE IF EXISTS {name}"))
@@ -91,6 +99,26 @@ def stage(conn: Connection, dialect: str, name: str, frame: pl.DataFrame, order:
     _pg_copy(conn, name, frame.sort(list(order)) if order else frame)
     conn.execute(sa.text(f"ANALYZE {name}"))  # the planner sees the real size of the staged rows
     return name
+
+
+_STAGED = "kokuho_staged"  # Connection.info key: the names staged as DuckDB views
+
+
+def unstage_all(conn: Connection, *, quiet: bool = False) -> None:
+    """DuckDB: unregister the views ``stage`` registered on this connection (their Arrow data is
+    freed with the frames); PostgreSQL's staged tables drop themselves at commit. ``quiet``: after
+    an error (an aborted DuckDB transaction refuses it; the connection is closed after the
+    rollback, an in-memory ledger's next ``stage`` of the name replaces the view)."""
+    names = conn.info.pop(_STAGED, None)
+    if not names:
+        return
+    raw = _driver(conn)
+    for name in sorted(names):
+        try:
+            raw.unregister(name)
+        except Exception:  # noqa: BLE001 - quiet: the transaction's own error is what is raised
+            if not quiet:
+                raise
 
 
 def analyze(conn: Connection, dialect: str, table: str) -> None:

@@ -147,10 +147,15 @@ class Ledger:
         access log (``jobs.common.access_log``), one line; a rollback logs nothing."""
         with access_log.transaction() as touched:
             with self.engine.begin() as conn:
-                tx = Tx(conn, self.dialect)
-                for name, value in self.settings.items():
-                    tx.run("ledger/set_local", {"name": name, "value": value})
-                yield tx
+                try:
+                    tx = Tx(conn, self.dialect)
+                    for name, value in self.settings.items():
+                        tx.run("ledger/set_local", {"name": name, "value": value})
+                    yield tx
+                except BaseException:  # the error, not a failed cleanup of the aborted transaction
+                    bulk.unstage_all(conn, quiet=True)
+                    raise
+                bulk.unstage_all(conn)  # the frames staged as DuckDB views are let go (bulk.stage)
         access_log.committed(touched)
 
     def frame(self, sql: str, params: Mapping[str, Any] | None = None) -> pl.DataFrame:

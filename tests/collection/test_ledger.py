@@ -218,3 +218,31 @@ def test_the_deployments_database_settings_apply_to_each_transaction(ledger_url)
     bad = config.Config(data=config.deep_merge(cfg.data, {"collection": {"ledger": {"duckdb": {"memory": "1GB"}}}}))
     with pytest.raises(LedgerError, match="memory"):
         db.duckdb_settings(bad)
+
+
+def test_staged_rows_last_for_their_transaction_and_an_error_in_it_is_raised_as_itself(ledger_url):
+    """``Tx.stage``: the rows are there for every statement of the transaction (DuckDB: the frame
+    registered as a view, no copy; PostgreSQL: a temporary table), a second stage of the name
+    replaces them, and they are gone after it. A failing statement in a transaction with staged
+    rows raises its own error, not one of letting the staged rows go."""
+    import polars as pl
+    import sqlalchemy as sa
+
+    led = open_ledger(ledger_url, migrate=False)
+    try:
+        with led.transaction() as tx:
+            tx.stage("_probe", pl.DataFrame({"n": [1, 2, 3]}, schema={"n": pl.Int64}))
+            assert tx.scalar("SELECT SUM(n) FROM _probe") == 6
+            assert tx.scalar("SELECT COUNT(*) FROM _probe a JOIN _probe b ON a.n = b.n") == 3
+            tx.stage("_probe", pl.DataFrame({"n": [10]}, schema={"n": pl.Int64}))
+            assert tx.scalar("SELECT SUM(n) FROM _probe") == 10
+        with pytest.raises(sa.exc.DBAPIError), led.transaction() as tx:
+            tx.execute("SELECT 1 FROM _probe")  # gone with the transaction
+        with pytest.raises(sa.exc.DBAPIError, match="no_such_table"), led.transaction() as tx:
+            tx.stage("_probe", pl.DataFrame({"n": [1]}, schema={"n": pl.Int64}))
+            tx.execute("SELECT * FROM no_such_table")
+        with led.transaction() as tx:  # the ledger is usable after the failed transaction
+            tx.stage("_probe", pl.DataFrame({"n": [7]}, schema={"n": pl.Int64}))
+            assert tx.scalar("SELECT SUM(n) FROM _probe") == 7
+    finally:
+        led.dispose()
