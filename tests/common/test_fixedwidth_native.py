@@ -174,3 +174,21 @@ def test_library_is_named_by_its_source_and_the_switch_falls_back(monkeypatch):
 def test_build_writes_aside_into_the_named_file(tmp_path):
     dest = native.build(tmp_path / f"_kbscan-{native.source_hash()}.so")
     assert dest.exists() and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_records_of_several_groups_are_scanned_in_place_in_several_threads():
+    """The data records of a file of several groups are not contiguous: the scan reads them in place
+    through a row index (no gathered copy), split over threads; same outcome as the other paths,
+    rejects included."""
+    stride = RES.record_length + 2
+    rows = [i for i in range(len(GOLDEN) // stride) if GOLDEN[i * stride:i * stride + 1] == b"2"]
+    assert rows[-1] - rows[0] + 1 > len(rows)  # the golden file's data records are not one block
+    data = bytearray(GOLDEN)
+    for k, i in enumerate(rows[::2]):  # every other data record: a byte its bank name may not hold
+        data[i * stride + 5] = 0xE0 if k % 2 else 0x7E
+    data = bytes(data)
+    with mock.patch.object(native, "MIN_ROWS_PER_THREAD", 2), mock.patch.dict(os.environ, {"KOKUHO_FW_THREADS": "3"}):
+        got = outcome(RES, data, "native")
+    assert got[0] == "read" and got[3]["rejected"] == len(rows[::2]), got
+    assert_same(got, outcome(RES, data, "numba"))
+    assert_same(got, outcome(RES, data, "reference"))

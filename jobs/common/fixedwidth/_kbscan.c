@@ -44,14 +44,16 @@ static int64_t month_days(int64_t y, int64_t m) {
 
 static inline void put_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 
-/* Scan rows [lo, hi) of `n` records (row i at recs + i * rstride), nf kernel fields.
+/* Scan rows [lo, hi) of `n` records (row i at recs + i * rstride, or at recs + rowidx[i] * rstride
+ * when rowidx is not NULL: the records of one type picked out of the whole file without a copy),
+ * nf kernel fields.
  * Per field j: kind, off, length, blank_ok, cs_id (row of cs_ok, 256 bytes each), slot (row of
  * ints / tlen, or -1), pad, shift_bytes (row of shift_w bytes), pivot, val_ok (row of val_w bytes:
  * [2 if checked, ok(0), ok(1), ...]), vslot (digits: row of dviews, else -1), dbase (digits longer
  * than 12 bytes: start of its bytes in dig_data, else -1) and drows (rows per data buffer).
  * Outputs (column-major, n per column): ints int64, valid u8 (nf x n), tlen int32, fault u8,
  * ffield int16 (kernel field number), filler_bad u8, dviews (16 bytes per value). */
-void kb_scan(const uint8_t *recs, int64_t rstride, int64_t n, int64_t lo, int64_t hi, int64_t nf,
+void kb_scan(const uint8_t *recs, int64_t rstride, const int64_t *rowidx, int64_t n, int64_t lo, int64_t hi, int64_t nf,
              const int8_t *kind, const int64_t *off, const int64_t *length, const uint8_t *blank_ok,
              const int64_t *cs_id, const int64_t *slot, const uint8_t *cs_ok, const uint8_t *pad,
              const uint8_t *shift_bytes, int64_t shift_w, const int64_t *pivot, const uint8_t *val_ok,
@@ -59,7 +61,7 @@ void kb_scan(const uint8_t *recs, int64_t rstride, int64_t n, int64_t lo, int64_
              int64_t *ints, uint8_t *valid, int32_t *tlen, uint8_t *fault, int16_t *ffield,
              uint8_t *filler_bad, uint8_t *dviews, uint8_t *dig_data) {
     for (int64_t i = lo; i < hi; i++) {
-        const uint8_t *r = recs + i * rstride;
+        const uint8_t *r = recs + (rowidx ? rowidx[i] : i) * rstride;
         uint8_t fcode = 0;
         int16_t ff = -1;
         uint8_t fbad = 0;
@@ -167,13 +169,13 @@ void kb_scan(const uint8_t *recs, int64_t rstride, int64_t n, int64_t lo, int64_
     }
 }
 
-/* One half-width text field (offset o, ln bytes) of rows [lo, hi) as UTF-8 string views: tlen[i]
+/* One half-width text field (offset o, ln bytes) of rows [lo, hi) (rowidx as in kb_scan) as UTF-8 string views: tlen[i]
  * is the value's UTF-8 length (0 = null), offs[i] where a value longer than 12 bytes goes in
  * `out` (buffer 0). Half-width katakana 0xA1-0xDF become U+FF61-U+FF9F. */
-void kb_fill_text(const uint8_t *recs, int64_t rstride, int64_t lo, int64_t hi, int64_t o, int64_t ln,
+void kb_fill_text(const uint8_t *recs, int64_t rstride, const int64_t *rowidx, int64_t lo, int64_t hi, int64_t o, int64_t ln,
                   const int32_t *tlen, const int64_t *offs, uint8_t *views, uint8_t *out) {
     for (int64_t i = lo; i < hi; i++) {
-        const uint8_t *p = recs + i * rstride + o;
+        const uint8_t *p = recs + (rowidx ? rowidx[i] : i) * rstride + o;
         uint8_t *view = views + i * 16;
         int64_t len = tlen[i];
         uint8_t tmp[16] = {0};

@@ -81,9 +81,9 @@ def lib() -> ctypes.CDLL | None:
         return None
     so.kb_source_hash.restype = ctypes.c_char_p
     so.kb_scan.restype = None
-    so.kb_scan.argtypes = [_P, _I, _I, _I, _I, _I] + [_P] * 9 + [_I, _P, _P, _I] + [_P] * 3 + [_P] * 8
+    so.kb_scan.argtypes = [_P, _I, _P, _I, _I, _I, _I] + [_P] * 9 + [_I, _P, _P, _I] + [_P] * 3 + [_P] * 8
     so.kb_fill_text.restype = None
-    so.kb_fill_text.argtypes = [_P, _I, _I, _I, _I, _I, _P, _P, _P, _P]
+    so.kb_fill_text.argtypes = [_P, _I, _P, _I, _I, _I, _I, _P, _P, _P, _P]
     so.kb_assemble.restype = None
     so.kb_assemble.argtypes = [_P, _I, _I, _I, _P, _I, _P, _P, _P, _I, _P, _P, _P, _P, _P]
     so.kb_gs1.restype = None
@@ -176,7 +176,7 @@ class Scan:
     """Outputs of one native scan of a record block (field arrays in kernel field order)."""
 
     __slots__ = ("ints", "valid", "tlen", "fault", "ffield", "filler_bad", "dviews", "dig_data", "dbase", "drows",
-                 "vslot", "recs")
+                 "vslot", "recs", "rowidx")
 
 
 def fits(plan, n: int) -> bool:
@@ -184,13 +184,17 @@ def fits(plan, n: int) -> bool:
     return all(n * 3 * int(ln) <= MAX_BUFFER for k, ln in zip(plan.kind.tolist(), plan.length.tolist()) if k == 3)
 
 
-def scan(plan, recs: np.ndarray) -> Scan:
+def scan(plan, recs: np.ndarray, rows: np.ndarray | None = None) -> Scan:
+    """Scan the records ``recs`` or, with ``rows``, the records ``recs[rows]`` read in place (no
+    gathered copy of them: the data records of a file of several groups are not contiguous)."""
     so = lib()
     if recs.ndim != 2 or recs.strides[1] != 1:
         recs = np.ascontiguousarray(recs)
-    n, m = len(recs), len(plan.kind)
+    rowidx = None if rows is None else np.ascontiguousarray(rows, dtype=np.int64)
+    n, m = (len(recs) if rowidx is None else len(rowidx)), len(plan.kind)
     out = Scan()
-    out.recs = recs
+    out.recs, out.rowidx = recs, rowidx
+    pidx = 0 if rowidx is None else _ptr(rowidx)
     out.ints = np.empty((plan.n_int, n), dtype=np.int64)
     out.valid = np.empty((m, n), dtype=np.uint8)
     out.tlen = np.empty((plan.n_txt, n), dtype=np.int32)
@@ -217,7 +221,7 @@ def scan(plan, recs: np.ndarray) -> Scan:
         sw, vw = plan.shift_bytes.shape[1], plan.val_ok.shape[1]
 
         def run(lo, hi):
-            so.kb_scan(_ptr(recs), rstride, n, lo, hi, m, *ptrs, sw, _ptr(plan.pivot), _ptr(plan.val_ok), vw,
+            so.kb_scan(_ptr(recs), rstride, pidx, n, lo, hi, m, *ptrs, sw, _ptr(plan.pivot), _ptr(plan.val_ok), vw,
                        _ptr(out.vslot), _ptr(out.dbase), _ptr(out.drows), _ptr(out.ints), _ptr(out.valid),
                        _ptr(out.tlen), _ptr(out.fault), _ptr(out.ffield), _ptr(out.filler_bad), _ptr(out.dviews),
                        _ptr(out.dig_data))
@@ -271,9 +275,10 @@ def text_column(sc: Scan, plan, jj: int, name: str):
     out = np.empty(total, dtype=np.uint8)
     views = np.empty((n, 16), dtype=np.uint8)
     recs = sc.recs
+    pidx = 0 if sc.rowidx is None else _ptr(sc.rowidx)
     o, ln = int(plan.off[jj]), int(plan.length[jj])
     if n:
-        _parallel(lambda lo, hi: so.kb_fill_text(_ptr(recs), recs.strides[0], lo, hi, o, ln, _ptr(lens), _ptr(offs),
+        _parallel(lambda lo, hi: so.kb_fill_text(_ptr(recs), recs.strides[0], pidx, lo, hi, o, ln, _ptr(lens), _ptr(offs),
                                                  _ptr(views), _ptr(out)), n)
     return series(name, _view_array(n, views, [pa.py_buffer(out)], sc.valid[jj]))
 

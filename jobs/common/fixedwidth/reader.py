@@ -274,18 +274,24 @@ def _plan(layout: Layout, rt_name: str):
 
 
 def _decode_type(layout: Layout, rt: RecordType, text: np.ndarray, raw: np.ndarray | None,
-                 keep_secrets: bool, reference: bool = False) -> tuple[dict[str, pl.Series], np.ndarray, np.ndarray, int]:
-    """Decode every field of `text` rows; returns columns, first-fault field index, fault code,
-    count of records with a non-blank filler. The compiled kernel handles the common types in
-    one pass; `reference=True` forces the numpy decoders of fields.py for every field."""
+                 keep_secrets: bool, reference: bool = False,
+                 rows: np.ndarray | None = None) -> tuple[dict[str, pl.Series], np.ndarray, np.ndarray, int]:
+    """Decode every field of `text` rows (of `text[rows]` when `rows` is given: the native scan
+    reads those in place, the other paths take the gathered copy); returns columns, first-fault
+    field index, fault code, count of records with a non-blank filler. The compiled kernel handles
+    the common types in one pass; `reference=True` forces the numpy decoders of fields.py for
+    every field."""
     if reference:
-        return _decode_reference(layout, rt, text, raw, keep_secrets, range(len(rt.fields)))
+        return _decode_reference(layout, rt, text if rows is None else text[rows], raw, keep_secrets,
+                                 range(len(rt.fields)))
     from . import native
     from .plan import int_column
 
     plan = _plan(layout, rt.name)
-    n = len(text)
-    sc = native.scan(plan, text) if native.lib() is not None and native.fits(plan, n) else None
+    n = len(text) if rows is None else len(rows)
+    sc = native.scan(plan, text, rows) if native.lib() is not None and native.fits(plan, n) else None
+    if rows is not None and (sc is None or plan.rest):
+        text = text[rows]  # the numba kernel and the reference decoders take the records gathered
     if sc is not None:  # the ahead-of-time compiled scan (native.py)
         ints, valid, fault, ffield, filler_bad = sc.ints, sc.valid.view(np.bool_), sc.fault, sc.ffield, sc.filler_bad
     else:  # the numba kernel (no C compiler, or KOKUHO_FW_NATIVE=0)
@@ -414,9 +420,11 @@ def read(layout: Layout, data: bytes | str | Path, *, source: str | None = None,
         if len(rows) and rows[-1] - rows[0] + 1 == len(rows):
             sl = slice(int(rows[0]), int(rows[-1]) + 1)
             t_block, r_block = text[sl], (recs[sl] if ebcdic else None)
-        else:
-            t_block, r_block = text[rows], (recs[rows] if ebcdic else None)
-        cols, ffield, ffault, fw = _decode_type(layout, rt, t_block, r_block, keep_secrets, reference)
+            cols, ffield, ffault, fw = _decode_type(layout, rt, t_block, r_block, keep_secrets, reference)
+        elif ebcdic:
+            cols, ffield, ffault, fw = _decode_type(layout, rt, text[rows], recs[rows], keep_secrets, reference)
+        else:  # not contiguous (a file of several groups): picked out in place, not copied
+            cols, ffield, ffault, fw = _decode_type(layout, rt, text, None, keep_secrets, reference, rows)
         filler_warn += fw
         bad = ffault != 0
         if bad.any():
