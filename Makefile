@@ -263,9 +263,12 @@ DEMO_YEAR_INSURED ?= 2000
 DEMO_YEAR_SEED ?= 20260601
 DEMO_YEAR_OUT ?= $(CURDIR)/var/demo-year
 DEMO_YEAR_ARGS ?=
+# the fiscal year; empty: the latest one whose statutory figures (tax config, 延滞金 rates to its 出納閉鎖)
+# config has (printed at the start)
+DEMO_YEAR_FY ?=
 
 demo-year: $(INSTALLED) ## a whole fiscal year (6月取込 → 3月, 出納閉鎖 5/31) of a synthetic city (DEMO_YEAR_INSURED) through a real Airflow, conservation to the yen
-	python -m jobs.demo_year --insured $(DEMO_YEAR_INSURED) --seed $(DEMO_YEAR_SEED) --out $(DEMO_YEAR_OUT) $(DEMO_YEAR_ARGS)
+	python -m jobs.demo_year --insured $(DEMO_YEAR_INSURED) --seed $(DEMO_YEAR_SEED) --out $(DEMO_YEAR_OUT) $(if $(DEMO_YEAR_FY),--fiscal-year $(DEMO_YEAR_FY)) $(DEMO_YEAR_ARGS)
 
 test: $(INSTALLED) browser-deps ## run every test (pytest); PYTEST_ARGS=... adds arguments
 	python -m pytest $(PYTEST_ARGS)

@@ -339,9 +339,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--insured", type=int, default=2000)
     p.add_argument("--seed", type=int, default=20260601)
     p.add_argument("--municipality", default="111007")
-    p.add_argument("--fy", type=int, default=2026)
-    p.add_argument("--intake-date", type=dt.date.fromisoformat, default=dt.date(2026, 6, 1),
-                   help="the synthetic city's file date (kokuho synth --as-of)")
+    p.add_argument("--fiscal-year", "--fy", dest="fy", type=int, default=None,
+                   help="the fiscal year (default: the latest one whose statutory figures config has to its 出納閉鎖: "
+                        "plan.config_year_needs)")
+    p.add_argument("--intake-date", type=dt.date.fromisoformat, default=None,
+                   help="the synthetic city's file date (kokuho synth --as-of; default: config/synth.yaml "
+                        "as_of_month_day in the fiscal year, on a business day)")
     p.add_argument("--no-closing-period", action="store_true", help="stop at March 31st (no 出納整理期間, no KB710)")
     p.add_argument("--until", type=dt.date.fromisoformat, default=None, help="stop after this business date")
     p.add_argument("--out", type=Path, default=ROOT / "var" / "demo-year")
@@ -389,8 +392,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, term)
 
 
+def choose_year(args: argparse.Namespace) -> None:
+    """``args.fy`` (when not given: the latest fiscal year config covers) and ``args.intake_date`` (when not
+    given: the synthetic city's file date in that year), and say which year and why on stdout."""
+    from jobs.common import bizcal
+    from jobs.common import config as config_mod
+    from jobs.synth.config import load_config
+
+    needs = planmod.config_year_needs(args.municipality)
+    best, after = planmod.choose_fiscal_year(needs)
+    if args.fy is None:
+        if best is None:
+            raise SystemExit(f"demo-year: {planmod.describe_choice(best, after)}")
+        args.fy = best.fy
+        print(f"==> {planmod.describe_choice(best, after)}", flush=True)
+    else:
+        mine = next((n for n in needs if n.fy == args.fy), None)
+        said = ("; ".join(mine.missing) if mine and mine.missing else "covered by config") if mine else "no tax config"
+        print(f"==> FY{args.fy} (--fiscal-year): {said}" + (f"; the default would be FY{best.fy}" if best else ""),
+              flush=True)
+    if args.intake_date is None:
+        cal = bizcal.BusinessCalendar.from_config(config_mod.load(args.municipality, args.fy))
+        args.intake_date = cal.roll_forward(load_config(overrides={"fiscal_year": args.fy}).date_in_year("as_of_month_day"))
+
+
 def _main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    choose_year(args)
     days = planmod.year_plan(args.fy, municipality=args.municipality, intake_date=args.intake_date,
                              with_closing_period=not args.no_closing_period)
     if args.until:
@@ -424,7 +452,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
         from jobs.synth.cli import main as synth_main
 
         if synth_main(["--insured", str(args.insured), "--seed", str(args.seed), "--out", str(live.var / "inbox"),
-                       "--as-of", args.intake_date.isoformat(), "--quiet"]) != 0:
+                       "--fiscal-year", str(args.fy), "--as-of", args.intake_date.isoformat(), "--quiet"]) != 0:
             raise RuntimeError("kokuho synth failed")
         marks["synth"] = time.monotonic()
         print(f"==> the year: {len(days)} days, planned runs {planmod.counts(days)}", flush=True)
