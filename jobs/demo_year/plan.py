@@ -212,11 +212,13 @@ def first_uncovered_day(periods: Iterable[tuple[dt.date, dt.date]], start: dt.da
 
 
 def year_needs(fy: int, *, label: str, first_day: dt.date, closing_day: dt.date, tax_years: Iterable[int],
-               city_tax_years: Iterable[int], rate_periods: Iterable[tuple[dt.date, dt.date]]) -> YearNeeds:
+               city_tax_years: Iterable[int], rate_periods: Iterable[tuple[dt.date, dt.date]],
+               refund_periods: Iterable[tuple[dt.date, dt.date]] | None = None) -> YearNeeds:
     """The statutory figures fiscal year ``fy`` needs to run from its first day to its 出納閉鎖: the
     common tax config of the year (config/common/tax/fyNNNN.yaml), the city's (fyNNNN/tax.yaml), and a
     延滞金 rate (late_fee.rates) for every day up to the 出納閉鎖 (a 納期限 passed in the year accrues
-    延滞金 to the day it is paid, at the latest the 出納閉鎖)."""
+    延滞金 to the day it is paid, at the latest the 出納閉鎖) and, when given, a 還付加算金 rate
+    (refund.interest.rates) for every such day as well (a 過誤納金 of the year is refunded with it)."""
     missing = []
     if fy not in set(tax_years):
         missing.append(f"the {fy} tax config (config/common/tax/fy{fy}.yaml)")
@@ -225,6 +227,9 @@ def year_needs(fy: int, *, label: str, first_day: dt.date, closing_day: dt.date,
     gap = first_uncovered_day(rate_periods, first_day, closing_day)
     if gap is not None:
         missing.append(f"the {gap.year} 延滞金 rate (late_fee.rates has none for {gap})")
+    gap = first_uncovered_day(refund_periods, first_day, closing_day) if refund_periods is not None else None
+    if gap is not None:
+        missing.append(f"the {gap.year} 還付加算金 rate (refund.interest.rates has none for {gap})")
     return YearNeeds(fy, label, closing_day, tuple(missing))
 
 
@@ -236,6 +241,10 @@ def fiscal_year_label(fy: int, first_day: dt.date, eras: Iterable[dict]) -> str:
             n = first_day.year - start.year + 1
             return f"{era['name']}{'元' if n == 1 else n}年度"
     return f"{fy}年度"
+
+
+def _day(v) -> dt.date:
+    return v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v))
 
 
 def config_year_needs(municipality: str, *, root=None) -> list[YearNeeds]:
@@ -265,9 +274,10 @@ def config_year_needs(municipality: str, *, root=None) -> list[YearNeeds]:
                 pass
         first = cal.fiscal_year_first_day(fy)
         periods = [(p.start, p.end) for p in LateFeeRules.from_config(cfg).periods]
+        refund = [(_day(r["from"]), _day(r["to"])) for r in cfg.get("refund.interest.rates")]
         out.append(year_needs(fy, label=fiscal_year_label(fy, first, eras), first_day=first,
                               closing_day=dt.date(first.year + 1, month, day), tax_years=tax_years,
-                              city_tax_years=city, rate_periods=periods))
+                              city_tax_years=city, rate_periods=periods, refund_periods=refund))
     return out
 
 

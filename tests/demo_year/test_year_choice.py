@@ -43,6 +43,10 @@ def test_a_year_needs_its_tax_config_and_a_late_fee_rate_to_its_cash_closing():
     assert _needs(2026, rates_to=D(2027, 12, 31)).covered
     n27 = _needs(2027, rates_to=D(2028, 12, 31))
     assert n27.missing == ("the 2027 tax config (config/common/tax/fy2027.yaml)",)   # not the city's as well
+    with_refund = yp.year_needs(2026, label="", first_day=D(2026, 4, 1), closing_day=D(2027, 5, 31), tax_years=[2026],
+                                city_tax_years=[2026], rate_periods=[(D(2014, 1, 1), D(2027, 12, 31))],
+                                refund_periods=[(D(2014, 1, 1), D(2026, 12, 31))])
+    assert with_refund.missing == ("the 2027 還付加算金 rate (refund.interest.rates has none for 2027-01-01)",)
     assert _needs(2026, city=(2025,), rates_to=D(2027, 12, 31)).missing == (
         "the city's 2026 tax rates (fy2026/tax.yaml)",)
 
@@ -89,13 +93,20 @@ def config_copy(tmp_path):
 
 
 def test_adding_the_next_years_rate_makes_that_year_the_default(config_copy):
-    """The choice follows config, not code: once late_fee.rates has a row for the year after FY2026's last
-    rate (with its source), FY2026 is covered; FY2027 then needs its tax config."""
+    """The choice follows config, not code: once late_fee.rates and refund.interest.rates have a row for the
+    year after their last one (with its source), the next fiscal year is covered; the one after it then needs
+    its tax config."""
     path = config_copy / "common" / "late_fee.yaml"
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     last = max(doc["late_fee"]["rates"], key=lambda r: str(r["to"]))
     nxt = D(int(str(last["to"])[:4]) + 1, 1, 1)
     doc["late_fee"]["rates"].append({**last, "from": nxt, "to": D(nxt.year, 12, 31), "source": "test"})
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    path = config_copy / "common" / "refund.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    rates = doc["refund"]["interest"]["rates"]
+    last = max(rates, key=lambda r: str(r["to"]))
+    rates.append({**last, "from": D(int(str(last["to"])[:4]) + 1, 1, 1), "to": D(nxt.year, 12, 31), "source": "test"})
     path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     before = yp.choose_fiscal_year(yp.config_year_needs(MUNI))[0]
     best, after = yp.choose_fiscal_year(yp.config_year_needs(MUNI, root=config_copy))
