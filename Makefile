@@ -300,8 +300,9 @@ BENCH_QUICK_bench_collection ?= --installments 1000000 --payments 500000 --ref-s
 # `make bench-full` gives a benchmark its BENCH_FULL_<name> arguments (if any) over its defaults:
 # 消込 on PostgreSQL at the issue's 5M payments against 10M 期別 (its default is smaller)
 BENCH_FULL_bench_collection ?= --pg-installments 10000000 --pg-payments 5000000
-# the year through the real scheduler: 300 insured to the first 口座振替 request day (6 job-net runs)
-BENCH_QUICK_bench_year ?= --insured 300 --until 2026-07-24
+# the year through the real scheduler: 300 insured to the fiscal year's first 口座振替 request day (6 job-net runs;
+# the year's date: --until first-debit, make demo-year's fiscal year), and the 300,000-insured extrapolation
+BENCH_QUICK_bench_year ?= --insured 300 --until first-debit
 BENCH_SIZE ?= quick
 
 bench: $(INSTALLED) ## run every benchmark in bench/ at quick sizes (< 15 min), write var/bench/summary.md + README section

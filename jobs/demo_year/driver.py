@@ -116,7 +116,7 @@ class Year:
     """One demo year: the live Airflow, the simulators' state and the runs' records."""
 
     def __init__(self, live: LiveAirflow, *, municipality: str, fy: int, seed: int,
-                 log: Callable[[str], None] = print):
+                 log: Callable[[str], None] = print, run_timeout: float = 1800):
         self.live = live
         self.api = live.api
         self.var = live.var
@@ -124,6 +124,7 @@ class Year:
         self.fy = fy
         self.seed = seed
         self.log = log
+        self.run_timeout = run_timeout
         self.runs: list[RunRecord] = []
         self.events: list[dict[str, Any]] = []
         self.last_payments: dt.date | None = None
@@ -193,7 +194,7 @@ class Year:
         run_id = f"year_{r.jobnet_id}_{day:%Y%m%d}"
         t0 = time.monotonic()
         self.api.trigger(dag_id, {"business_date": day.isoformat(), "municipality": self.municipality}, run_id)
-        state = self.api.wait_run(dag_id, run_id, timeout=1800, poll=1)
+        state = self.api.wait_run(dag_id, run_id, timeout=self.run_timeout, poll=1)
         seconds = time.monotonic() - t0
         tis = self.api.task_instances(dag_id, run_id)
         steps = {}
@@ -349,6 +350,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--until", type=dt.date.fromisoformat, default=None, help="stop after this business date")
     p.add_argument("--out", type=Path, default=ROOT / "var" / "demo-year")
     p.add_argument("--plan", action="store_true", help="print the year plan and exit (no Airflow)")
+    p.add_argument("--run-timeout", type=float, default=1800, help="seconds a job-net run may take (a big city)")
     p.add_argument("--keep", action="store_true", help="keep the Airflow home and var/ under --out/run")
     return p
 
@@ -457,7 +459,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
         marks["synth"] = time.monotonic()
         print(f"==> the year: {len(days)} days, planned runs {planmod.counts(days)}", flush=True)
         year = Year(live, municipality=args.municipality, fy=args.fy, seed=args.seed,
-                    log=lambda s: print(s, flush=True))
+                    log=lambda s: print(s, flush=True), run_timeout=args.run_timeout)
         try:
             year.walk(days)
         finally:
