@@ -94,6 +94,6 @@ def test_main_gives_the_environment_and_the_term_handler_back(tmp_path, monkeypa
     monkeypatch.delenv("KOKUHO_SECRETS_DIR", raising=False)
     before = {n: os.environ.get(n) for n in driver.POINTED_ENV}
     term = signal.getsignal(signal.SIGTERM)
-    assert driver.main(["--until", "2026-06-02", "--out", str(tmp_path / "demo-year")]) == 1
+    assert driver.main(["--fiscal-year", "2026", "--until", "2026-06-02", "--out", str(tmp_path / "demo-year")]) == 1
     assert {n: os.environ.get(n) for n in driver.POINTED_ENV} == before
     assert signal.getsignal(signal.SIGTERM) is term
