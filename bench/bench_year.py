@@ -54,7 +54,11 @@ def _year_plan(fy: int, intake: dt.date):
 
 
 def _ok(report: dict) -> bool:
-    return bool(report.get("ok")) and bool(report.get("figures")) and report["figures"]["conservation"]["holds"]
+    """Every run success and the conservation to the yen (a year stopped by its --time-budget at a day's end
+    counts: its figures are the ledger's at that day)."""
+    return (all(r["ok"] for r in report["runs"]) and bool(report.get("figures"))
+            and report["figures"]["conservation"]["holds"]
+            and (bool(report.get("ok")) or bool(report["meta"].get("stopped_before"))))
 
 
 def _per_net(runs: list[dict]) -> dict[str, tuple[int, float, float]]:
@@ -75,13 +79,19 @@ def _slowest_tasks(runs: list[dict], n: int = 4) -> str:
     return ", ".join(f"{t} {s:,.0f} s" for t, s in sorted(tasks.items(), key=lambda kv: -kv[1])[:n])
 
 
+def _unfinished(run: dict) -> str:
+    """The tasks of a run that did not end success/skipped, with their time so far."""
+    return ", ".join(f"{t.upper()} {run['task_states'][t]} {run.get('task_seconds', {}).get(t, 0):,.0f} s"
+                     for t in run["task_states"] if run["task_states"][t] not in ("success", "skipped"))
+
+
 def extrapolate(report: dict, year_counts: dict[str, int], at: int, big: dict | None) -> dict:
     """The whole year at ``at`` insured from a measured ``report`` (see the module doc). Pure."""
     runs = report["runs"]
     insured = report["meta"]["insured"]
     overhead = sum(r["seconds"] - r.get("step_seconds", 0.0) for r in runs) / len(runs)
     small = _per_net(runs)
-    large = _per_net(big["runs"]) if big else {}
+    large = _per_net([r for r in big["runs"] if r["ok"]]) if big else {}
     steps, measured_nets, scaled_nets = 0.0, [], []
     for j, n in year_counts.items():
         if j in large:
@@ -128,12 +138,12 @@ def main(argv: list[str] | None = None) -> int:
         rc = subprocess.run(cmd, cwd=ROOT).returncode
         wall = time.monotonic() - t0
         report = json.loads((a.out / "year_report.json").read_text(encoding="utf-8"))
-        if rc != 0:
+        if rc != 0 and not report["meta"].get("stopped_before"):
             report["ok"] = False
     else:
         report = json.loads(a.report.read_text(encoding="utf-8"))
     big = json.loads(a.big_report.read_text(encoding="utf-8")) if a.big_report else None
-    if not _ok(report) or (big is not None and not all(r["ok"] for r in big["runs"])):
+    if not _ok(report) or (big is not None and not any(r["ok"] for r in big["runs"])):
         print("bench_year: the year did not end correctly: no time reported", file=sys.stderr)
         return 1
     meta = report["meta"]
@@ -181,7 +191,9 @@ def main(argv: list[str] | None = None) -> int:
             peer="the steps' own task time", peer_value=round(bstep),
             ratio=round(sum(r["seconds"] for r in bruns) / bstep, 2) if bstep else None,
             ratio_means="× the steps' own time",
-            note="per run: " + ", ".join(f"{r['jobnet_id']} {r['seconds']:,.0f} s" for r in bruns)
+            note="per run: " + ", ".join(f"{r['jobnet_id']} {r['seconds']:,.0f} s"
+                                         + ("" if r["ok"] else f" ({r['state']}: tasks {_unfinished(r)})")
+                                         for r in bruns)
                  + f"; slowest tasks: {_slowest_tasks(bruns)}; driver wall {bm['wall_seconds']:,.0f} s "
                    f"(synth {bm['synth_seconds']:,.0f} s); load {bm['load']}"))
     if a.at > meta["insured"]:

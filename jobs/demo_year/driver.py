@@ -105,6 +105,16 @@ class RunRecord:
         return max((int(s.get("rc", 0)) for s in self.steps.values()), default=0)
 
 
+def _task_seconds(ti: dict[str, Any]) -> float:
+    """A task's duration; a task still running: its time so far (from its start_date)."""
+    if ti.get("duration") is not None:
+        return float(ti["duration"])
+    if ti.get("state") == "running" and ti.get("start_date"):
+        start = dt.datetime.fromisoformat(str(ti["start_date"]).replace("Z", "+00:00"))
+        return max(0.0, (dt.datetime.now(dt.timezone.utc) - start).total_seconds())
+    return 0.0
+
+
 def _step_summary(row: dict[str, Any]) -> dict[str, Any]:
     keep = ("rc", "status", "read", "accepted", "rejected", "written", "money", "figures")
     out = {k: row[k] for k in keep if k in row}
@@ -196,7 +206,12 @@ class Year:
         run_id = f"year_{r.jobnet_id}_{day:%Y%m%d}"
         t0 = time.monotonic()
         self.api.trigger(dag_id, {"business_date": day.isoformat(), "municipality": self.municipality}, run_id)
-        state = self.api.wait_run(dag_id, run_id, timeout=self.run_timeout, poll=1)
+        try:
+            state = self.api.wait_run(dag_id, run_id, timeout=self.run_timeout, poll=1)
+        except LiveAirflowError:
+            if time.monotonic() - t0 < self.run_timeout:
+                raise
+            state = "timeout"    # recorded with its tasks' states and times so far; the year stops here
         seconds = time.monotonic() - t0
         tis = self.api.task_instances(dag_id, run_id)
         steps = {}
@@ -209,7 +224,7 @@ class Year:
                     pass  # a step that pushed nothing (skipped inside)
         rec = RunRecord(day.isoformat(), r.jobnet_id, dag_id, run_id, r.reason, state, round(seconds, 1),
                         {t: ti["state"] for t, ti in tis.items()}, steps,
-                        {t: round(float(ti.get("duration") or 0.0), 2) for t, ti in tis.items()})
+                        {t: round(_task_seconds(ti), 2) for t, ti in tis.items()})
         self.runs.append(rec)
         return rec
 
@@ -366,7 +381,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--plan", action="store_true", help="print the year plan and exit (no Airflow)")
     p.add_argument("--time-budget", type=float, default=None,
                    help="seconds: start no new day after this long (the report covers the days walked; exit 1)")
-    p.add_argument("--run-timeout", type=float, default=1800, help="seconds a job-net run may take (a big city)")
+    p.add_argument("--run-timeout", type=float, default=1800,
+                   help="seconds a job-net run may take (a big city); a run past it is recorded as 'timeout' "
+                        "with its tasks' times so far, and the year stops there")
     p.add_argument("--keep", action="store_true", help="keep the Airflow home and var/ under --out/run")
     return p
 

@@ -128,3 +128,12 @@ def test_the_time_budget_stops_the_year_at_a_day_boundary_and_the_report_says_so
     monkeypatch.setattr(year2, "run", lambda d, r: _run(r.jobnet_id, {}))
     year2.walk(days)                       # no budget: every day
     assert year2.stopped_before is None and year2.last_day == dt.date(2025, 7, 18)
+
+
+def test_a_task_still_running_counts_its_time_so_far():
+    import datetime as _dt
+
+    start = (_dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(seconds=90)).isoformat().replace("+00:00", "Z")
+    assert 89 <= driver._task_seconds({"state": "running", "start_date": start, "duration": None}) < 200
+    assert driver._task_seconds({"state": "success", "duration": 12.5}) == 12.5
+    assert driver._task_seconds({"state": None, "duration": None}) == 0.0
