@@ -196,7 +196,7 @@ class Year:
     # --- runs ----------------------------------------------------------------------------------
 
     def run(self, day: dt.date, r: planmod.Run) -> RunRecord:
-        from jobs.registry import JOBNETS, JOBS
+        from jobs.registry import JOBNETS
 
         dag_id = JOBNETS[r.jobnet_id].dag_id
         if dag_id not in self.unpaused:
@@ -212,7 +212,15 @@ class Year:
             if time.monotonic() - t0 < self.run_timeout:
                 raise
             state = "timeout"    # recorded with its tasks' states and times so far; the year stops here
-        seconds = time.monotonic() - t0
+        except SystemExit:       # TERM while waiting: the run as it stands goes into the report
+            self._record(day, r, dag_id, run_id, "interrupted", time.monotonic() - t0)
+            raise
+        return self._record(day, r, dag_id, run_id, state, time.monotonic() - t0)
+
+    def _record(self, day: dt.date, r: planmod.Run, dag_id: str, run_id: str, state: str,
+                seconds: float) -> RunRecord:
+        from jobs.registry import JOBS
+
         tis = self.api.task_instances(dag_id, run_id)
         steps = {}
         for task_id, ti in tis.items():
@@ -478,6 +486,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
     year = None
     fig = None
     rc = 1
+    interrupted = False
     marks: dict[str, float] = {}
     try:
         print(f"==> a real Airflow on {live.url} (component logs: {live.logs})", flush=True)
@@ -495,12 +504,16 @@ def _main(argv: Sequence[str] | None = None) -> int:
                     log=lambda s: print(s, flush=True), run_timeout=args.run_timeout)
         try:
             year.walk(days, deadline=t_start + args.time_budget if args.time_budget else None)
+        except SystemExit:   # TERM: the report covers the runs so far (the one cut short marked 'interrupted')
+            interrupted = True
+            print("demo-year: TERM: the year stops here; the report covers the runs so far", file=sys.stderr)
         finally:
             marks["runs"] = time.monotonic()
         failed = [r for r in year.runs if not r.ok]
         if not failed and year.last_day is not None:
             fig = figures(year, year.last_day)
-        rc = 0 if not failed and fig and fig["conservation"]["holds"] and year.stopped_before is None else 1
+        rc = 0 if (not failed and fig and fig["conservation"]["holds"] and year.stopped_before is None
+                   and not interrupted) else 1
     except Exception as exc:  # noqa: BLE001 - reported, logs kept, exit 1
         print(f"demo-year: {type(exc).__name__}: {exc}", file=sys.stderr)
         rc = 1

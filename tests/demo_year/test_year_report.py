@@ -137,3 +137,50 @@ def test_a_task_still_running_counts_its_time_so_far():
     assert 89 <= driver._task_seconds({"state": "running", "start_date": start, "duration": None}) < 200
     assert driver._task_seconds({"state": "success", "duration": 12.5}) == 12.5
     assert driver._task_seconds({"state": None, "duration": None}) == 0.0
+
+
+def test_a_run_cut_short_by_term_or_its_timeout_is_recorded_with_its_tasks_so_far():
+    """TERM while a run is waited for (make interrupted, a deadline): the run goes into the report as
+    'interrupted' with its tasks' states and times, then the TERM goes on; past --run-timeout: 'timeout'."""
+    from types import SimpleNamespace
+
+    import pytest
+
+    from jobs.airflow_live import LiveAirflowError
+    from jobs.demo_year import plan as yp
+
+    class Api:
+        def __init__(self, exc):
+            self.exc = exc
+
+        def wait_for_dag(self, _d):
+            pass
+
+        def unpause(self, _d):
+            pass
+
+        def trigger(self, *_a):
+            pass
+
+        def wait_run(self, *_a, **_kw):
+            raise self.exc
+
+        def task_instances(self, *_a):
+            return {"fk110": {"state": "success", "duration": 4.0}, "fk150": {"state": "running", "duration": None}}
+
+        def xcom(self, *_a):
+            return {"rc": 0, "written": 7}
+
+    live = SimpleNamespace(api=Api(SystemExit(143)), var=Path("/nonexistent"))
+    year = driver.Year(live, municipality="111007", fy=2025, seed=1, log=lambda _s: None)
+    with pytest.raises(SystemExit):
+        year.run(dt.date(2025, 7, 1), yp.Run("KB300", "当初賦課日"))
+    (rec,) = year.runs
+    assert rec.state == "interrupted" and not rec.ok and rec.task_states == {"fk110": "success", "fk150": "running"}
+    assert rec.steps == {"FK110": {"rc": 0, "written": 7, "warnings": []}} and rec.task_seconds["fk110"] == 4.0
+    live = SimpleNamespace(api=Api(LiveAirflowError("still running")), var=Path("/nonexistent"))
+    year = driver.Year(live, municipality="111007", fy=2025, seed=1, log=lambda _s: None, run_timeout=0)
+    assert year.run(dt.date(2025, 7, 1), yp.Run("KB300", "当初賦課日")).state == "timeout"
+    year = driver.Year(live, municipality="111007", fy=2025, seed=1, log=lambda _s: None, run_timeout=3600)
+    with pytest.raises(LiveAirflowError):      # an API error before the timeout is an error, not a timeout
+        year.run(dt.date(2025, 7, 1), yp.Run("KB300", "当初賦課日"))
