@@ -257,8 +257,8 @@ demo: $(MIGRATED) $(POOLS) $(USERS) ## synthesize a city (DEMO_INSURED), run the
 # Its own Airflow (scheduler, dag-processor, triggerer, api-server on free ports, its own metadata DB)
 # and var/ under DEMO_YEAR_OUT/run, removed at the end (kept with DEMO_YEAR_ARGS=--keep, and the logs
 # under DEMO_YEAR_OUT/logs when the year fails); the report is DEMO_YEAR_OUT/year_report.md and .json.
-# DEMO_YEAR_ARGS=--no-closing-period stops at March 31st; --until YYYY-MM-DD earlier; --plan prints
-# the plan only.
+# DEMO_YEAR_ARGS=--no-closing-period stops at March 31st; --until YYYY-MM-DD earlier; --time-budget SECONDS
+# starts no new day after that long (the report covers the days walked); --plan prints the plan only.
 DEMO_YEAR_INSURED ?= 2000
 DEMO_YEAR_SEED ?= 20260601
 DEMO_YEAR_OUT ?= $(CURDIR)/var/demo-year
