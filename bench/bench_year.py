@@ -21,8 +21,9 @@ Figures (var/bench/year.jsonl, the README's generated table):
 - an EXTRAPOLATION (not a measurement) of the whole year at ``--at`` insured: the year's runs (the
   report's, or the plan's when the report is not a whole year) × the measured per-run overhead (wall − the
   steps' own time: independent of the size), plus each job net's runs × its step time per run — measured
-  at ``--at`` when ``--big-report`` has that job net, else the measured one scaled linearly by
-  ``--at / --insured`` (an upper bound: a step's fixed start-up is scaled too).
+  at ``--at`` when ``--big-report`` has that job net, else the measured one scaled by the step-time growth
+  of the job nets measured at both sizes (without a big report: linearly by ``--at / --insured``, an upper
+  bound: a step's fixed start-up is scaled too).
 """
 
 from __future__ import annotations
@@ -92,17 +93,21 @@ def extrapolate(report: dict, year_counts: dict[str, int], at: int, big: dict | 
     overhead = sum(r["seconds"] - r.get("step_seconds", 0.0) for r in runs) / len(runs)
     small = _per_net(runs)
     large = _per_net([r for r in big["runs"] if r["ok"]]) if big else {}
+    both = [j for j in large if j in small and small[j][2] > 0]
+    # the step-time growth measured on the job nets run at both sizes; else linear in the size (an upper bound)
+    factor = (sum(large[j][2] for j in both) / sum(small[j][2] for j in both)) if both else at / insured
     steps, measured_nets, scaled_nets = 0.0, [], []
     for j, n in year_counts.items():
         if j in large:
             steps += n * large[j][2]
             measured_nets.append(j)
         elif j in small:
-            steps += n * small[j][2] * at / insured
+            steps += n * small[j][2] * factor
             scaled_nets.append(j)
     total_runs = sum(year_counts.values())
     return {"runs": total_runs, "overhead_per_run": overhead, "overhead": total_runs * overhead, "steps": steps,
-            "total": total_runs * overhead + steps, "measured_nets": measured_nets, "scaled_nets": scaled_nets}
+            "total": total_runs * overhead + steps, "measured_nets": measured_nets, "scaled_nets": scaled_nets,
+            "factor": factor, "factor_from": both}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -203,8 +208,10 @@ def main(argv: list[str] | None = None) -> int:
         if x["measured_nets"]:
             parts += f" (measured at {a.at:,}: {', '.join(x['measured_nets'])}"
         if x["scaled_nets"]:
-            parts += ("; " if x["measured_nets"] else " (") + f"scaled ×{a.at / meta['insured']:,.0f} from " \
-                     f"{meta['insured']:,}: {', '.join(x['scaled_nets'])}, an upper bound"
+            how = (f"the step-time growth {', '.join(x['factor_from'])} measured from {meta['insured']:,} to {a.at:,}"
+                   if x["factor_from"] else "linear in the size, an upper bound")
+            parts += ("; " if x["measured_nets"] else " (") + f"scaled ×{x['factor']:,.1f} from " \
+                     f"{meta['insured']:,} ({how}): {', '.join(x['scaled_nets'])}"
         parts += ")"
         results.append(_report.result(
             f"{a.at:,} insured, whole year FY{fy} (EXTRAPOLATION, not measured)",
