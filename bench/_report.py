@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OUT_DIR = ROOT / "var" / "bench"
 # bench/summary.py lists the benchmarks in this order
-ORDER = ("zengin_intake", "assessment", "notices", "collection", "closing", "dunning", "year")
+ORDER = ("zengin_intake", "assessment", "notices", "collection", "closing", "dunning")
 
 
 def cpu_model() -> str:
