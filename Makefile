@@ -257,15 +257,18 @@ demo: $(MIGRATED) $(POOLS) $(USERS) ## synthesize a city (DEMO_INSURED), run the
 # Its own Airflow (scheduler, dag-processor, triggerer, api-server on free ports, its own metadata DB)
 # and var/ under DEMO_YEAR_OUT/run, removed at the end (kept with DEMO_YEAR_ARGS=--keep, and the logs
 # under DEMO_YEAR_OUT/logs when the year fails); the report is DEMO_YEAR_OUT/year_report.md and .json.
-# DEMO_YEAR_ARGS=--no-closing-period stops at March 31st; --until YYYY-MM-DD earlier; --plan prints
-# the plan only.
+# DEMO_YEAR_ARGS=--no-closing-period stops at March 31st; --until YYYY-MM-DD earlier; --time-budget SECONDS
+# starts no new day after that long (the report covers the days walked); --plan prints the plan only.
 DEMO_YEAR_INSURED ?= 2000
 DEMO_YEAR_SEED ?= 20260601
 DEMO_YEAR_OUT ?= $(CURDIR)/var/demo-year
 DEMO_YEAR_ARGS ?=
+# the fiscal year; empty: the latest one whose statutory figures (tax config, 延滞金 rates to its 出納閉鎖)
+# config has (printed at the start)
+DEMO_YEAR_FY ?=
 
 demo-year: $(INSTALLED) ## a whole fiscal year (6月取込 → 3月, 出納閉鎖 5/31) of a synthetic city (DEMO_YEAR_INSURED) through a real Airflow, conservation to the yen
-	python -m jobs.demo_year --insured $(DEMO_YEAR_INSURED) --seed $(DEMO_YEAR_SEED) --out $(DEMO_YEAR_OUT) $(DEMO_YEAR_ARGS)
+	python -m jobs.demo_year --insured $(DEMO_YEAR_INSURED) --seed $(DEMO_YEAR_SEED) --out $(DEMO_YEAR_OUT) $(if $(DEMO_YEAR_FY),--fiscal-year $(DEMO_YEAR_FY)) $(DEMO_YEAR_ARGS)
 
 test: $(INSTALLED) browser-deps ## run every test (pytest); PYTEST_ARGS=... adds arguments
 	python -m pytest $(PYTEST_ARGS)
@@ -297,8 +300,9 @@ BENCH_QUICK_bench_collection ?= --installments 1000000 --payments 500000 --ref-s
 # `make bench-full` gives a benchmark its BENCH_FULL_<name> arguments (if any) over its defaults:
 # 消込 on PostgreSQL at the issue's 5M payments against 10M 期別 (its default is smaller)
 BENCH_FULL_bench_collection ?= --pg-installments 10000000 --pg-payments 5000000
-# the year through the real scheduler: 300 insured to the first 口座振替 request day (6 job-net runs)
-BENCH_QUICK_bench_year ?= --insured 300 --until 2026-07-24
+# the year through the real scheduler: 300 insured to the fiscal year's first 口座振替 request day (6 job-net runs;
+# the year's date: --until first-debit, make demo-year's fiscal year), and the 300,000-insured extrapolation
+BENCH_QUICK_bench_year ?= --insured 300 --until first-debit
 BENCH_SIZE ?= quick
 
 bench: $(INSTALLED) ## run every benchmark in bench/ at quick sizes (< 15 min), write var/bench/summary.md + README section

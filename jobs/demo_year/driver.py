@@ -105,6 +105,16 @@ class RunRecord:
         return max((int(s.get("rc", 0)) for s in self.steps.values()), default=0)
 
 
+def _task_seconds(ti: dict[str, Any]) -> float:
+    """A task's duration; a task still running: its time so far (from its start_date)."""
+    if ti.get("duration") is not None:
+        return float(ti["duration"])
+    if ti.get("state") == "running" and ti.get("start_date"):
+        start = dt.datetime.fromisoformat(str(ti["start_date"]).replace("Z", "+00:00"))
+        return max(0.0, (dt.datetime.now(dt.timezone.utc) - start).total_seconds())
+    return 0.0
+
+
 def _step_summary(row: dict[str, Any]) -> dict[str, Any]:
     keep = ("rc", "status", "read", "accepted", "rejected", "written", "money", "figures")
     out = {k: row[k] for k in keep if k in row}
@@ -116,7 +126,7 @@ class Year:
     """One demo year: the live Airflow, the simulators' state and the runs' records."""
 
     def __init__(self, live: LiveAirflow, *, municipality: str, fy: int, seed: int,
-                 log: Callable[[str], None] = print):
+                 log: Callable[[str], None] = print, run_timeout: float = 1800):
         self.live = live
         self.api = live.api
         self.var = live.var
@@ -124,10 +134,13 @@ class Year:
         self.fy = fy
         self.seed = seed
         self.log = log
+        self.run_timeout = run_timeout
         self.runs: list[RunRecord] = []
         self.events: list[dict[str, Any]] = []
         self.last_payments: dt.date | None = None
         self.delivered: set[str] = set()
+        self.stopped_before: dt.date | None = None   # the first day left out by the time budget
+        self.last_day: dt.date | None = None         # the last day walked
         self.unpaused: set[str] = set()
         self._persons = None
 
@@ -183,7 +196,7 @@ class Year:
     # --- runs ----------------------------------------------------------------------------------
 
     def run(self, day: dt.date, r: planmod.Run) -> RunRecord:
-        from jobs.registry import JOBNETS, JOBS
+        from jobs.registry import JOBNETS
 
         dag_id = JOBNETS[r.jobnet_id].dag_id
         if dag_id not in self.unpaused:
@@ -193,8 +206,21 @@ class Year:
         run_id = f"year_{r.jobnet_id}_{day:%Y%m%d}"
         t0 = time.monotonic()
         self.api.trigger(dag_id, {"business_date": day.isoformat(), "municipality": self.municipality}, run_id)
-        state = self.api.wait_run(dag_id, run_id, timeout=1800, poll=1)
-        seconds = time.monotonic() - t0
+        try:
+            state = self.api.wait_run(dag_id, run_id, timeout=self.run_timeout, poll=1)
+        except LiveAirflowError:
+            if time.monotonic() - t0 < self.run_timeout:
+                raise
+            state = "timeout"    # recorded with its tasks' states and times so far; the year stops here
+        except SystemExit:       # TERM while waiting: the run as it stands goes into the report
+            self._record(day, r, dag_id, run_id, "interrupted", time.monotonic() - t0)
+            raise
+        return self._record(day, r, dag_id, run_id, state, time.monotonic() - t0)
+
+    def _record(self, day: dt.date, r: planmod.Run, dag_id: str, run_id: str, state: str,
+                seconds: float) -> RunRecord:
+        from jobs.registry import JOBS
+
         tis = self.api.task_instances(dag_id, run_id)
         steps = {}
         for task_id, ti in tis.items():
@@ -206,14 +232,23 @@ class Year:
                     pass  # a step that pushed nothing (skipped inside)
         rec = RunRecord(day.isoformat(), r.jobnet_id, dag_id, run_id, r.reason, state, round(seconds, 1),
                         {t: ti["state"] for t, ti in tis.items()}, steps,
-                        {t: round(float(ti.get("duration") or 0.0), 2) for t, ti in tis.items()})
+                        {t: round(_task_seconds(ti), 2) for t, ti in tis.items()})
         self.runs.append(rec)
         return rec
 
-    def walk(self, days: Sequence[planmod.Day]) -> None:
+    def walk(self, days: Sequence[planmod.Day], deadline: float | None = None) -> None:
+        """Each day's counterparty events, then its runs; stops at the first failed run, and before the
+        first day that starts after ``deadline`` (``time.monotonic()``: whole days only, so the ledger is
+        at a day's end)."""
         simulate = {planmod.PAYMENTS: self.payments, planmod.BANK_RESULTS: self.bank_results,
                     planmod.NENKIN: self.nenkin}
         for day in days:
+            if deadline is not None and time.monotonic() > deadline:
+                self.stopped_before = day.date
+                self.log(f"{day.date}: the time budget is spent; the year stops before this day "
+                         f"({len(days) - days.index(day)} of {len(days)} days left)")
+                return
+            self.last_day = day.date
             got = {}
             for ev in day.events:
                 got[ev] = simulate[ev](day.date)
@@ -289,6 +324,9 @@ def report_md(meta: dict[str, Any], year: Year, fig: dict[str, Any] | None) -> s
 
     lines = [f"# 年間運用デモ (make demo-year): 団体 {meta['municipality']} 年度 {meta['fy']}", "",
              f"- 被保険者 {meta['insured']:,} 人, seed {meta['seed']}; 期間 {meta['first_day']} – {meta['last_day']}",
+             *([f"- **時間予算 (--time-budget) で停止**: {meta['stopped_before']} 以降 (計画の最終日 "
+                f"{meta['planned_last_day']} まで) は実行していません; 下の数字はそこまでの台帳"]
+               if meta.get("stopped_before") else []),
              f"- 実 Airflow (scheduler, dag-processor, triggerer, api-server) の REST API で "
              f"{len(year.runs)} 回のジョブネット実行; 失敗 {sum(not r.ok for r in year.runs)} 回",
              f"- 所要 {meta['wall_seconds']:.0f} s (Airflow 起動 {meta['start_seconds']:.0f} s, 合成 "
@@ -339,13 +377,21 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--insured", type=int, default=2000)
     p.add_argument("--seed", type=int, default=20260601)
     p.add_argument("--municipality", default="111007")
-    p.add_argument("--fy", type=int, default=2026)
-    p.add_argument("--intake-date", type=dt.date.fromisoformat, default=dt.date(2026, 6, 1),
-                   help="the synthetic city's file date (kokuho synth --as-of)")
+    p.add_argument("--fiscal-year", "--fy", dest="fy", type=int, default=None,
+                   help="the fiscal year (default: the latest one whose statutory figures config has to its 出納閉鎖: "
+                        "plan.config_year_needs)")
+    p.add_argument("--intake-date", type=dt.date.fromisoformat, default=None,
+                   help="the synthetic city's file date (kokuho synth --as-of; default: config/synth.yaml "
+                        "as_of_month_day in the fiscal year, on a business day)")
     p.add_argument("--no-closing-period", action="store_true", help="stop at March 31st (no 出納整理期間, no KB710)")
     p.add_argument("--until", type=dt.date.fromisoformat, default=None, help="stop after this business date")
     p.add_argument("--out", type=Path, default=ROOT / "var" / "demo-year")
     p.add_argument("--plan", action="store_true", help="print the year plan and exit (no Airflow)")
+    p.add_argument("--time-budget", type=float, default=None,
+                   help="seconds: start no new day after this long (the report covers the days walked; exit 1)")
+    p.add_argument("--run-timeout", type=float, default=1800,
+                   help="seconds a job-net run may take (a big city); a run past it is recorded as 'timeout' "
+                        "with its tasks' times so far, and the year stops there")
     p.add_argument("--keep", action="store_true", help="keep the Airflow home and var/ under --out/run")
     return p
 
@@ -389,8 +435,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, term)
 
 
+def choose_year(args: argparse.Namespace) -> None:
+    """``args.fy`` (when not given: the latest fiscal year config covers) and ``args.intake_date`` (when not
+    given: the synthetic city's file date in that year), and say which year and why on stdout."""
+    from jobs.common import bizcal
+    from jobs.common import config as config_mod
+    from jobs.synth.config import load_config
+
+    needs = planmod.config_year_needs(args.municipality)
+    best, after = planmod.choose_fiscal_year(needs)
+    if args.fy is None:
+        if best is None:
+            raise SystemExit(f"demo-year: {planmod.describe_choice(best, after)}")
+        args.fy = best.fy
+        print(f"==> {planmod.describe_choice(best, after)}", flush=True)
+    else:
+        mine = next((n for n in needs if n.fy == args.fy), None)
+        said = ("; ".join(mine.missing) if mine and mine.missing else "covered by config") if mine else "no tax config"
+        print(f"==> FY{args.fy} (--fiscal-year): {said}" + (f"; the default would be FY{best.fy}" if best else ""),
+              flush=True)
+    if args.intake_date is None:
+        cal = bizcal.BusinessCalendar.from_config(config_mod.load(args.municipality, args.fy))
+        args.intake_date = cal.roll_forward(load_config(overrides={"fiscal_year": args.fy}).date_in_year("as_of_month_day"))
+
+
 def _main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    choose_year(args)
     days = planmod.year_plan(args.fy, municipality=args.municipality, intake_date=args.intake_date,
                              with_closing_period=not args.no_closing_period)
     if args.until:
@@ -415,6 +486,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
     year = None
     fig = None
     rc = 1
+    interrupted = False
     marks: dict[str, float] = {}
     try:
         print(f"==> a real Airflow on {live.url} (component logs: {live.logs})", flush=True)
@@ -424,20 +496,24 @@ def _main(argv: Sequence[str] | None = None) -> int:
         from jobs.synth.cli import main as synth_main
 
         if synth_main(["--insured", str(args.insured), "--seed", str(args.seed), "--out", str(live.var / "inbox"),
-                       "--as-of", args.intake_date.isoformat(), "--quiet"]) != 0:
+                       "--fiscal-year", str(args.fy), "--as-of", args.intake_date.isoformat(), "--quiet"]) != 0:
             raise RuntimeError("kokuho synth failed")
         marks["synth"] = time.monotonic()
         print(f"==> the year: {len(days)} days, planned runs {planmod.counts(days)}", flush=True)
         year = Year(live, municipality=args.municipality, fy=args.fy, seed=args.seed,
-                    log=lambda s: print(s, flush=True))
+                    log=lambda s: print(s, flush=True), run_timeout=args.run_timeout)
         try:
-            year.walk(days)
+            year.walk(days, deadline=t_start + args.time_budget if args.time_budget else None)
+        except SystemExit:   # TERM: the report covers the runs so far (the one cut short marked 'interrupted')
+            interrupted = True
+            print("demo-year: TERM: the year stops here; the report covers the runs so far", file=sys.stderr)
         finally:
             marks["runs"] = time.monotonic()
         failed = [r for r in year.runs if not r.ok]
-        if not failed:
-            fig = figures(year, days[-1].date)
-        rc = 0 if not failed and fig and fig["conservation"]["holds"] else 1
+        if not failed and year.last_day is not None:
+            fig = figures(year, year.last_day)
+        rc = 0 if (not failed and fig and fig["conservation"]["holds"] and year.stopped_before is None
+                   and not interrupted) else 1
     except Exception as exc:  # noqa: BLE001 - reported, logs kept, exit 1
         print(f"demo-year: {type(exc).__name__}: {exc}", file=sys.stderr)
         rc = 1
@@ -446,7 +522,10 @@ def _main(argv: Sequence[str] | None = None) -> int:
     now = time.monotonic()
     load1 = os.getloadavg()
     meta = {"municipality": args.municipality, "fy": args.fy, "insured": args.insured, "seed": args.seed,
-            "first_day": days[0].date.isoformat(), "last_day": days[-1].date.isoformat(),
+            "first_day": days[0].date.isoformat(),
+            "last_day": (year.last_day if year is not None and year.last_day else days[-1].date).isoformat(),
+            "planned_last_day": days[-1].date.isoformat(),
+            "stopped_before": year.stopped_before.isoformat() if year is not None and year.stopped_before else None,
             "wall_seconds": now - t_start, "start_seconds": marks.get("started", now) - t_start,
             "synth_seconds": marks.get("synth", now) - marks.get("started", now),
             "runs_seconds": marks.get("runs", now) - marks.get("synth", now),

@@ -181,6 +181,123 @@ def cut_at_late_fee_rates(plan: Sequence[Day], rates_end: dt.date, pay_by_days: 
     return list(plan), None
 
 
+# --- which fiscal year the demo can run whole -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class YearNeeds:
+    """What fiscal year ``fy``'s whole demo year needs from config and does not find there (empty: covered)."""
+
+    fy: int
+    label: str                     # 令和7年度
+    closing_day: dt.date           # its 出納閉鎖 (closing.cash_closing_date of the next calendar year)
+    missing: tuple[str, ...] = ()
+
+    @property
+    def covered(self) -> bool:
+        return not self.missing
+
+
+def first_uncovered_day(periods: Iterable[tuple[dt.date, dt.date]], start: dt.date, end: dt.date) -> dt.date | None:
+    """The first day of ``start``…``end`` in no (from, to) period (both inclusive); None: all covered."""
+    day = start
+    for a, b in sorted(periods):
+        if a > day:
+            break
+        if b >= day:
+            day = b + dt.timedelta(days=1)
+        if day > end:
+            return None
+    return day if day <= end else None
+
+
+def year_needs(fy: int, *, label: str, first_day: dt.date, closing_day: dt.date, tax_years: Iterable[int],
+               city_tax_years: Iterable[int], rate_periods: Iterable[tuple[dt.date, dt.date]],
+               refund_periods: Iterable[tuple[dt.date, dt.date]] | None = None) -> YearNeeds:
+    """The statutory figures fiscal year ``fy`` needs to run from its first day to its 出納閉鎖: the
+    common tax config of the year (config/common/tax/fyNNNN.yaml), the city's (fyNNNN/tax.yaml), and a
+    延滞金 rate (late_fee.rates) for every day up to the 出納閉鎖 (a 納期限 passed in the year accrues
+    延滞金 to the day it is paid, at the latest the 出納閉鎖) and, when given, a 還付加算金 rate
+    (refund.interest.rates) for every such day as well (a 過誤納金 of the year is refunded with it)."""
+    missing = []
+    if fy not in set(tax_years):
+        missing.append(f"the {fy} tax config (config/common/tax/fy{fy}.yaml)")
+    elif fy not in set(city_tax_years):
+        missing.append(f"the city's {fy} tax rates (fy{fy}/tax.yaml)")
+    gap = first_uncovered_day(rate_periods, first_day, closing_day)
+    if gap is not None:
+        missing.append(f"the {gap.year} 延滞金 rate (late_fee.rates has none for {gap})")
+    gap = first_uncovered_day(refund_periods, first_day, closing_day) if refund_periods is not None else None
+    if gap is not None:
+        missing.append(f"the {gap.year} 還付加算金 rate (refund.interest.rates has none for {gap})")
+    return YearNeeds(fy, label, closing_day, tuple(missing))
+
+
+def fiscal_year_label(fy: int, first_day: dt.date, eras: Iterable[dict]) -> str:
+    """令和7年度: the era (config/common/eras.yaml) of the fiscal year's first day."""
+    for era in sorted(eras, key=lambda e: str(e["start"]), reverse=True):
+        start = era["start"] if isinstance(era["start"], dt.date) else dt.date.fromisoformat(str(era["start"]))
+        if start <= first_day:
+            n = first_day.year - start.year + 1
+            return f"{era['name']}{'元' if n == 1 else n}年度"
+    return f"{fy}年度"
+
+
+def _day(v) -> dt.date:
+    return v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v))
+
+
+def config_year_needs(municipality: str, *, root=None) -> list[YearNeeds]:
+    """``year_needs`` of every fiscal year config/common/tax has, and of the one after the last (what it
+    lacks), read from config (``root``: config/ by default)."""
+    from pathlib import Path
+
+    from jobs.arrears.late_fee import LateFeeRules
+    from jobs.assessment.rates import RatesError, TaxRates
+    from jobs.common import paths
+
+    base = Path(root) if root is not None else paths.config_root()
+    tax_years = sorted(int(p.stem[2:]) for p in (base / "common" / "tax").glob("fy*.yaml") if p.stem[2:].isdigit())
+    common = config_mod.load_common(root=base)
+    cal = bizcal.BusinessCalendar.from_config(common)
+    month, day = (int(x) for x in str(common.get("closing.cash_closing_date")).split("-"))
+    eras = common.get("eras")
+    out = []
+    for fy in (tax_years + [max(tax_years) + 1]) if tax_years else []:
+        cfg = config_mod.load(municipality, fy, root=base)
+        city = set()
+        if fy in tax_years:
+            try:
+                TaxRates.from_config(cfg, root=base)
+                city.add(fy)
+            except (RatesError, config_mod.ConfigError):
+                pass
+        first = cal.fiscal_year_first_day(fy)
+        periods = [(p.start, p.end) for p in LateFeeRules.from_config(cfg).periods]
+        refund = [(_day(r["from"]), _day(r["to"])) for r in cfg.get("refund.interest.rates")]
+        out.append(year_needs(fy, label=fiscal_year_label(fy, first, eras), first_day=first,
+                              closing_day=dt.date(first.year + 1, month, day), tax_years=tax_years,
+                              city_tax_years=city, rate_periods=periods, refund_periods=refund))
+    return out
+
+
+def choose_fiscal_year(needs: Sequence[YearNeeds]) -> tuple[YearNeeds | None, YearNeeds | None]:
+    """(the latest covered fiscal year, the first fiscal year after it): None when there is none."""
+    covered = [n for n in needs if n.covered]
+    best = max(covered, key=lambda n: n.fy) if covered else None
+    later = sorted((n for n in needs if best is None or n.fy > best.fy), key=lambda n: n.fy)
+    return best, (later[0] if later else None)
+
+
+def describe_choice(best: YearNeeds | None, after: YearNeeds | None) -> str:
+    """``FY2025 (令和7年度): the latest fiscal year config covers; FY2026 needs the 2027 延滞金 rate …``"""
+    head = (f"FY{best.fy} ({best.label}): the latest fiscal year config covers (to its 出納閉鎖 {best.closing_day})"
+            if best else "no fiscal year is covered by config")
+    if after is not None and after.missing:
+        head += f"; FY{after.fy} needs " + ", ".join(after.missing)
+    return head
+
+
 def counts(plan: Sequence[Day]) -> dict[str, int]:
     """Runs per job net (KB500 counted where planned, whether or not a file comes)."""
     out: dict[str, int] = {}

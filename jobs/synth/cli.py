@@ -50,6 +50,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, required=True, help="乱数シード (同じシード・同じ設定なら同じバイト列)")
     p.add_argument("--out", type=Path, default=None, help="出力先 (既定: var/inbox)")
     p.add_argument("--as-of", type=_date, default=None, help="資格の基準日・作成日 (既定: 設定の年度の 6/1)")
+    p.add_argument("--fiscal-year", type=_positive, default=None,
+                   help="対象年度 (既定: config/synth.yaml fiscal_year); 所得年はその前年")
     p.add_argument("--broken-my-numbers", type=_fraction, default=None, metavar="RATE",
                    help="検査用数字を誤らせた個人番号の割合 (異常系テスト用; 既定 0)")
     p.add_argument("--config", type=Path, default=None, help="設定ファイル (既定: config/synth.yaml)")
@@ -67,7 +69,7 @@ def main(argv: list[str]) -> int:
         return int(e.code or 0)
     out = args.out or (paths.var_root() / "inbox")
     try:
-        cfg = load_config(args.config)
+        cfg = load_config(args.config, overrides={"fiscal_year": args.fiscal_year} if args.fiscal_year else None)
         progress = None
         if not args.quiet:
             def progress(done, total):

@@ -94,6 +94,93 @@ def test_main_gives_the_environment_and_the_term_handler_back(tmp_path, monkeypa
     monkeypatch.delenv("KOKUHO_SECRETS_DIR", raising=False)
     before = {n: os.environ.get(n) for n in driver.POINTED_ENV}
     term = signal.getsignal(signal.SIGTERM)
-    assert driver.main(["--until", "2026-06-02", "--out", str(tmp_path / "demo-year")]) == 1
+    assert driver.main(["--fiscal-year", "2026", "--until", "2026-06-02", "--out", str(tmp_path / "demo-year")]) == 1
     assert {n: os.environ.get(n) for n in driver.POINTED_ENV} == before
     assert signal.getsignal(signal.SIGTERM) is term
+
+
+def test_the_time_budget_stops_the_year_at_a_day_boundary_and_the_report_says_so(monkeypatch):
+    """``--time-budget``: no new day starts after the deadline (a day's runs are never cut in half); the days
+    walked are run, the rest are named in the report."""
+    import time
+    from types import SimpleNamespace
+
+    from jobs.demo_year import plan as yp
+
+    days = [yp.Day(dt.date(2025, 6, 2), [yp.Run("KB100", "a")]), yp.Day(dt.date(2025, 7, 1), [yp.Run("KB300", "b")]),
+            yp.Day(dt.date(2025, 7, 18), [yp.Run("KB510", "c")])]
+    live = SimpleNamespace(api=None, var=Path("/nonexistent"))
+    year = driver.Year(live, municipality="111007", fy=2025, seed=1, log=lambda _s: None)
+    clock = iter([0.0, 5.0, 50.0])
+    monkeypatch.setattr(time, "monotonic", lambda: next(clock))
+    ran = []
+    monkeypatch.setattr(year, "run", lambda d, r: ran.append((d, r.jobnet_id)) or _run(r.jobnet_id, {}))
+    year.walk(days, deadline=10.0)
+    assert ran == [(dt.date(2025, 6, 2), "KB100"), (dt.date(2025, 7, 1), "KB300")]
+    assert year.stopped_before == dt.date(2025, 7, 18) and year.last_day == dt.date(2025, 7, 1)
+    meta = {"municipality": "111007", "fy": 2025, "insured": 200, "seed": 1, "first_day": "2025-06-02",
+            "last_day": "2025-07-01", "planned_last_day": "2026-05-29", "stopped_before": "2025-07-18",
+            "wall_seconds": 100.0, "start_seconds": 10.0, "synth_seconds": 5.0, "runs_seconds": 80.0,
+            "cpu_seconds": 50.0, "load": "1.0 → 2.0 (1 min)", "machine": "m"}
+    md = driver.report_md(meta, year, None)
+    assert "時間予算 (--time-budget) で停止**: 2025-07-18 以降 (計画の最終日 2026-05-29 まで)" in md
+    year2 = driver.Year(live, municipality="111007", fy=2025, seed=1, log=lambda _s: None)
+    monkeypatch.setattr(year2, "run", lambda d, r: _run(r.jobnet_id, {}))
+    year2.walk(days)                       # no budget: every day
+    assert year2.stopped_before is None and year2.last_day == dt.date(2025, 7, 18)
+
+
+def test_a_task_still_running_counts_its_time_so_far():
+    import datetime as _dt
+
+    start = (_dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(seconds=90)).isoformat().replace("+00:00", "Z")
+    assert 89 <= driver._task_seconds({"state": "running", "start_date": start, "duration": None}) < 200
+    assert driver._task_seconds({"state": "success", "duration": 12.5}) == 12.5
+    assert driver._task_seconds({"state": None, "duration": None}) == 0.0
+
+
+def test_a_run_cut_short_by_term_or_its_timeout_is_recorded_with_its_tasks_so_far():
+    """TERM while a run is waited for (make interrupted, a deadline): the run goes into the report as
+    'interrupted' with its tasks' states and times, then the TERM goes on; past --run-timeout: 'timeout'."""
+    from types import SimpleNamespace
+
+    import pytest
+
+    from jobs.airflow_live import LiveAirflowError
+    from jobs.demo_year import plan as yp
+
+    class Api:
+        def __init__(self, exc):
+            self.exc = exc
+
+        def wait_for_dag(self, _d):
+            pass
+
+        def unpause(self, _d):
+            pass
+
+        def trigger(self, *_a):
+            pass
+
+        def wait_run(self, *_a, **_kw):
+            raise self.exc
+
+        def task_instances(self, *_a):
+            return {"fk110": {"state": "success", "duration": 4.0}, "fk150": {"state": "running", "duration": None}}
+
+        def xcom(self, *_a):
+            return {"rc": 0, "written": 7}
+
+    live = SimpleNamespace(api=Api(SystemExit(143)), var=Path("/nonexistent"))
+    year = driver.Year(live, municipality="111007", fy=2025, seed=1, log=lambda _s: None)
+    with pytest.raises(SystemExit):
+        year.run(dt.date(2025, 7, 1), yp.Run("KB300", "当初賦課日"))
+    (rec,) = year.runs
+    assert rec.state == "interrupted" and not rec.ok and rec.task_states == {"fk110": "success", "fk150": "running"}
+    assert rec.steps == {"FK110": {"rc": 0, "written": 7, "warnings": []}} and rec.task_seconds["fk110"] == 4.0
+    live = SimpleNamespace(api=Api(LiveAirflowError("still running")), var=Path("/nonexistent"))
+    year = driver.Year(live, municipality="111007", fy=2025, seed=1, log=lambda _s: None, run_timeout=0)
+    assert year.run(dt.date(2025, 7, 1), yp.Run("KB300", "当初賦課日")).state == "timeout"
+    year = driver.Year(live, municipality="111007", fy=2025, seed=1, log=lambda _s: None, run_timeout=3600)
+    with pytest.raises(LiveAirflowError):      # an API error before the timeout is an error, not a timeout
+        year.run(dt.date(2025, 7, 1), yp.Run("KB300", "当初賦課日"))

@@ -19,6 +19,8 @@ pytestmark = [pytest.mark.live, pytest.mark.e2e, pytest.mark.slow, pytest.mark.t
 
 INSURED = 200
 SEED = 20261206
+FY = 2026              # its own year, whatever make demo-year's default (the dates below are of it)
+INTAKE = "2026-06-01"
 UNTIL = "2026-09-10"   # intake 06-01 … first 督促 08-20, 一斉催告 08-25, month closes 08-03 and 09-01, 催告 09-10
 
 
@@ -26,7 +28,8 @@ def test_the_first_quarter_of_the_year_through_the_real_scheduler(tmp_path, caps
     from jobs.demo_year.driver import main
 
     out = tmp_path / "demo-year"
-    rc = main(["--insured", str(INSURED), "--seed", str(SEED), "--out", str(out), "--until", UNTIL])
+    rc = main(["--insured", str(INSURED), "--seed", str(SEED), "--out", str(out), "--fiscal-year", str(FY),
+               "--intake-date", INTAKE, "--until", UNTIL])
     printed = capsys.readouterr().out
     report = json.loads((out / "year_report.json").read_text(encoding="utf-8"))
     failed = [(r["date"], r["jobnet_id"], r["task_states"]) for r in report["runs"] if not r["ok"]]
