@@ -336,3 +336,38 @@ void kb_cp932_fill(const uint8_t *recs, int64_t rstride, int64_t lo, int64_t hi,
         memcpy(view, tmp, 16);
     }
 }
+
+/* ---- zoned decimals, ASCII overpunch (fields.decode_zoned for a cp932 layout) --------------------------
+ * Digits, then a last byte that is a digit (positive) or an overpunch ({A-I +0..+9, }J-R -0..-9): zdigit
+ * and zsign are the reference's tables (_ZONED_ASCII_DIGIT, _ZONED_ASCII_SIGN). fault 1 (a non-digit
+ * before the last byte), 6 (a last byte that is no sign), 0; a field of spaces is null without a fault
+ * when blank_ok. vals[i] is the value (0 when null), valid[i] 1 when not null. */
+void kb_zoned(const uint8_t *recs, int64_t rstride, int64_t lo, int64_t hi, int64_t o, int64_t ln, int64_t blank_ok,
+              const uint8_t *zdigit, const int8_t *zsign, int64_t *vals, uint8_t *valid, uint8_t *fault) {
+    for (int64_t i = lo; i < hi; i++) {
+        const uint8_t *p = recs + i * rstride + o;
+        int ok = 1, allblank = 1;
+        uint64_t body = 0; /* wraps like the reference's int64 */
+        for (int64_t q = 0; q + 1 < ln; q++) {
+            uint8_t b = p[q];
+            if (b != 32) allblank = 0;
+            uint8_t d = (uint8_t)(b - 48);
+            if (d > 9) ok = 0;
+            else body = body * 10 + d;
+        }
+        uint8_t last = p[ln - 1];
+        if (last != 32) allblank = 0;
+        uint8_t ld = zdigit[last];
+        int8_t sg = zsign[last];
+        int bad_sign = sg == 0 || ld > 9;
+        uint8_t code = !ok ? 1 : bad_sign ? 6 : 0;
+        int v = code == 0;
+        if (blank_ok && allblank) {
+            code = 0;
+            v = 0;
+        }
+        fault[i] = code;
+        valid[i] = (uint8_t)v;
+        vals[i] = v ? (int64_t)((body * 10 + ld) * (uint64_t)(int64_t)sg) : 0;
+    }
+}

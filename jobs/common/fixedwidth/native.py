@@ -301,6 +301,43 @@ def cp932_column(f, text: np.ndarray) -> tuple:
     return series(f.name, _view_array(n, views, [pa.py_buffer(out)], tlen > 0)), fault
 
 
+@functools.lru_cache(maxsize=1)
+def _zoned_lib():
+    so = lib()
+    if so is None:
+        return None
+    so.kb_zoned.restype = None
+    so.kb_zoned.argtypes = [_P, _I, _I, _I, _I, _I, _I, _P, _P, _P, _P, _P]
+    return so
+
+
+def zoned_fits(f) -> bool:
+    """Whether the scan decodes this zoned field (fields.decode_zoned stays the reference): ASCII
+    overpunch (a cp932 layout; EBCDIC zoned fields stay with the reference decoder)."""
+    return f.type == "zoned" and f.length >= 1 and _zoned_lib() is not None
+
+
+def zoned_column(f, text: np.ndarray) -> tuple:
+    """(Int64 series, fault per row) of zoned field `f` of the records `text`: what
+    fields.decode_zoned gives for it (ASCII overpunch), from the compiled scan."""
+    from .fields import _ZONED_ASCII_DIGIT, _ZONED_ASCII_SIGN
+    from .plan import int_column
+
+    so = _zoned_lib()
+    if text.ndim != 2 or text.strides[1] != 1:
+        text = np.ascontiguousarray(text)
+    n = len(text)
+    vals = np.empty(n, dtype=np.int64)
+    valid = np.empty(n, dtype=np.uint8)
+    fault = np.empty(n, dtype=np.uint8)
+    rs = text.strides[0]
+    if n:
+        _parallel(lambda lo, hi: so.kb_zoned(_ptr(text), rs, lo, hi, f.offset, f.length, int(f.blank),
+                                             _ptr(_ZONED_ASCII_DIGIT), _ptr(_ZONED_ASCII_SIGN), _ptr(vals),
+                                             _ptr(valid), _ptr(fault)), n)
+    return int_column(f.name, vals, valid.view(np.bool_)).alias(f.name), fault
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m jobs.common.fixedwidth.native``: build the library (make install runs this)."""
     try:

@@ -330,8 +330,9 @@ def _decode_type(layout: Layout, rt: RecordType, text: np.ndarray, raw: np.ndarr
 def _decode_reference(layout: Layout, rt: RecordType, text: np.ndarray, raw: np.ndarray | None,
                       keep_secrets: bool, which, native_text: bool = False
                       ) -> tuple[dict[str, pl.Series], np.ndarray, np.ndarray, int]:
-    """The numpy decoders of fields.py for fields `which`; with `native_text`, cp932 text fields the
-    compiled scan takes (native.cp932_fits) are decoded by it instead (same values and faults)."""
+    """The numpy decoders of fields.py for fields `which`; with `native_text`, the cp932 text fields and
+    ASCII zoned fields the compiled scan takes (native.cp932_fits, native.zoned_fits) are decoded by it
+    instead (same values and faults)."""
     if native_text:
         from . import native
     n = len(text)
@@ -350,6 +351,10 @@ def _decode_reference(layout: Layout, rt: RecordType, text: np.ndarray, raw: np.
             fault = check_shift(f, (raw if raw is not None else text)[:, sl])
         elif native_text and f.type == "text" and layout.charset_of(f).kind == "cp932" and native.cp932_fits(f, n):
             s, fault = native.cp932_column(f, text)
+            if not f.secret or keep_secrets:
+                cols[f.name] = s
+        elif native_text and raw is None and native.zoned_fits(f):
+            s, fault = native.zoned_column(f, text)
             if not f.secret or keep_secrets:
                 cols[f.name] = s
         else:
