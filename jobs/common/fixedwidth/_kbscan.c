@@ -276,5 +276,172 @@ void kb_gs1(uint8_t *out, int64_t n, int64_t lo, int64_t hi, const uint8_t *temp
         int64_t sum = 0;
         for (int64_t q = 0; q < 43; q++) sum += (q % 2 == 0 ? 3 : 1) * (row[q] - 48);
         row[43] = (uint8_t)(48 + (10 - sum % 10) % 10);
+/* ---- cp932 text fields (charset kind cp932: Shift_JIS with the Microsoft extensions) ----------------
+ * The same value and fault as the reference decoder (fields.decode_text): a control byte (< 0x20 or
+ * 0x7F) anywhere in the field -> fault 8 and null; bytes Python's strict cp932 codec refuses -> fault 9
+ * and null; else the decoded text with the trailing pad characters removed (null when nothing is left).
+ * The codec is not re-implemented by hand: `single` (256 entries: the code point of a byte that decodes
+ * alone, else -1) and `pair` (lead * 256 + trail: the code point, else -1) are tables native.py fills
+ * from Python's own cp932 codec, and the walk below is that codec's (a byte that does not decode alone
+ * takes the next byte with it, and the pair decodes or the field is refused). */
+
+static inline int32_t cp932_next(const uint8_t *p, int64_t ln, int64_t *q, const int32_t *single,
+                                 const int32_t *pair) {
+    uint8_t b = p[*q];
+    int32_t c = single[b];
+    if (c >= 0) {
+        *q += 1;
+        return c;
+    }
+    if (*q + 1 >= ln) return -1; /* a lead byte cut at the end of the field */
+    c = pair[b * 256 + p[*q + 1]];
+    if (c < 0) return -1;
+    *q += 2;
+    return c;
+}
+
+static inline int64_t utf8_size(int32_t c) { return c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4; }
+
+static inline int64_t utf8_put(uint8_t *d, int32_t c) {
+    if (c < 0x80) { d[0] = (uint8_t)c; return 1; }
+    if (c < 0x800) { d[0] = (uint8_t)(0xC0 | (c >> 6)); d[1] = (uint8_t)(0x80 | (c & 0x3F)); return 2; }
+    if (c < 0x10000) {
+        d[0] = (uint8_t)(0xE0 | (c >> 12)); d[1] = (uint8_t)(0x80 | ((c >> 6) & 0x3F));
+        d[2] = (uint8_t)(0x80 | (c & 0x3F));
+        return 3;
+    }
+    d[0] = (uint8_t)(0xF0 | (c >> 18)); d[1] = (uint8_t)(0x80 | ((c >> 12) & 0x3F));
+    d[2] = (uint8_t)(0x80 | ((c >> 6) & 0x3F)); d[3] = (uint8_t)(0x80 | (c & 0x3F));
+    return 4;
+}
+
+/* Where a strict UTF-8 decoder (Python's) stops: the end of the longest prefix of complete, valid
+ * UTF-8 characters (ln when all of it is valid). */
+static int64_t utf8_valid_prefix(const uint8_t *p, int64_t ln) {
+    int64_t q = 0;
+    while (q < ln) {
+        uint8_t b = p[q], lo = 0x80, hi = 0xBF;
+        int64_t k;
+        if (b < 0x80) { q++; continue; }
+        if (b >= 0xC2 && b <= 0xDF) k = 1;
+        else if (b == 0xE0) { k = 2; lo = 0xA0; }
+        else if (b == 0xED) { k = 2; hi = 0x9F; }
+        else if (b >= 0xE1 && b <= 0xEF) k = 2;
+        else if (b == 0xF0) { k = 3; lo = 0x90; }
+        else if (b == 0xF4) { k = 3; hi = 0x8F; }
+        else if (b >= 0xF1 && b <= 0xF3) k = 3;
+        else return q;
+        if (q + k >= ln) return q;
+        if (p[q + 1] < lo || p[q + 1] > hi) return q;
+        for (int64_t t = 2; t <= k; t++)
+            if (p[q + t] < 0x80 || p[q + t] > 0xBF) return q;
+        q += k + 1;
+    }
+    return ln;
+}
+
+/* One cp932 field (offset o, ln bytes) of rows [lo, hi): fault[i] 0 / 8 / 9, tlen[i] the UTF-8 length of
+ * the value after the trailing `pad` code points are removed (0 = null), utf8_cand[i] 1 when a fault-free
+ * row may be UTF-8 text (the mojibake rule, fields.utf8_text, which the caller applies to these rows
+ * only): it holds a 3-byte UTF-8 pattern (lead E3-EF, two bytes 80-BF; fields.utf8_rows) and a strict
+ * UTF-8 decoder would not stop more than 3 bytes before its end. */
+void kb_cp932_scan(const uint8_t *recs, int64_t rstride, int64_t lo, int64_t hi, int64_t o, int64_t ln,
+                   const int32_t *single, const int32_t *pair, int32_t pad, uint8_t *fault, int32_t *tlen,
+                   uint8_t *utf8_cand) {
+    for (int64_t i = lo; i < hi; i++) {
+        const uint8_t *p = recs + i * rstride + o;
+        uint8_t code = 0, cand = 0;
+        int64_t keep = 0;
+        for (int64_t q = 0; q < ln; q++) {
+            if (p[q] < 0x20 || p[q] == 0x7F) { code = 8; break; }
+        }
+        if (!code) {
+            int64_t q = 0, ulen = 0;
+            while (q < ln) {
+                int32_t c = cp932_next(p, ln, &q, single, pair);
+                if (c < 0) { code = 9; break; }
+                ulen += utf8_size(c);
+                if (c != pad) keep = ulen;
+            }
+        }
+        if (code) {
+            keep = 0;
+        } else {
+            for (int64_t q = 0; q + 2 < ln; q++) {
+                if (p[q] >= 0xE3 && p[q] <= 0xEF && p[q + 1] >= 0x80 && p[q + 1] <= 0xBF && p[q + 2] >= 0x80 &&
+                    p[q + 2] <= 0xBF) {
+                    cand = utf8_valid_prefix(p, ln) >= ln - 3;
+                    break;
+                }
+            }
+        }
+        fault[i] = code;
+        tlen[i] = (int32_t)keep;
+        utf8_cand[i] = cand;
+    }
+}
+
+/* The values of kb_cp932_scan as UTF-8 string views (as kb_fill_text): tlen[i] bytes of the decoded
+ * field, inline when at most 12, else at offs[i] in `out` (buffer 0). */
+void kb_cp932_fill(const uint8_t *recs, int64_t rstride, int64_t lo, int64_t hi, int64_t o, int64_t ln,
+                   const int32_t *single, const int32_t *pair, const int32_t *tlen, const int64_t *offs,
+                   uint8_t *views, uint8_t *out) {
+    for (int64_t i = lo; i < hi; i++) {
+        const uint8_t *p = recs + i * rstride + o;
+        uint8_t *view = views + i * 16;
+        int64_t len = tlen[i];
+        uint8_t tmp[20] = {0};
+        if (len == 0) {
+            memcpy(view, tmp, 16);
+            continue;
+        }
+        uint8_t *dst = len <= 12 ? tmp + 4 : out + offs[i];
+        int64_t q = 0, w = 0;
+        while (w < len) {
+            int32_t c = cp932_next(p, ln, &q, single, pair);
+            if (c < 0) break; /* not reached: the scan decoded this row */
+            w += utf8_put(dst + w, c);
+        }
+        put_u32(tmp, (uint32_t)len);
+        if (len > 12) {
+            memcpy(tmp + 4, dst, 4);
+            put_u32(tmp + 12, (uint32_t)offs[i]); /* buffer 0 */
+        }
+        memcpy(view, tmp, 16);
+    }
+}
+
+/* ---- zoned decimals, ASCII overpunch (fields.decode_zoned for a cp932 layout) --------------------------
+ * Digits, then a last byte that is a digit (positive) or an overpunch ({A-I +0..+9, }J-R -0..-9): zdigit
+ * and zsign are the reference's tables (_ZONED_ASCII_DIGIT, _ZONED_ASCII_SIGN). fault 1 (a non-digit
+ * before the last byte), 6 (a last byte that is no sign), 0; a field of spaces is null without a fault
+ * when blank_ok. vals[i] is the value (0 when null), valid[i] 1 when not null. */
+void kb_zoned(const uint8_t *recs, int64_t rstride, int64_t lo, int64_t hi, int64_t o, int64_t ln, int64_t blank_ok,
+              const uint8_t *zdigit, const int8_t *zsign, int64_t *vals, uint8_t *valid, uint8_t *fault) {
+    for (int64_t i = lo; i < hi; i++) {
+        const uint8_t *p = recs + i * rstride + o;
+        int ok = 1, allblank = 1;
+        uint64_t body = 0; /* wraps like the reference's int64 */
+        for (int64_t q = 0; q + 1 < ln; q++) {
+            uint8_t b = p[q];
+            if (b != 32) allblank = 0;
+            uint8_t d = (uint8_t)(b - 48);
+            if (d > 9) ok = 0;
+            else body = body * 10 + d;
+        }
+        uint8_t last = p[ln - 1];
+        if (last != 32) allblank = 0;
+        uint8_t ld = zdigit[last];
+        int8_t sg = zsign[last];
+        int bad_sign = sg == 0 || ld > 9;
+        uint8_t code = !ok ? 1 : bad_sign ? 6 : 0;
+        int v = code == 0;
+        if (blank_ok && allblank) {
+            code = 0;
+            v = 0;
+        }
+        fault[i] = code;
+        valid[i] = (uint8_t)v;
+        vals[i] = v ? (int64_t)((body * 10 + ld) * (uint64_t)(int64_t)sg) : 0;
     }
 }

@@ -283,6 +283,123 @@ def text_column(sc: Scan, plan, jj: int, name: str):
     return series(name, _view_array(n, views, [pa.py_buffer(out)], sc.valid[jj]))
 
 
+@functools.lru_cache(maxsize=1)
+def cp932_tables() -> tuple[np.ndarray, np.ndarray]:
+    """Python's cp932 codec as two tables for kb_cp932_scan: the code point of each byte that decodes
+    alone (else -1), and of each two-byte sequence a lead byte starts (lead * 256 + trail, else -1)."""
+    single = np.full(256, -1, dtype=np.int32)
+    pair = np.full(65536, -1, dtype=np.int32)
+    for b in range(256):
+        try:
+            single[b] = ord(bytes([b]).decode("cp932"))
+            continue
+        except UnicodeDecodeError:
+            pass
+        for t in range(256):
+            try:
+                s = bytes([b, t]).decode("cp932")
+            except UnicodeDecodeError:
+                continue
+            if len(s) == 1:
+                pair[b * 256 + t] = ord(s)
+    return single, pair
+
+
+@functools.lru_cache(maxsize=1)
+def _cp932_lib():
+    so = lib()
+    if so is None:
+        return None
+    so.kb_cp932_scan.restype = None
+    so.kb_cp932_scan.argtypes = [_P, _I, _I, _I, _I, _I, _P, _P, ctypes.c_int32, _P, _P, _P]
+    so.kb_cp932_fill.restype = None
+    so.kb_cp932_fill.argtypes = [_P, _I, _I, _I, _I, _I, _P, _P, _P, _P, _P, _P]
+    return so
+
+
+def cp932_fits(f, n: int) -> bool:
+    """Whether the scan decodes this text field (fields.decode_text stays the reference): a cp932 field
+    with a one-character pad and no list of allowed values, whose UTF-8 fits one Arrow buffer."""
+    return (f.type == "text" and len(f.pad) == 1 and f.values is None and n * 3 * f.length <= MAX_BUFFER
+            and _cp932_lib() is not None)
+
+
+def cp932_column(f, text: np.ndarray) -> tuple:
+    """(String series, fault per row) of cp932 text field `f` of the records `text` (n x record length):
+    what fields.decode_text gives for it, from the compiled scan (the UTF-8 rule, fields.utf8_text, is
+    applied in Python to the few rows the scan cannot rule out)."""
+    import pyarrow as pa
+
+    from .fields import utf8_text
+    from .plan import series
+
+    so = _cp932_lib()
+    if text.ndim != 2 or text.strides[1] != 1:
+        text = np.ascontiguousarray(text)
+    n, o, ln = len(text), f.offset, f.length
+    single, pair = cp932_tables()
+    fault = np.empty(n, dtype=np.uint8)
+    tlen = np.empty(n, dtype=np.int32)
+    cand = np.empty(n, dtype=np.uint8)
+    rs = text.strides[0]
+    pad = ord(f.pad)
+    if n:
+        _parallel(lambda lo, hi: so.kb_cp932_scan(_ptr(text), rs, lo, hi, o, ln, _ptr(single), _ptr(pair), pad,
+                                                  _ptr(fault), _ptr(tlen), _ptr(cand)), n)
+    for i in np.flatnonzero(cand).tolist():
+        if utf8_text(text[i, o:o + ln].tobytes()) is not None:
+            fault[i] = 11
+    if not f.blank:
+        fault[(fault == 0) & (tlen == 0)] = 2
+    big = np.where(tlen > 12, tlen, 0).astype(np.int64)
+    offs = np.cumsum(big)
+    total = int(offs[-1]) if n else 0
+    offs -= big
+    out = np.empty(total, dtype=np.uint8)
+    views = np.empty((n, 16), dtype=np.uint8)
+    if n:
+        _parallel(lambda lo, hi: so.kb_cp932_fill(_ptr(text), rs, lo, hi, o, ln, _ptr(single), _ptr(pair),
+                                                  _ptr(tlen), _ptr(offs), _ptr(views), _ptr(out)), n)
+    return series(f.name, _view_array(n, views, [pa.py_buffer(out)], tlen > 0)), fault
+
+
+@functools.lru_cache(maxsize=1)
+def _zoned_lib():
+    so = lib()
+    if so is None:
+        return None
+    so.kb_zoned.restype = None
+    so.kb_zoned.argtypes = [_P, _I, _I, _I, _I, _I, _I, _P, _P, _P, _P, _P]
+    return so
+
+
+def zoned_fits(f) -> bool:
+    """Whether the scan decodes this zoned field (fields.decode_zoned stays the reference): ASCII
+    overpunch (a cp932 layout; EBCDIC zoned fields stay with the reference decoder)."""
+    return f.type == "zoned" and f.length >= 1 and _zoned_lib() is not None
+
+
+def zoned_column(f, text: np.ndarray) -> tuple:
+    """(Int64 series, fault per row) of zoned field `f` of the records `text`: what
+    fields.decode_zoned gives for it (ASCII overpunch), from the compiled scan."""
+    from .fields import _ZONED_ASCII_DIGIT, _ZONED_ASCII_SIGN
+    from .plan import int_column
+
+    so = _zoned_lib()
+    if text.ndim != 2 or text.strides[1] != 1:
+        text = np.ascontiguousarray(text)
+    n = len(text)
+    vals = np.empty(n, dtype=np.int64)
+    valid = np.empty(n, dtype=np.uint8)
+    fault = np.empty(n, dtype=np.uint8)
+    rs = text.strides[0]
+    if n:
+        _parallel(lambda lo, hi: so.kb_zoned(_ptr(text), rs, lo, hi, f.offset, f.length, int(f.blank),
+                                             _ptr(_ZONED_ASCII_DIGIT), _ptr(_ZONED_ASCII_SIGN), _ptr(vals),
+                                             _ptr(valid), _ptr(fault)), n)
+    return int_column(f.name, vals, valid.view(np.bool_)).alias(f.name), fault
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m jobs.common.fixedwidth.native``: build the library (make install runs this)."""
     try:

@@ -323,7 +323,8 @@ def _decode_type(layout: Layout, rt: RecordType, text: np.ndarray, raw: np.ndarr
             ffield[bad] = j
         cols[f.name] = s
     if plan.rest:
-        rcols, rfield, rfault, _ = _decode_reference(layout, rt, text, raw, keep_secrets, plan.rest)
+        rcols, rfield, rfault, _ = _decode_reference(layout, rt, text, raw, keep_secrets, plan.rest,
+                                                     native_text=sc is not None)
         cols.update(rcols)
         take = (rfault != 0) & ((fault == 0) | (rfield < ffield))
         fault[take] = rfault[take]
@@ -333,7 +334,13 @@ def _decode_type(layout: Layout, rt: RecordType, text: np.ndarray, raw: np.ndarr
 
 
 def _decode_reference(layout: Layout, rt: RecordType, text: np.ndarray, raw: np.ndarray | None,
-                      keep_secrets: bool, which) -> tuple[dict[str, pl.Series], np.ndarray, np.ndarray, int]:
+                      keep_secrets: bool, which, native_text: bool = False
+                      ) -> tuple[dict[str, pl.Series], np.ndarray, np.ndarray, int]:
+    """The numpy decoders of fields.py for fields `which`; with `native_text`, the cp932 text fields and
+    ASCII zoned fields the compiled scan takes (native.cp932_fits, native.zoned_fits) are decoded by it
+    instead (same values and faults)."""
+    if native_text:
+        from . import native
     n = len(text)
     cols: dict[str, pl.Series] = {}
     first_field = np.full(n, -1, dtype=np.int16)
@@ -348,6 +355,14 @@ def _decode_reference(layout: Layout, rt: RecordType, text: np.ndarray, raw: np.
             continue
         if f.type == "shift":
             fault = check_shift(f, (raw if raw is not None else text)[:, sl])
+        elif native_text and f.type == "text" and layout.charset_of(f).kind == "cp932" and native.cp932_fits(f, n):
+            s, fault = native.cp932_column(f, text)
+            if not f.secret or keep_secrets:
+                cols[f.name] = s
+        elif native_text and raw is None and native.zoned_fits(f):
+            s, fault = native.zoned_column(f, text)
+            if not f.secret or keep_secrets:
+                cols[f.name] = s
         else:
             s, fault = decode_field(f, text[:, sl], layout, raw[:, sl] if raw is not None else None)
             if not f.secret or keep_secrets:
