@@ -276,6 +276,9 @@ void kb_gs1(uint8_t *out, int64_t n, int64_t lo, int64_t hi, const uint8_t *temp
         int64_t sum = 0;
         for (int64_t q = 0; q < 43; q++) sum += (q % 2 == 0 ? 3 : 1) * (row[q] - 48);
         row[43] = (uint8_t)(48 + (10 - sum % 10) % 10);
+    }
+}
+
 /* ---- cp932 text fields (charset kind cp932: Shift_JIS with the Microsoft extensions) ----------------
  * The same value and fault as the reference decoder (fields.decode_text): a control byte (< 0x20 or
  * 0x7F) anywhere in the field -> fault 8 and null; bytes Python's strict cp932 codec refuses -> fault 9
