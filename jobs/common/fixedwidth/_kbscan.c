@@ -44,6 +44,18 @@ static int64_t month_days(int64_t y, int64_t m) {
 
 static inline void put_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 
+/* Finish an Arrow string view of `len` bytes: `tmp` (16+ bytes, zeroed) holds the value inline from
+ * tmp + 4 when len <= 12; a longer value is at `dst` = buffer 0 + off, and the view keeps its first
+ * 4 bytes as the prefix. */
+static inline void put_view(uint8_t *view, uint8_t *tmp, const uint8_t *dst, int64_t len, int64_t off) {
+    put_u32(tmp, (uint32_t)len);
+    if (len > 12) {
+        memcpy(tmp + 4, dst, 4);
+        put_u32(tmp + 12, (uint32_t)off);  /* buffer 0 */
+    }
+    memcpy(view, tmp, 16);
+}
+
 /* Scan rows [lo, hi) of `n` records (row i at recs + i * rstride, or at recs + rowidx[i] * rstride
  * when rowidx is not NULL: the records of one type picked out of the whole file without a copy),
  * nf kernel fields.
@@ -195,12 +207,7 @@ void kb_fill_text(const uint8_t *recs, int64_t rstride, const int64_t *rowidx, i
                 dst[q++] = 0xEF; dst[q++] = 0xBE; dst[q++] = (uint8_t)(b - 0x40);
             }
         }
-        put_u32(tmp, (uint32_t)len);
-        if (len > 12) {
-            memcpy(tmp + 4, dst, 4);
-            put_u32(tmp + 12, (uint32_t)offs[i]);  /* buffer 0 */
-        }
-        memcpy(view, tmp, 16);
+        put_view(view, tmp, dst, len, offs[i]);
     }
 }
 
@@ -405,12 +412,7 @@ void kb_cp932_fill(const uint8_t *recs, int64_t rstride, int64_t lo, int64_t hi,
             if (c < 0) break; /* not reached: the scan decoded this row */
             w += utf8_put(dst + w, c);
         }
-        put_u32(tmp, (uint32_t)len);
-        if (len > 12) {
-            memcpy(tmp + 4, dst, 4);
-            put_u32(tmp + 12, (uint32_t)offs[i]); /* buffer 0 */
-        }
-        memcpy(view, tmp, 16);
+        put_view(view, tmp, dst, len, offs[i]);
     }
 }
 
