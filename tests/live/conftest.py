@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.airflow_live import LiveAirflow
+from jobs.airflow_live import LiveAirflow, timing_report
 
 MUNICIPALITY = "111007"
 #: FK150 under the supervisor: several PDF files (a few hundred households), rendered by 2 workers
@@ -53,7 +53,27 @@ def live_airflow(request: pytest.FixtureRequest):
         started = True
         yield live
     finally:
+        if started:
+            _write_timing(live)
         live.stop()
         if not started or request.session.testsfailed > failed_before:
             print(f"\nlive Airflow logs: {live.dump_logs()}", file=sys.stderr)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def _write_timing(live: LiveAirflow) -> None:
+    """var/ci/live-timing-<time>.json: where the session's runs spent their time (never gates a test)."""
+    import json
+    import os
+    import time
+
+    try:
+        report = timing_report(live.api)
+        report["loadavg"] = os.getloadavg()
+        out = live.root / "var" / "ci" / f"live-timing-{time.strftime('%Y%m%dT%H%M%S')}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+        print(f"\nlive timing: {len(report['runs'])} runs, wall {report['wall_s']} s, tasks {report['tasks_s']} s, "
+              f"queued {report['queued_s']} s ({out})", file=sys.stderr)
+    except Exception as exc:  # a report, not a check
+        print(f"\nlive timing report failed: {exc!r}", file=sys.stderr)
