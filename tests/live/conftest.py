@@ -14,7 +14,10 @@ triggerer, api-server) as child processes in a process group of their own, with:
   own keys' folder, and its own KOKUHO_HOME: links to the checkout's layouts/ and sql/ and a copy of
   config/ with ``notice_output`` of the municipality overridden (several PDF files, 2 workers);
 - ``[scheduler] use_job_schedule = False``: the scheduler runs only the runs the tests trigger (an
-  unpaused DAG would otherwise run its latest schedule slot at once under today's date).
+  unpaused DAG would otherwise run its latest schedule slot at once under today's date);
+- the live Airflow's own speed settings (jobs/airflow_live.py ``FAST`` and ``PRELOAD``) and, here, file
+  waits of 3 s and dataset waits that poke every 5 s; two cities scheduled (111007 and 112011: each job
+  net has a DAG per 団体コード).
 
 Teardown kills the whole process group (TERM, then KILL) even when the session fails, and on a failed
 test copies the component logs and the task logs to ``var/ci/live-<time>/``.
@@ -37,15 +40,20 @@ NOTICE_OUTPUT = {"households_per_pdf": 50, "pdf_workers": 2}
 #: the soft file waits (KB100 介護保険台帳, KB400 窓口/コンビニ, KB410 口座振替依頼書, KB500 年金特徴) give up
 #: after a few seconds, as they do after their hours in production: the ordinary days of
 #: test_live_week.py have no such file most days (the DAG processor reads them when it parses the DAGs)
-SHORT_FILE_WAITS = {"KOKUHO_KAIGO_FILE_WAIT_MINUTES": "0.1", "KOKUHO_PAYMENT_FILE_WAIT_MINUTES": "0.1",
-                    "KOKUHO_MANDATE_FILE_WAIT_MINUTES": "0.1", "KOKUHO_NENKIN_FILE_WAIT_MINUTES": "0.1",
+SHORT_FILE_WAITS = {"KOKUHO_KAIGO_FILE_WAIT_MINUTES": "0.05", "KOKUHO_PAYMENT_FILE_WAIT_MINUTES": "0.05",
+                    "KOKUHO_MANDATE_FILE_WAIT_MINUTES": "0.05", "KOKUHO_NENKIN_FILE_WAIT_MINUTES": "0.05",
                     "KOKUHO_DATASET_WAIT_POKE_SECONDS": "5"}
+#: a second city's DAGs beside the default city's (``kokuho_intake_112011`` …: one DAG per 団体コード),
+#: for test_live_jobnets.py's two cities at once
+SECOND_CITY = "112011"
+CITIES = {"KOKUHO_SCHEDULED_MUNICIPALITIES": f"{MUNICIPALITY},{SECOND_CITY}"}
 
 
 @pytest.fixture(scope="session")
 def live_airflow(request: pytest.FixtureRequest):
     base = Path(tempfile.mkdtemp(prefix="kokuho-live-"))
-    live = LiveAirflow(base, municipality=MUNICIPALITY, notice_output=NOTICE_OUTPUT, extra_env=SHORT_FILE_WAITS)
+    live = LiveAirflow(base, municipality=MUNICIPALITY, notice_output=NOTICE_OUTPUT,
+                      extra_env={**SHORT_FILE_WAITS, **CITIES})
     failed_before = request.session.testsfailed
     started = False
     try:
