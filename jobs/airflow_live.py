@@ -18,8 +18,8 @@ process group of their own, with
 - ``FAST``, settings of this Airflow only (not of airflow.cfg) that cut its fixed latencies without
   changing what runs: a deferred file wait whose time is up resumes within a second (the scheduler's
   trigger-timeout check every second, Airflow's default 15 s); the DAG processor parses the DAG files
-  once (they do not change during a session; the operator's airflow.cfg re-parses every 10 s); a
-  contended run lock is asked again every 2 s; and ``PRELOAD``: the scheduler imports the job steps'
+  once (they do not change during a session; the operator's airflow.cfg re-parses every 10 s); and
+  ``PRELOAD``: the scheduler imports the job steps'
   libraries once, so every task process its LocalExecutor workers fork starts with them (each task
   process otherwise imports polars, DuckDB and the fixed-width code again: seconds on a loaded machine).
 
@@ -64,7 +64,6 @@ FAST = {
     "AIRFLOW__SCHEDULER__TRIGGER_TIMEOUT_CHECK_INTERVAL": "1",
     "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "3600",
     "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "3600",
-    "KOKUHO_RUN_LOCK_POKE_SECONDS": "2",
 }
 #: What the scheduler of the live Airflow imports at start (its airflow_local_settings.py), inherited by
 #: the task processes it forks: the libraries and the job code every step task imports. No module here
