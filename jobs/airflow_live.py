@@ -15,13 +15,12 @@ process group of their own, with
 - ``[scheduler] use_job_schedule = False``: the scheduler runs only the runs the caller triggers (an
   unpaused DAG would otherwise run its latest schedule slot at once under today's date);
 - ``[workers] execution_api_timeout = 60`` (Airflow's 5 s fails tasks when the machine is loaded);
-- ``FAST``, settings of this Airflow only (not of airflow.cfg) that cut its fixed latencies without
-  changing what runs: a deferred file wait whose time is up resumes within a second (the scheduler's
-  trigger-timeout check every second, Airflow's default 15 s); the DAG processor parses the DAG files
-  once (they do not change during a session; the operator's airflow.cfg re-parses every 10 s); and
-  ``PRELOAD``: the scheduler imports the job steps'
-  libraries once, so every task process its LocalExecutor workers fork starts with them (each task
-  process otherwise imports polars, DuckDB and the fixed-width code again: seconds on a loaded machine).
+- ``FAST``, settings of this Airflow only (not of airflow.cfg) that cut its fixed costs without
+  changing what runs: the DAG processor parses the DAG files once (they do not change during a
+  session; the operator's airflow.cfg re-parses every 10 s); and ``PRELOAD``: the scheduler imports the
+  job steps' libraries once, so every task process its LocalExecutor workers fork starts with them (each
+  task process otherwise imports polars, DuckDB and the fixed-width code again: seconds on a loaded
+  machine).
 
 ``stop()`` kills the whole process group (TERM, then KILL), also at interpreter exit.
 
@@ -61,7 +60,6 @@ _NOT_COPIED = {("core", "dags_folder"), ("core", "plugins_folder"), ("database",
 
 #: Settings of the live Airflow only (see the module docstring); ``extra_env`` may override them.
 FAST = {
-    "AIRFLOW__SCHEDULER__TRIGGER_TIMEOUT_CHECK_INTERVAL": "1",
     "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "3600",
     "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "3600",
 }

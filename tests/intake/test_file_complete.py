@@ -243,11 +243,20 @@ def test_the_file_trigger_ends_by_itself_at_the_deadline(tmp_path):
 
     pattern = str(tmp_path / "*.dat")
     t0 = time.monotonic()
-    assert asyncio.run(first(InboxFileTrigger(pattern, poke_interval=0.2, deadline=time.time() + 1))) is False
+    assert asyncio.run(first(InboxFileTrigger(pattern, poke_interval=0.2, deadline=time.time() + 1,
+                                              min_seconds=0))) is False
     assert 0.8 < time.monotonic() - t0 < 10
-    assert asyncio.run(first(InboxFileTrigger(pattern, poke_interval=0.2, deadline=time.time() - 5))) is False
+    # never sooner than min_seconds after it started (an Airflow race: see the module docstring)
+    t0 = time.monotonic()
+    assert asyncio.run(first(InboxFileTrigger(pattern, poke_interval=0.2, deadline=time.time() - 5,
+                                              min_seconds=1.5))) is False
+    assert 1.4 < time.monotonic() - t0 < 10
     (tmp_path / "a.dat").write_bytes(b"x")
-    assert asyncio.run(first(InboxFileTrigger(pattern, poke_interval=0.2, deadline=time.time() + 60))) is True
+    t0 = time.monotonic()
+    assert asyncio.run(first(InboxFileTrigger(pattern, poke_interval=0.2, deadline=time.time() + 60,
+                                              min_seconds=1.5))) is True
+    assert 1.4 < time.monotonic() - t0 < 10
     path, kwargs = InboxFileTrigger(pattern, poke_interval=3, deadline=123.5).serialize()
     assert path == "kokuho_file_trigger.InboxFileTrigger" and kwargs["deadline"] == 123.5
+    assert kwargs["min_seconds"] == 20
     assert InboxFileTrigger(**kwargs).serialize() == (path, kwargs)

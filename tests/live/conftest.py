@@ -16,7 +16,8 @@ triggerer, api-server) as child processes in a process group of their own, with:
 - ``[scheduler] use_job_schedule = False``: the scheduler runs only the runs the tests trigger (an
   unpaused DAG would otherwise run its latest schedule slot at once under today's date);
 - the live Airflow's own speed settings (jobs/airflow_live.py ``FAST`` and ``PRELOAD``) and, here, file
-  waits of 3 s and dataset waits that poke every 5 s; two cities scheduled (111007 and 112011: each job
+  waits of 6 s (their trigger fires 20 s after it starts at the soonest: plugins/kokuho_file_trigger.py)
+  and dataset waits that poke every 5 s; two cities scheduled (111007 and 112011: each job
   net has a DAG per 団体コード).
 
 Teardown kills the whole process group (TERM, then KILL) even when the session fails, and on a failed
@@ -40,8 +41,8 @@ NOTICE_OUTPUT = {"households_per_pdf": 50, "pdf_workers": 2}
 #: the soft file waits (KB100 介護保険台帳, KB400 窓口/コンビニ, KB410 口座振替依頼書, KB500 年金特徴) give up
 #: after a few seconds, as they do after their hours in production: the ordinary days of
 #: test_live_week.py have no such file most days (the DAG processor reads them when it parses the DAGs)
-SHORT_FILE_WAITS = {"KOKUHO_KAIGO_FILE_WAIT_MINUTES": "0.05", "KOKUHO_PAYMENT_FILE_WAIT_MINUTES": "0.05",
-                    "KOKUHO_MANDATE_FILE_WAIT_MINUTES": "0.05", "KOKUHO_NENKIN_FILE_WAIT_MINUTES": "0.05",
+SHORT_FILE_WAITS = {"KOKUHO_KAIGO_FILE_WAIT_MINUTES": "0.1", "KOKUHO_PAYMENT_FILE_WAIT_MINUTES": "0.1",
+                    "KOKUHO_MANDATE_FILE_WAIT_MINUTES": "0.1", "KOKUHO_NENKIN_FILE_WAIT_MINUTES": "0.1",
                     "KOKUHO_DATASET_WAIT_POKE_SECONDS": "5"}
 #: a second city's DAGs beside the default city's (``kokuho_intake_112011`` …: one DAG per 団体コード),
 #: for test_live_jobnets.py's two cities at once
