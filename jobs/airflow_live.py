@@ -14,7 +14,13 @@ process group of their own, with
   and sql/ and a copy of config/ (``notice_output`` of the municipality overridden when asked);
 - ``[scheduler] use_job_schedule = False``: the scheduler runs only the runs the caller triggers (an
   unpaused DAG would otherwise run its latest schedule slot at once under today's date);
-- ``[workers] execution_api_timeout = 60`` (Airflow's 5 s fails tasks when the machine is loaded).
+- ``[workers] execution_api_timeout = 60`` (Airflow's 5 s fails tasks when the machine is loaded);
+- ``FAST``, settings of this Airflow only (not of airflow.cfg) that cut its fixed costs without
+  changing what runs: the DAG processor parses the DAG files once (they do not change during a
+  session; the operator's airflow.cfg re-parses every 10 s); and ``PRELOAD``: the scheduler imports the
+  job steps' libraries once, so every task process its LocalExecutor workers fork starts with them (each
+  task process otherwise imports polars, DuckDB and the fixed-width code again: seconds on a loaded
+  machine).
 
 ``stop()`` kills the whole process group (TERM, then KILL), also at interpreter exit.
 
@@ -51,6 +57,31 @@ LOGIN = "unyo01"  # a 運用 user of config/common/users.yaml: triggers, clears,
 FINISHED = {"success", "failed"}
 
 _NOT_COPIED = {("core", "dags_folder"), ("core", "plugins_folder"), ("database", "sql_alchemy_conn")}
+
+#: Settings of the live Airflow only (see the module docstring); ``extra_env`` may override them.
+FAST = {
+    "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "3600",
+    "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "3600",
+}
+#: What the scheduler of the live Airflow imports at start (its airflow_local_settings.py), inherited by
+#: the task processes it forks: the libraries and the job code every step task imports. No module here
+#: starts a thread or opens a file when imported (a fork after that could hang the child).
+PRELOAD = ("numpy", "polars", "duckdb", "jobs.airflow_task", "jobs.runner", "jobs.common.step",
+           "jobs.common.fixedwidth", "jobs.common.plausibility", "jobs.ledger", "jobs.intake.generic",
+           "jobs.intake.inputs")
+_LOCAL_SETTINGS = """\"\"\"Written by jobs/airflow_live.py for this live Airflow only (never the operator's): the
+scheduler imports the job steps' libraries once; the task processes its LocalExecutor workers fork
+inherit them instead of importing them again.\"\"\"
+import importlib
+import sys
+
+if sys.argv[1:2] == ["scheduler"]:
+    for _name in {names!r}:
+        try:
+            importlib.import_module(_name)
+        except Exception as _exc:  # a task imports it again, and says why if it fails
+            print(f"preload {{_name}}: {{_exc!r}}", file=sys.stderr)
+"""
 
 
 class LiveAirflowError(RuntimeError):
@@ -116,7 +147,7 @@ def kokuho_home(base: Path, *, municipality: str, notice_output: Mapping[str, An
 class LiveAirflow:
     def __init__(self, base: Path, *, municipality: str = "111007", notice_output: Mapping[str, Any] | None = None,
                  parallelism: int = 3, extra_env: Mapping[str, str] | None = None,
-                 config_files: Mapping[str, str] | None = None, root: Path = ROOT):
+                 config_files: Mapping[str, str] | None = None, root: Path = ROOT, preload: bool = True):
         self.base = base
         self.root = root
         self.home = base / "airflow"
@@ -129,6 +160,11 @@ class LiveAirflow:
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_", "KOKUHO_"))}
         env.update(cfg_as_env(self.home, root))
+        env.update(FAST)
+        if preload:  # ${AIRFLOW_HOME}/config is on every component's sys.path
+            (self.home / "config").mkdir()
+            (self.home / "config" / "airflow_local_settings.py").write_text(
+                _LOCAL_SETTINGS.format(names=PRELOAD), encoding="utf-8")
         env.update({
             "AIRFLOW_HOME": str(self.home),
             "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
@@ -329,7 +365,7 @@ class AirflowApi:
     def run_state(self, dag_id: str, run_id: str) -> str:
         return self.get(f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
 
-    def wait_run(self, dag_id: str, run_id: str, timeout: float = 300, poll: float = 2) -> str:
+    def wait_run(self, dag_id: str, run_id: str, timeout: float = 300, poll: float = 1) -> str:
         deadline = time.monotonic() + timeout
         while True:
             state = self.run_state(dag_id, run_id)
@@ -379,3 +415,40 @@ class AirflowApi:
         affected = self.post(f"/dags/{dag_id}/clearTaskInstances", body)["task_instances"]
         self.post(f"/dags/{dag_id}/clearTaskInstances", {**body, "dry_run": False})
         return sorted(ti["task_id"] for ti in affected)
+
+
+def _ts(value: str | None) -> float | None:
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() if value else None
+
+
+def timing_report(api: AirflowApi) -> dict[str, Any]:
+    """Where the wall time of every run of the live Airflow went, from the REST API (as the UI's Gantt
+    shows it): per run its wall time (start → end), the tasks' own time, the scheduling latency
+    (queued → running of each task, summed) and the rest (the gaps between a task's end and the next
+    task's queueing: the scheduler loop, sensor reschedules, deferrals on the triggerer). Each task:
+    its try, its time queued, its time running."""
+    runs = []
+    for dag in api.get("/dags", limit=100)["dags"]:
+        for run in api.get(f"/dags/{dag['dag_id']}/dagRuns", limit=100)["dag_runs"]:
+            start, end = _ts(run.get("start_date")), _ts(run.get("end_date"))
+            tis = api.get(f"/dags/{dag['dag_id']}/dagRuns/{run['dag_run_id']}/taskInstances",
+                          limit=100)["task_instances"]
+            tasks, own, queued = {}, 0.0, 0.0
+            for ti in tis:
+                q, s, e = _ts(ti.get("queued_when")), _ts(ti.get("start_date")), _ts(ti.get("end_date"))
+                run_s = round(e - s, 1) if s and e else None
+                wait_s = round(s - q, 1) if q and s and s >= q else None
+                own += run_s or 0.0
+                queued += wait_s or 0.0
+                tasks[ti["task_id"]] = {"state": ti["state"], "try": ti["try_number"], "queued_s": wait_s,
+                                        "run_s": run_s, "start": ti.get("start_date")}
+            wall = round(end - start, 1) if start and end else None
+            runs.append({"dag_id": dag["dag_id"], "run_id": run["dag_run_id"], "state": run["state"],
+                         "start": run.get("start_date"), "wall_s": wall, "tasks_s": round(own, 1),
+                         "queued_s": round(queued, 1), "tasks": tasks})
+    runs.sort(key=lambda r: r["start"] or "")
+    return {"runs": runs, "wall_s": round(sum(r["wall_s"] or 0 for r in runs), 1),
+            "tasks_s": round(sum(r["tasks_s"] for r in runs), 1),
+            "queued_s": round(sum(r["queued_s"] for r in runs), 1)}

@@ -91,7 +91,9 @@ RESIDENT_TAX_CHANGE_WAIT = timedelta(hours=2)
 #: file is registered by the next day's SN100, which takes every file not yet registered).
 LEVY_FILE_WAIT_ENV = "KOKUHO_LEVY_FILE_WAIT_MINUTES"
 LEVY_FILE_WAIT = timedelta(hours=2)
-#: KB600 TN010: how long it waits for the day's 収納消込 (KB400's last step SN400) before it fails.
+#: KB600 TN010, KB620 TN220 and KB530 TK290: how long each waits for the day's 収納消込 (KB400's last
+#: step SN400) before it fails: TN010 must not dun, TN220 must not find a plan broken, TK290 must not hand
+#: over a year short of the December pension, for want of a payment KB400 posts that morning.
 COLLECTION_WAIT_ENV = "KOKUHO_COLLECTION_WAIT_MINUTES"
 COLLECTION_WAIT = timedelta(hours=2)
 _WAITS = "jobs.common.dataset_waits"
@@ -347,7 +349,7 @@ def _pension_request_jobs() -> list[JobSpec]:
         # reads the ledger only; in the ledger pool all the same: the DuckDB file takes one process at a time
         JobSpec("TK290", "社会保険料控除引継", "jobs.pension.handover:deduction_handover",
                 inputs=("pension_withholding_result",), outputs=("pension_deduction_handover",),
-                writes_ledger=True,
+                writes_ledger=True, dataset_wait=COLLECTION_WAIT_SPEC,
                 description="前年 (暦年) に年金から特別徴収した国保税を個人 (宛名番号) ごとに集計し、社会保険料控除のための"
                             "引継ファイルを市民税課へ var/outbox/shiminzei/ に作る (年1回、1月; 個人番号は載せない)"),
     ]
@@ -447,7 +449,7 @@ def _arrears_records_jobs() -> list[JobSpec]:
                             "(種別 inquiry) に記録する (同じ滞納者・金融機関には repeat_after_days 日間再照会しない)"),
         # --- 分割納付・返戻公示・執行停止 (KB620; jobs/arrears/record_steps.py)
         JobSpec("TN210", "分割納付計画登録", f"{rs}:register_plans", inputs=("nhi_qualification",),
-                writes_ledger=True,
+                writes_ledger=True, dataset_wait=COLLECTION_WAIT_SPEC,
                 description="分割納付計画ファイル (var/inbox/arrears/bunkatsu*.csv) を検査して分割納付計画・対象期別・"
                             "各回を登録し (督促・催告を保留)、各回の分割納付 納付書 (印刷データ・PDF、"
                             "バーコードは最も古い未納の期別) を作る"),
@@ -462,6 +464,7 @@ def _arrears_records_jobs() -> list[JobSpec]:
                 description="住所調査結果 (var/inbox/arrears/chousa*.csv) を返戻に記録し、判明は再送付一覧、不明は"
                             "公示送達 (掲示日・送達日 = 掲示日 + 7日、地方税法20条の2) の対象者一覧 (CSV・PDF) を作る"),
         JobSpec("TN410", "執行停止登録", f"{rs}:register_suspensions", writes_ledger=True,
+                dataset_wait=COLLECTION_WAIT_SPEC,
                 description="執行停止ファイル (var/inbox/arrears/teishi*.csv) を検査して滞納処分の執行停止 (地方税法15条の7、"
                             "即時消滅・取消を含む) を登録し、納付義務の消滅日を付けた執行停止一覧 (CSV・PDF) を作る"),
     ]
@@ -722,8 +725,10 @@ def edges(net: JobNet) -> dict[str, tuple[str, ...]]:
 
 def tasks(net: JobNet) -> list[TaskNode]:
     """The tasks of ``net``'s DAG, in creation order, each with its upstream task ids: the entry
-    check (``KB400-CAL``), per step its file wait (``KB400-WAIT``) then the step, and the control
-    totals (``KB400-END 統制合計表``) after every step nothing else in the net follows."""
+    check (``KB400-CAL``), per step its wait for another job net's output (``KB600-WAIT``; one task
+    for the steps of the net that share the same wait after the same tasks: KB620's TN210 and TN410),
+    its file wait (``KB400-WAIT``) then the step, and the control totals (``KB400-END 統制合計表``)
+    after every step nothing else in the net follows."""
     nodes: list[TaskNode] = []
     first: tuple[str, ...] = ()
     if net.entry is not None:
@@ -735,9 +740,16 @@ def tasks(net: JobNet) -> list[TaskNode]:
         spec = get(job_id)
         upstream = tuple(get(p).task_id for p in preds[job_id]) or first
         if spec.dataset_wait is not None:
-            nodes.append(TaskNode(spec.dataset_wait.task_id, f"{net.jobnet_id}-WAIT {spec.dataset_wait.name_ja}",
-                                  DATASET_WAIT, upstream, job_id))
-            upstream = (spec.dataset_wait.task_id,)
+            wait_id = spec.dataset_wait.task_id
+            shared = next((n for n in nodes if n.task_id == wait_id), None)
+            if shared is None:
+                nodes.append(TaskNode(wait_id, f"{net.jobnet_id}-WAIT {spec.dataset_wait.name_ja}",
+                                      DATASET_WAIT, upstream, job_id))
+            elif shared.kind != DATASET_WAIT or shared.upstream != upstream \
+                    or get(shared.job_id).dataset_wait != spec.dataset_wait:
+                # one wait before several steps (KB620: TN210 and TN410) only where it is the same wait
+                raise ValueError(f"{net.jobnet_id}: {job_id}'s wait {wait_id} differs from {shared.job_id}'s")
+            upstream = (wait_id,)
         if spec.wait is not None:
             nodes.append(TaskNode(spec.wait.task_id, f"{net.jobnet_id}-WAIT {spec.wait.name_ja}", WAIT, upstream,
                                   job_id))

@@ -108,16 +108,19 @@ class InboxFileSensor(FileSensor):
         ``poke_interval`` (the FileTrigger would fire at once on it)."""
         import time
 
-        from airflow.providers.standard.triggers.file import FileTrigger
         from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
+        from kokuho_file_trigger import InboxFileTrigger  # plugins/: by its plugins-relative path
 
         left = deadline - time.time()
         if pending:
             trigger = TimeDeltaTrigger(timedelta(seconds=max(1.0, min(float(self.poke_interval), left))))
         else:
-            trigger = FileTrigger(filepath=self.path, recursive=self.recursive, poke_interval=self.poke_interval)
+            # ends by itself at the deadline (an event, not the scheduler's trigger timeout, which logs
+            # an ERROR line in the task log: plugins/kokuho_file_trigger.py); the timeout only if it cannot
+            trigger = InboxFileTrigger(filepath=self.path, recursive=self.recursive, poke_interval=self.poke_interval,
+                                       deadline=deadline)
         self.defer(trigger=trigger, method_name="execute_complete", kwargs={"deadline": deadline},
-                   timeout=timedelta(seconds=max(left, 1.0) + (60 if pending else 0)))
+                   timeout=timedelta(seconds=max(left, 1.0) + 60))
 
     def execute_complete(self, context: Any, event: Any = None, deadline: float | None = None) -> None:
         """After a trigger fired: done when a complete file is there, else wait again (until the
@@ -130,10 +133,20 @@ class InboxFileSensor(FileSensor):
         if self.poke(context):
             return None
         deadline = float(deadline) if deadline is not None else time.time() + float(self.timeout)
-        if not event or deadline - time.time() <= 0:  # the trigger gave up (no event), or time is up
-            text = f"{self.task_id}: 受信完了のファイルがありません ({self.filepath})"
+        if not event or deadline - time.time() <= 0:  # the trigger gave up (no file), or time is up
+            import logging
+
+            from jobs.common import messages
+
+            # the level of the message: a soft wait without a file is an ordinary day (W), a required one an error
+            minutes = f"{float(self.timeout) / 60:g}"
+            log = logging.getLogger("kokuho.file_wait")
             if self.soft_fail:
+                text = messages.line("KKB186W", task=self.task_display_name, path=self.filepath, minutes=minutes)
+                log.warning("%s", text)
                 raise AirflowSkipException(text)
+            text = messages.line("KKB187E", task=self.task_display_name, path=self.filepath, minutes=minutes)
+            log.error("%s", text)
             raise AirflowSensorTimeout(text)
         self._wait(deadline, pending=bool(self._complete_files()[1]))
 

@@ -12,7 +12,18 @@ import pytest
 
 from jobs import registry
 from jobs.common import fixedwidth as fw
-from jobs.common.jobspec import CHECK, STEP, TOTALS, WAIT, EntryCheck, FileWait, JobNet, JobSpec
+from jobs.common.jobspec import (
+    CHECK,
+    DATASET_WAIT,
+    STEP,
+    TOTALS,
+    WAIT,
+    DatasetWait,
+    EntryCheck,
+    FileWait,
+    JobNet,
+    JobSpec,
+)
 from jobs.intake.generic import dataset_map
 
 EXPECTED = {
@@ -145,6 +156,44 @@ def test_collection_graph():
     up = {n.task_id: set(n.upstream) for n in registry.tasks(net)}
     assert up["wait_counter_file"] == up["wait_cvs_file"] == up["sn235"] == {"sn100"}
     assert up["sn410"] == {"sn205", "sn215", "sn235"} and up["control_totals"] == {"sn400"}
+
+
+def test_kb620_and_kb530_wait_for_the_days_kb400():
+    """Issue 12: the steps that read the day's 収納消込 wait for KB400's SN400 of that business date
+    (``daily_collection``) like KB600's TN010: in KB620 one wait before TN210 (and so TN220) and TN410,
+    which read the unpaid installments; TN310/TN320 (返戻) do not wait; in KB530 before TK290."""
+    wait = registry.get("TN010").dataset_wait
+    assert wait.dataset == "daily_collection" and wait.source == "KB400 SN400" and not wait.go_on
+    assert registry.get("TN210").dataset_wait == registry.get("TN410").dataset_wait == wait
+    assert registry.get("TK290").dataset_wait == wait
+    assert registry.get("TN220").dataset_wait is None and registry.get("TN310").dataset_wait is None
+    up = {n.task_id: (n.kind, set(n.upstream)) for n in registry.tasks(registry.JOBNETS["KB620"])}
+    assert up["wait_daily_collection"] == (DATASET_WAIT, {"check_business_day"})
+    assert up["tn210"][1] == up["tn410"][1] == {"wait_daily_collection"}
+    assert up["tn220"][1] == {"tn210"} and up["tn310"][1] == {"check_business_day"}
+    assert "KB620-WAIT 収納消込待ち" in registry.diagram(registry.JOBNETS["KB620"])
+    up = {n.task_id: set(n.upstream) for n in registry.tasks(registry.JOBNETS["KB530"])}
+    assert up["wait_daily_collection"] == {"check_run_day"} and up["tk290"] == {"wait_daily_collection"}
+
+
+def test_steps_share_a_wait_only_when_it_is_the_same(monkeypatch):
+    """Two steps of a net with the same wait after the same tasks share one wait task; a wait of that
+    id that differs (another dataset, or after other tasks) is refused."""
+    w = DatasetWait("wait_zz", "ZZ待ち", "daily_collection", "jobs.common.dataset_waits:same_business_date",
+                    timedelta(minutes=5))
+    other = DatasetWait("wait_zz", "ZZ待ち", "levy_registration", "jobs.common.dataset_waits:same_business_date",
+                        timedelta(minutes=5))
+    for spec in (JobSpec("ZZ001", "一", "m:f", dataset_wait=w), JobSpec("ZZ002", "二", "m:f", dataset_wait=w),
+                 JobSpec("ZZ003", "三", "m:f", after=("ZZ001",), dataset_wait=w),
+                 JobSpec("ZZ004", "四", "m:f", dataset_wait=other)):
+        monkeypatch.setitem(registry.JOBS, spec.job_id, spec)
+    net = JobNet("KB999", "zz", "テスト", "", None, EntryCheck(), ("ZZ001", "ZZ002"))
+    assert [(n.task_id, n.upstream) for n in registry.tasks(net)] == [
+        ("check_business_day", ()), ("wait_zz", ("check_business_day",)), ("zz001", ("wait_zz",)),
+        ("zz002", ("wait_zz",)), ("control_totals", ("zz001", "zz002"))]
+    for steps in (("ZZ001", "ZZ003"), ("ZZ001", "ZZ004")):
+        with pytest.raises(ValueError, match="wait_zz differs"):
+            registry.tasks(JobNet("KB999", "zz", "テスト", "", None, EntryCheck(), steps))
 
 
 def test_a_spec_states_its_rules():

@@ -173,7 +173,9 @@ def test_dag_is_its_job_net(dagbag, dag_id):
             assert task.op_args == [wait.dataset, wait.condition], where
             assert task.timeout == file_wait_timeout(wait.timeout_env, wait.timeout).total_seconds(), where
             assert task.soft_fail is wait.soft_fail, where
-            assert task.downstream_task_ids == {registry.get(node.job_id).task_id}, where
+            # the steps of the net behind this wait (KB620: TN210 and TN410 share one)
+            assert task.downstream_task_ids == {registry.get(j).task_id for j in net.steps
+                                                if registry.get(j).dataset_wait == wait}, where
         elif node.kind == CHECK:
             assert type(task) is ShortCircuitOperator and task.ignore_downstream_trigger_rules, where
             assert task.op_kwargs == ({"rule": net.entry.rule} if net.entry.rule else {}), where
@@ -191,9 +193,13 @@ def test_dag_is_its_job_net(dagbag, dag_id):
     ("kokuho_direct_debit", "wait_levy_registration", "sn120", "sn020", "levy_registration"),
     ("kokuho_reassessment", "wait_resident_tax_change", "fk210", "check_run_day", "resident_tax_income"),
     ("kokuho_dunning", "wait_daily_collection", "tn010", "check_business_day", "daily_collection"),
+    ("kokuho_arrears_records", "wait_daily_collection", "tn210", "check_business_day", "daily_collection"),
+    ("kokuho_arrears_records", "wait_daily_collection", "tn410", "check_business_day", "daily_collection"),
+    ("kokuho_pension_handover", "wait_daily_collection", "tk290", "check_run_day", "daily_collection"),
 ])
 def test_cross_net_waits_sit_before_their_steps(dagbag, dag_id, wait_id, step_id, upstream, dataset):
-    """Issue 12: FK110 waits for the 当初 住民税 intake (KB100 FK010), SN120 for the day's SN100 (KB400):
+    """Issue 12: FK110 waits for the 当初 住民税 intake (KB100 FK010), SN120 for the day's SN100 (KB400),
+    TN010 (KB600), TN210/TN410 (KB620) and TK290 (KB530) for the day's SN400 (KB400):
     the wait is the step's only upstream task, a sensor in reschedule mode on the other job net's dataset,
     and that dataset is an output of the step in the other job net."""
     dag = dagbag.get_dag(dag_id)

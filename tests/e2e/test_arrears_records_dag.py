@@ -46,6 +46,7 @@ def _ledger_city() -> None:
         levy_row("10000000003", 1, 40_000, due_date=D(2026, 7, 31)),
     ]), "levy_e2e.dat")
     assert run("SN100", D(2026, 7, 1)).rc == 0
+    assert run("SN400", DAY).rc == 0  # the day's 収納日計 (KB400): what KB620-WAIT 収納消込待ち waits for
     write_qualification(["0000000001", "0000000002", "0000000003"])
 
 

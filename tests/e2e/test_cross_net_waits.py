@@ -10,7 +10,7 @@ session's metadata DB; ``kokuho_var``: this test's var/ and DuckDB ledger).
 
 And the other waits: KB300 for the year's 当初 住民税 intake, KB310 for the day's 住民税 異動 intake on a
 due day, KB400's SN100 for the 調定 file of the 賦課 job net of the day (then it goes on, KKB179W),
-KB600 for the day's KB400 (SN400).
+KB600, KB620 and KB530 for the day's KB400 (SN400).
 """
 
 from __future__ import annotations
@@ -129,6 +129,9 @@ def test_kb400_sn100_waits_for_the_days_levy_file_then_goes_on(kokuho_var, short
     assert states["wait_levy_files"] == "success" and states["sn100"] == "success", states
     assert states["sn400"] == "success", states
     assert "KKB176I" in log and "KKB179W" in log and "KB310 FK220" in log, log[-2000:]
+    # at the level its id says (W → WARNING), not as the sensor timeout it recovers from
+    assert [r.levelname for r in caplog.records if "KKB179W" in r.getMessage()] == ["WARNING"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR and "wait_levy_files" in str(r.__dict__)]
     caplog.clear()
     dr, states, log = _states_and_log("kokuho_collection", "2026-10-20", "wait_levy_files", caplog, hour=9)
     assert dr.state == "success" and states["wait_levy_files"] == "success", states
@@ -149,3 +152,36 @@ def test_kb600_waits_for_the_days_kb400(kokuho_var, short_waits, monkeypatch, ca
     assert dr.state == "failed", states
     assert states["wait_daily_collection"] == "failed" and states["tn010"] == "upstream_failed", states
     assert "KKB177E" in log and "KB400 SN400" in log, log[-2000:]
+
+
+@pytest.mark.parametrize(("dag_id", "day", "hour", "steps"), [
+    ("kokuho_arrears_records", "2026-10-20", 11, ("tn210", "tn220", "tn410")),
+    ("kokuho_pension_handover", "2027-01-20", 13, ("tk290",)),
+])
+def test_kb620_and_kb530_wait_for_the_days_kb400(kokuho_var, short_waits, monkeypatch, caplog, dag_id, day, hour,
+                                                 steps):
+    """KB620 滞納記録 and KB530 社会保険料控除引継 without that day's KB400: their KB620-WAIT / KB530-WAIT
+    収納消込待ち time out (KKB177E) and the steps that read the day's postings do not run (KB620's 返戻
+    steps, which do not, run); with the day's ``daily_collection`` the wait goes on (KKB178I)."""
+    from jobs.common import datasets
+
+    monkeypatch.setenv("KOKUHO_COLLECTION_WAIT_MINUTES", str(WAIT_SECONDS / 60))
+    caplog.set_level(logging.INFO)
+    before = dt.date.fromisoformat(day) - dt.timedelta(days=1)
+    datasets.write("daily_collection", datasets.generation_name("111007", before.year - (before.month < 4), before),
+                   pl.DataFrame({"x": [1]}))  # the day before: not enough
+    dr, states, log = _states_and_log(dag_id, day, "wait_daily_collection", caplog, hour=hour)
+    assert dr.state == "failed", states
+    assert states["wait_daily_collection"] == "failed", states
+    assert {states[s] for s in steps} == {"upstream_failed"}, states
+    assert "KKB177E" in log and "KB400 SN400" in log, log[-2000:]
+    if dag_id == "kokuho_arrears_records":
+        assert states["tn310"] == states["tn320"] == "success", states
+
+    d = dt.date.fromisoformat(day)
+    datasets.write("daily_collection", datasets.generation_name("111007", d.year - (d.month < 4), d),
+                   pl.DataFrame({"x": [1]}))
+    caplog.clear()
+    dr, states, log = _states_and_log(dag_id, day, "wait_daily_collection", caplog, hour=hour + 1)
+    assert states["wait_daily_collection"] == "success" and "KKB178I" in log, (states, log[-2000:])
+    assert all(states[s] != "upstream_failed" for s in steps), states

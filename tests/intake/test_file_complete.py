@@ -9,6 +9,7 @@ The shipped profiles are ``stable 0 s``: a file is complete as soon as it is the
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import time
 from pathlib import Path
@@ -191,6 +192,8 @@ def test_inbox_file_sensor_fires_only_on_a_complete_file(kokuho_var, monkeypatch
     assert isinstance(d.value.trigger, FileTrigger)
     deadline = d.value.kwargs["deadline"]
     assert deadline == pytest.approx(time.time() + 3600, abs=30)
+    # the trigger ends by itself at the deadline (plugins/kokuho_file_trigger.py), before the defer timeout
+    assert d.value.trigger.deadline == deadline and d.value.timeout.total_seconds() > 3600
 
     p = _drop("shikaku", "SHIKAKU.dat", b"half")  # the trigger fires on it, but it is still growing
     _drop("shikaku", "SHIKAKU2.dat.part", b"x")
@@ -205,9 +208,55 @@ def test_inbox_file_sensor_fires_only_on_a_complete_file(kokuho_var, monkeypatch
     p.write_bytes(b"changed")  # growing again: the trigger giving up (no event) is the timeout
     with pytest.raises(AirflowSkipException):
         sensor.execute_complete({}, None, deadline=deadline)
-    # and so is the deadline passing: skipped (soft_fail) or failed
-    with pytest.raises(AirflowSkipException):
-        sensor.execute_complete({}, None, deadline=time.time() - 1)
+    # and so is the deadline passing (the trigger's False): skipped (soft_fail) with a warning, or failed
+    records = _records(monkeypatch, "kokuho.file_wait")
+    with pytest.raises(AirflowSkipException, match="KKB186W"):
+        sensor.execute_complete({}, False, deadline=time.time() - 1)
     sensor.soft_fail = False
-    with pytest.raises(AirflowSensorTimeout):
-        sensor.execute_complete({}, None, deadline=time.time() - 1)
+    with pytest.raises(AirflowSensorTimeout, match="KKB187E"):
+        sensor.execute_complete({}, False, deadline=time.time() - 1)
+    assert [(r.levelname, r.getMessage()[:7]) for r in records] == [("WARNING", "KKB186W"), ("ERROR", "KKB187E")]
+
+
+def _records(monkeypatch, name: str) -> list[logging.LogRecord]:
+    """The records logger ``name`` emits from now on (a handler of its own, removed after the test)."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = records.append
+    logger = logging.getLogger(name)
+    monkeypatch.setattr(logger, "handlers", [*logger.handlers, handler])  # the original list back after the test
+    monkeypatch.setattr(logger, "level", logging.DEBUG)
+    return records
+
+
+def test_the_file_trigger_ends_by_itself_at_the_deadline(tmp_path):
+    """plugins/kokuho_file_trigger.py: True as soon as a file is there, False at the deadline (never the
+    scheduler's trigger timeout, which logs an ERROR line: a soft wait without a file is an ordinary day);
+    it serializes with its deadline for the triggerer."""
+    import asyncio
+
+    from kokuho_file_trigger import InboxFileTrigger
+
+    async def first(trigger):
+        async for event in trigger.run():
+            return event.payload
+
+    pattern = str(tmp_path / "*.dat")
+    t0 = time.monotonic()
+    assert asyncio.run(first(InboxFileTrigger(pattern, poke_interval=0.2, deadline=time.time() + 1,
+                                              min_seconds=0))) is False
+    assert 0.8 < time.monotonic() - t0 < 10
+    # never sooner than min_seconds after it started (an Airflow race: see the module docstring)
+    t0 = time.monotonic()
+    assert asyncio.run(first(InboxFileTrigger(pattern, poke_interval=0.2, deadline=time.time() - 5,
+                                              min_seconds=1.5))) is False
+    assert 1.4 < time.monotonic() - t0 < 10
+    (tmp_path / "a.dat").write_bytes(b"x")
+    t0 = time.monotonic()
+    assert asyncio.run(first(InboxFileTrigger(pattern, poke_interval=0.2, deadline=time.time() + 60,
+                                              min_seconds=1.5))) is True
+    assert 1.4 < time.monotonic() - t0 < 10
+    path, kwargs = InboxFileTrigger(pattern, poke_interval=3, deadline=123.5).serialize()
+    assert path == "kokuho_file_trigger.InboxFileTrigger" and kwargs["deadline"] == 123.5
+    assert kwargs["min_seconds"] == 20
+    assert InboxFileTrigger(**kwargs).serialize() == (path, kwargs)

@@ -10,6 +10,9 @@ starts that Airflow once per session). The scenarios share one synthetic city an
    supervisor (the BrokenProcessPool regression of issue 12).
 4. KB400 with the day's counter and CVS files, again with the same files (nothing posted twice),
    KB410 on the request day, the banks' answers (bank simulator) and KB210 on the 振替日.
+5. Two cities at once: KB100 of 111007 (``kokuho_intake``) and of 112011 (its own DAG
+   ``kokuho_intake_112011``) triggered together, each city's files in its own inbox folder; both runs
+   succeed, they overlap, and each city's totals and datasets hold its own data only.
 """
 
 from __future__ import annotations
@@ -244,3 +247,72 @@ def test_kb400_and_the_direct_debit_cycle(live_airflow, monkeypatch, tmp_path):
     assert sn115["money"]["posted"] == sn130["money"]["done"] == debited
     assert sn130["money"]["failed"] == sum(r["failed_amount"] for r in results)
     assert not any(bank_inbox.iterdir())
+
+
+SECOND_CITY = "112011"
+CITY_SEEDS = {MUNICIPALITY: 31, SECOND_CITY: 32}
+CITY_INSURED = 80
+
+
+def _synth_for(inbox: Path, code: str, seed: int, scratch: Path) -> dict:
+    """``kokuho synth`` of a city with 団体コード ``code`` (config/synth.yaml with that code) into ``inbox``."""
+    import json
+
+    import yaml
+
+    from jobs.synth.cli import main
+
+    root = Path(__file__).resolve().parents[2]
+    cfg = yaml.safe_load((root / "config" / "synth.yaml").read_text(encoding="utf-8"))
+    cfg["city"]["municipality_code"] = code
+    cfg_path = scratch / f"synth_{code}.yaml"
+    cfg_path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    assert main(["--insured", str(CITY_INSURED), "--seed", str(seed), "--out", str(inbox), "--quiet",
+                 "--config", str(cfg_path)]) == 0
+    return json.loads((inbox / "synth_manifest.json").read_text(encoding="utf-8"))
+
+
+def test_two_cities_at_once_under_the_scheduler(live_airflow, monkeypatch, tmp_path):
+    """Issue 12 "Many cities": one DAG run per 団体コード in the same Airflow at the same time, under the
+    real scheduler: 111007's run of ``kokuho_intake`` (the form's 団体コード) and 112011's run of its own
+    DAG ``kokuho_intake_112011`` (its code fixed, no conf), each city's files in ``var/inbox/<code>/``."""
+    from jobs.common import datasets
+
+    live, api = live_airflow, live_airflow.api
+    _env(live, monkeypatch)
+    live.wipe_var()
+    manifests = {code: _synth_for(live.var / "inbox" / code, code, seed, tmp_path)
+                 for code, seed in CITY_SEEDS.items()}
+    city_dag = f"{KB100}_{SECOND_CITY}"
+    api.wait_for_dag(city_dag)
+    api.unpause(KB100)
+    api.unpause(city_dag)
+    runs = {MUNICIPALITY: (KB100, api.trigger(KB100, {"business_date": INTAKE_DATE, "municipality": MUNICIPALITY},
+                                              "live_two_cities_111007")),
+            SECOND_CITY: (city_dag, api.trigger(city_dag, {"business_date": INTAKE_DATE}, "live_two_cities_112011"))}
+
+    spans = {}
+    for code, (dag_id, run_id) in runs.items():
+        assert api.wait_run(dag_id, run_id) == "success", (code, api.states(dag_id, run_id))
+        tis = api.task_instances(dag_id, run_id)
+        assert {ti["state"] for ti in tis.values()} == {"success"}, (code, api.states(dag_id, run_id))
+        spans[code] = (min(ti["start_date"] for ti in tis.values()), max(ti["end_date"] for ti in tis.values()))
+        rows = _rows(api, dag_id, run_id, JOB_FILES)
+        for job_id, row in rows.items():
+            assert row["municipality"] == code and row["rc"] == 0, (code, job_id, row["messages"])
+        _assert_totals_match_manifest(rows, manifests[code])
+        # every KB100 file taken in, from its own folder only (the 口座振替依頼書 is KB410's: it stays)
+        left = [p for source in JOB_FILES.values() for p in (live.var / "inbox" / code / source).rglob("*")
+                if p.is_file()]
+        assert left == [], (code, left)
+        assert [p.name for p in (live.var / "inbox" / code / "koufuri").iterdir()] \
+            == [Path(manifests[code]["files"]["koufuri"]["path"]).name], code
+    (a0, a1), (b0, b1) = spans.values()
+    assert a0 < b1 and b0 < a1, spans  # the two runs were active at the same time
+
+    assert datasets.generations("nhi_qualification") == [f"m{code}_fy2026_d20260601" for code in sorted(CITY_SEEDS)]
+    for code in CITY_SEEDS:
+        got = datasets.read("nhi_qualification", municipality=code)
+        assert set(got["municipality_code"].to_list()) == {code}, code
+        for dataset in ("resident_tax_income", "tokucho_z21"):
+            assert datasets.generations(dataset, municipality=code) == [f"m{code}_fy2026_d20260601"], (code, dataset)

@@ -23,7 +23,7 @@ of the week's files (counter: every record; CVS: the 確報); KB700 closes Augus
 test_pension_and_arrears_nets_after_the_week then runs the job nets of the pension and arrears work that
 the week has not run, each once on its day, with one assertion on its output: KB610 催告 (09-10), KB500
 年金特徴受信 of the insurer simulator's Z23 (09-10), KB520 結果反映 (09-24), KB530 社会保険料控除引継
-(2027-01-20) and KB710 年次 (出納閉鎖 2027-05-31).
+(2027-01-21, after that day's KB400, whose SN400 KB530-WAIT waits for) and KB710 年次 (出納閉鎖 2027-05-31).
 """
 
 from __future__ import annotations
@@ -335,7 +335,8 @@ def test_a_week_of_ordinary_days_runs_green(live_airflow, patient_api, monkeypat
             with problems.check(f"KB310 {day}"):
                 assert "FK210" in re, re
 
-        # 08:30 KB400 収納消込
+        # 08:30 KB400 収納消込 (one after another: a cross-net wait that must poke again under load meets an
+        # Airflow race, README "Real-scheduler suite")
         states, coll = _run(api, "KB400", day, problems)
         with problems.check(f"KB400 {day}"):
             assert "SN100" in coll and states["sn400"] == "success", states
@@ -347,11 +348,12 @@ def test_a_week_of_ordinary_days_runs_green(live_airflow, patient_api, monkeypat
                     assert states[wait] == "skipped" and states[step.lower()] == "skipped", (channel, states)
 
         # 09:00 KB410 口座振替請求 (no 口座振替依頼書, no 振替日 to request this week) and 11:45 KB620 滞納記録
-        # (the 執行停止 file on its day, else nothing: RC 0), side by side; then 12:00 KB600 督促
-        (states, _debit), (_, rec) = [_finish(api, r, problems) for r in
-                                      [_start(api, "KB410", day), _start(api, "KB620", day)]]
+        # (the 執行停止 file on its day, else nothing: RC 0), side by side, their waits (KB410-WAIT: SN100;
+        # KB620-WAIT: SN400) finding KB400's output at once; then 12:00 KB600 督促
+        (debit_states, _debit), (_, rec) = [_finish(api, r, problems) for r in
+                                            [_start(api, "KB410", day), _start(api, "KB620", day)]]
         with problems.check(f"KB410 {day}"):
-            assert states["wait_mandate_file"] == "skipped" and states["sn120"] == "success", states
+            assert debit_states["wait_mandate_file"] == "skipped" and debit_states["sn120"] == "success", debit_states
         with problems.check(f"KB620 {day}"):
             if "arrears" in kinds:
                 assert rec["TN410"]["accepted"] == 1, rec["TN410"]["messages"]
@@ -389,7 +391,9 @@ APPLY_Z23 = dt.date(2026, 9, 24)      # kokuho rundays KB520
 Z24_DAY = dt.date(2026, 11, 12)       # kokuho rundays KB500: the October Z24 (特別徴収結果)
 APPLY_Z24 = dt.date(2026, 11, 20)     # kokuho rundays KB520
 POST_Z24 = dt.date(2026, 11, 24)      # KB400 after it: SN235 posts the October pension
-HANDOVER = dt.date(2027, 1, 20)       # kokuho rundays KB530
+#: KB530 (a manual run) the business day after its run day 2027-01-20 (kokuho rundays KB530), which is also
+#: KB520's (pension_apply): that day KB400-WAIT 賦課調定ファイル待ち would wait for KB520's 調定 file
+HANDOVER = dt.date(2027, 1, 21)
 YEAR_CLOSE = dt.date(2027, 5, 31)     # kokuho rundays KB710 (出納閉鎖)
 
 
@@ -448,7 +452,9 @@ def test_pension_and_arrears_nets_after_the_week(live_airflow, patient_api, monk
     with problems.check("KB400 SN235"):
         assert pension_posted > 0, coll.get("SN235")
 
-    # KB530 社会保険料控除引継 (January): the 2026 pension withheld, to the yen, in the file for 市民税課
+    # KB530 社会保険料控除引継 (January) after that day's KB400, whose SN400 KB530-WAIT 収納消込待ち waits for:
+    # the 2026 pension withheld, to the yen, in the file for 市民税課
+    _run(api, "KB400", HANDOVER, problems)
     _, hand = _run(api, "KB530", HANDOVER, problems)
     with problems.check("KB530"):
         m = hand["TK290"]["money"]
