@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from jobs.common import messages
-from jobs.common.step import RC_ERROR, StepError
+from jobs.common.step import StepError
 
 
 class LedgerError(RuntimeError):
@@ -15,5 +14,7 @@ class ClosedMonthError(LedgerError, StepError):
     callers and a StepError for the step runtime, so a step that posts into a closed month ends
     RC 8 with the catalogued message and its action (nothing committed), not as an abend."""
 
-    def __init__(self, **fields: object):
-        StepError.__init__(self, messages.text("KKB662E", **fields), rc=RC_ERROR, msg_id="KKB662E")
+    def __init__(self, *, municipality: str, month: str, table: str, rows: int):
+        of = StepError.of("KKB662E", municipality=municipality, month=month, table=table, rows=rows)  # the catalogue's text and the RC of its severity (8)
+        RuntimeError.__init__(self, of.text)
+        self.text, self.rc, self.msg_id = of.text, of.rc, of.msg_id
