@@ -126,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
                                                                  "step times replace the linear estimate)")
     p.add_argument("--run-timeout", type=float, default=1800, help="seconds a job-net run may take")
     p.add_argument("--at", type=int, default=300_000, help="the city size the extrapolation is for")
+    p.add_argument("--time-budget", type=float, default=None,
+                   help="seconds: start no new day after that long (make demo-year's); the rows then say which "
+                        "days were measured")
     a = p.parse_args(argv)
     wall = None
     if a.report is None:
@@ -137,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         if until == "first-debit":
             until = next(d.date for d in _year_plan(ns.fy, ns.intake_date) if "KB410" in d.nets).isoformat()
         cmd = [sys.executable, "-m", "jobs.demo_year", "--insured", str(a.insured), "--seed", str(a.seed),
-               "--fiscal-year", str(ns.fy), "--out", str(a.out), "--run-timeout", str(a.run_timeout)] + (["--until", until] if until else [])
+               "--fiscal-year", str(ns.fy), "--out", str(a.out), "--run-timeout", str(a.run_timeout)] + (["--until", until] if until else []) \
+            + (["--time-budget", str(a.time_budget)] if a.time_budget else [])
         print("==>", " ".join(cmd[1:]), flush=True)
         t0 = time.monotonic()
         rc = subprocess.run(cmd, cwd=ROOT).returncode

@@ -64,6 +64,21 @@ def need(ctx: StepContext, dataset: str, job: str, *, fy: int | None = None) -> 
     return gen
 
 
+def qualification_register(ctx: StepContext) -> pl.DataFrame:
+    """The 国保資格 register as of this run: the newest ``nhi_qualification`` generation up to this run's,
+    whatever its fiscal year (the register is continuous: in April and May, before the year's first 資格
+    file, it is the previous year's last one — KKB539I says so; the 収納 and 滞納 steps read it the same way).
+    None at all: KKB529E."""
+    gen = datasets.latest("nhi_qualification", municipality=ctx.municipality, upto=ctx.generation)
+    if gen is None:
+        raise StepError.of("KKB529E", dataset="nhi_qualification", fy=ctx.fy, job="FK020 国保資格取込")
+    _, gfy, _ = datasets.parse_generation(gen)
+    if gfy != ctx.fy:
+        ctx.message("KKB539I", fy=ctx.fy, from_fy=gfy, generation=gen)
+    ctx.message("KKB302I", dataset="nhi_qualification", generation=gen)
+    return datasets.read("nhi_qualification", gen)
+
+
 def sent(ctx: StepContext, dataset: str, *, fy: int | None = None, before: bool = True) -> pl.DataFrame:
     """Every record sent by earlier runs (``before``: generations older than this run's) of ``fy``,
     with its ``generation``."""
@@ -229,7 +244,7 @@ def request_addition(ctx: StepContext) -> int | None:
         return None
     assessment = datasets.read("assessment", need(ctx, "assessment", "FK110 当初賦課"))
     members = datasets.read("assessment_members", need(ctx, "assessment_members", "FK110 当初賦課"))
-    qualification = datasets.read("nhi_qualification", need(ctx, "nhi_qualification", "FK020 国保資格取込"))
+    qualification = qualification_register(ctx)
     ltc = None
     lgen = latest(ctx, "ltc_premium")
     if lgen is not None:
@@ -306,7 +321,7 @@ def request_changes(ctx: StepContext) -> int | None:
         ctx.write_dataset(CHANGE_DATASET, _dataset(rq.empty_records(), ctx))
         return None
     state = _stopped_by_insurer(ctx, ch.insurer_state(history, fy=ctx.fy, wrules=wrules))
-    qualification = datasets.read("nhi_qualification", need(ctx, "nhi_qualification", "FK020 国保資格取込"))
+    qualification = qualification_register(ctx)
     igen = latest(ctx, "installments")
     if igen is not None:
         ctx.message("KKB302I", dataset="installments", generation=igen)

@@ -323,3 +323,28 @@ def test_tk220_step_answers_each_capture_file_once(kokuho_var):
     assert out.read_bytes() == before
     res = run(D(2026, 10, 20))
     assert "KKB526I" in res.log_text and not (out.parent / "Z22_31_KR_20261020.dta").exists()
+
+
+def test_tk230_in_april_reads_last_years_register(kokuho_var):
+    """2027-04-20, KB510 of FY2027 before the year's first 資格 file (the demo year's April run failed here
+    with KKB529E until the register was read across fiscal years, as the 収納 and 滞納 steps read it): the
+    newest 国保資格 is FY2026's of 2027-03-31, where P1 lost the 資格 on 2027-03-30 → the 41 is sent for
+    the pension P1 was booked on in July 2026, and KKB539I names the generation used."""
+    from jobs.common import datasets
+    from jobs.runner import run_job
+
+    sent = _sent(GEN_JULY, [(P1, "H1", BOOKED), (P2, "H2", BOOKED), (P3, "H3", BOOKED)]).drop("generation")
+    for c, t in rq.RECORD_SCHEMA.items():
+        if c not in sent.columns:
+            sent = sent.with_columns(pl.lit(None, dtype=t).alias(c))
+    datasets.write("pension_request_z22", GEN_JULY, sent.with_columns(
+        pl.lit(1_000).alias("amount1"), pl.lit(1_000).alias("amount2"), pl.lit(1_000).alias("amount3")))
+    register = "m111007_fy2026_d20270331"
+    datasets.write("nhi_qualification", register, _qualification({"P1": (D(2027, 3, 30), "03")}))
+    res = run_job("TK230", business_date=D(2027, 4, 20), municipality="111007")
+    assert res.rc == 0, res.log_text
+    assert "KKB539I" in res.log_text and register in res.log_text and "KKB529E" not in res.log_text
+    assert res.totals.figures["loss"] == 1
+    f = ins.parse_request(kokuho_var / "outbox" / "nenkin" / "Z2A_KR_20270420.dta", municipality=MUNI5)
+    assert [(d.notice_code, d.basic_pension_number, d.event_date) for d in f.data] == [
+        ("41", P1["basic_pension_number"], D(2027, 3, 30))]
