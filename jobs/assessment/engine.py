@@ -115,7 +115,9 @@ def assess(members: pl.DataFrame | pl.LazyFrame, rates: TaxRates, *,
     """The assessment frame (jobs/assessment/README.md), one row per household, sorted by id."""
     m = _normalize(members).collect()
     households = _Households.of(m["household_id"])
-    mc = _member_columns(m.lazy(), rates).collect()
+    # one chunk per column: the member frame (a join's output) comes in chunks of different sizes
+    # from column to column, and every eager select over such a frame realigns them first
+    mc = _member_columns(m.lazy(), rates).collect().rechunk()
     first = _first_pass(mc, households, rates)
     judged = _judgment(mc, households, first["_d"], rates)
     hh = pl.concat([households.households(m["household_id"]), first, judged], how="horizontal")
