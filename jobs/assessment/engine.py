@@ -507,13 +507,15 @@ def _judgment(m: pl.DataFrame, households: _Households, dates: pl.Series, r: Tax
     """軽減判定 (7/5/2), 特定世帯 and 旧被扶養者-only households, on the judgment date ``dates``
     (one per household)."""
     red = r.reduction
-    m = m.with_columns(households.gather(dates).alias("_d"))
+    # the judgment date's month number per household, then on each member (not per member row)
+    d_month = dates.to_frame("_d").select(_idx(pl.col("_d"), r)).to_series()
+    m = m.with_columns(households.gather(dates).alias("_d"), households.gather(d_month).alias("_d_idx"))
     d = pl.col("_d")
     acq, lost = pl.col("acquired_date"), pl.col("lost_date")
     on_d = pl.col("is_insured") & (acq.is_null() | (acq <= d)) & (lost.is_null() | (lost > d))
     spec = pl.col("is_specified_same_household")
     counted = pl.col("is_householder") | on_d | spec
-    d_idx = _idx(d, r)
+    d_idx = pl.col("_d_idx")
     inv_at_d = pl.col("_inv") & (pl.col("_inv_s") <= d_idx) & (d_idx < pl.col("_inv_e"))
     fes = pl.col("family_employee_salary").clip(lower_bound=0)
     srev, sinc = pl.col("salary_revenue"), pl.col("salary_income")
