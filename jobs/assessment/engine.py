@@ -177,7 +177,8 @@ class _Households:
             same[n] = next((u for u, (op0, e0) in unique.items() if op0 == op and e.meta.eq(e0)), n)
             if same[n] == n:
                 unique[n] = (op, e)
-        values = frame.select([e.alias(n) for n, (_op, e) in unique.items()])
+        # lazily: the eager select does not share the common subexpressions of the aggregates
+        values = frame.lazy().select([e.alias(n) for n, (_op, e) in unique.items()]).collect()
         done = {n: self._reduce(values[n], op) for n, (op, _e) in unique.items()}
         return pl.DataFrame([done[same[n]].alias(n) for n in aggs])
 
