@@ -185,12 +185,17 @@ class _Households:
     def _reduce(self, s: pl.Series, op: str) -> pl.Series:
         if op == "sum":
             out = np.zeros(self.count, np.int64)
-            np.add.at(out, self.number, s.cast(pl.Int64).fill_null(0).to_numpy())
+            values = s.cast(pl.Int64).fill_null(0).to_numpy()
+            nonzero = np.flatnonzero(values)
+            if len(nonzero) < len(values) // 4:  # mostly zeros (the reductions of a few members): only the others
+                np.add.at(out, self.number[nonzero], values[nonzero])
+            else:
+                np.add.at(out, self.number, values)
             return pl.Series(s.name, out, pl.Int64)
         if op == "any":
-            out = np.zeros(self.count, np.uint8)
-            np.maximum.at(out, self.number, s.fill_null(False).cast(pl.UInt8).to_numpy())
-            return pl.Series(s.name, out.astype(bool), pl.Boolean)
+            out = np.zeros(self.count, bool)
+            out[self.number[np.flatnonzero(s.fill_null(False).to_numpy())]] = True
+            return pl.Series(s.name, out, pl.Boolean)
         phys = s.to_physical()
         dtype = phys.head(0).to_numpy().dtype
         info = np.iinfo(dtype)
