@@ -202,13 +202,17 @@ class _Households:
         fill = {"min": info.max, "max": info.min, "or": 0}[op]
         ufunc = {"min": np.minimum, "max": np.maximum, "or": np.bitwise_or}[op]
         out = np.full(self.count, fill, dtype)
-        ufunc.at(out, self.number, phys.fill_null(fill).to_numpy())
-        result = pl.Series(s.name, out, phys.dtype)
-        if s.null_count():
-            valid = np.zeros(self.count, np.uint8)
-            np.maximum.at(valid, self.number, s.is_not_null().cast(pl.UInt8).to_numpy())
-            result = pl.select(pl.when(pl.lit(pl.Series(valid.astype(bool)))).then(pl.lit(result))) \
+        values = phys.fill_null(fill).to_numpy()
+        if s.null_count():  # only the rows with a value (a null row would fold in ``fill``: no change)
+            rows = np.flatnonzero(s.is_not_null().to_numpy())
+            ufunc.at(out, self.number[rows], values[rows])
+            valid = np.zeros(self.count, bool)
+            valid[self.number[rows]] = True
+            result = pl.select(pl.when(pl.lit(pl.Series(valid))).then(pl.lit(pl.Series(s.name, out, phys.dtype)))) \
                 .to_series().alias(s.name)
+        else:
+            ufunc.at(out, self.number, values)
+            result = pl.Series(s.name, out, phys.dtype)
         return result.cast(s.dtype)
 
 
