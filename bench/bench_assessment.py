@@ -5,9 +5,10 @@
 1. The synthetic city (jobs.synth) is written to a temp folder (or ``--data`` is reused): the
    国保資格 and 住民税 当初 files, fixed width, as the inbox receives them. Not timed.
 2. engine, in a fresh process: read both files with the codec (jobs.common.fixedwidth: full
-   validation; then only the columns members.py uses are kept, as FK110 reads them), build the
-   member-year frame (members.py), ``engine.assess``, write the assessment as Parquet — wall and
-   CPU time of each step, the RSS after it and the process's peak RSS.
+   validation; ``read(columns=…)`` builds and keeps only the columns members.py uses, as FK110
+   reads only those of its datasets), build the member-year frame (members.py), ``engine.assess``,
+   write the assessment as Parquet — wall and CPU time of each step, the RSS after it and the
+   process's peak RSS.
 3. reference, in a fresh process: the same member frame (handed over as Parquet, not timed), then
    ``reference.assess_household`` on a random sample of households, timed and extrapolated to all
    households (labelled as such); the sample's rows are checked equal to the engine's.
@@ -69,11 +70,12 @@ def run_engine(data: Path, members_out: Path, result_out: Path) -> dict:
         times[name], cpu[name], rss[name] = time.perf_counter() - t, _cpu() - c, _rss_mb()
 
     t0, c0 = time.perf_counter(), _cpu()
-    # the step's own reads: only the columns members.py uses (not the names and addresses)
-    q = fw.read(fw.load_layout("nhi_qualification"), next((data / "shikaku").glob("*.dat"))).frames["data"] \
-        .select(members.QUALIFICATION_COLUMNS)
-    i = fw.read(fw.load_layout("resident_tax_income"), next((data / "juminzei").glob("*.dat"))).frames["data"] \
-        .select(members.INCOME_READ_COLUMNS)
+    # the step's own reads: only the columns members.py uses (every field is still checked; the
+    # strings of the names and addresses are not built)
+    q = fw.read(fw.load_layout("nhi_qualification"), next((data / "shikaku").glob("*.dat")),
+                columns=members.QUALIFICATION_COLUMNS).frames["data"].select(members.QUALIFICATION_COLUMNS)
+    i = fw.read(fw.load_layout("resident_tax_income"), next((data / "juminzei").glob("*.dat")),
+                columns=members.INCOME_READ_COLUMNS).frames["data"].select(members.INCOME_READ_COLUMNS)
     lap("read_files", t0, c0)
     t, c = time.perf_counter(), _cpu()
     rates = TaxRates.load(manifest["municipality_code"], fy)

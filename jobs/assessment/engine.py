@@ -115,7 +115,9 @@ def assess(members: pl.DataFrame | pl.LazyFrame, rates: TaxRates, *,
     """The assessment frame (jobs/assessment/README.md), one row per household, sorted by id."""
     m = _normalize(members).collect()
     households = _Households.of(m["household_id"])
-    mc = _member_columns(m.lazy(), rates).collect()
+    # one chunk per column: the member frame (a join's output) comes in chunks of different sizes
+    # from column to column, and every eager select over such a frame realigns them first
+    mc = _member_columns(m.lazy(), rates).collect().rechunk()
     first = _first_pass(mc, households, rates)
     judged = _judgment(mc, households, first["_d"], rates)
     hh = pl.concat([households.households(m["household_id"]), first, judged], how="horizontal")
@@ -175,32 +177,42 @@ class _Households:
             same[n] = next((u for u, (op0, e0) in unique.items() if op0 == op and e.meta.eq(e0)), n)
             if same[n] == n:
                 unique[n] = (op, e)
-        values = frame.select([e.alias(n) for n, (_op, e) in unique.items()])
+        # lazily: the eager select does not share the common subexpressions of the aggregates
+        values = frame.lazy().select([e.alias(n) for n, (_op, e) in unique.items()]).collect()
         done = {n: self._reduce(values[n], op) for n, (op, _e) in unique.items()}
         return pl.DataFrame([done[same[n]].alias(n) for n in aggs])
 
     def _reduce(self, s: pl.Series, op: str) -> pl.Series:
         if op == "sum":
             out = np.zeros(self.count, np.int64)
-            np.add.at(out, self.number, s.cast(pl.Int64).fill_null(0).to_numpy())
+            values = s.cast(pl.Int64).fill_null(0).to_numpy()
+            nonzero = np.flatnonzero(values)
+            if len(nonzero) < len(values) // 4:  # mostly zeros (the reductions of a few members): only the others
+                np.add.at(out, self.number[nonzero], values[nonzero])
+            else:
+                np.add.at(out, self.number, values)
             return pl.Series(s.name, out, pl.Int64)
         if op == "any":
-            out = np.zeros(self.count, np.uint8)
-            np.maximum.at(out, self.number, s.fill_null(False).cast(pl.UInt8).to_numpy())
-            return pl.Series(s.name, out.astype(bool), pl.Boolean)
+            out = np.zeros(self.count, bool)
+            out[self.number[np.flatnonzero(s.fill_null(False).to_numpy())]] = True
+            return pl.Series(s.name, out, pl.Boolean)
         phys = s.to_physical()
         dtype = phys.head(0).to_numpy().dtype
         info = np.iinfo(dtype)
         fill = {"min": info.max, "max": info.min, "or": 0}[op]
         ufunc = {"min": np.minimum, "max": np.maximum, "or": np.bitwise_or}[op]
         out = np.full(self.count, fill, dtype)
-        ufunc.at(out, self.number, phys.fill_null(fill).to_numpy())
-        result = pl.Series(s.name, out, phys.dtype)
-        if s.null_count():
-            valid = np.zeros(self.count, np.uint8)
-            np.maximum.at(valid, self.number, s.is_not_null().cast(pl.UInt8).to_numpy())
-            result = pl.select(pl.when(pl.lit(pl.Series(valid.astype(bool)))).then(pl.lit(result))) \
+        values = phys.fill_null(fill).to_numpy()
+        if s.null_count():  # only the rows with a value (a null row would fold in ``fill``: no change)
+            rows = np.flatnonzero(s.is_not_null().to_numpy())
+            ufunc.at(out, self.number[rows], values[rows])
+            valid = np.zeros(self.count, bool)
+            valid[self.number[rows]] = True
+            result = pl.select(pl.when(pl.lit(pl.Series(valid))).then(pl.lit(pl.Series(s.name, out, phys.dtype)))) \
                 .to_series().alias(s.name)
+        else:
+            ufunc.at(out, self.number, values)
+            result = pl.Series(s.name, out, phys.dtype)
         return result.cast(s.dtype)
 
 
@@ -446,8 +458,19 @@ def _unused_sums(c, r: TaxRates) -> frozenset[str]:
 _POW2 = {i: 2 ** i for i in range(13)}
 
 
+def _lookup(values: dict[int, int], key: pl.Expr) -> pl.Expr:
+    """``values[key]`` (Int64) for a key that is always one of the small non-negative integers of
+    ``values`` (the engine's month numbers 0–12 and 軽減 codes): a gather from a table, several times
+    cheaper than ``replace_strict``; a null key gives null."""
+    assert min(values) >= 0 and max(values) < 4096, values
+    table = [0] * (max(values) + 1)
+    for k, v in values.items():
+        table[k] = v
+    return pl.lit(pl.Series(table, dtype=MONEY)).gather(key)
+
+
 def _pow2(expr: pl.Expr) -> pl.Expr:
-    return expr.replace_strict(_POW2, return_dtype=MONEY)
+    return _lookup(_POW2, expr)
 
 
 def _window_mask(start: pl.Expr, end: pl.Expr) -> pl.Expr:
@@ -494,13 +517,15 @@ def _judgment(m: pl.DataFrame, households: _Households, dates: pl.Series, r: Tax
     """軽減判定 (7/5/2), 特定世帯 and 旧被扶養者-only households, on the judgment date ``dates``
     (one per household)."""
     red = r.reduction
-    m = m.with_columns(households.gather(dates).alias("_d"))
+    # the judgment date's month number per household, then on each member (not per member row)
+    d_month = dates.to_frame("_d").select(_idx(pl.col("_d"), r)).to_series()
+    m = m.with_columns(households.gather(dates).alias("_d"), households.gather(d_month).alias("_d_idx"))
     d = pl.col("_d")
     acq, lost = pl.col("acquired_date"), pl.col("lost_date")
     on_d = pl.col("is_insured") & (acq.is_null() | (acq <= d)) & (lost.is_null() | (lost > d))
     spec = pl.col("is_specified_same_household")
     counted = pl.col("is_householder") | on_d | spec
-    d_idx = _idx(d, r)
+    d_idx = pl.col("_d_idx")
     inv_at_d = pl.col("_inv") & (pl.col("_inv_s") <= d_idx) & (d_idx < pl.col("_inv_e"))
     fes = pl.col("family_employee_salary").clip(lower_bound=0)
     srev, sinc = pl.col("salary_revenue"), pl.col("salary_income")
@@ -591,7 +616,7 @@ def _exemption_columns(hh: pl.LazyFrame, exemptions: pl.DataFrame | None) -> pl.
 
 
 def _by_class(values: dict[int, int], key: pl.Expr) -> pl.Expr:
-    return key.replace_strict(values, return_dtype=MONEY)
+    return _lookup(values, key)
 
 
 def _components(hh: pl.LazyFrame, r: TaxRates) -> pl.LazyFrame:

@@ -72,10 +72,11 @@ def build_members_lazy(qualification, income, *, fy: int, config: config_mod.Con
     # person_id as an integer when both sides' ids are digits of one length: the same matches, and
     # the duplicate check and the join are much cheaper on integers than on strings
     key = "person_id"
-    if _digit_ids(qualification, income):
+    keys = _digit_keys(qualification, income)
+    if keys is not None:
         key = "_person_key"
-        qualification = qualification.with_columns(pl.col("person_id").str.to_integer().alias(key))
-        income = income.with_columns(pl.col("person_id").str.to_integer().alias(key))
+        qualification = qualification.with_columns(keys[0].alias(key))
+        income = income.with_columns(keys[1].alias(key))
     # de-duplication (latest record per person) only where a person appears twice: it is a sort
     q_dups = _has_duplicates(qualification, key)
     i_dups = _has_duplicates(income, key)
@@ -171,18 +172,28 @@ def _has_duplicates(frame: pl.DataFrame | pl.LazyFrame, key: str = "person_id") 
 def _digit_ids(*frames: pl.DataFrame | pl.LazyFrame) -> bool:
     """Whether every person_id of every frame (all DataFrames) is ASCII digits of one same length
     (at most 18): then the integer values match exactly when the strings do."""
+    return _digit_keys(*frames) is not None
+
+
+def _digit_keys(*frames: pl.DataFrame | pl.LazyFrame) -> list[pl.Series] | None:
+    """The integer values of each frame's person_id when ``_digit_ids`` holds, else None."""
     lengths = set()
+    keys = []
     for f in frames:
         if not isinstance(f, pl.DataFrame) or f.schema.get("person_id") != pl.String() or f.height == 0:
-            return False
+            return None
         ids = f["person_id"]
         if ids.null_count() or ids.str.starts_with("+").any() or ids.str.starts_with("-").any():
-            return False
+            return None
         n = ids.str.len_bytes()
         lengths |= {n.min(), n.max()}
-        if len(lengths) > 1 or not 0 < n.min() <= 18 or ids.str.to_integer(strict=False).null_count():
-            return False
-    return True
+        if len(lengths) > 1 or not 0 < n.min() <= 18:
+            return None
+        value = ids.str.to_integer(strict=False)
+        if value.null_count():
+            return None
+        keys.append(value)
+    return keys
 
 
 def from_datasets(rates: TaxRates, *, generation: str | None = None, municipality: str | None = None,

@@ -302,3 +302,48 @@ def test_valid_income_file_reads_signed_zoned_amounts():
     got = fw.read(INCOME, income_file(rows[1:], 0)).frames["data"]
     assert got.select("business_income", "agricultural_income", "real_estate_income").row(0) == (0, 70, -39)
     assert_same(outcome(INCOME, data, "native"), outcome(INCOME, data, "reference"))
+
+
+# --- read(columns=…): the text fields not wanted are checked but not built --------------------------
+SKIPPED = {"name_kanji", "name_kana", "address_kanji"}
+
+
+def outcome_columns(layout, data: bytes, columns, reference: bool = False):
+    """``outcome`` of a read with ``columns``; its data frame must be the full read's without the
+    text fields not named."""
+    try:
+        res = fw.read(layout, data, columns=columns, reference=reference)
+    except fw.FileRefused as e:
+        return ("refused", str(e), e.reason, e.record_no, e.field, e.byte_offset)
+    return ("read", dict(res.frames), res.rejects, res.totals, res.warnings)
+
+
+def _without_skipped(full):
+    if full[0] != "read":
+        return full
+    frames = dict(full[1])
+    frames["data"] = frames["data"].drop(sorted(SKIPPED))
+    return (full[0], frames, *full[2:])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(field_bytes(NAME.length), field_bytes(ADDRESS.length)), min_size=1, max_size=20),
+       st.lists(st.tuples(st.integers(0, 10**6), st.sampled_from(NASTY) | st.integers(0, 255)), max_size=4),
+       st.booleans())
+def test_property_read_columns_checks_every_field_and_leaves_out_the_unwanted_text(rows, mutations, many_threads):
+    data = bytearray(qualification_file(rows))
+    for pos, byte in mutations:
+        data[pos % len(data)] = byte
+    data = bytes(data)
+    wanted = [f.name for f in DATA.fields if f.name not in SKIPPED]
+    with mock.patch.object(native, "MIN_ROWS_PER_THREAD", 3 if many_threads else native.MIN_ROWS_PER_THREAD), \
+            mock.patch.dict(os.environ, {"KOKUHO_FW_THREADS": "4"}):
+        full = outcome(QUAL, data, "native")
+        got = outcome_columns(QUAL, data, wanted)
+    assert_same(got, _without_skipped(full))
+    assert_same(outcome_columns(QUAL, data, wanted, reference=True), _without_skipped(full))
+    if got[0] == "read":
+        assert SKIPPED.isdisjoint(got[1]["data"].columns)
+        # a named text field is built as before
+        named = outcome_columns(QUAL, data, [*wanted, "name_kanji"])
+        assert named[1]["data"]["name_kanji"].equals(full[1]["data"]["name_kanji"])

@@ -324,10 +324,11 @@ def cp932_fits(f, n: int) -> bool:
             and _cp932_lib() is not None)
 
 
-def cp932_column(f, text: np.ndarray) -> tuple:
+def cp932_column(f, text: np.ndarray, fill: bool = True) -> tuple:
     """(String series, fault per row) of cp932 text field `f` of the records `text` (n x record length):
     what fields.decode_text gives for it, from the compiled scan (the UTF-8 rule, fields.utf8_text, is
-    applied in Python to the few rows the scan cannot rule out)."""
+    applied in Python to the few rows the scan cannot rule out). ``fill=False``: the faults only (the
+    series is None; its strings are not built)."""
     import pyarrow as pa
 
     from .fields import utf8_text
@@ -351,6 +352,8 @@ def cp932_column(f, text: np.ndarray) -> tuple:
             fault[i] = 11
     if not f.blank:
         fault[(fault == 0) & (tlen == 0)] = 2
+    if not fill:
+        return None, fault
     big = np.where(tlen > 12, tlen, 0).astype(np.int64)
     offs = np.cumsum(big)
     total = int(offs[-1]) if n else 0

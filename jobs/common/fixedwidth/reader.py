@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import mmap
 import os
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -274,16 +275,18 @@ def _plan(layout: Layout, rt_name: str):
 
 
 def _decode_type(layout: Layout, rt: RecordType, text: np.ndarray, raw: np.ndarray | None,
-                 keep_secrets: bool, reference: bool = False,
-                 rows: np.ndarray | None = None) -> tuple[dict[str, pl.Series], np.ndarray, np.ndarray, int]:
+                 keep_secrets: bool, reference: bool = False, rows: np.ndarray | None = None,
+                 skip: frozenset[str] = frozenset()) -> tuple[dict[str, pl.Series], np.ndarray, np.ndarray, int]:
     """Decode every field of `text` rows (of `text[rows]` when `rows` is given: the native scan
     reads those in place, the other paths take the gathered copy); returns columns, first-fault
     field index, fault code, count of records with a non-blank filler. The compiled kernel handles
     the common types in one pass; `reference=True` forces the numpy decoders of fields.py for
-    every field."""
+    every field. The text fields named in `skip` are checked as the others but their strings are not
+    built where the check does not need them, and they are left out of the columns."""
     if reference:
-        return _decode_reference(layout, rt, text if rows is None else text[rows], raw, keep_secrets,
-                                 range(len(rt.fields)))
+        cols, ffield, fault, fw = _decode_reference(layout, rt, text if rows is None else text[rows], raw,
+                                                    keep_secrets, range(len(rt.fields)))
+        return {k: v for k, v in cols.items() if k not in skip}, ffield, fault, fw
     from . import native
     from .plan import int_column
 
@@ -307,6 +310,8 @@ def _decode_type(layout: Layout, rt: RecordType, text: np.ndarray, raw: np.ndarr
         if sc is not None and f.type == "digits":
             s = native.digits_column(sc, jj, f.length, f.name)
         elif sc is not None and f.type == "text":
+            if f.name in skip and (f.values is None or j in plan.checked_values):
+                continue  # checked by the scan; the strings are not wanted
             s = native.text_column(sc, plan, jj, f.name)
         elif f.type == "digits":
             base = int(dig_base[jj])
@@ -324,21 +329,21 @@ def _decode_type(layout: Layout, rt: RecordType, text: np.ndarray, raw: np.ndarr
         cols[f.name] = s
     if plan.rest:
         rcols, rfield, rfault, _ = _decode_reference(layout, rt, text, raw, keep_secrets, plan.rest,
-                                                     native_text=sc is not None)
+                                                     native_text=sc is not None, skip=skip)
         cols.update(rcols)
         take = (rfault != 0) & ((fault == 0) | (rfield < ffield))
         fault[take] = rfault[take]
         ffield[take] = rfield[take]
-    cols = {f.name: cols[f.name] for f in rt.fields if f.name in cols}
+    cols = {f.name: cols[f.name] for f in rt.fields if f.name in cols and f.name not in skip}
     return cols, ffield, fault, int(filler_bad.sum())
 
 
 def _decode_reference(layout: Layout, rt: RecordType, text: np.ndarray, raw: np.ndarray | None,
-                      keep_secrets: bool, which, native_text: bool = False
+                      keep_secrets: bool, which, native_text: bool = False, skip: frozenset[str] = frozenset()
                       ) -> tuple[dict[str, pl.Series], np.ndarray, np.ndarray, int]:
     """The numpy decoders of fields.py for fields `which`; with `native_text`, the cp932 text fields and
     ASCII zoned fields the compiled scan takes (native.cp932_fits, native.zoned_fits) are decoded by it
-    instead (same values and faults)."""
+    instead (same values and faults; the strings of the fields in `skip` are then not built)."""
     if native_text:
         from . import native
     n = len(text)
@@ -356,8 +361,8 @@ def _decode_reference(layout: Layout, rt: RecordType, text: np.ndarray, raw: np.
         if f.type == "shift":
             fault = check_shift(f, (raw if raw is not None else text)[:, sl])
         elif native_text and f.type == "text" and layout.charset_of(f).kind == "cp932" and native.cp932_fits(f, n):
-            s, fault = native.cp932_column(f, text)
-            if not f.secret or keep_secrets:
+            s, fault = native.cp932_column(f, text, fill=f.name not in skip)
+            if s is not None and (not f.secret or keep_secrets):
                 cols[f.name] = s
         elif native_text and raw is None and native.zoned_fits(f):
             s, fault = native.zoned_column(f, text)
@@ -385,9 +390,13 @@ def mask_secrets(rt: RecordType | None, raw: bytes) -> bytes:
 
 
 def read(layout: Layout, data: bytes | str | Path, *, source: str | None = None, keep_secrets: bool = False,
-         reference: bool = False) -> ReadResult:
+         reference: bool = False, columns: Collection[str] | None = None) -> ReadResult:
     """Read a whole file. Raises FileRefused on a structural fault; bad records are rejected
-    alone (or refuse the file when the layout's on_bad_record is `refuse`)."""
+    alone (or refuse the file when the layout's on_bad_record is `refuse`).
+
+    ``columns``: the fields of the data records the caller uses. Every field is still checked
+    (the same rejects, totals and warnings), but the text fields not named (nor used by a trailer
+    binding) are left out of the data frame, and their strings are not built."""
     buf, fname = _load(data)
     source = source or fname or layout.id
     if len(buf) >= 3 and bytes(buf[:3]) == BOM_UTF8:
@@ -424,6 +433,7 @@ def read(layout: Layout, data: bytes | str | Path, *, source: str | None = None,
         raise FileRefused(source, "レコード区分が不正 / unknown record type code", i + 1, byte_offset=base + i * stride)
     groups = _check_structure(layout, roles, source, base, stride)
 
+    skip = _skipped_text(layout, columns)
     frames: dict[str, pl.DataFrame] = {}
     reject_info: list[tuple[np.ndarray, np.ndarray, RecordType]] = []
     ok_all = np.ones(n, dtype=bool)
@@ -435,11 +445,14 @@ def read(layout: Layout, data: bytes | str | Path, *, source: str | None = None,
         if len(rows) and rows[-1] - rows[0] + 1 == len(rows):
             sl = slice(int(rows[0]), int(rows[-1]) + 1)
             t_block, r_block = text[sl], (recs[sl] if ebcdic else None)
-            cols, ffield, ffault, fw = _decode_type(layout, rt, t_block, r_block, keep_secrets, reference)
+            cols, ffield, ffault, fw = _decode_type(layout, rt, t_block, r_block, keep_secrets, reference,
+                                                    skip=skip.get(rt.name, frozenset()))
         elif ebcdic:
-            cols, ffield, ffault, fw = _decode_type(layout, rt, text[rows], recs[rows], keep_secrets, reference)
+            cols, ffield, ffault, fw = _decode_type(layout, rt, text[rows], recs[rows], keep_secrets, reference,
+                                                    skip=skip.get(rt.name, frozenset()))
         else:  # not contiguous (a file of several groups): picked out in place, not copied
-            cols, ffield, ffault, fw = _decode_type(layout, rt, text, None, keep_secrets, reference, rows)
+            cols, ffield, ffault, fw = _decode_type(layout, rt, text, None, keep_secrets, reference, rows,
+                                                    skip=skip.get(rt.name, frozenset()))
         filler_warn += fw
         bad = ffault != 0
         if bad.any():
@@ -510,6 +523,21 @@ def read(layout: Layout, data: bytes | str | Path, *, source: str | None = None,
     if unknown.any():
         totals["by_type"]["unknown"] = int(unknown.sum())
     return ReadResult(layout.id, source, frames, rejects, totals, warnings, line_end, lead_in_values, base, stride)
+
+
+def _skipped_text(layout: Layout, columns: Collection[str] | None) -> dict[str, frozenset[str]]:
+    """Record type → the text fields ``read(columns=…)`` leaves out: the data records' text fields
+    not in ``columns`` and not used by a trailer binding (``where``, ``where_not``, summed field)."""
+    if columns is None:
+        return {}
+    keep = set(columns)
+    for rt in layout.record_types:
+        for b in rt.bindings:
+            keep |= set(b.where or {}) | set(b.where_not or {})
+            if b.kind == "sum" and b.of:
+                keep.add(b.of)
+    d = layout.data_type
+    return {d.name: frozenset(f.name for f in d.fields if f.type == "text" and f.name not in keep)}
 
 
 def _fault_reason(layout: Layout, f, code: int, rec: np.ndarray, rec_offset: int) -> str:
