@@ -137,7 +137,7 @@ def build_members_lazy(qualification, income, *, fy: int, config: config_mod.Con
         flag("ltc_exempt").alias("ltc_exempt"),
         date("ltc_exempt_start").alias("ltc_exempt_start"),
         *([pl.col(key)] if key != "person_id" else []),
-    ).join(inc, on=key, how="left")
+    ).join(inc, on=key, how="left", maintain_order="left")  # the file's order: "the first householder" is stable
 
     has = pl.col("has_income_record").fill_null(False)
     born_late = pl.col("birth_date") >= pl.lit(rates.no_record_declared_born_from)
