@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from reportlab import rl_config
 from reportlab.lib.pagesizes import A4
+from reportlab.lib.rl_accel import escapePDF, fp_str
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase import pdfdoc, pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
@@ -135,27 +137,92 @@ def char_width(font: str, size: float, ch: str) -> float:
 
 
 
+# --- pages formatted from a template ----------------------------------------------------------
+
+
+class _PageStream(pdfdoc.PDFStream):
+    """A page's content stream, Flate-compressed: the bytes ``PDFStream.format`` writes with the
+    ``[PDFZCompress]`` filter (``/Filter [ /FlateDecode ] /Length n``) without its generic
+    dictionary formatting."""
+
+    __Comment__ = "page stream"
+
+    def format(self, document: pdfdoc.PDFDocument) -> bytes:
+        data = document.encrypt.encode(zlib.compress(self.content.encode("utf8")))
+        return b"<<\n/Filter [ /FlateDecode ] /Length %d\n>>\nstream\n%sendstream\n" % (len(data), data)
+
+
+class _Page(pdfdoc.PDFPage):
+    """A page whose dictionary is formatted once per kind of page (page size, rotation and the form
+    XObjects it uses) by reportlab and then reused with only the reference of its content stream
+    replaced. ``PDFCatalog.format`` spends ~0.1 ms a page on building and formatting the same
+    dictionaries; the bytes are the same (the stream's object number is allocated at the same
+    point). Pages with anything else (annotations, graphics states, colour spaces, shadings,
+    boxes, transitions, durations) are formatted by reportlab as before."""
+
+    def format(self, document: pdfdoc.PDFDocument) -> bytes:
+        if (self.Override_default_compilation or not self.compression or not self.stream or self.Contents
+                or self.Resources or self.Annots or self.ExtGState or self._colorsUsed or self._shadingUsed
+                or self.Dur is not None or self.Trans is None or self.Trans.dict or self.MediaBox
+                or self.CropBox or self.ArtBox or self.BleedBox or self.TrimBox):
+            return super().format(document)
+        xobjects = tuple(sorted(self.XObjects.dict)) if self.XObjects is not None else None
+        key = (xobjects, self.pagewidth, self.pageheight, self.Rotate, self.hasImages)
+        templates = document.__dict__.setdefault("_kb_page_templates", {})
+        stream = self.Contents = _PageStream(content=self.stream)
+        head_tail = templates.get(key)
+        if head_tail is None:
+            out = super().format(document)
+            ref = document.Reference(stream).format(document)
+            mark = b"/Contents " + ref + b" "
+            if out.count(mark) != 1:  # pragma: no cover - reportlab changed its page dictionary
+                return out
+            k = out.index(mark) + len(b"/Contents ")
+            templates[key] = (out[:k], out[k + len(ref):])
+            return out
+        return head_tail[0] + document.Reference(stream).format(document) + head_tail[1]
+
+
+class _Canvas(Canvas):
+    """``Canvas`` whose pages are ``_Page``s (``showPage`` calls ``_setAnnotations`` on each new
+    page just before adding it to the document; forms are left alone)."""
+
+    def _setAnnotations(self, page: Any) -> None:
+        super()._setAnnotations(page)
+        if type(page) is pdfdoc.PDFPage:
+            page.__class__ = _Page
+
+
 # --- the writer base ---------------------------------------------------------------------------
 
 
 class PdfWriter:
     """One A4 PDF written atomically: the subclass opens ``self.c`` (a ``Canvas`` on ``self.tmp``)
     in ``__enter__``; on a clean exit the file is saved, fsync'ed and renamed onto ``self.path``,
-    on an exception it is removed. Sets ``font``/``ttf`` from the configured font."""
+    on an exception it is removed. Sets ``font``/``ttf`` from the configured font.
+
+    ``fast_pages``: the page dictionaries are formatted from a template (``_Page``; the same bytes).
+    """
+
+    fast_pages = False
 
     def __init__(self, cfg: Config, path: str | Path):
         self.path = Path(path)
         self.tmp = paths.temp_path(self.path)
         self.font = register_font(cfg)
         self.ttf = pdfmetrics.getFont(self.font)
-        self._ops: dict[tuple[str, float], str] = {}
+        self._ops: dict[tuple[str, float], tuple[str, float]] = {}
+        self._bold_ops: dict[tuple[str, float], str] = {}
+        self._chars: dict[str, tuple[int, str]] = {}
+        self._subset_names: dict[int, str] = {}
         self.c: Canvas | None = None
         self._forms: set[str] = set()
 
     def open_canvas(self, title: str, author: str, creator: str) -> Canvas:
         """The canvas on the temporary file (invariant: the same input gives the same bytes)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.c = Canvas(str(self.tmp), pagesize=A4, invariant=1, pageCompression=1)
+        canvas = _Canvas if self.fast_pages else Canvas
+        self.c = canvas(str(self.tmp), pagesize=A4, invariant=1, pageCompression=1)
         self.c.setTitle(title)
         self.c.setAuthor(author)
         self.c.setCreator(creator)
@@ -174,54 +241,96 @@ class PdfWriter:
 
     # --- drawing primitives (millimetres from the top-left corner) -----------------------------
 
+    def _string(self, s: str, size: float) -> tuple[str, float]:
+        """The text operators of ``s`` at ``size`` (font subset selection and shown strings, what
+        ``drawString`` writes) and its width in points, cached per (string, size).
+
+        The subset encoding is looked up per character (``TTFont.splitString`` of the character
+        on its first use, which assigns the subset codes in the same order as splitting the whole
+        string; ``escapePDF`` escapes byte by byte), so an uncached string costs a few dict
+        look-ups per character rather than a ``splitString`` call."""
+        key = (s, size)
+        hit = self._ops.get(key)
+        if hit is not None:
+            return hit
+        chars, doc = self._chars, self.c._doc
+        parts: list[str] = []
+        current, chunk = None, []
+        for ch in s:
+            enc = chars.get(ch)
+            if enc is None:
+                ((subset, b),) = self.ttf.splitString(ch, doc)
+                enc = chars[ch] = (subset, escapePDF(b))
+            if enc[0] != current:
+                if chunk:
+                    parts.append(f"({''.join(chunk)}) Tj")
+                    chunk = []
+                current = enc[0]
+                parts.append(f"{self._subset_name(current)} {size:g} Tf")
+            chunk.append(enc[1])
+        if chunk:
+            parts.append(f"({''.join(chunk)}) Tj")
+        hit = (" ".join(parts), self.ttf.stringWidth(s, size))
+        if len(self._ops) > 200_000:
+            self._ops.clear()
+        self._ops[key] = hit
+        return hit
+
+    def _subset_name(self, subset: int) -> str:
+        name = self._subset_names.get(subset)
+        if name is None:
+            name = self._subset_names[subset] = self.ttf.getSubsetInternalName(subset, self.c._doc)
+        return name
+
     def text(self, x: float, y: float, s: str, size: float = 9, align: str = "l") -> None:
         """Draw ``s`` with its baseline at (x, y) mm; align l(eft), r(ight) or c(entre).
 
-        The text operators are written directly (``Canvas.addLiteral``) with the font's subset
-        encoding (``TTFont.splitString``, what ``drawString`` does), cached per string: a page
-        has dozens of strings and ``drawString`` costs ~80 µs each."""
+        The text operators are written directly to the page's content (what ``Canvas.addLiteral``
+        does) with the font's subset encoding (``_string``, cached per string): a page has dozens
+        of strings and ``drawString`` costs ~80 µs each."""
         if not s:
             return
+        ops, w = self._string(s, size)
         px = x * mm
         if align != "l":
-            w = pdfmetrics.stringWidth(s, self.font, size)
             px -= w if align == "r" else w / 2
-        key = (s, size)
-        ops = self._ops.get(key)
-        if ops is None:
-            doc = self.c._doc
-            parts, current = [], None
-            for subset, chunk in self.ttf.splitString(s, doc):
-                if subset != current:
-                    parts.append(f"{self.ttf.getSubsetInternalName(subset, doc)} {size:g} Tf")
-                    current = subset
-                parts.append(f"({self.c._escape(chunk)}) Tj")
-            ops = " ".join(parts)
-            if len(self._ops) > 200_000:
-                self._ops.clear()
-            self._ops[key] = ops
-        self.c.addLiteral(f"BT {px:.2f} {PAGE_H - y * mm:.2f} Td {ops} ET")
+        self.c._code.append(f"BT {px:.2f} {PAGE_H - y * mm:.2f} Td {ops} ET")
 
     def fit(self, x: float, y: float, s: str, width: float, size: float, align: str = "l", min_size: float = 5) -> None:
         """Draw ``s`` in at most ``width`` mm, shrinking the font down to ``min_size``."""
-        w = pdfmetrics.stringWidth(s, self.font, size) / mm
+        w = self._string(s, size)[1] / mm
         if w > width:
             size = max(min_size, size * width / w)
         self.text(x, y, s, size, align)
 
     def bold(self, x: float, y: float, s: str, size: float, align: str = "l") -> None:
-        """Emphasised text (fill + thin stroke: the font has no bold face)."""
+        """Emphasised text (fill + thin stroke: the font has no bold face).
+
+        Writes what reportlab's text object writes for ``beginText`` / ``setFont`` /
+        ``setTextRenderMode(2)`` / ``textOut`` / ``setTextRenderMode(0)`` / ``drawText`` between
+        ``setLineWidth(size * 0.03)`` and ``setLineWidth(0.5)`` (tests/reports compare the two)."""
         c = self.c
-        w = pdfmetrics.stringWidth(s, self.font, size)
+        w = self._string(s, size)[1]
         px = x * mm - (w if align == "r" else w / 2 if align == "c" else 0)
-        t = c.beginText(px, PAGE_H - y * mm)
-        t.setFont(self.font, size)
-        t.setTextRenderMode(2)
-        c.setLineWidth(size * 0.03)
-        t.textOut(s)
-        t.setTextRenderMode(0)
-        c.drawText(t)
-        c.setLineWidth(0.5)
+        key = (s, size)
+        ops = self._bold_ops.get(key)
+        if ops is None:
+            doc, parts, current = c._doc, [], -1
+            tf = f"{fp_str(size)} Tf {fp_str(size * 1.2)} TL"
+            for subset, chunk in self.ttf.splitString(s, doc):
+                if subset != current:
+                    parts.append(f"{self._subset_name(subset)} {tf}")
+                    current = subset
+                parts.append(f"({escapePDF(chunk)}) Tj")
+            ops = " ".join(parts)
+            if len(self._bold_ops) > 100_000:
+                self._bold_ops.clear()
+            self._bold_ops[key] = ops
+        code = c._code
+        code.append(f"{fp_str(size * 0.03)} w")
+        code.append(f"BT 1 0 0 1 {fp_str(px, PAGE_H - y * mm)} Tm 2 Tr {ops} 0 Tr ET")
+        code.append(".5 w")
+        c._lineWidth = 0.5
 
     def wrap(self, x: float, y: float, s: str, width: float, size: float, leading: float) -> float:
         """Draw ``s`` wrapped at ``width`` mm (character by character: Japanese has no spaces);
