@@ -215,6 +215,7 @@ class PdfWriter:
         self._bold_ops: dict[tuple[str, float], str] = {}
         self._chars: dict[str, tuple[int, str]] = {}
         self._subset_names: dict[int, str] = {}
+        self._td_y: dict[float, str] = {}
         self.c: Canvas | None = None
         self._forms: set[str] = set()
 
@@ -290,11 +291,14 @@ class PdfWriter:
         of strings and ``drawString`` costs ~80 µs each."""
         if not s:
             return
-        ops, w = self._string(s, size)
+        hit = self._ops.get((s, size)) or self._string(s, size)
         px = x * mm
         if align != "l":
-            px -= w if align == "r" else w / 2
-        self.c._code.append(f"BT {px:.2f} {PAGE_H - y * mm:.2f} Td {ops} ET")
+            px -= hit[1] if align == "r" else hit[1] / 2
+        ty = self._td_y.get(y)
+        if ty is None:
+            ty = self._td_y[y] = f"{PAGE_H - y * mm:.2f} Td "
+        self.c._code.append(f"BT {px:.2f} {ty}{hit[0]} ET")
 
     def fit(self, x: float, y: float, s: str, width: float, size: float, align: str = "l", min_size: float = 5) -> None:
         """Draw ``s`` in at most ``width`` mm, shrinking the font down to ``min_size``."""
