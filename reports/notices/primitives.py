@@ -213,9 +213,10 @@ class PdfWriter:
         self.ttf = pdfmetrics.getFont(self.font)
         self._ops: dict[tuple[str, float], tuple[str, float]] = {}
         self._bold_ops: dict[tuple[str, float], str] = {}
-        self._chars: dict[str, tuple[int, str]] = {}
+        self._chars: dict[str, int] = {}  # character -> font subset
+        self._esc: dict[int, str] = {}  # code point -> its escaped code in its subset
         self._subset_names: dict[int, str] = {}
-        self._td_y: dict[float, str] = {}
+        self._td: dict[tuple[float, float], str] = {}  # (x pt, y mm) -> "BT x y Td "
         self.c: Canvas | None = None
         self._forms: set[str] = set()
 
@@ -246,31 +247,36 @@ class PdfWriter:
         """The text operators of ``s`` at ``size`` (font subset selection and shown strings, what
         ``drawString`` writes) and its width in points, cached per (string, size).
 
-        The subset encoding is looked up per character (``TTFont.splitString`` of the character
-        on its first use, which assigns the subset codes in the same order as splitting the whole
-        string; ``escapePDF`` escapes byte by byte), so an uncached string costs a few dict
-        look-ups per character rather than a ``splitString`` call."""
+        The subset encoding is looked up per character: ``TTFont.splitString`` of each new
+        character, in the order of the string (which assigns the subset codes as splitting the
+        whole string does), keeps its subset and its escaped code (``escapePDF`` escapes byte by
+        byte); a string within one subset is then one ``str.translate``."""
         key = (s, size)
         hit = self._ops.get(key)
         if hit is not None:
             return hit
-        chars, doc = self._chars, self.c._doc
-        parts: list[str] = []
-        current, chunk = None, []
-        for ch in s:
-            enc = chars.get(ch)
-            if enc is None:
-                ((subset, b),) = self.ttf.splitString(ch, doc)
-                enc = chars[ch] = (subset, escapePDF(b))
-            if enc[0] != current:
-                if chunk:
-                    parts.append(f"({''.join(chunk)}) Tj")
-                    chunk = []
-                current = enc[0]
-                parts.append(f"{self._subset_name(current)} {size:g} Tf")
-            chunk.append(enc[1])
-        if chunk:
-            parts.append(f"({''.join(chunk)}) Tj")
+        chars, esc = self._chars, self._esc
+        uniq = set(s)
+        if not uniq <= chars.keys():
+            doc = self.c._doc
+            for ch in s:
+                if ch not in chars:
+                    ((subset, b),) = self.ttf.splitString(ch, doc)
+                    chars[ch] = subset
+                    esc[ord(ch)] = escapePDF(b)
+        subsets = {chars[ch] for ch in uniq}
+        if len(subsets) == 1:
+            parts = [f"{self._subset_name(subsets.pop())} {size:g} Tf", f"({s.translate(esc)}) Tj"]
+        else:
+            parts, current, start = [], None, 0
+            for k, ch in enumerate(s):
+                subset = chars[ch]
+                if subset != current:
+                    if k:
+                        parts.append(f"({s[start:k].translate(esc)}) Tj")
+                    parts.append(f"{self._subset_name(subset)} {size:g} Tf")
+                    current, start = subset, k
+            parts.append(f"({s[start:].translate(esc)}) Tj")
         hit = (" ".join(parts), self.ttf.stringWidth(s, size))
         if len(self._ops) > 200_000:
             self._ops.clear()
@@ -295,10 +301,12 @@ class PdfWriter:
         px = x * mm
         if align != "l":
             px -= hit[1] if align == "r" else hit[1] / 2
-        ty = self._td_y.get(y)
-        if ty is None:
-            ty = self._td_y[y] = f"{PAGE_H - y * mm:.2f} Td "
-        self.c._code.append(f"BT {px:.2f} {ty}{hit[0]} ET")
+        td = self._td.get((px, y))
+        if td is None:
+            if len(self._td) > 100_000:
+                self._td.clear()
+            td = self._td[px, y] = f"BT {px:.2f} {PAGE_H - y * mm:.2f} Td "
+        self.c._code.append(f"{td}{hit[0]} ET")
 
     def fit(self, x: float, y: float, s: str, width: float, size: float, align: str = "l", min_size: float = 5) -> None:
         """Draw ``s`` in at most ``width`` mm, shrinking the font down to ``min_size``."""
