@@ -72,6 +72,7 @@ class Wareki:
             rows.append((start, str(e["name"])))
         self.eras = sorted(rows, reverse=True)
         self.date = functools.lru_cache(maxsize=4096)(self._date)
+        self.fiscal_year = functools.lru_cache(maxsize=64)(self._fiscal_year)
 
     def era(self, d: dt.date) -> tuple[str, str]:
         for start, name in self.eras:
@@ -86,7 +87,7 @@ class Wareki:
         name, year = self.era(d)
         return f"{name}{year}年{d.month}月{d.day}日"
 
-    def fiscal_year(self, fy: int, fiscal_year_start: str) -> str:
+    def _fiscal_year(self, fy: int, fiscal_year_start: str) -> str:
         month, day = (int(x) for x in fiscal_year_start.split("-"))
         name, year = self.era(dt.date(fy, month, day))
         return f"{name}{year}年度"
