@@ -112,8 +112,15 @@ def signed(v: int) -> str:
 
 
 def wrap_lines(s: str, font: str, size: float, width_mm: float) -> list[str]:
+    """``s`` broken into lines of at most ``width_mm`` (character by character; newlines kept)."""
+    return list(_wrapped(s, font, size, width_mm))
+
+
+@functools.lru_cache(maxsize=4096)
+def _wrapped(s: str, font: str, size: float, width_mm: float) -> tuple[str, ...]:
+    """``wrap_lines``, cached: the introductions and 教示 are the same on every page."""
     if not s:
-        return []
+        return ()
     limit = width_mm * mm
     lines, cur, w = [], [], 0.0
     for ch in s:
@@ -129,7 +136,7 @@ def wrap_lines(s: str, font: str, size: float, width_mm: float) -> list[str]:
         w += cw
     if cur:
         lines.append("".join(cur))
-    return lines
+    return tuple(lines)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -348,7 +355,7 @@ class PdfWriter:
     def wrap(self, x: float, y: float, s: str, width: float, size: float, leading: float) -> float:
         """Draw ``s`` wrapped at ``width`` mm (character by character: Japanese has no spaces);
         returns the y below the last line."""
-        for line in wrap_lines(s, self.font, size, width):
+        for line in _wrapped(s, self.font, size, width):
             self.text(x, y, line, size)
             y += leading
         return y
