@@ -155,8 +155,12 @@ class _PageStream(pdfdoc.PDFStream):
 
     __Comment__ = "page stream"
 
+    def __init__(self, content: str, level: int):
+        super().__init__(content=content)
+        self.level = level
+
     def format(self, document: pdfdoc.PDFDocument) -> bytes:
-        data = document.encrypt.encode(zlib.compress(self.content.encode("utf8")))
+        data = document.encrypt.encode(zlib.compress(self.content.encode("utf8"), self.level))
         return b"<<\n/Filter [ /FlateDecode ] /Length %d\n>>\nstream\n%sendstream\n" % (len(data), data)
 
 
@@ -168,6 +172,8 @@ class _Page(pdfdoc.PDFPage):
     point). Pages with anything else (annotations, graphics states, colour spaces, shadings,
     boxes, transitions, durations) are formatted by reportlab as before."""
 
+    compression_level = 6
+
     def format(self, document: pdfdoc.PDFDocument) -> bytes:
         if (self.Override_default_compilation or not self.compression or not self.stream or self.Contents
                 or self.Resources or self.Annots or self.ExtGState or self._colorsUsed or self._shadingUsed
@@ -177,7 +183,7 @@ class _Page(pdfdoc.PDFPage):
         xobjects = tuple(sorted(self.XObjects.dict)) if self.XObjects is not None else None
         key = (xobjects, self.pagewidth, self.pageheight, self.Rotate, self.hasImages)
         templates = document.__dict__.setdefault("_kb_page_templates", {})
-        stream = self.Contents = _PageStream(content=self.stream)
+        stream = self.Contents = _PageStream(self.stream, self.compression_level)
         head_tail = templates.get(key)
         if head_tail is None:
             out = super().format(document)
@@ -195,10 +201,13 @@ class _Canvas(Canvas):
     """``Canvas`` whose pages are ``_Page``s (``showPage`` calls ``_setAnnotations`` on each new
     page just before adding it to the document; forms are left alone)."""
 
+    compression_level = 6  # zlib level of the page content streams (6: what reportlab writes)
+
     def _setAnnotations(self, page: Any) -> None:
         super()._setAnnotations(page)
         if type(page) is pdfdoc.PDFPage:
             page.__class__ = _Page
+            page.compression_level = self.compression_level
 
 
 # --- the writer base ---------------------------------------------------------------------------
@@ -213,6 +222,7 @@ class PdfWriter:
     """
 
     fast_pages = False
+    compression_level = 6
 
     def __init__(self, cfg: Config, path: str | Path):
         self.path = Path(path)
@@ -231,8 +241,11 @@ class PdfWriter:
     def open_canvas(self, title: str, author: str, creator: str) -> Canvas:
         """The canvas on the temporary file (invariant: the same input gives the same bytes)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        canvas = _Canvas if self.fast_pages else Canvas
-        self.c = canvas(str(self.tmp), pagesize=A4, invariant=1, pageCompression=1)
+        if self.fast_pages:
+            self.c = _Canvas(str(self.tmp), pagesize=A4, invariant=1, pageCompression=1)
+            self.c.compression_level = self.compression_level
+        else:
+            self.c = Canvas(str(self.tmp), pagesize=A4, invariant=1, pageCompression=1)
         self.c.setTitle(title)
         self.c.setAuthor(author)
         self.c.setCreator(creator)
