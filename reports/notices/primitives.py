@@ -234,7 +234,7 @@ class PdfWriter:
         self._chars: dict[str, int] = {}  # character -> font subset
         self._esc: dict[int, str] = {}  # code point -> its escaped code in its subset
         self._subset_names: dict[int, str] = {}
-        self._td: dict[tuple[float, float], str] = {}  # (x pt, y mm) -> "BT x y Td "
+        self._placed: dict[tuple[float, float, str, float, str], str] = {}  # text() args -> its operators
         self.c: Canvas | None = None
         self._forms: set[str] = set()
 
@@ -316,18 +316,19 @@ class PdfWriter:
         The text operators are written directly to the page's content (what ``Canvas.addLiteral``
         does) with the font's subset encoding (``_string``, cached per string): a page has dozens
         of strings and ``drawString`` costs ~80 µs each."""
-        if not s:
-            return
-        hit = self._ops.get((s, size)) or self._string(s, size)
-        px = x * mm
-        if align != "l":
-            px -= hit[1] if align == "r" else hit[1] / 2
-        td = self._td.get((px, y))
-        if td is None:
-            if len(self._td) > 100_000:
-                self._td.clear()
-            td = self._td[px, y] = f"BT {px:.2f} {PAGE_H - y * mm:.2f} Td "
-        self.c._code.append(f"{td}{hit[0]} ET")
+        key = (x, y, s, size, align)
+        op = self._placed.get(key)
+        if op is None:
+            if not s:
+                return
+            ops, w = self._ops.get((s, size)) or self._string(s, size)
+            px = x * mm
+            if align != "l":
+                px -= w if align == "r" else w / 2
+            if len(self._placed) > 200_000:
+                self._placed.clear()
+            op = self._placed[key] = f"BT {px:.2f} {PAGE_H - y * mm:.2f} Td {ops} ET"
+        self.c._code.append(op)
 
     def fit(self, x: float, y: float, s: str, width: float, size: float, align: str = "l", min_size: float = 5) -> None:
         """Draw ``s`` in at most ``width`` mm, shrinking the font down to ``min_size``."""
