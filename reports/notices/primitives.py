@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gc
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -219,10 +220,16 @@ class PdfWriter:
     on an exception it is removed. Sets ``font``/``ttf`` from the configured font.
 
     ``fast_pages``: the page dictionaries are formatted from a template (``_Page``; the same bytes).
+    ``compression_level``: zlib level of the page content streams with ``fast_pages`` (6, what
+    reportlab writes; 1 is ~8 % faster and ~13 % bigger, the same rendering).
+    ``pause_gc``: the cyclic garbage collector is paused from ``open_canvas`` to ``__exit__``
+    (rendering allocates millions of short-lived objects, freed by reference counting; the
+    collector's passes over them cost ~12 % of the time and find a few dozen cycles a file).
     """
 
     fast_pages = False
     compression_level = 6
+    pause_gc = False
 
     def __init__(self, cfg: Config, path: str | Path):
         self.path = Path(path)
@@ -237,6 +244,7 @@ class PdfWriter:
         self._placed: dict[tuple[float, float, str, float, str], str] = {}  # text() args -> its operators
         self.c: Canvas | None = None
         self._forms: set[str] = set()
+        self._gc_paused = False
 
     def open_canvas(self, title: str, author: str, creator: str) -> Canvas:
         """The canvas on the temporary file (invariant: the same input gives the same bytes)."""
@@ -249,18 +257,26 @@ class PdfWriter:
         self.c.setTitle(title)
         self.c.setAuthor(author)
         self.c.setCreator(creator)
+        if self.pause_gc and gc.isenabled():
+            gc.disable()
+            self._gc_paused = True
         return self.c
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None:
-            self.tmp.unlink(missing_ok=True)
-            return
         try:
-            self.c.save()
-            paths.fsync_file(self.tmp)
-            paths.commit_file(self.tmp, self.path)
+            if exc_type is not None:
+                self.tmp.unlink(missing_ok=True)
+                return
+            try:
+                self.c.save()
+                paths.fsync_file(self.tmp)
+                paths.commit_file(self.tmp, self.path)
+            finally:
+                self.tmp.unlink(missing_ok=True)
         finally:
-            self.tmp.unlink(missing_ok=True)
+            if self._gc_paused:
+                self._gc_paused = False
+                gc.enable()
 
     # --- drawing primitives (millimetres from the top-left corner) -----------------------------
 

@@ -78,6 +78,7 @@ class NoticeWriter(PdfWriter, NoticePage, TaxNotice, ChangeNotice, WithholdingSt
     """One PDF, notices added one row at a time; written atomically on a clean exit."""
 
     fast_pages = True
+    pause_gc = True
 
     def __init__(self, cfg: Config, path: str | Path, *, documents: Sequence[str] = DOCUMENTS,
                  record_barcodes: bool = False):

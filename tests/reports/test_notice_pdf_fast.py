@@ -106,3 +106,22 @@ def test_barcode_path_is_the_bars(tmp_path, cfg, initial_frame):
         left, base = 6 * mm + 10 * 0.72, PAGE_H - 69 * mm
         assert c._code[n:] == [f"q {0.72:.4f} 0 0 {34.0157:.4f} {left:.3f} {base:.3f} cm {rects} f Q"]
         assert barcodes.symbol_values(code) == barcodes.reportlab_symbol_values(code)
+
+
+def test_garbage_collector_paused_only_while_writing(tmp_path, initial_frame, cfg):
+    import gc
+
+    assert gc.isenabled()
+    with notices.NoticeWriter(cfg, tmp_path / "a.pdf") as w:
+        assert not gc.isenabled()
+        w.add(next(initial_frame.iter_rows(named=True)))
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), notices.NoticeWriter(cfg, tmp_path / "b.pdf"):
+        raise RuntimeError("stop")
+    assert gc.isenabled() and not (tmp_path / "b.pdf").exists()
+    gc.disable()
+    try:  # a caller that paused it itself keeps it paused
+        notices.render_pdf(initial_frame.head(1), cfg, tmp_path / "c.pdf")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
