@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reportlab.lib.rl_accel import fp_str
 from reportlab.lib.units import mm
 
 from jobs.common import gs1
@@ -74,8 +75,11 @@ class PaymentSlip:
     def slip(self, row: dict[str, Any], slot: int, pos: int) -> None:
         c = self.c
         dy = pos * 99.0
-        c.saveState()
-        c.translate(0, -dy * mm)
+        # saveState() + translate(0, -dy mm), written directly (the same operators; ~10 µs less a
+        # slip): nothing drawn below changes the canvas's tracked state but the line width
+        line_width = c._lineWidth
+        c._code.append("q")
+        c._code.append(f"{fp_str(1, 0, 0, 1, 0, -dy * mm)} cm")
         self.form("slip", self._slip_static)
         x0, top, left_w = 4.0, 5.0, 128.0
         fy = self._fy_label(row)
@@ -107,7 +111,8 @@ class PaymentSlip:
         self.text(rx + 19.5, top + 30.3, notice_no, 8)
         self.text(rx + rw - 5, top + 36.3, yen(amount), 9, "r")
         self.fit(rx, top + 48, f"{row['addressee_name']}　様", rw, 9)
-        c.restoreState()
+        c._code.append("Q")  # restoreState()
+        c._lineWidth = line_width
         self.stats.slips += 1
 
     def barcode(self, x: float, y_bottom: float, code: str) -> None:

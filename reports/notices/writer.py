@@ -77,6 +77,9 @@ def write_notice_pdf(assessment: pl.DataFrame, installments: pl.DataFrame, addre
 class NoticeWriter(PdfWriter, NoticePage, TaxNotice, ChangeNotice, WithholdingStart, PaymentSlip):
     """One PDF, notices added one row at a time; written atomically on a clean exit."""
 
+    fast_pages = True
+    pause_gc = True
+
     def __init__(self, cfg: Config, path: str | Path, *, documents: Sequence[str] = DOCUMENTS,
                  record_barcodes: bool = False):
         if bool(cfg.get("notices.el_qr.enabled", False)):
