@@ -241,6 +241,18 @@ def test_tk230_provisional_change(tmp_path, rules, wrules):
     assert [(t["notice_code"], t["count"], t["amounts"]) for t in f.trailers] == [("61", 1, (9_000, 7_000, 7_000))]
 
 
+def _write_july_z22() -> None:
+    """TK210's Z22 of July 2026 as the dataset ``pension_request_z22``: P1, P2, P3 booked (1,000 a month)."""
+    from jobs.common import datasets
+
+    sent = _sent(GEN_JULY, [(P1, "H1", BOOKED), (P2, "H2", BOOKED), (P3, "H3", BOOKED)]).drop("generation")
+    for c, t in rq.RECORD_SCHEMA.items():
+        if c not in sent.columns:
+            sent = sent.with_columns(pl.lit(None, dtype=t).alias(c))
+    datasets.write("pension_request_z22", GEN_JULY, sent.with_columns(
+        pl.lit(1_000).alias("amount1"), pl.lit(1_000).alias("amount2"), pl.lit(1_000).alias("amount3")))
+
+
 # --- TK230 as a step (KB510): datasets in, the Z2A file out ------------------------------------------------
 
 
@@ -253,12 +265,7 @@ def test_tk230_step_sends_the_loss_not_the_insurer_stop(kokuho_var, rules):
     from jobs.runner import run_job
 
     muni = "111007"
-    sent = _sent(GEN_JULY, [(P1, "H1", BOOKED), (P2, "H2", BOOKED), (P3, "H3", BOOKED)]).drop("generation")
-    for c, t in rq.RECORD_SCHEMA.items():
-        if c not in sent.columns:
-            sent = sent.with_columns(pl.lit(None, dtype=t).alias(c))
-    datasets.write("pension_request_z22", GEN_JULY, sent.with_columns(
-        pl.lit(1_000).alias("amount1"), pl.lit(1_000).alias("amount2"), pl.lit(1_000).alias("amount3")))
+    _write_july_z22()
     datasets.write("nhi_qualification", "m111007_fy2026_d20261001", _qualification({"P1": (D(2026, 10, 2), "03")}))
     rows = [{"household_id": h, "method": "withholding", "month": m, "amount": a}
             for h, sched in (("H1", BOOKED), ("H2", {10: 10_000, 12: 0, 2: 0}), ("H3", BOOKED)) for m, a in sched.items()]
@@ -333,12 +340,7 @@ def test_tk230_in_april_reads_last_years_register(kokuho_var):
     from jobs.common import datasets
     from jobs.runner import run_job
 
-    sent = _sent(GEN_JULY, [(P1, "H1", BOOKED), (P2, "H2", BOOKED), (P3, "H3", BOOKED)]).drop("generation")
-    for c, t in rq.RECORD_SCHEMA.items():
-        if c not in sent.columns:
-            sent = sent.with_columns(pl.lit(None, dtype=t).alias(c))
-    datasets.write("pension_request_z22", GEN_JULY, sent.with_columns(
-        pl.lit(1_000).alias("amount1"), pl.lit(1_000).alias("amount2"), pl.lit(1_000).alias("amount3")))
+    _write_july_z22()
     register = "m111007_fy2026_d20270331"
     datasets.write("nhi_qualification", register, _qualification({"P1": (D(2027, 3, 30), "03")}))
     res = run_job("TK230", business_date=D(2027, 4, 20), municipality="111007")
