@@ -387,7 +387,7 @@ def withholding_results(ctx: StepContext) -> int | None:
     data, trailer, files = _unapplied(ctx, RESULT, WITHHOLDING_RESULT)
     results, stops, rejects, inputs = [], [], [], []
     cache: dict[int, tuple[pl.DataFrame, pl.DataFrame]] = {}
-    refund_n = refund_amount = 0
+    refund_n = refund_amount = deferred_n = deferred_amount = 0
     for f in files:
         d = data.filter(pl.col("source_sha256") == f["sha256"]) if data.height else data
         figs = _check_trailer(ctx, f, d, trailer, field)
@@ -402,6 +402,16 @@ def withholding_results(ctx: StepContext) -> int | None:
                                                    else [None] * d.height), strict=True)]
         d = d.with_columns(pl.Series("_pm", months, dtype=pl.Date))
         d = d.with_columns(pl.col("_pm").map_elements(ctx.calendar.fiscal_year, return_dtype=pl.Int32).alias("_fy"))
+        # a 仮徴収 result of a year before its FK120 (April, June of the next year: its 当初賦課 is in July)
+        # has neither households nor levies yet: the file stays unapplied (not in inputs) and is applied
+        # by the first KB520 after that judgment (RC 4, KKB559W; never counted as 返納 or unmatched)
+        early = sorted(int(y) for y in d["_fy"].unique().to_list() if asteps.latest(ctx, "withholding", fy=int(y)) is None)
+        if early:
+            amount = int(d["_amount"].sum() or 0)
+            ctx.message("KKB559W", file=f["name"], fy="・".join(str(y) for y in early), records=d.height, amount=amount)
+            deferred_n += d.height
+            deferred_amount += amount
+            continue
         matched_parts = []
         for (fy,), part in d.group_by("_fy", maintain_order=True):
             if int(fy) not in cache:
@@ -469,6 +479,9 @@ def withholding_results(ctx: StepContext) -> int | None:
     ctx.totals.add_money("refund", refund_amount, label="返納 (過誤納)")
     ctx.totals.add_money("trailer", sum(i["trailer_amount"] for i in inputs), label="トレイラ合計 金額1")
     ctx.totals.add_money("rejected", sum(i["rejected_amount"] for i in inputs), label="不照合")
+    if deferred_n:
+        ctx.totals.add_figure("deferred", deferred_n, label="反映保留 (FK120 前の仮徴収結果)")
+        ctx.totals.add_money("deferred", deferred_amount, label="反映保留額")
     ctx.write_dataset(WITHHOLDING_RESULT, datasets.sort_by_key(res, ("source_file", "source_sha256", "record_no")),
                       totals={"inputs": inputs, "money": {"total": total}})
     ctx.write_dataset(RESULT_STOPS, datasets.sort_by_key(_stop_frame(stops), ("household_id", "source_sha256",

@@ -213,3 +213,25 @@ def test_a_day_without_stops_writes_no_correction(kokuho_var):
         res = h.check(h.run(job, h.SEPT_RUN))
         assert not [o for o in res.outputs if o.dataset in ("corrections", "installments")]
     assert not (paths.outbox("ledger")).exists() or not list(paths.outbox("ledger").glob("*.dat"))
+
+
+def test_a_provisional_result_before_the_years_judgment_waits(kokuho_var):
+    """The Z24 of an April 仮徴収 (created 05-10) reaches KB520 on 05-20, before that fiscal year's FK120
+    (its 当初賦課 is in July): no withheld household and no levy exist for it yet. The file is not
+    applied — neither 返納 nor unmatched — but kept for the first KB520 after the judgment (RC 4,
+    KKB559W, its records and yen as 反映保留); a later run defers it again. (The demo year's
+    2026-05-20 KB520 failed with KKB301E here before.)"""
+    created, run_day = h.D(2027, 5, 10), h.D(2027, 5, 20)
+    records = [{"basic_pension_number": "1234567890", "payer_code": "001", "category": "00", "amount1": 5000},
+               {"basic_pension_number": "1234567891", "payer_code": "001", "category": "00", "amount1": 7100}]
+    data, trailer, sha = h.tokucho_frame(records, name="Z2400014.dta", notice_code="22", created=created)
+    datasets.write("tokucho_result", datasets.generation_name(h.MUNI, 2027, created),
+                   pl.concat([data, trailer], how="diagonal_relaxed"), totals={"inputs": [{"name": "Z2400014.dta",
+                                                                                            "sha256": sha}]})
+    for day in (run_day, h.D(2027, 6, 22)):
+        res = h.check(h.run("TK320", day), rc=4)
+        assert "KKB559W" in msg_ids(res) and "Z2400014.dta" in res.log_text and "2027" in res.log_text
+        assert res.totals.money["deferred"] == 12_100 and res.totals.figures["deferred"] == 2
+        g = datasets.generation_name(h.MUNI, 2027, day)
+        assert datasets.read_totals("pension_withholding_result", g)["inputs"] == []   # stays unapplied
+        assert datasets.read("pension_withholding_result", g).height == 0
