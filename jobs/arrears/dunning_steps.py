@@ -23,7 +23,7 @@ import datetime as dt
 
 import polars as pl
 
-from jobs.common import datasets, paths
+from jobs.common import datasets, paths, pdf_pool
 from jobs.common.config import ConfigError
 from jobs.common.step import StepContext, StepError
 from jobs.ledger import audit_columns, now_stamp, open_ledger, run_of
@@ -210,11 +210,11 @@ def _deliver(ctx: StepContext, issued: pl.DataFrame, addr: pl.DataFrame, print_f
     ctx.message("KKB610I", records=summary.notices, amount=summary.grand_total, path=paths.relative(print_final))
     pdf_dir = paths.reports_root() / "dunning" / ctx.generation
     folder = ctx.stage_dir(pdf_dir)
-    pages = files = 0
-    for k in range(0, rows.height, rules.pdf_max_notices):
-        files += 1
-        stats = rd.render_dunning_notices(rows.slice(k, rules.pdf_max_notices), cfg, folder / f"tokusoku_{files:03d}.pdf")
-        pages += stats.pages
+    per_file = int(ctx.options.get("pdf_max_notices") or rules.pdf_max_notices)  # the option: tests
+    jobs = [(rd.render_dunning_notices, rows.slice(k, per_file), cfg, str(folder / f"tokusoku_{i:03d}.pdf"))
+            for i, k in enumerate(range(0, rows.height, per_file), start=1)]
+    done = pdf_pool.render_files(pdf_pool.render_document, jobs, pdf_pool.workers(cfg, ctx.options.get("pdf_workers")))
+    files, pages = len(done), sum(r["stats"].pages for r in done)
     ctx.message("KKB609I", files=files, pages=pages, path=paths.relative(pdf_dir))
     ctx.totals.count("notice", label="督促状", read=rows.height, accepted=rows.height)
     ctx.totals.written += rows.height

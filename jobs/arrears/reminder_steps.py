@@ -31,7 +31,7 @@ from bisect import bisect_right
 
 import polars as pl
 
-from jobs.common import paths
+from jobs.common import paths, pdf_pool
 from jobs.common.config import ConfigError
 from jobs.common.runcalendar import monthly_rule
 from jobs.common.step import StepContext, StepError
@@ -343,14 +343,18 @@ def _deliver(ctx: StepContext, kind: str, rows: pl.DataFrame, due_by: dt.date) -
     ctx.message("KKB644I", records=summary.items, amount=summary.tax_total, path=paths.relative(print_final))
     pdf_dir = rc.report_dir(ctx) / f"saikoku_{kind}"
     folder = ctx.stage_dir(pdf_dir)
-    per_file = int(rc.cfg(ctx, "reminder.pdf_max_notices"))
-    ids = rows["reminder_no"].unique(maintain_order=True).to_list()
-    pages = files = slips = barcodes = 0
-    for k in range(0, len(ids), per_file):
-        files += 1
-        part = rows.filter(pl.col("reminder_no").is_in(ids[k:k + per_file]))
-        stats = rr.render_reminder_notices(part, cfg, folder / f"saikoku_{kind}_{files:03d}.pdf")
-        pages, slips, barcodes = pages + stats.pages, slips + stats.slips, barcodes + stats.barcodes
+    per_file = int(ctx.options.get("pdf_max_notices") or rc.cfg(ctx, "reminder.pdf_max_notices"))  # option: tests
+    # the rows of one 催告書 are adjacent (_print_rows sorts them by 宛名番号): a file holds per_file whole 催告書
+    if rows["reminder_no"].rle_id().n_unique() != rows["reminder_no"].n_unique():
+        raise StepError("催告書の明細が催告番号ごとに並んでいません")
+    starts = (rows.with_row_index("_r").group_by("reminder_no", maintain_order=True)
+              .agg(pl.col("_r").first())["_r"].to_list())
+    bounds = [*starts[::per_file], rows.height]
+    jobs = [(rr.render_reminder_notices, rows.slice(a, b - a), cfg, str(folder / f"saikoku_{kind}_{i:03d}.pdf"))
+            for i, (a, b) in enumerate(zip(bounds, bounds[1:], strict=False), start=1)]
+    done = pdf_pool.render_files(pdf_pool.render_document, jobs, pdf_pool.workers(cfg, ctx.options.get("pdf_workers")))
+    files = len(done)
+    pages, slips, barcodes = (sum(getattr(r["stats"], k) for r in done) for k in ("pages", "slips", "barcodes"))
     ctx.message("KKB645I", files=files, pages=pages, path=paths.relative(pdf_dir))
     ctx.totals.count("item", label=f"{label}明細", read=rows.height, accepted=rows.height)
     ctx.totals.written += rows.height

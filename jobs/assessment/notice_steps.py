@@ -37,25 +37,20 @@ Paths, file names and the households per PDF file are config (``notice_output.*`
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
-import multiprocessing
 import os
-import sys
-import types
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from jobs.common import datasets, errorlist, paths, staging
+from jobs.common import datasets, errorlist, paths, pdf_pool
 from jobs.common import fixedwidth as fw
 from jobs.common.config import Config, ConfigError
-from jobs.common.step import StepContext, StepError, crash_point
+from jobs.common.step import StepContext, StepError
 from jobs.ledger import ledger_present, open_ledger
 
 from . import reassessment as reass
@@ -106,18 +101,14 @@ class OutputSettings:
         o = options or {}
         names = {str(k): str(v) for k, v in (cfg.get("notice_output.names") or {}).items()}
         per = int(o.get("households_per_pdf") or cfg.get("notice_output.households_per_pdf"))
-        workers = o.get("pdf_workers")
-        workers = int(cfg.get("notice_output.pdf_workers") if workers is None else workers)
         if per < 1:
             raise ConfigError(f"notice_output.households_per_pdf は1以上です: {per}")
-        if workers < 0:
-            raise ConfigError(f"notice_output.pdf_workers は0 (コア数) 以上です: {workers}")
         for kind in (INITIAL, CHANGE):
             name = names.get(kind, "")
             if not name or "/" in name or name.startswith("."):
                 raise ConfigError(f"notice_output.names.{kind} はファイル名の語幹です: {name!r}")
         return cls(str(cfg.get("notice_output.print_outbox")), str(cfg.get("notice_output.pdf_folder")),
-                   names, per, workers or (os.cpu_count() or 1))
+                   names, per, pdf_pool.workers(cfg, o.get("pdf_workers")))
 
 
 @dataclass
@@ -491,16 +482,9 @@ def _write_pdfs(ctx: StepContext, frame: pl.DataFrame, out: OutputSettings, name
     parts = [frame.slice(k, out.households_per_pdf) for k in range(0, frame.height, out.households_per_pdf)]
     names = [f"{name}_{i:04d}.pdf" for i in range(1, len(parts) + 1)]
     jobs = [(part, ctx.config, str(folder / n), tuple(documents)) for part, n in zip(parts, names, strict=True)]
-    workers = min(out.pdf_workers, len(jobs))
-    if workers > 1:
-        ctx.message("KKB355I", variant="start", files=len(jobs), workers=workers)
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_worker_init, initargs=(os.getpid(),)) as pool:
-            with _workers_without_main():  # the workers start (spawn) while the jobs are submitted
-                futures = [pool.submit(_render_part, *j) for j in jobs]
-            results = [_adopt(f.result()) for f in futures]
-    else:
-        results = [_adopt(_render_part(*j)) for j in jobs]
+    results = pdf_pool.render_files(
+        _render_part, jobs, out.pdf_workers,
+        on_parallel=lambda n: ctx.message("KKB355I", variant="start", files=len(jobs), workers=n))
     index = _index_csv(frame, names, results)
     (folder / f"{name}_index.csv").write_bytes(index)
     paths.fsync_file(folder / f"{name}_index.csv")
@@ -519,66 +503,20 @@ def _write_pdfs(ctx: StepContext, frame: pl.DataFrame, out: OutputSettings, name
     return pages, len(names)
 
 
-def _adopt(result: dict[str, Any]) -> dict[str, Any]:
-    """The step (the parent) renames a worker's finished PDF from its worker-private name to its
-    name in the staging folder: a worker never writes a name anybody reads."""
-    os.rename(result["private"], result["path"])
-    crash_point("pdf")
-    return result
-
-
-_PARENT_PID: int | None = None
-
-
-@contextlib.contextmanager
-def _workers_without_main() -> Iterator[None]:
-    """While the workers are spawned, ``__main__`` is an empty module: a spawned worker imports
-    only what it unpickles (this module), never the parent's main script (``kokuho``, an
-    Airflow entry point, a test runner) as ``__mp_main__``."""
-    main = sys.modules.get("__main__")
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        yield
-    finally:
-        if main is not None:
-            sys.modules["__main__"] = main
-
-
-def _worker_init(parent_pid: int) -> None:
-    """Pool initializer: the worker dies with the step. Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)``,
-    then the parent is checked to be still the one that started the pool (it may have died
-    before the prctl); every PDF checks it again before it is written."""
-    global _PARENT_PID
-    _PARENT_PID = parent_pid
-    if sys.platform.startswith("linux"):
-        import ctypes
-        import signal
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
-    _check_parent()
-
-
-def _check_parent() -> None:
-    if _PARENT_PID is not None and os.getppid() != _PARENT_PID:
-        os._exit(1)
-
-
 def _render_part(frame: pl.DataFrame, cfg: Config, path: str, documents: tuple[str, ...]) -> dict[str, Any]:
     """Render one PDF file (a worker process or the step's own) to a private hidden name beside
-    ``path`` (``.<file>.tmp-<host>-<pid>-<token>``); the step renames it (``_adopt``)."""
+    ``path`` (``pdf_pool.private_name``); the step renames it (``pdf_pool.adopt``)."""
     from reports import notices
 
-    _check_parent()
-    target = Path(path)
-    private = target.with_name(f".{target.name}.tmp-{staging.tag()}")
+    pdf_pool.check_parent()
+    private = pdf_pool.private_name(path)
     per_row = []
     with notices.NoticeWriter(cfg, private, documents=documents) as w:
         for row in frame.iter_rows(named=True):
             before = w.stats.pages
             w.add(row)
             per_row.append(w.stats.pages - before)
-        _check_parent()
+        pdf_pool.check_parent()
     st = w.stats
     return {"pages": st.pages, "by_document": dict(st.by_document), "slips": st.slips, "barcodes": st.barcodes,
             "per_row": per_row, "private": str(private), "path": path}
