@@ -396,6 +396,29 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+# what a previous year's --out folder holds: only such a folder (or an empty one) is emptied for a new year
+OUT_MARKERS = ("year_report.json", "year_report.md", "run", "logs")
+
+
+def prepare_out(out: Path) -> Path:
+    """The year's folder as an absolute path (the Airflow home under it goes into SQLite and Airflow URLs,
+    which refuse a relative path), emptied when it is a previous year's folder. A non-empty folder that
+    holds none of ``OUT_MARKERS`` is refused (SystemExit 2), never deleted: ``--out`` pointing at a wrong
+    folder must not cost an operator its files."""
+    out = Path(out).expanduser().resolve()
+    if out.exists():
+        if not out.is_dir():
+            raise SystemExit(f"demo-year: --out {out} is a file, not a folder")
+        entries = {e.name for e in out.iterdir()}
+        if entries and not entries & set(OUT_MARKERS):
+            raise SystemExit(f"demo-year: --out {out} is not empty and holds no previous year "
+                             f"({', '.join(OUT_MARKERS)}): refused, nothing deleted")
+        if entries:
+            shutil.rmtree(out)
+    out.mkdir(parents=True, mode=0o700, exist_ok=True)
+    return out
+
+
 def _cut_at_late_fee_rates(days: list, municipality: str, fy: int) -> tuple[list, object]:
     """Stop the year before the first day whose 延滞金 needs a rate ``late_fee.rates`` does not have
     (e.g. the next calendar year's, published by 財務省告示 by November 30th): said on stderr, never
@@ -471,10 +494,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
         print(planmod.describe(days))
         print("runs per job net:", planmod.counts(days))
         return 0
-    out: Path = args.out
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True, mode=0o700)
+    out = prepare_out(args.out)
     t_start = time.monotonic()
     load0 = os.getloadavg()
     # a TERM (make interrupted, a CI timeout) stops the Airflow components too: SystemExit runs the finally

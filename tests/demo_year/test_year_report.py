@@ -184,3 +184,31 @@ def test_a_run_cut_short_by_term_or_its_timeout_is_recorded_with_its_tasks_so_fa
     year = driver.Year(live, municipality="111007", fy=2025, seed=1, log=lambda _s: None, run_timeout=3600)
     with pytest.raises(LiveAirflowError):      # an API error before the timeout is an error, not a timeout
         year.run(dt.date(2025, 7, 1), yp.Run("KB300", "当初賦課日"))
+
+
+def test_out_is_made_absolute_and_only_a_previous_years_folder_is_emptied(tmp_path, monkeypatch):
+    import pytest
+
+    monkeypatch.chdir(tmp_path)
+    got = driver.prepare_out(Path("rel/year"))
+    assert got == tmp_path / "rel" / "year" and got.is_absolute() and got.is_dir()
+    assert oct(got.stat().st_mode & 0o777) == oct(0o700)
+    # a previous year's folder is emptied
+    (got / "year_report.json").write_text("{}")
+    (got / "run").mkdir()
+    (got / "run" / "x").write_text("x")
+    again = driver.prepare_out(Path("rel/year"))
+    assert again == got and list(again.iterdir()) == []
+    # a folder with someone's files is refused and kept as it was
+    other = tmp_path / "docs"
+    other.mkdir()
+    (other / "keep.txt").write_text("precious")
+    with pytest.raises(SystemExit, match="refused, nothing deleted"):
+        driver.prepare_out(other)
+    assert (other / "keep.txt").read_text() == "precious"
+    # a file is refused
+    f = tmp_path / "afile"
+    f.write_text("x")
+    with pytest.raises(SystemExit, match="is a file"):
+        driver.prepare_out(f)
+    assert f.read_text() == "x"
