@@ -25,6 +25,7 @@ import polars as pl
 
 from jobs.common import datasets, paths, pdf_pool
 from jobs.common.config import ConfigError
+from jobs.common.register import one_per_person
 from jobs.common.step import StepContext, StepError
 from jobs.ledger import audit_columns, now_stamp, open_ledger, run_of
 
@@ -104,10 +105,9 @@ def _addresses(ctx: StepContext) -> pl.DataFrame:
     qgen = datasets.latest("nhi_qualification", municipality=ctx.municipality, upto=ctx.generation)
     if qgen is None:
         raise StepError.of("KKB608E")
-    return datasets.read("nhi_qualification", qgen).select(
+    return one_per_person(datasets.read("nhi_qualification", qgen)).select(
         pl.col("person_id").cast(pl.String), pl.col("name_kanji").alias("addressee_name"),
-        pl.col("postal_code").cast(pl.String), pl.col("address_kanji").alias("address")).unique(
-        "person_id", keep="first", maintain_order=True)
+        pl.col("postal_code").cast(pl.String), pl.col("address_kanji").alias("address"))
 
 
 def issue_notices(ctx: StepContext) -> int | None:

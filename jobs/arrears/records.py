@@ -25,6 +25,7 @@ from typing import Any
 import polars as pl
 
 from jobs.common import datasets, paths
+from jobs.common.register import one_per_person
 from jobs.common.step import StepContext, StepError
 from jobs.intake import inputs as inputs_mod
 from jobs.ledger import Ledger, Run
@@ -224,11 +225,11 @@ def addresses(ctx: StepContext, *, required: bool = True) -> pl.DataFrame:
         if required:
             raise StepError.of("KKB636E")
         return pl.DataFrame(schema=ADDRESS_SCHEMA)
-    q = datasets.read("nhi_qualification", gen)
+    q = one_per_person(datasets.read("nhi_qualification", gen))
     kana = pl.col("name_kana").cast(pl.String) if "name_kana" in q.columns else pl.lit(None, dtype=pl.String)
     return q.select(pl.col("person_id").cast(pl.String), pl.col("name_kanji").cast(pl.String).alias("taxpayer_name"),
                     kana.alias("taxpayer_kana"), pl.col("postal_code").cast(pl.String),
-                    pl.col("address_kanji").cast(pl.String).alias("address")).unique("person_id", keep="last")
+                    pl.col("address_kanji").cast(pl.String).alias("address"))
 
 
 def reject_missing_addresses(ctx: StepContext, frame: pl.DataFrame, what: str) -> pl.DataFrame:

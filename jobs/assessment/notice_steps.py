@@ -50,6 +50,7 @@ import polars as pl
 from jobs.common import datasets, errorlist, paths, pdf_pool
 from jobs.common import fixedwidth as fw
 from jobs.common.config import Config, ConfigError
+from jobs.common.register import one_per_person
 from jobs.common.step import StepContext, StepError
 from jobs.ledger import ledger_present, open_ledger
 
@@ -138,7 +139,7 @@ def tax_notices(ctx: StepContext) -> int | None:
     if stale:
         raise StepError.of("KKB351E", "withholding", withholding=wgen, assessment=agen, stale=stale)
     qgen = steps.require(ctx, "nhi_qualification", "FK020 国保資格取込")
-    addresses = datasets.read("nhi_qualification", qgen)
+    addresses = one_per_person(datasets.read("nhi_qualification", qgen))
 
     annual = int(assessment["annual_tax"].sum() or 0)
     _money(ctx, "annual_tax", annual)
@@ -190,7 +191,8 @@ def change_notices(ctx: StepContext) -> int | None:
     previous_assessment = issue.select("household_id", pl.col("annual_before").alias("annual_tax"))
     previous_installments = corrections.select("household_id", "installment_no", "method", "month",
                                                pl.col("amount_before").alias("amount"))
-    addresses = datasets.read("nhi_qualification", steps.require(ctx, "nhi_qualification", "FK020 国保資格取込"))
+    addresses = one_per_person(datasets.read("nhi_qualification",
+                                             steps.require(ctx, "nhi_qualification", "FK020 国保資格取込")))
 
     change = int(issue["change"].sum() or 0)
     _money(ctx, "change", change)

@@ -20,6 +20,7 @@ import datetime as dt
 import polars as pl
 
 from jobs.common import datasets, paths
+from jobs.common.register import one_per_person
 from jobs.common.step import StepContext, StepError
 from jobs.ledger import audit_columns, now_stamp, open_ledger, run_of
 
@@ -166,9 +167,9 @@ def _failure_notices(ctx: StepContext, failed: pl.DataFrame) -> None:
     qgen = datasets.latest("nhi_qualification", municipality=ctx.municipality, upto=ctx.generation)
     if qgen is None:
         raise StepError.of("KKB451E")
-    addr = datasets.read("nhi_qualification", qgen).select(
+    addr = one_per_person(datasets.read("nhi_qualification", qgen)).select(
         pl.col("person_id").cast(pl.String), pl.col("name_kanji").alias("taxpayer_name"),
-        pl.col("postal_code").cast(pl.String), pl.col("address_kanji").alias("address")).unique("person_id")
+        pl.col("postal_code").cast(pl.String), pl.col("address_kanji").alias("address"))
     rows = failed.join(addr, on="person_id", how="left").with_columns(
         pl.col("debit_date").map_elements(lambda d: ctx.calendar.roll_forward(d + dt.timedelta(days=days)),
                                           return_dtype=pl.Date).alias("pay_by"))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import polars as pl
 
 from jobs.common import datasets, paths
+from jobs.common.register import one_per_person
 from jobs.common.step import StepContext
 from jobs.ledger import audit_columns, now_stamp, open_ledger, run_of
 
@@ -163,9 +164,9 @@ def _outputs(ctx: StepContext, ledger) -> None:
     ctx.write_dataset("refund_decisions", datasets.sort_by_key(lines, ("decision_id", "kind")))
     # 還付充当通知書: one notice per person
     qgen = datasets.latest("nhi_qualification", municipality=ctx.municipality, upto=ctx.generation)
-    addr = (datasets.read("nhi_qualification", qgen).select(
+    addr = (one_per_person(datasets.read("nhi_qualification", qgen)).select(
         pl.col("person_id").cast(pl.String), pl.col("name_kanji").alias("taxpayer_name"),
-        pl.col("postal_code").cast(pl.String), pl.col("address_kanji").alias("address")).unique("person_id")
+        pl.col("postal_code").cast(pl.String), pl.col("address_kanji").alias("address"))
         if qgen else pl.DataFrame(schema={"person_id": pl.String, "taxpayer_name": pl.String,
                                           "postal_code": pl.String, "address": pl.String}))
     persons = lines.select("person_id").unique().sort("person_id")
