@@ -235,3 +235,37 @@ def test_a_provisional_result_before_the_years_judgment_waits(kokuho_var):
         g = datasets.generation_name(h.MUNI, 2027, day)
         assert datasets.read_totals("pension_withholding_result", g)["inputs"] == []   # stays unapplied
         assert datasets.read("pension_withholding_result", g).height == 0
+
+
+def test_a_deferred_result_is_applied_once_by_the_first_run_after_the_judgment(city):
+    """The later half of the deferral above: the Z24 of the April 仮徴収 (created 05-10) is deferred on
+    05-20 (no FK120 of 2026 yet, as the demo year's KB520 of May) and applied by the first KB520 after
+    the July judgment, exactly once. This city's withheld households start in October (新規 本徴収, no
+    仮徴収 期), so what April withheld has no levy: the whole 12,100 円 is 返納 (KKB546W, SN300 settles
+    it), never unmatched and never dropped; a later run finds no unapplied file."""
+    w = h.withheld_households()
+    a, b = w.row(0, named=True), w.row(1, named=True)
+    records = [{"basic_pension_number": a["basic_pension_number"], "payer_code": a["payer_code"], "category": "00",
+                "amount1": 5000},
+               {"basic_pension_number": b["basic_pension_number"], "payer_code": b["payer_code"], "category": "00",
+                "amount1": 7100}]
+    data, trailer, sha = h.tokucho_frame(records, name="Z2400014.dta", notice_code="22", created=h.D(2026, 5, 10))
+    datasets.write("tokucho_result", gen(h.D(2026, 5, 10)), pl.concat([data, trailer], how="diagonal_relaxed"),
+                   totals={"inputs": [{"name": "Z2400014.dta", "sha256": sha}]})
+    early = h.check(h.run("TK320", h.D(2026, 5, 20)), rc=4)
+    assert "KKB559W" in msg_ids(early) and early.totals.money["deferred"] == 12_100
+    assert datasets.read_totals("pension_withholding_result", gen(h.D(2026, 5, 20)))["inputs"] == []
+
+    after = h.check(h.run("TK320", h.D(2026, 7, 22)), rc=4)
+    assert "KKB559W" not in msg_ids(after) and "KKB546W" in msg_ids(after), after.log_text
+    assert after.totals.money["withheld"] == after.totals.money["trailer"] == after.totals.money["refund"] == 12_100
+    assert after.totals.money.get("deferred", 0) == 0 and after.totals.money["rejected"] == 0
+    (doc,) = datasets.read_totals("pension_withholding_result", gen(h.D(2026, 7, 22)))["inputs"]
+    assert (doc["name"], doc["sha256"], doc["records"], doc["withheld_amount"]) == ("Z2400014.dta", sha, 2, 12_100)
+    got = datasets.read("pension_withholding_result", gen(h.D(2026, 7, 22)))
+    assert sorted(got["notice_number"].to_list()) == sorted(["2" + a["household_id"], "2" + b["household_id"]])
+    assert got["refund"].all() and got["pension_month"].to_list() == [4, 4] and int(got["levied"].sum()) == 0
+
+    again = h.check(h.run("TK320", h.D(2026, 8, 20)))
+    assert "KKB559W" not in msg_ids(again) and again.totals.money.get("withheld", 0) == 0
+    assert datasets.read("pension_withholding_result", gen(h.D(2026, 8, 20))).height == 0
