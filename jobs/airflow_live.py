@@ -17,7 +17,8 @@ process group of their own, with
 - ``[workers] execution_api_timeout = 60`` (Airflow's 5 s fails tasks when the machine is loaded);
 - ``FAST``, settings of this Airflow only (not of airflow.cfg) that cut its fixed costs without
   changing what runs: the DAG processor parses the DAG files once (they do not change during a
-  session; the operator's airflow.cfg re-parses every 10 s); and ``PRELOAD``: the scheduler imports the
+  session; the operator's airflow.cfg re-parses every 10 s), the scheduler sleeps 0.2 s instead of 1 s
+  after an idle loop (a finished task's downstream task is queued sooner); and ``PRELOAD``: the scheduler imports the
   job steps' libraries once, so every task process its LocalExecutor workers fork starts with them (each
   task process otherwise imports polars, DuckDB and the fixed-width code again: seconds on a loaded
   machine).
@@ -62,6 +63,9 @@ _NOT_COPIED = {("core", "dags_folder"), ("core", "plugins_folder"), ("database",
 FAST = {
     "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "3600",
     "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "3600",
+    # the scheduler sleeps this long after a loop that found nothing to do (default 1 s): a task that ends
+    # during the sleep waits for it before its downstream task is queued, about 0.5 s a task on average
+    "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.2",
 }
 #: What the scheduler of the live Airflow imports at start (its airflow_local_settings.py), inherited by
 #: the task processes it forks: the libraries and the job code every step task imports. No module here

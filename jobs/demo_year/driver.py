@@ -207,7 +207,7 @@ class Year:
         t0 = time.monotonic()
         self.api.trigger(dag_id, {"business_date": day.isoformat(), "municipality": self.municipality}, run_id)
         try:
-            state = self.api.wait_run(dag_id, run_id, timeout=self.run_timeout, poll=1)
+            state = self.api.wait_run(dag_id, run_id, timeout=self.run_timeout, poll=0.5)
         except LiveAirflowError:
             if time.monotonic() - t0 < self.run_timeout:
                 raise
