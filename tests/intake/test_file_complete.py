@@ -218,6 +218,33 @@ def test_inbox_file_sensor_fires_only_on_a_complete_file(kokuho_var, monkeypatch
     assert [(r.levelname, r.getMessage()[:7]) for r in records] == [("WARNING", "KKB186W"), ("ERROR", "KKB187E")]
 
 
+
+def test_a_wait_of_zero_minutes_looks_once(kokuho_var, monkeypatch):
+    """KOKUHO_*_FILE_WAIT_MINUTES=0 (make demo-year, which drops its files before it triggers a run): no file
+    is the soft wait's timeout at once (skipped, KKB186W), with no trigger; a complete file is taken; a file
+    still arriving defers as with any timeout."""
+    from airflow.sdk.exceptions import AirflowSkipException, TaskDeferred
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "dags"))
+    from _kokuho import steps
+
+    _profile(monkeypatch, "shikaku", {"rule": "stable", "seconds": 60})
+    monkeypatch.setattr("jobs.airflow_task.run_parameters", lambda context: {"municipality": "111007"})
+    monkeypatch.setenv("AIRFLOW_CONN_KOKUHO_INBOX",
+                       '{"conn_type": "fs", "extra": {"path": "%s"}}' % paths.inbox_root())
+    sensor = steps.file_wait("sn205_wait", "SN205-W 窓口ファイル待ち", "shikaku/SHIKAKU*",
+                             timeout=dt.timedelta(0), soft_fail=True, poke_interval=30)
+    records = _records(monkeypatch, "kokuho.file_wait")
+    with pytest.raises(AirflowSkipException, match="KKB186W"):
+        sensor.execute({})
+    assert [(r.levelname, r.getMessage()[:7]) for r in records] == [("WARNING", "KKB186W")]
+    p = _drop("shikaku", "SHIKAKU.dat", b"half")   # arriving: deferred (the trigger), not taken as missing
+    with pytest.raises(TaskDeferred):
+        sensor.execute({})
+    _age(p, 61)
+    assert sensor.execute({}) is None
+
+
 def _records(monkeypatch, name: str) -> list[logging.LogRecord]:
     """The records logger ``name`` emits from now on (a handler of its own, removed after the test)."""
     records: list[logging.LogRecord] = []
