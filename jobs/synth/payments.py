@@ -167,8 +167,8 @@ def payment_plan(levy: pl.DataFrame, *, seed: int, cfg: SynthConfig | None = Non
 
     # payments whose key matches no 調定 (a mistyped or foreign slip)
     unknown = (channel != "unpaid") & (channel != "debit") & (u["unknown"] < float(p["unknown_notice_rate"]))
-    household = [f"{UNKNOWN_PREFIX}{x:08d}" if unk else h
-                 for unk, x, h in zip(unknown, unknown_hh, base["household_id"].to_list())]
+    household = pl.select(pl.when(pl.Series(unknown)).then(pl.lit(UNKNOWN_PREFIX) + _digits(unknown_hh, 8))
+                          .otherwise(base["household_id"].cast(pl.String))).to_series()
 
     agents = np.full(n, None, dtype=object)
     for ch in CVS_CHANNELS:
@@ -185,10 +185,10 @@ def payment_plan(levy: pl.DataFrame, *, seed: int, cfg: SynthConfig | None = Non
     return base.with_columns(
         pl.Series("channel", channel.tolist(), dtype=pl.String),
         pl.Series("paid_date", paid).cast(pl.Date),
-        pl.Series("paid_time", [f"{m // 60:02d}{m % 60:02d}" for m in minute], dtype=pl.String),
+        (_digits(minute // 60, 2) + _digits(minute % 60, 2)).alias("paid_time"),
         pl.Series("paid_amount", paid_amount),
         pl.Series("deadline", deadline).cast(pl.Date),
-        pl.Series("pay_household_id", household, dtype=pl.String),
+        household.alias("pay_household_id"),
         pl.Series("unknown", unknown),
         pl.Series("partial", partial),
         pl.Series("overpaid", over),
@@ -196,10 +196,15 @@ def payment_plan(levy: pl.DataFrame, *, seed: int, cfg: SynthConfig | None = Non
         pl.Series("cancelled", np.isin(channel, CVS_CHANNELS) & (u["cancel"] < float(p["cvs"]["cancel_rate"]))),
         pl.Series("malformed", u["malformed"] < float(p["malformed_rate"])),
         pl.Series("agent_code", agents.tolist(), dtype=pl.String),
-        pl.Series("store_code", [f"{s:07d}" for s in store], dtype=pl.String),
+        _digits(store, 7).alias("store_code"),
         pl.Series("bank_code", bank.tolist(), dtype=pl.String),
-        pl.Series("branch_code", [f"{b:03d}" for b in branch], dtype=pl.String),
+        _digits(branch, 3).alias("branch_code"),
     )
+
+
+def _digits(values: np.ndarray, width: int) -> pl.Series:
+    """Non-negative integers as zero-padded strings (``f"{x:0{width}d}"``), vectorised."""
+    return pl.Series(values).cast(pl.String).str.zfill(width)
 
 
 def _deadlines(mcfg, due: np.ndarray) -> np.ndarray:
@@ -246,12 +251,14 @@ def _summary(path: Path, layout_id: str, data: pl.DataFrame, money: str = "amoun
 def write_counter_file(levy: pl.DataFrame, path: str | Path, *, business_date: dt.date, seed: int,
                        municipality: str | None = None, shares: Mapping[str, float] | None = None,
                        since: dt.date | None = None, exclude: pl.DataFrame | None = None,
-                       cfg: SynthConfig | None = None) -> dict[str, Any]:
+                       cfg: SynthConfig | None = None, plan: pl.DataFrame | None = None) -> dict[str, Any]:
     """The 窓口・指定金融機関 収納データ (``layouts/counter_payment``) of the installments planned
-    for the counter whose 収入日 is in ``(since, business_date]``. Returns a summary dict."""
+    for the counter whose 収入日 is in ``(since, business_date]``. Returns a summary dict. ``plan``: the
+    ``payment_plan`` of these arguments when the caller has it already (``generate``)."""
     p = _payments_cfg(cfg)
     c = p["counter"]
-    plan = payment_plan(levy, seed=seed, cfg=cfg, shares=shares, exclude=exclude, municipality=municipality)
+    if plan is None:
+        plan = payment_plan(levy, seed=seed, cfg=cfg, shares=shares, exclude=exclude, municipality=municipality)
     rows = plan.filter(pl.col("channel") == "counter")
     rows = rows.with_columns(_busday(rows["paid_date"], int(c["received_lag_business_days"])).alias("received_date"))
     rows = rows.filter(_window(pl.col("received_date"), business_date, since) & (pl.col("paid_date") <= business_date))
@@ -308,14 +315,22 @@ def _barcodes(rows: pl.DataFrame, mcfg) -> pl.Series:
 
 def cvs_records(levy: pl.DataFrame, *, business_date: dt.date, seed: int, municipality: str | None = None,
                 shares: Mapping[str, float] | None = None, since: dt.date | None = None,
-                exclude: pl.DataFrame | None = None, cfg: SynthConfig | None = None) -> pl.DataFrame:
+                exclude: pl.DataFrame | None = None, cfg: SynthConfig | None = None,
+                plan: pl.DataFrame | None = None) -> pl.DataFrame:
     """The data records of ``write_cvs_file`` (cvs_payment data columns + ``barcode`` and the
-    plan's ``channel``, ``duplicate``, ``malformed``), in file order."""
+    plan's ``channel``, ``duplicate``, ``malformed``), in file order. ``plan``: as ``write_counter_file``'s."""
     p = _payments_cfg(cfg)
     c = p["cvs"]
     mcfg = _muni_cfg(municipality)
-    plan = payment_plan(levy, seed=seed, cfg=cfg, shares=shares, exclude=exclude, municipality=municipality)
+    if plan is None:
+        plan = payment_plan(levy, seed=seed, cfg=cfg, shares=shares, exclude=exclude, municipality=municipality)
     pay = plan.filter(pl.col("channel").is_in(CVS_CHANNELS) & (pl.col("paid_date") <= business_date))
+    # only a payment with a record (速報, 取消 or 確報) acquired in the window gets its barcode built (a row's
+    # barcode depends on that row alone; the records' 取得日 are computed again below, and filtered)
+    pay = pay.with_columns(_busday(pay["paid_date"], int(c["confirm_lag_business_days"])).alias("_conf")).filter(
+        _window(pl.col("paid_date") + pl.duration(days=int(c["provisional_lag_days"])), business_date, since)
+        | _window(pl.col("paid_date") + pl.duration(days=int(c["cancel_lag_days"])), business_date, since)
+        | _window(pl.col("_conf"), business_date, since)).drop("_conf")
     pay = pay.with_columns(_barcodes(pay, mcfg))
     confirm = _busday(pay["paid_date"], int(c["confirm_lag_business_days"])).alias("acq")
     prov = pay.with_columns(pl.lit(KIND_PROVISIONAL).alias("data_kind"),
@@ -352,14 +367,14 @@ def cvs_records(levy: pl.DataFrame, *, business_date: dt.date, seed: int, munici
 def write_cvs_file(levy: pl.DataFrame, path: str | Path, *, business_date: dt.date, seed: int,
                    municipality: str | None = None, shares: Mapping[str, float] | None = None,
                    since: dt.date | None = None, exclude: pl.DataFrame | None = None,
-                   cfg: SynthConfig | None = None) -> dict[str, Any]:
+                   cfg: SynthConfig | None = None, plan: pl.DataFrame | None = None) -> dict[str, Any]:
     """The コンビニ収納 速報・確報 file (``layouts/cvs_payment``): for every CVS / credit / app
     payment a 速報 (01), then either a 確報 (02, same barcode, store and time, with 振込予定日) or,
     for a few, a 速報取消 (03); the records whose データ取得年月日 is in ``(since, business_date]``."""
     p = _payments_cfg(cfg)
     c = p["cvs"]
     data = cvs_records(levy, business_date=business_date, seed=seed, municipality=municipality, shares=shares,
-                       since=since, exclude=exclude, cfg=cfg)
+                       since=since, exclude=exclude, cfg=cfg, plan=plan)
     layout = fw.load_layout("cvs_payment")
     header = {"record_kind": "1", "creation_date": business_date, "agent_company_code": str(c["agent_company_code"]),
               "collector_code": str(c["collector_code"]), "collector_name": str(c["collector_name"])}
@@ -460,6 +475,8 @@ def generate(levy_paths: Sequence[str | Path], out: str | Path, *, business_date
     exclude = pl.concat([debit_keys(r) for r in requests], how="vertical").unique() if requests else None
     done = []
     kw = dict(business_date=business_date, seed=seed, municipality=municipality, since=since, exclude=exclude, cfg=cfg)
+    if "counter" in channels and "cvs" in channels:  # one plan for both files (the same arguments)
+        kw["plan"] = payment_plan(levy, seed=seed, cfg=cfg, exclude=exclude, municipality=municipality)
     if "counter" in channels:
         done.append(write_counter_file(levy, out / "counter" / f"COUNTER_{ymd}.dat", **kw))
     if "cvs" in channels:

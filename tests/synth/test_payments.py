@@ -223,6 +223,21 @@ def test_since_window_splits_the_files(levy, tmp_path):
         assert parts[0].sort(parts[0].columns).equals(pl.concat(parts[1:]).sort(parts[0].columns)), layout_id
 
 
+
+def test_generate_shares_one_plan_and_writes_the_writers_bytes(levy, levy_path, tmp_path):
+    """generate() computes the payment plan once for the counter and CVS files; the files are byte for byte
+    those of the two writers called alone (each computing its own plan), for a window and for all days."""
+    for since in (None, dt.date(2026, 9, 1)):
+        out = tmp_path / f"gen_{since}"
+        made = P.generate([levy_path], out, business_date=DATE, seed=SEED, channels=("counter", "cvs"), since=since)
+        assert [Path(m["file"]).parent.name for m in made] == ["counter", "cvs"]
+        alone_c, alone_v = tmp_path / f"c_{since}.dat", tmp_path / f"v_{since}.dat"
+        P.write_counter_file(levy, alone_c, business_date=DATE, seed=SEED, since=since)
+        P.write_cvs_file(levy, alone_v, business_date=DATE, seed=SEED, since=since)
+        assert Path(made[0]["file"]).read_bytes() == alone_c.read_bytes()
+        assert Path(made[1]["file"]).read_bytes() == alone_v.read_bytes()
+
+
 def test_no_ordinary_installments_gives_empty_files(levy, tmp_path):
     only_withholding = levy.filter(pl.col("collection_method") == "2")
     assert P.write_counter_file(only_withholding, tmp_path / "c.dat", business_date=DATE, seed=SEED)["records"] == 0
