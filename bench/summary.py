@@ -1,12 +1,15 @@
 """Summary of the benchmarks: var/bench/*.jsonl (written by bench/_report.py) → var/bench/summary.md.
 
-    python bench/summary.py [--dir var/bench] [--readme README.md]
+    python bench/summary.py [--dir var/bench] [--readme README.md [--keep-missing]]
 
 Writes one markdown table (every figure with its peer, ratio, peak RSS and goal) and, per benchmark, the
 machine and arguments it ran with. With ``--readme`` it also replaces the text between the marker lines
 ``<!-- bench:begin -->`` and ``<!-- bench:end -->`` of the README with the same markdown, so the README's
 benchmark figures are generated, never copied by hand. Both files are written aside and renamed. A
-benchmark without its .jsonl is listed as "not run". Nothing here measures anything.
+benchmark without its .jsonl is listed as "not run" — or, with ``--keep-missing``, keeps the rows and the
+machine line it has in the README's section now, marked as kept from an earlier run (one benchmark rerun
+alone, e.g. ``bench/bench_year.py`` on a whole year's report, without rerunning the others). Nothing here
+measures anything.
 """
 
 from __future__ import annotations
@@ -50,11 +53,32 @@ def _cell(v) -> str:
     return _fmt(v).replace("|", "\\|")
 
 
-def render(data: dict[str, dict]) -> str:
-    """The markdown (no trailing newline): the table, then one line per benchmark on its machine and run."""
-    names = [n for n in ORDER if n in data] + sorted(n for n in data if n not in ORDER)
+KEPT = " — kept from an earlier run (not rerun this time)"
+
+
+def previous(section: str) -> dict[str, dict]:
+    """{benchmark: {"rows": [table lines], "machine": its machine line}} of a section ``render`` wrote
+    (the README's, between the markers); benchmarks listed as not run are left out."""
+    out: dict[str, dict] = {}
+    for line in section.splitlines():
+        if line.startswith("| ") and line != HEADER[0]:
+            out.setdefault(line[2:].split(" |", 1)[0], {"rows": [], "machine": None})["rows"].append(line)
+        elif line.startswith("- ") and ": " in line and not line.endswith(": not run"):
+            out.setdefault(line[2:].split(": ", 1)[0], {"rows": [], "machine": None})["machine"] = line
+    return {k: v for k, v in out.items() if v["rows"] and v["machine"]}
+
+
+def render(data: dict[str, dict], kept: dict[str, dict] | None = None) -> str:
+    """The markdown (no trailing newline): the table, then one line per benchmark on its machine and run.
+    ``kept`` (``previous``): the rows and machine line of benchmarks without results here, kept as they are."""
+    kept = {k: v for k, v in (kept or {}).items() if k not in data}
+    every = set(data) | set(kept)
+    names = [n for n in ORDER if n in every] + sorted(n for n in every if n not in ORDER)
     lines = list(HEADER)
     for name in names:
+        if name in kept:
+            lines.extend(kept[name]["rows"])
+            continue
         run = data[name]["run"]
         for r in data[name]["results"]:
             unit = f" {r['unit']}" if r.get("unit") else ""
@@ -65,9 +89,13 @@ def render(data: dict[str, dict]) -> str:
             lines.append(f"| {name} | {_cell(r.get('case'))} | {_cell(r.get('measure'))} | {value} | "
                          f"{_cell(r.get('peer'))} | {peer_fig} | {ratio} | {_cell(rss)} | {_cell(r.get('goal'))} | "
                          f"{_cell(r.get('met'))} | {_cell(r.get('note'))} |")
-    missing = [n for n in ORDER if n not in data]
+    missing = [n for n in ORDER if n not in every]
     lines.append("")
     for name in names:
+        if name in kept:
+            machine = kept[name]["machine"]
+            lines.append(machine if machine.endswith(KEPT) else machine + KEPT)
+            continue
         run = data[name]["run"]
         m = run.get("machine", {})
         args = " ".join(run.get("argv") or []) or "(defaults)"
@@ -89,6 +117,13 @@ def _write_aside(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def section(readme: str) -> str:
+    """The text between the README's bench markers; ValueError if malformed."""
+    if readme.count(BEGIN) != 1 or readme.count(END) != 1:
+        raise ValueError(f"the README needs exactly one {BEGIN} and one {END}")
+    return readme.split(BEGIN, 1)[1].split(END, 1)[0]
+
+
 def replace_section(readme: str, body: str) -> str:
     """The README text with the lines between the markers replaced by ``body``; ValueError if malformed."""
     if readme.count(BEGIN) != 1 or readme.count(END) != 1:
@@ -102,12 +137,17 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--dir", type=Path, default=ROOT / "var" / "bench")
     p.add_argument("--readme", type=Path, help="rewrite this README's section between the bench markers")
+    p.add_argument("--keep-missing", action="store_true",
+                   help="a benchmark without results in --dir keeps its rows of the README's section (needs --readme)")
     a = p.parse_args(argv)
+    if a.keep_missing and not a.readme:
+        p.error("--keep-missing needs --readme")
     data = load(a.dir)
     if not data:
         print(f"no benchmark results (*.jsonl) in {a.dir}", file=sys.stderr)
         return 8
-    body = render(data)
+    kept = previous(section(a.readme.read_text(encoding="utf-8"))) if a.keep_missing else None
+    body = render(data, kept)
     a.dir.mkdir(parents=True, exist_ok=True)
     _write_aside(a.dir / "summary.md", "# Benchmark summary\n\n" + body + "\n")
     print(f"wrote {a.dir / 'summary.md'} ({len(data)} benchmarks)")

@@ -52,6 +52,35 @@ def test_main_writes_summary_and_rewrites_only_the_readme_section(tmp_path):
     assert not list(tmp_path.glob("*.tmp"))
 
 
+
+def test_keep_missing_keeps_the_rows_of_benchmarks_not_rerun(tmp_path):
+    """One benchmark rerun alone (here: only the fixtures' first .jsonl) with --keep-missing: the others keep
+    their rows and machine line from the README's section, marked once as kept; without the flag they are
+    "not run"."""
+    files = sorted(FIXTURES.glob("*.jsonl"))
+    for f in files:
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# X\n\n{summary.BEGIN}\nold\n{summary.END}\n", encoding="utf-8")
+    assert summary.main(["--dir", str(tmp_path), "--readme", str(readme)]) == 0
+    full = summary.section(readme.read_text(encoding="utf-8"))
+    before = summary.previous(full)
+    assert set(before) == set(summary.load(FIXTURES)) and len(before) >= 2
+    rerun, *others = files
+    for f in others:
+        (tmp_path / f.name).unlink()
+    for _ in range(2):   # twice: the kept mark is not added again
+        assert summary.main(["--dir", str(tmp_path), "--readme", str(readme), "--keep-missing"]) == 0
+        after = summary.previous(summary.section(readme.read_text(encoding="utf-8")))
+        assert set(after) == set(before)
+        for name, old in before.items():
+            assert after[name]["rows"] == old["rows"]
+            kept = name != json.loads(rerun.read_text(encoding="utf-8").splitlines()[0]).get("bench", rerun.stem)
+            assert after[name]["machine"] == (old["machine"] + summary.KEPT if kept else old["machine"])
+    assert summary.main(["--dir", str(tmp_path), "--readme", str(readme)]) == 0
+    assert "not run" in summary.section(readme.read_text(encoding="utf-8"))
+
+
 def test_malformed_markers_are_refused():
     with pytest.raises(ValueError):
         summary.replace_section("no markers\n", "x")
