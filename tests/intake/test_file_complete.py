@@ -173,11 +173,10 @@ def test_arrears_inputs_only_complete(kokuho_var, monkeypatch):
 # --- the Airflow file wait ---------------------------------------------------------------------------
 
 
-def test_inbox_file_sensor_fires_only_on_a_complete_file(kokuho_var, monkeypatch):
-    from airflow.providers.standard.triggers.file import FileTrigger
-    from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
-    from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException, TaskDeferred
 
+def _shikaku_wait(monkeypatch, timeout: dt.timedelta):
+    """The DAGs' soft file wait (InboxFileSensor) on var/inbox/shikaku/SHIKAKU* of 111007, a file complete
+    after 60 quiet seconds, waiting ``timeout``."""
     monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "dags"))
     from _kokuho import steps
 
@@ -185,8 +184,15 @@ def test_inbox_file_sensor_fires_only_on_a_complete_file(kokuho_var, monkeypatch
     monkeypatch.setattr("jobs.airflow_task.run_parameters", lambda context: {"municipality": "111007"})
     monkeypatch.setenv("AIRFLOW_CONN_KOKUHO_INBOX",
                        '{"conn_type": "fs", "extra": {"path": "%s"}}' % paths.inbox_root())
-    sensor = steps.file_wait("fk020_wait", "FK020-W 資格ファイル待ち", "shikaku/SHIKAKU*",
-                             timeout=dt.timedelta(hours=1), soft_fail=True, poke_interval=30)
+    return steps.file_wait("fk020_wait", "FK020-W 資格ファイル待ち", "shikaku/SHIKAKU*",
+                           timeout=timeout, soft_fail=True, poke_interval=30)
+
+def test_inbox_file_sensor_fires_only_on_a_complete_file(kokuho_var, monkeypatch):
+    from airflow.providers.standard.triggers.file import FileTrigger
+    from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
+    from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException, TaskDeferred
+
+    sensor = _shikaku_wait(monkeypatch, dt.timedelta(hours=1))
     with pytest.raises(TaskDeferred) as d:  # nothing there: the triggerer waits for a file
         sensor.execute({})
     assert isinstance(d.value.trigger, FileTrigger)
@@ -225,15 +231,7 @@ def test_a_wait_of_zero_minutes_looks_once(kokuho_var, monkeypatch):
     still arriving defers as with any timeout."""
     from airflow.sdk.exceptions import AirflowSkipException, TaskDeferred
 
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "dags"))
-    from _kokuho import steps
-
-    _profile(monkeypatch, "shikaku", {"rule": "stable", "seconds": 60})
-    monkeypatch.setattr("jobs.airflow_task.run_parameters", lambda context: {"municipality": "111007"})
-    monkeypatch.setenv("AIRFLOW_CONN_KOKUHO_INBOX",
-                       '{"conn_type": "fs", "extra": {"path": "%s"}}' % paths.inbox_root())
-    sensor = steps.file_wait("sn205_wait", "SN205-W 窓口ファイル待ち", "shikaku/SHIKAKU*",
-                             timeout=dt.timedelta(0), soft_fail=True, poke_interval=30)
+    sensor = _shikaku_wait(monkeypatch, dt.timedelta(0))
     records = _records(monkeypatch, "kokuho.file_wait")
     with pytest.raises(AirflowSkipException, match="KKB186W"):
         sensor.execute({})
