@@ -406,7 +406,7 @@ OUT_MARKERS = ("year_report.json", "year_report.md", "run", "logs")
 def prepare_out(out: Path) -> Path:
     """The year's folder as an absolute path (the Airflow home under it goes into SQLite and Airflow URLs,
     which refuse a relative path), emptied when it is a previous year's folder. A non-empty folder that
-    holds none of ``OUT_MARKERS`` is refused (SystemExit 2), never deleted: ``--out`` pointing at a wrong
+    holds none of ``OUT_MARKERS`` is refused (SystemExit with the reason), never deleted: ``--out`` at a wrong
     folder must not cost an operator its files."""
     out = Path(out).expanduser().resolve()
     if out.exists():
