@@ -81,6 +81,28 @@ def test_keep_missing_keeps_the_rows_of_benchmarks_not_rerun(tmp_path):
     assert "not run" in summary.section(readme.read_text(encoding="utf-8"))
 
 
+def test_keep_missing_with_names_keeps_only_those(tmp_path):
+    """`make bench` keeps only the measured whole year (``--keep-missing year``): any other benchmark without
+    results this time is "not run", never its old rows."""
+    files = sorted(FIXTURES.glob("*.jsonl"))
+    for f in files:
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# X\n\n{summary.BEGIN}\nold\n{summary.END}\n", encoding="utf-8")
+    assert summary.main(["--dir", str(tmp_path), "--readme", str(readme)]) == 0
+    before = summary.previous(summary.section(readme.read_text(encoding="utf-8")))
+    keep, drop = sorted(before)[:2]
+    for name in (keep, drop):
+        (tmp_path / f"{name}.jsonl").unlink()
+    report.emit("closing", [report.result("1 row", "thing", 1.0, "s")], argv=[], out_dir=tmp_path)
+    assert summary.main(["--dir", str(tmp_path), "--readme", str(readme), "--keep-missing", keep]) == 0
+    text = summary.section(readme.read_text(encoding="utf-8"))
+    after = summary.previous(text)
+    assert after[keep]["rows"] == before[keep]["rows"]
+    assert after[keep]["machine"] == before[keep]["machine"] + summary.KEPT
+    assert drop not in after and f"- {drop}: not run" in text
+
+
 def test_malformed_markers_are_refused():
     with pytest.raises(ValueError):
         summary.replace_section("no markers\n", "x")
