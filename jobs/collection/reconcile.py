@@ -28,6 +28,8 @@ record read, ``PAYMENT_SCHEMA``; see README.md) and, inside the caller's transac
    number, so a record can never be posted twice), the postings to ``payment`` and the sums to
    ``installment``.
 
+A large file on DuckDB is posted a slice per transaction by ``post_file`` (the same rows; see there).
+
 Partial payments stay partly unpaid; a payment above the balance is posted and the excess is
 the installment's 過誤納 (found by the daily 過誤納 step). Statuses that count as *rejected* in
 the control totals (they go to the 消込エラー list): unmatched, error, duplicate, conflict.
