@@ -794,8 +794,14 @@ def post_file(ledger: Ledger, pay: pl.DataFrame, run: Run, *, slicing: Slicing,
             slice_of = None
     if slice_of is None:  # dependent slices: one transaction
         return post_file(ledger, pay, run, slicing=Slicing(), register=register, each=each, tx_class=tx_class)
-    rest = pay.filter(pl.col("record_no") > done)
+    rest = pay.slice(n_done)  # the records after the committed prefix (a view, not a copy)
     del slice_of
+    return _post_slices(ledger, rest, run, slicing, marks, register, each, wrap)
+
+
+def _post_slices(ledger: Ledger, rest: pl.DataFrame, run: Run, slicing: Slicing,
+                 marks: tuple[pl.DataFrame, pl.DataFrame], register: Callable[[Tx], None],
+                 each: Callable[[Tx, PostResult], None] | None, wrap: Callable[[Tx], Tx]) -> PostResult:
     total = PostResult(rows=pl.DataFrame(schema={"record_no": pl.Int64, "status": pl.String}))
     parts, rows, conflicts, rejects, corrections = [], [], [], [], []
     dunned = [0, 0, 0, 0]
