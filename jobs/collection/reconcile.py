@@ -28,6 +28,8 @@ record read, ``PAYMENT_SCHEMA``; see README.md) and, inside the caller's transac
    number, so a record can never be posted twice), the postings to ``payment`` and the sums to
    ``installment``.
 
+A large file on DuckDB is posted a slice per transaction by ``post_file`` (the same rows; see there).
+
 Partial payments stay partly unpaid; a payment above the balance is posted and the excess is
 the installment's 過誤納 (found by the daily 過誤納 step). Statuses that count as *rejected* in
 the control totals (they go to the 消込エラー list): unmatched, error, duplicate, conflict.
@@ -36,12 +38,12 @@ the control totals (they go to the 消込エラー list): unmatched, error, dupl
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import polars as pl
 
-from jobs.ledger import Run, Tx, audit_columns, now_stamp
+from jobs.ledger import Ledger, LedgerError, Run, Tx, audit_columns, now_stamp
 
 PAYMENT_SCHEMA: dict[str, pl.DataType] = {
     "channel": pl.String(), "source_file": pl.String(), "source_sha256": pl.String(),
@@ -109,25 +111,35 @@ class PostResult:
         return sum(self.counts.get(s, 0) for s in REJECTED)
 
 
-def post_payments(tx: Tx, pay: pl.DataFrame, run: Run) -> PostResult:
-    pay = normalize(pay)
+def _in_order(pay: pl.DataFrame) -> pl.DataFrame:
     in_order = pay["source_sha256"].n_unique() <= 1 and pay["record_no"].is_sorted()
-    if not in_order:
-        pay = pay.sort("source_sha256", "record_no")
+    return pay if in_order else pay.sort("source_sha256", "record_no")
+
+
+def _unreadable(df: pl.DataFrame) -> pl.DataFrame:
+    """Step 1: records the adapter could not read, and an unknown kind."""
+    df = _mark(df, pl.col("parse_error").is_not_null(), "error", pl.col("parse_error"))
+    return _mark(df, ~pl.col("kind").is_in(KINDS), "error", pl.lit("データ種別が不明です"))
+
+
+def post_payments(tx: Tx, pay: pl.DataFrame, run: Run, *,
+                  marks: tuple[pl.DataFrame, pl.DataFrame] | None = None) -> PostResult:
+    """Post the records of ``pay`` (one file) in ``tx``. ``marks`` (``file_marks``): what steps 1, 2
+    and 2b found over the whole file, when ``pay`` is one slice of it (``post_file``)."""
+    pay = _in_order(normalize(pay))
     # every join below keeps the left order (maintain_order="left") and adds columns to the
     # narrow key frame only: the 5M-row frame is never copied by a join
     df = pay.with_columns(pl.lit(None, dtype=pl.String).alias("status"), pl.lit(None, dtype=pl.String).alias("reason"),
                           pl.lit(None, dtype=pl.Int64).alias("levy_amount"))
 
     # 1. records the adapter could not read
-    df = _mark(df, pl.col("parse_error").is_not_null(), "error", pl.col("parse_error"))
-    # unknown kind
-    df = _mark(df, ~pl.col("kind").is_in(KINDS), "error", pl.lit("データ種別が不明です"))
+    df = _unreadable(df)
 
     # 2. the same slip (dedup_key: its identity, never its amount) and kind earlier in the file,
     #    then in the ledger: with the same amounts a duplicate, with other amounts a conflict
     #    (金額相違: held, not posted, for the operator)
-    df = _mark_repeats(tx, df)
+    df = _repeats_in_file(df) if marks is None else _with_marks(df, marks[0])
+    df = _repeats_in_ledger(tx, df)
     conflicts = _rows(df, pl.col("status") == "conflict",
                       "record_no", "amount", pl.col("_prev_file").alias("prev_file"),
                       pl.col("_prev_record").alias("prev_record"), pl.col("_prev_amount").alias("prev_amount"))
@@ -138,7 +150,10 @@ def post_payments(tx: Tx, pay: pl.DataFrame, run: Run) -> PostResult:
     df, debit_rejects = _check_debit_requests(tx, df, run)
 
     # 3. match to the 期別
-    keys = _rows(df, pl.col("status").is_null() & pl.col("notice_number").is_not_null(), *KEY).unique()
+    if marks is None:
+        keys = _rows(df, pl.col("status").is_null() & pl.col("notice_number").is_not_null(), *KEY).unique()
+    else:  # a slice: the keys of its records that the whole file looks up (file_marks)
+        keys = df.lazy().select(KEY).join(marks[1].lazy(), on=KEY, how="semi").unique().collect()
     inst = _installments(tx, keys, run.municipality)
     m = df.select(KEY).join(inst, on=KEY, how="left", maintain_order="left")  # the 期別 key is unique
     df = df.with_columns(pl.coalesce(m["levy_amount_right"], pl.col("levy_amount")).alias("levy_amount"),
@@ -246,9 +261,10 @@ def _same_money(prefix: str) -> pl.Expr:
     return pl.all_horizontal([pl.col(c).fill_null(0) == pl.col(f"{prefix}{c}").fill_null(0) for c in MONEY])
 
 
-def _mark_repeats(tx: Tx, df: pl.DataFrame) -> pl.DataFrame:
-    """Step 2: duplicates and conflicts. Adds ``_prev_file``, ``_prev_record``, ``_prev_amount``
-    (the earlier record of the same slip) for the caller's conflict messages."""
+def _repeats_in_file(df: pl.DataFrame) -> pl.DataFrame:
+    """Step 2 in the file: duplicates and conflicts of an earlier record of the file. Adds
+    ``_prev_file``, ``_prev_record``, ``_prev_amount`` (the earlier record of the same slip) for
+    the caller's conflict messages."""
     df = df.with_columns(pl.lit(None, dtype=pl.String).alias("_prev_file"),
                          pl.lit(None, dtype=pl.Int64).alias("_prev_record"),
                          pl.lit(None, dtype=pl.Int64).alias("_prev_amount"))
@@ -274,13 +290,51 @@ def _mark_repeats(tx: Tx, df: pl.DataFrame) -> pl.DataFrame:
                                      "_f_record", "_f_amount", "amount"))).to_series()),
             df["_prev_file"].scatter(i, j["_f_file"]), df["_prev_record"].scatter(i, j["_f_record"]),
             df["_prev_amount"].scatter(i, j["_f_amount"]))
-    # against the ledger
+    return df
+
+
+MARK_COLUMNS = ("status", "reason", "_prev_file", "_prev_record", "_prev_amount")
+
+
+def file_marks(tx: Tx, pay: pl.DataFrame, run: Run) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Steps 1, 2 and 2b over the whole file's frame (its narrow key columns only), for posting it a
+    slice at a time (``post_payments(..., marks=, open_keys=)``) with the outcome of the whole file:
+
+    - the marks: the records decided by steps 1 and 2 in the file (error, duplicate, conflict) with
+      ``record_no`` and ``MARK_COLUMNS`` — a repeat of a record of another slice is found as before;
+    - the open keys: the 期別 keys (``KEY``) of the records still open after steps 2 and 2b (the
+      ledger's slips and 口座振替 requests), which step 3 looks up — a rejected record of one of these
+      期別 gets the 期別's 調定額 and 徴収方法 in its 消込データ row as in one transaction, whichever slice
+      holds the open record.
+    Reads the ledger only (its staged tables go with ``tx``)."""
+    pay = _in_order(normalize(pay))
+    df = pay.select("source_sha256", "record_no", "parse_error", "kind", "dedup_key", "source_file", "channel",
+                    "customer_number",
+                    "paid_date", *KEY, *MONEY).with_columns(
+        pl.lit(None, dtype=pl.String).alias("status"), pl.lit(None, dtype=pl.String).alias("reason"))
+    df = _repeats_in_file(_unreadable(df))
+    marks = _rows(df, pl.col("status").is_not_null(), "record_no", *MARK_COLUMNS)
+    df = _check_debit_requests(tx, _repeats_in_ledger(tx, df), run)[0]
+    open_keys = _rows(df, pl.col("status").is_null() & pl.col("notice_number").is_not_null(), *KEY).unique()
+    return marks, open_keys
+
+
+def _with_marks(df: pl.DataFrame, marks: pl.DataFrame) -> pl.DataFrame:
+    """``df`` (statuses of step 1) with the ``file_marks`` of its records."""
+    m = df.select("record_no").join(marks, on="record_no", how="left", maintain_order="left")
+    return df.with_columns(pl.coalesce(m["status"], pl.col("status")).alias("status"),
+                           pl.coalesce(m["reason"], pl.col("reason")).alias("reason"),
+                           *[m[c].alias(c) for c in MARK_COLUMNS[2:]])
+
+
+def _repeats_in_ledger(tx: Tx, df: pl.DataFrame) -> pl.DataFrame:
+    """Step 2 against the ledger: a record of a slip and kind taken from an earlier file."""
     open_ = _rows(df, pl.col("status").is_null(), "dedup_key", "kind")
     if open_.height == 0:
         return df
     tx.stage("_dedup", open_.unique())
     del open_
-    seen = tx.query("collection/dedup_seen")
+    seen = tx.query("collection/dedup_seen", {"s": df["source_sha256"][0]})
     if seen.height == 0:
         return df
     seen = seen.cast({"prev_record": pl.Int64, "prev_amount": pl.Int64, "prev_late_fee": pl.Int64,
@@ -666,6 +720,149 @@ def post_pending(tx: Tx, run: Run) -> pl.DataFrame:
            {"d": run.business_date, "op": run.operator_id, "od": op_date, "ot": op_time,
                 "rs": run.reason})
     return rows
+
+
+# --- a large file, committed a slice at a time (DuckDB) ---------------------------------------
+
+#: called with the last record number of each slice once its transaction has committed (tests
+#: stop the process here, to check that a rerun completes the file)
+after_slice_commit: Callable[[int], None] | None = None
+
+
+@dataclass(frozen=True)
+class Slicing:
+    """``collection.reconcile.slice_commit`` of the config: a file of at least ``min_records``
+    records posted to a DuckDB ledger is committed ``records`` at a time (``post_file``); 0 = never."""
+    min_records: int = 0
+    records: int = 0
+
+    @classmethod
+    def of(cls, cfg, dialect: str) -> Slicing:
+        if dialect != "duckdb" or cfg is None:  # PostgreSQL: one transaction per file
+            return cls()
+        given = cfg.get("collection.reconcile.slice_commit", None) or {}
+        return cls(int(given.get("min_records") or 0), int(given.get("records") or 0))
+
+    def applies(self, records: int) -> bool:
+        return self.records > 0 and self.min_records > 0 and records >= self.min_records
+
+
+def post_file(ledger: Ledger, pay: pl.DataFrame, run: Run, *, slicing: Slicing,
+              register: Callable[[Tx], None], each: Callable[[Tx, PostResult], None] | None = None,
+              tx_class: Callable[[Tx], Tx] | None = None) -> PostResult:
+    """Post one file: ``post_payments``, ``each`` (e.g. the raw bytes of its rejects) and
+    ``register`` (``register_file``) in one transaction — or, for a large file on DuckDB
+    (``slicing``), a slice of ``slicing.records`` records per transaction, ``register`` in the
+    last one. DuckDB holds the undo of a transaction's writes in memory until it commits (5M
+    payments: several GB beyond its ``memory_limit``); a commit per slice bounds it to a slice's.
+
+    The same ledger rows as in one transaction: steps 1 and 2 in the file (``file_marks``) are
+    done over the whole file first, so a repeat of a record of another slice is a duplicate or a
+    conflict as before; a file whose slices depend on each other otherwise (a 速報 and its 取消 /
+    確報 or a 確報 and its 訂正 in different slices; payments of one 期別 with a 督促状 in different
+    slices, split 本税 first in record order) is posted in one transaction. Idempotent by
+    (file SHA-256, record number): a rerun after a stop posts only the records not yet in
+    消込データ (the committed slices are a prefix of the file); the file is registered as posted
+    only with its last slice. Returns the figures of the records posted by this call."""
+    wrap = tx_class or (lambda tx: tx)
+    pay = _in_order(normalize(pay))
+    if not slicing.applies(pay.height):
+        with ledger.transaction() as tx0:
+            tx = wrap(tx0)
+            res = post_payments(tx, pay, run)
+            if each is not None:
+                each(tx, res)
+            register(tx)
+        return res
+    sha = pay["source_sha256"][0]
+    with ledger.transaction() as tx:
+        marks = file_marks(tx, pay, run)
+        held = tx.query("collection/reconciliation_file_progress", {"s": sha}).row(0, named=True)
+        done = int(held["last_record"] or 0)
+        if int(held["n"]) != int((pay["record_no"] <= done).sum()):
+            raise LedgerError(f"消込データにこのファイル ({pay['source_file'][0]}) の一部のレコードだけがあります "
+                              f"({int(held['n']):,} 件, 最終レコード {done:,}): 分割コミットの続きから再開できません")
+        # the slices: what is committed (one part, 0), then the rest ``records`` at a time (1, 2, …)
+        n_done = int(held["n"])
+        at = pl.int_range(pl.len(), dtype=pl.Int64)
+        slice_of = pay.select(pl.when(at < n_done).then(0).otherwise((at - n_done) // slicing.records + 1)
+                              .alias("_slice"))["_slice"]
+        if not _slices_independent(tx, pay, slice_of, run.municipality):
+            if done:
+                raise LedgerError(f"ファイル {pay['source_file'][0]} の残りのレコードが消込済みの部分と関連しています: "
+                                  "分割コミットの続きから再開できません")
+            slice_of = None
+    if slice_of is None:  # dependent slices: one transaction
+        return post_file(ledger, pay, run, slicing=Slicing(), register=register, each=each, tx_class=tx_class)
+    rest = pay.slice(n_done)  # the records after the committed prefix (a view, not a copy)
+    del slice_of
+    return _post_slices(ledger, rest, run, slicing, marks, register, each, wrap)
+
+
+def _post_slices(ledger: Ledger, rest: pl.DataFrame, run: Run, slicing: Slicing,
+                 marks: tuple[pl.DataFrame, pl.DataFrame], register: Callable[[Tx], None],
+                 each: Callable[[Tx, PostResult], None] | None, wrap: Callable[[Tx], Tx]) -> PostResult:
+    total = PostResult(rows=pl.DataFrame(schema={"record_no": pl.Int64, "status": pl.String}))
+    parts, rows, conflicts, rejects, corrections = [], [], [], [], []
+    dunned = [0, 0, 0, 0]
+    for i, part in enumerate(rest.iter_slices(slicing.records)):
+        last = (i + 1) * slicing.records >= rest.height
+        with ledger.transaction() as tx0:
+            tx = wrap(tx0)
+            res = post_payments(tx, part, run, marks=marks)
+            if each is not None:
+                each(tx, res)
+            if last:
+                register(tx)
+        for k, v in res.counts.items():
+            total.counts[k] = total.counts.get(k, 0) + v
+        for k, v in res.amounts.items():
+            total.amounts[k] = total.amounts.get(k, 0) + v
+        total.without_provisional += res.without_provisional
+        dunned = [a + b for a, b in zip(dunned, res.dunned, strict=True)]
+        rows.append(res.rows.select("record_no", "status"))
+        conflicts.append(res.conflicts)
+        rejects.append(res.debit_rejects)
+        corrections.append(res.corrections)
+        parts.append(int(part["record_no"][-1]))
+        del res
+        if after_slice_commit is not None:
+            after_slice_commit(parts[-1])
+    if rest.height == 0:  # every slice committed, not registered (cannot happen: the last slice registers)
+        with ledger.transaction() as tx:
+            register(wrap(tx))
+    if rows:
+        total.rows = pl.concat(rows)
+        total.conflicts = pl.concat(conflicts, how="vertical_relaxed")
+        total.debit_rejects = pl.concat(rejects, how="vertical_relaxed")
+        total.corrections = pl.concat(corrections, how="vertical_relaxed")
+    total.dunned = tuple(dunned)
+    return total
+
+
+def _slices_independent(tx: Tx, pay: pl.DataFrame, slice_of: pl.Series, municipality: str) -> bool:
+    """Whether each slice of ``pay`` (``slice_of``: its slice per record) can be posted on its own
+    with the same outcome: no slip (dedup key) with records of different kinds in two slices (a
+    速報 settled by a 取消 / 確報, a 確報 reversed by a 訂正), and no 期別 with a 督促状 paid by 収納代行
+    records of two slices (their split takes the 期別's balance in record order)."""
+    if slice_of.n_unique() <= 1:
+        return True
+    if pay["kind"].is_in(["provisional", "cancel", "correction"]).any():
+        spread = pay.lazy().select("dedup_key", "kind", slice_of.alias("_slice")).drop_nulls("dedup_key").group_by(
+            "dedup_key").agg(pl.col("_slice").n_unique().alias("s"), pl.col("kind").n_unique().alias("k")).filter(
+            (pl.col("s") > 1) & (pl.col("k") > 1)).select(pl.len()).collect().item()
+        if spread:
+            return False
+    cvs = pl.col("channel").is_in(list(CVS_CHANNELS)) & pl.col("notice_number").is_not_null()
+    if not pay.select(cvs.any()).item() or not tx.value("collection/dunning_notices_any", {"m": municipality}):
+        return True
+    keys = pay.lazy().with_columns(slice_of.alias("_slice")).filter(cvs).group_by(KEY).agg(
+        pl.col("_slice").n_unique().alias("s")).filter(pl.col("s") > 1).select(KEY).collect()
+    if keys.height == 0:
+        return True
+    tx.stage("_keys", keys.with_columns(pl.lit(municipality).alias("municipality_code"),
+                                        pl.col("levy_year").alias("target_year")))
+    return tx.query("collection/dunned_balances").height == 0
 
 
 # --- the file registry ------------------------------------------------------------------------

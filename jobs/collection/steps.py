@@ -11,7 +11,8 @@ rejected records, the record stride, the headers, the raw bytes) from the intake
 ``options["source"]`` of its JobSpec names the intake step's inbox and layout (SN235 has none).
 
 A 消込 step posts every intake file of its channel that the ledger has not posted yet (by the
-file's SHA-256, ``posted_file``), each file in one transaction. Its outputs — the dataset
+file's SHA-256, ``posted_file``), each file in one transaction (a large file on DuckDB a slice of
+records per transaction, ``reconcile.post_file``; a rerun completes it). Its outputs — the dataset
 ``reconciliation_<channel>`` and the 消込エラー list — are built from the ledger rows of the run's
 generation, so a rerun (after a crash between the ledger commit and the output commit, or just
 again) writes the same bytes and posts nothing twice.
@@ -142,11 +143,13 @@ def post_channel(ctx: StepContext) -> int | None:
             if channel == "pension":
                 pension_trailer_check(ctx, inp, name, pay)
             raw = archived_file(ctx, name, sha)
-            with ledger.transaction() as tx:
-                res = reconcile.post_payments(tx, pay, run)
-                fill_raw(tx, res.rows, raw)
-                reconcile.register_file(tx, sha256=sha, file_name=name, channel=channel, records=pay.height,
-                                        amount=int(pay["amount"].sum() or 0), run=run)
+            amount = int(pay["amount"].sum() or 0)
+            # one transaction; a large file on DuckDB a slice at a time (collection.reconcile.slice_commit)
+            res = reconcile.post_file(
+                ledger, pay, run, slicing=reconcile.Slicing.of(ctx.config, ledger.dialect),
+                each=lambda tx, res: fill_raw(tx, res.rows, raw),
+                register=lambda tx: reconcile.register_file(tx, sha256=sha, file_name=name, channel=channel,
+                                                            records=pay.height, amount=amount, run=run))
             posted_now += 1
             ctx.message("KKB420I", file=name, posted=res.counts.get('posted', 0),
                         posted_amount=res.amounts.get('posted', 0), provisional=res.counts.get('provisional', 0),

@@ -5,7 +5,7 @@
         tx.stage("_delta", frame)                    # a temporary table from a Polars frame
         tx.run("ledger/installment_apply_delta", {"op": ...})   # sql/ledger/installment_apply_delta.sql
         tx.insert("payment", rows)                   # bulk insert of a Polars frame
-        df = tx.query("collection/dedup_seen")       # a named statement's result as a Polars frame
+        df = tx.query("collection/dedup_seen", {"s": sha})  # a named statement's result as a Polars frame
 
 The statements are files, ``sql/<area>/<name>.sql`` (``jobs.ledger.sql``), rendered for the
 ledger's dialect. The URL: ``KOKUHO_LEDGER_URL``, else ``collection.ledger.url`` in config, else
