@@ -65,17 +65,20 @@ def encode_records(layout: Layout, rt: RecordType, df: pl.DataFrame) -> np.ndarr
     return out
 
 
-def _lines(layout: Layout, rt: RecordType, df: pl.DataFrame, le: bytes) -> np.ndarray:
-    """The rows of one record type as (n, record_length + len(le)) bytes, line end included."""
+def _lines(layout: Layout, rt: RecordType, df: pl.DataFrame, le: bytes, out: np.ndarray | None = None) -> np.ndarray:
+    """The rows of one record type as (n, record_length + len(le)) bytes, line end included
+    (written into ``out`` when given: an array of at least n rows of that width, every byte of
+    whose first n rows is overwritten; not for EBCDIC layouts)."""
     if layout.encoding == "ebcdic_kana":
         return _with_line_end(encode_records(layout, rt, df), le)
-    return _encode_lines(layout, rt, df, le)
+    return _encode_lines(layout, rt, df, le, out)
 
 
-def _encode_lines(layout: Layout, rt: RecordType, df: pl.DataFrame, le: bytes) -> np.ndarray:
+def _encode_lines(layout: Layout, rt: RecordType, df: pl.DataFrame, le: bytes, buf: np.ndarray | None = None) -> np.ndarray:
     """Every field of every row, then one compiled pass (assemble.py) writing them into the lines:
     numbers as integers, every other field as a (rows, width) block of its bytes (one row when
-    the field is the same in every record: defaults, fillers, shift codes)."""
+    the field is the same in every record: defaults, fillers, shift codes). ``buf``: where the
+    lines go (its first n rows), else a new array."""
     n = df.height
     known = {f.name for f in rt.fields} | {"record_no", ROW_MARK}
     unknown = [c for c in df.columns if c not in known]
@@ -100,7 +103,11 @@ def _encode_lines(layout: Layout, rt: RecordType, df: pl.DataFrame, le: bytes) -
                 encode_field(f, df.get_column(f.name), 0, layout, ebcdic)
         except EncodeError as e:
             raise EncodeError(f"{where}: {e}") from None
-    out = np.empty((n, length + len(le)), dtype=np.uint8)
+    if buf is not None and buf.ndim == 2 and buf.shape[0] >= n and buf.shape[1] == length + len(le) \
+            and buf.dtype == np.uint8 and buf.flags.c_contiguous:
+        out = buf[:n]
+    else:
+        out = np.empty((n, length + len(le)), dtype=np.uint8)
     if not n:
         return out
     blocks += _encode_digits(layout, rt, df, [f for f in rt.fields if f.type == "digits" and f.name in df.columns])
@@ -472,7 +479,17 @@ class FileWriter:
             for chunk in chunks:
                 w.write(chunk)
             w.end_group()          # trailer bindings filled from what was written
+
+    Writing overlaps encoding: a block's lines go to the file in a background thread (the write
+    system call releases the GIL; for a large file it costs about as much as encoding) while the
+    next block is encoded; blocks are written in order, one at a time, and a failed write is raised
+    by the next call. Large blocks are encoded into two buffers used in turn (no fresh pages for
+    every block). ``close`` waits for the last write before the fsync and the rename.
     """
+
+    #: blocks of at least this many records are encoded into the reused buffers and written in the
+    #: background; smaller ones (headers, trailers) are written the same way but into fresh arrays
+    BUFFER_MIN_ROWS = 1_024
 
     def __init__(self, layout: Layout, path: str | Path, *, line_end: str | None = None, lead_in: dict | None = None):
         self.layout = layout
@@ -486,6 +503,9 @@ class FileWriter:
         self._acc: dict[str, int] = {}
         self._in_group = False
         self._groups = 0
+        self._pool = None  # the background write (concurrent.futures, one worker)
+        self._pending = None  # the write in flight
+        self._bufs: dict[tuple[str, int], list] = {}  # (record type, line width): [two arrays, next one]
 
     def __enter__(self) -> "FileWriter":
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -494,11 +514,46 @@ class FileWriter:
             self.fh.write(b"\0" * self.layout.lead_in.fields[-1].end)  # patched at close
         return self
 
+    def _buffer(self, rt: RecordType, n: int) -> np.ndarray | None:
+        """The next of the record type's two line buffers, grown to n rows (None: a fresh array)."""
+        if n < self.BUFFER_MIN_ROWS or self.layout.encoding == "ebcdic_kana":
+            return None
+        width = rt.fields[-1].end + len(self.le)
+        slot = self._bufs.setdefault((rt.name, width), [None, None, 0])
+        k = slot[2]
+        slot[2] = 1 - k
+        if slot[k] is None or slot[k].shape[0] < n:
+            slot[k] = np.empty((n, width), dtype=np.uint8)
+        return slot[k]
+
+    def _wait(self) -> None:
+        """Wait for the write in flight (its error, if any, is raised here)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
     def _emit(self, rt: RecordType, df: pl.DataFrame) -> None:
         if df.height == 0:
             return
-        self.fh.write(_lines(self.layout, rt, df, self.le).reshape(-1))
+        # the buffer encoded into was last written two blocks ago: that write is done (waited below)
+        lines = _lines(self.layout, rt, df, self.le, self._buffer(rt, df.height))
+        self._wait()
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fw-write")
+        self._pending = self._pool.submit(self.fh.write, lines.reshape(-1))
         self.records += df.height
+
+    def _stop(self) -> None:
+        """Wait for the write in flight and end the background thread (raises a failed write)."""
+        try:
+            self._wait()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
+            self._bufs = {}
 
     def begin_group(self, header: dict | pl.DataFrame | None = None) -> None:
         if self._in_group:
@@ -545,6 +600,7 @@ class FileWriter:
         e_rt = self.layout.by_role("E")
         if e_rt is not None:
             self._emit(e_rt, one_row(end))
+        self._stop()
         if self.layout.lead_in is not None:
             self.fh.seek(0)
             self.fh.write(_lead_in_bytes(self.layout, self.lead_in, self.records))
@@ -555,7 +611,17 @@ class FileWriter:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
-            self.close()
+            try:
+                self.close()
+            except BaseException:
+                if not self.fh.closed:
+                    self.fh.close()
+                self.tmp.unlink(missing_ok=True)
+                raise
         else:
+            try:
+                self._stop()
+            except Exception:  # noqa: BLE001  (the first error is the one raised)
+                pass
             self.fh.close()
             self.tmp.unlink(missing_ok=True)
