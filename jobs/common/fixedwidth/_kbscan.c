@@ -450,3 +450,50 @@ void kb_zoned(const uint8_t *recs, int64_t rstride, int64_t lo, int64_t hi, int6
         vals[i] = v ? (int64_t)((body * 10 + ld) * (uint64_t)(int64_t)sg) : 0;
     }
 }
+
+/* ---- the writer's cp932 text fields (writer._cp932_spaced; fields.encode_field stays the reference) ----
+ * Rows [lo, hi) of a String column given as Arrow large_string buffers (offsets int64, UTF-8 data), with
+ * nulls[i] != 0 (nulls may be NULL) for a null row: each value encoded to cp932 by `enc` (per BMP code
+ * point: the single byte, or lead * 256 + trail, or -1 where Python's cp932 codec refuses the character
+ * or the writer does: control characters), left-justified in `w` bytes of `out` (row i at out + i * w),
+ * padded with spaces; a null row is all spaces. Returns -1, or the first row of [lo, hi) that cannot be
+ * written this way (a character -1 in enc or beyond the BMP, more than w bytes): the caller then lets
+ * the reference encoder name the error. The data is valid UTF-8 (Polars strings). */
+int64_t kb_cp932_encode(const int64_t *offsets, const uint8_t *data, const uint8_t *nulls, int64_t lo, int64_t hi,
+                        int64_t w, const int32_t *enc, uint8_t *out) {
+    for (int64_t i = lo; i < hi; i++) {
+        uint8_t *dst = out + i * w;
+        int64_t q = 0;
+        if (!(nulls && nulls[i])) {
+            const uint8_t *p = data + offsets[i], *end = data + offsets[i + 1];
+            while (p < end) {
+                uint32_t c = p[0];
+                if (c < 0x80) {
+                    p += 1;
+                } else if (c < 0xE0) {
+                    if (end - p < 2) return i;
+                    c = ((c & 0x1F) << 6) | (p[1] & 0x3F);
+                    p += 2;
+                } else if (c < 0xF0) {
+                    if (end - p < 3) return i;
+                    c = ((c & 0x0F) << 12) | ((uint32_t)(p[1] & 0x3F) << 6) | (p[2] & 0x3F);
+                    p += 3;
+                } else {
+                    return i; /* beyond the BMP: no cp932 code */
+                }
+                int32_t e = enc[c];
+                if (e < 0) return i;
+                if (e < 0x100) {
+                    if (q >= w) return i;
+                    dst[q++] = (uint8_t)e;
+                } else {
+                    if (q + 1 >= w) return i;
+                    dst[q++] = (uint8_t)(e >> 8);
+                    dst[q++] = (uint8_t)(e & 0xFF);
+                }
+            }
+        }
+        if (q < w) memset(dst + q, 32, (size_t)(w - q));
+    }
+    return -1;
+}

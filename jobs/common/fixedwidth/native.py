@@ -314,7 +314,51 @@ def _cp932_lib():
     so.kb_cp932_scan.argtypes = [_P, _I, _I, _I, _I, _I, _P, _P, ctypes.c_int32, _P, _P, _P]
     so.kb_cp932_fill.restype = None
     so.kb_cp932_fill.argtypes = [_P, _I, _I, _I, _I, _I, _P, _P, _P, _P, _P, _P]
+    so.kb_cp932_encode.restype = ctypes.c_int64
+    so.kb_cp932_encode.argtypes = [_P, _P, _P, _I, _I, _I, _P, _P]
     return so
+
+
+@functools.lru_cache(maxsize=1)
+def cp932_encode_table() -> np.ndarray:
+    """Python's cp932 codec as one table for kb_cp932_encode: per BMP code point the byte it encodes
+    to, or lead * 256 + trail, or -1 where the codec refuses it; the control characters (below U+0020,
+    U+007F), which the writer's fast path leaves to the reference encoder, are -1 too."""
+    enc = np.full(65536, -1, dtype=np.int32)
+    for c in range(0x20, 65536):
+        if c == 0x7F or 0xD800 <= c <= 0xDFFF:
+            continue
+        try:
+            b = chr(c).encode("cp932")
+        except UnicodeEncodeError:
+            continue
+        enc[c] = b[0] if len(b) == 1 else b[0] * 256 + b[1]
+    return enc
+
+
+def cp932_encode(offsets: np.ndarray, data: np.ndarray, nulls: np.ndarray | None, w: int) -> np.ndarray | None:
+    """(n, w) cp932 bytes of a String column's Arrow buffers (offsets int64, n + 1 of them; UTF-8
+    data), each value left-justified and padded with spaces, a null row (``nulls``) all spaces: the
+    bytes of ``value.encode("cp932").ljust(w)``. None when a row cannot be written so (a character
+    cp932 lacks, a control character, longer than w bytes): the reference encoder names it."""
+    so = _cp932_lib()
+    n = len(offsets) - 1
+    out = np.empty((n, w), dtype=np.uint8)
+    if n == 0:
+        return out
+    enc = cp932_encode_table()
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    data = np.ascontiguousarray(data, dtype=np.uint8) if len(data) else np.zeros(1, dtype=np.uint8)
+    z = None if nulls is None else np.ascontiguousarray(nulls, dtype=np.uint8)
+    bad = []
+
+    def run(lo, hi):
+        r = so.kb_cp932_encode(_ptr(offsets), _ptr(data), 0 if z is None else _ptr(z), lo, hi, w, _ptr(enc), _ptr(out))
+        if r >= 0:
+            bad.append(r)
+
+    _parallel(run, n, MIN_ASSEMBLE_ROWS_PER_THREAD)
+    return None if bad else out
 
 
 def cp932_fits(f, n: int) -> bool:

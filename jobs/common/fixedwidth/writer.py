@@ -153,7 +153,9 @@ def _cp932_spaced(f, s: pl.Series, layout: Layout) -> np.ndarray | None:
     """A cp932 text column padded with spaces, the common case, without the scatter of the
     reference encoder: each value padded in Polars to the field's width in cp932 bytes, one encode
     of the whole column with a newline after every value, and the newlines checked where they must
-    be (so a row of another length cannot shift the others); then the block is a reshape. None
+    be (so a row of another length cannot shift the others); then the block is a reshape. With the
+    C library built, kb_cp932_encode writes the block straight from the Arrow buffers instead (a
+    table made from Python's cp932 codec; the Polars way stays the fallback). None
     when the column needs the reference encoder (nulls or values not allowed, other pads or
     charsets, normalizing, control characters, too long, not encodable): it gives the error."""
     if layout.charset_of(f).kind != "cp932" or f.pad != " " or f.values is not None or f.normalize:
@@ -161,6 +163,13 @@ def _cp932_spaced(f, s: pl.Series, layout: Layout) -> np.ndarray | None:
     s = s.cast(pl.String)
     if s.null_count() and not f.blank:
         return None
+    from . import native
+
+    if native.lib() is not None and len(s):  # the compiled encoder (kb_cp932_encode): the same bytes
+        offsets, data = _utf8_buffers(s)
+        block = native.cp932_encode(offsets, data, s.is_null().to_numpy() if s.null_count() else None, f.length)
+        if block is not None:
+            return block
     w, n = f.length, len(s)
     v = s.fill_null("")
     size = v.str.len_chars() + v.str.count_matches(_CP932_DOUBLE)
