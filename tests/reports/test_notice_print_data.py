@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import given, settings
@@ -312,3 +313,41 @@ def test_payment_deadline_rules(cfg):
     for rule, expected in (({"rule": "none"}, None), ({"rule": "days_after_due", "days": 10}, dt.date(2026, 7, 10))):
         c2 = dataclasses.replace(cfg, data=config.deep_merge(cfg.data, {"notices": {"cvs": {"payment_deadline": rule}}}))
         assert gs1.parse(print_data.barcode_series(slots, c2, fy=2026)[0], max_amount=CEILING).due_date == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 12), st.integers(0, 2**32 - 1)), min_size=0, max_size=5),
+       st.integers(1, 70), st.booleans())
+def test_property_c_gs1_digits_equal_the_numpy_matrix(spec, n, many_threads):
+    """kb_gs1 (two digits per division, the check digit from the even and odd sums) and the numpy
+    digit matrix give the same 44 bytes for fields of every width at any position, with zero, the
+    largest value of the width and random values."""
+    from unittest import mock
+
+    from jobs.common.fixedwidth import native
+
+    if native.lib() is None:
+        pytest.skip("no C compiler: the native library is not built")
+    width_left = 43
+    d = print_data._Digits(n)
+    d.const("91")
+    width_left -= 2
+    for w, seed in spec:
+        if w > width_left:
+            break
+        rng = np.random.default_rng(seed)
+        v = rng.integers(0, 10 ** min(w, 18), n, dtype=np.int64)
+        v[0] = 0
+        v[-1] = 10 ** w - 1 if w <= 18 else v[-1]
+        d.ints(v, w)
+        width_left -= w
+    d.const("7" * width_left)
+    with mock.patch.object(native, "MIN_ASSEMBLE_ROWS_PER_THREAD", 3 if many_threads else 8_192), \
+            mock.patch.dict("os.environ", {"KOKUHO_FW_THREADS": "4"}):
+        c = native.gs1_digits(d.template, d.fields, n)
+    assert c.tobytes() == d.matrix().tobytes()
+    for row in c[:3]:
+        code = row.tobytes().decode()
+        digits = [int(x) for x in code[:43]]
+        s = sum((3 if q % 2 == 0 else 1) * x for q, x in enumerate(digits))
+        assert int(code[43]) == (10 - s % 10) % 10

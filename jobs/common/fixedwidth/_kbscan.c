@@ -270,18 +270,33 @@ void kb_assemble(uint8_t *out, int64_t width, int64_t lo, int64_t hi, const uint
  * weight 3 on even indexes (the rightmost data digit, index 42, is even). */
 void kb_gs1(uint8_t *out, int64_t n, int64_t lo, int64_t hi, const uint8_t *template, int64_t k,
             const int64_t *vals, const int64_t *pos, const int64_t *wid) {
+    /* two digits per division ("00".."99"); the weighted sum over the 43 bytes has fixed weights */
+    static const uint8_t pairs[201] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                      "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                      "8081828384858687888990919293949596979899";
     for (int64_t i = lo; i < hi; i++) {
         uint8_t *row = out + i * 44;
         memcpy(row, template, 44);
         for (int64_t j = 0; j < k; j++) {
             uint64_t v = (uint64_t)vals[j * n + i];
-            for (int64_t p = pos[j] + wid[j] - 1; p >= pos[j]; p--) {
-                row[p] = (uint8_t)(48 + v % 10);
-                v /= 10;
+            int64_t p = pos[j] + wid[j] - 1, p0 = pos[j];
+            while (p > p0) {
+                uint64_t q = v / 100;
+                uint32_t r = (uint32_t)(v - q * 100) * 2;
+                row[p] = pairs[r + 1];
+                row[p - 1] = pairs[r];
+                v = q;
+                p -= 2;
             }
+            if (p == p0) row[p] = (uint8_t)(48 + v % 10);
         }
-        int64_t sum = 0;
-        for (int64_t q = 0; q < 43; q++) sum += (q % 2 == 0 ? 3 : 1) * (row[q] - 48);
+        int32_t even = 0, odd = 0;
+        for (int q = 0; q < 42; q += 2) {
+            even += row[q];
+            odd += row[q + 1];
+        }
+        even += row[42];
+        int32_t sum = 3 * (even - 22 * 48) + (odd - 21 * 48);
         row[43] = (uint8_t)(48 + (10 - sum % 10) % 10);
     }
 }
@@ -494,6 +509,43 @@ int64_t kb_cp932_encode(const int64_t *offsets, const uint8_t *data, const uint8
             }
         }
         if (q < w) memset(dst + q, 32, (size_t)(w - q));
+    }
+    return -1;
+}
+
+/* ---- the writer's digits fields (writer._encode_digits; its Polars way stays the fallback) ----------------
+ * Rows [lo, hi) of a String column given as Arrow string views (16 bytes per value from `views`: the
+ * length, then the value inline when it has at most 12 bytes, else a 4-byte prefix, the index of its data
+ * buffer in `bufs` and its offset there), with nulls[i] != 0 (nulls may be NULL) for a null row: each value
+ * zero-filled on the left to `w` bytes of `out` (row i at out + i * w), what str.zfill(w) gives for digits;
+ * a null row is all spaces. Returns -1, or the first row of [lo, hi) that is not written so (a byte that
+ * is not an ASCII digit, longer than w): the caller then lets the Polars way name the error. */
+int64_t kb_digits_view(const uint8_t *views, const uint8_t *const *bufs, const uint8_t *nulls, int64_t lo,
+                       int64_t hi, int64_t w, uint8_t *out) {
+    for (int64_t i = lo; i < hi; i++) {
+        uint8_t *dst = out + i * w;
+        if (nulls && nulls[i]) {
+            memset(dst, 32, (size_t)w);
+            continue;
+        }
+        const uint8_t *v = views + i * 16;
+        uint32_t len, bi, off;
+        memcpy(&len, v, 4);
+        if ((int64_t)len > w) return i;
+        const uint8_t *src;
+        if (len <= 12) {
+            src = v + 4;
+        } else {
+            memcpy(&bi, v + 8, 4);
+            memcpy(&off, v + 12, 4);
+            src = bufs[bi] + off;
+        }
+        int64_t pad = w - (int64_t)len;
+        uint8_t bad = 0;
+        for (uint32_t q = 0; q < len; q++) bad |= (uint8_t)(src[q] - 48) > 9;
+        if (bad) return i;
+        memset(dst, 48, (size_t)pad);
+        memcpy(dst + pad, src, len);
     }
     return -1;
 }

@@ -316,6 +316,8 @@ def _cp932_lib():
     so.kb_cp932_fill.argtypes = [_P, _I, _I, _I, _I, _I, _P, _P, _P, _P, _P, _P]
     so.kb_cp932_encode.restype = ctypes.c_int64
     so.kb_cp932_encode.argtypes = [_P, _P, _P, _I, _I, _I, _P, _P]
+    so.kb_digits_view.restype = ctypes.c_int64
+    so.kb_digits_view.argtypes = [_P, _P, _P, _I, _I, _I, _P]
     return so
 
 
@@ -354,6 +356,36 @@ def cp932_encode(offsets: np.ndarray, data: np.ndarray, nulls: np.ndarray | None
 
     def run(lo, hi):
         r = so.kb_cp932_encode(_ptr(offsets), _ptr(data), 0 if z is None else _ptr(z), lo, hi, w, _ptr(enc), _ptr(out))
+        if r >= 0:
+            bad.append(r)
+
+    _parallel(run, n, MIN_ASSEMBLE_ROWS_PER_THREAD)
+    return None if bad else out
+
+
+def digits_block(s, w: int) -> np.ndarray | None:
+    """(n, w) bytes of a String column of digits (a Polars Series), each value zero-filled on the left
+    to w (what ``str.zfill(w)`` gives), a null row all spaces, straight from its Arrow string views
+    (kb_digits_view). None when a row is not digits or is longer than w: the Polars way names it."""
+    import polars as pl
+
+    so = _cp932_lib()
+    n = len(s)
+    out = np.empty((n, w), dtype=np.uint8)
+    if n == 0:
+        return out
+    arr = s.to_arrow(compat_level=pl.CompatLevel.newest())
+    if str(arr.type) != "string_view":
+        return None
+    bufs = arr.buffers()
+    views = np.frombuffer(bufs[1], dtype=np.uint8)[arr.offset * 16:(arr.offset + n) * 16]
+    data = [np.frombuffer(b, dtype=np.uint8) if b is not None and b.size else np.zeros(1, np.uint8) for b in bufs[2:]]
+    ptrs = np.array([_ptr(d) for d in data] or [0], dtype=np.uint64)
+    z = np.ascontiguousarray(s.is_null().to_numpy(), dtype=np.uint8) if s.null_count() else None
+    bad = []
+
+    def run(lo, hi):
+        r = so.kb_digits_view(_ptr(views), _ptr(ptrs), 0 if z is None else _ptr(z), lo, hi, w, _ptr(out))
         if r >= 0:
             bad.append(r)
 

@@ -302,15 +302,41 @@ def _encode_numbers(layout: Layout, rt: RecordType, df: pl.DataFrame, given) -> 
 
 def _encode_digits(layout: Layout, rt: RecordType, df: pl.DataFrame, fields) -> list[tuple[int, np.ndarray]]:
     """All digits fields (codes kept as strings, leading zeros and all) in one Polars select:
-    zero-filled to their width, checked in numpy (min/max first), copied from the Arrow buffers."""
+    zero-filled to their width, checked in numpy (min/max first), copied from the Arrow buffers.
+    With the C library built, String columns are zero-filled and checked in one pass from their
+    Arrow string views instead (native.digits_block); a column it refuses goes the Polars way, which
+    names the rows."""
     if not fields:
         return []
+    from . import native
+
+    blocks = []
+    if native.lib() is not None:  # the compiled copy from the Arrow string views (kb_digits_view)
+        rest = []
+        for f in fields:
+            s = df.get_column(f.name)
+            block = None
+            if s.dtype == pl.String and (f.blank or not s.null_count()):
+                block = native.digits_block(s, f.length)
+            if block is not None and f.values is not None:
+                allowed = np.array([v.encode("ascii") for v in f.values], dtype=f"S{f.length}")
+                bad = ~np.isin(block.view(f"S{f.length}").ravel(), allowed)
+                if s.null_count():
+                    bad &= ~s.is_null().to_numpy()
+                if bad.any():
+                    block = None  # the Polars way below names the rows
+            if block is None:
+                rest.append(f)
+            else:
+                blocks.append((f.offset, block))
+        fields = rest
+        if not fields:
+            return blocks
     exprs = []
     for j, f in enumerate(fields):
         c = pl.col(f.name).cast(pl.String)
         exprs += [c.fill_null("0" * f.length).str.zfill(f.length).alias(f"d{j}"), c.is_null().alias(f"z{j}")]
     sel = df.select(exprs)
-    blocks = []
     for j, f in enumerate(fields):
         where = f"layout {layout.id}, {rt.label}"
         w = f.length
