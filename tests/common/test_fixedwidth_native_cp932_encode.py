@@ -60,7 +60,7 @@ def run(values: list[str | None], w: int) -> np.ndarray | None:
 @given(st.lists(st.none() | st.text(alphabet=GOOD, max_size=45), min_size=1, max_size=40),
        st.integers(1, 90), st.booleans())
 def test_property_encoder_equals_pythons_codec(values, w, many_threads):
-    with mock.patch.object(native, "MIN_ASSEMBLE_ROWS_PER_THREAD", 3 if many_threads else 8_192), \
+    with mock.patch.object(native, "MIN_COPY_ROWS_PER_THREAD", 3 if many_threads else 65_536), \
             mock.patch.dict(os.environ, {"KOKUHO_FW_THREADS": "4"}):
         got = run(values, w)
     want = expected(values, w)

@@ -45,7 +45,7 @@ def expected(values, w):
 def test_property_digits_copy_equals_zfill(case, cut, many_threads):
     w, values = case
     s = pl.Series("d", ["1"] * cut + values, dtype=pl.String).slice(cut)  # an Arrow offset
-    with mock.patch.object(native, "MIN_ASSEMBLE_ROWS_PER_THREAD", 3 if many_threads else 8_192), \
+    with mock.patch.object(native, "MIN_COPY_ROWS_PER_THREAD", 3 if many_threads else 65_536), \
             mock.patch.dict(os.environ, {"KOKUHO_FW_THREADS": "4"}):
         got = native.digits_block(s, w)
     want = expected(values, w)

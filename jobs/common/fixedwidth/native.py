@@ -119,6 +119,9 @@ def _ptr(a: np.ndarray) -> int:
     return a.ctypes.data
 
 
+#: rows per thread of the writer's per-column copies (cp932 text, digits): one column is cheap, a
+#: thread costs more than it saves below this (the file write runs beside them anyway)
+MIN_COPY_ROWS_PER_THREAD = 65_536
 #: rows per thread of the writer's assembly (a 1,800-byte record: some 15 MB of lines per thread)
 MIN_ASSEMBLE_ROWS_PER_THREAD = 8_192
 
@@ -359,7 +362,7 @@ def cp932_encode(offsets: np.ndarray, data: np.ndarray, nulls: np.ndarray | None
         if r >= 0:
             bad.append(r)
 
-    _parallel(run, n, MIN_ASSEMBLE_ROWS_PER_THREAD)
+    _parallel(run, n, MIN_COPY_ROWS_PER_THREAD)
     return None if bad else out
 
 
@@ -389,7 +392,7 @@ def digits_block(s, w: int) -> np.ndarray | None:
         if r >= 0:
             bad.append(r)
 
-    _parallel(run, n, MIN_ASSEMBLE_ROWS_PER_THREAD)
+    _parallel(run, n, MIN_COPY_ROWS_PER_THREAD)
     return None if bad else out
 
 

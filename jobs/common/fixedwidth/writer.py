@@ -123,7 +123,12 @@ def _encode_column(f, s: pl.Series, n: int, layout: Layout, ebcdic: bool) -> np.
     """One given non-number, non-digits field. Text with few distinct values (names, 方書, fixed
     wording) is encoded once per distinct value and gathered; the bytes are the same as encoding
     every row (each row is encoded on its own), and an error is reported from the whole column
-    (its row numbers)."""
+    (its row numbers). With the C library built, a cp932 text column goes to its encoder first
+    (kb_cp932_encode, cheaper than finding the distinct values)."""
+    if f.type == "text" and n and _native_cp932(f, layout):
+        block = _cp932_spaced(f, s, layout)
+        if block is not None:
+            return block
     if f.type == "text" and n >= 1024:
         s = s.cast(pl.String)
         uniq = s.drop_nulls().unique()
@@ -147,6 +152,14 @@ def _encode_column(f, s: pl.Series, n: int, layout: Layout, ebcdic: bool) -> np.
 #: characters that are one byte in cp932 (ASCII, half-width katakana); every other character it
 #: can encode is two bytes
 _CP932_DOUBLE = r"[^\x00-\x7F\x{FF61}-\x{FF9F}]"
+
+
+def _native_cp932(f, layout: Layout) -> bool:
+    """Whether _cp932_spaced takes this field to the compiled encoder (the library is built)."""
+    from . import native
+
+    return (layout.charset_of(f).kind == "cp932" and f.pad == " " and f.values is None and not f.normalize
+            and native.lib() is not None)
 
 
 def _cp932_spaced(f, s: pl.Series, layout: Layout) -> np.ndarray | None:
