@@ -219,14 +219,20 @@ def notice_frame(
     ordinary = _slots(inst.filter(pl.col("method") == "ordinary"), max_ord, "普通徴収")
     withholding = _slots(inst.filter(pl.col("method") == "withholding"), max_wh, "特別徴収")
     ordinary = ordinary.with_columns(_revision=base.get_column("_revision").gather(ordinary.get_column("_h")))
-    ordinary = ordinary.with_columns(barcode=barcode_series(ordinary, cfg, fy=fy))
+    h_ord = ordinary.get_column("_h")
+    household = base.get_column("household_id").cast(pl.Int64, strict=False).gather(h_ord)
+    ordinary = ordinary.with_columns(barcode=barcode_series(ordinary, cfg, fy=fy, household=household))
 
     n = base.height
     totals = {}
     for method in ("ordinary", "withholding"):
         part = inst.filter(pl.col("method") == method)
-        t = np.zeros(n, dtype=np.int64)
-        np.add.at(t, part.get_column("_h").to_numpy(), part.get_column("amount").to_numpy())
+        h, amount = part.get_column("_h").to_numpy(), part.get_column("amount").to_numpy()
+        if len(amount) and int(np.abs(amount).max()) * len(amount) < 2**53:  # float64 sums are exact
+            t = np.rint(np.bincount(h, weights=amount, minlength=n)).astype(np.int64)
+        else:
+            t = np.zeros(n, dtype=np.int64)
+            np.add.at(t, h, amount)
         totals[f"{method}_total"] = t
     out = base.hstack([pl.Series(k, v) for k, v in totals.items()])
     # 過誤納: after a decrease the paid installments stay as they are (reassessment.py), so on a
@@ -294,11 +300,13 @@ def parse_free_field(cfg: Config, free_field: str) -> dict[str, str]:
     return matching_keys.parse_free_field(cfg, free_field)
 
 
-def barcode_series(slots: pl.DataFrame, cfg: Config, *, fy: int) -> pl.Series:
+def barcode_series(slots: pl.DataFrame, cfg: Config, *, fy: int, household: pl.Series | None = None) -> pl.Series:
     """The 44 GS1-128 digits of each ordinary installment row (household_id, installment_no,
     due_date, amount, _revision), or null where no barcode is printed: CVS off, amount 0, or
     amount above ``cvs.barcode.max_amount``. Built as a digit matrix with numpy (a million
-    installments in a fraction of a second); tests check it against ``jobs.common.gs1.build``."""
+    installments in a fraction of a second); tests check it against ``jobs.common.gs1.build``.
+    ``household``: the 世帯番号 of each row already as Int64 (what ``household_id.cast(pl.Int64,
+    strict=False)`` gives; notice_frame parses each household once, not each 期)."""
     n = slots.height
     if n == 0 or not bool(cfg.get("notices.cvs.enabled")):
         return pl.Series("barcode", [None] * n, dtype=pl.String)
@@ -307,7 +315,8 @@ def barcode_series(slots: pl.DataFrame, cfg: Config, *, fy: int) -> pl.Series:
         raise NoticeError(f"請求書発行企業コード (cvs.company_code) は6桁の数字です: {company!r}")
     tax_code = str(cfg.get("notices.cvs.tax_code"))
     ceiling = min(int(cfg.get("cvs.barcode.max_amount")), gs1.FIELD_MAX_AMOUNT)
-    household = slots["household_id"].cast(pl.Int64, strict=False)
+    if household is None:
+        household = slots["household_id"].cast(pl.Int64, strict=False)
     if household.null_count() or (household < 0).any():
         bad = slots.filter(household.is_null() | (household < 0))["household_id"][0]
         raise NoticeError(f"世帯番号が数字ではないためバーコードを作れません: {bad!r}")
@@ -344,11 +353,9 @@ def barcode_series(slots: pl.DataFrame, cfg: Config, *, fy: int) -> pl.Series:
         due = slots["due_date"]
         if kind == "days_after_due":
             due = due + dt.timedelta(days=int(rule.get("days", 0)))
-        year = due.dt.year().cast(pl.Int64).to_numpy()
+        year, month, day = _ymd(due)
         if ((year < 2000) | (year > 2099)).any():
             raise NoticeError("納期限が2000〜2099年の範囲外です (バーコードの支払期限日は YYMMDD)")
-        month = due.dt.month().cast(pl.Int64).to_numpy()
-        day = due.dt.day().cast(pl.Int64).to_numpy()
         digits.ints((year % 100) * 10_000 + month * 100 + day, 6)
     else:
         raise NoticeError(f"notices.cvs.payment_deadline.rule が不正です: {kind!r} (due_date / days_after_due / none)")
@@ -357,6 +364,25 @@ def barcode_series(slots: pl.DataFrame, cfg: Config, *, fy: int) -> pl.Series:
     printable = (amount > 0) & (amount <= ceiling)
     digits.ints(np.where(printable, amount, 0), 6)
     return digits.barcodes(printable)
+
+
+def _ymd(due: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Year, month and day (int64 arrays) of a Date series: those of each distinct day in its
+    range looked up by the day number (a million 期 fall on a few dozen 納期限), the same numbers
+    as ``dt.year()``, ``dt.month()``, ``dt.day()``, which remain the way for nulls and wide ranges."""
+    if due.null_count() == 0 and len(due):
+        d = due.to_physical().to_numpy().astype(np.int64)
+        lo, hi = int(d.min()), int(d.max())
+        if hi - lo < 200_000:
+            days = np.arange(lo, hi + 1, dtype=np.int64).astype("datetime64[D]")
+            months = days.astype("datetime64[M]")
+            y = months.astype("datetime64[Y]").astype(np.int64) + 1970
+            m = months.astype(np.int64) % 12 + 1
+            dd = (days - months).astype(np.int64) + 1
+            k = d - lo
+            return y[k], m[k], dd[k]
+    return (due.dt.year().cast(pl.Int64).to_numpy(), due.dt.month().cast(pl.Int64).to_numpy(),
+            due.dt.day().cast(pl.Int64).to_numpy())
 
 
 #: "0000".."9999" as uint32 words whose bytes are the four ASCII digits
@@ -550,8 +576,17 @@ def _spread(out: pl.DataFrame, slots: pl.DataFrame, prefix: str, limit: int, ite
     cols = [pl.Series(f"{prefix}_count", np.bincount(h, minlength=n).astype(np.int64))]
     src = slots.select(list(items.values()))
     width = 10 if prefix == "ordinary" else 6
+    # _slots sorts by _h and numbers each notice's installments 1, 2, ..: slot i of a notice is its
+    # first row + i - 1 (where it has i of them), found on the notices, not the installments
+    by_notice = len(h) and bool((h[1:] >= h[:-1]).all())
+    if by_notice:
+        first = np.ones(len(h), dtype=bool)
+        first[1:] = h[1:] != h[:-1]
+        starts = np.flatnonzero(first)
+        counts = np.diff(np.append(starts, len(h)))
+        by_notice = bool((slot[starts] == 1).all()) and bool((slot == np.arange(len(h)) - np.repeat(starts, counts) + 1).all())
     for i in range(1, width + 1):
-        rows = np.flatnonzero(slot == i)
+        rows = starts[counts >= i] + (i - 1) if by_notice else np.flatnonzero(slot == i)
         pos = np.zeros(n, dtype=np.uint32)
         has = np.zeros(n, dtype=bool)
         pos[h[rows]] = rows

@@ -351,3 +351,33 @@ def test_property_c_gs1_digits_equal_the_numpy_matrix(spec, n, many_threads):
         digits = [int(x) for x in code[:43]]
         s = sum((3 if q % 2 == 0 else 1) * x for q, x in enumerate(digits))
         assert int(code[43]) == (10 - s % 10) % 10
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.dates(dt.date(1, 1, 1), dt.date(9999, 12, 31)) | st.none(), min_size=1, max_size=30),
+       st.lists(st.dates(dt.date(1960, 1, 1), dt.date(2100, 12, 31)), min_size=1, max_size=30))
+def test_property_day_table_gives_polars_year_month_day(wide, near):
+    """print_data._ymd (a table over the range of days) and dt.year / dt.month / dt.day agree, on
+    near dates (the table) and on any dates with nulls (the Polars way)."""
+    for values in (near, wide):
+        s = pl.Series("d", values, dtype=pl.Date)
+        y, m, d = print_data._ymd(s)
+        for got, want in ((y, s.dt.year()), (m, s.dt.month()), (d, s.dt.day())):
+            want = want.cast(pl.Int64).to_numpy()
+            assert np.array_equal(np.nan_to_num(got.astype(np.float64), nan=-1), np.nan_to_num(want.astype(np.float64), nan=-1))
+
+
+def test_spread_of_unsorted_slots_equals_the_sorted_way(cfg):
+    """_spread finds slot i of each notice from its first row when _slots laid them out (sorted by
+    notice, numbered 1..); rows in another order take the per-slot search, with the same frame."""
+    a, i, ad = sample_frames(300, seed=11)
+    frame = print_data.notice_frame(a, i, ad, cfg, issue_date=dt.date(2026, 6, 15))
+    base = frame.select("household_id").with_row_index("_h")
+    inst = i.filter(pl.col("method") == "ordinary").join(base, on="household_id").with_columns(
+        pl.col("_h").cast(pl.UInt32))
+    slots = print_data._slots(inst, 10, "普通徴収")
+    items = {"no": "installment_no", "amount": "amount"}
+    sorted_way = print_data._spread(frame.select("household_id"), slots, "ordinary", 10, items)
+    shuffled = slots.sample(fraction=1.0, shuffle=True, seed=3)
+    assert sorted_way.equals(print_data._spread(frame.select("household_id"), shuffled, "ordinary", 10, items))
+    assert sorted_way.select("ordinary_1_amount", "ordinary_10_no").equals(frame.select("ordinary_1_amount", "ordinary_10_no"))
