@@ -34,6 +34,11 @@ from jobs.common import gs1, matching_keys
 from jobs.common.config import Config
 
 LAYOUT_ID = "tax_notice_print"
+#: records per block of the print file: some 30 MB of lines (1,802 bytes each), so the codec's
+#: buffers and each field's block are mostly reused memory rather than fresh pages for every block
+#: (with 50,000 a fresh process spent ~0.5 s more at 200,000 notices; with 8,192 the per-block
+#: Polars work grows: measured)
+CHUNK_ROWS = 16_384
 
 # Items per component, in layout order: (suffix of the assessment column, label). The layout has
 # a field <component>_<suffix> for each.
@@ -96,7 +101,7 @@ def write_print_file(
     previous_assessment: pl.DataFrame | None = None,
     previous_installments: pl.DataFrame | None = None,
     creation_date: dt.date | None = None,
-    chunk_rows: int = 50_000,
+    chunk_rows: int = CHUNK_ROWS,
     debit_accounts: pl.DataFrame | None = None,
 ) -> PrintSummary:
     """Write the print-data file (layout ``tax_notice_print``) atomically: a temporary file is
@@ -110,8 +115,9 @@ def write_print_file(
 
 
 def write_frame(frame: pl.DataFrame, cfg: Config, path: str | Path, *, creation_date: dt.date | None = None,
-                chunk_rows: int = 50_000) -> PrintSummary:
-    """Write an already built notice frame (``notice_frame``) as the print-data file."""
+                chunk_rows: int = CHUNK_ROWS) -> PrintSummary:
+    """Write an already built notice frame (``notice_frame``) as the print-data file, ``chunk_rows``
+    records at a time (the codec writes each block in the background while it encodes the next)."""
     layout = fw.load_layout(LAYOUT_ID)
     path = Path(path)
     fy = _fy(cfg, frame)
