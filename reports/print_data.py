@@ -546,9 +546,18 @@ def _normalize_installments(inst: pl.DataFrame, base: pl.DataFrame) -> pl.DataFr
         raise NoticeError(f"徴収方法が不正です: {sorted(map(str, methods))} (ordinary / withholding)")
     if (out["amount"] < 0).any():
         raise NoticeError("期別額が負の期があります")
-    # _h: the household's row in ``base`` (the notice's row)
-    out = out.join(base.select("household_id").with_row_index("_h"), on="household_id", how="left",
-                   maintain_order="left")
+    # _h: the household's row in ``base`` (the notice's row). A household's 期 usually come together:
+    # the first row of each run of one 世帯番号 is joined (not every 期), and its _h repeated
+    index = base.select("household_id").with_row_index("_h")
+    hid = out.get_column("household_id")
+    runs = np.flatnonzero(hid.ne_missing(hid.shift(1)).fill_null(True).to_numpy()) if len(hid) else np.zeros(0, np.int64)
+    if 0 < len(runs) < len(hid) // 2:
+        heads = out.select(pl.col("household_id").gather(runs)).join(index, on="household_id", how="left",
+                                                                      maintain_order="left")
+        run_of_row = np.repeat(np.arange(len(runs), dtype=np.uint32), np.diff(np.append(runs, len(hid))))
+        out = out.with_columns(heads.get_column("_h").gather(run_of_row))
+    else:
+        out = out.join(index, on="household_id", how="left", maintain_order="left")
     orphans = out.filter(pl.col("_h").is_null())
     if orphans.height:
         raise NoticeError(f"賦課データにない世帯の期別データが {orphans.height} 件あります (先頭: 世帯番号 {orphans['household_id'][0]})")
@@ -558,7 +567,8 @@ def _normalize_installments(inst: pl.DataFrame, base: pl.DataFrame) -> pl.DataFr
 def _slots(inst: pl.DataFrame, limit: int, label: str) -> pl.DataFrame:
     """Number each household's installments 1.. in 納期限 order (the print slots); the rows in
     notice order (_h), then 納期限, then 期."""
-    out = inst.sort(["_h", "due_date", "installment_no"], maintain_order=True)
+    order = _runs_order(inst)
+    out = inst[order] if order is not None else inst.sort(["_h", "due_date", "installment_no"], maintain_order=True)
     h = out.get_column("_h").to_numpy()
     first = np.ones(len(h), dtype=bool)
     first[1:] = h[1:] != h[:-1]
@@ -569,6 +579,37 @@ def _slots(inst: pl.DataFrame, limit: int, label: str) -> pl.DataFrame:
     if over.height:
         raise NoticeError(f"{label}の期数が印刷の上限 {limit} を超える世帯があります (世帯番号 {over['household_id'].min()})")
     return out
+
+
+def _runs_order(inst: pl.DataFrame) -> np.ndarray | None:
+    """The rows of ``inst`` in the order of its stable sort by (_h, due_date, installment_no), without
+    the sort, when each household's 期 come as one run already in (納期限, 期) order (as the
+    installment step writes them): the runs placed by _h, each keeping its rows (a counting sort).
+    None when they do not, or a value is null: then the sort."""
+    n = inst.height
+    if n == 0 or any(inst.get_column(c).null_count() for c in ("_h", "due_date", "installment_no")):
+        return None
+    h = inst.get_column("_h").to_numpy().astype(np.int64)
+    new_run = np.ones(n, dtype=bool)
+    new_run[1:] = h[1:] != h[:-1]
+    starts = np.flatnonzero(new_run)
+    counts = np.bincount(h[starts])
+    if (counts > 1).any():  # a household in two runs
+        return None
+    due = inst.get_column("due_date").to_physical().to_numpy().astype(np.int64)
+    no = inst.get_column("installment_no").to_numpy().astype(np.int64)
+    same = ~new_run[1:]
+    later = (due[1:] > due[:-1]) | ((due[1:] == due[:-1]) & (no[1:] >= no[:-1]))
+    if not (later | ~same).all():  # a run not in (納期限, 期) order
+        return None
+    lengths = np.diff(np.append(starts, n))
+    run_order = np.argsort(h[starts], kind="stable")  # the runs by _h (each _h once)
+    first_row = np.empty(len(starts), dtype=np.int64)
+    first_row[run_order] = np.concatenate([[0], np.cumsum(lengths[run_order])[:-1]])
+    dest = np.repeat(first_row, lengths) + (np.arange(n) - np.repeat(starts, lengths))
+    order = np.empty(n, dtype=np.int64)
+    order[dest] = np.arange(n)
+    return order
 
 
 def _spread(out: pl.DataFrame, slots: pl.DataFrame, prefix: str, limit: int, items: Mapping[str, str]) -> pl.DataFrame:

@@ -381,3 +381,43 @@ def test_spread_of_unsorted_slots_equals_the_sorted_way(cfg):
     shuffled = slots.sample(fraction=1.0, shuffle=True, seed=3)
     assert sorted_way.equals(print_data._spread(frame.select("household_id"), shuffled, "ordinary", 10, items))
     assert sorted_way.select("ordinary_1_amount", "ordinary_10_no").equals(frame.select("ordinary_1_amount", "ordinary_10_no"))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 3), st.integers(1, 4)), min_size=1, max_size=40),
+       st.booleans())
+def test_property_runs_order_equals_the_stable_sort(rows, grouped):
+    """_runs_order (a counting sort of runs of one household already in (納期限, 期) order) gives the
+    stable sort's rows, ties and all, and None where the rows are not so laid out."""
+    if grouped:
+        rows = sorted(rows, key=lambda r: (r[0] * 7919) % 13)  # households together, 期 in drawn order
+    inst = pl.DataFrame({"_h": [r[0] for r in rows], "due_date": [dt.date(2026, 6, 1) + dt.timedelta(days=30 * r[1]) for r in rows],
+                         "installment_no": [r[2] for r in rows], "row": list(range(len(rows)))},
+                        schema_overrides={"_h": pl.UInt32})
+    want = inst.sort(["_h", "due_date", "installment_no"], maintain_order=True)
+    order = print_data._runs_order(inst)
+    if order is not None:
+        assert inst[order].equals(want)
+    got = print_data._slots(inst.with_columns(pl.lit("x").alias("household_id")), 99, "普通徴収")
+    assert got.drop("slot").equals(want.with_columns(pl.lit("x").alias("household_id")))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(["0000000001", "0000000002", "0000000003", "0000000009", None]), min_size=1, max_size=30),
+       st.integers(1, 4))
+def test_property_installments_find_their_notice_row_as_the_join_does(hids, repeat):
+    """_normalize_installments joins the first row of each run of one 世帯番号 and repeats its row
+    number: the same _h as joining every row (orphans and nulls included, which are refused)."""
+    hids = [h for h in hids for _ in range(repeat)]  # runs of 1..4 期 (the run-head join from 2)
+    base = pl.DataFrame({"household_id": ["0000000003", "0000000001", "0000000002"]})
+    inst = pl.DataFrame({"household_id": hids, "installment_no": list(range(len(hids))), "method": ["ordinary"] * len(hids),
+                         "month": [6] * len(hids), "due_date": [dt.date(2026, 6, 30)] * len(hids),
+                         "amount": [100] * len(hids)}, schema_overrides={"household_id": pl.String})
+    full = inst.select("household_id").join(base.with_row_index("_h"), on="household_id", how="left", maintain_order="left")
+    if full["_h"].null_count():
+        with pytest.raises(print_data.NoticeError, match="賦課データにない世帯"):
+            print_data._normalize_installments(inst, base)
+        return
+    got = print_data._normalize_installments(inst, base)
+    assert got["_h"].to_list() == full["_h"].to_list()
+    assert got.drop("_h").equals(inst.select(got.drop("_h").columns))
