@@ -550,7 +550,10 @@ def _normalize_installments(inst: pl.DataFrame, base: pl.DataFrame) -> pl.DataFr
     # the first row of each run of one 世帯番号 is joined (not every 期), and its _h repeated
     index = base.select("household_id").with_row_index("_h")
     hid = out.get_column("household_id")
-    runs = np.flatnonzero(hid.ne_missing(hid.shift(1)).fill_null(True).to_numpy()) if len(hid) else np.zeros(0, np.int64)
+    new_run = hid.ne_missing(hid.shift(1)).to_numpy().copy()
+    if len(new_run):
+        new_run[0] = True  # the first row starts a run (its shifted neighbour is a null)
+    runs = np.flatnonzero(new_run)
     if 0 < len(runs) < len(hid) // 2:
         heads = out.select(pl.col("household_id").gather(runs)).join(index, on="household_id", how="left",
                                                                       maintain_order="left")
