@@ -104,3 +104,46 @@ def test_errors_are_still_named_by_the_polars_way():
     df = pl.DataFrame({"notice_kind": ["1", "2", "3"]})
     with pytest.raises(EncodeError, match="value not in"):
         writer._encode_digits(LAYOUT, RT, df, [kind])
+
+
+def _numbers_by_polars(df: pl.DataFrame, fields) -> list:
+    """What _encode_numbers gave from one Polars select (before Int64 and dates were read from
+    their Arrow buffers): values with zeros where null, and the nulls."""
+    out = []
+    for f in fields:
+        e = writer._number_expr(f)
+        sel = df.select(e.fill_null(0).alias("v"), pl.col(f.name).is_null().alias("z"))
+        out.append((sel["v"].to_numpy(), sel["z"].to_numpy()))
+    return out
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), st.integers(0, 4))
+def test_property_numbers_from_arrow_buffers_equal_the_polars_select(data, cut):
+    """Int64 numbers (no nulls, some, all) and YYYYMMDD dates (any year Polars has, nulls) read from
+    their Arrow buffers give the values, nulls, minimum and maximum of the Polars select, also on a
+    slice (an Arrow offset)."""
+    fields = [RT.field("annual_tax"), RT.field("ordinary_1_amount"), RT.field("previous_annual_tax"),
+              RT.field("ordinary_1_due_date"), RT.field("issue_date")]
+    rows = data.draw(st.integers(1, 30))
+    ints = st.integers(0, 10 ** 9 - 1)
+    dates = st.dates(__import__("datetime").date(1, 1, 1), __import__("datetime").date(9999, 12, 31))
+    cols = {
+        "annual_tax": data.draw(st.lists(ints, min_size=rows + cut, max_size=rows + cut)),
+        "ordinary_1_amount": data.draw(st.lists(st.none() | ints, min_size=rows + cut, max_size=rows + cut)),
+        "previous_annual_tax": [None] * (rows + cut),
+        "ordinary_1_due_date": data.draw(st.lists(st.none() | dates, min_size=rows + cut, max_size=rows + cut)),
+        "issue_date": data.draw(st.lists(dates, min_size=rows + cut, max_size=rows + cut)),
+    }
+    df = pl.DataFrame(cols, schema={"annual_tax": pl.Int64, "ordinary_1_amount": pl.Int64, "previous_annual_tax": pl.Int64,
+                                    "ordinary_1_due_date": pl.Date, "issue_date": pl.Date}).slice(cut)
+    fields = [f for f in fields if f.blank or f.name in ("annual_tax", "issue_date")]
+    try:
+        got = writer._encode_numbers(LAYOUT, RT, df, fields)
+    except EncodeError as e:
+        assert "does not fit" in str(e) or "blank not allowed" in str(e)
+        return
+    for f, (v, z, vmin, vmax), (rv, rz) in zip(fields, got, _numbers_by_polars(df, fields)):
+        assert np.array_equal(v, rv), f.name
+        assert np.array_equal(z if z is not None else np.zeros(len(v), bool), rz), f.name
+        assert (vmin, vmax) == (int(rv.min()), int(rv.max()))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from .. import paths
 from .fields import EncodeError, _rows_error, _utf8_buffers, encode_field
@@ -277,24 +278,83 @@ def _number_expr(f) -> pl.Expr:
     return c.cast(pl.Int64)
 
 
+def _int64_with_nulls(s: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """An Int64 column with nulls as (values, zeros where null; nulls) read from its Arrow buffers:
+    what ``fill_null(0).to_numpy()`` and ``is_null().to_numpy()`` give, without a Polars query each."""
+    arr = s.to_arrow()
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    n, o = len(arr), arr.offset
+    validity, data = arr.buffers()[:2]
+    values = np.frombuffer(data, dtype=np.int64)[o:o + n]
+    nulls = ~np.unpackbits(np.frombuffer(validity, dtype=np.uint8), count=o + n, bitorder="little")[o:].astype(np.bool_)
+    return np.where(nulls, np.int64(0), values), nulls
+
+
+def _yyyymmdd(s: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A Date column as YYYYMMDD integers (0 where null) and its nulls, from its Arrow buffers and a
+    table over the range of its days: the numbers of ``_number_expr`` (year * 10,000 + month * 100
+    + day, the proleptic Gregorian calendar of both numpy and Polars)."""
+    arr = s.to_arrow()
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    n, o = len(arr), arr.offset
+    validity, data = arr.buffers()[:2]
+    days = np.frombuffer(data, dtype=np.int32)[o:o + n].astype(np.int64)
+    if validity is None:
+        nulls = np.zeros(n, dtype=np.bool_)
+    else:
+        nulls = ~np.unpackbits(np.frombuffer(validity, dtype=np.uint8), count=o + n, bitorder="little")[o:].astype(np.bool_)
+    if nulls.all():
+        return np.zeros(n, dtype=np.int64), nulls
+    days = np.where(nulls, days[~nulls][0], days)
+    lo, hi = int(days.min()), int(days.max())
+    if hi - lo >= 400_000:  # a range of over a thousand years: Polars does it
+        v = s.dt.year().cast(pl.Int64) * 10_000 + s.dt.month().cast(pl.Int64) * 100 + s.dt.day().cast(pl.Int64)
+        return v.fill_null(0).to_numpy(), nulls
+    span = np.arange(lo, hi + 1, dtype=np.int64).astype("datetime64[D]")
+    months = span.astype("datetime64[M]")
+    table = ((months.astype("datetime64[Y]").astype(np.int64) + 1970) * 10_000 + (months.astype(np.int64) % 12 + 1) * 100
+             + (span - months).astype(np.int64) + 1)
+    return np.where(nulls, np.int64(0), table[days - lo]), nulls
+
+
 def _encode_numbers(layout: Layout, rt: RecordType, df: pl.DataFrame, given) -> list:
     """The unsigned numeric fields (and YYYYMMDD/YYMMDD dates) given as columns: one Polars
     select for the values (null handling only for columns that have nulls), checks in numpy
     (min/max first, the rows only on a failure). Per field: (values, nulls or None, min, max)."""
     if not given:
         return []
-    has_null = [df.get_column(f.name).null_count() > 0 for f in given]
+    n = df.height
+    cols = [df.get_column(f.name) for f in given]
+    has_null = [s.null_count() > 0 for s in cols]
+    # Int64 numbers are taken from their column as they are (no select): the values, zeros where null
+    direct = [(f.type == "numeric" and s.dtype == pl.Int64) or (f.type == "date" and f.format == "yyyymmdd"
+                                                                and s.dtype == pl.Date) for f, s in zip(given, cols)]
     exprs = [(_number_expr(f).fill_null(0) if z else _number_expr(f)).alias(f"v{j}")
-             for j, (f, z) in enumerate(zip(given, has_null))]
-    exprs += [pl.col(f.name).is_null().alias(f"z{j}") for j, (f, z) in enumerate(zip(given, has_null)) if z]
+             for j, (f, z, d) in enumerate(zip(given, has_null, direct)) if not d]
+    exprs += [pl.col(f.name).is_null().alias(f"z{j}") for j, (f, z, d) in enumerate(zip(given, has_null, direct))
+              if z and not d]
     exprs += [pl.col(f.name).cast(pl.Date).dt.year().fill_null(2000).alias(f"y{j}")
               for j, f in enumerate(given) if f.type == "date" and f.format == "yymmdd"]
-    sel = df.select(exprs)
+    sel = df.select(exprs) if exprs else None
     where = f"layout {layout.id}, {rt.label}"
     out = []
     for j, f in enumerate(given):
-        v = sel.get_column(f"v{j}").to_numpy()
-        nulls = sel.get_column(f"z{j}").to_numpy() if has_null[j] else None
+        if direct[j] and f.type == "date":
+            v, nulls = _yyyymmdd(cols[j])
+            nulls = nulls if has_null[j] else None
+        elif direct[j]:
+            s = cols[j]
+            if not has_null[j]:
+                v, nulls = s.to_numpy(), None
+            elif s.null_count() == n:  # blank in every record
+                v, nulls = np.zeros(n, dtype=np.int64), np.ones(n, dtype=np.bool_)
+            else:
+                v, nulls = _int64_with_nulls(s)
+        else:
+            v = sel.get_column(f"v{j}").to_numpy()
+            nulls = sel.get_column(f"z{j}").to_numpy() if has_null[j] else None
         if nulls is not None and not f.blank:
             raise EncodeError(f"{where}: {_rows_error(f, nulls, 'blank not allowed')}")
         if f.type == "date" and f.format == "yymmdd":
