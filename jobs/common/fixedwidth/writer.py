@@ -88,16 +88,21 @@ def _encode_lines(layout: Layout, rt: RecordType, df: pl.DataFrame, le: bytes, b
     ebcdic = layout.encoding == "ebcdic_kana"
     length = rt.fields[-1].end
     where = f"layout {layout.id}, {rt.label}"
-    numbers = [f for f in rt.fields if _number_like(f) and f.name in df.columns]
+    given = set(df.columns)
+    numbers = [f for f in rt.fields if _number_like(f) and f.name in given]
     blocks: list[tuple[int, np.ndarray]] = []  # (offset, (n or 1, width) bytes)
     for f in rt.fields:
-        if f.name in df.columns and (_number_like(f) or f.type == "digits"):
+        if f.name in given and (_number_like(f) or f.type == "digits"):
             continue
         if _number_like(f) and not f.blank:
             raise EncodeError(f"{where}: field {f.name} {f.label}: no value given and no default")
         try:
-            if f.name not in df.columns:  # the same bytes in every record
+            if f.name not in given:  # the same bytes in every record
                 blocks.append((f.offset, encode_field(f, None, 1, layout, ebcdic)))
+            elif n > 1 and f.blank and df.get_column(f.name).null_count() == n:
+                # blank in every record (口座 items of a city without 口座振替, 変更事由 of a 当初 notice):
+                # one row's bytes, laid in the template (each row is encoded on its own)
+                blocks.append((f.offset, _encode_column(f, df.get_column(f.name).head(1), 1, layout, ebcdic)))
             elif n:
                 blocks.append((f.offset, _encode_column(f, df.get_column(f.name), n, layout, ebcdic)))
             else:
@@ -111,7 +116,7 @@ def _encode_lines(layout: Layout, rt: RecordType, df: pl.DataFrame, le: bytes, b
         out = np.empty((n, length + len(le)), dtype=np.uint8)
     if not n:
         return out
-    blocks += _encode_digits(layout, rt, df, [f for f in rt.fields if f.type == "digits" and f.name in df.columns])
+    blocks += _encode_digits(layout, rt, df, [f for f in rt.fields if f.type == "digits" and f.name in given])
     _assemble(out, blocks, numbers, _encode_numbers(layout, rt, df, numbers), le, length)
     return out
 
