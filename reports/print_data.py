@@ -430,10 +430,22 @@ class _Digits:
 
         out = self.matrix() if native.lib() is None else native.gs1_digits(self.template, self.fields, self.n)
         n = self.n
-        offsets = np.arange(n + 1, dtype=np.int64) * gs1.LENGTH
         bitmap = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
-        arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(out.reshape(-1)), bitmap,
-                                               int((~valid).sum()))
+        nulls = int((~valid).sum())
+        if n * gs1.LENGTH < 2**31:
+            # Arrow string views (Polars' own layout, taken without a copy): per row the length 44, its
+            # first 4 bytes, buffer 0 and the row's offset; a null row's view is empty
+            views = np.zeros((n, 4), dtype=np.uint32)
+            views[:, 0] = gs1.LENGTH
+            views[:, 1] = out.reshape(n, gs1.LENGTH).view(np.uint32)[:, 0]
+            views[:, 3] = np.arange(0, n * gs1.LENGTH, gs1.LENGTH, dtype=np.uint32)
+            if nulls:
+                views[~valid] = 0
+            arr = pa.Array.from_buffers(pa.string_view(), n, [bitmap, pa.py_buffer(views), pa.py_buffer(out.reshape(-1))],
+                                        null_count=nulls)
+            return pl.Series("barcode", arr)
+        offsets = np.arange(n + 1, dtype=np.int64) * gs1.LENGTH
+        arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(out.reshape(-1)), bitmap, nulls)
         return pl.Series("barcode", arr).cast(pl.String)
 
     def matrix(self) -> np.ndarray:
