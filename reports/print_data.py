@@ -328,7 +328,7 @@ def barcode_series(slots: pl.DataFrame, cfg: Config, *, fy: int, household: pl.S
         raise NoticeError(f"世帯番号が数字ではないためバーコードを作れません: {bad!r}")
     values = {
         "tax_code": None,
-        "fy": np.full(n, fy, dtype=np.int64),
+        "fy": np.array([fy], dtype=np.int64),  # written as a constant: checked once
         "household_id": household.to_numpy(),
         "installment_no": slots["installment_no"].cast(pl.Int64).to_numpy(),
         "revision": slots["_revision"].cast(pl.Int64).to_numpy(),
@@ -604,26 +604,24 @@ def _runs_order(inst: pl.DataFrame) -> np.ndarray | None:
     n = inst.height
     if n == 0 or any(inst.get_column(c).null_count() for c in ("_h", "due_date", "installment_no")):
         return None
-    h = inst.get_column("_h").to_numpy().astype(np.int64)
+    h = inst.get_column("_h").to_numpy()  # the columns as they are (no widened copies of millions of 期)
     new_run = np.ones(n, dtype=bool)
-    new_run[1:] = h[1:] != h[:-1]
+    np.not_equal(h[1:], h[:-1], out=new_run[1:])
     starts = np.flatnonzero(new_run)
     counts = np.bincount(h[starts])
     if (counts > 1).any():  # a household in two runs
         return None
-    due = inst.get_column("due_date").to_physical().to_numpy().astype(np.int64)
-    no = inst.get_column("installment_no").to_numpy().astype(np.int64)
-    same = ~new_run[1:]
+    due = inst.get_column("due_date").to_physical().to_numpy()
+    no = inst.get_column("installment_no").to_numpy()
     later = (due[1:] > due[:-1]) | ((due[1:] == due[:-1]) & (no[1:] >= no[:-1]))
-    if not (later | ~same).all():  # a run not in (納期限, 期) order
+    if not (later | new_run[1:]).all():  # a run not in (納期限, 期) order
         return None
     lengths = np.diff(np.append(starts, n))
     run_order = np.argsort(h[starts], kind="stable")  # the runs by _h (each _h once)
-    first_row = np.empty(len(starts), dtype=np.int64)
-    first_row[run_order] = np.concatenate([[0], np.cumsum(lengths[run_order])[:-1]])
-    dest = np.repeat(first_row, lengths) + (np.arange(n) - np.repeat(starts, lengths))
-    order = np.empty(n, dtype=np.int64)
-    order[dest] = np.arange(n)
+    first_in, lengths = starts[run_order], lengths[run_order]
+    placed = np.concatenate([[0], np.cumsum(lengths)[:-1]])  # where each run goes
+    order = np.arange(n, dtype=np.int64)
+    order += np.repeat(first_in - placed, lengths)  # row k of the result: its run's first row + k - placed
     return order
 
 

@@ -265,11 +265,11 @@ void kb_assemble(uint8_t *out, int64_t width, int64_t lo, int64_t hi, const uint
 
 /* GS1-128 コンビニ収納 barcodes (reports/print_data.py barcode_series; its numpy path does the same):
  * rows [lo, hi) of `out` (44 bytes a row) start as `template` (the constant digits); field j puts
- * vals[j * n + i] zero-filled in wid[j] digits at pos[j] (the caller has checked that each value
+ * vals[j][i] zero-filled in wid[j] digits at pos[j] (the caller has checked that each value
  * is non-negative and fits); the 44th byte is the modulus-10 check digit of the 43 data digits,
  * weight 3 on even indexes (the rightmost data digit, index 42, is even). */
 void kb_gs1(uint8_t *out, int64_t n, int64_t lo, int64_t hi, const uint8_t *template, int64_t k,
-            const int64_t *vals, const int64_t *pos, const int64_t *wid) {
+            const int64_t *const *vals, const int64_t *pos, const int64_t *wid) {
     /* two digits per division ("00".."99"); the weighted sum over the 43 bytes has fixed weights */
     static const uint8_t pairs[201] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
                                       "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
@@ -278,7 +278,7 @@ void kb_gs1(uint8_t *out, int64_t n, int64_t lo, int64_t hi, const uint8_t *temp
         uint8_t *row = out + i * 44;
         memcpy(row, template, 44);
         for (int64_t j = 0; j < k; j++) {
-            uint64_t v = (uint64_t)vals[j * n + i];
+            uint64_t v = (uint64_t)vals[j][i];
             int64_t p = pos[j] + wid[j] - 1, p0 = pos[j];
             while (p > p0) {
                 uint64_t q = v / 100;

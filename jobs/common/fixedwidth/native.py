@@ -165,10 +165,11 @@ def gs1_digits(template: np.ndarray, fields: list[tuple[np.ndarray, int, int]], 
     out = np.empty((n, 44), dtype=np.uint8)
     template = np.ascontiguousarray(template, dtype=np.uint8)
     assert template.shape == (44,)
-    vals = np.ascontiguousarray(np.stack([v for v, _, _ in fields]) if fields else np.zeros((0, n)), dtype=np.int64)
-    pos = np.array([p for _, p, _ in fields], dtype=np.int64)
-    wid = np.array([w for _, _, w in fields], dtype=np.int64)
-    assert vals.shape == (len(fields), n)
+    cols = [np.ascontiguousarray(v, dtype=np.int64) for v, _, _ in fields]  # read where they are, not stacked
+    assert all(c.shape == (n,) for c in cols)
+    vals = np.array([_ptr(c) for c in cols] or [0], dtype=np.uint64)
+    pos = np.array([p for _, p, _ in fields] or [0], dtype=np.int64)
+    wid = np.array([w for _, _, w in fields] or [0], dtype=np.int64)
     if n:
         _parallel(lambda lo, hi: so.kb_gs1(_ptr(out), n, lo, hi, _ptr(template), len(fields), _ptr(vals), _ptr(pos),
                                            _ptr(wid)), n, MIN_ASSEMBLE_ROWS_PER_THREAD)
