@@ -428,19 +428,24 @@ class _Digits:
     def barcodes(self, valid: np.ndarray) -> pl.Series:
         from jobs.common.fixedwidth import native
 
-        out = self.matrix() if native.lib() is None else native.gs1_digits(self.template, self.fields, self.n)
         n = self.n
         bitmap = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
         nulls = int((~valid).sum())
-        if n * gs1.LENGTH < 2**31:
+        as_views = n * gs1.LENGTH < 2**31
+        if native.lib() is not None and as_views:  # kb_gs1 writes the views beside the digits
+            out, views = native.gs1_digits(self.template, self.fields, n, valid, views=True)
+        else:
+            out = self.matrix() if native.lib() is None else native.gs1_digits(self.template, self.fields, n)
+            if as_views:
+                views = np.zeros((n, 4), dtype=np.uint32)
+                views[:, 0] = gs1.LENGTH
+                views[:, 1] = out.reshape(n, gs1.LENGTH).view(np.uint32)[:, 0]
+                views[:, 3] = np.arange(0, n * gs1.LENGTH, gs1.LENGTH, dtype=np.uint32)
+                if nulls:
+                    views[~valid] = 0
+        if as_views:
             # Arrow string views (Polars' own layout, taken without a copy): per row the length 44, its
             # first 4 bytes, buffer 0 and the row's offset; a null row's view is empty
-            views = np.zeros((n, 4), dtype=np.uint32)
-            views[:, 0] = gs1.LENGTH
-            views[:, 1] = out.reshape(n, gs1.LENGTH).view(np.uint32)[:, 0]
-            views[:, 3] = np.arange(0, n * gs1.LENGTH, gs1.LENGTH, dtype=np.uint32)
-            if nulls:
-                views[~valid] = 0
             arr = pa.Array.from_buffers(pa.string_view(), n, [bitmap, pa.py_buffer(views), pa.py_buffer(out.reshape(-1))],
                                         null_count=nulls)
             return pl.Series("barcode", arr)

@@ -421,3 +421,37 @@ def test_property_installments_find_their_notice_row_as_the_join_does(hids, repe
     got = print_data._normalize_installments(inst, base)
     assert got["_h"].to_list() == full["_h"].to_list()
     assert got.drop("_h").equals(inst.select(got.drop("_h").columns))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 300), st.integers(0, 2**32 - 1), st.booleans())
+def test_property_c_gs1_views_are_the_arrow_string_views_of_the_digits(n, seed, many_threads):
+    """kb_gs1's Arrow string views (length 44, the first 4 bytes, buffer 0, offset i * 44; empty where
+    no barcode is printed) are what the numpy path builds, and Polars reads them as the digits."""
+    from unittest import mock
+
+    import pyarrow as pa
+
+    from jobs.common.fixedwidth import native
+
+    if native.lib() is None:
+        pytest.skip("no C compiler: the native library is not built")
+    rng = np.random.default_rng(seed)
+    d = print_data._Digits(n)
+    d.const("91")
+    d.ints(rng.integers(0, 10 ** 10, n, dtype=np.int64), 10)
+    d.const("0" * 31)
+    valid = rng.random(n) < 0.8
+    with mock.patch.object(native, "MIN_ASSEMBLE_ROWS_PER_THREAD", 3 if many_threads else 8_192), \
+            mock.patch.dict("os.environ", {"KOKUHO_FW_THREADS": "4"}):
+        out, views = native.gs1_digits(d.template, d.fields, n, valid, views=True)
+    want = np.zeros((n, 4), dtype=np.uint32)
+    want[:, 0] = 44
+    want[:, 1] = out.view(np.uint32)[:, 0]
+    want[:, 3] = np.arange(n, dtype=np.uint32) * 44
+    want[~valid] = 0
+    assert views.tobytes() == want.tobytes()
+    assert out.tobytes() == d.matrix().tobytes()
+    s = d.barcodes(valid)
+    assert s.to_list() == [row.tobytes().decode() if ok else None for row, ok in zip(out, valid)]
+    assert s.equals(pl.Series("barcode", pa.array(s.to_list(), type=pa.large_string())).cast(pl.String))

@@ -267,9 +267,11 @@ void kb_assemble(uint8_t *out, int64_t width, int64_t lo, int64_t hi, const uint
  * rows [lo, hi) of `out` (44 bytes a row) start as `template` (the constant digits); field j puts
  * vals[j][i] zero-filled in wid[j] digits at pos[j] (the caller has checked that each value
  * is non-negative and fits); the 44th byte is the modulus-10 check digit of the 43 data digits,
- * weight 3 on even indexes (the rightmost data digit, index 42, is even). */
+ * weight 3 on even indexes (the rightmost data digit, index 42, is even). With `views` (16 bytes a row;
+ * n * 44 < 2**31), row i is also described there as an Arrow string view of its 44 bytes (length, first
+ * 4 bytes, buffer 0, offset i * 44), or an empty view where `valid` is given and valid[i] is 0. */
 void kb_gs1(uint8_t *out, int64_t n, int64_t lo, int64_t hi, const uint8_t *template, int64_t k,
-            const int64_t *const *vals, const int64_t *pos, const int64_t *wid) {
+            const int64_t *const *vals, const int64_t *pos, const int64_t *wid, uint8_t *views, const uint8_t *valid) {
     /* two digits per division ("00".."99"); the weighted sum over the 43 bytes has fixed weights */
     static const uint8_t pairs[201] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
                                       "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
@@ -298,6 +300,15 @@ void kb_gs1(uint8_t *out, int64_t n, int64_t lo, int64_t hi, const uint8_t *temp
         even += row[42];
         int32_t sum = 3 * (even - 22 * 48) + (odd - 21 * 48);
         row[43] = (uint8_t)(48 + (10 - sum % 10) % 10);
+        if (views) { /* the row as an Arrow string view over `out` (buffer 0), empty where not valid */
+            uint8_t *v = views + i * 16;
+            memset(v, 0, 16);
+            if (!valid || valid[i]) {
+                put_u32(v, 44);
+                memcpy(v + 4, row, 4);
+                put_u32(v + 12, (uint32_t)(i * 44));
+            }
+        }
     }
 }
 

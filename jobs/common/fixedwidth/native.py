@@ -87,7 +87,7 @@ def lib() -> ctypes.CDLL | None:
     so.kb_assemble.restype = None
     so.kb_assemble.argtypes = [_P, _I, _I, _I, _P, _I, _P, _P, _P, _I, _P, _P, _P, _P, _P]
     so.kb_gs1.restype = None
-    so.kb_gs1.argtypes = [_P, _I, _I, _I, _P, _I, _P, _P, _P]
+    so.kb_gs1.argtypes = [_P, _I, _I, _I, _P, _I, _P, _P, _P, _P, _P]
     return so
 
 
@@ -157,12 +157,18 @@ def assemble(out: np.ndarray, template: np.ndarray, blocks: list[np.ndarray], bo
     _parallel(run, n, MIN_ASSEMBLE_ROWS_PER_THREAD)
 
 
-def gs1_digits(template: np.ndarray, fields: list[tuple[np.ndarray, int, int]], n: int) -> np.ndarray:
+def gs1_digits(template: np.ndarray, fields: list[tuple[np.ndarray, int, int]], n: int,
+               valid: np.ndarray | None = None, views: bool = False):
     """(n, 44) ASCII digits of GS1-128 コンビニ barcodes (kb_gs1): the 44-byte ``template`` with each
     (values, position, width) field zero-filled into it and the check digit computed. The caller has
-    checked that every value is non-negative and fits its width."""
+    checked that every value is non-negative and fits its width. ``views=True`` (n * 44 < 2**31):
+    (digits, views), the views (n, 16) uint8 describing each row as an Arrow string view over the
+    digits, empty where ``valid`` (bool, n) is False."""
     so = lib()
     out = np.empty((n, 44), dtype=np.uint8)
+    vw = np.empty((n, 16), dtype=np.uint8) if views else None
+    ok = None if valid is None or not views else np.ascontiguousarray(valid, dtype=np.uint8)
+    assert not views or n * 44 < 2**31
     template = np.ascontiguousarray(template, dtype=np.uint8)
     assert template.shape == (44,)
     cols = [np.ascontiguousarray(v, dtype=np.int64) for v, _, _ in fields]  # read where they are, not stacked
@@ -172,8 +178,9 @@ def gs1_digits(template: np.ndarray, fields: list[tuple[np.ndarray, int, int]], 
     wid = np.array([w for _, _, w in fields] or [0], dtype=np.int64)
     if n:
         _parallel(lambda lo, hi: so.kb_gs1(_ptr(out), n, lo, hi, _ptr(template), len(fields), _ptr(vals), _ptr(pos),
-                                           _ptr(wid)), n, MIN_ASSEMBLE_ROWS_PER_THREAD)
-    return out
+                                           _ptr(wid), 0 if vw is None else _ptr(vw), 0 if ok is None else _ptr(ok)),
+                  n, MIN_ASSEMBLE_ROWS_PER_THREAD)
+    return (out, vw) if views else out
 
 
 class Scan:
