@@ -224,6 +224,7 @@ def notice_frame(
     inst = _normalize_installments(installments, base)
     ordinary = _slots(inst.filter(pl.col("method") == "ordinary"), max_ord, "普通徴収")
     withholding = _slots(inst.filter(pl.col("method") == "withholding"), max_wh, "特別徴収")
+    del inst  # its memory is reused by what follows (fresh pages cost more than reused ones)
     ordinary = ordinary.with_columns(_revision=base.get_column("_revision").gather(ordinary.get_column("_h")))
     h_ord = ordinary.get_column("_h")
     household = base.get_column("household_id").cast(pl.Int64, strict=False).gather(h_ord)
@@ -231,8 +232,7 @@ def notice_frame(
 
     n = base.height
     totals = {}
-    for method in ("ordinary", "withholding"):
-        part = inst.filter(pl.col("method") == method)
+    for method, part in (("ordinary", ordinary), ("withholding", withholding)):  # each 期 once, in any order
         h, amount = part.get_column("_h").to_numpy(), part.get_column("amount").to_numpy()
         if len(amount) and int(np.abs(amount).max()) * len(amount) < 2**53:  # float64 sums are exact
             t = np.rint(np.bincount(h, weights=amount, minlength=n)).astype(np.int64)
