@@ -454,11 +454,17 @@ def _cond(df: pl.DataFrame, cond, negate: bool) -> pl.Series:
     return m
 
 
+def _bad_kind(b: Binding) -> int:
+    raise ValueError(b.kind)
+
+
 def binding_value(b: Binding, data: pl.DataFrame) -> int:
     if b.kind == "constant":
         return int(b.constant)
     if data.height == 0:
         return 0
+    if not b.where and not b.where_not:  # every record counts (no mask to build)
+        return data.height if b.kind == "count" else int(data[b.of].sum() or 0) if b.kind == "sum" else _bad_kind(b)
     m = _cond(data, b.where, False) & _cond(data, b.where_not, True)
     if b.kind == "count":
         return int(m.sum())
