@@ -359,10 +359,10 @@ def barcode_series(slots: pl.DataFrame, cfg: Config, *, fy: int, household: pl.S
         due = slots["due_date"]
         if kind == "days_after_due":
             due = due + dt.timedelta(days=int(rule.get("days", 0)))
-        year, month, day = _ymd(due)
-        if ((year < 2000) | (year > 2099)).any():
+        yymmdd = _yymmdd(due)
+        if yymmdd is None:
             raise NoticeError("納期限が2000〜2099年の範囲外です (バーコードの支払期限日は YYMMDD)")
-        digits.ints((year % 100) * 10_000 + month * 100 + day, 6)
+        digits.ints(yymmdd, 6)
     else:
         raise NoticeError(f"notices.cvs.payment_deadline.rule が不正です: {kind!r} (due_date / days_after_due / none)")
     digits.const("0")  # 印紙フラグ: 0 for taxes
@@ -370,6 +370,27 @@ def barcode_series(slots: pl.DataFrame, cfg: Config, *, fy: int, household: pl.S
     printable = (amount > 0) & (amount <= ceiling)
     digits.ints(np.where(printable, amount, 0), 6)
     return digits.barcodes(printable)
+
+
+def _yymmdd(due: pl.Series) -> np.ndarray | None:
+    """YYMMDD of each 納期限 (int64), or None when one falls outside 2000–2099: looked up in a table
+    over the days' range (the years are checked at its ends: a day's year never decreases), else
+    computed from ``_ymd``."""
+    if due.null_count() == 0 and len(due):
+        d = due.to_physical().to_numpy()
+        lo, hi = int(d.min()), int(d.max())
+        if hi - lo < 200_000:
+            days = np.arange(lo, hi + 1, dtype=np.int64).astype("datetime64[D]")
+            months = days.astype("datetime64[M]")
+            years = months.astype("datetime64[Y]").astype(np.int64) + 1970
+            if years[0] < 2000 or years[-1] > 2099:
+                return None
+            table = (years % 100) * 10_000 + (months.astype(np.int64) % 12 + 1) * 100 + (days - months).astype(np.int64) + 1
+            return table[d - lo]
+    year, month, day = _ymd(due)
+    if ((year < 2000) | (year > 2099)).any():
+        return None
+    return (year % 100) * 10_000 + month * 100 + day
 
 
 def _ymd(due: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -558,7 +579,9 @@ def _normalize_installments(inst: pl.DataFrame, base: pl.DataFrame) -> pl.DataFr
         pl.col("due_date").cast(pl.Date),
         pl.col("amount").cast(pl.Int64),
     )
-    methods = set(out["method"].unique().to_list()) - {"ordinary", "withholding"}
+    m = out.get_column("method")
+    known = ((m == "ordinary") | (m == "withholding")).fill_null(False).all()  # cheaper than unique()
+    methods = set() if known else set(m.unique().to_list()) - {"ordinary", "withholding"}
     if methods:
         raise NoticeError(f"徴収方法が不正です: {sorted(map(str, methods))} (ordinary / withholding)")
     if (out["amount"] < 0).any():

@@ -455,3 +455,27 @@ def test_property_c_gs1_views_are_the_arrow_string_views_of_the_digits(n, seed, 
     s = d.barcodes(valid)
     assert s.to_list() == [row.tobytes().decode() if ok else None for row, ok in zip(out, valid)]
     assert s.equals(pl.Series("barcode", pa.array(s.to_list(), type=pa.large_string())).cast(pl.String))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.dates(dt.date(1990, 1, 1), dt.date(2110, 12, 31)), min_size=1, max_size=30), st.booleans())
+def test_property_yymmdd_table_equals_the_polars_way(values, with_null):
+    """print_data._yymmdd (a table over the days' range, the years checked at its ends) gives the
+    YYMMDD of dt.year / dt.month / dt.day, and None exactly when a date falls outside 2000–2099."""
+    s = pl.Series("d", values + ([None] if with_null else []), dtype=pl.Date)
+    got = print_data._yymmdd(s)
+    if with_null:
+        return  # the Polars way (nulls): as before
+    years = s.dt.year().cast(pl.Int64).to_numpy()
+    if ((years < 2000) | (years > 2099)).any():
+        assert got is None
+        return
+    want = (years % 100) * 10_000 + s.dt.month().cast(pl.Int64).to_numpy() * 100 + s.dt.day().cast(pl.Int64).to_numpy()
+    assert np.array_equal(got, want)
+
+
+def test_a_bad_method_is_still_named(cfg):
+    a, i, ad = sample_frames(20, seed=3)
+    i = i.with_columns(pl.when(pl.int_range(pl.len()) == 3).then(pl.lit("bank")).otherwise(pl.col("method")).alias("method"))
+    with pytest.raises(print_data.NoticeError, match=r"徴収方法が不正です: \['bank'\]"):
+        print_data.notice_frame(a, i, ad, cfg, issue_date=dt.date(2026, 6, 15))
