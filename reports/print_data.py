@@ -34,6 +34,11 @@ from jobs.common import gs1, matching_keys
 from jobs.common.config import Config
 
 LAYOUT_ID = "tax_notice_print"
+#: records per block of the print file: some 30 MB of lines (1,802 bytes each), so the codec's
+#: buffers and each field's block are mostly reused memory rather than fresh pages for every block
+#: (with 50,000 a fresh process spent ~0.5 s more at 200,000 notices; with 8,192 the per-block
+#: Polars work grows: measured)
+CHUNK_ROWS = 16_384
 
 # Items per component, in layout order: (suffix of the assessment column, label). The layout has
 # a field <component>_<suffix> for each.
@@ -96,7 +101,7 @@ def write_print_file(
     previous_assessment: pl.DataFrame | None = None,
     previous_installments: pl.DataFrame | None = None,
     creation_date: dt.date | None = None,
-    chunk_rows: int = 50_000,
+    chunk_rows: int = CHUNK_ROWS,
     debit_accounts: pl.DataFrame | None = None,
 ) -> PrintSummary:
     """Write the print-data file (layout ``tax_notice_print``) atomically: a temporary file is
@@ -110,8 +115,9 @@ def write_print_file(
 
 
 def write_frame(frame: pl.DataFrame, cfg: Config, path: str | Path, *, creation_date: dt.date | None = None,
-                chunk_rows: int = 50_000) -> PrintSummary:
-    """Write an already built notice frame (``notice_frame``) as the print-data file."""
+                chunk_rows: int = CHUNK_ROWS) -> PrintSummary:
+    """Write an already built notice frame (``notice_frame``) as the print-data file, ``chunk_rows``
+    records at a time (the codec writes each block in the background while it encodes the next)."""
     layout = fw.load_layout(LAYOUT_ID)
     path = Path(path)
     fy = _fy(cfg, frame)
@@ -218,15 +224,21 @@ def notice_frame(
     inst = _normalize_installments(installments, base)
     ordinary = _slots(inst.filter(pl.col("method") == "ordinary"), max_ord, "普通徴収")
     withholding = _slots(inst.filter(pl.col("method") == "withholding"), max_wh, "特別徴収")
+    del inst  # its memory is reused by what follows (fresh pages cost more than reused ones)
     ordinary = ordinary.with_columns(_revision=base.get_column("_revision").gather(ordinary.get_column("_h")))
-    ordinary = ordinary.with_columns(barcode=barcode_series(ordinary, cfg, fy=fy))
+    h_ord = ordinary.get_column("_h")
+    household = base.get_column("household_id").cast(pl.Int64, strict=False).gather(h_ord)
+    ordinary = ordinary.with_columns(barcode=barcode_series(ordinary, cfg, fy=fy, household=household))
 
     n = base.height
     totals = {}
-    for method in ("ordinary", "withholding"):
-        part = inst.filter(pl.col("method") == method)
-        t = np.zeros(n, dtype=np.int64)
-        np.add.at(t, part.get_column("_h").to_numpy(), part.get_column("amount").to_numpy())
+    for method, part in (("ordinary", ordinary), ("withholding", withholding)):  # each 期 once, in any order
+        h, amount = part.get_column("_h").to_numpy(), part.get_column("amount").to_numpy()
+        if len(amount) and int(np.abs(amount).max()) * len(amount) < 2**53:  # float64 sums are exact
+            t = np.rint(np.bincount(h, weights=amount, minlength=n)).astype(np.int64)
+        else:
+            t = np.zeros(n, dtype=np.int64)
+            np.add.at(t, h, amount)
         totals[f"{method}_total"] = t
     out = base.hstack([pl.Series(k, v) for k, v in totals.items()])
     # 過誤納: after a decrease the paid installments stay as they are (reassessment.py), so on a
@@ -294,11 +306,13 @@ def parse_free_field(cfg: Config, free_field: str) -> dict[str, str]:
     return matching_keys.parse_free_field(cfg, free_field)
 
 
-def barcode_series(slots: pl.DataFrame, cfg: Config, *, fy: int) -> pl.Series:
+def barcode_series(slots: pl.DataFrame, cfg: Config, *, fy: int, household: pl.Series | None = None) -> pl.Series:
     """The 44 GS1-128 digits of each ordinary installment row (household_id, installment_no,
     due_date, amount, _revision), or null where no barcode is printed: CVS off, amount 0, or
     amount above ``cvs.barcode.max_amount``. Built as a digit matrix with numpy (a million
-    installments in a fraction of a second); tests check it against ``jobs.common.gs1.build``."""
+    installments in a fraction of a second); tests check it against ``jobs.common.gs1.build``.
+    ``household``: the 世帯番号 of each row already as Int64 (what ``household_id.cast(pl.Int64,
+    strict=False)`` gives; notice_frame parses each household once, not each 期)."""
     n = slots.height
     if n == 0 or not bool(cfg.get("notices.cvs.enabled")):
         return pl.Series("barcode", [None] * n, dtype=pl.String)
@@ -307,13 +321,14 @@ def barcode_series(slots: pl.DataFrame, cfg: Config, *, fy: int) -> pl.Series:
         raise NoticeError(f"請求書発行企業コード (cvs.company_code) は6桁の数字です: {company!r}")
     tax_code = str(cfg.get("notices.cvs.tax_code"))
     ceiling = min(int(cfg.get("cvs.barcode.max_amount")), gs1.FIELD_MAX_AMOUNT)
-    household = slots["household_id"].cast(pl.Int64, strict=False)
+    if household is None:
+        household = slots["household_id"].cast(pl.Int64, strict=False)
     if household.null_count() or (household < 0).any():
         bad = slots.filter(household.is_null() | (household < 0))["household_id"][0]
         raise NoticeError(f"世帯番号が数字ではないためバーコードを作れません: {bad!r}")
     values = {
         "tax_code": None,
-        "fy": np.full(n, fy, dtype=np.int64),
+        "fy": np.array([fy], dtype=np.int64),  # written as a constant: checked once
         "household_id": household.to_numpy(),
         "installment_no": slots["installment_no"].cast(pl.Int64).to_numpy(),
         "revision": slots["_revision"].cast(pl.Int64).to_numpy(),
@@ -344,12 +359,10 @@ def barcode_series(slots: pl.DataFrame, cfg: Config, *, fy: int) -> pl.Series:
         due = slots["due_date"]
         if kind == "days_after_due":
             due = due + dt.timedelta(days=int(rule.get("days", 0)))
-        year = due.dt.year().cast(pl.Int64).to_numpy()
-        if ((year < 2000) | (year > 2099)).any():
+        yymmdd = _yymmdd(due)
+        if yymmdd is None:
             raise NoticeError("納期限が2000〜2099年の範囲外です (バーコードの支払期限日は YYMMDD)")
-        month = due.dt.month().cast(pl.Int64).to_numpy()
-        day = due.dt.day().cast(pl.Int64).to_numpy()
-        digits.ints((year % 100) * 10_000 + month * 100 + day, 6)
+        digits.ints(yymmdd, 6)
     else:
         raise NoticeError(f"notices.cvs.payment_deadline.rule が不正です: {kind!r} (due_date / days_after_due / none)")
     digits.const("0")  # 印紙フラグ: 0 for taxes
@@ -357,6 +370,46 @@ def barcode_series(slots: pl.DataFrame, cfg: Config, *, fy: int) -> pl.Series:
     printable = (amount > 0) & (amount <= ceiling)
     digits.ints(np.where(printable, amount, 0), 6)
     return digits.barcodes(printable)
+
+
+def _yymmdd(due: pl.Series) -> np.ndarray | None:
+    """YYMMDD of each 納期限 (int64), or None when one falls outside 2000–2099: looked up in a table
+    over the days' range (the years are checked at its ends: a day's year never decreases), else
+    computed from ``_ymd``."""
+    if due.null_count() == 0 and len(due):
+        d = due.to_physical().to_numpy()
+        lo, hi = int(d.min()), int(d.max())
+        if hi - lo < 200_000:
+            days = np.arange(lo, hi + 1, dtype=np.int64).astype("datetime64[D]")
+            months = days.astype("datetime64[M]")
+            years = months.astype("datetime64[Y]").astype(np.int64) + 1970
+            if years[0] < 2000 or years[-1] > 2099:
+                return None
+            table = (years % 100) * 10_000 + (months.astype(np.int64) % 12 + 1) * 100 + (days - months).astype(np.int64) + 1
+            return table[d - lo]
+    year, month, day = _ymd(due)
+    if ((year < 2000) | (year > 2099)).any():
+        return None
+    return (year % 100) * 10_000 + month * 100 + day
+
+
+def _ymd(due: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Year, month and day (int64 arrays) of a Date series: those of each distinct day in its
+    range looked up by the day number (a million 期 fall on a few dozen 納期限), the same numbers
+    as ``dt.year()``, ``dt.month()``, ``dt.day()``, which remain the way for nulls and wide ranges."""
+    if due.null_count() == 0 and len(due):
+        d = due.to_physical().to_numpy().astype(np.int64)
+        lo, hi = int(d.min()), int(d.max())
+        if hi - lo < 200_000:
+            days = np.arange(lo, hi + 1, dtype=np.int64).astype("datetime64[D]")
+            months = days.astype("datetime64[M]")
+            y = months.astype("datetime64[Y]").astype(np.int64) + 1970
+            m = months.astype(np.int64) % 12 + 1
+            dd = (days - months).astype(np.int64) + 1
+            k = d - lo
+            return y[k], m[k], dd[k]
+    return (due.dt.year().cast(pl.Int64).to_numpy(), due.dt.month().cast(pl.Int64).to_numpy(),
+            due.dt.day().cast(pl.Int64).to_numpy())
 
 
 #: "0000".."9999" as uint32 words whose bytes are the four ASCII digits
@@ -396,12 +449,29 @@ class _Digits:
     def barcodes(self, valid: np.ndarray) -> pl.Series:
         from jobs.common.fixedwidth import native
 
-        out = self.matrix() if native.lib() is None else native.gs1_digits(self.template, self.fields, self.n)
         n = self.n
-        offsets = np.arange(n + 1, dtype=np.int64) * gs1.LENGTH
         bitmap = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
-        arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(out.reshape(-1)), bitmap,
-                                               int((~valid).sum()))
+        nulls = int((~valid).sum())
+        as_views = n * gs1.LENGTH < 2**31
+        if native.lib() is not None and as_views:  # kb_gs1 writes the views beside the digits
+            out, views = native.gs1_digits(self.template, self.fields, n, valid, views=True)
+        else:
+            out = self.matrix() if native.lib() is None else native.gs1_digits(self.template, self.fields, n)
+            if as_views:
+                views = np.zeros((n, 4), dtype=np.uint32)
+                views[:, 0] = gs1.LENGTH
+                views[:, 1] = out.reshape(n, gs1.LENGTH).view(np.uint32)[:, 0]
+                views[:, 3] = np.arange(0, n * gs1.LENGTH, gs1.LENGTH, dtype=np.uint32)
+                if nulls:
+                    views[~valid] = 0
+        if as_views:
+            # Arrow string views (Polars' own layout, taken without a copy): per row the length 44, its
+            # first 4 bytes, buffer 0 and the row's offset; a null row's view is empty
+            arr = pa.Array.from_buffers(pa.string_view(), n, [bitmap, pa.py_buffer(views), pa.py_buffer(out.reshape(-1))],
+                                        null_count=nulls)
+            return pl.Series("barcode", arr)
+        offsets = np.arange(n + 1, dtype=np.int64) * gs1.LENGTH
+        arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(out.reshape(-1)), bitmap, nulls)
         return pl.Series("barcode", arr).cast(pl.String)
 
     def matrix(self) -> np.ndarray:
@@ -509,14 +579,28 @@ def _normalize_installments(inst: pl.DataFrame, base: pl.DataFrame) -> pl.DataFr
         pl.col("due_date").cast(pl.Date),
         pl.col("amount").cast(pl.Int64),
     )
-    methods = set(out["method"].unique().to_list()) - {"ordinary", "withholding"}
+    m = out.get_column("method")
+    known = ((m == "ordinary") | (m == "withholding")).fill_null(False).all()  # cheaper than unique()
+    methods = set() if known else set(m.unique().to_list()) - {"ordinary", "withholding"}
     if methods:
         raise NoticeError(f"徴収方法が不正です: {sorted(map(str, methods))} (ordinary / withholding)")
     if (out["amount"] < 0).any():
         raise NoticeError("期別額が負の期があります")
-    # _h: the household's row in ``base`` (the notice's row)
-    out = out.join(base.select("household_id").with_row_index("_h"), on="household_id", how="left",
-                   maintain_order="left")
+    # _h: the household's row in ``base`` (the notice's row). A household's 期 usually come together:
+    # the first row of each run of one 世帯番号 is joined (not every 期), and its _h repeated
+    index = base.select("household_id").with_row_index("_h")
+    hid = out.get_column("household_id")
+    new_run = hid.ne_missing(hid.shift(1)).to_numpy().copy()
+    if len(new_run):
+        new_run[0] = True  # the first row starts a run (its shifted neighbour is a null)
+    runs = np.flatnonzero(new_run)
+    if 0 < len(runs) < len(hid) // 2:
+        heads = out.select(pl.col("household_id").gather(runs)).join(index, on="household_id", how="left",
+                                                                      maintain_order="left")
+        run_of_row = np.repeat(np.arange(len(runs), dtype=np.uint32), np.diff(np.append(runs, len(hid))))
+        out = out.with_columns(heads.get_column("_h").gather(run_of_row))
+    else:
+        out = out.join(index, on="household_id", how="left", maintain_order="left")
     orphans = out.filter(pl.col("_h").is_null())
     if orphans.height:
         raise NoticeError(f"賦課データにない世帯の期別データが {orphans.height} 件あります (先頭: 世帯番号 {orphans['household_id'][0]})")
@@ -526,7 +610,8 @@ def _normalize_installments(inst: pl.DataFrame, base: pl.DataFrame) -> pl.DataFr
 def _slots(inst: pl.DataFrame, limit: int, label: str) -> pl.DataFrame:
     """Number each household's installments 1.. in 納期限 order (the print slots); the rows in
     notice order (_h), then 納期限, then 期."""
-    out = inst.sort(["_h", "due_date", "installment_no"], maintain_order=True)
+    order = _runs_order(inst)
+    out = inst[order] if order is not None else inst.sort(["_h", "due_date", "installment_no"], maintain_order=True)
     h = out.get_column("_h").to_numpy()
     first = np.ones(len(h), dtype=bool)
     first[1:] = h[1:] != h[:-1]
@@ -537,6 +622,35 @@ def _slots(inst: pl.DataFrame, limit: int, label: str) -> pl.DataFrame:
     if over.height:
         raise NoticeError(f"{label}の期数が印刷の上限 {limit} を超える世帯があります (世帯番号 {over['household_id'].min()})")
     return out
+
+
+def _runs_order(inst: pl.DataFrame) -> np.ndarray | None:
+    """The rows of ``inst`` in the order of its stable sort by (_h, due_date, installment_no), without
+    the sort, when each household's 期 come as one run already in (納期限, 期) order (as the
+    installment step writes them): the runs placed by _h, each keeping its rows (a counting sort).
+    None when they do not, or a value is null: then the sort."""
+    n = inst.height
+    if n == 0 or any(inst.get_column(c).null_count() for c in ("_h", "due_date", "installment_no")):
+        return None
+    h = inst.get_column("_h").to_numpy()  # the columns as they are (no widened copies of millions of 期)
+    new_run = np.ones(n, dtype=bool)
+    np.not_equal(h[1:], h[:-1], out=new_run[1:])
+    starts = np.flatnonzero(new_run)
+    counts = np.bincount(h[starts])
+    if (counts > 1).any():  # a household in two runs
+        return None
+    due = inst.get_column("due_date").to_physical().to_numpy()
+    no = inst.get_column("installment_no").to_numpy()
+    later = (due[1:] > due[:-1]) | ((due[1:] == due[:-1]) & (no[1:] >= no[:-1]))
+    if not (later | new_run[1:]).all():  # a run not in (納期限, 期) order
+        return None
+    lengths = np.diff(np.append(starts, n))
+    run_order = np.argsort(h[starts], kind="stable")  # the runs by _h (each _h once)
+    first_in, lengths = starts[run_order], lengths[run_order]
+    placed = np.concatenate([[0], np.cumsum(lengths)[:-1]])  # where each run goes
+    order = np.arange(n, dtype=np.int64)
+    order += np.repeat(first_in - placed, lengths)  # row k of the result: its run's first row + k - placed
+    return order
 
 
 def _spread(out: pl.DataFrame, slots: pl.DataFrame, prefix: str, limit: int, items: Mapping[str, str]) -> pl.DataFrame:
@@ -550,8 +664,17 @@ def _spread(out: pl.DataFrame, slots: pl.DataFrame, prefix: str, limit: int, ite
     cols = [pl.Series(f"{prefix}_count", np.bincount(h, minlength=n).astype(np.int64))]
     src = slots.select(list(items.values()))
     width = 10 if prefix == "ordinary" else 6
+    # _slots sorts by _h and numbers each notice's installments 1, 2, ..: slot i of a notice is its
+    # first row + i - 1 (where it has i of them), found on the notices, not the installments
+    by_notice = len(h) and bool((h[1:] >= h[:-1]).all())
+    if by_notice:
+        first = np.ones(len(h), dtype=bool)
+        first[1:] = h[1:] != h[:-1]
+        starts = np.flatnonzero(first)
+        counts = np.diff(np.append(starts, len(h)))
+        by_notice = bool((slot[starts] == 1).all()) and bool((slot == np.arange(len(h)) - np.repeat(starts, counts) + 1).all())
     for i in range(1, width + 1):
-        rows = np.flatnonzero(slot == i)
+        rows = starts[counts >= i] + (i - 1) if by_notice else np.flatnonzero(slot == i)
         pos = np.zeros(n, dtype=np.uint32)
         has = np.zeros(n, dtype=bool)
         pos[h[rows]] = rows

@@ -112,6 +112,59 @@ def test_streaming_writer_equals_the_whole_file_writer(tmp_path_factory, data, s
     assert whole[1802:-1802] == reference(df)
 
 
+@settings(max_examples=3, **SLOW)
+@given(st.data(), st.lists(st.integers(1, 2600), min_size=1, max_size=5), st.integers(0, 2**32 - 1))
+def test_streaming_writer_reusing_its_buffers_equals_the_whole_file_writer(tmp_path_factory, data, sizes, seed):
+    """Chunks of changing sizes (below and above FileWriter.BUFFER_MIN_ROWS, a buffer grown and
+    reused, written in the background while the next is encoded) give the bytes of write()."""
+    df = frame(data.draw, 3000, np.random.default_rng(seed))
+    whole = fw.write(LAYOUT, {"header": fw.one_row(HEADER), "data": df})
+    path = tmp_path_factory.mktemp("print") / "print.dat"
+    with fw.FileWriter(LAYOUT, path) as w:
+        w.begin_group(HEADER)
+        start, k = 0, 0
+        while start < df.height:
+            step = sizes[k % len(sizes)]
+            w.write(df.slice(start, step))
+            start, k = start + step, k + 1
+        w.end_group({"municipality_code": "111007", "fiscal_year": "2026"})
+    assert path.read_bytes() == whole
+
+
+@settings(max_examples=3, **SLOW)
+@given(st.data(), st.sampled_from([1, 2, 4, 5]))
+def test_a_failed_background_write_leaves_no_file(tmp_path_factory, data, fail_at):
+    """A write that fails in the background thread is raised (at the next block or at close), and
+    neither the file nor its temporary sibling remains (writes: header, three blocks, trailer)."""
+    df = frame(data.draw, 3000, np.random.default_rng(fail_at))
+    tmp_path = tmp_path_factory.mktemp("fail")
+    path = tmp_path / "print.dat"
+    calls = {"n": 0}
+
+    class Boom:
+        def __init__(self, fh):
+            self.fh = fh
+
+        def write(self, b):
+            calls["n"] += 1
+            if calls["n"] == fail_at:
+                raise OSError(28, "No space left on device")
+            return self.fh.write(b)
+
+        def __getattr__(self, name):
+            return getattr(self.fh, name)
+
+    with pytest.raises(OSError, match="No space left"):
+        with fw.FileWriter(LAYOUT, path) as w:
+            w.fh = Boom(w.fh)
+            w.begin_group(HEADER)
+            for start in range(0, df.height, 1100):
+                w.write(df.slice(start, 1100))
+            w.end_group({"municipality_code": "111007", "fiscal_year": "2026"})
+    assert not path.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
 @settings(max_examples=2, **SLOW)
 @given(st.data(), st.integers(0, 2**32 - 1))
 def test_an_error_names_the_row_of_the_whole_column_also_for_few_distinct_values(data, seed):

@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import given, settings
@@ -312,3 +313,169 @@ def test_payment_deadline_rules(cfg):
     for rule, expected in (({"rule": "none"}, None), ({"rule": "days_after_due", "days": 10}, dt.date(2026, 7, 10))):
         c2 = dataclasses.replace(cfg, data=config.deep_merge(cfg.data, {"notices": {"cvs": {"payment_deadline": rule}}}))
         assert gs1.parse(print_data.barcode_series(slots, c2, fy=2026)[0], max_amount=CEILING).due_date == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 12), st.integers(0, 2**32 - 1)), min_size=0, max_size=5),
+       st.integers(1, 70), st.booleans())
+def test_property_c_gs1_digits_equal_the_numpy_matrix(spec, n, many_threads):
+    """kb_gs1 (two digits per division, the check digit from the even and odd sums) and the numpy
+    digit matrix give the same 44 bytes for fields of every width at any position, with zero, the
+    largest value of the width and random values."""
+    from unittest import mock
+
+    from jobs.common.fixedwidth import native
+
+    if native.lib() is None:
+        pytest.skip("no C compiler: the native library is not built")
+    width_left = 43
+    d = print_data._Digits(n)
+    d.const("91")
+    width_left -= 2
+    for w, seed in spec:
+        if w > width_left:
+            break
+        rng = np.random.default_rng(seed)
+        v = rng.integers(0, 10 ** min(w, 18), n, dtype=np.int64)
+        v[0] = 0
+        v[-1] = 10 ** w - 1 if w <= 18 else v[-1]
+        d.ints(v, w)
+        width_left -= w
+    d.const("7" * width_left)
+    with mock.patch.object(native, "MIN_ASSEMBLE_ROWS_PER_THREAD", 3 if many_threads else 8_192), \
+            mock.patch.dict("os.environ", {"KOKUHO_FW_THREADS": "4"}):
+        c = native.gs1_digits(d.template, d.fields, n)
+    assert c.tobytes() == d.matrix().tobytes()
+    for row in c[:3]:
+        code = row.tobytes().decode()
+        digits = [int(x) for x in code[:43]]
+        s = sum((3 if q % 2 == 0 else 1) * x for q, x in enumerate(digits))
+        assert int(code[43]) == (10 - s % 10) % 10
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.dates(dt.date(1, 1, 1), dt.date(9999, 12, 31)) | st.none(), min_size=1, max_size=30),
+       st.lists(st.dates(dt.date(1960, 1, 1), dt.date(2100, 12, 31)), min_size=1, max_size=30))
+def test_property_day_table_gives_polars_year_month_day(wide, near):
+    """print_data._ymd (a table over the range of days) and dt.year / dt.month / dt.day agree, on
+    near dates (the table) and on any dates with nulls (the Polars way)."""
+    for values in (near, wide):
+        s = pl.Series("d", values, dtype=pl.Date)
+        y, m, d = print_data._ymd(s)
+        for got, want in ((y, s.dt.year()), (m, s.dt.month()), (d, s.dt.day())):
+            want = want.cast(pl.Int64).to_numpy()
+            assert np.array_equal(np.nan_to_num(got.astype(np.float64), nan=-1), np.nan_to_num(want.astype(np.float64), nan=-1))
+
+
+def test_spread_of_unsorted_slots_equals_the_sorted_way(cfg):
+    """_spread finds slot i of each notice from its first row when _slots laid them out (sorted by
+    notice, numbered 1..); rows in another order take the per-slot search, with the same frame."""
+    a, i, ad = sample_frames(300, seed=11)
+    frame = print_data.notice_frame(a, i, ad, cfg, issue_date=dt.date(2026, 6, 15))
+    base = frame.select("household_id").with_row_index("_h")
+    inst = i.filter(pl.col("method") == "ordinary").join(base, on="household_id").with_columns(
+        pl.col("_h").cast(pl.UInt32))
+    slots = print_data._slots(inst, 10, "普通徴収")
+    items = {"no": "installment_no", "amount": "amount"}
+    sorted_way = print_data._spread(frame.select("household_id"), slots, "ordinary", 10, items)
+    shuffled = slots.sample(fraction=1.0, shuffle=True, seed=3)
+    assert sorted_way.equals(print_data._spread(frame.select("household_id"), shuffled, "ordinary", 10, items))
+    assert sorted_way.select("ordinary_1_amount", "ordinary_10_no").equals(frame.select("ordinary_1_amount", "ordinary_10_no"))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 3), st.integers(1, 4)), min_size=1, max_size=40),
+       st.booleans())
+def test_property_runs_order_equals_the_stable_sort(rows, grouped):
+    """_runs_order (a counting sort of runs of one household already in (納期限, 期) order) gives the
+    stable sort's rows, ties and all, and None where the rows are not so laid out."""
+    if grouped:
+        rows = sorted(rows, key=lambda r: (r[0] * 7919) % 13)  # households together, 期 in drawn order
+    inst = pl.DataFrame({"_h": [r[0] for r in rows], "due_date": [dt.date(2026, 6, 1) + dt.timedelta(days=30 * r[1]) for r in rows],
+                         "installment_no": [r[2] for r in rows], "row": list(range(len(rows)))},
+                        schema_overrides={"_h": pl.UInt32})
+    want = inst.sort(["_h", "due_date", "installment_no"], maintain_order=True)
+    order = print_data._runs_order(inst)
+    if order is not None:
+        assert inst[order].equals(want)
+    got = print_data._slots(inst.with_columns(pl.lit("x").alias("household_id")), 99, "普通徴収")
+    assert got.drop("slot").equals(want.with_columns(pl.lit("x").alias("household_id")))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(["0000000001", "0000000002", "0000000003", "0000000009", None]), min_size=1, max_size=30),
+       st.integers(1, 4))
+def test_property_installments_find_their_notice_row_as_the_join_does(hids, repeat):
+    """_normalize_installments joins the first row of each run of one 世帯番号 and repeats its row
+    number: the same _h as joining every row (orphans and nulls included, which are refused)."""
+    hids = [h for h in hids for _ in range(repeat)]  # runs of 1..4 期 (the run-head join from 2)
+    base = pl.DataFrame({"household_id": ["0000000003", "0000000001", "0000000002"]})
+    inst = pl.DataFrame({"household_id": hids, "installment_no": list(range(len(hids))), "method": ["ordinary"] * len(hids),
+                         "month": [6] * len(hids), "due_date": [dt.date(2026, 6, 30)] * len(hids),
+                         "amount": [100] * len(hids)}, schema_overrides={"household_id": pl.String})
+    full = inst.select("household_id").join(base.with_row_index("_h"), on="household_id", how="left", maintain_order="left")
+    if full["_h"].null_count():
+        with pytest.raises(print_data.NoticeError, match="賦課データにない世帯"):
+            print_data._normalize_installments(inst, base)
+        return
+    got = print_data._normalize_installments(inst, base)
+    assert got["_h"].to_list() == full["_h"].to_list()
+    assert got.drop("_h").equals(inst.select(got.drop("_h").columns))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 300), st.integers(0, 2**32 - 1), st.booleans())
+def test_property_c_gs1_views_are_the_arrow_string_views_of_the_digits(n, seed, many_threads):
+    """kb_gs1's Arrow string views (length 44, the first 4 bytes, buffer 0, offset i * 44; empty where
+    no barcode is printed) are what the numpy path builds, and Polars reads them as the digits."""
+    from unittest import mock
+
+    import pyarrow as pa
+
+    from jobs.common.fixedwidth import native
+
+    if native.lib() is None:
+        pytest.skip("no C compiler: the native library is not built")
+    rng = np.random.default_rng(seed)
+    d = print_data._Digits(n)
+    d.const("91")
+    d.ints(rng.integers(0, 10 ** 10, n, dtype=np.int64), 10)
+    d.const("0" * 31)
+    valid = rng.random(n) < 0.8
+    with mock.patch.object(native, "MIN_ASSEMBLE_ROWS_PER_THREAD", 3 if many_threads else 8_192), \
+            mock.patch.dict("os.environ", {"KOKUHO_FW_THREADS": "4"}):
+        out, views = native.gs1_digits(d.template, d.fields, n, valid, views=True)
+    want = np.zeros((n, 4), dtype=np.uint32)
+    want[:, 0] = 44
+    want[:, 1] = out.view(np.uint32)[:, 0]
+    want[:, 3] = np.arange(n, dtype=np.uint32) * 44
+    want[~valid] = 0
+    assert views.tobytes() == want.tobytes()
+    assert out.tobytes() == d.matrix().tobytes()
+    s = d.barcodes(valid)
+    assert s.to_list() == [row.tobytes().decode() if ok else None for row, ok in zip(out, valid)]
+    assert s.equals(pl.Series("barcode", pa.array(s.to_list(), type=pa.large_string())).cast(pl.String))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.dates(dt.date(1990, 1, 1), dt.date(2110, 12, 31)), min_size=1, max_size=30), st.booleans())
+def test_property_yymmdd_table_equals_the_polars_way(values, with_null):
+    """print_data._yymmdd (a table over the days' range, the years checked at its ends) gives the
+    YYMMDD of dt.year / dt.month / dt.day, and None exactly when a date falls outside 2000–2099."""
+    s = pl.Series("d", values + ([None] if with_null else []), dtype=pl.Date)
+    got = print_data._yymmdd(s)
+    if with_null:
+        return  # the Polars way (nulls): as before
+    years = s.dt.year().cast(pl.Int64).to_numpy()
+    if ((years < 2000) | (years > 2099)).any():
+        assert got is None
+        return
+    want = (years % 100) * 10_000 + s.dt.month().cast(pl.Int64).to_numpy() * 100 + s.dt.day().cast(pl.Int64).to_numpy()
+    assert np.array_equal(got, want)
+
+
+def test_a_bad_method_is_still_named(cfg):
+    a, i, ad = sample_frames(20, seed=3)
+    i = i.with_columns(pl.when(pl.int_range(pl.len()) == 3).then(pl.lit("bank")).otherwise(pl.col("method")).alias("method"))
+    with pytest.raises(print_data.NoticeError, match=r"徴収方法が不正です: \['bank'\]"):
+        print_data.notice_frame(a, i, ad, cfg, issue_date=dt.date(2026, 6, 15))

@@ -265,24 +265,50 @@ void kb_assemble(uint8_t *out, int64_t width, int64_t lo, int64_t hi, const uint
 
 /* GS1-128 コンビニ収納 barcodes (reports/print_data.py barcode_series; its numpy path does the same):
  * rows [lo, hi) of `out` (44 bytes a row) start as `template` (the constant digits); field j puts
- * vals[j * n + i] zero-filled in wid[j] digits at pos[j] (the caller has checked that each value
+ * vals[j][i] zero-filled in wid[j] digits at pos[j] (the caller has checked that each value
  * is non-negative and fits); the 44th byte is the modulus-10 check digit of the 43 data digits,
- * weight 3 on even indexes (the rightmost data digit, index 42, is even). */
+ * weight 3 on even indexes (the rightmost data digit, index 42, is even). With `views` (16 bytes a row;
+ * n * 44 < 2**31), row i is also described there as an Arrow string view of its 44 bytes (length, first
+ * 4 bytes, buffer 0, offset i * 44), or an empty view where `valid` is given and valid[i] is 0. */
 void kb_gs1(uint8_t *out, int64_t n, int64_t lo, int64_t hi, const uint8_t *template, int64_t k,
-            const int64_t *vals, const int64_t *pos, const int64_t *wid) {
+            const int64_t *const *vals, const int64_t *pos, const int64_t *wid, uint8_t *views, const uint8_t *valid) {
+    /* two digits per division ("00".."99"); the weighted sum over the 43 bytes has fixed weights */
+    static const uint8_t pairs[201] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                      "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                      "8081828384858687888990919293949596979899";
     for (int64_t i = lo; i < hi; i++) {
         uint8_t *row = out + i * 44;
         memcpy(row, template, 44);
         for (int64_t j = 0; j < k; j++) {
-            uint64_t v = (uint64_t)vals[j * n + i];
-            for (int64_t p = pos[j] + wid[j] - 1; p >= pos[j]; p--) {
-                row[p] = (uint8_t)(48 + v % 10);
-                v /= 10;
+            uint64_t v = (uint64_t)vals[j][i];
+            int64_t p = pos[j] + wid[j] - 1, p0 = pos[j];
+            while (p > p0) {
+                uint64_t q = v / 100;
+                uint32_t r = (uint32_t)(v - q * 100) * 2;
+                row[p] = pairs[r + 1];
+                row[p - 1] = pairs[r];
+                v = q;
+                p -= 2;
+            }
+            if (p == p0) row[p] = (uint8_t)(48 + v % 10);
+        }
+        int32_t even = 0, odd = 0;
+        for (int q = 0; q < 42; q += 2) {
+            even += row[q];
+            odd += row[q + 1];
+        }
+        even += row[42];
+        int32_t sum = 3 * (even - 22 * 48) + (odd - 21 * 48);
+        row[43] = (uint8_t)(48 + (10 - sum % 10) % 10);
+        if (views) { /* the row as an Arrow string view over `out` (buffer 0), empty where not valid */
+            uint8_t *v = views + i * 16;
+            memset(v, 0, 16);
+            if (!valid || valid[i]) {
+                put_u32(v, 44);
+                memcpy(v + 4, row, 4);
+                put_u32(v + 12, (uint32_t)(i * 44));
             }
         }
-        int64_t sum = 0;
-        for (int64_t q = 0; q < 43; q++) sum += (q % 2 == 0 ? 3 : 1) * (row[q] - 48);
-        row[43] = (uint8_t)(48 + (10 - sum % 10) % 10);
     }
 }
 
@@ -449,4 +475,88 @@ void kb_zoned(const uint8_t *recs, int64_t rstride, int64_t lo, int64_t hi, int6
         valid[i] = (uint8_t)v;
         vals[i] = v ? (int64_t)((body * 10 + ld) * (uint64_t)(int64_t)sg) : 0;
     }
+}
+
+/* ---- the writer's cp932 text fields (writer._cp932_spaced; fields.encode_field stays the reference) ----
+ * Rows [lo, hi) of a String column given as Arrow large_string buffers (offsets int64, UTF-8 data), with
+ * nulls[i] != 0 (nulls may be NULL) for a null row: each value encoded to cp932 by `enc` (per BMP code
+ * point: the single byte, or lead * 256 + trail, or -1 where Python's cp932 codec refuses the character
+ * or the writer does: control characters), left-justified in `w` bytes of `out` (row i at out + i * w),
+ * padded with spaces; a null row is all spaces. Returns -1, or the first row of [lo, hi) that cannot be
+ * written this way (a character -1 in enc or beyond the BMP, more than w bytes): the caller then lets
+ * the reference encoder name the error. The data is valid UTF-8 (Polars strings). */
+int64_t kb_cp932_encode(const int64_t *offsets, const uint8_t *data, const uint8_t *nulls, int64_t lo, int64_t hi,
+                        int64_t w, const int32_t *enc, uint8_t *out) {
+    for (int64_t i = lo; i < hi; i++) {
+        uint8_t *dst = out + i * w;
+        int64_t q = 0;
+        if (!(nulls && nulls[i])) {
+            const uint8_t *p = data + offsets[i], *end = data + offsets[i + 1];
+            while (p < end) {
+                uint32_t c = p[0];
+                if (c < 0x80) {
+                    p += 1;
+                } else if (c < 0xE0) {
+                    if (end - p < 2) return i;
+                    c = ((c & 0x1F) << 6) | (p[1] & 0x3F);
+                    p += 2;
+                } else if (c < 0xF0) {
+                    if (end - p < 3) return i;
+                    c = ((c & 0x0F) << 12) | ((uint32_t)(p[1] & 0x3F) << 6) | (p[2] & 0x3F);
+                    p += 3;
+                } else {
+                    return i; /* beyond the BMP: no cp932 code */
+                }
+                int32_t e = enc[c];
+                if (e < 0) return i;
+                if (e < 0x100) {
+                    if (q >= w) return i;
+                    dst[q++] = (uint8_t)e;
+                } else {
+                    if (q + 1 >= w) return i;
+                    dst[q++] = (uint8_t)(e >> 8);
+                    dst[q++] = (uint8_t)(e & 0xFF);
+                }
+            }
+        }
+        if (q < w) memset(dst + q, 32, (size_t)(w - q));
+    }
+    return -1;
+}
+
+/* ---- the writer's digits fields (writer._encode_digits; its Polars way stays the fallback) ----------------
+ * Rows [lo, hi) of a String column given as Arrow string views (16 bytes per value from `views`: the
+ * length, then the value inline when it has at most 12 bytes, else a 4-byte prefix, the index of its data
+ * buffer in `bufs` and its offset there), with nulls[i] != 0 (nulls may be NULL) for a null row: each value
+ * zero-filled on the left to `w` bytes of `out` (row i at out + i * w), what str.zfill(w) gives for digits;
+ * a null row is all spaces. Returns -1, or the first row of [lo, hi) that is not written so (a byte that
+ * is not an ASCII digit, longer than w): the caller then lets the Polars way name the error. */
+int64_t kb_digits_view(const uint8_t *views, const uint8_t *const *bufs, const uint8_t *nulls, int64_t lo,
+                       int64_t hi, int64_t w, uint8_t *out) {
+    for (int64_t i = lo; i < hi; i++) {
+        uint8_t *dst = out + i * w;
+        if (nulls && nulls[i]) {
+            memset(dst, 32, (size_t)w);
+            continue;
+        }
+        const uint8_t *v = views + i * 16;
+        uint32_t len, bi, off;
+        memcpy(&len, v, 4);
+        if ((int64_t)len > w) return i;
+        const uint8_t *src;
+        if (len <= 12) {
+            src = v + 4;
+        } else {
+            memcpy(&bi, v + 8, 4);
+            memcpy(&off, v + 12, 4);
+            src = bufs[bi] + off;
+        }
+        int64_t pad = w - (int64_t)len;
+        uint8_t bad = 0;
+        for (uint32_t q = 0; q < len; q++) bad |= (uint8_t)(src[q] - 48) > 9;
+        if (bad) return i;
+        memset(dst, 48, (size_t)pad);
+        memcpy(dst + pad, src, len);
+    }
+    return -1;
 }

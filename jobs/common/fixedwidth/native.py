@@ -87,7 +87,7 @@ def lib() -> ctypes.CDLL | None:
     so.kb_assemble.restype = None
     so.kb_assemble.argtypes = [_P, _I, _I, _I, _P, _I, _P, _P, _P, _I, _P, _P, _P, _P, _P]
     so.kb_gs1.restype = None
-    so.kb_gs1.argtypes = [_P, _I, _I, _I, _P, _I, _P, _P, _P]
+    so.kb_gs1.argtypes = [_P, _I, _I, _I, _P, _I, _P, _P, _P, _P, _P]
     return so
 
 
@@ -119,6 +119,9 @@ def _ptr(a: np.ndarray) -> int:
     return a.ctypes.data
 
 
+#: rows per thread of the writer's per-column copies (cp932 text, digits): one column is cheap, a
+#: thread costs more than it saves below this (the file write runs beside them anyway)
+MIN_COPY_ROWS_PER_THREAD = 65_536
 #: rows per thread of the writer's assembly (a 1,800-byte record: some 15 MB of lines per thread)
 MIN_ASSEMBLE_ROWS_PER_THREAD = 8_192
 
@@ -154,22 +157,30 @@ def assemble(out: np.ndarray, template: np.ndarray, blocks: list[np.ndarray], bo
     _parallel(run, n, MIN_ASSEMBLE_ROWS_PER_THREAD)
 
 
-def gs1_digits(template: np.ndarray, fields: list[tuple[np.ndarray, int, int]], n: int) -> np.ndarray:
+def gs1_digits(template: np.ndarray, fields: list[tuple[np.ndarray, int, int]], n: int,
+               valid: np.ndarray | None = None, views: bool = False):
     """(n, 44) ASCII digits of GS1-128 コンビニ barcodes (kb_gs1): the 44-byte ``template`` with each
     (values, position, width) field zero-filled into it and the check digit computed. The caller has
-    checked that every value is non-negative and fits its width."""
+    checked that every value is non-negative and fits its width. ``views=True`` (n * 44 < 2**31):
+    (digits, views), the views (n, 16) uint8 describing each row as an Arrow string view over the
+    digits, empty where ``valid`` (bool, n) is False."""
     so = lib()
     out = np.empty((n, 44), dtype=np.uint8)
+    vw = np.empty((n, 16), dtype=np.uint8) if views else None
+    ok = None if valid is None or not views else np.ascontiguousarray(valid, dtype=np.uint8)
+    assert not views or n * 44 < 2**31
     template = np.ascontiguousarray(template, dtype=np.uint8)
     assert template.shape == (44,)
-    vals = np.ascontiguousarray(np.stack([v for v, _, _ in fields]) if fields else np.zeros((0, n)), dtype=np.int64)
-    pos = np.array([p for _, p, _ in fields], dtype=np.int64)
-    wid = np.array([w for _, _, w in fields], dtype=np.int64)
-    assert vals.shape == (len(fields), n)
+    cols = [np.ascontiguousarray(v, dtype=np.int64) for v, _, _ in fields]  # read where they are, not stacked
+    assert all(c.shape == (n,) for c in cols)
+    vals = np.array([_ptr(c) for c in cols] or [0], dtype=np.uint64)
+    pos = np.array([p for _, p, _ in fields] or [0], dtype=np.int64)
+    wid = np.array([w for _, _, w in fields] or [0], dtype=np.int64)
     if n:
         _parallel(lambda lo, hi: so.kb_gs1(_ptr(out), n, lo, hi, _ptr(template), len(fields), _ptr(vals), _ptr(pos),
-                                           _ptr(wid)), n, MIN_ASSEMBLE_ROWS_PER_THREAD)
-    return out
+                                           _ptr(wid), 0 if vw is None else _ptr(vw), 0 if ok is None else _ptr(ok)),
+                  n, MIN_ASSEMBLE_ROWS_PER_THREAD)
+    return (out, vw) if views else out
 
 
 class Scan:
@@ -314,7 +325,83 @@ def _cp932_lib():
     so.kb_cp932_scan.argtypes = [_P, _I, _I, _I, _I, _I, _P, _P, ctypes.c_int32, _P, _P, _P]
     so.kb_cp932_fill.restype = None
     so.kb_cp932_fill.argtypes = [_P, _I, _I, _I, _I, _I, _P, _P, _P, _P, _P, _P]
+    so.kb_cp932_encode.restype = ctypes.c_int64
+    so.kb_cp932_encode.argtypes = [_P, _P, _P, _I, _I, _I, _P, _P]
+    so.kb_digits_view.restype = ctypes.c_int64
+    so.kb_digits_view.argtypes = [_P, _P, _P, _I, _I, _I, _P]
     return so
+
+
+@functools.lru_cache(maxsize=1)
+def cp932_encode_table() -> np.ndarray:
+    """Python's cp932 codec as one table for kb_cp932_encode: per BMP code point the byte it encodes
+    to, or lead * 256 + trail, or -1 where the codec refuses it; the control characters (below U+0020,
+    U+007F), which the writer's fast path leaves to the reference encoder, are -1 too."""
+    enc = np.full(65536, -1, dtype=np.int32)
+    for c in range(0x20, 65536):
+        if c == 0x7F or 0xD800 <= c <= 0xDFFF:
+            continue
+        try:
+            b = chr(c).encode("cp932")
+        except UnicodeEncodeError:
+            continue
+        enc[c] = b[0] if len(b) == 1 else b[0] * 256 + b[1]
+    return enc
+
+
+def cp932_encode(offsets: np.ndarray, data: np.ndarray, nulls: np.ndarray | None, w: int) -> np.ndarray | None:
+    """(n, w) cp932 bytes of a String column's Arrow buffers (offsets int64, n + 1 of them; UTF-8
+    data), each value left-justified and padded with spaces, a null row (``nulls``) all spaces: the
+    bytes of ``value.encode("cp932").ljust(w)``. None when a row cannot be written so (a character
+    cp932 lacks, a control character, longer than w bytes): the reference encoder names it."""
+    so = _cp932_lib()
+    n = len(offsets) - 1
+    out = np.empty((n, w), dtype=np.uint8)
+    if n == 0:
+        return out
+    enc = cp932_encode_table()
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    data = np.ascontiguousarray(data, dtype=np.uint8) if len(data) else np.zeros(1, dtype=np.uint8)
+    z = None if nulls is None else np.ascontiguousarray(nulls, dtype=np.uint8)
+    bad = []
+
+    def run(lo, hi):
+        r = so.kb_cp932_encode(_ptr(offsets), _ptr(data), 0 if z is None else _ptr(z), lo, hi, w, _ptr(enc), _ptr(out))
+        if r >= 0:
+            bad.append(r)
+
+    _parallel(run, n, MIN_COPY_ROWS_PER_THREAD)
+    return None if bad else out
+
+
+def digits_block(s, w: int) -> np.ndarray | None:
+    """(n, w) bytes of a String column of digits (a Polars Series), each value zero-filled on the left
+    to w (what ``str.zfill(w)`` gives), a null row all spaces, straight from its Arrow string views
+    (kb_digits_view). None when a row is not digits or is longer than w: the Polars way names it."""
+    import polars as pl
+
+    so = _cp932_lib()
+    n = len(s)
+    out = np.empty((n, w), dtype=np.uint8)
+    if n == 0:
+        return out
+    arr = s.to_arrow(compat_level=pl.CompatLevel.newest())
+    if str(arr.type) != "string_view":
+        return None
+    bufs = arr.buffers()
+    views = np.frombuffer(bufs[1], dtype=np.uint8)[arr.offset * 16:(arr.offset + n) * 16]
+    data = [np.frombuffer(b, dtype=np.uint8) if b is not None and b.size else np.zeros(1, np.uint8) for b in bufs[2:]]
+    ptrs = np.array([_ptr(d) for d in data] or [0], dtype=np.uint64)
+    z = np.ascontiguousarray(s.is_null().to_numpy(), dtype=np.uint8) if s.null_count() else None
+    bad = []
+
+    def run(lo, hi):
+        r = so.kb_digits_view(_ptr(views), _ptr(ptrs), 0 if z is None else _ptr(z), lo, hi, w, _ptr(out))
+        if r >= 0:
+            bad.append(r)
+
+    _parallel(run, n, MIN_COPY_ROWS_PER_THREAD)
+    return None if bad else out
 
 
 def cp932_fits(f, n: int) -> bool:

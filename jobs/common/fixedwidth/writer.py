@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from .. import paths
 from .fields import EncodeError, _rows_error, _utf8_buffers, encode_field
@@ -65,17 +66,20 @@ def encode_records(layout: Layout, rt: RecordType, df: pl.DataFrame) -> np.ndarr
     return out
 
 
-def _lines(layout: Layout, rt: RecordType, df: pl.DataFrame, le: bytes) -> np.ndarray:
-    """The rows of one record type as (n, record_length + len(le)) bytes, line end included."""
+def _lines(layout: Layout, rt: RecordType, df: pl.DataFrame, le: bytes, out: np.ndarray | None = None) -> np.ndarray:
+    """The rows of one record type as (n, record_length + len(le)) bytes, line end included
+    (written into ``out`` when given: an array of at least n rows of that width, every byte of
+    whose first n rows is overwritten; not for EBCDIC layouts)."""
     if layout.encoding == "ebcdic_kana":
         return _with_line_end(encode_records(layout, rt, df), le)
-    return _encode_lines(layout, rt, df, le)
+    return _encode_lines(layout, rt, df, le, out)
 
 
-def _encode_lines(layout: Layout, rt: RecordType, df: pl.DataFrame, le: bytes) -> np.ndarray:
+def _encode_lines(layout: Layout, rt: RecordType, df: pl.DataFrame, le: bytes, buf: np.ndarray | None = None) -> np.ndarray:
     """Every field of every row, then one compiled pass (assemble.py) writing them into the lines:
     numbers as integers, every other field as a (rows, width) block of its bytes (one row when
-    the field is the same in every record: defaults, fillers, shift codes)."""
+    the field is the same in every record: defaults, fillers, shift codes). ``buf``: where the
+    lines go (its first n rows), else a new array."""
     n = df.height
     known = {f.name for f in rt.fields} | {"record_no", ROW_MARK}
     unknown = [c for c in df.columns if c not in known]
@@ -84,26 +88,35 @@ def _encode_lines(layout: Layout, rt: RecordType, df: pl.DataFrame, le: bytes) -
     ebcdic = layout.encoding == "ebcdic_kana"
     length = rt.fields[-1].end
     where = f"layout {layout.id}, {rt.label}"
-    numbers = [f for f in rt.fields if _number_like(f) and f.name in df.columns]
+    given = set(df.columns)
+    numbers = [f for f in rt.fields if _number_like(f) and f.name in given]
     blocks: list[tuple[int, np.ndarray]] = []  # (offset, (n or 1, width) bytes)
     for f in rt.fields:
-        if f.name in df.columns and (_number_like(f) or f.type == "digits"):
+        if f.name in given and (_number_like(f) or f.type == "digits"):
             continue
         if _number_like(f) and not f.blank:
             raise EncodeError(f"{where}: field {f.name} {f.label}: no value given and no default")
         try:
-            if f.name not in df.columns:  # the same bytes in every record
+            if f.name not in given:  # the same bytes in every record
                 blocks.append((f.offset, encode_field(f, None, 1, layout, ebcdic)))
+            elif n > 1 and f.blank and df.get_column(f.name).null_count() == n:
+                # blank in every record (口座 items of a city without 口座振替, 変更事由 of a 当初 notice):
+                # one row's bytes, laid in the template (each row is encoded on its own)
+                blocks.append((f.offset, _encode_column(f, df.get_column(f.name).head(1), 1, layout, ebcdic)))
             elif n:
                 blocks.append((f.offset, _encode_column(f, df.get_column(f.name), n, layout, ebcdic)))
             else:
                 encode_field(f, df.get_column(f.name), 0, layout, ebcdic)
         except EncodeError as e:
             raise EncodeError(f"{where}: {e}") from None
-    out = np.empty((n, length + len(le)), dtype=np.uint8)
+    if buf is not None and buf.ndim == 2 and buf.shape[0] >= n and buf.shape[1] == length + len(le) \
+            and buf.dtype == np.uint8 and buf.flags.c_contiguous:
+        out = buf[:n]
+    else:
+        out = np.empty((n, length + len(le)), dtype=np.uint8)
     if not n:
         return out
-    blocks += _encode_digits(layout, rt, df, [f for f in rt.fields if f.type == "digits" and f.name in df.columns])
+    blocks += _encode_digits(layout, rt, df, [f for f in rt.fields if f.type == "digits" and f.name in given])
     _assemble(out, blocks, numbers, _encode_numbers(layout, rt, df, numbers), le, length)
     return out
 
@@ -116,7 +129,12 @@ def _encode_column(f, s: pl.Series, n: int, layout: Layout, ebcdic: bool) -> np.
     """One given non-number, non-digits field. Text with few distinct values (names, 方書, fixed
     wording) is encoded once per distinct value and gathered; the bytes are the same as encoding
     every row (each row is encoded on its own), and an error is reported from the whole column
-    (its row numbers)."""
+    (its row numbers). With the C library built, a cp932 text column goes to its encoder first
+    (kb_cp932_encode, cheaper than finding the distinct values)."""
+    if f.type == "text" and n and _native_cp932(f, layout):
+        block = _cp932_spaced(f, s, layout)
+        if block is not None:
+            return block
     if f.type == "text" and n >= 1024:
         s = s.cast(pl.String)
         uniq = s.drop_nulls().unique()
@@ -142,11 +160,21 @@ def _encode_column(f, s: pl.Series, n: int, layout: Layout, ebcdic: bool) -> np.
 _CP932_DOUBLE = r"[^\x00-\x7F\x{FF61}-\x{FF9F}]"
 
 
+def _native_cp932(f, layout: Layout) -> bool:
+    """Whether _cp932_spaced takes this field to the compiled encoder (the library is built)."""
+    from . import native
+
+    return (layout.charset_of(f).kind == "cp932" and f.pad == " " and f.values is None and not f.normalize
+            and native.lib() is not None)
+
+
 def _cp932_spaced(f, s: pl.Series, layout: Layout) -> np.ndarray | None:
     """A cp932 text column padded with spaces, the common case, without the scatter of the
     reference encoder: each value padded in Polars to the field's width in cp932 bytes, one encode
     of the whole column with a newline after every value, and the newlines checked where they must
-    be (so a row of another length cannot shift the others); then the block is a reshape. None
+    be (so a row of another length cannot shift the others); then the block is a reshape. With the
+    C library built, kb_cp932_encode writes the block straight from the Arrow buffers instead (a
+    table made from Python's cp932 codec; the Polars way stays the fallback). None
     when the column needs the reference encoder (nulls or values not allowed, other pads or
     charsets, normalizing, control characters, too long, not encodable): it gives the error."""
     if layout.charset_of(f).kind != "cp932" or f.pad != " " or f.values is not None or f.normalize:
@@ -154,6 +182,13 @@ def _cp932_spaced(f, s: pl.Series, layout: Layout) -> np.ndarray | None:
     s = s.cast(pl.String)
     if s.null_count() and not f.blank:
         return None
+    from . import native
+
+    if native.lib() is not None and len(s):  # the compiled encoder (kb_cp932_encode): the same bytes
+        offsets, data = _utf8_buffers(s)
+        block = native.cp932_encode(offsets, data, s.is_null().to_numpy() if s.null_count() else None, f.length)
+        if block is not None:
+            return block
     w, n = f.length, len(s)
     v = s.fill_null("")
     size = v.str.len_chars() + v.str.count_matches(_CP932_DOUBLE)
@@ -248,24 +283,83 @@ def _number_expr(f) -> pl.Expr:
     return c.cast(pl.Int64)
 
 
+def _int64_with_nulls(s: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """An Int64 column with nulls as (values, zeros where null; nulls) read from its Arrow buffers:
+    what ``fill_null(0).to_numpy()`` and ``is_null().to_numpy()`` give, without a Polars query each."""
+    arr = s.to_arrow()
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    n, o = len(arr), arr.offset
+    validity, data = arr.buffers()[:2]
+    values = np.frombuffer(data, dtype=np.int64)[o:o + n]
+    nulls = ~np.unpackbits(np.frombuffer(validity, dtype=np.uint8), count=o + n, bitorder="little")[o:].astype(np.bool_)
+    return np.where(nulls, np.int64(0), values), nulls
+
+
+def _yyyymmdd(s: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A Date column as YYYYMMDD integers (0 where null) and its nulls, from its Arrow buffers and a
+    table over the range of its days: the numbers of ``_number_expr`` (year * 10,000 + month * 100
+    + day, the proleptic Gregorian calendar of both numpy and Polars)."""
+    arr = s.to_arrow()
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    n, o = len(arr), arr.offset
+    validity, data = arr.buffers()[:2]
+    days = np.frombuffer(data, dtype=np.int32)[o:o + n].astype(np.int64)
+    if validity is None:
+        nulls = np.zeros(n, dtype=np.bool_)
+    else:
+        nulls = ~np.unpackbits(np.frombuffer(validity, dtype=np.uint8), count=o + n, bitorder="little")[o:].astype(np.bool_)
+    if nulls.all():
+        return np.zeros(n, dtype=np.int64), nulls
+    days = np.where(nulls, days[~nulls][0], days)
+    lo, hi = int(days.min()), int(days.max())
+    if hi - lo >= 400_000:  # a range of over a thousand years: Polars does it
+        v = s.dt.year().cast(pl.Int64) * 10_000 + s.dt.month().cast(pl.Int64) * 100 + s.dt.day().cast(pl.Int64)
+        return v.fill_null(0).to_numpy(), nulls
+    span = np.arange(lo, hi + 1, dtype=np.int64).astype("datetime64[D]")
+    months = span.astype("datetime64[M]")
+    table = ((months.astype("datetime64[Y]").astype(np.int64) + 1970) * 10_000 + (months.astype(np.int64) % 12 + 1) * 100
+             + (span - months).astype(np.int64) + 1)
+    return np.where(nulls, np.int64(0), table[days - lo]), nulls
+
+
 def _encode_numbers(layout: Layout, rt: RecordType, df: pl.DataFrame, given) -> list:
     """The unsigned numeric fields (and YYYYMMDD/YYMMDD dates) given as columns: one Polars
     select for the values (null handling only for columns that have nulls), checks in numpy
     (min/max first, the rows only on a failure). Per field: (values, nulls or None, min, max)."""
     if not given:
         return []
-    has_null = [df.get_column(f.name).null_count() > 0 for f in given]
+    n = df.height
+    cols = [df.get_column(f.name) for f in given]
+    has_null = [s.null_count() > 0 for s in cols]
+    # Int64 numbers are taken from their column as they are (no select): the values, zeros where null
+    direct = [(f.type == "numeric" and s.dtype == pl.Int64) or (f.type == "date" and f.format == "yyyymmdd"
+                                                                and s.dtype == pl.Date) for f, s in zip(given, cols)]
     exprs = [(_number_expr(f).fill_null(0) if z else _number_expr(f)).alias(f"v{j}")
-             for j, (f, z) in enumerate(zip(given, has_null))]
-    exprs += [pl.col(f.name).is_null().alias(f"z{j}") for j, (f, z) in enumerate(zip(given, has_null)) if z]
+             for j, (f, z, d) in enumerate(zip(given, has_null, direct)) if not d]
+    exprs += [pl.col(f.name).is_null().alias(f"z{j}") for j, (f, z, d) in enumerate(zip(given, has_null, direct))
+              if z and not d]
     exprs += [pl.col(f.name).cast(pl.Date).dt.year().fill_null(2000).alias(f"y{j}")
               for j, f in enumerate(given) if f.type == "date" and f.format == "yymmdd"]
-    sel = df.select(exprs)
+    sel = df.select(exprs) if exprs else None
     where = f"layout {layout.id}, {rt.label}"
     out = []
     for j, f in enumerate(given):
-        v = sel.get_column(f"v{j}").to_numpy()
-        nulls = sel.get_column(f"z{j}").to_numpy() if has_null[j] else None
+        if direct[j] and f.type == "date":
+            v, nulls = _yyyymmdd(cols[j])
+            nulls = nulls if has_null[j] else None
+        elif direct[j]:
+            s = cols[j]
+            if not has_null[j]:
+                v, nulls = s.to_numpy(), None
+            elif s.null_count() == n:  # blank in every record
+                v, nulls = np.zeros(n, dtype=np.int64), np.ones(n, dtype=np.bool_)
+            else:
+                v, nulls = _int64_with_nulls(s)
+        else:
+            v = sel.get_column(f"v{j}").to_numpy()
+            nulls = sel.get_column(f"z{j}").to_numpy() if has_null[j] else None
         if nulls is not None and not f.blank:
             raise EncodeError(f"{where}: {_rows_error(f, nulls, 'blank not allowed')}")
         if f.type == "date" and f.format == "yymmdd":
@@ -286,15 +380,41 @@ def _encode_numbers(layout: Layout, rt: RecordType, df: pl.DataFrame, given) -> 
 
 def _encode_digits(layout: Layout, rt: RecordType, df: pl.DataFrame, fields) -> list[tuple[int, np.ndarray]]:
     """All digits fields (codes kept as strings, leading zeros and all) in one Polars select:
-    zero-filled to their width, checked in numpy (min/max first), copied from the Arrow buffers."""
+    zero-filled to their width, checked in numpy (min/max first), copied from the Arrow buffers.
+    With the C library built, String columns are zero-filled and checked in one pass from their
+    Arrow string views instead (native.digits_block); a column it refuses goes the Polars way, which
+    names the rows."""
     if not fields:
         return []
+    from . import native
+
+    blocks = []
+    if native.lib() is not None:  # the compiled copy from the Arrow string views (kb_digits_view)
+        rest = []
+        for f in fields:
+            s = df.get_column(f.name)
+            block = None
+            if s.dtype == pl.String and (f.blank or not s.null_count()):
+                block = native.digits_block(s, f.length)
+            if block is not None and f.values is not None:
+                allowed = np.array([v.encode("ascii") for v in f.values], dtype=f"S{f.length}")
+                bad = ~np.isin(block.view(f"S{f.length}").ravel(), allowed)
+                if s.null_count():
+                    bad &= ~s.is_null().to_numpy()
+                if bad.any():
+                    block = None  # the Polars way below names the rows
+            if block is None:
+                rest.append(f)
+            else:
+                blocks.append((f.offset, block))
+        fields = rest
+        if not fields:
+            return blocks
     exprs = []
     for j, f in enumerate(fields):
         c = pl.col(f.name).cast(pl.String)
         exprs += [c.fill_null("0" * f.length).str.zfill(f.length).alias(f"d{j}"), c.is_null().alias(f"z{j}")]
     sel = df.select(exprs)
-    blocks = []
     for j, f in enumerate(fields):
         where = f"layout {layout.id}, {rt.label}"
         w = f.length
@@ -334,11 +454,17 @@ def _cond(df: pl.DataFrame, cond, negate: bool) -> pl.Series:
     return m
 
 
+def _bad_kind(b: Binding) -> int:
+    raise ValueError(b.kind)
+
+
 def binding_value(b: Binding, data: pl.DataFrame) -> int:
     if b.kind == "constant":
         return int(b.constant)
     if data.height == 0:
         return 0
+    if not b.where and not b.where_not:  # every record counts (no mask to build)
+        return data.height if b.kind == "count" else int(data[b.of].sum() or 0) if b.kind == "sum" else _bad_kind(b)
     m = _cond(data, b.where, False) & _cond(data, b.where_not, True)
     if b.kind == "count":
         return int(m.sum())
@@ -472,7 +598,17 @@ class FileWriter:
             for chunk in chunks:
                 w.write(chunk)
             w.end_group()          # trailer bindings filled from what was written
+
+    Writing overlaps encoding: a block's lines go to the file in a background thread (the write
+    system call releases the GIL; for a large file it costs about as much as encoding) while the
+    next block is encoded; blocks are written in order, one at a time, and a failed write is raised
+    by the next call. Large blocks are encoded into two buffers used in turn (no fresh pages for
+    every block). ``close`` waits for the last write before the fsync and the rename.
     """
+
+    #: blocks of at least this many records are encoded into the reused buffers and written in the
+    #: background; smaller ones (headers, trailers) are written the same way but into fresh arrays
+    BUFFER_MIN_ROWS = 1_024
 
     def __init__(self, layout: Layout, path: str | Path, *, line_end: str | None = None, lead_in: dict | None = None):
         self.layout = layout
@@ -486,6 +622,9 @@ class FileWriter:
         self._acc: dict[str, int] = {}
         self._in_group = False
         self._groups = 0
+        self._pool = None  # the background write (concurrent.futures, one worker)
+        self._pending = None  # the write in flight
+        self._bufs: dict[tuple[str, int], list] = {}  # (record type, line width): [two arrays, next one]
 
     def __enter__(self) -> "FileWriter":
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -494,11 +633,46 @@ class FileWriter:
             self.fh.write(b"\0" * self.layout.lead_in.fields[-1].end)  # patched at close
         return self
 
+    def _buffer(self, rt: RecordType, n: int) -> np.ndarray | None:
+        """The next of the record type's two line buffers, grown to n rows (None: a fresh array)."""
+        if n < self.BUFFER_MIN_ROWS or self.layout.encoding == "ebcdic_kana":
+            return None
+        width = rt.fields[-1].end + len(self.le)
+        slot = self._bufs.setdefault((rt.name, width), [None, None, 0])
+        k = slot[2]
+        slot[2] = 1 - k
+        if slot[k] is None or slot[k].shape[0] < n:
+            slot[k] = np.empty((n, width), dtype=np.uint8)
+        return slot[k]
+
+    def _wait(self) -> None:
+        """Wait for the write in flight (its error, if any, is raised here)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
     def _emit(self, rt: RecordType, df: pl.DataFrame) -> None:
         if df.height == 0:
             return
-        self.fh.write(_lines(self.layout, rt, df, self.le).reshape(-1))
+        # the buffer encoded into was last written two blocks ago: that write is done (waited below)
+        lines = _lines(self.layout, rt, df, self.le, self._buffer(rt, df.height))
+        self._wait()
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fw-write")
+        self._pending = self._pool.submit(self.fh.write, lines.reshape(-1))
         self.records += df.height
+
+    def _stop(self) -> None:
+        """Wait for the write in flight and end the background thread (raises a failed write)."""
+        try:
+            self._wait()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
+            self._bufs = {}
 
     def begin_group(self, header: dict | pl.DataFrame | None = None) -> None:
         if self._in_group:
@@ -545,6 +719,7 @@ class FileWriter:
         e_rt = self.layout.by_role("E")
         if e_rt is not None:
             self._emit(e_rt, one_row(end))
+        self._stop()
         if self.layout.lead_in is not None:
             self.fh.seek(0)
             self.fh.write(_lead_in_bytes(self.layout, self.lead_in, self.records))
@@ -555,7 +730,17 @@ class FileWriter:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
-            self.close()
+            try:
+                self.close()
+            except BaseException:
+                if not self.fh.closed:
+                    self.fh.close()
+                self.tmp.unlink(missing_ok=True)
+                raise
         else:
+            try:
+                self._stop()
+            except Exception:  # noqa: BLE001  (the first error is the one raised)
+                pass
             self.fh.close()
             self.tmp.unlink(missing_ok=True)
