@@ -53,16 +53,22 @@ def test_main_writes_summary_and_rewrites_only_the_readme_section(tmp_path):
 
 
 
-def test_keep_missing_keeps_the_rows_of_benchmarks_not_rerun(tmp_path):
-    """One benchmark rerun alone (here: only the fixtures' first .jsonl) with --keep-missing: the others keep
-    their rows and machine line from the README's section, marked once as kept; without the flag they are
-    "not run"."""
+def _summarised_fixtures(tmp_path):
+    """The fixtures' .jsonl files copied to ``tmp_path`` and summarised into a README there: (files, readme)."""
     files = sorted(FIXTURES.glob("*.jsonl"))
     for f in files:
         (tmp_path / f.name).write_bytes(f.read_bytes())
     readme = tmp_path / "README.md"
     readme.write_text(f"# X\n\n{summary.BEGIN}\nold\n{summary.END}\n", encoding="utf-8")
     assert summary.main(["--dir", str(tmp_path), "--readme", str(readme)]) == 0
+    return files, readme
+
+
+def test_keep_missing_keeps_the_rows_of_benchmarks_not_rerun(tmp_path):
+    """One benchmark rerun alone (here: only the fixtures' first .jsonl) with --keep-missing: the others keep
+    their rows and machine line from the README's section, marked once as kept; without the flag they are
+    "not run"."""
+    files, readme = _summarised_fixtures(tmp_path)
     full = summary.section(readme.read_text(encoding="utf-8"))
     before = summary.previous(full)
     assert set(before) == set(summary.load(FIXTURES)) and len(before) >= 2
@@ -84,12 +90,7 @@ def test_keep_missing_keeps_the_rows_of_benchmarks_not_rerun(tmp_path):
 def test_keep_missing_with_names_keeps_only_those(tmp_path):
     """`make bench` keeps only the measured whole year (``--keep-missing year``): any other benchmark without
     results this time is "not run", never its old rows."""
-    files = sorted(FIXTURES.glob("*.jsonl"))
-    for f in files:
-        (tmp_path / f.name).write_bytes(f.read_bytes())
-    readme = tmp_path / "README.md"
-    readme.write_text(f"# X\n\n{summary.BEGIN}\nold\n{summary.END}\n", encoding="utf-8")
-    assert summary.main(["--dir", str(tmp_path), "--readme", str(readme)]) == 0
+    files, readme = _summarised_fixtures(tmp_path)
     before = summary.previous(summary.section(readme.read_text(encoding="utf-8")))
     keep, drop = sorted(before)[:2]
     for name in (keep, drop):
