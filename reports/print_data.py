@@ -32,6 +32,7 @@ import pyarrow as pa
 from jobs.common import fixedwidth as fw
 from jobs.common import gs1, matching_keys
 from jobs.common.config import Config
+from jobs.common.fixedwidth.writer import date_numbers
 
 LAYOUT_ID = "tax_notice_print"
 #: records per block of the print file: some 30 MB of lines (1,802 bytes each), so the codec's
@@ -373,43 +374,18 @@ def barcode_series(slots: pl.DataFrame, cfg: Config, *, fy: int, household: pl.S
 
 
 def _yymmdd(due: pl.Series) -> np.ndarray | None:
-    """YYMMDD of each 納期限 (int64), or None when one falls outside 2000–2099: looked up in a table
-    over the days' range (the years are checked at its ends: a day's year never decreases), else
-    computed from ``_ymd``."""
-    if due.null_count() == 0 and len(due):
-        d = due.to_physical().to_numpy()
-        lo, hi = int(d.min()), int(d.max())
-        if hi - lo < 200_000:
-            days = np.arange(lo, hi + 1, dtype=np.int64).astype("datetime64[D]")
-            months = days.astype("datetime64[M]")
-            years = months.astype("datetime64[Y]").astype(np.int64) + 1970
-            if years[0] < 2000 or years[-1] > 2099:
-                return None
-            table = (years % 100) * 10_000 + (months.astype(np.int64) % 12 + 1) * 100 + (days - months).astype(np.int64) + 1
-            return table[d - lo]
-    year, month, day = _ymd(due)
+    """YYMMDD of each 納期限 (int64), or None when one falls outside 2000–2099 (the barcode's
+    支払期限日 has two digits of year): by a table over the days' range (``date_numbers``) when no
+    納期限 is null, else by Polars."""
+    got = date_numbers(due, lambda y, m, d: np.where((y < 2000) | (y > 2099), -1, (y % 100) * 10_000 + m * 100 + d)) \
+        if due.null_count() == 0 and len(due) else None
+    if got is not None:
+        return None if (got[0] < 0).any() else got[0]
+    year, month, day = (due.dt.year().cast(pl.Int64).to_numpy(), due.dt.month().cast(pl.Int64).to_numpy(),
+                        due.dt.day().cast(pl.Int64).to_numpy())
     if ((year < 2000) | (year > 2099)).any():
         return None
     return (year % 100) * 10_000 + month * 100 + day
-
-
-def _ymd(due: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Year, month and day (int64 arrays) of a Date series: those of each distinct day in its
-    range looked up by the day number (a million 期 fall on a few dozen 納期限), the same numbers
-    as ``dt.year()``, ``dt.month()``, ``dt.day()``, which remain the way for nulls and wide ranges."""
-    if due.null_count() == 0 and len(due):
-        d = due.to_physical().to_numpy().astype(np.int64)
-        lo, hi = int(d.min()), int(d.max())
-        if hi - lo < 200_000:
-            days = np.arange(lo, hi + 1, dtype=np.int64).astype("datetime64[D]")
-            months = days.astype("datetime64[M]")
-            y = months.astype("datetime64[Y]").astype(np.int64) + 1970
-            m = months.astype(np.int64) % 12 + 1
-            dd = (days - months).astype(np.int64) + 1
-            k = d - lo
-            return y[k], m[k], dd[k]
-    return (due.dt.year().cast(pl.Int64).to_numpy(), due.dt.month().cast(pl.Int64).to_numpy(),
-            due.dt.day().cast(pl.Int64).to_numpy())
 
 
 #: "0000".."9999" as uint32 words whose bytes are the four ASCII digits

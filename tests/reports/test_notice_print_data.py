@@ -17,6 +17,7 @@ from sample_data import sample_frames
 
 from jobs.common import config, gs1
 from jobs.common import fixedwidth as fw
+from jobs.common.fixedwidth.writer import date_numbers
 from reports import print_data
 from reports.print_data import NoticeError
 
@@ -357,14 +358,20 @@ def test_property_c_gs1_digits_equal_the_numpy_matrix(spec, n, many_threads):
 @given(st.lists(st.dates(dt.date(1, 1, 1), dt.date(9999, 12, 31)) | st.none(), min_size=1, max_size=30),
        st.lists(st.dates(dt.date(1960, 1, 1), dt.date(2100, 12, 31)), min_size=1, max_size=30))
 def test_property_day_table_gives_polars_year_month_day(wide, near):
-    """print_data._ymd (a table over the range of days) and dt.year / dt.month / dt.day agree, on
-    near dates (the table) and on any dates with nulls (the Polars way)."""
+    """writer.date_numbers (a table over the range of days, shared by the print file's YYYYMMDD and the
+    barcodes' YYMMDD) and dt.year / dt.month / dt.day agree, on near dates and on any dates with nulls
+    (0 where null); it declines (None) only a range of 400,000 days or more, which the callers give to
+    Polars."""
     for values in (near, wide):
         s = pl.Series("d", values, dtype=pl.Date)
-        y, m, d = print_data._ymd(s)
-        for got, want in ((y, s.dt.year()), (m, s.dt.month()), (d, s.dt.day())):
-            want = want.cast(pl.Int64).to_numpy()
-            assert np.array_equal(np.nan_to_num(got.astype(np.float64), nan=-1), np.nan_to_num(want.astype(np.float64), nan=-1))
+        for k, want in enumerate((s.dt.year(), s.dt.month(), s.dt.day())):
+            got = date_numbers(s, lambda *ymd, k=k: ymd[k])
+            if got is None:
+                days = s.drop_nulls().to_physical()
+                assert days.max() - days.min() >= 400_000
+                continue
+            assert np.array_equal(got[0], want.cast(pl.Int64).fill_null(0).to_numpy())
+            assert np.array_equal(got[1], s.is_null().to_numpy())
 
 
 def test_spread_of_unsorted_slots_equals_the_sorted_way(cfg):

@@ -283,45 +283,60 @@ def _number_expr(f) -> pl.Expr:
     return c.cast(pl.Int64)
 
 
-def _int64_with_nulls(s: pl.Series) -> tuple[np.ndarray, np.ndarray]:
-    """An Int64 column with nulls as (values, zeros where null; nulls) read from its Arrow buffers:
-    what ``fill_null(0).to_numpy()`` and ``is_null().to_numpy()`` give, without a Polars query each."""
+def _arrow_values(s: pl.Series, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """A fixed-width column's values (as they are in its Arrow data buffer, garbage where null) and
+    its nulls, read from its Arrow buffers without a Polars query."""
     arr = s.to_arrow()
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     n, o = len(arr), arr.offset
     validity, data = arr.buffers()[:2]
-    values = np.frombuffer(data, dtype=np.int64)[o:o + n]
+    values = np.frombuffer(data, dtype=dtype)[o:o + n]
+    if validity is None:
+        return values, np.zeros(n, dtype=np.bool_)
     nulls = ~np.unpackbits(np.frombuffer(validity, dtype=np.uint8), count=o + n, bitorder="little")[o:].astype(np.bool_)
+    return values, nulls
+
+
+def _int64_with_nulls(s: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """An Int64 column with nulls as (values, zeros where null; nulls): what ``fill_null(0).to_numpy()``
+    and ``is_null().to_numpy()`` give, without a Polars query each."""
+    values, nulls = _arrow_values(s, np.int64)
     return np.where(nulls, np.int64(0), values), nulls
 
 
-def _yyyymmdd(s: pl.Series) -> tuple[np.ndarray, np.ndarray]:
-    """A Date column as YYYYMMDD integers (0 where null) and its nulls, from its Arrow buffers and a
-    table over the range of its days: the numbers of ``_number_expr`` (year * 10,000 + month * 100
-    + day, the proleptic Gregorian calendar of both numpy and Polars)."""
-    arr = s.to_arrow()
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    n, o = len(arr), arr.offset
-    validity, data = arr.buffers()[:2]
-    days = np.frombuffer(data, dtype=np.int32)[o:o + n].astype(np.int64)
-    if validity is None:
-        nulls = np.zeros(n, dtype=np.bool_)
-    else:
-        nulls = ~np.unpackbits(np.frombuffer(validity, dtype=np.uint8), count=o + n, bitorder="little")[o:].astype(np.bool_)
+def date_numbers(s: pl.Series, number) -> tuple[np.ndarray, np.ndarray] | None:
+    """``number(years, months, days)`` (int64 arrays → int64 array) of each value of a Date column, 0
+    where null, and its nulls: computed once per day of the column's range (a million 期 fall on a few
+    dozen 納期限) and gathered, reading the column's Arrow buffers; the proleptic Gregorian calendar of
+    both numpy and Polars. None when the range is wider than 400,000 days: the caller uses Polars'
+    ``dt.year()`` / ``dt.month()`` / ``dt.day()``."""
+    days, nulls = _arrow_values(s, np.int32)
+    n = len(days)
     if nulls.all():
         return np.zeros(n, dtype=np.int64), nulls
-    days = np.where(nulls, days[~nulls][0], days)
+    days = days.astype(np.int64)
+    if nulls.any():
+        days = np.where(nulls, days[~nulls][0], days)
     lo, hi = int(days.min()), int(days.max())
-    if hi - lo >= 400_000:  # a range of over a thousand years: Polars does it
-        v = s.dt.year().cast(pl.Int64) * 10_000 + s.dt.month().cast(pl.Int64) * 100 + s.dt.day().cast(pl.Int64)
-        return v.fill_null(0).to_numpy(), nulls
+    if hi - lo >= 400_000:
+        return None
     span = np.arange(lo, hi + 1, dtype=np.int64).astype("datetime64[D]")
     months = span.astype("datetime64[M]")
-    table = ((months.astype("datetime64[Y]").astype(np.int64) + 1970) * 10_000 + (months.astype(np.int64) % 12 + 1) * 100
-             + (span - months).astype(np.int64) + 1)
-    return np.where(nulls, np.int64(0), table[days - lo]), nulls
+    table = number(months.astype("datetime64[Y]").astype(np.int64) + 1970, months.astype(np.int64) % 12 + 1,
+                   (span - months).astype(np.int64) + 1)
+    values = table[days - lo]
+    return (np.where(nulls, np.int64(0), values) if nulls.any() else values), nulls
+
+
+def _yyyymmdd(s: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A Date column as YYYYMMDD integers (0 where null) and its nulls: the numbers of
+    ``_number_expr`` (year * 10,000 + month * 100 + day)."""
+    got = date_numbers(s, lambda y, m, d: y * 10_000 + m * 100 + d)
+    if got is not None:
+        return got
+    v = s.dt.year().cast(pl.Int64) * 10_000 + s.dt.month().cast(pl.Int64) * 100 + s.dt.day().cast(pl.Int64)
+    return v.fill_null(0).to_numpy(), s.is_null().to_numpy()
 
 
 def _encode_numbers(layout: Layout, rt: RecordType, df: pl.DataFrame, given) -> list:
@@ -454,22 +469,17 @@ def _cond(df: pl.DataFrame, cond, negate: bool) -> pl.Series:
     return m
 
 
-def _bad_kind(b: Binding) -> int:
-    raise ValueError(b.kind)
-
-
 def binding_value(b: Binding, data: pl.DataFrame) -> int:
     if b.kind == "constant":
         return int(b.constant)
     if data.height == 0:
         return 0
-    if not b.where and not b.where_not:  # every record counts (no mask to build)
-        return data.height if b.kind == "count" else int(data[b.of].sum() or 0) if b.kind == "sum" else _bad_kind(b)
-    m = _cond(data, b.where, False) & _cond(data, b.where_not, True)
+    every = not b.where and not b.where_not  # every record counts: no mask to build
+    m = None if every else _cond(data, b.where, False) & _cond(data, b.where_not, True)
     if b.kind == "count":
-        return int(m.sum())
+        return data.height if every else int(m.sum())
     if b.kind == "sum":
-        return int(data[b.of].filter(m).sum() or 0)
+        return int((data[b.of] if every else data[b.of].filter(m)).sum() or 0)
     raise ValueError(b.kind)
 
 
