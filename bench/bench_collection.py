@@ -32,7 +32,11 @@ temp folder:
    消込データ primary key and rolls back, leaving the ledger unchanged.
 4. PostgreSQL: the same three parts at ``--pg-installments`` / ``--pg-payments`` in a schema of
    its own (created and dropped here; the URL gets ``options=-csearch_path=…``); skipped with a
-   message when the server cannot be reached.
+   message when the server cannot be reached. After the setup and after the reference, a
+   ``VACUUM (ANALYZE)`` of the tables they wrote (``sql/bench/vacuum_analyze.sql``; timed and
+   reported apart): what the autovacuum does after such writes where it runs. This machine's server
+   runs without it (``autovacuum = off``), so the timed 消込 found the reference's rolled-back row
+   versions in the 期別 pages, the room its UPDATE uses for in-place (HOT) updates.
 
 The statements are the jobs' own files (sql/, ``Tx.run`` / ``Tx.query``); those of the checks and
 of the per-row reference are sql/bench/*.sql (tests/ledger checks them like the jobs').
@@ -681,16 +685,39 @@ def run_suite(label: str, url: str, n_inst: int, n_pay: int, sample: int, budget
               setup_chunk: int) -> dict:
     print(f"[{label}] setup: {n_inst:,} installments …", file=sys.stderr, flush=True)
     setup = _child("setup", url, str(n_inst), str(setup_chunk))
+    vacuum = {"after_setup_s": vacuum_analyze(url)}
     ref = None
     statuses = tmp / f"ref_{label}.parquet"
     if sample > 0:
         print(f"[{label}] reference: per-row on {sample:,} payments (rolled back) …", file=sys.stderr, flush=True)
         ref = _child("reference", url, str(n_inst), str(n_pay), str(sample), str(budget), str(statuses))
+        vacuum["after_reference_s"] = vacuum_analyze(url)
     print(f"[{label}] post: {n_pay:,} payments …", file=sys.stderr, flush=True)
     post = _child("post", url, str(n_inst), str(n_pay), str(statuses) if ref else "")
     if ref is not None:  # the reference checks itself too: Σ 累計収納額 grew by what it posted, to the yen
         post["checks"]["reference_sum"] = bool(ref["sum_ok"])
-    return {"label": label, "setup": setup, "reference": ref, "post": post}
+    return {"label": label, "setup": setup, "reference": ref, "post": post, "vacuum": vacuum}
+
+
+def vacuum_analyze(url: str) -> float | None:
+    """PostgreSQL: ``sql/bench/vacuum_analyze.sql`` outside a transaction, between the parts (what
+    the autovacuum does where it runs); returns its seconds (None on DuckDB)."""
+    import sqlalchemy as sa
+
+    from jobs.ledger.sql import statement
+
+    if sa.engine.make_url(url).get_backend_name() != "postgresql":
+        return None
+    eng = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    t = time.perf_counter()
+    try:
+        with eng.connect() as conn:
+            conn.exec_driver_sql(statement("bench/vacuum_analyze", dialect="postgresql"))
+    finally:
+        eng.dispose()
+    s = time.perf_counter() - t
+    print(f"  VACUUM (ANALYZE) {s:.1f} s", file=sys.stderr, flush=True)
+    return round(s, 1)
 
 
 def pg_schema(url: str, create: bool, schema: str) -> str | None:
@@ -740,6 +767,10 @@ def report(results: list[dict], info: dict, pg_note: str | None) -> str:
                        f"{ref['per_payment_ms']:.3f} ms per payment |")
             out.append(f"| {lab} | reference: all {ref['payments']:,} payments (**extrapolated**) | "
                        f"{ref['extrapolated_s']:,.0f} s | | | post_payments is **{x:,.0f}×** faster |")
+        for when, secs in (r.get("vacuum") or {}).items():
+            if secs is not None:
+                out.append(f"| {lab} | VACUUM (ANALYZE) {when.removesuffix('_s').replace('_', ' ')} "
+                           f"(sql/bench/vacuum_analyze.sql; not timed as the 消込) | {secs:.1f} s | | | |")
         out.append(f"| {lab} | the same rows again (refused: PK of 消込データ, rolled back) | "
                    f"{p['second_post_s']:.2f} s | | | {p['second_post_rows']:,} rows; {p['second_post_error'] or 'NOT refused'} |")
     if pg_note:
