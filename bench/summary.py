@@ -111,10 +111,14 @@ def render(data: dict[str, dict], kept: dict[str, dict] | None = None) -> str:
     return "\n".join(lines)
 
 
-def _write_aside(path: Path, text: str) -> None:
+def _write_aside(path: Path, text: str, mode: int | None = None) -> None:
+    """``text`` written beside ``path`` and renamed over it, with ``mode`` — or, without one, the mode
+    ``path`` has now (the README keeps its own: the benchmarks run under a private umask)."""
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
-    if path.exists():  # the README keeps its mode (the benchmarks run under a private umask)
+    if mode is not None:
+        os.chmod(tmp, mode)
+    elif path.exists():
         os.chmod(tmp, path.stat().st_mode & 0o7777)
     os.replace(tmp, path)
 
@@ -154,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         kept = {k: v for k, v in kept.items() if k in a.keep_missing}
     body = render(data, kept)
     a.dir.mkdir(parents=True, exist_ok=True)
-    _write_aside(a.dir / "summary.md", "# Benchmark summary\n\n" + body + "\n")
+    # under var/: the owner's only (0600), whatever umask this was run with or mode an older file had
+    _write_aside(a.dir / "summary.md", "# Benchmark summary\n\n" + body + "\n", mode=0o600)
     print(f"wrote {a.dir / 'summary.md'} ({len(data)} benchmarks)")
     if a.readme:
         _write_aside(a.readme, replace_section(a.readme.read_text(encoding="utf-8"), body))

@@ -64,6 +64,27 @@ def _summarised_fixtures(tmp_path):
     return files, readme
 
 
+def test_the_summary_under_var_is_the_owners_only_and_the_readme_keeps_its_mode(tmp_path):
+    """summary.md goes to var/bench/ (personal-data rules: 0600) even when run with an open umask over an
+    older 0644 file; the README keeps the mode it has."""
+    import os
+
+    for f in FIXTURES.glob("*.jsonl"):
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    (tmp_path / "summary.md").write_text("old", encoding="utf-8")
+    os.chmod(tmp_path / "summary.md", 0o644)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# X\n\n{summary.BEGIN}\nold\n{summary.END}\n", encoding="utf-8")
+    os.chmod(readme, 0o644)
+    old = os.umask(0o022)
+    try:
+        assert summary.main(["--dir", str(tmp_path), "--readme", str(readme)]) == 0
+    finally:
+        os.umask(old)
+    assert (tmp_path / "summary.md").stat().st_mode & 0o777 == 0o600
+    assert readme.stat().st_mode & 0o777 == 0o644
+
+
 def test_keep_missing_keeps_the_rows_of_benchmarks_not_rerun(tmp_path):
     """One benchmark rerun alone (here: only the fixtures' first .jsonl) with --keep-missing: the others keep
     their rows and machine line from the README's section, marked once as kept; without the flag they are
