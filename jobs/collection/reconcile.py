@@ -38,12 +38,15 @@ the control totals (they go to the 消込エラー list): unmatched, error, dupl
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import polars as pl
 
 from jobs.ledger import Ledger, LedgerError, Run, Tx, audit_columns, now_stamp
+
+log = logging.getLogger("kokuho.reconcile")
 
 PAYMENT_SCHEMA: dict[str, pl.DataType] = {
     "channel": pl.String(), "source_file": pl.String(), "source_sha256": pl.String(),
@@ -155,6 +158,9 @@ def post_payments(tx: Tx, pay: pl.DataFrame, run: Run, *,
     else:  # a slice: the keys of its records that the whole file looks up (file_marks)
         keys = df.lazy().select(KEY).join(marks[1].lazy(), on=KEY, how="semi").unique().collect()
     inst = _installments(tx, keys, run.municipality)
+    # PostgreSQL: where each 期別 lies (its update in _write reaches it by address); DuckDB: none
+    located = inst.select(*KEY, "_row_at").drop_nulls("_row_at")
+    inst = inst.drop("_row_at")
     m = df.select(KEY).join(inst, on=KEY, how="left", maintain_order="left")  # the 期別 key is unique
     df = df.with_columns(pl.coalesce(m["levy_amount_right"], pl.col("levy_amount")).alias("levy_amount"),
                          m["collection_method"].alias("collection_method"), m["_found"])
@@ -231,7 +237,7 @@ def post_payments(tx: Tx, pay: pl.DataFrame, run: Run, *,
     # 6. a 収納代行 payment of a 期別 with a 督促状 (its barcode: 本税 + 延滞金 + 督促手数料): 本税 first
     df = _split_dunned(tx, df, run.municipality, reversals)
 
-    _write(tx, df, settled, in_ledger, run, reversals)
+    _write(tx, df, settled, in_ledger, run, reversals, located)
     res = _result(df.drop(SPLIT, strict=False), without_prov)
     if SPLIT[0] in df.columns:
         sp = df.filter(pl.col(SPLIT[0]).is_not_null())
@@ -530,7 +536,8 @@ def _split_dunned(tx: Tx, df: pl.DataFrame, municipality: str, reversals: pl.Dat
 
 def _installments(tx: Tx, keys: pl.DataFrame, municipality: str) -> pl.DataFrame:
     schema = {"levy_year": pl.Int32, "notice_number": pl.String, "installment_no": pl.Int32,
-              "levy_amount_right": pl.Int64, "collection_method": pl.String, "_found": pl.Boolean}
+              "levy_amount_right": pl.Int64, "collection_method": pl.String, "_found": pl.Boolean,
+              "_row_at": pl.Int64}
     if keys.height == 0:
         return pl.DataFrame(schema=schema)
     tx.stage("_keys", keys.with_columns(pl.lit(municipality).alias("municipality_code"),
@@ -554,7 +561,7 @@ def _open_provisionals(tx: Tx, df: pl.DataFrame, settle: pl.DataFrame) -> pl.Dat
 
 
 def _write(tx: Tx, df: pl.DataFrame, settled: pl.DataFrame, in_ledger: pl.DataFrame, run: Run,
-           reversals: pl.DataFrame) -> None:
+           reversals: pl.DataFrame, located: pl.DataFrame | None = None) -> None:
     op_date, op_time = now_stamp()
     audit = audit_columns(run.job_id, (op_date, op_time))
     # 消込データ and the postings of 納付履歴 are built and written a slice of the file at a time
@@ -606,7 +613,7 @@ def _write(tx: Tx, df: pl.DataFrame, settled: pl.DataFrame, in_ledger: pl.DataFr
                        pl.lit(None, dtype=pl.Date).alias("paid_date"),
                        pl.lit(None, dtype=pl.Date).alias("received_date")),
     ], how="vertical_relaxed")
-    apply_installment_delta(tx, delta, run, op_date, op_time)
+    apply_installment_delta(tx, delta, run, op_date, op_time, located=located)
 
     led = reversals.filter(~pl.col("in_file"))
     if led.height:
@@ -679,21 +686,79 @@ def payment_rows(posted: pl.DataFrame, run: Run, audit: list[pl.Expr], *, line_n
         pl.lit(run.job_id).alias("job_id"), pl.lit(run.generation).alias("generation"), *audit)
 
 
-def apply_installment_delta(tx: Tx, delta: pl.DataFrame, run: Run, op_date: dt.date, op_time: str) -> int:
-    """Add ``paid`` / ``prov`` per 期別 (one UPDATE … FROM over the aggregated changes)."""
+def apply_installment_delta(tx: Tx, delta: pl.DataFrame, run: Run, op_date: dt.date, op_time: str, *,
+                            located: pl.DataFrame | None = None) -> int:
+    """Add ``paid`` / ``prov`` per 期別 (one UPDATE … FROM over the aggregated changes).
+
+    ``located`` (KEY, ``_row_at``; PostgreSQL, ``collection/installments_by_key`` of this
+    transaction): the 期別 found there are updated by row address, in table order
+    (``_apply_by_address``); the others, and every 期別 on DuckDB, by key."""
     if delta.height == 0:
         return 0
     agg = delta.group_by(KEY).agg(pl.col("paid").sum(), pl.col("prov").sum(), pl.col("paid_date").max(),
                                   pl.col("received_date").max())
+    n = agg.height
+    params = {"op": run.operator_id, "od": op_date, "ot": op_time, "rs": run.reason}
+    if tx.dialect == "postgresql" and located is not None and located.height:
+        agg = agg.join(located, on=KEY, how="left")
+        at = agg.filter(pl.col("_row_at").is_not_null())
+        agg = agg.filter(pl.col("_row_at").is_null()).drop("_row_at")
+        if at.height and not _apply_by_address(tx, at, run, params):
+            agg = pl.concat([agg, at.drop("_row_at")])  # moved since the lookup: by key after all
+        del at
+    if agg.height == 0:
+        return n
     # the whole primary key in the staged rows: a pure equi-join (a constant or column predicate
     # beside it made DuckDB's UPDATE 20× slower, bench/bench_collection.py)
     # (PostgreSQL: staged in the 期別's primary-key order, the order the 当初 registration wrote
     # them in, so that the UPDATE rewrites the table's pages in turn, not at random)
     tx.stage("_delta", agg.with_columns(pl.lit(run.municipality).alias("municipality_code"),
                                         pl.col("levy_year").alias("target_year")), order=INSTALLMENT_PK)
-    tx.run("ledger/installment_apply_delta", {"op": run.operator_id, "od": op_date, "ot": op_time,
-                                                  "rs": run.reason})
-    return agg.height
+    tx.run("ledger/installment_apply_delta", params)
+    return n
+
+
+def stage_located(tx: Tx, at: pl.DataFrame, municipality: str) -> None:
+    """``_located`` of ``ledger/installment_apply_located``: the changes ``at`` with the whole key
+    and the address as a ``tid`` literal, ``(block,line)``, in table order."""
+    tx.stage("_located", at.with_columns(
+        pl.lit(municipality).alias("municipality_code"), pl.col("levy_year").alias("target_year"),
+        pl.format("({},{})", pl.col("_row_at") // 65536, pl.col("_row_at") % 65536).alias("tid")),
+        order=["_row_at"])
+
+
+#: the planner's join methods off for an UPDATE by row address, and what ledger/planner_joins
+#: returns them to after it
+_TID_JOINS = {"hashjoin": "off", "mergejoin": "off", "memoize": "off"}
+
+
+def _apply_by_address(tx: Tx, at: pl.DataFrame, run: Run, params: Mapping) -> bool:
+    """PostgreSQL: the changes ``at`` (aggregated, with ``_row_at``) applied to the 期別 by row
+    address, in one statement under a savepoint (``ledger/installment_apply_located``). True when
+    it updated every row; False when some 期別 had moved since the lookup (another transaction
+    updated it): the statement is rolled back to the savepoint, the caller updates them by key.
+
+    Why: the key-based UPDATE … FROM of 5M changes hashed the 10M 期別 in batches and rewrote their
+    pages in random order, each page again after each checkpoint (5M full-page images of WAL at
+    the server's default work_mem, 1.2M at 512MB); by address, in table order, each page once."""
+    stage_located(tx, at, run.municipality)
+    before = tx.query("ledger/planner_joins", _TID_JOINS).row(0, named=True)
+    point = tx.conn.begin_nested()
+    try:
+        updated = tx.run("ledger/installment_apply_located", params).rowcount
+    except BaseException:
+        point.rollback()
+        raise
+    if updated == at.height:
+        point.commit()
+    else:
+        point.rollback()
+    tx.query("ledger/planner_joins", {k: before[k] for k in _TID_JOINS})
+    if updated == at.height:
+        return True
+    log.warning("期別 %s 件のうち %s 件が照会後に移動していました: 通知書番号・期別で更新します",
+                f"{at.height:,}", f"{at.height - updated:,}")
+    return False
 
 
 def _result(df: pl.DataFrame, without_prov: int) -> PostResult:

@@ -1,5 +1,5 @@
 -- A server setting for the rest of this transaction only (SET LOCAL): the deployment's
--- collection.ledger.postgresql settings (work_mem for the hash joins of a 消込's UPDATE … FROM,
+-- collection.ledger.postgresql settings (work_mem for the hash joins of a 消込's lookups,
 -- …), set by Ledger.transaction on PostgreSQL. DuckDB takes its settings with the connection
 -- (collection.ledger.duckdb): there the statement only returns the value.
 -- Parameters: :name the setting, :value its value (text).
