@@ -159,8 +159,8 @@ def post_payments(tx: Tx, pay: pl.DataFrame, run: Run, *,
         keys = df.lazy().select(KEY).join(marks[1].lazy(), on=KEY, how="semi").unique().collect()
     inst = _installments(tx, keys, run.municipality)
     # PostgreSQL: where each 期別 lies (its update in _write reaches it by address); DuckDB: none
-    located = inst.select(*KEY, "_row_at").drop_nulls("_row_at")
-    inst = inst.drop("_row_at")
+    located = inst.select(*KEY, "_row_at") if "_row_at" in inst.columns else None
+    inst = inst.drop("_row_at", strict=False)
     m = df.select(KEY).join(inst, on=KEY, how="left", maintain_order="left")  # the 期別 key is unique
     df = df.with_columns(pl.coalesce(m["levy_amount_right"], pl.col("levy_amount")).alias("levy_amount"),
                          m["collection_method"].alias("collection_method"), m["_found"])
@@ -543,7 +543,7 @@ def _installments(tx: Tx, keys: pl.DataFrame, municipality: str) -> pl.DataFrame
     tx.stage("_keys", keys.with_columns(pl.lit(municipality).alias("municipality_code"),
                                         pl.col("levy_year").alias("target_year")))
     got = tx.query("collection/installments_by_key")
-    return got.cast({k: v for k, v in schema.items()})
+    return got.cast({k: v for k, v in schema.items() if k in got.columns})
 
 
 def _open_provisionals(tx: Tx, df: pl.DataFrame, settle: pl.DataFrame) -> pl.DataFrame:
