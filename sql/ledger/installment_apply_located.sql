@@ -13,15 +13,7 @@
 -- Parameters: :op 操作者ID (job id), :od 操作年月日, :ot 操作時刻 (HHMMSS), :rs 処理事由 (job id + run id).
 -- Returns: nothing (rowcount = the 期別 updated).
 {% if dialect == 'postgresql' %}
-UPDATE installment SET paid_amount = installment.paid_amount + d.paid,
-    provisional_amount = installment.provisional_amount + d.prov,
-    last_paid_date = CASE WHEN d.paid_date IS NULL THEN installment.last_paid_date
-      WHEN installment.last_paid_date IS NULL OR d.paid_date > installment.last_paid_date THEN d.paid_date
-      ELSE installment.last_paid_date END,
-    last_received_date = CASE WHEN d.received_date IS NULL THEN installment.last_received_date
-      WHEN installment.last_received_date IS NULL OR d.received_date > installment.last_received_date
-      THEN d.received_date ELSE installment.last_received_date END,
-    operator_id = :op, operated_date = :od, operated_time = :ot, operation_reason = :rs
+{% include 'ledger/installment_change_set.sqli' +%}
 FROM _located d WHERE installment.ctid = CAST(d.tid AS tid)
 AND installment.municipality_code = d.municipality_code
 AND installment.levy_year = d.levy_year AND installment.target_year = d.target_year
