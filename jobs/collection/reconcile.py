@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from jobs.ledger import Ledger, LedgerError, Run, Tx, audit_columns, now_stamp
+from jobs.ledger import InstallmentMissingError, Ledger, LedgerError, Run, Tx, audit_columns, now_stamp
 
 log = logging.getLogger("kokuho.reconcile")
 
@@ -89,6 +89,18 @@ def normalize(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(cols)
 
 
+@dataclass(frozen=True)
+class Updated:
+    """What ``apply_installment_delta`` did: the 期別 it changed, and how many of those it reached by
+    row address (PostgreSQL, ``_apply_by_address``); the rest went by key."""
+
+    installments: int
+    by_address: int
+
+    def __add__(self, other: Updated) -> Updated:
+        return Updated(self.installments + other.installments, self.by_address + other.by_address)
+
+
 @dataclass
 class PostResult:
     rows: pl.DataFrame  # one row per record: PAYMENT_SCHEMA + status, reason, levy_amount
@@ -104,6 +116,8 @@ class PostResult:
     corrections: pl.DataFrame = field(default_factory=pl.DataFrame)
     # 督促状 barcode payments split (step 5): records, 本税, 延滞金, 督促手数料 (yen)
     dunned: tuple[int, int, int, int] = (0, 0, 0, 0)
+    # 期別 whose 累計収納額 / 速報額 the file changed, and how many of them by row address
+    updated: Updated = field(default_factory=lambda: Updated(0, 0))
 
     @property
     def accepted(self) -> int:
@@ -237,8 +251,9 @@ def post_payments(tx: Tx, pay: pl.DataFrame, run: Run, *,
     # 6. a 収納代行 payment of a 期別 with a 督促状 (its barcode: 本税 + 延滞金 + 督促手数料): 本税 first
     df = _split_dunned(tx, df, run.municipality, reversals)
 
-    _write(tx, df, settled, in_ledger, run, reversals, located)
+    updated = _write(tx, df, settled, in_ledger, run, reversals, located)
     res = _result(df.drop(SPLIT, strict=False), without_prov)
+    res.updated = updated
     if SPLIT[0] in df.columns:
         sp = df.filter(pl.col(SPLIT[0]).is_not_null())
         res.dunned = (sp.height, *(int(sp[c].sum() or 0) for c in SPLIT))
@@ -561,7 +576,7 @@ def _open_provisionals(tx: Tx, df: pl.DataFrame, settle: pl.DataFrame) -> pl.Dat
 
 
 def _write(tx: Tx, df: pl.DataFrame, settled: pl.DataFrame, in_ledger: pl.DataFrame, run: Run,
-           reversals: pl.DataFrame, located: pl.DataFrame | None = None) -> None:
+           reversals: pl.DataFrame, located: pl.DataFrame | None = None) -> Updated:
     op_date, op_time = now_stamp()
     audit = audit_columns(run.job_id, (op_date, op_time))
     # 消込データ and the postings of 納付履歴 are built and written a slice of the file at a time
@@ -613,7 +628,7 @@ def _write(tx: Tx, df: pl.DataFrame, settled: pl.DataFrame, in_ledger: pl.DataFr
                        pl.lit(None, dtype=pl.Date).alias("paid_date"),
                        pl.lit(None, dtype=pl.Date).alias("received_date")),
     ], how="vertical_relaxed")
-    apply_installment_delta(tx, delta, run, op_date, op_time, located=located)
+    updated = apply_installment_delta(tx, delta, run, op_date, op_time, located=located)
 
     led = reversals.filter(~pl.col("in_file"))
     if led.height:
@@ -630,6 +645,7 @@ def _write(tx: Tx, df: pl.DataFrame, settled: pl.DataFrame, in_ledger: pl.DataFr
         tx.run("collection/reconciliation_settle",
                {"d": run.business_date, "op": run.operator_id, "od": op_date, "ot": op_time,
                 "rs": run.reason})
+    return updated
 
 
 WRITE_SLICE = 500_000  # records of the file per INSERT of 消込データ / 納付履歴 (one transaction)
@@ -687,44 +703,51 @@ def payment_rows(posted: pl.DataFrame, run: Run, audit: list[pl.Expr], *, line_n
 
 
 def apply_installment_delta(tx: Tx, delta: pl.DataFrame, run: Run, op_date: dt.date, op_time: str, *,
-                            located: pl.DataFrame | None = None) -> int:
+                            located: pl.DataFrame | None = None) -> Updated:
     """Add ``paid`` / ``prov`` per 期別 (one UPDATE … FROM over the aggregated changes).
 
     ``located`` (KEY, ``_row_at``; PostgreSQL, ``collection/installments_by_key`` of this
     transaction): the 期別 found there are updated by row address, in table order
     (``_apply_by_address``); the others, and every 期別 on DuckDB, by key."""
     if delta.height == 0:
-        return 0
+        return Updated(0, 0)
     agg = delta.group_by(KEY).agg(pl.col("paid").sum(), pl.col("prov").sum(), pl.col("paid_date").max(),
                                   pl.col("received_date").max())
-    n = agg.height
+    n, by_address = agg.height, 0
     params = {"op": run.operator_id, "od": op_date, "ot": op_time, "rs": run.reason}
     if tx.dialect == "postgresql" and located is not None and located.height:
         agg = agg.join(located, on=KEY, how="left")
         at = agg.filter(pl.col("_row_at").is_not_null())
         agg = agg.filter(pl.col("_row_at").is_null()).drop("_row_at")
-        if at.height and not _apply_by_address(tx, at, run, params):
+        if at.height and _apply_by_address(tx, at, run, params):
+            by_address = at.height
+        elif at.height:
             agg = pl.concat([agg, at.drop("_row_at")])  # moved since the lookup: by key after all
         del at
     if agg.height == 0:
-        return n
+        return Updated(n, by_address)
     # the whole primary key in the staged rows: a pure equi-join (a constant or column predicate
     # beside it made DuckDB's UPDATE 20× slower, bench/bench_collection.py)
     # (PostgreSQL: staged in the 期別's primary-key order, the order the 当初 registration wrote
     # them in, so that the UPDATE rewrites the table's pages in turn, not at random)
     tx.stage("_delta", agg.with_columns(pl.lit(run.municipality).alias("municipality_code"),
                                         pl.col("levy_year").alias("target_year")), order=INSTALLMENT_PK)
-    tx.run("ledger/installment_apply_delta", params)
-    return n
+    updated = tx.run("ledger/installment_apply_delta", params).rowcount
+    if updated != agg.height:  # a 期別 not in the ledger: the posting must not stand without its change
+        first = tx.query("ledger/installment_delta_missing").row(0, named=True)
+        raise InstallmentMissingError(installments=int(first["n"]), levy_year=int(first["levy_year"]),
+                                      notice_number=first["notice_number"],
+                                      installment_no=int(first["installment_no"]))
+    return Updated(n, by_address)
 
 
 def stage_located(tx: Tx, at: pl.DataFrame, municipality: str) -> None:
     """``_located`` of ``ledger/installment_apply_located``: the changes ``at`` with the whole key
-    and the address as a ``tid`` literal, ``(block,line)``, in table order."""
-    tx.stage("_located", at.with_columns(
-        pl.lit(municipality).alias("municipality_code"), pl.col("levy_year").alias("target_year"),
-        pl.format("({},{})", pl.col("_row_at") // 65536, pl.col("_row_at") % 65536).alias("tid")),
-        order=["_row_at"])
+    and the address as a ``tid`` literal, ``(block,line)``, in table order (``_row_at`` sorts them
+    here and is not sent)."""
+    tx.stage("_located", at.sort("_row_at").select(
+        pl.exclude("_row_at"), pl.lit(municipality).alias("municipality_code"), pl.col("levy_year").alias("target_year"),
+        pl.format("({},{})", pl.col("_row_at") // 65536, pl.col("_row_at") % 65536).alias("tid")))
 
 
 #: the planner's join methods off for an UPDATE by row address, and what ledger/planner_joins
@@ -749,12 +772,13 @@ def _apply_by_address(tx: Tx, at: pl.DataFrame, run: Run, params: Mapping) -> bo
     except BaseException:
         point.rollback()
         raise
-    if updated == at.height:
+    complete = updated == at.height
+    if complete:
         point.commit()
     else:
         point.rollback()
     tx.query("ledger/planner_joins", {k: before[k] for k in _TID_JOINS})
-    if updated == at.height:
+    if complete:
         return True
     log.warning("期別 %s 件のうち %s 件が照会後に移動していました: 通知書番号・期別で更新します",
                 f"{at.height:,}", f"{at.height - updated:,}")
@@ -884,6 +908,7 @@ def _post_slices(ledger: Ledger, rest: pl.DataFrame, run: Run, slicing: Slicing,
         for k, v in res.amounts.items():
             total.amounts[k] = total.amounts.get(k, 0) + v
         total.without_provisional += res.without_provisional
+        total.updated += res.updated
         dunned = [a + b for a, b in zip(dunned, res.dunned, strict=True)]
         rows.append(res.rows.select("record_no", "status"))
         conflicts.append(res.conflicts)

@@ -154,6 +154,8 @@ def post_channel(ctx: StepContext) -> int | None:
             ctx.message("KKB420I", file=name, posted=res.counts.get('posted', 0),
                         posted_amount=res.amounts.get('posted', 0), provisional=res.counts.get('provisional', 0),
                         rejected=res.rejected, sha256=sha)
+            ctx.message("KKB424I", file=name, installments=res.updated.installments,
+                        by_address=res.updated.by_address, by_key=res.updated.installments - res.updated.by_address)
             if res.without_provisional:
                 ctx.message("KKB421W", file=name, records=res.without_provisional)
             if res.dunned[0]:

@@ -9,7 +9,7 @@
 -- its line pointer reused) is not updated, and the caller, seeing fewer rows than staged, rolls
 -- this statement back and updates by key (reconcile.apply_installment_delta).
 -- DuckDB: not used (it updates by key); the statement only counts the staged rows.
--- stage: _located(levy_year INTEGER, notice_number VARCHAR, installment_no INTEGER, paid BIGINT, prov BIGINT, paid_date DATE, received_date DATE, _row_at BIGINT, municipality_code VARCHAR, target_year INTEGER, tid VARCHAR)
+-- stage: _located(levy_year INTEGER, notice_number VARCHAR, installment_no INTEGER, paid BIGINT, prov BIGINT, paid_date DATE, received_date DATE, municipality_code VARCHAR, target_year INTEGER, tid VARCHAR)
 -- Parameters: :op 操作者ID (job id), :od 操作年月日, :ot 操作時刻 (HHMMSS), :rs 処理事由 (job id + run id).
 -- Returns: nothing (rowcount = the 期別 updated).
 {% if dialect == 'postgresql' %}

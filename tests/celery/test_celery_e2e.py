@@ -14,13 +14,26 @@ ledger), all four triggered at once through the REST API as the UI's trigger for
   code, and both inbox folders are empty afterwards;
 - the ledger is the PostgreSQL one (KOKUHO_LEDGER_URL): each city's 口座振替 are there, under its code,
   as many as its file had, and no DuckDB file was made.
+
+Then the 消込 on the worker, for the first city: KB300 当初賦課 (2026-07-01) writes the 調定 file, and
+KB400 収納消込 on a business day after the first 納期限 registers it (SN100) and posts that day's
+synthetic counter and CVS files (SN205, SN215) to the PostgreSQL ledger:
+- both runs end success, every task on the session's queue;
+- the 期別 the files paid were updated by row address (KKB424I; jobs/collection/reconcile.py
+  ``_apply_by_address``: a savepoint, SET LOCAL of the planner's join methods, a TID scan per change),
+  as the 5M-payment benchmark does it, here through the task supervisor's process and DB URL;
+- Σ 累計収納額 of the city's 期別 = Σ 納付履歴 = what SN205 and SN215 report as posted.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
+import shutil
 import socket
 import time
+from pathlib import Path
 
 import cluster
 import pytest
@@ -34,6 +47,11 @@ DATE = "2026-06-01"
 INTAKE_FILES = {"FK020": "shikaku", "FK010": "juminzei", "FK030": "nenkin", "FK035": "kaigo"}
 DAGS = ("kokuho_intake", "kokuho_direct_debit")
 TERMINAL = ("success", "failed")
+COLLECTION_DAGS = ("kokuho_initial_assessment", "kokuho_collection")
+ASSESS_DATE = "2026-07-01"  # config/municipalities/111007/fy2026/run_calendar.yaml initial_assessment.run_date
+PAY_SEED = 11
+#: KKB424I's counts (jobs/common/messages.yaml): 期別 updated, by row address, by key
+UPDATED = re.compile(r"期別 ([\d,]+)件 の累計収納額・速報額を更新 \(行アドレス指定 ([\d,]+)件, 通知書番号・期別で照合 ([\d,]+)件\)")
 
 
 def _xcoms(c: cluster.Cluster, dag_id: str, run_id: str) -> dict[str, dict]:
@@ -51,8 +69,9 @@ def test_two_cities_at_once_on_a_celery_worker(celery_cluster: cluster.Cluster, 
     c = celery_cluster
     manifests = {code: cluster.synth(c.var / "inbox" / code, code, insured=INSURED, seed=seed, scratch=tmp_path)
                  for code, seed in CITIES.items()}
-    c.wait_until("the DAG processor has both DAGs",
-                 lambda: len(c.meta("SELECT dag_id FROM dag WHERE dag_id = ANY(%s)", (list(DAGS),))) == len(DAGS),
+    every_dag = [*DAGS, *COLLECTION_DAGS]
+    c.wait_until("the DAG processor has the DAGs",
+                 lambda: len(c.meta("SELECT dag_id FROM dag WHERE dag_id = ANY(%s)", (every_dag,))) == len(every_dag),
                  timeout=180)
     for code in CITIES:  # the day's SN100 (KB400 調定登録), which KB410-WAIT waits for (issue 12)
         c.run("kokuho", "run", "SN100", "--date", DATE, "--municipality", code)
@@ -140,3 +159,62 @@ def test_two_cities_at_once_on_a_celery_worker(celery_cluster: cluster.Cluster, 
         sn020 = _xcoms(c, "kokuho_direct_debit", f"celery_kokuho_direct_debit_{code}")["SN020"]
         assert sn020["municipality"] == code and sn020["rc"] == 0, sn020["messages"]
         assert mandates[code] == manifest["files"]["koufuri"]["records"]["data"] == sn020["accepted"] > 0
+
+    # --- the 消込 on the worker, on the PostgreSQL ledger (the first city) ---------------------------------
+    _collection_on_the_worker(c, next(iter(CITIES)), tmp_path)
+
+
+def _trigger_and_wait(c: cluster.Cluster, dag_id: str, run_id: str, business_date: str, code: str) -> list[tuple]:
+    """One run through the REST API, as the UI's trigger form does; its task instances once it ended."""
+    c.api("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
+    c.api("POST", f"/api/v2/dags/{dag_id}/dagRuns",
+          {"dag_run_id": run_id, "logical_date": None, "conf": {"business_date": business_date, "municipality": code}})
+    state = c.wait_until(f"{dag_id} {run_id} ends", lambda: (
+        s if (s := c.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")["state"]) in TERMINAL else None),
+        timeout=420, every=5)
+    tis = c.meta("SELECT task_id, state, queue FROM task_instance WHERE dag_id = %s AND run_id = %s",
+                 (dag_id, run_id))
+    assert state == "success", [t for t in tis if t[1] != "success"]
+    assert {t[1] for t in tis} == {"success"} and {t[2] for t in tis} == {c.queue}, tis
+    return tis
+
+
+def _collection_on_the_worker(c: cluster.Cluster, code: str, tmp_path: Path) -> None:
+    from jobs.common import config
+    from jobs.common.bizcal import BusinessCalendar
+    from jobs.synth import payments as sp
+
+    _trigger_and_wait(c, "kokuho_initial_assessment", f"celery_kb300_{code}", ASSESS_DATE, code)
+    levy_files = sorted((c.var / "outbox" / "ledger").glob(f"levy_initial_m{code}_*.dat"))
+    assert len(levy_files) == 1, levy_files
+    levy = sp.load_levy(levy_files)
+    cal = BusinessCalendar.from_config(config.load(code, 2026))
+    pay_date = levy.filter(levy["collection_method"] == "1")["due_date"].min() + dt.timedelta(days=7)
+    while not cal.is_business_day(pay_date):
+        pay_date += dt.timedelta(days=1)
+    made = sp.generate(levy_files, tmp_path / "payments", business_date=pay_date, seed=PAY_SEED,
+                       channels=("counter", "cvs"), municipality=code)
+    for m in made:  # the city's own inbox folders (var/inbox/<団体コード>/counter/, …/cvs/)
+        src = Path(m["file"])
+        target = c.var / "inbox" / code / src.parent.name / src.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, target)
+
+    tis = _trigger_and_wait(c, "kokuho_collection", f"celery_kb400_{code}", pay_date.isoformat(), code)
+    assert {"sn100", "sn205", "sn215", "sn400"} <= {t[0] for t in tis}
+    rows = _xcoms(c, "kokuho_collection", f"celery_kb400_{code}")
+    paid_installments = {}
+    for job_id in ("SN205", "SN215"):
+        row = rows[job_id]
+        assert row["municipality"] == code and row["rc"] in (0, 4), (job_id, row["messages"])
+        found = [UPDATED.search(m) for m in row["messages"]]
+        (n, by_address, by_key), = [tuple(int(g.replace(",", "")) for g in f.groups()) for f in found if f]
+        assert n == by_address + by_key and by_address > 0, (job_id, row["messages"])
+        paid_installments[job_id] = (n, by_address, by_key)
+    # the counter file pays only 期別 it names: every one found by the lookup, so all by address
+    assert paid_installments["SN205"][2] == 0, paid_installments
+
+    (paid, booked), = c.meta("SELECT (SELECT COALESCE(SUM(paid_amount), 0) FROM ledger.installment "
+                             "WHERE municipality_code = %s), (SELECT COALESCE(SUM(tax_amount), 0) FROM ledger.payment "
+                             "WHERE municipality_code = %s)", (code, code))
+    assert paid == booked == rows["SN205"]["money"]["posted"] + rows["SN215"]["money"]["posted"] > 0
