@@ -118,6 +118,8 @@ class PostResult:
     dunned: tuple[int, int, int, int] = (0, 0, 0, 0)
     # 期別 whose 累計収納額 / 速報額 the file changed, and how many of them by row address
     updated: Updated = field(default_factory=lambda: Updated(0, 0))
+    # transactions that committed this call's records (more than one: a large file on DuckDB, post_file)
+    transactions: int = 1
 
     @property
     def accepted(self) -> int:
@@ -921,6 +923,7 @@ def _post_slices(ledger: Ledger, rest: pl.DataFrame, run: Run, slicing: Slicing,
     if rest.height == 0:  # every slice committed, not registered (cannot happen: the last slice registers)
         with ledger.transaction() as tx:
             register(wrap(tx))
+    total.transactions = max(len(parts), 1)
     if rows:
         total.rows = pl.concat(rows)
         total.conflicts = pl.concat(conflicts, how="vertical_relaxed")

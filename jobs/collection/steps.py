@@ -156,6 +156,8 @@ def post_channel(ctx: StepContext) -> int | None:
                         rejected=res.rejected, sha256=sha)
             ctx.message("KKB424I", file=name, installments=res.updated.installments,
                         by_address=res.updated.by_address, by_key=res.updated.installments - res.updated.by_address)
+            if res.transactions > 1:
+                ctx.message("KKB429I", file=name, records=sum(res.counts.values()), transactions=res.transactions)
             if res.without_provisional:
                 ctx.message("KKB421W", file=name, records=res.without_provisional)
             if res.dunned[0]:

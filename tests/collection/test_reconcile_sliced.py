@@ -111,6 +111,7 @@ def _equal_to_one_transaction(fresh, run_, recs, size, stop_after):
             table, {c: (have[table][c].to_list(), want[table][c].to_list()) for c in diff})
     if stop_after is None:  # the figures of one call are those of one transaction
         assert got.counts == one.counts and got.amounts == one.amounts
+        assert got.transactions == max(len(commits), 1) and one.transactions == 1  # KKB429I's count
         assert got.rows.equals(one.rows.select("record_no", "status")) or len(commits) == 0
     # the file again: refused (posted_file, 消込データ keys), the ledger unchanged
     with pytest.raises(Exception):  # noqa: B017 - the database's constraint error
@@ -221,6 +222,8 @@ def test_step_killed_between_slices_then_rerun_posts_each_record_once(duckdb_url
     monkeypatch.setattr(Slicing, "of", classmethod(lambda cls, cfg, dialect: cls(1, 2)))
     res = run("SN205", DAY1)
     assert res.rc == 4, res.log_text
+    # the rest, [4, 5] and [6], in two transactions: the job log says so
+    assert "KKB429I" in msg_ids(res) and "3件 を 2回のトランザクション" in res.log_text, res.log_text
     # as the one-transaction run of the same file (test_reconcile_idempotency)
     rows = recon("COUNTER_20261001.dat")
     assert rows["record_no"].to_list() == [2, 3, 4, 5, 6]

@@ -12,7 +12,8 @@ triggerer, api-server) as child processes in a process group of their own, with:
   moved (as ``make up PORT=…``), and one JWT secret shared by every component;
 - its own KOKUHO_VAR (the tests wipe it between scenarios: the components only hold its path), its
   own keys' folder, and its own KOKUHO_HOME: links to the checkout's layouts/ and sql/ and a copy of
-  config/ with ``notice_output`` of the municipality overridden (several PDF files, 2 workers);
+  config/ with ``notice_output`` of the municipality overridden (several PDF files, 2 workers) and
+  its DuckDB 消込 committed 20 records a transaction from 30 records (``SLICED_POSTING``);
 - ``[scheduler] use_job_schedule = False``: the scheduler runs only the runs the tests trigger (an
   unpaused DAG would otherwise run its latest schedule slot at once under today's date);
 - the live Airflow's own speed settings (jobs/airflow_live.py ``FAST`` and ``PRELOAD``) and, here, file
@@ -44,6 +45,11 @@ NOTICE_OUTPUT = {"households_per_pdf": 50, "pdf_workers": 2}
 SHORT_FILE_WAITS = {"KOKUHO_KAIGO_FILE_WAIT_MINUTES": "0.1", "KOKUHO_PAYMENT_FILE_WAIT_MINUTES": "0.1",
                     "KOKUHO_MANDATE_FILE_WAIT_MINUTES": "0.1", "KOKUHO_NENKIN_FILE_WAIT_MINUTES": "0.1",
                     "KOKUHO_DATASET_WAIT_POKE_SECONDS": "5"}
+#: the DuckDB 消込 of a file of 30 records or more commits 20 records a transaction (production: 1M
+#: a transaction from 1M records, config/common/collection.yaml), so that the sliced posting
+#: (reconcile.post_file, KKB429I) runs under the scheduler on the suite's small files
+SLICED_POSTING = {f"municipalities/{MUNICIPALITY}/collection.yaml":
+                  "collection:\n  reconcile:\n    slice_commit:\n      min_records: 30\n      records: 20\n"}
 #: a second city's DAGs beside the default city's (``kokuho_intake_112011`` …: one DAG per 団体コード),
 #: for test_live_jobnets.py's two cities at once
 SECOND_CITY = "112011"
@@ -54,7 +60,7 @@ CITIES = {"KOKUHO_SCHEDULED_MUNICIPALITIES": f"{MUNICIPALITY},{SECOND_CITY}"}
 def live_airflow(request: pytest.FixtureRequest):
     base = Path(tempfile.mkdtemp(prefix="kokuho-live-"))
     live = LiveAirflow(base, municipality=MUNICIPALITY, notice_output=NOTICE_OUTPUT,
-                      extra_env={**SHORT_FILE_WAITS, **CITIES})
+                      extra_env={**SHORT_FILE_WAITS, **CITIES}, config_files=SLICED_POSTING)
     failed_before = request.session.testsfailed
     started = False
     try:

@@ -207,6 +207,8 @@ def test_kb400_and_the_direct_debit_cycle(live_airflow, monkeypatch, tmp_path):
     assert sn100["money"]["levy_amount"] == int(levy["amount"].sum())
     sn205, sn215 = api.xcom(KB400, run_id, "sn205"), api.xcom(KB400, run_id, "sn215")
     assert sn205["money"]["posted"] > 0 and sn215["money"]["posted"] > 0
+    # the counter file went in slices of 20 records, a transaction each (conftest SLICED_POSTING)
+    assert sn205["read"] >= 30 and any("KKB429I" in m for m in sn205["messages"]), sn205["messages"]
     sn400 = api.xcom(KB400, run_id, "sn400")
     assert sn400["rc"] == 0, sn400["messages"]
     day_posted = sum(v for k, v in sn400["money"].items() if k.endswith(".posted"))
