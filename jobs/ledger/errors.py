@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from jobs.common.step import StepError
 
 
@@ -9,24 +11,30 @@ class LedgerError(RuntimeError):
     """The ledger cannot be used (URL, schema version, lock). The message is for operators."""
 
 
-class ClosedMonthError(LedgerError, StepError):
-    """A posting dated in a month closed by TN510 (KKB662E). It is a LedgerError for the ledger's
-    callers and a StepError for the step runtime, so a step that posts into a closed month ends
-    RC 8 with the catalogued message and its action (nothing committed), not as an abend."""
+class LedgerStepError(LedgerError, StepError):
+    """A ledger refusal that is also a ``StepError``: the catalogue's text for ``msg_id`` and the RC
+    of its severity (8 for an E id), so the step ends with that message and its action (nothing
+    committed), not as an abend; the ledger's callers see a ``LedgerError``."""
+
+    def __init__(self, msg_id: str, **fields: Any):
+        of = StepError.of(msg_id, **fields)
+        RuntimeError.__init__(self, of.text)
+        self.text, self.rc, self.msg_id = of.text, of.rc, of.msg_id
+
+
+class ClosedMonthError(LedgerStepError):
+    """A posting dated in a month closed by TN510 (KKB662E): a step that posts into a closed month
+    ends RC 8."""
 
     def __init__(self, *, municipality: str, month: str, table: str, rows: int):
-        of = StepError.of("KKB662E", municipality=municipality, month=month, table=table, rows=rows)  # the catalogue's text and the RC of its severity (8)
-        RuntimeError.__init__(self, of.text)
-        self.text, self.rc, self.msg_id = of.text, of.rc, of.msg_id
+        super().__init__("KKB662E", municipality=municipality, month=month, table=table, rows=rows)
 
 
-class InstallmentMissingError(LedgerError, StepError):
+class InstallmentMissingError(LedgerStepError):
     """A change to 期別 that the ledger does not hold (KKB428E): the key-based update found fewer
     期別 than it was given (hard-deleted since the 消込 looked them up). The transaction rolls back,
-    so no payment is posted without its 期別 change; the step ends RC 8 (a StepError)."""
+    so no payment is posted without its 期別 change; the step ends RC 8."""
 
     def __init__(self, *, installments: int, levy_year: int, notice_number: str, installment_no: int):
-        of = StepError.of("KKB428E", installments=installments, levy_year=levy_year, notice_number=notice_number,
-                          installment_no=installment_no)
-        RuntimeError.__init__(self, of.text)
-        self.text, self.rc, self.msg_id = of.text, of.rc, of.msg_id
+        super().__init__("KKB428E", installments=installments, levy_year=levy_year, notice_number=notice_number,
+                         installment_no=installment_no)

@@ -189,9 +189,7 @@ def _collection_on_the_worker(c: cluster.Cluster, code: str, tmp_path: Path) -> 
     assert len(levy_files) == 1, levy_files
     levy = sp.load_levy(levy_files)
     cal = BusinessCalendar.from_config(config.load(code, 2026))
-    pay_date = levy.filter(levy["collection_method"] == "1")["due_date"].min() + dt.timedelta(days=7)
-    while not cal.is_business_day(pay_date):
-        pay_date += dt.timedelta(days=1)
+    pay_date = cal.roll_forward(levy.filter(levy["collection_method"] == "1")["due_date"].min() + dt.timedelta(days=7))
     made = sp.generate(levy_files, tmp_path / "payments", business_date=pay_date, seed=PAY_SEED,
                        channels=("counter", "cvs"), municipality=code)
     for m in made:  # the city's own inbox folders (var/inbox/<団体コード>/counter/, …/cvs/)
